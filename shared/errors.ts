@@ -1,0 +1,25 @@
+/**
+ * Bad input: the dataset or a parameter is wrong, and retrying cannot help.
+ *
+ * This is the one special error class of the shared code, because it changes what a worker does:
+ * processors turn it into BullMQ's `UnrecoverableError` so the job fails at once without using its
+ * retries. Stage functions stay free of BullMQ. Every other failure is a plain `Error` (with `cause`).
+ */
+export class BadInputError extends Error {
+  override readonly name = 'BadInputError';
+}
+
+/** Where in an input a problem is: the message names the file and, where it applies, record and field. */
+export interface InputLocation {
+  file: string;
+  /** 0-based record index in the file (array element, line or CSV row after the header). */
+  record?: number;
+  field?: string;
+}
+
+export function badInput(where: InputLocation, problem: string, cause?: unknown): BadInputError {
+  const parts = [where.file];
+  if (where.record !== undefined) parts.push(`record ${where.record}`);
+  if (where.field !== undefined) parts.push(`field "${where.field}"`);
+  return new BadInputError(`${parts.join(', ')}: ${problem}`, cause === undefined ? undefined : { cause });
+}
