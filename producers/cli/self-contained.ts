@@ -1,0 +1,63 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { TicketflowConfig } from '../../shared/config/config';
+import { Queues, queuesWithoutWorkers } from '../../shared/flow/queues';
+
+export interface SpawnedWorkers {
+  count: number;
+  stop(): Promise<void>;
+}
+
+const WORKER_MAIN = path.resolve(__dirname, '../../workers/main.js');
+
+/**
+ * Start `count` worker processes against `redisUrl` for the duration of a CLI run and wait until every
+ * queue has a worker. Their stdout goes to our stderr: the CLI's stdout carries only its report.
+ */
+export async function spawnWorkers(
+  config: TicketflowConfig,
+  queues: Queues,
+  redisUrl: string,
+  count: number,
+  logLevel: string,
+  extraEnv: Record<string, string> = {},
+): Promise<SpawnedWorkers> {
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    children.push(
+      spawn(process.execPath, [WORKER_MAIN], {
+        env: {
+          ...process.env,
+          REDIS_URL: redisUrl,
+          TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
+          TICKETFLOW_STORAGE_DIR: config.storageDir,
+          TICKETFLOW_DATA_DIR: config.dataDir,
+          TICKETFLOW_LOG_LEVEL: logLevel,
+          ...extraEnv,
+        },
+        stdio: ['ignore', process.stderr, 'inherit'],
+      }),
+    );
+  }
+  const exited = children.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
+  const stop = async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 15000))]);
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  };
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const missing = await queuesWithoutWorkers(queues);
+    const workersUp = (await queues.training.getWorkersCount()) >= count;
+    if (missing.length === 0 && workersUp) break;
+    const dead = children.find((c) => c.exitCode !== null);
+    if (dead || Date.now() > deadline) {
+      await stop();
+      throw new Error(
+        dead ? `a worker process exited with code ${dead.exitCode} while starting: see its messages above` : 'worker processes did not start within 30 s',
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { count, stop };
+}

@@ -1,0 +1,104 @@
+import path from 'node:path';
+import os from 'node:os';
+import { BadInputError } from '../errors';
+import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from './pipeline-params';
+import { StageName } from './stages';
+
+/** The project's root folder (config.ts compiles to dist/shared/config/config.js). */
+export const PROJECT_ROOT = path.resolve(__dirname, '../../..');
+
+/** Retry policy of every job: the seed's `retries=3, retry_delay_seconds=2`. */
+export interface RetryPolicy {
+  attempts: number;
+  backoff: { type: 'fixed' | 'exponential'; delay: number };
+}
+
+/** The whole configuration, resolved: every field has its value. */
+export interface TicketflowConfig {
+  /** `REDIS_URL` @defaultValue 'redis://127.0.0.1:6379' */
+  redisUrl: string;
+  /** `TICKETFLOW_QUEUE_PREFIX`: BullMQ key prefix, so several deployments can share one Redis. @defaultValue 'ticketflow' */
+  queuePrefix: string;
+  /** `TICKETFLOW_STORAGE_DIR`: shared storage; runs write under `runs/<runId>/`. @defaultValue '<project>/.ticketflow/storage' */
+  storageDir: string;
+  /** `TICKETFLOW_DATA_DIR`: datasets named by the API are resolved inside it. @defaultValue '<project>/shared/sample' */
+  dataDir: string;
+  /** `PORT` of the HTTP API. @defaultValue 3000 */
+  port: number;
+  /** `TICKETFLOW_CONCURRENCY`: jobs per queue per worker process. @defaultValue 1 */
+  concurrency: number;
+  /** `TICKETFLOW_LOG_LEVEL` @defaultValue 'info' */
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** `TICKETFLOW_REDIS_DIR`: where a privately started redis-server keeps its files. @defaultValue '<project>/.ticketflow/redis' */
+  redisDir: string;
+  /** Pipeline parameters; a run may override them. */
+  pipeline: PipelineParams;
+  retry: RetryPolicy;
+  /** The seed's Prefect task tags, carried in every job's data. */
+  tags: Record<StageName, readonly string[]>;
+}
+
+/** What `resolveConfig` reads: environment variables. */
+export type ConfigEnv = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, backoff: { type: 'fixed', delay: 2000 } };
+
+export const STAGE_TAGS: Record<StageName, readonly string[]> = {
+  'text-processing': ['pos_tag'],
+  'feature-extraction': ['feature_extraction', 'topic_modeling'],
+  'transform-split': ['data_transform', 'split_data', 'train_test_split'],
+  training: ['train', 'best_model', 'LogisticRegressionClassifier'],
+};
+
+/**
+ * Resolve the configuration from environment variables: a pure function (no I/O), so it is easy to test
+ * and every process of a deployment reads the same values the same way. Throws one error listing every
+ * invalid variable.
+ */
+export function resolveConfig(env: ConfigEnv): TicketflowConfig {
+  const problems: string[] = [];
+  const text = (name: string, fallback: string): string => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? fallback : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const redisUrl = text('REDIS_URL', 'redis://127.0.0.1:6379');
+  if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
+    problems.push(`REDIS_URL must look like redis://host:port[/db], got "${redisUrl}"`);
+  }
+  const queuePrefix = text('TICKETFLOW_QUEUE_PREFIX', 'ticketflow');
+  if (!/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) {
+    problems.push(`TICKETFLOW_QUEUE_PREFIX may hold only letters, digits, "_", "." and "-", got "${queuePrefix}"`);
+  }
+  const logLevel = text('TICKETFLOW_LOG_LEVEL', 'info');
+  if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) {
+    problems.push(`TICKETFLOW_LOG_LEVEL must be error, warn, info or debug, got "${logLevel}"`);
+  }
+  const config: TicketflowConfig = {
+    redisUrl,
+    queuePrefix,
+    storageDir: path.resolve(text('TICKETFLOW_STORAGE_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'storage'))),
+    dataDir: path.resolve(text('TICKETFLOW_DATA_DIR', path.join(PROJECT_ROOT, 'shared', 'sample'))),
+    redisDir: path.resolve(text('TICKETFLOW_REDIS_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'redis'))),
+    port: int('PORT', 3000, 0, 65535),
+    concurrency: int('TICKETFLOW_CONCURRENCY', 1, 1, Math.max(64, os.availableParallelism() * 8)),
+    logLevel: logLevel as TicketflowConfig['logLevel'],
+    pipeline: { ...DEFAULT_PIPELINE_PARAMS },
+    retry: DEFAULT_RETRY,
+    tags: STAGE_TAGS,
+  };
+  if (problems.length > 0) {
+    throw new BadInputError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return config;
+}

@@ -1,0 +1,65 @@
+import { PipelineParams } from '../config/pipeline-params';
+import { StageName } from '../config/stages';
+import { ReadStats } from '../dataset/read-tickets';
+import { FeatureExtractionResult } from '../stages/feature-extraction';
+import { TransformSplitResult } from '../stages/transform-split';
+import { TrainingResult } from '../stages/training';
+import { ProcessChunkResult } from '../stages/text-processing/process-chunk';
+
+/**
+ * Job payloads carry references and small values only: the run id, the parameters, the dataset's path
+ * (relative paths resolve inside each worker's data root) and the artifacts folder relative to the
+ * storage root. The corpus itself never travels through Redis.
+ */
+export interface StageJobData {
+  runId: string;
+  stage: StageName;
+  /** the seed's Prefect tags for this stage */
+  tags: readonly string[];
+  params: PipelineParams;
+  dataset: string;
+  /** artifacts folder relative to the storage root: `runs/<runId>` */
+  artifacts: string;
+  createdAt: string;
+  /** text processing only: which step of split → chunks → merge it has reached */
+  step?: 'split' | 'merge';
+  /** text processing: epoch ms when the split step began (the job is re-activated for the merge) */
+  startedAt?: number;
+  chunks?: number;
+  readStats?: ReadStats;
+  splitSeconds?: number;
+}
+
+export interface ChunkJobData {
+  runId: string;
+  stage: 'text-processing';
+  chunk: number;
+  rows: number;
+  tags: readonly string[];
+  params: PipelineParams;
+  artifacts: string;
+}
+
+export interface TextProcessingJobResult {
+  tickets: string;
+  rows: number;
+  chunks: number;
+  stats: ReadStats;
+  seconds: number;
+}
+
+export type StageJobResult =
+  | TextProcessingJobResult
+  | FeatureExtractionResult
+  | TransformSplitResult
+  | TrainingResult;
+
+export type ChunkJobResult = ProcessChunkResult;
+
+export function stageJobId(runId: string, stage: StageName): string {
+  return `${runId}-${stage}`;
+}
+
+export function chunkJobId(runId: string, chunk: number): string {
+  return `${runId}-chunk-${String(chunk).padStart(5, '0')}`;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# npm run setup: install npm dependencies, build, and make sure redis-server is available.
+# redis-server is installed with apt when it is missing and we are root on Debian/Ubuntu;
+# otherwise this says exactly what to install. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+echo "setup: installing npm dependencies"
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+echo "setup: building (tsc → dist/)"
+npm run -s build
+
+if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
+  echo "setup: redis-server found: $( (command -v redis-server || echo /usr/bin/redis-server) )"
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing redis-server with apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  # ticketflow starts its own redis-server when none answers; the distribution's service is not needed.
+  echo "setup: redis-server installed: $(command -v redis-server || echo /usr/bin/redis-server)"
+else
+  cat >&2 <<'MSG'
+setup: redis-server is missing and cannot be installed here (needs root on Debian/Ubuntu with apt).
+  Install Redis ≥ 6.2 yourself, e.g.:
+    Debian/Ubuntu:  sudo apt-get install redis-server
+    macOS:          brew install redis
+  or point REDIS_URL at a running Redis (e.g. REDIS_URL=redis://host:6379).
+MSG
+  exit 1
+fi
+echo "setup: done. Run the pipeline on the bundled sample with: npm start"

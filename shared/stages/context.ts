@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { PipelineParams } from '../config/pipeline-params';
+import { Logger } from '../logger';
+import { runDir } from '../storage';
+
+/** What every stage function receives: where to read and write, the run's parameters, a scoped logger. */
+export interface StageContext {
+  storageDir: string;
+  runId: string;
+  params: PipelineParams;
+  log: Logger;
+  /** Report progress in percent; processors forward it to BullMQ (and so to Bull Board and the CLI). */
+  progress?: (percent: number) => void | Promise<void>;
+}
+
+/** File names of a run's artifacts, relative to `runs/<runId>/`. */
+export const ARTIFACTS = {
+  tickets: 'tickets.csv',
+  ticketsTopics: 'tickets_topics.csv',
+  topics: 'topics.json',
+  features: 'features.json',
+  split: 'split.json',
+  model: 'model.json',
+  metrics: 'metrics.json',
+  chunksDir: 'chunks',
+} as const;
+
+export function artifactPath(ctx: Pick<StageContext, 'storageDir' | 'runId'>, name: string): string {
+  return path.join(runDir(ctx.storageDir, ctx.runId), name);
+}
+
+export const TICKETS_COLUMNS = ['complaint_what_happened', 'category', 'processed_text'] as const;
+export const TICKETS_TOPICS_COLUMNS = [...TICKETS_COLUMNS, 'relevant_topic'] as const;
+
+/** Seconds since `start` (from `performance.now()`), rounded to milliseconds. */
+export function secondsSince(start: number): number {
+  return Math.round(performance.now() - start) / 1000;
+}

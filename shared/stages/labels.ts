@@ -1,0 +1,26 @@
+import { readJson } from '../storage';
+import { ARTIFACTS, StageContext, artifactPath } from './context';
+import { readTicketRows } from './read-tickets-csv';
+import { TopicsFile } from './feature-extraction';
+
+/** Processed texts with their topic labels (indices into `names`), as stage 2 wrote them. */
+export interface LabelledTexts {
+  texts: string[];
+  labels: Int32Array;
+  names: string[];
+}
+
+export async function readLabelledTexts(ctx: StageContext): Promise<LabelledTexts> {
+  const topics = await readJson<TopicsFile>(artifactPath(ctx, ARTIFACTS.topics));
+  const names = topics.topics.map((t) => t.name);
+  const index = new Map(names.map((n, i) => [n, i]));
+  const file = artifactPath(ctx, ARTIFACTS.ticketsTopics);
+  const rows = await readTicketRows(file, true);
+  const labels = new Int32Array(rows.topics.length);
+  rows.topics.forEach((name, r) => {
+    const label = index.get(name);
+    if (label === undefined) throw new Error(`${file}: row ${r} has topic "${name}", which topics.json does not list: rerun feature extraction`);
+    labels[r] = label;
+  });
+  return { texts: rows.processed, labels, names };
+}

@@ -1,0 +1,76 @@
+import { applyTfidf, transformCounts } from '../numeric/vectorizer';
+import { selectRows } from '../numeric/csr';
+import { fitLogisticRegression, predictProba } from '../numeric/logistic-regression';
+import { readJson, writeJsonAtomic } from '../storage';
+import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
+import { readLabelledTexts } from './labels';
+import { FeaturesFile, SplitFile } from './transform-split';
+import { evaluate, SplitMetrics } from './evaluate';
+
+export interface MetricsFile {
+  classes: string[];
+  train: SplitMetrics;
+  test: SplitMetrics;
+}
+
+/** Everything needed to classify a new ticket's processed text, in one file. */
+export interface ModelFile {
+  kind: 'logistic-regression';
+  classes: string[];
+  vocabulary: string[];
+  idf: number[];
+  coef: number[][];
+  intercept: number[];
+  multiClass: string;
+  params: { C: number; penalty: string; maxIter: number };
+  iterations: number;
+}
+
+export interface TrainingResult {
+  metrics: MetricsFile;
+  seconds: number;
+}
+
+/** Stage 4: logistic regression on the TF-IDF features of the train rows, scored on train and test. */
+export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
+  const start = performance.now();
+  const { params } = ctx;
+  const { texts, labels, names } = await readLabelledTexts(ctx);
+  const features = await readJson<FeaturesFile>(artifactPath(ctx, ARTIFACTS.features));
+  const split = await readJson<SplitFile>(artifactPath(ctx, ARTIFACTS.split));
+  const idf = Float64Array.from(features.idf);
+  const X = applyTfidf(transformCounts(texts, features.vocabulary), idf);
+  const trainIdx = Int32Array.from(split.train);
+  const testIdx = Int32Array.from(split.test);
+  const pick = (idx: Int32Array): Int32Array => idx.map((i) => labels[i]!);
+  const Xtrain = selectRows(X, trainIdx);
+  const ytrain = pick(trainIdx);
+  const Xtest = selectRows(X, testIdx);
+  const ytest = pick(testIdx);
+  await ctx.progress?.(10);
+
+  const k = names.length;
+  const model = fitLogisticRegression(Xtrain, ytrain, k, { C: params.C, maxIter: params.maxIter });
+  await ctx.progress?.(80);
+  const metrics: MetricsFile = {
+    classes: names,
+    train: evaluate(ytrain, predictProba(model, Xtrain), names, false),
+    test: evaluate(ytest, predictProba(model, Xtest), names, true),
+  };
+  const f = model.features;
+  const modelFile: ModelFile = {
+    kind: 'logistic-regression',
+    classes: names,
+    vocabulary: features.vocabulary,
+    idf: features.idf,
+    coef: names.map((_, c) => Array.from(model.coef.subarray(c * f, (c + 1) * f))),
+    intercept: Array.from(model.intercept),
+    multiClass: model.multiClass,
+    params: { C: params.C, penalty: params.penalty, maxIter: params.maxIter },
+    iterations: model.nIter,
+  };
+  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.model), modelFile);
+  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.metrics), metrics);
+  ctx.log.info(`trained in ${model.nIter} iterations: train accuracy ${metrics.train.accuracy.toFixed(4)}, test accuracy ${metrics.test.accuracy.toFixed(4)}`);
+  return { metrics, seconds: secondsSince(start) };
+}

@@ -1,0 +1,103 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { tempDir, SAMPLE_DATASET } from '../helpers/env';
+
+async function call(stack: Stack, method: string, route: string, body?: string): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${stack.baseUrl}${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body,
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('HTTP API', () => {
+  let stack: Stack;
+  let dataDir: string;
+  before(async () => {
+    dataDir = tempDir('data');
+    fs.copyFileSync(SAMPLE_DATASET, path.join(dataDir, 'sample.json'));
+    fs.writeFileSync(path.join(dataDir, 'broken.json'), '[{"_source": {"complaint_what_happened": "My card was charged twice.", "product": "Credit card"}}, {"_source": 7}]');
+    fs.mkdirSync(path.join(dataDir, 'folder'));
+    fs.symlinkSync('/etc/hostname', path.join(dataDir, 'escape.json'));
+    stack = await startStack({ workers: 1, api: true, env: { TICKETFLOW_DATA_DIR: dataDir } });
+  });
+  after(async () => {
+    await stack.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('rejects bad requests with 400 and a message that says what is wrong', async () => {
+    const cases: [string, RegExp][] = [
+      ['{"dataset": ', /not valid JSON/],
+      ['[1, 2]', /must be a JSON object/],
+      ['{}', /"dataset" must be a path/],
+      ['{"dataset": "../etc/passwd"}', /outside the data root/],
+      ['{"dataset": "/etc/passwd"}', /relative to the data root/],
+      ['{"dataset": "escape.json"}', /outside the data root/],
+      ['{"dataset": "missing.json"}', /does not exist/],
+      ['{"dataset": "folder"}', /is not a file/],
+      ['{"dataset": "sample.json", "params": {"topics": 1}}', /"topics" must be an integer from 2/],
+      ['{"dataset": "sample.json", "params": {"bogus": true}}', /unknown parameter "bogus"/],
+      ['{"dataset": "sample.json", "params": "x"}', /params must be a JSON object/],
+      ['{"dataset": "sample.json", "extra": 1}', /unknown field\(s\) extra/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await call(stack, 'POST', '/runs', body);
+      assert.equal(res.status, 400, body);
+      assert.match(res.json.error, message, body);
+    }
+    assert.equal((await stack.queues.training.getJobCounts()).waiting ?? 0, 0, 'no run was enqueued');
+  });
+
+  it('answers 404 for unknown runs', async () => {
+    const res = await call(stack, 'GET', '/runs/20990101-000000-abcdef');
+    assert.equal(res.status, 404);
+    assert.match(res.json.error, /no run with id/);
+    assert.equal((await call(stack, 'GET', '/runs/..%2Fx')).status, 404);
+    assert.equal((await call(stack, 'GET', '/nowhere')).status, 404);
+  });
+
+  it('fails a run on a malformed dataset after exactly one attempt, and shows why', async () => {
+    const res = await call(stack, 'POST', '/runs', '{"dataset": "broken.json"}');
+    assert.equal(res.status, 202);
+    const id = res.json.id as string;
+    const status = await waitForRun(stack.queues, id);
+    assert.equal(status.state, 'failed');
+    const text = status.stages.find((s) => s.stage === 'text-processing')!;
+    assert.equal(text.attemptsMade, 1, 'bad input is not retried');
+    const shown = await call(stack, 'GET', `/runs/${id}`);
+    assert.equal(shown.status, 200);
+    assert.equal(shown.json.state, 'failed');
+    assert.equal(shown.json.error.stage, 'text-processing');
+    assert.match(shown.json.error.message, /broken\.json/);
+    assert.match(shown.json.error.message, /record 1/);
+    assert.match(shown.json.error.message, /_source/);
+  });
+
+  it('runs a dataset from the data root to completion and lists it', async () => {
+    const res = await call(stack, 'POST', '/runs', '{"dataset": "sample.json", "params": {"topics": 3, "chunkSize": 500}}');
+    assert.equal(res.status, 202);
+    const id = res.json.id as string;
+    await waitForRun(stack.queues, id);
+    const shown = await call(stack, 'GET', `/runs/${id}`);
+    assert.equal(shown.json.state, 'completed');
+    assert.equal(shown.json.stages.length, 4);
+    for (const s of shown.json.stages) {
+      assert.equal(s.state, 'completed');
+      assert.ok(s.startedAt && s.finishedAt);
+    }
+    assert.ok(shown.json.metrics.test.accuracy > 0.8);
+    const list = await call(stack, 'GET', '/runs');
+    assert.equal(list.status, 200);
+    assert.equal(list.json.runs[0].id, id, 'newest first');
+    assert.ok(list.json.runs.length >= 2);
+    const board = await fetch(`${stack.baseUrl}/board/api/queues`);
+    assert.equal(board.status, 200);
+    const names = ((await board.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
+    assert.deepEqual(names, ['feature-extraction', 'text-chunks', 'text-processing', 'training', 'transform-split']);
+  });
+});

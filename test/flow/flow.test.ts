@@ -1,0 +1,112 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { JobNode } from 'bullmq';
+import { enqueueRun } from '../../shared/flow/enqueue';
+import { stageJobId } from '../../shared/flow/job-types';
+import { runDir } from '../../shared/storage';
+import { readCsvFile } from '../../shared/io/read-csv';
+import { STAGES, CHUNK_QUEUE } from '../../shared/config/stages';
+import { SAMPLE_DATASET } from '../helpers/env';
+import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { TopicsFile } from '../../shared/stages/feature-extraction';
+import { MetricsFile, ModelFile } from '../../shared/stages/training';
+import { SplitFile } from '../../shared/stages/transform-split';
+
+describe('a run on the bundled sample, through real worker processes', () => {
+  let stack: Stack;
+  let runId: string;
+  before(async () => {
+    stack = await startStack({ workers: 2 });
+    runId = await enqueueRun(stack.flowProducer, stack.config, { dataset: SAMPLE_DATASET, params: { chunkSize: 300 } });
+  });
+  after(async () => stack.close());
+
+  it('completes and writes every artifact', async () => {
+    const status = await waitForRun(stack.queues, runId);
+    assert.equal(status.state, 'completed', JSON.stringify(status.error));
+    const dir = runDir(stack.config.storageDir, runId);
+    const textResult = status.stages[0]!.result as { rows: number; chunks: number; stats: { read: number; kept: number } };
+    assert.ok(textResult.stats.read > textResult.stats.kept, 'the sample has empty narratives that must be dropped');
+    assert.equal(textResult.chunks, Math.ceil(textResult.stats.kept / 300));
+
+    let rows = 0;
+    let withNouns = 0;
+    await readCsvFile(path.join(dir, 'tickets.csv'), ['complaint_what_happened', 'category', 'processed_text'], (row) => {
+      rows++;
+      assert.notEqual(row.complaint_what_happened!.trim(), '');
+      assert.notEqual(row.category, '');
+      if (row.processed_text!.length > 0) withNouns++;
+      assert.doesNotMatch(row.processed_text!, /[A-Z0-9]|\bx+\b/, 'processed text is lowercase noun lemmas without masks or digits');
+    });
+    assert.equal(rows, textResult.stats.kept);
+    assert.ok(withNouns > rows * 0.95);
+
+    const topics = JSON.parse(fs.readFileSync(path.join(dir, 'topics.json'), 'utf8')) as TopicsFile;
+    assert.equal(topics.topics.length, 3);
+    assert.equal(new Set(topics.topics.map((t) => t.name)).size, 3, 'topic names are unique');
+    for (const t of topics.topics) assert.equal(t.topWords.length, 15);
+    assert.equal(topics.topics.reduce((s, t) => s + t.size, 0), rows);
+
+    const topicRows: string[] = [];
+    await readCsvFile(path.join(dir, 'tickets_topics.csv'), ['processed_text', 'relevant_topic'], (row) => topicRows.push(row.relevant_topic!));
+    assert.equal(topicRows.length, rows);
+    for (const t of topics.topics) assert.equal(topicRows.filter((x) => x === t.name).length, t.size);
+
+    const split = JSON.parse(fs.readFileSync(path.join(dir, 'split.json'), 'utf8')) as SplitFile;
+    assert.equal(split.test.length, Math.ceil(rows * 0.3));
+    assert.equal(new Set([...split.train, ...split.test]).size, rows, 'train and test partition the rows');
+
+    const model = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as ModelFile;
+    assert.equal(model.coef.length, 3);
+    assert.equal(model.coef[0]!.length, model.vocabulary.length);
+
+    const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as MetricsFile;
+    assert.deepEqual(metrics, status.metrics);
+    assert.ok(metrics.test.accuracy > 0.8, `test accuracy ${metrics.test.accuracy} is well above chance (1/3)`);
+    assert.ok(metrics.test.rocAuc! > 0.9);
+    assert.match(metrics.test.report!, /weighted avg/);
+    assert.equal(metrics.test.confusionMatrix!.flat().reduce((a, b) => a + b, 0), split.test.length);
+    assert.ok(!fs.existsSync(path.join(dir, 'chunks')), 'chunk files are removed after the merge');
+  });
+
+  it('is one flow: training root, text processing deepest, retry policy and tags on every node', async () => {
+    await waitForRun(stack.queues, runId);
+    const tree = await stack.flowProducer.getFlow({
+      id: stageJobId(runId, 'training'),
+      queueName: 'training',
+      prefix: stack.config.queuePrefix,
+      maxChildren: 1000,
+    });
+    const chain: JobNode[] = [];
+    let node: JobNode | undefined = tree;
+    while (node) {
+      chain.push(node);
+      node = node.children?.find((c) => c.job.queueName !== CHUNK_QUEUE);
+    }
+    assert.deepEqual(chain.map((n) => n.job.queueName), [...STAGES].reverse());
+    for (const n of chain) {
+      const stage = n.job.queueName as (typeof STAGES)[number];
+      assert.equal(n.job.opts.attempts, 4, `${stage} attempts`);
+      assert.deepEqual(n.job.opts.backoff, { type: 'fixed', delay: 2000 }, `${stage} backoff`);
+      assert.deepEqual(n.job.data.tags, stack.config.tags[stage]);
+      assert.equal(n.job.data.runId, runId);
+      assert.equal(n.job.data.dataset, SAMPLE_DATASET, 'job data carries a reference to the dataset, not the corpus');
+      if (stage !== 'training') {
+        assert.ok(n.job.parentKey?.includes(stageJobId(runId, STAGES[STAGES.indexOf(stage) + 1]!)), `${stage} parent link`);
+        assert.equal(n.job.opts.failParentOnFailure, true);
+      }
+    }
+    const text = chain[chain.length - 1]!;
+    const chunks = text.children!.filter((c) => c.job.queueName === CHUNK_QUEUE);
+    assert.ok(chunks.length >= 2);
+    for (const c of chunks) {
+      assert.equal(c.job.opts.attempts, 4);
+      assert.deepEqual(c.job.opts.backoff, { type: 'fixed', delay: 2000 });
+      assert.deepEqual(c.job.data.tags, stack.config.tags['text-processing']);
+      assert.equal(c.job.opts.failParentOnFailure, true);
+    }
+    assert.deepEqual(new Set(stack.config.tags.training), new Set(['train', 'best_model', 'LogisticRegressionClassifier']));
+  });
+});

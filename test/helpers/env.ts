@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import IORedis from 'ioredis';
+import { resolveConfig, PROJECT_ROOT, TicketflowConfig } from '../../shared/config/config';
+import { createLogger, Logger } from '../../shared/logger';
+import { StageContext } from '../../shared/stages/context';
+
+export const SHARED_DATA = path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
+export const DEV_DATASET = path.join(SHARED_DATA, 'complaints-dev.json');
+export const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
+export const hasSharedData = fs.existsSync(DEV_DATASET);
+
+export function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `ticketflow-${label}-`));
+}
+
+export const quietLog: Logger = createLogger(process.env.TICKETFLOW_LOG_LEVEL ?? 'warn', { component: 'test' });
+
+/** A config of its own for one test: a random queue prefix and a fresh storage folder. */
+export function testConfig(env: Record<string, string> = {}): TicketflowConfig {
+  return resolveConfig({
+    ...process.env,
+    TICKETFLOW_QUEUE_PREFIX: `tft-${randomBytes(4).toString('hex')}`,
+    TICKETFLOW_STORAGE_DIR: tempDir('storage'),
+    ...env,
+  });
+}
+
+export function stageContext(config: TicketflowConfig, runId = 'test-run'): StageContext {
+  return { storageDir: config.storageDir, runId, params: { ...config.pipeline }, log: quietLog };
+}
+
+/** Remove every Redis key under the test's prefix and its storage folder. */
+export async function cleanup(config: TicketflowConfig): Promise<void> {
+  const redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.queuePrefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  fs.rmSync(config.storageDir, { recursive: true, force: true });
+}

@@ -1,0 +1,71 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
+import { DEFAULT_PIPELINE_PARAMS, resolvePipelineParams } from '../../shared/config/pipeline-params';
+import { BadInputError } from '../../shared/errors';
+
+describe('resolveConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = resolveConfig({});
+    assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');
+    assert.equal(c.queuePrefix, 'ticketflow');
+    assert.equal(c.storageDir, path.join(PROJECT_ROOT, '.ticketflow', 'storage'));
+    assert.equal(c.dataDir, path.join(PROJECT_ROOT, 'shared', 'sample'));
+    assert.equal(c.port, 3000);
+    assert.deepEqual(c.retry, { attempts: 4, backoff: { type: 'fixed', delay: 2000 } });
+    assert.equal(c.pipeline.topics, 3);
+    assert.equal(c.pipeline.minDf, 2);
+    assert.equal(c.pipeline.maxDf, 0.95);
+    assert.equal(c.pipeline.testSize, 0.3);
+    assert.equal(c.pipeline.splitSeed, 42);
+    assert.deepEqual(c.tags['feature-extraction'], ['feature_extraction', 'topic_modeling']);
+    assert.deepEqual(c.tags['transform-split'], ['data_transform', 'split_data', 'train_test_split']);
+  });
+
+  it('reads the environment and is pure (same input, same output)', () => {
+    const env = { REDIS_URL: 'redis://db:6380/2', TICKETFLOW_QUEUE_PREFIX: 'tf2', TICKETFLOW_STORAGE_DIR: '/tmp/s', PORT: '8080' };
+    assert.deepEqual(resolveConfig(env), resolveConfig(env));
+    const c = resolveConfig(env);
+    assert.equal(c.redisUrl, 'redis://db:6380/2');
+    assert.equal(c.queuePrefix, 'tf2');
+    assert.equal(c.storageDir, '/tmp/s');
+    assert.equal(c.port, 8080);
+  });
+
+  it('lists every invalid variable in one message', () => {
+    assert.throws(
+      () => resolveConfig({ REDIS_URL: 'localhost', PORT: 'eighty', TICKETFLOW_QUEUE_PREFIX: 'a:b', TICKETFLOW_LOG_LEVEL: 'loud' }),
+      (err: Error) =>
+        err instanceof BadInputError &&
+        /REDIS_URL must look like/.test(err.message) &&
+        /PORT must be an integer from 0 to 65535, got "eighty"/.test(err.message) &&
+        /TICKETFLOW_QUEUE_PREFIX/.test(err.message) &&
+        /TICKETFLOW_LOG_LEVEL/.test(err.message),
+    );
+  });
+});
+
+describe('resolvePipelineParams', () => {
+  it('overlays valid overrides without touching the defaults', () => {
+    const p = resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { topics: 5, C: 0.5, stratify: false });
+    assert.equal(p.topics, 5);
+    assert.equal(p.C, 0.5);
+    assert.equal(p.stratify, false);
+    assert.equal(DEFAULT_PIPELINE_PARAMS.topics, 3);
+  });
+
+  it('rejects unknown names and bad values, all at once', () => {
+    assert.throws(
+      () => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { topics: 2.5, testSize: 1, colour: 'red', minDf: 0 }),
+      (err: Error) =>
+        /"topics" must be an integer/.test(err.message) &&
+        /"testSize" must be a number strictly between 0 and 1/.test(err.message) &&
+        /unknown parameter "colour"/.test(err.message) &&
+        /"minDf"/.test(err.message),
+    );
+    assert.throws(() => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { minDf: 0.9, maxDf: 0.5 }), /must not exceed/);
+    assert.throws(() => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { topicDictionary: { A: [] } }), /non-empty list/);
+    assert.throws(() => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, [1]), /JSON object/);
+  });
+});

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../shared/config/config';
+import { QUEUES, QueueName, isQueueName } from '../shared/config/stages';
+import { createLogger } from '../shared/logger';
+import { ensureRedis } from '../shared/redis/local-redis';
+import { startWorkers } from './start-workers';
+
+const HELP = `Usage: npm run worker -- [--queues q1,q2] [--concurrency N] [--shutdown-timeout MS]
+
+Starts a ticketflow worker process serving the stage queues at REDIS_URL (default redis://127.0.0.1:6379),
+reading and writing artifacts under TICKETFLOW_STORAGE_DIR. Start as many as you like, on as many machines
+as share the Redis and the storage folder.
+
+  --queues LIST          comma-separated queues to serve (default: all: ${QUEUES.join(', ')})
+  --concurrency N        jobs per queue at once in this process (default TICKETFLOW_CONCURRENCY or 1)
+  --shutdown-timeout MS  on SIGINT/SIGTERM, wait this long for active jobs before closing forcibly (default 30000)
+  -h, --help             this text
+
+When no Redis answers at a loopback REDIS_URL, the worker starts redis-server on that port itself and
+stops it when it exits.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      queues: { type: 'string' },
+      concurrency: { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const config = resolveConfig(process.env);
+  const log = createLogger(config.logLevel, { component: 'worker' });
+  const queues = (values.queues ?? QUEUES.join(',')).split(',').map((q) => q.trim()).filter(Boolean);
+  const unknown = queues.filter((q) => !isQueueName(q));
+  if (unknown.length > 0) throw new Error(`unknown queue(s) ${unknown.join(', ')}: choose from ${QUEUES.join(', ')}`);
+  const concurrency = values.concurrency === undefined ? config.concurrency : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a whole number ≥ 1, got ${values.concurrency}`);
+  const shutdownMs = Number(values['shutdown-timeout'] ?? 30000);
+  if (!Number.isFinite(shutdownMs) || shutdownMs < 0) throw new Error(`--shutdown-timeout must be milliseconds ≥ 0`);
+
+  const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
+  if (redis.started) log.info(`no Redis answered at ${config.redisUrl}: started redis-server there (it stops with this worker)`);
+  const running = await startWorkers({ config, queues: queues as QueueName[], concurrency, log });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info(`${signal}: closing (waiting up to ${shutdownMs} ms for active jobs)`);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.close(shutdownMs);
+  await redis.stop();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`worker: ${err.message}\n`);
+    process.exit(1);
+  },
+);

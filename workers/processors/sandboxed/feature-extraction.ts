@@ -1,0 +1,11 @@
+import { runFeatureExtraction } from '../../../shared/stages/feature-extraction';
+import { StageJobData } from '../../../shared/flow/job-types';
+import { ProcessorJob, runLogged } from '../stage-context';
+import { failOnceIfAsked } from '../fault-injection';
+
+export default async function featureExtraction(job: ProcessorJob<StageJobData>) {
+  return runLogged(job, 'feature-extraction', async (ctx) => {
+    await failOnceIfAsked(ctx, 'feature-extraction');
+    return runFeatureExtraction(ctx);
+  });
+}

@@ -1,0 +1,12 @@
+import { processChunk } from '../../../shared/stages/text-processing/process-chunk';
+import { ChunkJobData, ChunkJobResult } from '../../../shared/flow/job-types';
+import { ProcessorJob, runLogged } from '../stage-context';
+import { failOnceIfAsked } from '../fault-injection';
+
+/** Sandboxed: tokenising and tagging is the CPU-heavy part of stage 1. */
+export default async function textChunk(job: ProcessorJob<ChunkJobData>): Promise<ChunkJobResult> {
+  return runLogged(job, `text-processing/chunk-${job.data.chunk}`, async (ctx) => {
+    await failOnceIfAsked(ctx, 'text-chunks');
+    return processChunk(ctx, job.data.chunk);
+  });
+}

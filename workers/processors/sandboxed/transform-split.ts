@@ -1,0 +1,11 @@
+import { runTransformSplit } from '../../../shared/stages/transform-split';
+import { StageJobData } from '../../../shared/flow/job-types';
+import { ProcessorJob, runLogged } from '../stage-context';
+import { failOnceIfAsked } from '../fault-injection';
+
+export default async function transformSplit(job: ProcessorJob<StageJobData>) {
+  return runLogged(job, 'transform-split', async (ctx) => {
+    await failOnceIfAsked(ctx, 'transform-split');
+    return runTransformSplit(ctx);
+  });
+}
