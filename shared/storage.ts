@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
+import { once } from 'node:events';
 
 /**
  * Shared storage: a directory every worker can reach (local disk, NFS, a mounted volume).
@@ -58,10 +59,8 @@ export async function openAtomicWriter(file: string): Promise<AtomicWriter> {
     if (pending.length === 0) return;
     const ok = stream.write(pending);
     pending = '';
-    if (!ok) await new Promise<void>((resolve, reject) => {
-      stream.once('drain', resolve);
-      stream.once('error', reject);
-    });
+    // events.once removes its listeners when it settles, so waits don't pile up on the stream.
+    if (!ok) await once(stream, 'drain');
   };
   return {
     async write(text) {

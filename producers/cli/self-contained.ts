@@ -5,6 +5,8 @@ import { Queues, queuesWithoutWorkers } from '../../shared/flow/queues';
 
 export interface SpawnedWorkers {
   count: number;
+  /** process ids of the worker processes (their sandboxed children are below them) */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -59,5 +61,5 @@ export async function spawnWorkers(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { count, stop };
+  return { count, pids: children.map((c) => c.pid!).filter((p) => p !== undefined), stop };
 }
