@@ -44,7 +44,7 @@ export async function spawnWorkers(
   const exited = children.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
   const stop = async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 15000))]);
+    await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 15000).unref())]);
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   };
   const deadline = Date.now() + 30000;

@@ -83,7 +83,7 @@ export async function startRedisServer(port: number, dir: string): Promise<Local
           if (exited) return;
           const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
           child.kill('SIGTERM');
-          await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+          await Promise.race([done, new Promise((r) => setTimeout(r, 5000).unref())]);
           if (!exited) child.kill('SIGKILL');
         },
       };
