@@ -19,6 +19,8 @@ export interface StageStatus {
   seconds: number | null;
   failedReason: string | null;
   tags: readonly string[];
+  /** the worker that ran it last: "ticketflow-worker@<host>:<pid>" */
+  worker: string | null;
   /** text processing: chunk jobs done / total */
   chunks?: { total: number; completed: number; failed: number };
   result?: unknown;
@@ -53,6 +55,7 @@ async function stageStatus(job: Job<StageJobData>, stage: StageName): Promise<St
     seconds: job.processedOn && job.finishedOn && state === 'completed' ? (job.finishedOn - job.processedOn) / 1000 : null,
     failedReason: job.failedReason || null,
     tags: job.data.tags,
+    worker: job.processedBy ?? null,
   };
   if (state === 'completed') {
     status.result = job.returnvalue;
