@@ -21,6 +21,11 @@ export class CsvParser {
   private inQuotes = false;
   /** A quote seen inside a quoted field: either the closing quote or the first of a doubled pair. */
   private pendingQuote = false;
+  /**
+   * Length of the current field's quoted content once its closing quote is seen, else -1: a "\r" before
+   * the row's "\n" is a line-end CR only when it lies past the quoted content.
+   */
+  private quotedLength = -1;
 
   constructor(private readonly onRow: (row: string[]) => void) {}
 
@@ -38,6 +43,7 @@ export class CsvParser {
           continue;
         }
         this.inQuotes = false;
+        this.quotedLength = field.length;
       }
       if (this.inQuotes) {
         if (c === 34) {
@@ -50,12 +56,10 @@ export class CsvParser {
       if (c === 44 /* , */) {
         this.row.push(field + text.slice(start, i));
         field = '';
+        this.quotedLength = -1;
         start = i + 1;
       } else if (c === 10 /* \n */) {
-        let end = i;
-        if (end > start && text.charCodeAt(end - 1) === 13) end--;
-        else if (end === start && field.endsWith('\r')) field = field.slice(0, -1);
-        this.row.push(field + text.slice(start, end));
+        this.row.push(this.withoutLineEndCr(field + text.slice(start, i)));
         field = '';
         start = i + 1;
         this.emit();
@@ -69,18 +73,27 @@ export class CsvParser {
 
   /** Flush the last row when the input does not end with a newline. */
   end(): void {
-    if (this.inQuotes && !this.pendingQuote) throw new Error('CSV ends inside a quoted field: the file is truncated');
-    if (this.field.length > 0 || this.row.length > 0) {
-      this.row.push(this.field.endsWith('\r') ? this.field.slice(0, -1) : this.field);
+    if (this.pendingQuote) {
+      this.pendingQuote = false;
+      this.inQuotes = false;
+      this.quotedLength = this.field.length;
+    }
+    if (this.inQuotes) throw new Error('CSV ends inside a quoted field: the file is truncated');
+    if (this.field.length > 0 || this.row.length > 0 || this.quotedLength >= 0) {
+      this.row.push(this.withoutLineEndCr(this.field));
       this.field = '';
       this.emit();
     }
-    this.pendingQuote = false;
-    this.inQuotes = false;
+  }
+
+  private withoutLineEndCr(value: string): string {
+    const bareCr = value.endsWith('\r') && value.length - 1 >= this.quotedLength;
+    return bareCr ? value.slice(0, -1) : value;
   }
 
   private emit(): void {
     this.onRow(this.row);
     this.row = [];
+    this.quotedLength = -1;
   }
 }
