@@ -1,0 +1,151 @@
+/**
+ * Word tokenizer for stage 1: natural's `WordTokenizer` (split on /[^A-Za-zА-Яа-я0-9_]+/, drop empties)
+ * written as one character loop — the regex split plus underscore's `without` costs several times more —
+ * that also skips bracketed spans and keeps links whole in the same pass (see tokenizeWords).
+ */
+
+/** Word characters of natural's WordTokenizer: 0-9 A-Z _ a-z and the Cyrillic block А..я (U+0410..U+044F). */
+function isWordChar(c: number): boolean {
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+  return c >= 0x410 && c <= 0x44f;
+}
+
+const OPEN_CURLY = 123;
+const OPEN_SQUARE = 91;
+const OPEN_ROUND = 40;
+
+/**
+ * Tokens of `text` in order, like natural's WordTokenizer with two differences:
+ *  - bracketed spans are skipped: `{...}`, `[...]` and `(...)` are removed with the semantics of the regex
+ *    /\{[^{}]*\}|\[[^[\]]*\]|\([^()]*\)/g replaced by a space (innermost span of a kind, no nesting; an
+ *    unmatched bracket is just a separator). CFPB narratives mask amounts as "{$20.00}" and the seed
+ *    removed bracketed text before tagging.
+ *  - a link — a white-space-delimited run containing '@', '://', 'www.' or a '.com'-like domain — is
+ *    ONE token, punctuation included, so the extractor's punctuation filter drops it instead of keeping
+ *    "gmail", "com", "http" as nouns.
+ *
+ * `out` is reused (cleared) when given, to spare an allocation per ticket. When `starts` is given it
+ * receives each token's start offset in `text` (the POS evaluation aligns tokens with gold ones by it).
+ */
+export function tokenizeWords(text: string, out: string[] = [], starts?: number[]): string[] {
+  out.length = 0;
+  if (starts !== undefined) starts.length = 0;
+  const n = text.length;
+  // Cached "next position of this character at or after i" per bracket character, so that many
+  // unmatched brackets cost linear, not quadratic, time.
+  const next = new BracketIndex(text);
+  let start = -1;
+  // The current white-space-delimited run: where it starts and how many tokens it had produced before.
+  let runStart = 0;
+  let runTokens = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (isWordChar(c)) {
+      if (start < 0) start = i;
+      continue;
+    }
+    if (c <= 32 || c === 0xa0) {
+      if (start >= 0) {
+        out.push(text.slice(start, i));
+        starts?.push(start);
+        start = -1;
+      }
+      runStart = i + 1;
+      runTokens = out.length;
+      continue;
+    }
+    if ((c === 64 /* @ */ || c === 58 /* : */ || c === 46 /* . */) && isLinkMark(text, i, c, start)) {
+      // Re-emit the whole run as one token, replacing the words already taken from it.
+      let end = i + 1;
+      while (end < n && !isSpace(text.charCodeAt(end))) end++;
+      out.length = runTokens;
+      if (starts !== undefined) starts.length = runTokens;
+      out.push(text.slice(runStart, end));
+      starts?.push(runStart);
+      start = -1;
+      runStart = end;
+      runTokens = out.length;
+      i = end - 1;
+      continue;
+    }
+    if (start >= 0) {
+      out.push(text.slice(start, i));
+      starts?.push(start);
+      start = -1;
+    }
+    if (c === OPEN_CURLY || c === OPEN_SQUARE || c === OPEN_ROUND) {
+      const close = next.spanEnd(c, i);
+      if (close >= 0) {
+        i = close; // the loop's i++ steps past the closing bracket
+        // a skipped span separates runs like white space
+        runStart = close + 1;
+        runTokens = out.length;
+      }
+    }
+  }
+  if (start >= 0) {
+    out.push(text.slice(start));
+    starts?.push(start);
+  }
+  return out;
+}
+
+function isSpace(c: number): boolean {
+  return c <= 32 || c === 0xa0;
+}
+
+/** Top-level domains that make "word.tld" a link. */
+const DOMAINS = ['com', 'org', 'net', 'gov', 'edu'];
+
+/**
+ * Does the character at `i` (an '@', ':' or '.') mark a link? '@' between word characters (an email);
+ * ':' starting '://'; '.' right after a word "www", or before a DOMAINS word that ends there.
+ * `wordStart` is where the word just before `i` began (-1: none).
+ */
+function isLinkMark(text: string, i: number, c: number, wordStart: number): boolean {
+  if (wordStart < 0 || i + 1 >= text.length || !isWordChar(text.charCodeAt(i + 1))) {
+    return c === 58 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47 && wordStart >= 0;
+  }
+  if (c === 64) return true;
+  if (c === 58) return false;
+  if (i - wordStart === 3 && text.slice(wordStart, i).toLowerCase() === 'www') return true;
+  for (const d of DOMAINS) {
+    if (text.startsWith(d, i + 1) && !isLetter(text.charCodeAt(i + 1 + d.length))) return true;
+  }
+  return false;
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
+/** Finds where a bracketed span that opens at a given position closes, in amortised O(1). */
+class BracketIndex {
+  // Next index (>= the last query position) of each bracket character; -2 = not looked up yet, -1 = none.
+  // Queries come with increasing positions, so a cached hit stays valid until the scan passes it.
+  private readonly pos = [-2, -2, -2, -2, -2, -2];
+
+  constructor(private readonly text: string) {}
+
+  /** Index of the closing bracket of the span opened at `i`, or -1 if `text[i]` opens no span. */
+  spanEnd(open: number, i: number): number {
+    const k = open === OPEN_CURLY ? 0 : open === OPEN_SQUARE ? 2 : 4;
+    const close = this.find(k + 1, i + 1);
+    if (close < 0) return -1;
+    const reopen = this.find(k, i + 1);
+    // Another opener of the same kind before the closer: the regex fails here and matches from that one.
+    if (reopen >= 0 && reopen < close) return -1;
+    return close;
+  }
+
+  private find(k: number, from: number): number {
+    const cached = this.pos[k]!;
+    if (cached === -1 || cached >= from) return cached;
+    const found = this.text.indexOf(BRACKETS[k]!, from);
+    this.pos[k] = found;
+    return found;
+  }
+}
+
+/** Opening and closing bracket of each kind, indexed as in BracketIndex.pos. */
+const BRACKETS = ['{', '}', '[', ']', '(', ')'];
