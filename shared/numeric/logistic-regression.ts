@@ -1,0 +1,288 @@
+/**
+ * L2-penalised logistic regression fitted with L-BFGS, following sklearn 1.2.1
+ * LogisticRegression(solver='lbfgs', penalty='l2') and _logistic_regression_path:
+ *   objective = Σ_i loss_i + 1/(2C)·‖W‖²  (sum, not mean; intercepts are not penalised)
+ * with HalfMultinomialLoss (loss_i = logsumexp(z_i) − z_i[y_i]) for multinomial and
+ * HalfBinomialLoss (loss_i = log(1 + e^z_i) − y_i·z_i) for each one-vs-rest problem; scipy's
+ * L-BFGS-B is called with gtol = tol and maxiter = maxIter (other options at scipy defaults).
+ */
+import { CsrMatrix, transpose } from './csr';
+import { minimizeLbfgs } from './lbfgs';
+import { spmm } from './sparse-kernels';
+
+export interface LogisticRegressionOptions {
+  /** Inverse regularisation strength (default 1.0). */
+  C?: number;
+  /** L-BFGS iterations (default 100, like sklearn). */
+  maxIter?: number;
+  /** Gradient tolerance, max|g| (default 1e-4). */
+  tol?: number;
+  /** Fit unpenalised intercepts (default true). */
+  fitIntercept?: boolean;
+  /**
+   * Default mirrors sklearn's multi_class='auto' with lbfgs: 'multinomial' for > 2 classes, a single
+   * binary ('ovr') problem for 2 classes.
+   */
+  multiClass?: 'multinomial' | 'ovr';
+}
+
+export interface LogisticModel {
+  classes: number;
+  features: number;
+  /** classes × features, row-major. For binary problems row 0 is the negation of row 1. */
+  coef: Float64Array;
+  intercept: Float64Array;
+  multiClass: 'multinomial' | 'ovr';
+  /** L-BFGS iterations (the maximum over the binary problems for 'ovr'). */
+  nIter: number;
+}
+
+interface ResolvedLrOptions {
+  C: number;
+  maxIter: number;
+  tol: number;
+  fitIntercept: boolean;
+  multiClass: 'multinomial' | 'ovr';
+}
+
+function resolveOptions(o: LogisticRegressionOptions | undefined, classes: number): ResolvedLrOptions {
+  const r: ResolvedLrOptions = {
+    C: o?.C ?? 1.0,
+    maxIter: o?.maxIter ?? 100,
+    tol: o?.tol ?? 1e-4,
+    fitIntercept: o?.fitIntercept ?? true,
+    multiClass: o?.multiClass ?? (classes > 2 ? 'multinomial' : 'ovr'),
+  };
+  if (!(r.C > 0) || !Number.isFinite(r.C)) throw new RangeError(`C must be a positive finite number, got ${r.C}`);
+  if (!Number.isInteger(r.maxIter) || r.maxIter < 0) throw new RangeError(`maxIter must be a non-negative integer, got ${r.maxIter}`);
+  if (!(r.tol >= 0)) throw new RangeError(`tol must be >= 0, got ${r.tol}`);
+  if (r.multiClass !== 'multinomial' && r.multiClass !== 'ovr') {
+    throw new RangeError(`multiClass must be 'multinomial' or 'ovr', got ${String(r.multiClass)}`);
+  }
+  return r;
+}
+
+export function fitLogisticRegression(
+  X: CsrMatrix,
+  y: Int32Array,
+  classes: number,
+  opts?: LogisticRegressionOptions,
+): LogisticModel {
+  if (!Number.isInteger(classes) || classes < 2) throw new RangeError(`classes must be an integer >= 2, got ${classes}`);
+  if (y.length !== X.rows) throw new RangeError(`y has ${y.length} labels, X has ${X.rows} rows`);
+  const seen = new Uint8Array(classes);
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    if (v < 0 || v >= classes) throw new RangeError(`y[${i}] = ${v} is outside [0, ${classes})`);
+    seen[v] = 1;
+  }
+  if (seen.reduce((s, v) => s + v, 0) < 2) {
+    throw new RangeError('This solver needs samples of at least 2 classes in the data, but the data contains only one class');
+  }
+  const o = resolveOptions(opts, classes);
+  const F = X.cols;
+  const coef = new Float64Array(classes * F);
+  const intercept = new Float64Array(classes);
+  let nIter = 0;
+
+  if (o.multiClass === 'multinomial') {
+    const K = classes;
+    const w0 = new Float64Array((F + (o.fitIntercept ? 1 : 0)) * K);
+    const res = minimizeLbfgs(multinomialObjective(X, y, K, o.C, o.fitIntercept), w0, { maxIter: o.maxIter, gtol: o.tol });
+    nIter = res.nIter;
+    const w = res.x;
+    for (let j = 0; j < F; j++) for (let c = 0; c < K; c++) coef[c * F + j] = w[j * K + c]!;
+    if (o.fitIntercept) for (let c = 0; c < K; c++) intercept[c] = w[F * K + c]!;
+    if (K === 2) {
+      // sklearn keeps only the class-1 row and predicts with softmax([−z, z]).
+      for (let j = 0; j < F; j++) coef[j] = -coef[F + j]!;
+      intercept[0] = -intercept[1]!;
+    }
+  } else {
+    const target = new Float64Array(X.rows);
+    const Xt = transpose(X);
+    const problems = classes === 2 ? [1] : Array.from({ length: classes }, (_, c) => c);
+    for (const c of problems) {
+      for (let i = 0; i < y.length; i++) target[i] = y[i] === c ? 1 : 0;
+      const w0 = new Float64Array(F + (o.fitIntercept ? 1 : 0));
+      const res = minimizeLbfgs(binomialObjective(X, Xt, target, o.C, o.fitIntercept), w0, { maxIter: o.maxIter, gtol: o.tol });
+      nIter = Math.max(nIter, res.nIter);
+      coef.set(res.x.subarray(0, F), c * F);
+      intercept[c] = o.fitIntercept ? res.x[F]! : 0;
+    }
+    if (classes === 2) {
+      for (let j = 0; j < F; j++) coef[j] = -coef[F + j]!;
+      intercept[0] = -intercept[1]!;
+    }
+  }
+  return { classes, features: F, coef, intercept, multiClass: o.multiClass, nIter };
+}
+
+/** Multinomial objective; parameters laid out feature-major (w[j·K + c]) with intercepts last, like sklearn's F-ordered ravel. */
+function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, C: number, fitIntercept: boolean) {
+  const n = X.rows;
+  const F = X.cols;
+  const Xt = transpose(X);
+  const raw = new Float64Array(n * K);
+  const invC = 1 / C;
+  return (w: Float64Array, g: Float64Array): number => {
+    // raw = X·W (+ b), then turned into the residual softmax − onehot in place.
+    spmm(X, w, K, raw);
+    const loss = softmaxResidual(raw, y, n, K, fitIntercept ? w.subarray(F * K) : null);
+    // Gradient: Xᵀ·residual (a gather over Xᵀ), intercept = column sums, plus W/C.
+    spmm(Xt, raw, K, g);
+    if (fitIntercept) columnSums(raw, n, K, g.subarray(F * K));
+    return loss + addL2(w, g, F * K, invC);
+  };
+}
+
+/**
+ * Turns raw scores (n × K, plus optional intercepts) into softmax − onehot in place and returns
+ * Σ_i logsumexp(z_i) − z_i[y_i] (HalfMultinomialLoss), computed with the row max shifted out.
+ */
+function softmaxResidual(raw: Float64Array, y: Int32Array, n: number, K: number, intercept: Float64Array | null): number {
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * K;
+    if (intercept !== null) for (let c = 0; c < K; c++) raw[o + c]! += intercept[c]!;
+    let max = raw[o]!;
+    for (let c = 1; c < K; c++) if (raw[o + c]! > max) max = raw[o + c]!;
+    const yi = y[i]!;
+    const zy = raw[o + yi]! - max;
+    let sum = 0;
+    for (let c = 0; c < K; c++) {
+      const e = Math.exp(raw[o + c]! - max);
+      sum += e;
+      raw[o + c] = e;
+    }
+    loss += Math.log(sum) - zy;
+    const inv = 1 / sum;
+    for (let c = 0; c < K; c++) raw[o + c]! *= inv;
+    raw[o + yi]! -= 1;
+  }
+  return loss;
+}
+
+function columnSums(A: Float64Array, n: number, K: number, out: Float64Array): void {
+  for (let c = 0; c < K; c++) out[c] = 0;
+  for (let i = 0; i < n; i++) for (let c = 0; c < K; c++) out[c]! += A[i * K + c]!;
+}
+
+/** Adds w/C to the first m gradient entries and returns the penalty ½·‖w_{0..m}‖²/C. */
+function addL2(w: Float64Array, g: Float64Array, m: number, invC: number): number {
+  let sq = 0;
+  for (let q = 0; q < m; q++) {
+    const wq = w[q]!;
+    sq += wq * wq;
+    g[q]! += invC * wq;
+  }
+  return 0.5 * invC * sq;
+}
+
+function binomialObjective(X: CsrMatrix, Xt: CsrMatrix, target: Float64Array, C: number, fitIntercept: boolean) {
+  const n = X.rows;
+  const F = X.cols;
+  const z = new Float64Array(n);
+  const invC = 1 / C;
+  return (w: Float64Array, g: Float64Array): number => {
+    const b0 = fitIntercept ? w[F]! : 0;
+    spmm(X, w, 1, z);
+    const loss = binomialResidual(z, target, n, b0);
+    spmm(Xt, z, 1, g);
+    if (fitIntercept) {
+      let gb = 0;
+      for (let i = 0; i < n; i++) gb += z[i]!;
+      g[F] = gb;
+    }
+    return loss + addL2(w, g, F, invC);
+  };
+}
+
+/**
+ * Replaces raw scores z (without intercept b0) by expit(z + b0) − t in place and returns
+ * Σ_i log(1 + e^{z_i}) − t_i·z_i (HalfBinomialLoss), both in overflow-safe forms.
+ */
+function binomialResidual(z: Float64Array, target: Float64Array, n: number, b0: number): number {
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    const zi = z[i]! + b0;
+    const t = target[i]!;
+    if (zi > 0) {
+      const e = Math.exp(-zi);
+      loss += zi + Math.log1p(e) - t * zi;
+      z[i] = 1 / (1 + e) - t;
+    } else {
+      const e = Math.exp(zi);
+      loss += Math.log1p(e) - t * zi;
+      z[i] = e / (1 + e) - t;
+    }
+  }
+  return loss;
+}
+
+/** decision_function: rows × classes scores X·coefᵀ + intercept. */
+export function decisionFunction(model: LogisticModel, X: CsrMatrix): Float64Array {
+  if (X.cols !== model.features) throw new RangeError(`X has ${X.cols} features, the model expects ${model.features}`);
+  const K = model.classes;
+  const F = model.features;
+  // Feature-major copy of the coefficients so each stored entry reads K contiguous numbers.
+  const wt = new Float64Array(F * K);
+  for (let c = 0; c < K; c++) for (let j = 0; j < F; j++) wt[j * K + c] = model.coef[c * F + j]!;
+  const out = new Float64Array(X.rows * K);
+  spmm(X, wt, K, out);
+  for (let i = 0; i < X.rows; i++) for (let c = 0; c < K; c++) out[i * K + c]! += model.intercept[c]!;
+  return out;
+}
+
+/**
+ * predict_proba: softmax for multinomial; for 'ovr' the per-class sigmoids normalised to sum 1
+ * (_predict_proba_lr), which for two classes is [1 − σ(z), σ(z)].
+ */
+export function predictProba(model: LogisticModel, X: CsrMatrix): Float64Array {
+  const K = model.classes;
+  const P = decisionFunction(model, X);
+  for (let i = 0; i < X.rows; i++) {
+    const o = i * K;
+    if (model.multiClass === 'ovr' && K === 2) {
+      const p = expit(P[o + 1]!);
+      P[o] = 1 - p;
+      P[o + 1] = p;
+    } else if (model.multiClass === 'ovr') {
+      let s = 0;
+      for (let c = 0; c < K; c++) {
+        const p = expit(P[o + c]!);
+        P[o + c] = p;
+        s += p;
+      }
+      for (let c = 0; c < K; c++) P[o + c]! /= s;
+    } else {
+      let max = P[o]!;
+      for (let c = 1; c < K; c++) if (P[o + c]! > max) max = P[o + c]!;
+      let s = 0;
+      for (let c = 0; c < K; c++) {
+        const e = Math.exp(P[o + c]! - max);
+        P[o + c] = e;
+        s += e;
+      }
+      for (let c = 0; c < K; c++) P[o + c]! /= s;
+    }
+  }
+  return P;
+}
+
+/** predict: argmax of the decision function, lowest class on ties (np.argmax). */
+export function predict(model: LogisticModel, X: CsrMatrix): Int32Array {
+  const K = model.classes;
+  const D = decisionFunction(model, X);
+  const out = new Int32Array(X.rows);
+  for (let i = 0; i < X.rows; i++) {
+    let best = 0;
+    for (let c = 1; c < K; c++) if (D[i * K + c]! > D[i * K + best]!) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+function expit(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}

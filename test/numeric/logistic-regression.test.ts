@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { csrFromDense, selectRows } from '../../shared/numeric/csr';
+import { minimizeLbfgs } from '../../shared/numeric/lbfgs';
+import {
+  LogisticRegressionOptions,
+  fitLogisticRegression,
+  predict,
+  predictProba,
+} from '../../shared/numeric/logistic-regression';
+import { accuracy } from '../../shared/numeric/metrics';
+import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/numeric/vectorizer';
+import { CsrJson, assertClose, csrFromJson, loadFixture } from './fixtures';
+
+interface LrFit {
+  coef: number[];
+  coefShape: [number, number];
+  intercept: number[];
+  nIter: number;
+  probaTest: number[];
+  predTest: number[];
+}
+
+interface LrFixture {
+  docs: string[];
+  vectorizer: CountVectorizerOptions;
+  train: number[];
+  test: number[];
+  cases: (LrFit & { name: string; options: LogisticRegressionOptions; classes: number; y: number[]; accuracyTest: number })[];
+  dense: LrFit & { X: CsrJson; y: number[]; nTrain: number; classes: number; options: LogisticRegressionOptions };
+}
+
+const fx = loadFixture<LrFixture>('logreg');
+
+/** Our coef (classes × features) in sklearn's coef_ shape (1 row for binary problems). */
+function sklearnCoef(coef: Float64Array, classes: number, features: number): Float64Array {
+  return classes === 2 ? coef.subarray(features, 2 * features) : coef;
+}
+
+describe('logistic regression vs sklearn (TF-IDF fixture)', () => {
+  const X = fitTfidfVectorizer(fx.docs, fx.vectorizer).matrix;
+  const Xtr = selectRows(X, fx.train);
+  const Xte = selectRows(X, fx.test);
+  for (const c of fx.cases) {
+    it(`${c.name}: accuracy, probabilities and coefficients`, () => {
+      const y = Int32Array.from(c.y);
+      const yTr = Int32Array.from(fx.train, (i) => y[i]!);
+      const yTe = Int32Array.from(fx.test, (i) => y[i]!);
+      const model = fitLogisticRegression(Xtr, yTr, c.classes, c.options);
+      const acc = accuracy(yTe, predict(model, Xte));
+      assert.ok(Math.abs(acc - c.accuracyTest) <= 0.005, `accuracy ${acc} vs sklearn ${c.accuracyTest}`);
+      // The L-BFGS port follows scipy's iterates closely (observed differences ~1e-11), hence
+      // tolerances far tighter than the 1e-3 the pipeline needs.
+      assertClose(predictProba(model, Xte), c.probaTest, 1e-7, 'predict_proba');
+      assertClose(sklearnCoef(model.coef, c.classes, X.cols), c.coef, 1e-6, 'coef');
+      assertClose(c.classes === 2 ? model.intercept.subarray(1) : model.intercept, c.intercept, 1e-6, 'intercept');
+      assert.equal(model.nIter, c.nIter, 'L-BFGS iterations');
+    });
+  }
+});
+
+describe('logistic regression vs sklearn (well-conditioned dense problem)', () => {
+  const d = fx.dense;
+  const X = csrFromJson(d.X);
+  const idxTr = Array.from({ length: d.nTrain }, (_, i) => i);
+  const idxTe = Array.from({ length: X.rows - d.nTrain }, (_, i) => d.nTrain + i);
+  const y = Int32Array.from(d.y);
+  const model = fitLogisticRegression(selectRows(X, idxTr), y.subarray(0, d.nTrain), d.classes, d.options);
+  it('matches coefficients and probabilities tightly', () => {
+    assertClose(model.coef, d.coef, 1e-8, 'coef');
+    assertClose(model.intercept, d.intercept, 1e-8, 'intercept');
+    assertClose(predictProba(model, selectRows(X, idxTe)), d.probaTest, 1e-9, 'predict_proba');
+    assert.deepEqual(Array.from(predict(model, selectRows(X, idxTe))), d.predTest);
+  });
+  it('takes as many L-BFGS iterations as scipy', () => {
+    assert.equal(model.nIter, d.nIter);
+  });
+});
+
+describe('logistic regression behaviour', () => {
+  const X = csrFromDense([
+    [1, 0],
+    [0.9, 0.1],
+    [0, 1],
+    [0.1, 0.9],
+    [0, 0],
+  ]);
+  it('gives rows of probabilities that sum to 1 and validates inputs', () => {
+    const m = fitLogisticRegression(X, Int32Array.from([0, 0, 1, 1, 2]), 3);
+    const P = predictProba(m, X);
+    for (let i = 0; i < X.rows; i++) assert.ok(Math.abs(P[i * 3]! + P[i * 3 + 1]! + P[i * 3 + 2]! - 1) < 1e-12);
+    assert.throws(() => fitLogisticRegression(X, Int32Array.from([0, 0, 0, 0, 0]), 2), /at least 2 classes/);
+    assert.throws(() => fitLogisticRegression(X, Int32Array.from([0, 1, 0, 1, 3]), 3), RangeError);
+    assert.throws(() => fitLogisticRegression(X, Int32Array.from([0, 1]), 2), RangeError);
+    assert.throws(() => fitLogisticRegression(X, Int32Array.from([0, 1, 0, 1, 0]), 2, { C: 0 }), RangeError);
+    assert.throws(() => predict(m, csrFromDense([[1, 2, 3]])), RangeError);
+  });
+  it('binary models store row 0 as the negation of row 1', () => {
+    const m = fitLogisticRegression(X, Int32Array.from([0, 0, 1, 1, 0]), 2);
+    assert.equal(m.multiClass, 'ovr');
+    assert.deepEqual(Array.from(m.coef.subarray(0, 2)), Array.from(m.coef.subarray(2, 4), (v) => -v));
+    assert.deepEqual(Array.from(predict(m, X)), [0, 0, 1, 1, 0]);
+  });
+});
+
+describe('L-BFGS', () => {
+  it('minimises the Rosenbrock function', () => {
+    const r = minimizeLbfgs(
+      (x, g) => {
+        const a = x[0]!, b = x[1]!;
+        g[0] = -2 * (1 - a) - 400 * a * (b - a * a);
+        g[1] = 200 * (b - a * a);
+        return (1 - a) ** 2 + 100 * (b - a * a) ** 2;
+      },
+      Float64Array.from([-1.2, 1]),
+      { gtol: 1e-10, ftol: 0 },
+    );
+    assertClose(r.x, [1, 1], 1e-6, 'argmin');
+    assert.ok(r.nIter < 100, `nIter ${r.nIter}`);
+  });
+});
