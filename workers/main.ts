@@ -46,6 +46,8 @@ async function main(): Promise<number> {
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
   if (redis.started) log.info(`no Redis answered at ${config.redisUrl}: started redis-server there (it stops with this worker)`);
   const running = await startWorkers({ config, queues: queues as QueueName[], concurrency, log });
+  // A parent that started us with an IPC channel (the CLI's self-contained mode, the bench) waits for this.
+  process.send?.({ type: 'ticketflow-worker-ready' });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

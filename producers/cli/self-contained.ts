@@ -37,7 +37,7 @@ export async function spawnWorkers(
           TICKETFLOW_LOG_LEVEL: logLevel,
           ...extraEnv,
         },
-        stdio: ['ignore', process.stderr, 'inherit'],
+        stdio: ['ignore', process.stderr, 'inherit', 'ipc'],
       }),
     );
   }
@@ -47,19 +47,23 @@ export async function spawnWorkers(
     await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 15000).unref())]);
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   };
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    const missing = await queuesWithoutWorkers(queues);
-    const workersUp = (await queues.training.getWorkersCount()) >= count;
-    if (missing.length === 0 && workersUp) break;
+  // Each worker process says when its queues are served and its sandboxes are started.
+  let ready = 0;
+  for (const c of children) c.on('message', (m: { type?: string }) => m?.type === 'ticketflow-worker-ready' && ready++);
+  const deadline = Date.now() + 60000;
+  while (ready < count) {
     const dead = children.find((c) => c.exitCode !== null);
     if (dead || Date.now() > deadline) {
       await stop();
       throw new Error(
-        dead ? `a worker process exited with code ${dead.exitCode} while starting: see its messages above` : 'worker processes did not start within 30 s',
+        dead ? `a worker process exited with code ${dead.exitCode} while starting: see its messages above` : 'worker processes did not start within 60 s',
       );
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if ((await queuesWithoutWorkers(queues)).length > 0) {
+    await stop();
+    throw new Error('worker processes started but Redis shows queues without workers: check REDIS_URL and TICKETFLOW_QUEUE_PREFIX');
   }
   return { count, pids: children.map((c) => c.pid!).filter((p) => p !== undefined), stop };
 }

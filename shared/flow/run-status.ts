@@ -41,8 +41,7 @@ export interface RunStatus {
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
-async function stageStatus(job: Job<StageJobData>, stage: StageName): Promise<StageStatus> {
-  const state = await job.getState();
+async function stageStatus(job: Job<StageJobData>, stage: StageName, state: string): Promise<StageStatus> {
   const status: StageStatus = {
     stage,
     jobId: job.id!,
@@ -80,10 +79,13 @@ async function stageStatus(job: Job<StageJobData>, stage: StageName): Promise<St
 
 /** The state of a run, read from its stage jobs; null when no job of that run exists. */
 export async function getRunStatus(queues: Queues, runId: string): Promise<RunStatus | null> {
+  // States first, then jobs: a job read after its state is at least as new, so a "completed" state
+  // always comes with its finish time and return value.
+  const states = await Promise.all(STAGES.map((s) => queues[s].getJobState(stageJobId(runId, s))));
   const jobs = await Promise.all(STAGES.map((s) => queues[s].getJob(stageJobId(runId, s)) as Promise<Job<StageJobData> | undefined>));
   const root = jobs[jobs.length - 1];
   if (!root || jobs.some((j) => !j)) return null;
-  const stages = await Promise.all(jobs.map((j, i) => stageStatus(j!, STAGES[i]!)));
+  const stages = await Promise.all(jobs.map((j, i) => stageStatus(j!, STAGES[i]!, states[i]!)));
   const failed = stages.find((s) => s.state === 'failed' || (s.chunks?.failed ?? 0) > 0);
   let state: RunState;
   if (failed) state = 'failed';

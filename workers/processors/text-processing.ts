@@ -29,28 +29,24 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
       if (job.data.step !== 'merge') {
         await failOnceIfAsked(ctx, 'text-processing');
         const startedAt = Date.now();
-        const split = await splitDataset(ctx, datasetPath(config, job.data.dataset), ctx.params.chunkSize);
-        const children = Array.from({ length: split.chunks }, (_, chunk) => {
+        // Each chunk's job is added as soon as its file is written: tagging starts while the split goes on.
+        // Deterministic chunk job ids make a repeated split step add nothing twice.
+        const addChunkJob = async (chunk: number, rows: number): Promise<void> => {
           const data: ChunkJobData = {
             runId: job.data.runId,
             stage: 'text-processing',
             chunk,
-            rows: split.chunkSizes[chunk]!,
+            rows,
             tags: job.data.tags,
             params: job.data.params,
             artifacts: job.data.artifacts,
           };
-          return {
-            name: `${CHUNK_QUEUE}`,
-            data,
-            opts: {
-              ...nodeOptions(config, chunkJobId(job.data.runId, chunk), true),
-              parent: { id: job.id!, queue: job.queueQualifiedName },
-            },
-          };
-        });
-        // Deterministic chunk job ids make a repeated split step add nothing twice.
-        await chunkQueue.addBulk(children);
+          await chunkQueue.add(CHUNK_QUEUE, data, {
+            ...nodeOptions(config, chunkJobId(job.data.runId, chunk), true),
+            parent: { id: job.id!, queue: job.queueQualifiedName },
+          });
+        };
+        const split = await splitDataset(ctx, datasetPath(config, job.data.dataset), ctx.params.chunkSize, addChunkJob);
         await job.updateData({ ...job.data, step: 'merge', startedAt, chunks: split.chunks, readStats: split.stats, splitSeconds: split.seconds });
         await job.updateProgress(5);
         if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();

@@ -20,7 +20,13 @@ export function categoryOf(product: string, subProduct: string | null): string {
  * jobs on any worker read only their own slice. Chunk files depend only on the dataset and `chunkSize`,
  * so a rerun rewrites the same bytes.
  */
-export async function splitDataset(ctx: StageContext, datasetFile: string, chunkSize: number): Promise<SplitDatasetResult> {
+export async function splitDataset(
+  ctx: StageContext,
+  datasetFile: string,
+  chunkSize: number,
+  /** called as soon as each chunk file is in place, so its processing can start while the split goes on */
+  onChunk?: (chunk: number, rows: number) => Promise<void>,
+): Promise<SplitDatasetResult> {
   const start = performance.now();
   const chunkSizes: number[] = [];
   let writer: AtomicWriter | null = null;
@@ -28,7 +34,10 @@ export async function splitDataset(ctx: StageContext, datasetFile: string, chunk
   try {
     const stats = await readTickets(datasetFile, async (rec) => {
       if (writer === null || inChunk === chunkSize) {
-        if (writer) await writer.commit();
+        if (writer) {
+          await writer.commit();
+          await onChunk?.(chunkSizes.length - 1, inChunk);
+        }
         writer = await openAtomicWriter(chunkInputPath(ctx, chunkSizes.length));
         chunkSizes.push(0);
         inChunk = 0;
@@ -38,8 +47,11 @@ export async function splitDataset(ctx: StageContext, datasetFile: string, chunk
       inChunk++;
       chunkSizes[chunkSizes.length - 1] = inChunk;
     });
-    if (writer) await (writer as AtomicWriter).commit();
-    writer = null;
+    if (writer) {
+      await (writer as AtomicWriter).commit();
+      writer = null;
+      await onChunk?.(chunkSizes.length - 1, inChunk);
+    }
     ctx.log.info(
       `read ${stats.read} records from ${datasetFile}: kept ${stats.kept}, dropped ${JSON.stringify(stats.dropped)}; ${chunkSizes.length} chunk(s) of up to ${chunkSize}`,
     );

@@ -1,7 +1,9 @@
-import { processChunk } from '../../../shared/stages/text-processing/process-chunk';
+import { processChunk, warmUpNounExtractor } from '../../../shared/stages/text-processing/process-chunk';
 import { ChunkJobData, ChunkJobResult } from '../../../shared/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
+
+warmUpNounExtractor();
 
 /** Sandboxed: tokenising and tagging is the CPU-heavy part of stage 1. */
 export default async function textChunk(job: ProcessorJob<ChunkJobData>): Promise<ChunkJobResult> {
