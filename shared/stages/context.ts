@@ -19,6 +19,8 @@ export const ARTIFACTS = {
   ticketsTopics: 'tickets_topics.csv',
   topics: 'topics.json',
   features: 'features.json',
+  /** TF-IDF matrix of every ticket with its topic label (binary CSR) */
+  matrix: 'features.bin',
   split: 'split.json',
   model: 'model.json',
   metrics: 'metrics.json',

@@ -1,9 +1,9 @@
-import { applyTfidf, transformCounts } from '../numeric/vectorizer';
+import { readCsrFile } from '../io/csr-file';
 import { selectRows } from '../numeric/csr';
 import { fitLogisticRegression, predictProba } from '../numeric/logistic-regression';
 import { readJson, writeJsonAtomic } from '../storage';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
-import { readLabelledTexts } from './labels';
+import { TopicsFile } from './feature-extraction';
 import { FeaturesFile, SplitFile } from './transform-split';
 import { evaluate, SplitMetrics } from './evaluate';
 
@@ -35,11 +35,10 @@ export interface TrainingResult {
 export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const start = performance.now();
   const { params } = ctx;
-  const { texts, labels, names } = await readLabelledTexts(ctx);
+  const names = (await readJson<TopicsFile>(artifactPath(ctx, ARTIFACTS.topics))).topics.map((t) => t.name);
   const features = await readJson<FeaturesFile>(artifactPath(ctx, ARTIFACTS.features));
   const split = await readJson<SplitFile>(artifactPath(ctx, ARTIFACTS.split));
-  const idf = Float64Array.from(features.idf);
-  const X = applyTfidf(transformCounts(texts, features.vocabulary), idf);
+  const { matrix: X, labels } = await readCsrFile(artifactPath(ctx, ARTIFACTS.matrix));
   const trainIdx = Int32Array.from(split.train);
   const testIdx = Int32Array.from(split.test);
   const pick = (idx: Int32Array): Int32Array => idx.map((i) => labels[i]!);

@@ -1,4 +1,5 @@
-import { fitCountVectorizer, fitIdf } from '../numeric/vectorizer';
+import { applyTfidf, fitCountVectorizer, fitIdf } from '../numeric/vectorizer';
+import { writeCsrFile } from '../io/csr-file';
 import { trainTestSplit } from '../numeric/split';
 import { writeJsonAtomic } from '../storage';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
@@ -28,7 +29,7 @@ export interface TransformSplitResult {
 /**
  * Stage 3 (the seed's CountVectorizer + TfidfTransformer + train_test_split): fit the count vocabulary and
  * idf over all tickets' processed text and split rows into train and test, stratified by topic unless the
- * run asks for the seed's plain shuffle. Stage 4 rebuilds the matrix from these two small files.
+ * run asks for the seed's plain shuffle. The TF-IDF matrix and labels go to a binary file for stage 4.
  */
 export async function runTransformSplit(ctx: StageContext): Promise<TransformSplitResult> {
   const start = performance.now();
@@ -53,6 +54,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     test: Array.from(split.test),
   };
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.features), features);
+  await writeCsrFile(artifactPath(ctx, ARTIFACTS.matrix), applyTfidf(counts, idf), labels);
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.split), splitFile);
   ctx.log.info(`vocabulary ${vocabulary.length}; ${split.train.length} train / ${split.test.length} test tickets`);
   return { vocabularySize: vocabulary.length, trainSize: split.train.length, testSize: split.test.length, seconds: secondsSince(start) };

@@ -7,7 +7,7 @@ import { runDir } from '../../shared/storage';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 
-const ARTIFACTS = ['tickets.csv', 'tickets_topics.csv', 'topics.json', 'features.json', 'split.json', 'model.json', 'metrics.json'];
+const ARTIFACTS = ['tickets.csv', 'tickets_topics.csv', 'topics.json', 'features.json', 'features.bin', 'split.json', 'model.json', 'metrics.json'];
 
 async function runWith(workers: number, chunkSize: number): Promise<{ files: Map<string, Buffer>; chunks: number }> {
   const stack: Stack = await startStack({ workers });
