@@ -44,7 +44,8 @@ export async function readJson<T>(file: string): Promise<T> {
 
 /** A file written piece by piece, then either committed (renamed into place) or aborted (removed). */
 export interface AtomicWriter {
-  write(text: string): Promise<void>;
+  /** Returns a promise only when it hands a batch to the stream (await it for back-pressure). */
+  write(text: string): void | Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -63,9 +64,9 @@ export async function openAtomicWriter(file: string): Promise<AtomicWriter> {
     if (!ok) await once(stream, 'drain');
   };
   return {
-    async write(text) {
+    write(text) {
       pending += text;
-      if (pending.length >= 65536) await flush();
+      if (pending.length >= 65536) return flush();
     },
     async commit() {
       await flush();

@@ -16,10 +16,13 @@ export class JsonScanError extends Error {
   }
 }
 
-/** One top-level element: its index in the array, file byte offset and text. */
+/** One top-level element: its index in the array, file byte offsets and text. */
 export interface JsonElement {
   index: number;
   offset: number;
+  /** byte offset just past the element */
+  end: number;
+  /** the element's text ('' when the scanner was made with decode = false) */
   text: string;
 }
 
@@ -60,6 +63,9 @@ export class JsonArrayScanner {
   private structured = false;
   private elemStart = 0;
   private count = 0;
+
+  /** `decode` false: report elements' byte spans only, for planning chunks without decoding text. */
+  constructor(private readonly decode = true) {}
 
   /** Scans `chunk`; returns the elements it completed, in order. */
   push(chunk: Buffer): JsonElement[] {
@@ -226,7 +232,8 @@ export class JsonArrayScanner {
     out.push({
       index: this.count++,
       offset: this.base + this.elemStart,
-      text: this.buf.toString('utf8', this.elemStart, end),
+      end: this.base + end,
+      text: this.decode ? this.buf.toString('utf8', this.elemStart, end) : '',
     });
     this.phase = Phase.AfterElement;
     return end;

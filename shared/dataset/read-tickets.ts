@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput, BadInputError } from '../errors';
 import { CsvParser } from '../io/csv';
-import { JsonArrayScanner, JsonScanError } from './json-array-scanner';
+import { JsonArrayScanner, JsonScanError, type JsonElement } from './json-array-scanner';
 import { LineSplitter, type Line } from './line-splitter';
 import { isBlank, ticketFromJson, type DropReason, type TicketRecord } from './ticket-record';
 
@@ -37,14 +37,27 @@ export interface ReadStats {
   dropped: Record<string, number>;
 }
 
+/**
+ * A slice of a dataset holding whole records, as planned by planChunks: bytes [start, end) of the file,
+ * whose first record has index `firstRecord`. For CSV, `headerEnd` is where the header row ends.
+ */
+export interface TicketRange {
+  start: number;
+  end: number;
+  firstRecord: number;
+  headerEnd?: number;
+}
+
 export interface ReadTicketsOptions {
   /** Default 'auto': by extension (.json, .jsonl/.ndjson, .csv), else by the first non-space byte. */
   format?: 'auto' | DatasetFormat;
   /** Stream chunk size in bytes. Default 1 MiB (tests use tiny chunks to cut multi-byte characters). */
   highWaterMark?: number;
+  /** Read only this slice of the file (a chunk job's share). Default: the whole file. */
+  range?: TicketRange | null;
 }
 
-const DEFAULTS: Required<ReadTicketsOptions> = { format: 'auto', highWaterMark: 1 << 20 };
+const DEFAULTS: Required<ReadTicketsOptions> = { format: 'auto', highWaterMark: 1 << 20, range: null };
 const FORMATS: ReadonlySet<string> = new Set(['auto', 'json', 'jsonl', 'csv']);
 
 type OnRecord = (rec: TicketRecord) => void | Promise<void>;
@@ -61,6 +74,7 @@ export async function readTickets(file: string, onRecord: OnRecord, opts: ReadTi
   const options: Required<ReadTicketsOptions> = {
     format: opts.format ?? DEFAULTS.format,
     highWaterMark: opts.highWaterMark ?? DEFAULTS.highWaterMark,
+    range: opts.range ?? DEFAULTS.range,
   };
   if (!FORMATS.has(options.format)) throw new Error(`readTickets: unknown format ${String(options.format)}`);
   await checkReadable(file);
@@ -82,8 +96,23 @@ export async function readTickets(file: string, onRecord: OnRecord, opts: ReadTi
     if (isIoError(err)) throw badInput({ file }, `cannot read the file: ${err.message}`, err);
     throw err;
   }
-  if (stats.kept === 0) throw badInput({ file }, `no record with a non-empty narrative (${stats.read} records read)`);
+  // A slice may well hold only empty narratives; the whole file may not (planChunks' caller checks the sum).
+  if (stats.kept === 0 && options.range === null) throw noNarrative(file, stats.read);
   return stats;
+}
+
+export function noNarrative(file: string, read: number): BadInputError {
+  return badInput({ file }, `no record with a non-empty narrative (${read} records read)`);
+}
+
+/** The byte stream of the whole file or of its range (fs ranges are inclusive at the end). */
+function openStream(file: string, options: Required<ReadTicketsOptions>, encoding?: BufferEncoding): fs.ReadStream {
+  const r = options.range;
+  return fs.createReadStream(file, {
+    highWaterMark: options.highWaterMark,
+    ...(encoding ? { encoding } : {}),
+    ...(r ? { start: r.start, end: r.end - 1 } : {}),
+  });
 }
 
 /** Counts records and forwards kept ones, awaiting onRecord only when it returns a promise. */
@@ -125,7 +154,7 @@ class Sink {
   }
 }
 
-async function checkReadable(file: string): Promise<void> {
+export async function checkReadable(file: string): Promise<void> {
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(file);
@@ -172,24 +201,39 @@ async function firstNonSpaceByte(file: string): Promise<number | undefined> {
 
 async function readJsonArray(file: string, options: Required<ReadTicketsOptions>, sink: Sink): Promise<void> {
   const scanner = new JsonArrayScanner();
-  const stream = fs.createReadStream(file, { highWaterMark: options.highWaterMark });
+  const stream = openStream(file, options);
+  // A range holds elements separated by commas: wrapped in brackets it scans as an array of its own,
+  // whose indices and offsets shift by the range's first record and start (minus the added '[').
+  const range = options.range;
+  const first = range ? range.firstRecord : 0;
+  const shift = range ? range.start - 1 : 0;
+  const accept = (el: JsonElement): void | Promise<void> =>
+    sink.accept(ticketFromJson(parseJson(el.text, file, el.index + first, el.offset + shift), file, el.index + first));
   try {
+    if (range) scanner.push(Buffer.from('['));
     for await (const chunk of stream) {
       for (const el of scanOrThrow(() => scanner.push(chunk as Buffer), file)) {
-        const r = sink.accept(ticketFromJson(parseJson(el.text, file, el.index, el.offset), file, el.index));
+        const r = accept(el);
+        if (r !== undefined) await r;
+      }
+    }
+    if (range) {
+      for (const el of scanOrThrow(() => scanner.push(Buffer.from(']')), file)) {
+        const r = accept(el);
         if (r !== undefined) await r;
       }
     }
     for (const el of scanOrThrow(() => scanner.end(), file)) {
       // only a bare literal can complete at end of file, and end() then throws for the missing ']'
-      sink.accept(ticketFromJson(parseJson(el.text, file, el.index, el.offset), file, el.index));
+      const r = accept(el);
+      if (r !== undefined) await r;
     }
   } finally {
     stream.destroy();
   }
 }
 
-function scanOrThrow<T>(scan: () => T, file: string): T {
+export function scanOrThrow<T>(scan: () => T, file: string): T {
   try {
     return scan();
   } catch (err) {
@@ -210,11 +254,14 @@ function parseJson(text: string, file: string, record: number, offset: number, h
 
 async function readJsonLines(file: string, options: Required<ReadTicketsOptions>, sink: Sink, hint: string): Promise<void> {
   const splitter = new LineSplitter();
-  const stream = fs.createReadStream(file, { highWaterMark: options.highWaterMark });
+  const stream = openStream(file, options);
+  const first = options.range ? options.range.firstRecord : 0;
+  const shift = options.range ? options.range.start : 0;
   const handle = async (lines: readonly Line[]): Promise<void> => {
     for (const line of lines) {
       if (isBlank(line.text)) continue;
-      const r = sink.accept(ticketFromJson(parseJson(line.text, file, line.index, line.offset, hint), file, line.index));
+      const index = line.index + first;
+      const r = sink.accept(ticketFromJson(parseJson(line.text, file, index, line.offset + shift, hint), file, index));
       if (r !== undefined) await r;
     }
   };
@@ -229,9 +276,11 @@ async function readJsonLines(file: string, options: Required<ReadTicketsOptions>
 async function readCsv(file: string, options: Required<ReadTicketsOptions>, sink: Sink): Promise<void> {
   let rows: string[][] = [];
   const parser = new CsvParser((row) => rows.push(row));
-  const stream = fs.createReadStream(file, { highWaterMark: options.highWaterMark, encoding: 'utf8' });
-  let columns: CsvColumns | undefined;
-  let rowIndex = 0;
+  const range = options.range;
+  // A range starts after the header: read the header row on its own first.
+  let columns: CsvColumns | undefined = range ? csvColumns(await readCsvHeader(file, range.headerEnd ?? 0), file) : undefined;
+  const stream = openStream(file, options, 'utf8');
+  let rowIndex = range ? range.firstRecord : 0;
   const handleRows = async (): Promise<void> => {
     const batch = rows;
     rows = [];
@@ -251,7 +300,7 @@ async function readCsv(file: string, options: Required<ReadTicketsOptions>, sink
     for await (const piece of stream) {
       let text = piece as string;
       if (first && text.length > 0) {
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte order mark
+        if (text.charCodeAt(0) === 0xfeff && !range) text = text.slice(1); // byte order mark
         first = false;
       }
       parser.write(text);
@@ -267,6 +316,21 @@ async function readCsv(file: string, options: Required<ReadTicketsOptions>, sink
     stream.destroy();
   }
   if (columns === undefined) throw badInput({ file }, 'the file is empty (expected a CSV header row)');
+}
+
+async function readCsvHeader(file: string, headerEnd: number): Promise<string[]> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(headerEnd);
+    await fh.read(buf, 0, headerEnd, 0);
+    let header: string[] = [];
+    const parser = new CsvParser((row) => (header = header.length === 0 ? row : header));
+    parser.write(buf.toString('utf8').replace(/^\uFEFF/, ''));
+    parser.end();
+    return header;
+  } finally {
+    await fh.close();
+  }
 }
 
 interface CsvColumns {

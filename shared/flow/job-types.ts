@@ -1,6 +1,6 @@
 import { PipelineParams } from '../config/pipeline-params';
 import { StageName } from '../config/stages';
-import { ReadStats } from '../dataset/read-tickets';
+import { DatasetFormat, ReadStats, TicketRange } from '../dataset/read-tickets';
 import { FeatureExtractionResult } from '../stages/feature-extraction';
 import { TransformSplitResult } from '../stages/transform-split';
 import { TrainingResult } from '../stages/training';
@@ -26,7 +26,8 @@ export interface StageJobData {
   /** text processing: epoch ms when the split step began (the job is re-activated for the merge) */
   startedAt?: number;
   chunks?: number;
-  readStats?: ReadStats;
+  /** records the split found (JSON elements, lines or CSV rows) */
+  records?: number;
   splitSeconds?: number;
 }
 
@@ -34,7 +35,11 @@ export interface ChunkJobData {
   runId: string;
   stage: 'text-processing';
   chunk: number;
-  rows: number;
+  /** the dataset reference, as in the stage's job */
+  dataset: string;
+  format: DatasetFormat;
+  /** this chunk's byte range of the dataset and the index of its first record */
+  range: TicketRange;
   tags: readonly string[];
   params: PipelineParams;
   artifacts: string;

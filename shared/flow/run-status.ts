@@ -1,5 +1,5 @@
 import { Job } from 'bullmq';
-import { STAGES, StageName } from '../config/stages';
+import { STAGES, StageName, isQueueName } from '../config/stages';
 import { Queues } from './queues';
 import { StageJobData, stageJobId } from './job-types';
 import { MetricsFile } from '../stages/training';
@@ -69,12 +69,23 @@ async function stageStatus(job: Job<StageJobData>, stage: StageName, state: stri
     if (state !== 'completed') {
       status.progress = Math.round((100 * (counts.processed ?? 0)) / Math.max(1, job.data.chunks));
     }
-    if (failed > 0 || state === 'failed') {
-      const reasons = Object.values(await job.getFailedChildrenValues());
-      if (reasons.length > 0) status.failedReason = reasons[0]!;
-    }
   }
   return status;
+}
+
+/**
+ * BullMQ fails a parent whose child failed (failParentOnFailure) with "child <prefix>:<queue>:<id>
+ * failed". Follow such messages down to the job that failed on its own, whose message says why.
+ */
+async function rootCause(queues: Queues, reason: string | null): Promise<string | null> {
+  for (let depth = 0; reason && depth < 10; depth++) {
+    const m = /^child .*:([^:]+):([^:]+) failed$/.exec(reason);
+    if (!m || !isQueueName(m[1]!)) return reason;
+    const child = await queues[m[1]!].getJob(m[2]!);
+    if (!child?.failedReason) return reason;
+    reason = child.failedReason;
+  }
+  return reason;
 }
 
 /** The state of a run, read from its stage jobs; null when no job of that run exists. */
@@ -86,6 +97,7 @@ export async function getRunStatus(queues: Queues, runId: string): Promise<RunSt
   const root = jobs[jobs.length - 1];
   if (!root || jobs.some((j) => !j)) return null;
   const stages = await Promise.all(jobs.map((j, i) => stageStatus(j!, STAGES[i]!, states[i]!)));
+  for (const s of stages) s.failedReason = await rootCause(queues, s.failedReason);
   const failed = stages.find((s) => s.state === 'failed' || (s.chunks?.failed ?? 0) > 0);
   let state: RunState;
   if (failed) state = 'failed';

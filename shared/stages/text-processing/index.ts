@@ -1,13 +1,13 @@
 import fsp from 'node:fs/promises';
 import { ReadStats } from '../../dataset/read-tickets';
+import { planChunks } from '../../dataset/plan-chunks';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from '../context';
-import { splitDataset } from './split-dataset';
 import { processChunk } from './process-chunk';
 import { mergeChunks } from './merge-chunks';
 
-export { splitDataset, categoryOf } from './split-dataset';
 export { processChunk } from './process-chunk';
-export { mergeChunks } from './merge-chunks';
+export { mergeChunks, sumStats } from './merge-chunks';
+export { categoryOf } from './chunk-files';
 
 /** What the text-processing stage returns (and stores as its job's return value). */
 export interface TextProcessingResult {
@@ -19,19 +19,20 @@ export interface TextProcessingResult {
 }
 
 /**
- * Stage 1 in one process: split, process every chunk, merge. The flow runs the same three steps as a
- * parent job with chunk children spread over workers; both give the same `tickets.csv`.
+ * Stage 1 in one process: plan chunks, process each, merge. The flow runs the same steps as a parent
+ * job with chunk children spread over workers; both give the same `tickets.csv`.
  */
 export async function runTextProcessing(ctx: StageContext, datasetFile: string): Promise<TextProcessingResult> {
   const start = performance.now();
-  const split = await splitDataset(ctx, datasetFile, ctx.params.chunkSize);
-  for (let c = 0; c < split.chunks; c++) {
-    await processChunk(ctx, c);
-    await ctx.progress?.(Math.round((100 * (c + 1)) / split.chunks));
+  const plan = await planChunks(datasetFile, ctx.params.chunkSize);
+  const chunkStats: ReadStats[] = [];
+  for (const [chunk, range] of plan.chunks.entries()) {
+    chunkStats.push((await processChunk(ctx, { chunk, file: datasetFile, format: plan.format, range })).stats);
+    await ctx.progress?.(Math.round((100 * (chunk + 1)) / plan.chunks.length));
   }
-  const merged = await mergeChunks(ctx, split.chunks, split.stats.kept);
+  const merged = await mergeChunks(ctx, chunkStats);
   await removeChunkFiles(ctx);
-  return { tickets: ARTIFACTS.tickets, rows: merged.rows, chunks: split.chunks, stats: split.stats, seconds: secondsSince(start) };
+  return { tickets: ARTIFACTS.tickets, rows: merged.stats.kept, chunks: plan.chunks.length, stats: merged.stats, seconds: secondsSince(start) };
 }
 
 /** Chunk files are intermediate: once `tickets.csv` is in place they only take space. */

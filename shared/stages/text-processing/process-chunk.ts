@@ -1,14 +1,22 @@
-import fs from 'node:fs';
-import readline from 'node:readline';
 import { createNounExtractor } from '../../nlp/noun-extractor';
 import { csvRow } from '../../io/csv';
+import { readTickets, ReadStats, TicketRange, DatasetFormat } from '../../dataset/read-tickets';
 import { openAtomicWriter } from '../../storage';
 import { StageContext, secondsSince } from '../context';
-import { ChunkLine, chunkInputPath, chunkOutputPath } from './chunk-files';
+import { categoryOf, chunkOutputPath } from './chunk-files';
+
+export interface ChunkInput {
+  chunk: number;
+  /** the dataset, resolved to a path on this worker */
+  file: string;
+  format: DatasetFormat;
+  range: TicketRange;
+}
 
 export interface ProcessChunkResult {
   chunk: number;
   rows: number;
+  stats: ReadStats;
   seconds: number;
 }
 
@@ -24,28 +32,30 @@ export function warmUpNounExtractor(): void {
 }
 
 /**
- * Turn one chunk's records into `tickets.csv` rows (narrative, category, noun lemmas). CPU-heavy: runs in
- * a sandboxed processor. The extractor (tagger lexicon and rules) loads once per process.
+ * Read one chunk's byte range of the dataset — validating its records — and turn its tickets into
+ * `tickets.csv` rows (narrative, category, noun lemmas). CPU-heavy: runs in a sandboxed processor.
  */
-export async function processChunk(ctx: StageContext, chunk: number): Promise<ProcessChunkResult> {
+export async function processChunk(ctx: StageContext, input: ChunkInput): Promise<ProcessChunkResult> {
   const start = performance.now();
   extractNouns ??= createNounExtractor();
-  const input = chunkInputPath(ctx, chunk);
-  const out = await openAtomicWriter(chunkOutputPath(ctx, chunk));
+  const extract = extractNouns;
+  const out = await openAtomicWriter(chunkOutputPath(ctx, input.chunk));
   let rows = 0;
+  let stats: ReadStats;
   try {
-    const lines = readline.createInterface({ input: fs.createReadStream(input, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const text of lines) {
-      if (text.length === 0) continue;
-      const line = JSON.parse(text) as ChunkLine;
-      await out.write(csvRow([line.n, line.c, extractNouns(line.n).join(' ')]));
-      rows++;
-    }
+    stats = await readTickets(
+      input.file,
+      (rec) => {
+        rows++;
+        return out.write(csvRow([rec.narrative, categoryOf(rec.product, rec.subProduct), extract(rec.narrative).join(' ')]));
+      },
+      { format: input.format, range: input.range },
+    );
     await out.commit();
   } catch (err) {
     await out.abort();
-    throw new Error(`text processing of chunk ${chunk} (${input}) failed: ${(err as Error).message}`, { cause: err });
+    throw err;
   }
-  ctx.log.debug(`chunk ${chunk}: ${rows} tickets in ${secondsSince(start)} s`);
-  return { chunk, rows, seconds: secondsSince(start) };
+  ctx.log.debug(`chunk ${input.chunk}: ${rows} tickets in ${secondsSince(start)} s`);
+  return { chunk: input.chunk, rows, stats, seconds: secondsSince(start) };
 }

@@ -1,6 +1,7 @@
 import { processChunk, warmUpNounExtractor } from '../../../shared/stages/text-processing/process-chunk';
 import { ChunkJobData, ChunkJobResult } from '../../../shared/flow/job-types';
-import { ProcessorJob, runLogged } from '../stage-context';
+import { ProcessorJob, processConfig, runLogged } from '../stage-context';
+import { datasetPath } from '../dataset-path';
 import { failOnceIfAsked } from '../fault-injection';
 
 warmUpNounExtractor();
@@ -9,6 +10,7 @@ warmUpNounExtractor();
 export default async function textChunk(job: ProcessorJob<ChunkJobData>): Promise<ChunkJobResult> {
   return runLogged(job, `text-processing/chunk-${job.data.chunk}`, async (ctx) => {
     await failOnceIfAsked(ctx, 'text-chunks');
-    return processChunk(ctx, job.data.chunk);
+    const { chunk, dataset, format, range } = job.data;
+    return processChunk(ctx, { chunk, file: datasetPath(processConfig(), dataset), format, range });
   });
 }
