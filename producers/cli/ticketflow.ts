@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
+import { resolvePipelineParams } from '../../shared/config/pipeline-params';
 import { createConnection } from '../../shared/flow/connection';
 import { enqueueRun } from '../../shared/flow/enqueue';
 import { closeQueues, openFlowProducer, openQueues, queuesWithoutWorkers } from '../../shared/flow/queues';
@@ -77,6 +78,11 @@ async function run(argv: string[]): Promise<number> {
   const chunkSize = positiveInt('--chunk-size', values['chunk-size']);
   if (topics !== undefined) params.topics = topics;
   if (chunkSize !== undefined) params.chunkSize = chunkSize;
+  try {
+    resolvePipelineParams(config.pipeline, params); // fail before starting Redis or workers
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const workerCount = positiveInt('--workers', values.workers) ?? os.availableParallelism();
   const timeoutSeconds = positiveInt('--timeout', values.timeout) ?? 3600;
 
@@ -93,9 +99,7 @@ async function run(argv: string[]): Promise<number> {
       workers = await spawnWorkers(config, queues, redis.url, workerCount, process.env.TICKETFLOW_LOG_LEVEL ?? 'warn');
       say(`started ${workers.count} worker process(es) for this run`);
     }
-    const runId = await enqueueRun(flowProducer, { ...config }, { dataset, params }).catch((err: Error) => {
-      throw new UsageError(err.message);
-    });
+    const runId = await enqueueRun(flowProducer, config, { dataset, params });
     say(`run ${runId} enqueued: ${dataset}`);
     const status = await follow(queues, runId, timeoutSeconds, say);
     const wall = (performance.now() - started) / 1000;
