@@ -5,6 +5,7 @@ import {
   confusionMatrix,
   rocAucOvr,
 } from '../numeric/metrics';
+import { argmaxRows } from '../numeric/nmf';
 
 export interface SplitMetrics {
   rows: number;
@@ -18,21 +19,10 @@ export interface SplitMetrics {
   confusionMatrix?: number[][];
 }
 
-function argmaxRows(proba: Float64Array, classes: number): Int32Array {
-  const n = proba.length / classes;
-  const out = new Int32Array(n);
-  for (let r = 0; r < n; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (proba[r * classes + c]! > proba[r * classes + best]!) best = c;
-    out[r] = best;
-  }
-  return out;
-}
-
 /** The seed's metrics: accuracy, weighted precision/recall/F1, weighted one-vs-rest ROC-AUC. */
 export function evaluate(yTrue: Int32Array, proba: Float64Array, names: string[], detailed: boolean): SplitMetrics {
   const k = names.length;
-  const yPred = argmaxRows(proba, k);
+  const yPred = argmaxRows(proba, yTrue.length, k);
   const present = new Set(yTrue).size;
   const avg = averagedScores(yTrue, yPred, k);
   const metrics: SplitMetrics = {

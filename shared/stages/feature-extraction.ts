@@ -1,5 +1,5 @@
 import { fitTfidfVectorizer } from '../numeric/vectorizer';
-import { fitNmf } from '../numeric/nmf';
+import { argmaxRows, fitNmf } from '../numeric/nmf';
 import { csvRow } from '../io/csv';
 import { openAtomicWriter, writeJsonAtomic } from '../storage';
 import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS, artifactPath, secondsSince } from './context';
@@ -26,20 +26,6 @@ export interface FeatureExtractionResult {
   vocabularySize: number;
   nmfIterations: number;
   seconds: number;
-}
-
-/** Index of the largest value in row `r` of a row-major matrix; ties go to the lowest index (numpy argmax). */
-function argmaxRow(m: Float64Array, r: number, cols: number): number {
-  let best = 0;
-  let bestValue = m[r * cols]!;
-  for (let c = 1; c < cols; c++) {
-    const v = m[r * cols + c]!;
-    if (v > bestValue) {
-      best = c;
-      bestValue = v;
-    }
-  }
-  return best;
 }
 
 /**
@@ -74,12 +60,9 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
     topicWords.push({ words: top.map((i) => tfidf.vocabulary[i]!), weights: top.map((i) => row[i]!) });
   }
   const names = nameTopics(topicWords, params.topicDictionary);
-  const labels = new Int32Array(rows.processed.length);
+  const labels = argmaxRows(nmf.W, rows.processed.length, k);
   const sizes = new Array<number>(k).fill(0);
-  for (let r = 0; r < labels.length; r++) {
-    labels[r] = argmaxRow(nmf.W, r, k);
-    sizes[labels[r]!]!++;
-  }
+  for (const label of labels) sizes[label]!++;
 
   const out = await openAtomicWriter(artifactPath(ctx, ARTIFACTS.ticketsTopics));
   try {
