@@ -33,6 +33,11 @@ async function main(): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
+  // Listen for the stop signals first: a signal that arrives while we start up still closes gracefully.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const config = resolveConfig(process.env);
   const log = createLogger(config.logLevel, { component: 'worker' });
   const queues = (values.queues ?? QUEUES.join(',')).split(',').map((q) => q.trim()).filter(Boolean);
@@ -49,14 +54,8 @@ async function main(): Promise<number> {
   // A parent that started us with an IPC channel (the CLI's self-contained mode, the bench) waits for this.
   process.send?.({ type: 'ticketflow-worker-ready' });
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info(`${signal}: closing (waiting up to ${shutdownMs} ms for active jobs)`);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  const signal = await stopSignal;
+  log.info(`${signal}: closing (waiting up to ${shutdownMs} ms for active jobs)`);
   await running.close(shutdownMs);
   await redis.stop();
   return 0;

@@ -21,6 +21,11 @@ async function main(): Promise<void> {
     process.stdout.write(HELP + '\n');
     return;
   }
+  // Listen for the stop signals first: a signal that arrives while we start up still closes gracefully.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const config = resolveConfig(process.env);
   const log = createLogger(config.logLevel, { component: 'api' });
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
@@ -32,17 +37,14 @@ async function main(): Promise<void> {
   const server = app.listen(config.port, () => {
     log.info(`listening on http://localhost:${config.port} (board at /board, data root ${config.dataDir})`);
   });
-  const stop = async (signal: string) => {
-    log.info(`${signal}: closing`);
-    server.close();
-    await flowProducer.close();
-    await closeQueues(queues);
-    connection.disconnect();
-    await redis.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const signal = await stopSignal;
+  log.info(`${signal}: closing`);
+  server.close();
+  await flowProducer.close();
+  await closeQueues(queues);
+  connection.disconnect();
+  await redis.stop();
+  process.exit(0);
 }
 
 main().catch((err: Error) => {
