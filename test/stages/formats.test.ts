@@ -1,0 +1,77 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { csvRow } from '../../shared/io/csv';
+import { planChunks } from '../../shared/dataset/plan-chunks';
+import { runTextProcessing } from '../../shared/stages/text-processing';
+import { runDir } from '../../shared/storage';
+import { stageContext, tempDir, testConfig } from '../helpers/env';
+
+// Invented tickets with the awkward parts of real data: quotes, commas, newlines (LF and CRLF) inside
+// narratives, non-ASCII text, masks, empty narratives and missing sub-products.
+const TICKETS = Array.from({ length: 23 }, (_, i) => ({
+  id: String(9000 + i),
+  narrative:
+    i % 7 === 3
+      ? ''
+      : `On XX/XX/XXXX the "servicer" charged a fee, again ({$${i}.00}).\n` +
+        `Ticket ${i}: my mortgage payments, statements and escrow — all wrong. Café receipts prove it.\r\nThe bank ignored my disputes.`,
+  product: i % 2 === 0 ? 'Mortgage' : 'Credit card or prepaid card',
+  subProduct: i % 3 === 0 ? null : `Sub, "${i % 4}"`,
+}));
+
+function writeFormats(dir: string): Record<'json' | 'jsonl' | 'csv', string> {
+  const hits = TICKETS.map((t) => ({ _id: t.id, _source: { complaint_what_happened: t.narrative, product: t.product, sub_product: t.subProduct } }));
+  const files = { json: path.join(dir, 'tickets.json'), jsonl: path.join(dir, 'tickets.jsonl'), csv: path.join(dir, 'tickets.csv') };
+  fs.writeFileSync(files.json, '[\n' + hits.map((h) => '  ' + JSON.stringify(h, null, 1)).join(',\n') + '\n]\n');
+  fs.writeFileSync(files.jsonl, hits.map((h) => JSON.stringify(h)).join('\n') + '\n');
+  fs.writeFileSync(
+    files.csv,
+    csvRow(['Date received', 'Product', 'Sub-product', 'Consumer complaint narrative', 'Complaint ID']) +
+      TICKETS.map((t) => csvRow(['2024-01-02', t.product, t.subProduct ?? '', t.narrative, t.id])).join(''),
+  );
+  return files;
+}
+
+describe('text processing reads every format the same way, whatever the chunk size', () => {
+  const config = testConfig();
+  const dir = tempDir('formats');
+  after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(config.storageDir, { recursive: true, force: true });
+  });
+
+  it('plans byte ranges that cover each record exactly once', async () => {
+    const files = writeFormats(dir);
+    for (const [format, file] of Object.entries(files)) {
+      const plan = await planChunks(file, 5);
+      assert.equal(plan.format, format);
+      assert.equal(plan.records, TICKETS.length, format);
+      assert.equal(plan.chunks.length, Math.ceil(TICKETS.length / 5));
+      plan.chunks.forEach((c, k) => {
+        assert.equal(c.firstRecord, 5 * k);
+        if (k > 0) assert.ok(c.start >= plan.chunks[k - 1]!.end, `${format}: chunk ${k} overlaps the previous one`);
+      });
+    }
+  });
+
+  it('gives byte-identical tickets.csv for JSON, JSON Lines and CSV with chunks of 1, 4 and 100', async () => {
+    const files = writeFormats(dir);
+    const outputs = new Map<string, Buffer>();
+    for (const [format, file] of Object.entries(files)) {
+      for (const chunkSize of [1, 4, 100]) {
+        const runId = `${format}-${chunkSize}`;
+        const ctx = { ...stageContext(config, runId), params: { ...config.pipeline, chunkSize } };
+        const result = await runTextProcessing(ctx, file);
+        assert.equal(result.stats.read, TICKETS.length);
+        assert.equal(result.stats.dropped.emptyNarrative, TICKETS.filter((t) => t.narrative === '').length);
+        outputs.set(runId, fs.readFileSync(path.join(runDir(config.storageDir, runId), 'tickets.csv')));
+      }
+    }
+    const reference = outputs.get('json-100')!;
+    assert.match(reference.toString('utf8'), /Mortgage \+ Sub, ""2""/, 'category joins product and sub-product');
+    assert.match(reference.toString('utf8'), /mortgage payment statement escrow/, 'processed text holds singular noun lemmas');
+    for (const [runId, bytes] of outputs) assert.ok(bytes.equals(reference), `${runId} differs from json-100`);
+  });
+});
