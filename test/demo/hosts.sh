@@ -75,11 +75,14 @@ on_host tf-w2 "${COMMON[@]}" node dist/workers/main.js
 API="http://${ADDRS[1]}:3000"
 for _ in $(seq 100); do curl -sf "$API/" >/dev/null && break; sleep 0.1; done
 echo "hosts up: redis ${ADDRS[0]}, api ${ADDRS[1]}, workers ${ADDRS[2]} ${ADDRS[3]}; shared storage $SHARED"
-# Give both workers time to register before the run is submitted.
-for _ in $(seq 100); do
-  n=$(ip netns exec tf-redis redis-cli -h "${ADDRS[0]}" client list | grep -c 'name=ticketflow:.*tf-w' || true)
+# Wait until both workers serve their queues (they log it once their sandboxes are started).
+for _ in $(seq 300); do
+  n=$(cat "$SHARED/logs/tf-w1.log" "$SHARED/logs/tf-w2.log" 2>/dev/null | grep -c 'serving ' || true)
   [ "$n" -ge 2 ] && break; sleep 0.1
 done
+echo "worker connections seen by Redis at ${ADDRS[0]}:"
+ip netns exec tf-redis redis-cli -h "${ADDRS[0]}" client list | grep -o 'addr=[0-9.]*:[0-9]* .*name=[^ ]*ticketflow-worker@tf-w[0-9]' \
+  | sed -E 's/addr=([0-9.]*):.*@(tf-w[0-9])/\2 from \1/' | sort | uniq -c
 
 echo "POST $API/runs {\"dataset\": \"$DATASET\", \"params\": {\"chunkSize\": 200}}"
 ID=$(curl -sf -X POST "$API/runs" -H 'content-type: application/json' -d "{\"dataset\": \"$DATASET\", \"params\": {\"chunkSize\": 200}}" | node -pe 'JSON.parse(require("fs").readFileSync(0)).id')
