@@ -1,6 +1,7 @@
 import { PipelineParams } from '../config/pipeline-params';
 import { StageName } from '../config/stages';
-import { DatasetFormat, ReadStats, TicketRange } from '../dataset/read-tickets';
+import { DatasetFormat, TicketRange } from '../dataset/read-tickets';
+import { TextProcessingResult } from '../stages/text-processing';
 import { FeatureExtractionResult } from '../stages/feature-extraction';
 import { TransformSplitResult } from '../stages/transform-split';
 import { TrainingResult } from '../stages/training';
@@ -45,13 +46,7 @@ export interface ChunkJobData {
   artifacts: string;
 }
 
-export interface TextProcessingJobResult {
-  tickets: string;
-  rows: number;
-  chunks: number;
-  stats: ReadStats;
-  seconds: number;
-}
+export type TextProcessingJobResult = TextProcessingResult;
 
 export type StageJobResult =
   | TextProcessingJobResult
