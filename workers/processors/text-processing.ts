@@ -8,6 +8,7 @@ import { ChunkJobData, ChunkJobResult, StageJobData, TextProcessingJobResult, ch
 import { ARTIFACTS, StageContext, artifactPath } from '../../shared/stages/context';
 import { mergeChunks, removeChunkFiles, sumStats } from '../../shared/stages/text-processing';
 import { planChunks } from '../../shared/dataset/plan-chunks';
+import { ReadStats } from '../../shared/dataset/read-tickets';
 import { datasetPath } from './dataset-path';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
@@ -64,13 +65,16 @@ async function merge(ctx: StageContext, job: Job<StageJobData>): Promise<TextPro
   if (chunks === undefined) throw new BadInputError(`text-processing job ${job.id} reached merge without its split results`);
   const results = Object.values(await job.getChildrenValues<ChunkJobResult>()).sort((a, b) => a.chunk - b.chunk);
   if (results.length !== chunks) throw new Error(`text-processing of run ${job.data.runId}: ${results.length} of ${chunks} chunk results found`);
-  const stats = sumStats(results.map((r) => r.stats));
+  const parts = results.map((r) => r.stats);
   const tickets = artifactPath(ctx, ARTIFACTS.tickets);
   const chunksLeft = await fsp.stat(artifactPath(ctx, ARTIFACTS.chunksDir)).then(() => true, () => false);
   // A retry after a finished merge finds tickets.csv in place and the chunk files already removed.
+  let stats: ReadStats;
   if (chunksLeft || !(await fsp.stat(tickets).then(() => true, () => false))) {
-    await mergeChunks(ctx, results.map((r) => r.stats));
+    stats = (await mergeChunks(ctx, parts)).stats;
     await removeChunkFiles(ctx);
+  } else {
+    stats = sumStats(parts);
   }
   const seconds = (Date.now() - (job.data.startedAt ?? Date.now())) / 1000;
   return { tickets: ARTIFACTS.tickets, rows: stats.kept, chunks, stats, seconds };

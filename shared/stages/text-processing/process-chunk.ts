@@ -40,15 +40,12 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
   extractNouns ??= createNounExtractor();
   const extract = extractNouns;
   const out = await openAtomicWriter(chunkOutputPath(ctx, input.chunk));
-  let rows = 0;
   let stats: ReadStats;
   try {
     stats = await readTickets(
       input.file,
-      (rec) => {
-        rows++;
-        return out.write(csvRow([rec.narrative, categoryOf(rec.product, rec.subProduct), extract(rec.narrative).join(' ')]));
-      },
+      (rec) =>
+        out.write(csvRow([rec.narrative, categoryOf(rec.product, rec.subProduct), extract(rec.narrative).join(' ')])),
       { format: input.format, range: input.range },
     );
     await out.commit();
@@ -56,6 +53,6 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
     await out.abort();
     throw err;
   }
-  ctx.log.debug(`chunk ${input.chunk}: ${rows} tickets in ${secondsSince(start)} s`);
-  return { chunk: input.chunk, rows, stats, seconds: secondsSince(start) };
+  ctx.log.debug(`chunk ${input.chunk}: ${stats.kept} tickets in ${secondsSince(start)} s`);
+  return { chunk: input.chunk, rows: stats.kept, stats, seconds: secondsSince(start) };
 }
