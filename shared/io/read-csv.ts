@@ -16,8 +16,9 @@ export async function readCsvFile(
   const parser = new CsvParser((row) => {
     if (problem) return;
     if (columns === null) {
-      columns = required.map((name) => row.indexOf(name));
-      const missing = required.filter((_, i) => columns![i] < 0);
+      const found = required.map((name) => row.indexOf(name));
+      columns = found;
+      const missing = required.filter((_, i) => (found[i] ?? -1) < 0);
       if (missing.length > 0) problem = new Error(`${file}: missing column(s) ${missing.join(', ')}; it holds ${row.join(', ')}`);
       return;
     }

@@ -89,7 +89,7 @@ export function truncatedSvd(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions
   const alpha: number[] = [];
   const beta: number[] = [];
   // Positive start: the leading singular vectors of a non-negative matrix are non-negative.
-  let v = new Float64Array(n);
+  const v = new Float64Array(n);
   for (let i = 0; i < n; i++) v[i] = 0.5 + rng.nextFloat();
   const nv = norm2(v);
   for (let i = 0; i < n; i++) v[i]! /= nv;
