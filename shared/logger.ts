@@ -32,6 +32,10 @@ export function createLogger(level: string, scope: LogScope = {}): Logger {
     level,
     defaultMeta: scope,
     format: winston.format.combine(winston.format.timestamp(), line),
-    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] })],
+    transports: [
+      new winston.transports.Console({
+        stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+      }),
+    ],
   });
 }

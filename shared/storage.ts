@@ -11,12 +11,16 @@ import { once } from 'node:events';
  * so a reader sees either the whole old file or the whole new one, never half of one.
  */
 export function runDir(storageDir: string, runId: string): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(runId)) throw new RangeError(`run id "${runId}" may hold only letters, digits, "_" and "-"`);
+  if (!/^[A-Za-z0-9_-]+$/.test(runId))
+    throw new RangeError(`run id "${runId}" may hold only letters, digits, "_" and "-"`);
   return path.join(storageDir, 'runs', runId);
 }
 
 function tempNameFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {

@@ -13,13 +13,21 @@ import { ensureRedis } from '../shared/redis/local-redis';
 function testFiles(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? testFiles(path.join(dir, e.name)) : e.name.endsWith('.test.js') ? [path.join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory()
+        ? testFiles(path.join(dir, e.name))
+        : e.name.endsWith('.test.js')
+          ? [path.join(dir, e.name)]
+          : [],
+    )
     .sort();
 }
 
 async function main(): Promise<number> {
   const filters = process.argv.slice(2);
-  const files = testFiles(__dirname).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+  const files = testFiles(__dirname).filter(
+    (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
+  );
   if (files.length === 0) throw new Error(`no test files match ${filters.join(' ')}`);
   const config = resolveConfig(process.env);
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
@@ -27,7 +35,11 @@ async function main(): Promise<number> {
   try {
     const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
       stdio: 'inherit',
-      env: { ...process.env, REDIS_URL: redis.url, TICKETFLOW_LOG_LEVEL: process.env.TICKETFLOW_LOG_LEVEL ?? 'warn' },
+      env: {
+        ...process.env,
+        REDIS_URL: redis.url,
+        TICKETFLOW_LOG_LEVEL: process.env.TICKETFLOW_LOG_LEVEL ?? 'warn',
+      },
     });
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   } finally {

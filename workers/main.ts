@@ -40,16 +40,25 @@ async function main(): Promise<number> {
   });
   const config = resolveConfig(process.env);
   const log = createLogger(config.logLevel, { component: 'worker' });
-  const queues = (values.queues ?? QUEUES.join(',')).split(',').map((q) => q.trim()).filter(Boolean);
+  const queues = (values.queues ?? QUEUES.join(','))
+    .split(',')
+    .map((q) => q.trim())
+    .filter(Boolean);
   const unknown = queues.filter((q) => !isQueueName(q));
-  if (unknown.length > 0) throw new Error(`unknown queue(s) ${unknown.join(', ')}: choose from ${QUEUES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown queue(s) ${unknown.join(', ')}: choose from ${QUEUES.join(', ')}`);
   const concurrency = values.concurrency === undefined ? config.concurrency : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a whole number ≥ 1, got ${values.concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`--concurrency must be a whole number ≥ 1, got ${values.concurrency}`);
   const shutdownMs = Number(values['shutdown-timeout'] ?? 30000);
-  if (!Number.isFinite(shutdownMs) || shutdownMs < 0) throw new Error(`--shutdown-timeout must be milliseconds ≥ 0`);
+  if (!Number.isFinite(shutdownMs) || shutdownMs < 0)
+    throw new Error(`--shutdown-timeout must be milliseconds ≥ 0`);
 
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
-  if (redis.started) log.info(`no Redis answered at ${config.redisUrl}: started redis-server there (it stops with this worker)`);
+  if (redis.started)
+    log.info(
+      `no Redis answered at ${config.redisUrl}: started redis-server there (it stops with this worker)`,
+    );
   const running = await startWorkers({ config, queues: queues as QueueName[], concurrency, log });
   // A parent that started us with an IPC channel (the CLI's self-contained mode, the bench) waits for this.
   process.send?.({ type: 'ticketflow-worker-ready' });

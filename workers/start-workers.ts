@@ -52,7 +52,9 @@ async function prewarmSandbox(worker: Worker, file: string | undefined, log: Log
   try {
     pool.release(await pool.retain(file));
   } catch (err) {
-    log.warn(`could not pre-start the sandbox for ${worker.name}: ${(err as Error).message} (it starts with the first job)`);
+    log.warn(
+      `could not pre-start the sandbox for ${worker.name}: ${(err as Error).message} (it starts with the first job)`,
+    );
   }
 }
 
@@ -71,17 +73,24 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
       concurrency,
       name,
       // Sandboxed children inherit stdout otherwise; the CLI's stdout carries only its own output.
-      ...(file ? { workerForkOptions: { stdio: ['inherit', process.stderr, 'inherit', 'ipc'] } as never } : {}),
+      ...(file
+        ? { workerForkOptions: { stdio: ['inherit', process.stderr, 'inherit', 'ipc'] } as never }
+        : {}),
     });
     worker.on('failed', (job, err) => {
-      if (job) log.warn(`job ${job.id} (${queue}) attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${err.message}`);
+      if (job)
+        log.warn(
+          `job ${job.id} (${queue}) attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${err.message}`,
+        );
     });
     worker.on('error', (err) => log.error(`worker error on ${queue}: ${err.message}`));
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   await Promise.all(workers.map((w, i) => prewarmSandbox(w, sandboxFile(opts.queues[i]!), log)));
-  log.info(`serving ${opts.queues.join(', ')} with concurrency ${concurrency} (prefix ${config.queuePrefix}, storage ${config.storageDir})`);
+  log.info(
+    `serving ${opts.queues.join(', ')} with concurrency ${concurrency} (prefix ${config.queuePrefix}, storage ${config.storageDir})`,
+  );
   return {
     workers,
     async close(timeoutMs) {
@@ -91,7 +100,9 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
       ]);
       if (timedOut) {
-        log.warn(`jobs still running after ${timeoutMs} ms: closing forcibly (their locks expire and other workers retry them)`);
+        log.warn(
+          `jobs still running after ${timeoutMs} ms: closing forcibly (their locks expire and other workers retry them)`,
+        );
         await Promise.all(workers.map((w) => w.close(true)));
       }
       await chunkQueue.close();

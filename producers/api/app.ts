@@ -26,22 +26,27 @@ export function createApp(deps: ApiDeps, log: Logger): express.Express {
   }
   app.use('/board', createBoard(deps.queues, '/board'));
   app.get('/', (_req, res) => {
-    res.json({ service: 'ticketflow', endpoints: ['POST /runs', 'GET /runs', 'GET /runs/:id', 'GET /board'] });
+    res.json({
+      service: 'ticketflow',
+      endpoints: ['POST /runs', 'GET /runs', 'GET /runs/:id', 'GET /board'],
+    });
   });
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found: see GET / for the endpoints' });
   });
-  app.use((err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    if (err.type === 'entity.parse.failed') {
-      res.status(400).json({ error: `the body is not valid JSON: ${err.message}` });
-      return;
-    }
-    if (err.status && err.status >= 400 && err.status < 500) {
-      res.status(err.status).json({ error: err.message });
-      return;
-    }
-    log.error(`request failed: ${err.stack ?? err.message}`);
-    res.status(500).json({ error: `internal error: ${err.message}` });
-  });
+  app.use(
+    (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+      if (err.type === 'entity.parse.failed') {
+        res.status(400).json({ error: `the body is not valid JSON: ${err.message}` });
+        return;
+      }
+      if (err.status && err.status >= 400 && err.status < 500) {
+        res.status(err.status).json({ error: err.message });
+        return;
+      }
+      log.error(`request failed: ${err.stack ?? err.message}`);
+      res.status(500).json({ error: `internal error: ${err.message}` });
+    },
+  );
   return app;
 }

@@ -31,9 +31,12 @@ export async function resolveDataset(dataDir: string, dataset: unknown): Promise
   if (typeof dataset !== 'string' || dataset.trim() === '') {
     throw new BadInputError('"dataset" must be a path relative to the data root, e.g. "complaints.json"');
   }
-  if (path.isAbsolute(dataset)) throw new BadInputError(`"dataset" must be relative to the data root (${dataDir}), got an absolute path`);
+  if (path.isAbsolute(dataset))
+    throw new BadInputError(`"dataset" must be relative to the data root (${dataDir}), got an absolute path`);
   const root = await fs.realpath(dataDir).catch(() => {
-    throw new Error(`the data root ${dataDir} does not exist: set TICKETFLOW_DATA_DIR to the folder holding your datasets`);
+    throw new Error(
+      `the data root ${dataDir} does not exist: set TICKETFLOW_DATA_DIR to the folder holding your datasets`,
+    );
   });
   const candidate = path.resolve(root, dataset);
   const real = await fs.realpath(candidate).catch(() => null);
@@ -41,7 +44,10 @@ export async function resolveDataset(dataDir: string, dataset: unknown): Promise
   if (!inside(candidate) || (real !== null && !inside(real))) {
     throw new BadInputError(`"dataset" ${JSON.stringify(dataset)} resolves outside the data root ${dataDir}`);
   }
-  if (real === null) throw new BadInputError(`"dataset" ${JSON.stringify(dataset)} does not exist in the data root ${dataDir}`);
+  if (real === null)
+    throw new BadInputError(
+      `"dataset" ${JSON.stringify(dataset)} does not exist in the data root ${dataDir}`,
+    );
   const stat = await fs.stat(real);
   if (!stat.isFile()) throw new BadInputError(`"dataset" ${JSON.stringify(dataset)} is not a file`);
   return path.relative(root, real);
@@ -49,11 +55,15 @@ export async function resolveDataset(dataDir: string, dataset: unknown): Promise
 
 export async function createRun(deps: ApiDeps, body: unknown): Promise<HandlerResult> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return error(400, 'the body must be a JSON object: {"dataset": "<path in the data root>", "params": {...}}');
+    return error(
+      400,
+      'the body must be a JSON object: {"dataset": "<path in the data root>", "params": {...}}',
+    );
   }
   const { dataset, params, ...rest } = body as Record<string, unknown>;
   const extra = Object.keys(rest);
-  if (extra.length > 0) return error(400, `unknown field(s) ${extra.join(', ')}: the body takes "dataset" and "params"`);
+  if (extra.length > 0)
+    return error(400, `unknown field(s) ${extra.join(', ')}: the body takes "dataset" and "params"`);
   try {
     const relative = await resolveDataset(deps.config.dataDir, dataset);
     const id = await enqueueRun(deps.flowProducer, deps.config, { dataset: relative, params });
@@ -72,7 +82,8 @@ export async function getRun(deps: ApiDeps, id: string): Promise<HandlerResult> 
 
 export async function getRuns(deps: ApiDeps, limitParam: unknown): Promise<HandlerResult> {
   const limit = limitParam === undefined ? 50 : Number(limitParam);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return error(400, '"limit" must be a whole number from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    return error(400, '"limit" must be a whole number from 1 to 1000');
   const runs = await listRuns(deps.queues, limit);
   const withState = await Promise.all(
     runs.map(async (r) => ({ ...r, state: (await getRunStatus(deps.queues, r.id))?.state ?? 'unknown' })),

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const config = resolveConfig(process.env);
   const log = createLogger(config.logLevel, { component: 'api' });
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
-  if (redis.started) log.info(`no Redis answered at ${config.redisUrl}: started redis-server there (it stops with the API)`);
+  if (redis.started)
+    log.info(`no Redis answered at ${config.redisUrl}: started redis-server there (it stops with the API)`);
   const connection = createConnection(config.redisUrl);
   const queues = openQueues(config, connection);
   const flowProducer = openFlowProducer(config, connection);

@@ -49,21 +49,26 @@ export async function spawnWorkers(
   };
   // Each worker process says when its queues are served and its sandboxes are started.
   let ready = 0;
-  for (const c of children) c.on('message', (m: { type?: string }) => m?.type === 'ticketflow-worker-ready' && ready++);
+  for (const c of children)
+    c.on('message', (m: { type?: string }) => m?.type === 'ticketflow-worker-ready' && ready++);
   const deadline = Date.now() + 60000;
   while (ready < count) {
     const dead = children.find((c) => c.exitCode !== null);
     if (dead || Date.now() > deadline) {
       await stop();
       throw new Error(
-        dead ? `a worker process exited with code ${dead.exitCode} while starting: see its messages above` : 'worker processes did not start within 60 s',
+        dead
+          ? `a worker process exited with code ${dead.exitCode} while starting: see its messages above`
+          : 'worker processes did not start within 60 s',
       );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   if ((await queuesWithoutWorkers(queues)).length > 0) {
     await stop();
-    throw new Error('worker processes started but Redis shows queues without workers: check REDIS_URL and TICKETFLOW_QUEUE_PREFIX');
+    throw new Error(
+      'worker processes started but Redis shows queues without workers: check REDIS_URL and TICKETFLOW_QUEUE_PREFIX',
+    );
   }
   return { count, pids: children.map((c) => c.pid!).filter((p) => p !== undefined), stop };
 }

@@ -96,7 +96,13 @@ async function run(argv: string[]): Promise<number> {
   try {
     if (redis.started) say(`no Redis at ${config.redisUrl}: started a private redis-server at ${redis.url}`);
     if ((await queuesWithoutWorkers(queues)).length > 0) {
-      workers = await spawnWorkers(config, queues, redis.url, workerCount, process.env.TICKETFLOW_LOG_LEVEL ?? 'warn');
+      workers = await spawnWorkers(
+        config,
+        queues,
+        redis.url,
+        workerCount,
+        process.env.TICKETFLOW_LOG_LEVEL ?? 'warn',
+      );
       say(`started ${workers.count} worker process(es) for this run`);
     }
     const runId = await enqueueRun(flowProducer, config, { dataset, params });
@@ -107,13 +113,23 @@ async function run(argv: string[]): Promise<number> {
     if (values.json) {
       const stages = Object.fromEntries(status.stages.map((s) => [s.stage, s.seconds]));
       process.stdout.write(
-        JSON.stringify({ id: runId, state: status.state, artifactsDir, wallSeconds: wall, stages, error: status.error, metrics: status.metrics }) + '\n',
+        JSON.stringify({
+          id: runId,
+          state: status.state,
+          artifactsDir,
+          wallSeconds: wall,
+          stages,
+          error: status.error,
+          metrics: status.metrics,
+        }) + '\n',
       );
     } else if (status.state === 'completed') {
       process.stdout.write(formatReport(status, artifactsDir, wall));
     }
     if (status.state !== 'completed') {
-      say(`run ${runId} failed in stage ${status.error?.stage ?? '?'}: ${status.error?.message ?? status.state}`);
+      say(
+        `run ${runId} failed in stage ${status.error?.stage ?? '?'}: ${status.error?.message ?? status.state}`,
+      );
       return 1;
     }
     return 0;
@@ -126,7 +142,12 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-async function follow(queues: ReturnType<typeof openQueues>, runId: string, timeoutSeconds: number, say: (l: string) => void): Promise<RunStatus> {
+async function follow(
+  queues: ReturnType<typeof openQueues>,
+  runId: string,
+  timeoutSeconds: number,
+  say: (l: string) => void,
+): Promise<RunStatus> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   let last = '';
   for (;;) {
@@ -136,7 +157,10 @@ async function follow(queues: ReturnType<typeof openQueues>, runId: string, time
     if (line !== last) say(line);
     last = line;
     if (status.state === 'completed' || status.state === 'failed') return status;
-    if (Date.now() > deadline) throw new Error(`run ${runId} not finished after ${timeoutSeconds} s; it goes on: follow it with GET /runs/${runId}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `run ${runId} not finished after ${timeoutSeconds} s; it goes on: follow it with GET /runs/${runId}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -78,7 +78,9 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
   }
   const queuePrefix = text('TICKETFLOW_QUEUE_PREFIX', 'ticketflow');
   if (!/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) {
-    problems.push(`TICKETFLOW_QUEUE_PREFIX may hold only letters, digits, "_", "." and "-", got "${queuePrefix}"`);
+    problems.push(
+      `TICKETFLOW_QUEUE_PREFIX may hold only letters, digits, "_", "." and "-", got "${queuePrefix}"`,
+    );
   }
   const logLevel = text('TICKETFLOW_LOG_LEVEL', 'info');
   if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) {
@@ -87,7 +89,9 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
   const config: TicketflowConfig = {
     redisUrl,
     queuePrefix,
-    storageDir: path.resolve(text('TICKETFLOW_STORAGE_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'storage'))),
+    storageDir: path.resolve(
+      text('TICKETFLOW_STORAGE_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'storage')),
+    ),
     dataDir: path.resolve(text('TICKETFLOW_DATA_DIR', path.join(PROJECT_ROOT, 'shared', 'sample'))),
     redisDir: path.resolve(text('TICKETFLOW_REDIS_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'redis'))),
     port: int('PORT', 3000, 0, 65535),

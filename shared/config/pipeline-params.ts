@@ -53,33 +53,109 @@ export const DEFAULT_PIPELINE_PARAMS: Readonly<PipelineParams> = Object.freeze({
   maxIter: 100,
   chunkSize: 2000,
   topicDictionary: {
-    'Bank Account Services': ['account', 'bank', 'check', 'deposit', 'fund', 'branch', 'transfer', 'overdraft', 'checking', 'saving', 'money', 'transaction'],
-    'Credit Report or Prepaid Card': ['credit', 'report', 'card', 'inquiry', 'bureau', 'score', 'information', 'equifax', 'experian', 'transunion', 'dispute', 'identity'],
-    'Mortgage/Loan': ['loan', 'mortgage', 'payment', 'escrow', 'modification', 'home', 'interest', 'servicer', 'foreclosure', 'property', 'rate', 'student'],
-    'Debt Collection': ['debt', 'collection', 'collector', 'agency', 'validation', 'letter', 'call', 'owe', 'lawsuit', 'court'],
-    'Credit Card Charges': ['charge', 'fee', 'merchant', 'purchase', 'refund', 'limit', 'balance', 'statement', 'fraud', 'reward'],
+    'Bank Account Services': [
+      'account',
+      'bank',
+      'check',
+      'deposit',
+      'fund',
+      'branch',
+      'transfer',
+      'overdraft',
+      'checking',
+      'saving',
+      'money',
+      'transaction',
+    ],
+    'Credit Report or Prepaid Card': [
+      'credit',
+      'report',
+      'card',
+      'inquiry',
+      'bureau',
+      'score',
+      'information',
+      'equifax',
+      'experian',
+      'transunion',
+      'dispute',
+      'identity',
+    ],
+    'Mortgage/Loan': [
+      'loan',
+      'mortgage',
+      'payment',
+      'escrow',
+      'modification',
+      'home',
+      'interest',
+      'servicer',
+      'foreclosure',
+      'property',
+      'rate',
+      'student',
+    ],
+    'Debt Collection': [
+      'debt',
+      'collection',
+      'collector',
+      'agency',
+      'validation',
+      'letter',
+      'call',
+      'owe',
+      'lawsuit',
+      'court',
+    ],
+    'Credit Card Charges': [
+      'charge',
+      'fee',
+      'merchant',
+      'purchase',
+      'refund',
+      'limit',
+      'balance',
+      'statement',
+      'fraud',
+      'reward',
+    ],
   },
 });
 
 type Check = (value: unknown) => string | null;
 
-const isInt = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) =>
-  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? null : `must be an integer from ${min} to ${max}`;
-const isNumber = (min: number, max: number, open = false): Check => (v) =>
-  typeof v === 'number' && Number.isFinite(v) && (open ? v > min && v < max : v >= min && v <= max)
-    ? null
-    : `must be a number ${open ? 'strictly ' : ''}between ${min} and ${max}`;
+const isInt =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? null
+      : `must be an integer from ${min} to ${max}`;
+const isNumber =
+  (min: number, max: number, open = false): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isFinite(v) && (open ? v > min && v < max : v >= min && v <= max)
+      ? null
+      : `must be a number ${open ? 'strictly ' : ''}between ${min} and ${max}`;
 const isDf: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 && (Number.isInteger(v) || v <= 1)
     ? null
     : 'must be a document count (integer ≥ 1) or a proportion in (0, 1]';
 const isBool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
-const isOneOf = (...allowed: string[]): Check => (v) =>
-  typeof v === 'string' && allowed.includes(v) ? null : `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`;
+const isOneOf =
+  (...allowed: string[]): Check =>
+  (v) =>
+    typeof v === 'string' && allowed.includes(v)
+      ? null
+      : `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`;
 const isDictionary: Check = (v) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'must be an object of topic name → keyword list';
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    return 'must be an object of topic name → keyword list';
   for (const [name, words] of Object.entries(v)) {
-    if (!Array.isArray(words) || words.length === 0 || !words.every((w) => typeof w === 'string' && w.length > 0)) {
+    if (
+      !Array.isArray(words) ||
+      words.length === 0 ||
+      !words.every((w) => typeof w === 'string' && w.length > 0)
+    ) {
       return `entry "${name}" must be a non-empty list of keywords`;
     }
   }
@@ -128,7 +204,12 @@ export function resolvePipelineParams(base: Readonly<PipelineParams>, overrides:
     else merged[name] = value;
   }
   const params = merged as unknown as PipelineParams;
-  if (problems.length === 0 && isFraction(params.maxDf) && isFraction(params.minDf) && params.minDf > params.maxDf) {
+  if (
+    problems.length === 0 &&
+    isFraction(params.maxDf) &&
+    isFraction(params.minDf) &&
+    params.minDf > params.maxDf
+  ) {
     problems.push(`parameter "minDf" (${params.minDf}) must not exceed "maxDf" (${params.maxDf})`);
   }
   if (problems.length > 0) throw new BadInputError(problems.join('; '));

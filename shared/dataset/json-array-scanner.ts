@@ -11,7 +11,11 @@
 
 export class JsonScanError extends Error {
   override readonly name = 'JsonScanError';
-  constructor(message: string, readonly offset: number, readonly record?: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+    readonly record?: number,
+  ) {
     super(message);
   }
 }
@@ -90,7 +94,9 @@ export class JsonArrayScanner {
       case Phase.InElement:
         throw new JsonScanError(
           `truncated: the file ends inside record ${this.count}${this.inString ? ' (inside a string)' : ''}`,
-          eof, this.count);
+          eof,
+          this.count,
+        );
       default:
         throw new JsonScanError("truncated: the file ends before the array's closing ']'", eof);
     }
@@ -150,7 +156,15 @@ export class JsonArrayScanner {
         if (!this.structured) {
           // A bare literal (number, true, ...) ends at the first structural byte or white space; a
           // malformed one is then reported by JSON.parse with its record index.
-          if (c === 0x2c || c === 0x5d || c === 0x7d || c === 0x5b || c === 0x7b || c === QUOTE || isSpace(c)) {
+          if (
+            c === 0x2c ||
+            c === 0x5d ||
+            c === 0x7d ||
+            c === 0x5b ||
+            c === 0x7b ||
+            c === QUOTE ||
+            isSpace(c)
+          ) {
             pos = this.emit(pos, out);
             continue;
           }
@@ -190,7 +204,9 @@ export class JsonArrayScanner {
           }
           if (c !== 0x5b) {
             throw new JsonScanError(
-              `the top level is not a JSON array (first character ${describe(c)}, expected '[')`, this.base + pos);
+              `the top level is not a JSON array (first character ${describe(c)}, expected '[')`,
+              this.base + pos,
+            );
           }
           this.phase = Phase.AfterOpen;
           pos++;
@@ -203,7 +219,11 @@ export class JsonArrayScanner {
             break;
           }
           if (c === 0x5d || c === 0x2c) {
-            throw new JsonScanError(`not JSON: expected record ${this.count}, found ${describe(c)}`, this.base + pos, this.count);
+            throw new JsonScanError(
+              `not JSON: expected record ${this.count}, found ${describe(c)}`,
+              this.base + pos,
+              this.count,
+            );
           }
           this.phase = Phase.InElement;
           this.elemStart = pos;
@@ -216,12 +236,18 @@ export class JsonArrayScanner {
           else if (c === 0x5d) this.phase = Phase.Done;
           else {
             throw new JsonScanError(
-              `not JSON: expected ',' or ']' after record ${this.count - 1}, found ${describe(c)}`, this.base + pos, this.count - 1);
+              `not JSON: expected ',' or ']' after record ${this.count - 1}, found ${describe(c)}`,
+              this.base + pos,
+              this.count - 1,
+            );
           }
           pos++;
           break;
         case Phase.Done:
-          throw new JsonScanError(`not JSON: unexpected ${describe(c)} after the array's closing ']'`, this.base + pos);
+          throw new JsonScanError(
+            `not JSON: unexpected ${describe(c)} after the array's closing ']'`,
+            this.base + pos,
+          );
       }
     }
     this.pos = pos;

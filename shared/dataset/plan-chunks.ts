@@ -7,7 +7,14 @@
 import * as fs from 'node:fs';
 import { badInput } from '../errors';
 import { JsonArrayScanner } from './json-array-scanner';
-import { checkReadable, detectFormat, noNarrative, scanOrThrow, type DatasetFormat, type TicketRange } from './read-tickets';
+import {
+  checkReadable,
+  detectFormat,
+  noNarrative,
+  scanOrThrow,
+  type DatasetFormat,
+  type TicketRange,
+} from './read-tickets';
 
 export interface ChunkPlan {
   file: string;
@@ -17,8 +24,13 @@ export interface ChunkPlan {
   chunks: TicketRange[];
 }
 
-export async function planChunks(file: string, chunkSize: number, highWaterMark = 1 << 20): Promise<ChunkPlan> {
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a whole number ≥ 1, got ${chunkSize}`);
+export async function planChunks(
+  file: string,
+  chunkSize: number,
+  highWaterMark = 1 << 20,
+): Promise<ChunkPlan> {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new RangeError(`chunkSize must be a whole number ≥ 1, got ${chunkSize}`);
   await checkReadable(file);
   const format = await detectFormat(file);
   const stream = fs.createReadStream(file, { highWaterMark });
@@ -27,7 +39,8 @@ export async function planChunks(file: string, chunkSize: number, highWaterMark 
     return await planLines(file, format, stream, chunkSize);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && (err as NodeJS.ErrnoException).syscall) throw badInput({ file }, `cannot read the file: ${(err as Error).message}`, err);
+    if (typeof code === 'string' && (err as NodeJS.ErrnoException).syscall)
+      throw badInput({ file }, `cannot read the file: ${(err as Error).message}`, err);
     throw err;
   } finally {
     stream.destroy();
@@ -59,7 +72,12 @@ async function planJson(file: string, stream: fs.ReadStream, chunkSize: number):
  * JSON Lines and CSV: records end at "\n" (for CSV, outside quoted fields; a quote opens a field only
  * at its start, as in the CSV parser). The CSV header row is not a record.
  */
-async function planLines(file: string, format: 'jsonl' | 'csv', stream: fs.ReadStream, chunkSize: number): Promise<ChunkPlan> {
+async function planLines(
+  file: string,
+  format: 'jsonl' | 'csv',
+  stream: fs.ReadStream,
+  chunkSize: number,
+): Promise<ChunkPlan> {
   const csv = format === 'csv';
   const chunks: TicketRange[] = [];
   let records = 0;
@@ -74,7 +92,8 @@ async function planLines(file: string, format: 'jsonl' | 'csv', stream: fs.ReadS
     if (headerEnd < 0) {
       headerEnd = end;
     } else {
-      if (records % chunkSize === 0) chunks.push({ start: rowStart, end, firstRecord: records, ...(csv ? { headerEnd } : {}) });
+      if (records % chunkSize === 0)
+        chunks.push({ start: rowStart, end, firstRecord: records, ...(csv ? { headerEnd } : {}) });
       else chunks[chunks.length - 1]!.end = end;
       records++;
     }
@@ -86,7 +105,8 @@ async function planLines(file: string, format: 'jsonl' | 'csv', stream: fs.ReadS
     const n = buf.length;
     if (pendingQuote) {
       pendingQuote = false;
-      if (buf[0] === 0x22) i = 1; // doubled: still inside
+      if (buf[0] === 0x22)
+        i = 1; // doubled: still inside
       else inQuotes = false;
     }
     while (i < n) {
@@ -133,7 +153,8 @@ async function planLines(file: string, format: 'jsonl' | 'csv', stream: fs.ReadS
     offset += n;
   }
   if (pendingQuote) inQuotes = false;
-  if (csv && inQuotes) throw badInput({ file, record: records }, 'truncated: the file ends inside a quoted field');
+  if (csv && inQuotes)
+    throw badInput({ file, record: records }, 'truncated: the file ends inside a quoted field');
   if (offset > rowStart) endRow(offset); // a last row without newline
   if (csv && headerEnd < 0) throw badInput({ file }, 'the file is empty (expected a CSV header row)');
   if (records === 0) throw noNarrative(file, 0);

@@ -70,7 +70,11 @@ export const CSV_COLUMNS = {
   id: 'Complaint ID',
 } as const;
 
-export async function readTickets(file: string, onRecord: OnRecord, opts: ReadTicketsOptions = {}): Promise<ReadStats> {
+export async function readTickets(
+  file: string,
+  onRecord: OnRecord,
+  opts: ReadTicketsOptions = {},
+): Promise<ReadStats> {
   const options: Required<ReadTicketsOptions> = {
     format: opts.format ?? DEFAULTS.format,
     highWaterMark: opts.highWaterMark ?? DEFAULTS.highWaterMark,
@@ -80,10 +84,11 @@ export async function readTickets(file: string, onRecord: OnRecord, opts: ReadTi
   await checkReadable(file);
   const format = options.format === 'auto' ? await detectFormat(file) : options.format;
   // A .json file read as JSON Lines because it starts with '{' may be one (pretty-printed) object.
-  const jsonlHint = options.format === 'auto' && path.extname(file).toLowerCase() === '.json'
-    ? " (this .json file starts with '{', so it is read as JSON Lines, one object per line; a single object " +
-      'such as an Elasticsearch response {hits: {hits: [...]}} is not supported: extract its array of hits)'
-    : '';
+  const jsonlHint =
+    options.format === 'auto' && path.extname(file).toLowerCase() === '.json'
+      ? " (this .json file starts with '{', so it is read as JSON Lines, one object per line; a single object " +
+        'such as an Elasticsearch response {hits: {hits: [...]}} is not supported: extract its array of hits)'
+      : '';
   const stats: ReadStats = { file, format, read: 0, kept: 0, dropped: { emptyNarrative: 0 } };
   const sink = new Sink(stats, onRecord);
   try {
@@ -106,7 +111,11 @@ export function noNarrative(file: string, read: number): BadInputError {
 }
 
 /** The byte stream of the whole file or of its range (fs ranges are inclusive at the end). */
-function openStream(file: string, options: Required<ReadTicketsOptions>, encoding?: BufferEncoding): fs.ReadStream {
+function openStream(
+  file: string,
+  options: Required<ReadTicketsOptions>,
+  encoding?: BufferEncoding,
+): fs.ReadStream {
   const r = options.range;
   return fs.createReadStream(file, {
     highWaterMark: options.highWaterMark,
@@ -120,7 +129,10 @@ class Sink {
   /** Errors thrown by onRecord, so readTickets never mistakes them for read errors. */
   private readonly callbackErrors = new WeakSet<object>();
 
-  constructor(private readonly stats: ReadStats, private readonly onRecord: OnRecord) {}
+  constructor(
+    private readonly stats: ReadStats,
+    private readonly onRecord: OnRecord,
+  ) {}
 
   /** Returns a promise only when onRecord did (so the synchronous path stays allocation-free). */
   accept(rec: TicketRecord | DropReason): void | Promise<void> {
@@ -160,7 +172,11 @@ export async function checkReadable(file: string): Promise<void> {
     st = await fs.promises.stat(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw badInput({ file }, code === 'ENOENT' ? 'no such file' : `cannot read the file: ${(err as Error).message}`, err);
+    throw badInput(
+      { file },
+      code === 'ENOENT' ? 'no such file' : `cannot read the file: ${(err as Error).message}`,
+      err,
+    );
   }
   if (st.isDirectory()) throw badInput({ file }, 'is a directory, expected a dataset file');
 }
@@ -208,7 +224,9 @@ async function readJsonArray(file: string, options: Required<ReadTicketsOptions>
   const first = range ? range.firstRecord : 0;
   const shift = range ? range.start - 1 : 0;
   const accept = (el: JsonElement): void | Promise<void> =>
-    sink.accept(ticketFromJson(parseJson(el.text, file, el.index + first, el.offset + shift), file, el.index + first));
+    sink.accept(
+      ticketFromJson(parseJson(el.text, file, el.index + first, el.offset + shift), file, el.index + first),
+    );
   try {
     if (range) scanner.push(Buffer.from('['));
     for await (const chunk of stream) {
@@ -248,11 +266,20 @@ function parseJson(text: string, file: string, record: number, offset: number, h
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw badInput({ file, record }, `not JSON (record starts at byte ${offset}): ${(err as Error).message}${hint}`, err);
+    throw badInput(
+      { file, record },
+      `not JSON (record starts at byte ${offset}): ${(err as Error).message}${hint}`,
+      err,
+    );
   }
 }
 
-async function readJsonLines(file: string, options: Required<ReadTicketsOptions>, sink: Sink, hint: string): Promise<void> {
+async function readJsonLines(
+  file: string,
+  options: Required<ReadTicketsOptions>,
+  sink: Sink,
+  hint: string,
+): Promise<void> {
   const splitter = new LineSplitter();
   const stream = openStream(file, options);
   const first = options.range ? options.range.firstRecord : 0;
@@ -261,7 +288,9 @@ async function readJsonLines(file: string, options: Required<ReadTicketsOptions>
     for (const line of lines) {
       if (isBlank(line.text)) continue;
       const index = line.index + first;
-      const r = sink.accept(ticketFromJson(parseJson(line.text, file, index, line.offset + shift, hint), file, index));
+      const r = sink.accept(
+        ticketFromJson(parseJson(line.text, file, index, line.offset + shift, hint), file, index),
+      );
       if (r !== undefined) await r;
     }
   };
@@ -278,7 +307,9 @@ async function readCsv(file: string, options: Required<ReadTicketsOptions>, sink
   const parser = new CsvParser((row) => rows.push(row));
   const range = options.range;
   // A range starts after the header: read the header row on its own first.
-  let columns: CsvColumns | undefined = range ? csvColumns(await readCsvHeader(file, range.headerEnd ?? 0), file) : undefined;
+  let columns: CsvColumns | undefined = range
+    ? csvColumns(await readCsvHeader(file, range.headerEnd ?? 0), file)
+    : undefined;
   const stream = openStream(file, options, 'utf8');
   let rowIndex = range ? range.firstRecord : 0;
   const handleRows = async (): Promise<void> => {
@@ -309,7 +340,11 @@ async function readCsv(file: string, options: Required<ReadTicketsOptions>, sink
     try {
       parser.end();
     } catch (err) {
-      throw badInput({ file, record: rowIndex + rows.length }, 'truncated: the file ends inside a quoted field', err);
+      throw badInput(
+        { file, record: rowIndex + rows.length },
+        'truncated: the file ends inside a quoted field',
+        err,
+      );
     }
     await handleRows();
   } finally {
@@ -350,14 +385,24 @@ function csvColumns(header: readonly string[], file: string): CsvColumns {
     subProduct: at(CSV_COLUMNS.subProduct),
     id: at(CSV_COLUMNS.id),
   };
-  const missing = [CSV_COLUMNS.narrative, CSV_COLUMNS.product, CSV_COLUMNS.subProduct].filter((name) => at(name) < 0);
+  const missing = [CSV_COLUMNS.narrative, CSV_COLUMNS.product, CSV_COLUMNS.subProduct].filter(
+    (name) => at(name) < 0,
+  );
   if (missing.length > 0) {
-    throw badInput({ file }, `CSV header lacks required column(s) ${missing.map((m) => `"${m}"`).join(', ')}`);
+    throw badInput(
+      { file },
+      `CSV header lacks required column(s) ${missing.map((m) => `"${m}"`).join(', ')}`,
+    );
   }
   return cols;
 }
 
-function ticketFromCsv(row: readonly string[], cols: CsvColumns, file: string, index: number): TicketRecord | DropReason {
+function ticketFromCsv(
+  row: readonly string[],
+  cols: CsvColumns,
+  file: string,
+  index: number,
+): TicketRecord | DropReason {
   if (row.length !== cols.count) {
     throw badInput({ file, record: index }, `CSV row has ${row.length} fields, the header has ${cols.count}`);
   }
@@ -365,7 +410,10 @@ function ticketFromCsv(row: readonly string[], cols: CsvColumns, file: string, i
   if (isBlank(narrative)) return 'emptyNarrative';
   const product = row[cols.product]!;
   if (isBlank(product)) {
-    throw badInput({ file, record: index, field: CSV_COLUMNS.product }, 'is empty (required when the narrative is not empty)');
+    throw badInput(
+      { file, record: index, field: CSV_COLUMNS.product },
+      'is empty (required when the narrative is not empty)',
+    );
   }
   const sub = row[cols.subProduct]!;
   const id = cols.id >= 0 ? row[cols.id]! : '';
@@ -379,6 +427,9 @@ function ticketFromCsv(row: readonly string[], cols: CsvColumns, file: string, i
 }
 
 function isIoError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' &&
-    (err as NodeJS.ErrnoException).syscall !== undefined;
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    (err as NodeJS.ErrnoException).syscall !== undefined
+  );
 }

@@ -12,7 +12,11 @@ export interface EnqueueRunInput {
 }
 
 /** Validate the run's parameters and add its flow; returns the run id. */
-export async function enqueueRun(flowProducer: FlowProducer, config: TicketflowConfig, input: EnqueueRunInput): Promise<string> {
+export async function enqueueRun(
+  flowProducer: FlowProducer,
+  config: TicketflowConfig,
+  input: EnqueueRunInput,
+): Promise<string> {
   const params = resolvePipelineParams(config.pipeline, input.params);
   const createdAt = new Date();
   const runId = newRunId(createdAt);

@@ -49,10 +49,7 @@ export interface ChunkJobData {
 export type TextProcessingJobResult = TextProcessingResult;
 
 export type StageJobResult =
-  | TextProcessingJobResult
-  | FeatureExtractionResult
-  | TransformSplitResult
-  | TrainingResult;
+  TextProcessingJobResult | FeatureExtractionResult | TransformSplitResult | TrainingResult;
 
 export type ChunkJobResult = ProcessChunkResult;
 

@@ -7,7 +7,9 @@ export type Queues = Record<QueueName, Queue>;
 
 /** One BullMQ Queue per stage queue (and the chunk queue), sharing one connection. */
 export function openQueues(config: TicketflowConfig, connection: Redis): Queues {
-  const entries = QUEUES.map((name) => [name, new Queue(name, { connection, prefix: config.queuePrefix })] as const);
+  const entries = QUEUES.map(
+    (name) => [name, new Queue(name, { connection, prefix: config.queuePrefix })] as const,
+  );
   return Object.fromEntries(entries) as Queues;
 }
 
@@ -20,7 +22,10 @@ export function openFlowProducer(config: TicketflowConfig, connection: Redis): F
 }
 
 /** Names of the queues that have no worker connected right now. */
-export async function queuesWithoutWorkers(queues: Queues, names: readonly QueueName[] = QUEUES): Promise<QueueName[]> {
+export async function queuesWithoutWorkers(
+  queues: Queues,
+  names: readonly QueueName[] = QUEUES,
+): Promise<QueueName[]> {
   const counts = await Promise.all(names.map((n) => queues[n].getWorkersCount()));
   return names.filter((_, i) => counts[i] === 0);
 }

@@ -51,7 +51,10 @@ async function stageStatus(job: Job<StageJobData>, stage: StageName, state: stri
     progress: typeof job.progress === 'number' ? job.progress : 0,
     startedAt: iso(job.data.startedAt ?? job.processedOn),
     finishedAt: state === 'completed' || state === 'failed' ? iso(job.finishedOn) : null,
-    seconds: job.processedOn && job.finishedOn && state === 'completed' ? (job.finishedOn - job.processedOn) / 1000 : null,
+    seconds:
+      job.processedOn && job.finishedOn && state === 'completed'
+        ? (job.finishedOn - job.processedOn) / 1000
+        : null,
     failedReason: job.failedReason || null,
     tags: job.data.tags,
     worker: job.processedBy ?? null,
@@ -93,7 +96,9 @@ export async function getRunStatus(queues: Queues, runId: string): Promise<RunSt
   // States first, then jobs: a job read after its state is at least as new, so a "completed" state
   // always comes with its finish time and return value.
   const states = await Promise.all(STAGES.map((s) => queues[s].getJobState(stageJobId(runId, s))));
-  const jobs = await Promise.all(STAGES.map((s) => queues[s].getJob(stageJobId(runId, s)) as Promise<Job<StageJobData> | undefined>));
+  const jobs = await Promise.all(
+    STAGES.map((s) => queues[s].getJob(stageJobId(runId, s)) as Promise<Job<StageJobData> | undefined>),
+  );
   const root = jobs[jobs.length - 1];
   if (!root || jobs.some((j) => !j)) return null;
   const stages = await Promise.all(jobs.map((j, i) => stageStatus(j!, STAGES[i]!, states[i]!)));
@@ -114,12 +119,15 @@ export async function getRunStatus(queues: Queues, runId: string): Promise<RunSt
     finishedAt: state === 'completed' || state === 'failed' ? latest(stages) : null,
     stages,
     error: failed ? { stage: failed.stage, message: failed.failedReason ?? 'failed' } : null,
-    metrics: state === 'completed' ? rootResult?.metrics ?? null : null,
+    metrics: state === 'completed' ? (rootResult?.metrics ?? null) : null,
   };
 }
 
 function latest(stages: StageStatus[]): string | null {
-  const times = stages.map((s) => s.finishedAt).filter((t): t is string => t !== null).sort();
+  const times = stages
+    .map((s) => s.finishedAt)
+    .filter((t): t is string => t !== null)
+    .sort();
   return times[times.length - 1] ?? null;
 }
 

@@ -43,7 +43,9 @@ export async function readCsrFile(file: string): Promise<{ matrix: CsrMatrix; la
     header = JSON.parse(buf.toString('latin1', 0, nl)) as Header;
     if (header.magic !== MAGIC) throw new Error(`not a ${MAGIC} file`);
   } catch (err) {
-    throw new Error(`${file} is not a features matrix written by transform-split: rerun that stage`, { cause: err });
+    throw new Error(`${file} is not a features matrix written by transform-split: rerun that stage`, {
+      cause: err,
+    });
   }
   let at = nl + 1;
   // Copy each section into its own aligned buffer (a Float64Array view needs an 8-byte aligned offset).

@@ -19,11 +19,14 @@ export async function readCsvFile(
       const found = required.map((name) => row.indexOf(name));
       columns = found;
       const missing = required.filter((_, i) => (found[i] ?? -1) < 0);
-      if (missing.length > 0) problem = new Error(`${file}: missing column(s) ${missing.join(', ')}; it holds ${row.join(', ')}`);
+      if (missing.length > 0)
+        problem = new Error(`${file}: missing column(s) ${missing.join(', ')}; it holds ${row.join(', ')}`);
       return;
     }
     if (row.length < required.length) {
-      problem = new Error(`${file}: row ${index} has ${row.length} fields, expected at least ${required.length}`);
+      problem = new Error(
+        `${file}: row ${index} has ${row.length} fields, expected at least ${required.length}`,
+      );
       return;
     }
     const rec: Record<string, string> = {};

@@ -107,13 +107,18 @@ export class BrillTagger {
    * @param lexicon natural's lexicon object: word → categories (first one used)
    * @param ruleStrings natural's rule lines: "FROM TO PREDICATE [PARAM]"
    */
-  constructor(lexicon: Readonly<Record<string, readonly string[]>>, ruleStrings: readonly string[], opts: BrillTaggerOptions = {}) {
+  constructor(
+    lexicon: Readonly<Record<string, readonly string[]>>,
+    ruleStrings: readonly string[],
+    opts: BrillTaggerOptions = {},
+  ) {
     const options: Required<BrillTaggerOptions> = {
       defaultTag: opts.defaultTag ?? TAGGER_DEFAULTS.defaultTag,
       defaultCapitalisedTag: opts.defaultCapitalisedTag ?? TAGGER_DEFAULTS.defaultCapitalisedTag,
       extraLexicon: opts.extraLexicon ?? TAGGER_DEFAULTS.extraLexicon,
       extraRules: opts.extraRules ?? TAGGER_DEFAULTS.extraRules,
-      suffixRulesForUnknownWordsOnly: opts.suffixRulesForUnknownWordsOnly ?? TAGGER_DEFAULTS.suffixRulesForUnknownWordsOnly,
+      suffixRulesForUnknownWordsOnly:
+        opts.suffixRulesForUnknownWordsOnly ?? TAGGER_DEFAULTS.suffixRulesForUnknownWordsOnly,
     };
     // Like natural's Lexicon(language, default, defaultCapitalised, extendedLexicon): extra entries win.
     for (const source of [lexicon, options.extraLexicon]) {
@@ -285,14 +290,27 @@ export class BrillTagger {
  */
 function looksNumeric(word: string): boolean {
   const c = word.charCodeAt(0);
-  if (!((c >= 48 && c <= 57) || c === 46 || c === 43 || c === 45 || c === 73 || c <= 32 || c === 0xa0 || c >= 0x1680 || word.length === 0)) {
+  if (!(
+    (c >= 48 && c <= 57) ||
+    c === 46 ||
+    c === 43 ||
+    c === 45 ||
+    c === 73 ||
+    c <= 32 ||
+    c === 0xa0 ||
+    c >= 0x1680 ||
+    word.length === 0
+  )) {
     return false;
   }
   return !Number.isNaN(Number(word)) || Boolean(parseFloat(word));
 }
 
 /** natural's English lexicon and rule set, read from node_modules (not cached: ~0.1 s and ~20 MB parsed). */
-export function naturalEnglishData(): { lexicon: Readonly<Record<string, readonly string[]>>; rules: readonly string[] } {
+export function naturalEnglishData(): {
+  lexicon: Readonly<Record<string, readonly string[]>>;
+  rules: readonly string[];
+} {
   return {
     lexicon: JSON.parse(fs.readFileSync(require.resolve(LEXICON_FILE), 'utf8')) as Record<string, string[]>,
     rules: (JSON.parse(fs.readFileSync(require.resolve(RULES_FILE), 'utf8')) as { rules: string[] }).rules,
@@ -305,7 +323,11 @@ let english: { tagger: BrillTagger; nouns: ReadonlySet<string> } | undefined;
 function loadEnglish(): { tagger: BrillTagger; nouns: ReadonlySet<string> } {
   if (english === undefined) {
     const { lexicon, rules } = naturalEnglishData();
-    const tagger = new BrillTagger(lexicon, rules, { extraLexicon: EXTRA_LEXICON, extraRules: EXTRA_RULES, suffixRulesForUnknownWordsOnly: true });
+    const tagger = new BrillTagger(lexicon, rules, {
+      extraLexicon: EXTRA_LEXICON,
+      extraRules: EXTRA_RULES,
+      suffixRulesForUnknownWordsOnly: true,
+    });
     const nouns = new Set<string>();
     for (const word of Object.keys(lexicon)) if (lexicon[word]!.includes('NN')) nouns.add(word);
     english = { tagger, nouns };

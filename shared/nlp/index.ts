@@ -1,4 +1,9 @@
-export { createNounExtractor, createNounLemmatizer, type NounExtractorOptions, type NounLemmatizer } from './noun-extractor';
+export {
+  createNounExtractor,
+  createNounLemmatizer,
+  type NounExtractorOptions,
+  type NounLemmatizer,
+} from './noun-extractor';
 export { BrillTagger, englishBrillTagger, type BrillTaggerOptions } from './brill-tagger';
 export { tokenizeWords } from './tokenize';
 export { singularize } from './singularize';

@@ -49,7 +49,10 @@ export interface NounLemmatizer {
 }
 
 /** `tagger` replaces the English singleton (eval:pos uses it to measure variants). */
-export function createNounLemmatizer(opts: NounExtractorOptions = {}, tagger: BrillTagger = englishBrillTagger()): NounLemmatizer {
+export function createNounLemmatizer(
+  opts: NounExtractorOptions = {},
+  tagger: BrillTagger = englishBrillTagger(),
+): NounLemmatizer {
   const options: Required<NounExtractorOptions> = {
     keepTags: opts.keepTags ?? DEFAULTS.keepTags,
     stopwords: opts.stopwords ?? DEFAULTS.stopwords,

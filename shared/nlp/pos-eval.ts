@@ -124,11 +124,21 @@ class Counter {
     const precision = this.tp + this.fp === 0 ? 0 : (100 * this.tp) / (this.tp + this.fp);
     const recall = this.tp + this.fn === 0 ? 0 : (100 * this.tp) / (this.tp + this.fn);
     const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-    return { truePositives: this.tp, falsePositives: this.fp, falseNegatives: this.fn, precision, recall, f1 };
+    return {
+      truePositives: this.tp,
+      falsePositives: this.fp,
+      falseNegatives: this.fn,
+      precision,
+      recall,
+      f1,
+    };
   }
 }
 
-export function evaluateNouns(sentences: readonly ConlluSentence[], opts: PosEvalOptions = {}): PosEvalResult {
+export function evaluateNouns(
+  sentences: readonly ConlluSentence[],
+  opts: PosEvalOptions = {},
+): PosEvalResult {
   const nounTags = new Set(opts.nounTags ?? DEFAULT_NOUN_TAGS);
   const lemmatizer = createNounLemmatizer({ keepTags: [...nounTags], ...opts.extractor }, opts.tagger);
   const tagger = lemmatizer.tagger;
@@ -187,8 +197,14 @@ export function evaluateNouns(sentences: readonly ConlluSentence[], opts: PosEva
 }
 
 /** Runs the extractor's tokenizer on the sentence text and aligns its tokens with gold ones by span. */
-function scoreEndToEnd(sentence: ConlluSentence, nounTags: ReadonlySet<string>, lemmatizer: ReturnType<typeof createNounLemmatizer>,
-  words: string[], starts: number[], count: Counter): void {
+function scoreEndToEnd(
+  sentence: ConlluSentence,
+  nounTags: ReadonlySet<string>,
+  lemmatizer: ReturnType<typeof createNounLemmatizer>,
+  words: string[],
+  starts: number[],
+  count: Counter,
+): void {
   const text = sentence.text ?? sentence.tokens.map((t) => t.form).join(' ');
   // Gold spans: each form found in order in the text (EWT forms are verbatim substrings of `# text`).
   const gold = new Map<string, boolean>(); // "start:end" of content tokens → is a gold noun
@@ -212,7 +228,9 @@ function scoreEndToEnd(sentence: ConlluSentence, nounTags: ReadonlySet<string>, 
 }
 
 function naturalSingularize(): (word: string) => string {
-  const NounInflector = require('natural/lib/natural/inflectors/noun_inflector') as new () => { singularize(w: string): string };
+  const NounInflector = require('natural/lib/natural/inflectors/noun_inflector') as new () => {
+    singularize(w: string): string;
+  };
   const inflector = new NounInflector();
   return (w) => inflector.singularize(w);
 }

@@ -19,10 +19,12 @@ const NounInflector = require('natural/lib/natural/inflectors/noun_inflector') a
  * Plurals whose lemma is the plural itself in Universal Dependencies (and in a reader's mind): measured
  * on EWT lemmas, where these were the most frequent disagreements.
  */
-const EXCEPTIONS: ReadonlyMap<string, string> = new Map(
-  [...['people', 'thanks', 'regards', 'means', 'clothes', 'politics', 'economics'].map((w): [string, string] => [w, w]),
-    ['monies', 'money']],
-);
+const EXCEPTIONS: ReadonlyMap<string, string> = new Map([
+  ...['people', 'thanks', 'regards', 'means', 'clothes', 'politics', 'economics'].map(
+    (w): [string, string] => [w, w],
+  ),
+  ['monies', 'money'],
+]);
 
 export class Singularizer {
   private readonly inflector = new NounInflector();

@@ -54,7 +54,7 @@ export function tokenizeWords(text: string, out: string[] = [], starts?: number[
       runTokens = out.length;
       continue;
     }
-    if ((c === 64 /* @ */ || c === 58 /* : */ || c === 46 /* . */) && isLinkMark(text, i, c, start)) {
+    if ((c === 64 /* @ */ || c === 58 /* : */ || c === 46) /* . */ && isLinkMark(text, i, c, start)) {
       // Re-emit the whole run as one token, replacing the words already taken from it.
       let end = i + 1;
       while (end < n && !isSpace(text.charCodeAt(end))) end++;

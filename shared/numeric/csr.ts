@@ -33,7 +33,8 @@ export function assertCsr(m: CsrMatrix, what = 'matrix'): void {
   }
   for (let p = 0; p < nnz; p++) {
     const j = m.indices[p]!;
-    if (j < 0 || j >= m.cols) throw new RangeError(`${what}: column index ${j} at position ${p} is outside [0, ${m.cols})`);
+    if (j < 0 || j >= m.cols)
+      throw new RangeError(`${what}: column index ${j} at position ${p} is outside [0, ${m.cols})`);
   }
 }
 
@@ -43,13 +44,19 @@ export function nnz(m: CsrMatrix): number {
 }
 
 /** Builds a CSR matrix from a dense row-major array (or array of rows), dropping exact zeros. */
-export function csrFromDense(dense: readonly (readonly number[])[] | Float64Array, rows?: number, cols?: number): CsrMatrix {
+export function csrFromDense(
+  dense: readonly (readonly number[])[] | Float64Array,
+  rows?: number,
+  cols?: number,
+): CsrMatrix {
   let r: number;
   let c: number;
   let get: (i: number, j: number) => number;
   if (dense instanceof Float64Array) {
-    if (rows === undefined || cols === undefined) throw new RangeError('csrFromDense: rows and cols are required for a flat array');
-    if (dense.length !== rows * cols) throw new RangeError(`csrFromDense: flat array has ${dense.length} values, expected ${rows}×${cols}`);
+    if (rows === undefined || cols === undefined)
+      throw new RangeError('csrFromDense: rows and cols are required for a flat array');
+    if (dense.length !== rows * cols)
+      throw new RangeError(`csrFromDense: flat array has ${dense.length} values, expected ${rows}×${cols}`);
     r = rows;
     c = cols;
     get = (i, j) => dense[i * cols + j]!;
@@ -57,7 +64,8 @@ export function csrFromDense(dense: readonly (readonly number[])[] | Float64Arra
     r = dense.length;
     c = cols ?? (r > 0 ? dense[0]!.length : 0);
     for (let i = 0; i < r; i++) {
-      if (dense[i]!.length !== c) throw new RangeError(`csrFromDense: row ${i} has ${dense[i]!.length} values, expected ${c}`);
+      if (dense[i]!.length !== c)
+        throw new RangeError(`csrFromDense: row ${i} has ${dense[i]!.length} values, expected ${c}`);
     }
     get = (i, j) => dense[i]![j]!;
   }
@@ -162,7 +170,12 @@ export function csrTimesDense(m: CsrMatrix, B: Float64Array, k: number, out?: Fl
  * out (cols × k, row-major) = mᵀ · A where A is rows × k row-major, by scattering (no transpose is
  * built; for repeated products, spmm on transpose(m) is faster).
  */
-export function csrTransposeTimesDense(m: CsrMatrix, A: Float64Array, k: number, out?: Float64Array): Float64Array {
+export function csrTransposeTimesDense(
+  m: CsrMatrix,
+  A: Float64Array,
+  k: number,
+  out?: Float64Array,
+): Float64Array {
   const res = out ?? new Float64Array(m.cols * k);
   res.fill(0);
   const { indptr, indices, data } = m;

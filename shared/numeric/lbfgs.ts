@@ -60,18 +60,24 @@ function resolve(o: LbfgsOptions | undefined): Resolved {
     memory: o?.memory ?? 10,
     maxLs: o?.maxLs ?? 20,
   };
-  if (!Number.isInteger(r.maxIter) || r.maxIter < 0) throw new RangeError(`maxIter must be a non-negative integer, got ${r.maxIter}`);
+  if (!Number.isInteger(r.maxIter) || r.maxIter < 0)
+    throw new RangeError(`maxIter must be a non-negative integer, got ${r.maxIter}`);
   if (!(r.gtol >= 0)) throw new RangeError(`gtol must be >= 0, got ${r.gtol}`);
   if (!(r.ftol >= 0)) throw new RangeError(`ftol must be >= 0, got ${r.ftol}`);
-  if (!Number.isInteger(r.memory) || r.memory < 1) throw new RangeError(`memory must be a positive integer, got ${r.memory}`);
-  if (!Number.isInteger(r.maxLs) || r.maxLs < 1) throw new RangeError(`maxLs must be a positive integer, got ${r.maxLs}`);
+  if (!Number.isInteger(r.memory) || r.memory < 1)
+    throw new RangeError(`memory must be a positive integer, got ${r.memory}`);
+  if (!Number.isInteger(r.maxLs) || r.maxLs < 1)
+    throw new RangeError(`maxLs must be a positive integer, got ${r.maxLs}`);
   return r;
 }
 
 /** Dot product with four partial sums: breaks the add-latency chain (≈3× faster in V8). */
 function dot(a: Float64Array, b: Float64Array): number {
   const n = a.length;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   let i = 0;
   for (; i + 3 < n; i += 4) {
     s0 += a[i]! * b[i]!;
@@ -103,7 +109,10 @@ function axpyThenDot(a: number, x: Float64Array, d: Float64Array, z: Float64Arra
     for (let i = 0; i < n; i++) d[i]! += a * x[i]!;
     return 0;
   }
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   let i = 0;
   for (; i + 3 < n; i += 4) {
     const d0 = (d[i] = d[i]! + a * x[i]!);
@@ -127,8 +136,15 @@ function axpyThenDot(a: number, x: Float64Array, d: Float64Array, z: Float64Arra
  * ring of size `memory`), H₀ = (sᵀy / yᵀy)·I from the newest pair.
  */
 function twoLoop(
-  g: Float64Array, d: Float64Array, S: Float64Array[], Y: Float64Array[], rho: number[],
-  alpha: Float64Array, head: number, count: number, memory: number,
+  g: Float64Array,
+  d: Float64Array,
+  S: Float64Array[],
+  Y: Float64Array[],
+  rho: number[],
+  alpha: Float64Array,
+  head: number,
+  count: number,
+  memory: number,
 ): void {
   for (let i = 0; i < d.length; i++) d[i] = -g[i]!;
   if (count === 0) return;
@@ -237,7 +253,8 @@ export function minimizeLbfgs(fg: ObjectiveWithGradient, x0: Float64Array, opts?
     nIter++;
     if (nIter >= o.maxIter) return { x, f, grad: g, nIter, nEval, status: 'maxIter' };
     if (maxAbs(g) <= o.gtol) return { x, f, grad: g, nIter, nEval, status: 'gtol' };
-    if (fOld - f <= o.ftol * Math.max(Math.abs(fOld), Math.abs(f), 1)) return { x, f, grad: g, nIter, nEval, status: 'ftol' };
+    if (fOld - f <= o.ftol * Math.max(Math.abs(fOld), Math.abs(f), 1))
+      return { x, f, grad: g, nIter, nEval, status: 'ftol' };
 
     // Correction pair s = stp·d, y = g − gOld, kept only when the curvature sᵀy is safely positive.
     difference(g, gOld, yTmp);
@@ -326,15 +343,40 @@ export class MoreThuente {
     if (this.stage === 1 && f <= this.fx && f > ftest) {
       // Stage 1 works on the modified function ψ(α) = f(α) − f(0) − α·ftol·f'(0).
       const gt = this.gtest;
-      const r = dcstep(this.stx, this.fx - this.stx * gt, this.gx - gt, this.sty, this.fy - this.sty * gt, this.gy - gt,
-        stp, f - stp * gt, g - gt, this.brackt, this.stmin, this.stmax);
+      const r = dcstep(
+        this.stx,
+        this.fx - this.stx * gt,
+        this.gx - gt,
+        this.sty,
+        this.fy - this.sty * gt,
+        this.gy - gt,
+        stp,
+        f - stp * gt,
+        g - gt,
+        this.brackt,
+        this.stmin,
+        this.stmax,
+      );
       this.assign(r);
       this.fx = r.fx + this.stx * gt;
       this.fy = r.fy + this.sty * gt;
       this.gx = r.dx + gt;
       this.gy = r.dy + gt;
     } else {
-      const r = dcstep(this.stx, this.fx, this.gx, this.sty, this.fy, this.gy, stp, f, g, this.brackt, this.stmin, this.stmax);
+      const r = dcstep(
+        this.stx,
+        this.fx,
+        this.gx,
+        this.sty,
+        this.fy,
+        this.gy,
+        stp,
+        f,
+        g,
+        this.brackt,
+        this.stmin,
+        this.stmax,
+      );
       this.assign(r);
       this.fx = r.fx;
       this.fy = r.fy;
@@ -354,7 +396,10 @@ export class MoreThuente {
       this.stmax = next + 4 * (next - this.stx);
     }
     next = Math.min(Math.max(next, this.stpmin), this.stpmax);
-    if ((this.brackt && (next <= this.stmin || next >= this.stmax)) || (this.brackt && this.stmax - this.stmin <= this.xtol * this.stmax)) {
+    if (
+      (this.brackt && (next <= this.stmin || next >= this.stmax)) ||
+      (this.brackt && this.stmax - this.stmin <= this.xtol * this.stmax)
+    ) {
       next = this.stx;
     }
     this.stp = next;
@@ -382,10 +427,18 @@ interface StepResult {
 
 /** One safeguarded cubic/quadratic interpolation step of MINPACK-2 dcstep. */
 function dcstep(
-  stx: number, fx: number, dx: number,
-  sty: number, fy: number, dy: number,
-  stp: number, fp: number, dp: number,
-  brackt: boolean, stpmin: number, stpmax: number,
+  stx: number,
+  fx: number,
+  dx: number,
+  sty: number,
+  fy: number,
+  dy: number,
+  stp: number,
+  fp: number,
+  dp: number,
+  brackt: boolean,
+  stpmin: number,
+  stpmax: number,
 ): StepResult {
   const sgnd = dp * (dx / Math.abs(dx));
   let stpf: number;

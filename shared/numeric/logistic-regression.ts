@@ -53,8 +53,10 @@ function resolveOptions(o: LogisticRegressionOptions | undefined, classes: numbe
     fitIntercept: o?.fitIntercept ?? true,
     multiClass: o?.multiClass ?? (classes > 2 ? 'multinomial' : 'ovr'),
   };
-  if (!(r.C > 0) || !Number.isFinite(r.C)) throw new RangeError(`C must be a positive finite number, got ${r.C}`);
-  if (!Number.isInteger(r.maxIter) || r.maxIter < 0) throw new RangeError(`maxIter must be a non-negative integer, got ${r.maxIter}`);
+  if (!(r.C > 0) || !Number.isFinite(r.C))
+    throw new RangeError(`C must be a positive finite number, got ${r.C}`);
+  if (!Number.isInteger(r.maxIter) || r.maxIter < 0)
+    throw new RangeError(`maxIter must be a non-negative integer, got ${r.maxIter}`);
   if (!(r.tol >= 0)) throw new RangeError(`tol must be >= 0, got ${r.tol}`);
   if (r.multiClass !== 'multinomial' && r.multiClass !== 'ovr') {
     throw new RangeError(`multiClass must be 'multinomial' or 'ovr', got ${String(r.multiClass)}`);
@@ -68,7 +70,8 @@ export function fitLogisticRegression(
   classes: number,
   opts?: LogisticRegressionOptions,
 ): LogisticModel {
-  if (!Number.isInteger(classes) || classes < 2) throw new RangeError(`classes must be an integer >= 2, got ${classes}`);
+  if (!Number.isInteger(classes) || classes < 2)
+    throw new RangeError(`classes must be an integer >= 2, got ${classes}`);
   if (y.length !== X.rows) throw new RangeError(`y has ${y.length} labels, X has ${X.rows} rows`);
   const seen = new Uint8Array(classes);
   for (let i = 0; i < y.length; i++) {
@@ -77,7 +80,9 @@ export function fitLogisticRegression(
     seen[v] = 1;
   }
   if (seen.reduce((s, v) => s + v, 0) < 2) {
-    throw new RangeError('This solver needs samples of at least 2 classes in the data, but the data contains only one class');
+    throw new RangeError(
+      'This solver needs samples of at least 2 classes in the data, but the data contains only one class',
+    );
   }
   const o = resolveOptions(opts, classes);
   const F = X.cols;
@@ -88,7 +93,10 @@ export function fitLogisticRegression(
   if (o.multiClass === 'multinomial') {
     const K = classes;
     const w0 = new Float64Array((F + (o.fitIntercept ? 1 : 0)) * K);
-    const res = minimizeLbfgs(multinomialObjective(X, y, K, o.C, o.fitIntercept), w0, { maxIter: o.maxIter, gtol: o.tol });
+    const res = minimizeLbfgs(multinomialObjective(X, y, K, o.C, o.fitIntercept), w0, {
+      maxIter: o.maxIter,
+      gtol: o.tol,
+    });
     nIter = res.nIter;
     const w = res.x;
     for (let j = 0; j < F; j++) for (let c = 0; c < K; c++) coef[c * F + j] = w[j * K + c]!;
@@ -105,7 +113,10 @@ export function fitLogisticRegression(
     for (const c of problems) {
       for (let i = 0; i < y.length; i++) target[i] = y[i] === c ? 1 : 0;
       const w0 = new Float64Array(F + (o.fitIntercept ? 1 : 0));
-      const res = minimizeLbfgs(binomialObjective(X, Xt, target, o.C, o.fitIntercept), w0, { maxIter: o.maxIter, gtol: o.tol });
+      const res = minimizeLbfgs(binomialObjective(X, Xt, target, o.C, o.fitIntercept), w0, {
+        maxIter: o.maxIter,
+        gtol: o.tol,
+      });
       nIter = Math.max(nIter, res.nIter);
       coef.set(res.x.subarray(0, F), c * F);
       intercept[c] = o.fitIntercept ? res.x[F]! : 0;
@@ -140,7 +151,13 @@ function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, C: number,
  * Turns raw scores (n × K, plus optional intercepts) into softmax − onehot in place and returns
  * Σ_i logsumexp(z_i) − z_i[y_i] (HalfMultinomialLoss), computed with the row max shifted out.
  */
-function softmaxResidual(raw: Float64Array, y: Int32Array, n: number, K: number, intercept: Float64Array | null): number {
+function softmaxResidual(
+  raw: Float64Array,
+  y: Int32Array,
+  n: number,
+  K: number,
+  intercept: Float64Array | null,
+): number {
   let loss = 0;
   for (let i = 0; i < n; i++) {
     const o = i * K;
@@ -179,7 +196,13 @@ function addL2(w: Float64Array, g: Float64Array, m: number, invC: number): numbe
   return 0.5 * invC * sq;
 }
 
-function binomialObjective(X: CsrMatrix, Xt: CsrMatrix, target: Float64Array, C: number, fitIntercept: boolean) {
+function binomialObjective(
+  X: CsrMatrix,
+  Xt: CsrMatrix,
+  target: Float64Array,
+  C: number,
+  fitIntercept: boolean,
+) {
   const n = X.rows;
   const F = X.cols;
   const z = new Float64Array(n);
@@ -222,7 +245,8 @@ function binomialResidual(z: Float64Array, target: Float64Array, n: number, b0: 
 
 /** decision_function: rows × classes scores X·coefᵀ + intercept. */
 export function decisionFunction(model: LogisticModel, X: CsrMatrix): Float64Array {
-  if (X.cols !== model.features) throw new RangeError(`X has ${X.cols} features, the model expects ${model.features}`);
+  if (X.cols !== model.features)
+    throw new RangeError(`X has ${X.cols} features, the model expects ${model.features}`);
   const K = model.classes;
   const F = model.features;
   // Feature-major copy of the coefficients so each stored entry reads K contiguous numbers.

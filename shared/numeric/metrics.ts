@@ -39,7 +39,8 @@ function checkPair(yTrue: Int32Array, yPred: Int32Array): void {
 }
 
 function checkClasses(classes: number): void {
-  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`classes must be a positive integer, got ${classes}`);
+  if (!Number.isInteger(classes) || classes < 1)
+    throw new RangeError(`classes must be a positive integer, got ${classes}`);
 }
 
 /** accuracy_score: fraction of exact matches (0 for empty input, where sklearn would return nan). */
@@ -131,7 +132,11 @@ function average(v: Float64Array, w: Float64Array | null): number {
 export function averagedScores(yTrue: Int32Array, yPred: Int32Array, classes: number): AveragedScores {
   const s = sums(yTrue, yPred, classes);
   const per = precisionRecallF1Support(yTrue, yPred, classes);
-  const macro = { precision: average(per.precision, null), recall: average(per.recall, null), f1: average(per.f1, null) };
+  const macro = {
+    precision: average(per.precision, null),
+    recall: average(per.recall, null),
+    f1: average(per.f1, null),
+  };
   let weighted: AveragedPrf;
   let trueTotal = 0;
   let predTotal = 0;
@@ -163,7 +168,8 @@ export function averagedScores(yTrue: Int32Array, yPred: Int32Array, classes: nu
  */
 export function binaryRocAuc(positive: Uint8Array, score: Float64Array): number {
   const n = positive.length;
-  if (score.length !== n) throw new RangeError(`labels and scores have different lengths (${n} vs ${score.length})`);
+  if (score.length !== n)
+    throw new RangeError(`labels and scores have different lengths (${n} vs ${score.length})`);
   let nPos = 0;
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(score[i]!)) throw new RangeError(`score[${i}] is not finite (${score[i]})`);
@@ -194,7 +200,9 @@ export function binaryRocAuc(positive: Uint8Array, score: Float64Array): number 
   const m = fps.length;
   for (let t = 0; t < m; t++) {
     const keep =
-      m <= 2 || t === 0 || t === m - 1 ||
+      m <= 2 ||
+      t === 0 ||
+      t === m - 1 ||
       fps[t + 1]! - 2 * fps[t]! + fps[t - 1]! !== 0 ||
       tps[t + 1]! - 2 * tps[t]! + tps[t - 1]! !== 0;
     if (keep) {
@@ -218,18 +226,25 @@ export function binaryRocAuc(positive: Uint8Array, score: Float64Array): number 
  * roc_auc_score(y_true, proba[:, 1]) for classes == 2 (where `average` does not apply, as in sklearn).
  * Like sklearn, every class must occur in yTrue and the rows of `proba` must sum to 1.
  */
-export function rocAucOvr(yTrue: Int32Array, proba: Float64Array, classes: number, average: 'weighted' | 'macro'): number {
+export function rocAucOvr(
+  yTrue: Int32Array,
+  proba: Float64Array,
+  classes: number,
+  average: 'weighted' | 'macro',
+): number {
   checkClasses(classes);
   checkLabels(yTrue, classes, 'yTrue');
   const n = yTrue.length;
   if (proba.length !== n * classes) {
     throw new RangeError(`proba has ${proba.length} values, expected ${n} rows × ${classes} classes`);
   }
-  if (average !== 'weighted' && average !== 'macro') throw new RangeError(`average must be 'weighted' or 'macro', got ${String(average)}`);
+  if (average !== 'weighted' && average !== 'macro')
+    throw new RangeError(`average must be 'weighted' or 'macro', got ${String(average)}`);
   const support = new Float64Array(classes);
   for (let i = 0; i < n; i++) support[yTrue[i]!]!++;
   for (let c = 0; c < classes; c++) {
-    if (support[c] === 0) throw new RangeError("Number of classes in y_true not equal to the number of columns in 'y_score'");
+    if (support[c] === 0)
+      throw new RangeError("Number of classes in y_true not equal to the number of columns in 'y_score'");
   }
   const positive = new Uint8Array(n);
   const score = new Float64Array(n);
@@ -245,7 +260,9 @@ export function rocAucOvr(yTrue: Int32Array, proba: Float64Array, classes: numbe
     for (let c = 0; c < classes; c++) s += proba[i * classes + c]!;
     // np.allclose(1, s): |s - 1| <= 1e-8 + 1e-5·|s|
     if (!(Math.abs(s - 1) <= 1e-8 + 1e-5 * Math.abs(s))) {
-      throw new RangeError('Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up to 1.0 over classes');
+      throw new RangeError(
+        'Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up to 1.0 over classes',
+      );
     }
   }
   const auc = new Float64Array(classes);
@@ -279,8 +296,11 @@ export function formatFixed(x: number, digits: number): string {
     const lower = Math.trunc(scaled); // toward zero
     const even = lower % 2 === 0 ? lower : lower + Math.sign(scaled);
     const neg = x < 0 || Object.is(x, -0);
-    const mag = Math.abs(even).toString().padStart(digits + 1, '0');
-    const body = digits === 0 ? mag : `${mag.slice(0, mag.length - digits)}.${mag.slice(mag.length - digits)}`;
+    const mag = Math.abs(even)
+      .toString()
+      .padStart(digits + 1, '0');
+    const body =
+      digits === 0 ? mag : `${mag.slice(0, mag.length - digits)}.${mag.slice(mag.length - digits)}`;
     return (neg ? '-' : '') + body;
   }
   return s;
@@ -326,9 +346,15 @@ function padLeft(s: string, w: number): string {
  * also identical to the call without `labels`; otherwise the first average row is "micro avg" instead
  * of "accuracy", exactly as sklearn prints it with explicit labels.
  */
-export function classificationReport(yTrue: Int32Array, yPred: Int32Array, targetNames: string[], digits = 2): string {
+export function classificationReport(
+  yTrue: Int32Array,
+  yPred: Int32Array,
+  targetNames: string[],
+  digits = 2,
+): string {
   const classes = targetNames.length;
-  if (!Number.isInteger(digits) || digits < 0) throw new RangeError(`digits must be a non-negative integer, got ${digits}`);
+  if (!Number.isInteger(digits) || digits < 0)
+    throw new RangeError(`digits must be a non-negative integer, got ${digits}`);
   const per = precisionRecallF1Support(yTrue, yPred, classes);
   const avg = averagedScores(yTrue, yPred, classes);
   const present = new Uint8Array(classes);
@@ -343,7 +369,12 @@ export function classificationReport(yTrue: Int32Array, yPred: Int32Array, targe
   const headers = ['precision', 'recall', 'f1-score', 'support'];
   let report = padLeft('', width) + ' ' + headers.map((h) => ' ' + padLeft(h, 9)).join('') + '\n\n';
   const row = (name: string, p: number, r: number, f: number, s: number): string =>
-    padLeft(name, width) + ' ' + [p, r, f].map((v) => ' ' + padLeft(formatFixed(v, digits), 9)).join('') + ' ' + padLeft(String(s), 9) + '\n';
+    padLeft(name, width) +
+    ' ' +
+    [p, r, f].map((v) => ' ' + padLeft(formatFixed(v, digits), 9)).join('') +
+    ' ' +
+    padLeft(String(s), 9) +
+    '\n';
   let total = 0;
   for (let c = 0; c < classes; c++) {
     report += row(targetNames[c]!, per.precision[c]!, per.recall[c]!, per.f1[c]!, per.support[c]!);
@@ -352,7 +383,18 @@ export function classificationReport(yTrue: Int32Array, yPred: Int32Array, targe
   report += '\n';
   if (microIsAccuracy) {
     // Python's '{:>9.2}'.format('') is 9 spaces.
-    report += padLeft('accuracy', width) + ' ' + ' ' + padLeft('', 9) + ' ' + padLeft('', 9) + ' ' + padLeft(formatFixed(avg.micro.f1, digits), 9) + ' ' + padLeft(String(total), 9) + '\n';
+    report +=
+      padLeft('accuracy', width) +
+      ' ' +
+      ' ' +
+      padLeft('', 9) +
+      ' ' +
+      padLeft('', 9) +
+      ' ' +
+      padLeft(formatFixed(avg.micro.f1, digits), 9) +
+      ' ' +
+      padLeft(String(total), 9) +
+      '\n';
   } else {
     report += row('micro avg', avg.micro.precision, avg.micro.recall, avg.micro.f1, total);
   }

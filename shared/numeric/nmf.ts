@@ -49,21 +49,26 @@ function resolveOptions(X: CsrMatrix, o: NmfOptions): ResolvedNmfOptions {
     maxIter: o.maxIter ?? 200,
     seed: o.randomState ?? 0,
   };
-  if (!Number.isInteger(r.k) || r.k < 1) throw new RangeError(`nComponents must be a positive integer, got ${r.k}`);
+  if (!Number.isInteger(r.k) || r.k < 1)
+    throw new RangeError(`nComponents must be a positive integer, got ${r.k}`);
   if (!['nndsvda', 'nndsvd', 'nndsvdar', 'random'].includes(r.init)) {
     throw new RangeError(`init must be 'nndsvda', 'nndsvd', 'nndsvdar' or 'random', got ${String(r.init)}`);
   }
   if (r.init !== 'random' && r.k > Math.min(X.rows, X.cols)) {
-    throw new RangeError(`init = '${r.init}' can only be used when n_components <= min(n_samples, n_features) (${r.k} > ${Math.min(X.rows, X.cols)})`);
+    throw new RangeError(
+      `init = '${r.init}' can only be used when n_components <= min(n_samples, n_features) (${r.k} > ${Math.min(X.rows, X.cols)})`,
+    );
   }
   if (!(r.tol >= 0)) throw new RangeError(`tol must be >= 0, got ${r.tol}`);
-  if (!Number.isInteger(r.maxIter) || r.maxIter < 1) throw new RangeError(`maxIter must be a positive integer, got ${r.maxIter}`);
+  if (!Number.isInteger(r.maxIter) || r.maxIter < 1)
+    throw new RangeError(`maxIter must be a positive integer, got ${r.maxIter}`);
   if (!Number.isFinite(r.seed)) throw new RangeError(`randomState must be a finite number, got ${r.seed}`);
   return r;
 }
 
 function checkInput(X: CsrMatrix): void {
-  if (X.rows === 0 || X.cols === 0) throw new RangeError(`NMF needs a non-empty matrix, got ${X.rows}×${X.cols}`);
+  if (X.rows === 0 || X.cols === 0)
+    throw new RangeError(`NMF needs a non-empty matrix, got ${X.rows}×${X.cols}`);
   const count = X.indptr[X.rows]!;
   for (let p = 0; p < count; p++) {
     if (!(X.data[p]! >= 0)) throw new RangeError('Negative values in data passed to NMF (input X)');
@@ -92,15 +97,29 @@ export function fitNmfFrom(X: CsrMatrix, W0: Float64Array, H0: Float64Array, opt
   const o = resolveOptions(X, { ...opts, init: 'random' });
   checkInput(X);
   if (W0.length !== X.rows * o.k || H0.length !== o.k * X.cols) {
-    throw new RangeError(`W0 must be ${X.rows}×${o.k} and H0 ${o.k}×${X.cols}, got lengths ${W0.length} and ${H0.length}`);
+    throw new RangeError(
+      `W0 must be ${X.rows}×${o.k} and H0 ${o.k}×${X.cols}, got lengths ${W0.length} and ${H0.length}`,
+    );
   }
   return solve(X, transpose(X), Float64Array.from(W0), transposeDense(H0, o.k, X.cols), o);
 }
 
-function solve(X: CsrMatrix, Xt: CsrMatrix, W: Float64Array, Ht: Float64Array, o: ResolvedNmfOptions): NmfResult {
+function solve(
+  X: CsrMatrix,
+  Xt: CsrMatrix,
+  W: Float64Array,
+  Ht: Float64Array,
+  o: ResolvedNmfOptions,
+): NmfResult {
   const k = o.k;
   const nIter = coordinateDescent(X, Xt, W, Ht, k, o.tol, o.maxIter);
-  return { W, H: transposeDense(Ht, X.cols, k), nComponents: k, nIter, reconstructionError: frobeniusError(X, W, Ht, k) };
+  return {
+    W,
+    H: transposeDense(Ht, X.cols, k),
+    nComponents: k,
+    nIter,
+    reconstructionError: frobeniusError(X, W, Ht, k),
+  };
 }
 
 /** Transpose of a row-major r × c matrix. */
@@ -111,7 +130,11 @@ function transposeDense(A: Float64Array, r: number, c: number): Float64Array {
 }
 
 /** _initialize_nmf, returning W (rows × k) and Hᵀ (cols × k), both row-major. */
-function initialize(X: CsrMatrix, Xt: CsrMatrix, o: ResolvedNmfOptions): { W: Float64Array; Ht: Float64Array } {
+function initialize(
+  X: CsrMatrix,
+  Xt: CsrMatrix,
+  o: ResolvedNmfOptions,
+): { W: Float64Array; Ht: Float64Array } {
   const { rows, cols } = X;
   const k = o.k;
   const W = new Float64Array(rows * k);
@@ -135,7 +158,10 @@ function initialize(X: CsrMatrix, Xt: CsrMatrix, o: ResolvedNmfOptions): { W: Fl
     const x = U[t]!;
     const y = V[t]!;
     // Keep whichever of the positive or negative parts of (x, y) carries more mass.
-    let xp = 0, xn = 0, yp = 0, yn = 0;
+    let xp = 0,
+      xn = 0,
+      yp = 0,
+      yn = 0;
     for (let i = 0; i < rows; i++) {
       const v = x[i]!;
       if (v > 0) xp += v * v;
@@ -219,7 +245,15 @@ function cdSweep(W: Float64Array, HHt: Float64Array, XHt: Float64Array, n: numbe
 }
 
 /** _fit_coordinate_descent; returns the iteration count as sklearn reports it. */
-function coordinateDescent(X: CsrMatrix, Xt: CsrMatrix, W: Float64Array, Ht: Float64Array, k: number, tol: number, maxIter: number): number {
+function coordinateDescent(
+  X: CsrMatrix,
+  Xt: CsrMatrix,
+  W: Float64Array,
+  Ht: Float64Array,
+  k: number,
+  tol: number,
+  maxIter: number,
+): number {
   const HHt = new Float64Array(k * k);
   const WtW = new Float64Array(k * k);
   const XHt = new Float64Array(X.rows * k);

@@ -9,7 +9,14 @@
  */
 import { CsrMatrix } from './csr';
 
-function spmm1(indptr: Int32Array, indices: Int32Array, data: Float64Array, src: Float64Array, dst: Float64Array, rows: number): void {
+function spmm1(
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  src: Float64Array,
+  dst: Float64Array,
+  rows: number,
+): void {
   for (let i = 0; i < rows; i++) {
     let r0 = 0;
     const end = indptr[i + 1]!;
@@ -23,77 +30,165 @@ function spmm1(indptr: Int32Array, indices: Int32Array, data: Float64Array, src:
   }
 }
 
-function spmm2(indptr: Int32Array, indices: Int32Array, data: Float64Array, src: Float64Array, dst: Float64Array, rows: number): void {
+function spmm2(
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  src: Float64Array,
+  dst: Float64Array,
+  rows: number,
+): void {
   for (let i = 0; i < rows; i++) {
-    let r0 = 0, r1 = 0;
+    let r0 = 0,
+      r1 = 0;
     const end = indptr[i + 1]!;
     for (let p = indptr[i]!; p < end; p++) {
       const v = data[p]!;
       const b = indices[p]! * 2;
-      r0 += v * src[b]!; r1 += v * src[b + 1]!;
+      r0 += v * src[b]!;
+      r1 += v * src[b + 1]!;
     }
     const o = i * 2;
-    dst[o] = r0; dst[o + 1] = r1;
+    dst[o] = r0;
+    dst[o + 1] = r1;
   }
 }
 
-function spmm3(indptr: Int32Array, indices: Int32Array, data: Float64Array, src: Float64Array, dst: Float64Array, rows: number): void {
+function spmm3(
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  src: Float64Array,
+  dst: Float64Array,
+  rows: number,
+): void {
   for (let i = 0; i < rows; i++) {
-    let r0 = 0, r1 = 0, r2 = 0;
+    let r0 = 0,
+      r1 = 0,
+      r2 = 0;
     const end = indptr[i + 1]!;
     for (let p = indptr[i]!; p < end; p++) {
       const v = data[p]!;
       const b = indices[p]! * 3;
-      r0 += v * src[b]!; r1 += v * src[b + 1]!; r2 += v * src[b + 2]!;
+      r0 += v * src[b]!;
+      r1 += v * src[b + 1]!;
+      r2 += v * src[b + 2]!;
     }
     const o = i * 3;
-    dst[o] = r0; dst[o + 1] = r1; dst[o + 2] = r2;
+    dst[o] = r0;
+    dst[o + 1] = r1;
+    dst[o + 2] = r2;
   }
 }
 
-function spmm4(indptr: Int32Array, indices: Int32Array, data: Float64Array, src: Float64Array, dst: Float64Array, rows: number): void {
+function spmm4(
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  src: Float64Array,
+  dst: Float64Array,
+  rows: number,
+): void {
   for (let i = 0; i < rows; i++) {
-    let r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+    let r0 = 0,
+      r1 = 0,
+      r2 = 0,
+      r3 = 0;
     const end = indptr[i + 1]!;
     for (let p = indptr[i]!; p < end; p++) {
       const v = data[p]!;
       const b = indices[p]! * 4;
-      r0 += v * src[b]!; r1 += v * src[b + 1]!; r2 += v * src[b + 2]!; r3 += v * src[b + 3]!;
+      r0 += v * src[b]!;
+      r1 += v * src[b + 1]!;
+      r2 += v * src[b + 2]!;
+      r3 += v * src[b + 3]!;
     }
     const o = i * 4;
-    dst[o] = r0; dst[o + 1] = r1; dst[o + 2] = r2; dst[o + 3] = r3;
+    dst[o] = r0;
+    dst[o + 1] = r1;
+    dst[o + 2] = r2;
+    dst[o + 3] = r3;
   }
 }
 
-function spmm5(indptr: Int32Array, indices: Int32Array, data: Float64Array, src: Float64Array, dst: Float64Array, rows: number): void {
+function spmm5(
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  src: Float64Array,
+  dst: Float64Array,
+  rows: number,
+): void {
   for (let i = 0; i < rows; i++) {
-    let r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0;
+    let r0 = 0,
+      r1 = 0,
+      r2 = 0,
+      r3 = 0,
+      r4 = 0;
     const end = indptr[i + 1]!;
     for (let p = indptr[i]!; p < end; p++) {
       const v = data[p]!;
       const b = indices[p]! * 5;
-      r0 += v * src[b]!; r1 += v * src[b + 1]!; r2 += v * src[b + 2]!; r3 += v * src[b + 3]!; r4 += v * src[b + 4]!;
+      r0 += v * src[b]!;
+      r1 += v * src[b + 1]!;
+      r2 += v * src[b + 2]!;
+      r3 += v * src[b + 3]!;
+      r4 += v * src[b + 4]!;
     }
     const o = i * 5;
-    dst[o] = r0; dst[o + 1] = r1; dst[o + 2] = r2; dst[o + 3] = r3; dst[o + 4] = r4;
+    dst[o] = r0;
+    dst[o + 1] = r1;
+    dst[o + 2] = r2;
+    dst[o + 3] = r3;
+    dst[o + 4] = r4;
   }
 }
 
-function spmm6(indptr: Int32Array, indices: Int32Array, data: Float64Array, src: Float64Array, dst: Float64Array, rows: number): void {
+function spmm6(
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  src: Float64Array,
+  dst: Float64Array,
+  rows: number,
+): void {
   for (let i = 0; i < rows; i++) {
-    let r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0;
+    let r0 = 0,
+      r1 = 0,
+      r2 = 0,
+      r3 = 0,
+      r4 = 0,
+      r5 = 0;
     const end = indptr[i + 1]!;
     for (let p = indptr[i]!; p < end; p++) {
       const v = data[p]!;
       const b = indices[p]! * 6;
-      r0 += v * src[b]!; r1 += v * src[b + 1]!; r2 += v * src[b + 2]!; r3 += v * src[b + 3]!; r4 += v * src[b + 4]!; r5 += v * src[b + 5]!;
+      r0 += v * src[b]!;
+      r1 += v * src[b + 1]!;
+      r2 += v * src[b + 2]!;
+      r3 += v * src[b + 3]!;
+      r4 += v * src[b + 4]!;
+      r5 += v * src[b + 5]!;
     }
     const o = i * 6;
-    dst[o] = r0; dst[o + 1] = r1; dst[o + 2] = r2; dst[o + 3] = r3; dst[o + 4] = r4; dst[o + 5] = r5;
+    dst[o] = r0;
+    dst[o + 1] = r1;
+    dst[o + 2] = r2;
+    dst[o + 3] = r3;
+    dst[o + 4] = r4;
+    dst[o + 5] = r5;
   }
 }
 
-function spmmGeneric(indptr: Int32Array, indices: Int32Array, data: Float64Array, src: Float64Array, dst: Float64Array, rows: number, K: number): void {
+function spmmGeneric(
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  src: Float64Array,
+  dst: Float64Array,
+  rows: number,
+  K: number,
+): void {
   for (let i = 0; i < rows; i++) {
     const o = i * K;
     for (let c = 0; c < K; c++) dst[o + c] = 0;
@@ -112,16 +207,25 @@ function spmmGeneric(indptr: Int32Array, indices: Int32Array, data: Float64Array
  */
 export function spmm(m: CsrMatrix, src: Float64Array, K: number, dst: Float64Array): void {
   if (src.length < m.cols * K || dst.length < m.rows * K) {
-    throw new RangeError(`spmm: need src >= ${m.cols}×${K} and dst >= ${m.rows}×${K}, got ${src.length} and ${dst.length}`);
+    throw new RangeError(
+      `spmm: need src >= ${m.cols}×${K} and dst >= ${m.rows}×${K}, got ${src.length} and ${dst.length}`,
+    );
   }
   const { indptr, indices, data, rows } = m;
   switch (K) {
-    case 1: return spmm1(indptr, indices, data, src, dst, rows);
-    case 2: return spmm2(indptr, indices, data, src, dst, rows);
-    case 3: return spmm3(indptr, indices, data, src, dst, rows);
-    case 4: return spmm4(indptr, indices, data, src, dst, rows);
-    case 5: return spmm5(indptr, indices, data, src, dst, rows);
-    case 6: return spmm6(indptr, indices, data, src, dst, rows);
-    default: return spmmGeneric(indptr, indices, data, src, dst, rows, K);
+    case 1:
+      return spmm1(indptr, indices, data, src, dst, rows);
+    case 2:
+      return spmm2(indptr, indices, data, src, dst, rows);
+    case 3:
+      return spmm3(indptr, indices, data, src, dst, rows);
+    case 4:
+      return spmm4(indptr, indices, data, src, dst, rows);
+    case 5:
+      return spmm5(indptr, indices, data, src, dst, rows);
+    case 6:
+      return spmm6(indptr, indices, data, src, dst, rows);
+    default:
+      return spmmGeneric(indptr, indices, data, src, dst, rows, K);
   }
 }

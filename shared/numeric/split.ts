@@ -22,11 +22,14 @@ export interface Split {
 /** Sizes like sklearn's _validate_shuffle_split with train_size=None. */
 function splitSizes(n: number, testSize: number): { nTrain: number; nTest: number } {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
-  if (!(testSize > 0 && testSize < 1)) throw new RangeError(`testSize must be a fraction in (0, 1), got ${testSize}`);
+  if (!(testSize > 0 && testSize < 1))
+    throw new RangeError(`testSize must be a fraction in (0, 1), got ${testSize}`);
   const nTest = Math.ceil(testSize * n);
   const nTrain = n - nTest;
   if (nTrain === 0) {
-    throw new RangeError(`With n_samples=${n}, test_size=${testSize} the resulting train set will be empty. Adjust the parameter.`);
+    throw new RangeError(
+      `With n_samples=${n}, test_size=${testSize} the resulting train set will be empty. Adjust the parameter.`,
+    );
   }
   return { nTrain, nTest };
 }
@@ -57,10 +60,18 @@ function stratifiedSplit(y: Int32Array, nTrain: number, nTest: number, rng: Rng)
   const k = labels.length;
   const counts = labels.map((l) => byLabel[l]!);
   if (Math.min(...counts) < 2) {
-    throw new RangeError('The least populated class in y has only 1 member, which is too few. The minimum number of groups for any class cannot be less than 2.');
+    throw new RangeError(
+      'The least populated class in y has only 1 member, which is too few. The minimum number of groups for any class cannot be less than 2.',
+    );
   }
-  if (nTrain < k) throw new RangeError(`The train_size = ${nTrain} should be greater or equal to the number of classes = ${k}`);
-  if (nTest < k) throw new RangeError(`The test_size = ${nTest} should be greater or equal to the number of classes = ${k}`);
+  if (nTrain < k)
+    throw new RangeError(
+      `The train_size = ${nTrain} should be greater or equal to the number of classes = ${k}`,
+    );
+  if (nTest < k)
+    throw new RangeError(
+      `The test_size = ${nTest} should be greater or equal to the number of classes = ${k}`,
+    );
 
   const trainPerClass = approximateMode(counts, nTrain, rng);
   const remaining = counts.map((c, i) => c - trainPerClass[i]!);

@@ -8,7 +8,10 @@
  * @param off  length n; off[i] couples rows i and i+1 (off[n−1] is ignored)
  * @returns eigenvalues (unsorted) and eigenvectors as columns of a row-major n×n matrix
  */
-export function symmetricTridiagonalEigen(diag: Float64Array, off: Float64Array): { values: Float64Array; vectors: Float64Array } {
+export function symmetricTridiagonalEigen(
+  diag: Float64Array,
+  off: Float64Array,
+): { values: Float64Array; vectors: Float64Array } {
   const n = diag.length;
   const d = Float64Array.from(diag);
   const e = new Float64Array(n);

@@ -76,7 +76,8 @@ export function truncatedSvd(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions
   const m = X.rows;
   const n = X.cols;
   const limit = Math.min(m, n);
-  if (!Number.isInteger(k) || k < 1 || k > limit) throw new RangeError(`k must be an integer in [1, min(rows, cols) = ${limit}], got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > limit)
+    throw new RangeError(`k must be an integer in [1, min(rows, cols) = ${limit}], got ${k}`);
   const tol = opts?.tol ?? 1e-14;
   const maxSteps = Math.min(opts?.maxSteps ?? limit, limit);
   if (maxSteps < k) throw new RangeError(`maxSteps must be >= k (${k}), got ${maxSteps}`);

@@ -68,7 +68,8 @@ function resolveCountOptions(opts: CountVectorizerOptions | undefined): Resolved
   const flags = src.flags.includes('g') ? src.flags : src.flags + 'g';
   const pattern = new RegExp(src.source, flags);
   // Number of capturing groups: an alternative with the empty string always matches.
-  const groups = new RegExp(`${src.source}|`, src.flags.replace('g', '').replace('y', '')).exec('')!.length - 1;
+  const groups =
+    new RegExp(`${src.source}|`, src.flags.replace('g', '').replace('y', '')).exec('')!.length - 1;
   if (groups > 1) {
     throw new RangeError(`tokenPattern has ${groups} capturing groups; at most 1 is allowed (like sklearn)`);
   }
@@ -77,13 +78,16 @@ function resolveCountOptions(opts: CountVectorizerOptions | undefined): Resolved
 
 function checkDf(name: string, v: number): void {
   if (!Number.isFinite(v) || v < 0 || (v > 1 && !Number.isInteger(v))) {
-    throw new RangeError(`${name} must be an integer >= 0 (document count) or a float in [0, 1] (proportion), got ${v}`);
+    throw new RangeError(
+      `${name} must be an integer >= 0 (document count) or a float in [0, 1] (proportion), got ${v}`,
+    );
   }
 }
 
 function resolveTfidfOptions(opts: TfidfOptions | undefined): ResolvedTfidfOptions {
   const norm = opts?.norm === undefined ? 'l2' : opts.norm;
-  if (norm !== 'l2' && norm !== 'l1' && norm !== null) throw new RangeError(`norm must be 'l2', 'l1' or null, got ${String(norm)}`);
+  if (norm !== 'l2' && norm !== 'l1' && norm !== null)
+    throw new RangeError(`norm must be 'l2', 'l1' or null, got ${String(norm)}`);
   return {
     norm,
     useIdf: opts?.useIdf ?? true,
@@ -213,7 +217,7 @@ function countDocs(
       if (id >= 0) rowIds[n++] = id;
     }
     const sorted = rowIds.subarray(0, n).sort();
-    for (let t = 0; t < n; ) {
+    for (let t = 0; t < n;) {
       const id = sorted[t]!;
       let e = t + 1;
       while (e < n && sorted[e] === id) e++;
@@ -246,7 +250,8 @@ export function fitCountVectorizer(
     }
     return id;
   });
-  if (terms.length === 0) throw new RangeError('empty vocabulary; perhaps the documents only contain stop words');
+  if (terms.length === 0)
+    throw new RangeError('empty vocabulary; perhaps the documents only contain stop words');
 
   const nnzRaw = raw.ids.n;
   const df = new Int32Array(terms.length);
@@ -297,7 +302,8 @@ export function transformCounts(
   const o = resolveCountOptions(opts);
   const index = new Map<string, number>();
   vocabulary.forEach((t, j) => {
-    if (index.has(t)) throw new RangeError(`vocabulary contains "${t}" twice (positions ${index.get(t)} and ${j})`);
+    if (index.has(t))
+      throw new RangeError(`vocabulary contains "${t}" twice (positions ${index.get(t)} and ${j})`);
     index.set(t, j);
   });
   const raw = countDocs(docs, o, (tok) => index.get(tok) ?? -1);
@@ -305,7 +311,13 @@ export function transformCounts(
   const data = new Float64Array(n);
   for (let p = 0; p < n; p++) data[p] = raw.counts.a[p]!;
   // countDocs sorts each row's ids, and ids are already final column numbers here.
-  return { rows: docs.length, cols: vocabulary.length, indptr: raw.indptr, indices: raw.ids.a.slice(0, n), data };
+  return {
+    rows: docs.length,
+    cols: vocabulary.length,
+    indptr: raw.indptr,
+    indices: raw.ids.a.slice(0, n),
+    data,
+  };
 }
 
 /**
@@ -354,7 +366,13 @@ export function applyTfidf(counts: CsrMatrix, idf: Float64Array, opts?: TfidfOpt
       for (let p = a; p < b; p++) data[p]! /= d;
     }
   }
-  return { rows: counts.rows, cols: counts.cols, indptr: indptr.slice(), indices: indices.slice(0, indptr[counts.rows]), data };
+  return {
+    rows: counts.rows,
+    cols: counts.cols,
+    indptr: indptr.slice(),
+    indices: indices.slice(0, indptr[counts.rows]),
+    data,
+  };
 }
 
 /** TfidfVectorizer.fit_transform = CountVectorizer.fit_transform + TfidfTransformer.fit_transform. */

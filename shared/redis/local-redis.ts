@@ -38,7 +38,9 @@ export function freePort(): Promise<number> {
 }
 
 function redisServerBinary(): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/bin', '/usr/sbin', '/usr/local/bin'])) {
+  for (const dir of (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .concat(['/usr/bin', '/usr/sbin', '/usr/local/bin'])) {
     const candidate = path.join(dir, 'redis-server');
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
@@ -64,11 +66,23 @@ export async function startRedisServer(port: number, dir: string): Promise<Local
   const child: ChildProcess = spawn(
     binary,
     [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-      '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
       // BullMQ needs every key kept: eviction would silently drop jobs.
-      '--maxmemory-policy', 'noeviction',
-      '--logfile', path.join(dir, `redis-${port}.log`),
+      '--maxmemory-policy',
+      'noeviction',
+      '--logfile',
+      path.join(dir, `redis-${port}.log`),
     ],
     { stdio: 'ignore' },
   );

@@ -132,7 +132,9 @@ export function productQuotas(count: number): number[] {
   const exact = PRODUCTS.map((p) => (p.weight * count) / total);
   const quotas = exact.map(Math.floor);
   let left = count - quotas.reduce((a, b) => a + b, 0);
-  const byRemainder = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const byRemainder = exact
+    .map((x, i) => [x - Math.floor(x), i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   for (const [, i] of byRemainder) {
     if (left-- <= 0) break;
     quotas[i] = (quotas[i] as number) + 1;
@@ -160,7 +162,9 @@ function makeSource(rng: Rng, spec: ProductSpec, id: string, day: number, empty:
   const response = rng.weighted(RESPONSES);
   const sentDay = rng.chance(0.85) ? day : day + rng.int(1, 5);
   const year = Number(isoDay(day).slice(0, 4));
-  const secondary = rng.chance(MIXED_NARRATIVE_RATE) ? rng.pick(PRODUCTS.filter((p) => p !== spec)) : undefined;
+  const secondary = rng.chance(MIXED_NARRATIVE_RATE)
+    ? rng.pick(PRODUCTS.filter((p) => p !== spec))
+    : undefined;
   return {
     tags: rng.weighted(TAGS),
     zip_code: zip,
@@ -198,7 +202,9 @@ export function generateSample(options: SampleOptions = {}): ComplaintHit[] {
   checkOptions(count, seed);
   const rng = new Rng(seed);
 
-  const products = rng.shuffle(productQuotas(count).flatMap((n, i) => Array<ProductSpec>(n).fill(PRODUCTS[i] as ProductSpec)));
+  const products = rng.shuffle(
+    productQuotas(count).flatMap((n, i) => Array<ProductSpec>(n).fill(PRODUCTS[i] as ProductSpec)),
+  );
   const emptyCount = Math.round(count * EMPTY_NARRATIVE_RATE);
   const empty = new Set(rng.shuffle(products.map((_p, i) => i)).slice(0, emptyCount));
   // Complaint ids and dates both grow along the file, as they do in CFPB exports.
@@ -226,6 +232,8 @@ export function generateSample(options: SampleOptions = {}): ComplaintHit[] {
  * `"_score":0.0` written as in the Kaggle file. Ends with a newline.
  */
 export function serializeSample(hits: readonly ComplaintHit[]): string {
-  const lines = hits.map((hit) => JSON.stringify(hit).replace('"_score":0,"_source"', '"_score":0.0,"_source"'));
+  const lines = hits.map((hit) =>
+    JSON.stringify(hit).replace('"_score":0,"_source"', '"_score":0.0,"_source"'),
+  );
   return `[\n${lines.join(',\n')}\n]\n`;
 }

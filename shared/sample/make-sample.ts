@@ -92,7 +92,9 @@ export function main(argv: readonly string[]): number {
   }
   try {
     const text = writeSample(args.out, args.count, args.seed);
-    process.stdout.write(`make-sample: wrote ${args.count} tickets (seed ${args.seed}, ${Buffer.byteLength(text)} bytes) to ${args.out}\n`);
+    process.stdout.write(
+      `make-sample: wrote ${args.count} tickets (seed ${args.seed}, ${Buffer.byteLength(text)} bytes) to ${args.out}\n`,
+    );
     return 0;
   } catch (err) {
     process.stderr.write(`make-sample: ${(err as Error).message}\n`);

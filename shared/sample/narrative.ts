@@ -92,7 +92,10 @@ export function writeNarrative(
     cross: rng.shuffle(
       secondary === undefined
         ? GROUPS.filter((g) => g !== spec.group).flatMap((g) => GROUP_SENTENCES[g])
-        : [...secondary.sentences, ...(secondary.group === spec.group ? [] : GROUP_SENTENCES[secondary.group])],
+        : [
+            ...secondary.sentences,
+            ...(secondary.group === spec.group ? [] : GROUP_SENTENCES[secondary.group]),
+          ],
     ),
   };
   const crossRate = secondary === undefined ? CROSS_GROUP_RATE : MIXED_CROSS_RATE;

@@ -218,7 +218,10 @@ export const PRODUCTS: readonly ProductSpec[] = [
       {
         issue: 'Unable to get your credit report or credit score',
         weight: 5,
-        subIssues: ['Other problem getting your report or credit score', 'Problem getting your free annual credit report'],
+        subIssues: [
+          'Other problem getting your report or credit score',
+          'Problem getting your free annual credit report',
+        ],
         lines: ['I have been unable to get a copy of my credit report or my credit score from the bureau.'],
       },
     ],
@@ -284,7 +287,10 @@ export const PRODUCTS: readonly ProductSpec[] = [
       {
         issue: 'Written notification about debt',
         weight: 20,
-        subIssues: ["Didn't receive enough information to verify debt", "Didn't receive notice of right to dispute"],
+        subIssues: [
+          "Didn't receive enough information to verify debt",
+          "Didn't receive notice of right to dispute",
+        ],
         lines: ['The collector never sent me written notice of the debt or of my right to dispute it.'],
       },
       {
@@ -296,13 +302,19 @@ export const PRODUCTS: readonly ProductSpec[] = [
       {
         issue: 'False statements or representation',
         weight: 10,
-        subIssues: ['Attempted to collect wrong amount', 'Impersonated attorney, law enforcement, or government official'],
+        subIssues: [
+          'Attempted to collect wrong amount',
+          'Impersonated attorney, law enforcement, or government official',
+        ],
         lines: ['The collector is demanding more than I owe and misrepresented the amount of the debt.'],
       },
       {
         issue: 'Took or threatened to take negative or legal action',
         weight: 10,
-        subIssues: ['Threatened to sue you for very old debt', 'Threatened or suggested your credit would be damaged'],
+        subIssues: [
+          'Threatened to sue you for very old debt',
+          'Threatened or suggested your credit would be damaged',
+        ],
         lines: ['The debt collector threatened legal action against me over a debt.'],
       },
     ],
@@ -338,13 +350,23 @@ export const PRODUCTS: readonly ProductSpec[] = [
       ['Other banking product or service', 7],
       ['CD (Certificate of Deposit)', 3],
     ],
-    companies: ['Harborview Bank, N.A.', 'First Prairie National Bank', 'Bluewater Savings Bank', 'Granite Trust Financial'],
+    companies: [
+      'Harborview Bank, N.A.',
+      'First Prairie National Bank',
+      'Bluewater Savings Bank',
+      'Granite Trust Financial',
+    ],
     subjects: ['my checking account', 'my savings account', 'my bank account', 'my bank and a deposit'],
     issues: [
       {
         issue: 'Managing an account',
         weight: 55,
-        subIssues: ['Deposits and withdrawals', 'Problem using a debit or ATM card', 'Banking errors', 'Fee problem'],
+        subIssues: [
+          'Deposits and withdrawals',
+          'Problem using a debit or ATM card',
+          'Banking errors',
+          'Fee problem',
+        ],
         lines: [
           'I am having a problem managing my checking account at this bank.',
           'There is an error with the deposits and withdrawals on my bank account.',
@@ -359,7 +381,11 @@ export const PRODUCTS: readonly ProductSpec[] = [
       {
         issue: 'Closing an account',
         weight: 15,
-        subIssues: ['Company closed your account', 'Funds not received from closed account', "Can't close your account"],
+        subIssues: [
+          'Company closed your account',
+          'Funds not received from closed account',
+          "Can't close your account",
+        ],
         lines: ['The bank closed my checking account and is still holding my money.'],
       },
       {
@@ -385,7 +411,7 @@ export const PRODUCTS: readonly ProductSpec[] = [
       'The ATM did not dispense the cash, but the withdrawal was still taken from my account.',
       'I opened a checking account for a promotional bonus, and the bank refused to pay it after I met every requirement.',
       'A monthly maintenance fee was charged even though I kept the minimum balance.',
-      'When I closed my account, the bank said it would mail a cashier\'s check for the balance, which I never received.',
+      "When I closed my account, the bank said it would mail a cashier's check for the balance, which I never received.",
       'The teller told me the mobile deposit was rejected, but the funds were never returned to me.',
       'Someone opened a savings account in my name using my Social Security number.',
       'I sent a wire transfer of @amt from my account, and the money never arrived.',
@@ -408,8 +434,19 @@ export const PRODUCTS: readonly ProductSpec[] = [
       ['Gift card', 3],
       ['Government benefit card', 2],
     ],
-    companies: ['Northstar Card Services', 'Harborview Bank, N.A.', 'Crestline Financial Corp.', 'Granite Trust Financial'],
-    subjects: ['my credit card', 'my credit card account', 'a charge on my credit card', 'my credit card company', 'my prepaid card'],
+    companies: [
+      'Northstar Card Services',
+      'Harborview Bank, N.A.',
+      'Crestline Financial Corp.',
+      'Granite Trust Financial',
+    ],
+    subjects: [
+      'my credit card',
+      'my credit card account',
+      'a charge on my credit card',
+      'my credit card company',
+      'my prepaid card',
+    ],
     issues: [
       {
         issue: 'Problem with a purchase shown on your statement',
@@ -540,7 +577,12 @@ export const PRODUCTS: readonly ProductSpec[] = [
       ['Private student loan', 25],
     ],
     companies: ['Beacon Education Loan Servicing', 'Crossroads Student Finance', 'Harborview Bank, N.A.'],
-    subjects: ['my student loans', 'my student loan servicer', 'my federal student loans', 'my private student loan'],
+    subjects: [
+      'my student loans',
+      'my student loan servicer',
+      'my federal student loans',
+      'my private student loan',
+    ],
     issues: [
       {
         issue: 'Dealing with your lender or servicer',
@@ -589,7 +631,11 @@ export const PRODUCTS: readonly ProductSpec[] = [
       ['Title loan', 12],
       ['Pawn loan', 3],
     ],
-    companies: ['Sunbelt Installment Lending', 'Ridgeway Title Loans, Inc.', 'Clearwater Personal Finance LLC'],
+    companies: [
+      'Sunbelt Installment Lending',
+      'Ridgeway Title Loans, Inc.',
+      'Clearwater Personal Finance LLC',
+    ],
     subjects: ['a payday loan', 'my personal loan', 'an online installment loan', 'a title loan on my car'],
     issues: [
       {

@@ -20,7 +20,12 @@ export interface SplitMetrics {
 }
 
 /** The seed's metrics: accuracy, weighted precision/recall/F1, weighted one-vs-rest ROC-AUC. */
-export function evaluate(yTrue: Int32Array, proba: Float64Array, names: string[], detailed: boolean): SplitMetrics {
+export function evaluate(
+  yTrue: Int32Array,
+  proba: Float64Array,
+  names: string[],
+  detailed: boolean,
+): SplitMetrics {
   const k = names.length;
   const yPred = argmaxRows(proba, yTrue.length, k);
   const present = new Set(yTrue).size;

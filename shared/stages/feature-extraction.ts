@@ -37,7 +37,9 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
   const { params } = ctx;
   const rows = await readTicketRows(artifactPath(ctx, ARTIFACTS.tickets), false);
   if (rows.processed.length < params.topics) {
-    throw new Error(`${rows.processed.length} ticket(s) cannot be split into ${params.topics} topics: use a larger dataset or fewer topics`);
+    throw new Error(
+      `${rows.processed.length} ticket(s) cannot be split into ${params.topics} topics: use a larger dataset or fewer topics`,
+    );
   }
   const tfidf = fitTfidfVectorizer(rows.processed, { minDf: params.minDf, maxDf: params.maxDf });
   if (tfidf.vocabulary.length < params.topics) {
@@ -47,7 +49,12 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
   }
   await ctx.progress?.(30);
   const k = params.topics;
-  const nmf = fitNmf(tfidf.matrix, { nComponents: k, tol: params.nmfTol, maxIter: params.nmfMaxIter, randomState: params.nmfSeed });
+  const nmf = fitNmf(tfidf.matrix, {
+    nComponents: k,
+    tol: params.nmfTol,
+    maxIter: params.nmfMaxIter,
+    randomState: params.nmfSeed,
+  });
   await ctx.progress?.(80);
 
   const cols = tfidf.vocabulary.length;
@@ -68,21 +75,30 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
   try {
     await out.write(csvRow(TICKETS_TOPICS_COLUMNS));
     for (let r = 0; r < labels.length; r++) {
-      await out.write(csvRow([rows.narratives[r]!, rows.categories[r]!, rows.processed[r]!, names[labels[r]!]!]));
+      await out.write(
+        csvRow([rows.narratives[r]!, rows.categories[r]!, rows.processed[r]!, names[labels[r]!]!]),
+      );
     }
     await out.commit();
   } catch (err) {
     await out.abort();
     throw err;
   }
-  const topics: TopicSummary[] = names.map((name, id) => ({ id, name, size: sizes[id]!, topWords: topicWords[id]!.words }));
+  const topics: TopicSummary[] = names.map((name, id) => ({
+    id,
+    name,
+    size: sizes[id]!,
+    topWords: topicWords[id]!.words,
+  }));
   const file: TopicsFile = {
     topics,
     vocabularySize: cols,
     nmf: { iterations: nmf.nIter, reconstructionError: nmf.reconstructionError },
   };
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.topics), file);
-  ctx.log.info(`${k} topics over ${labels.length} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}`);
+  ctx.log.info(
+    `${k} topics over ${labels.length} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}`,
+  );
   return {
     topics: topics.map((t) => ({ name: t.name, size: t.size })),
     vocabularySize: cols,

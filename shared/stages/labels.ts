@@ -19,7 +19,10 @@ export async function readLabelledTexts(ctx: StageContext): Promise<LabelledText
   const labels = new Int32Array(rows.topics.length);
   rows.topics.forEach((name, r) => {
     const label = index.get(name);
-    if (label === undefined) throw new Error(`${file}: row ${r} has topic "${name}", which topics.json does not list: rerun feature extraction`);
+    if (label === undefined)
+      throw new Error(
+        `${file}: row ${r} has topic "${name}", which topics.json does not list: rerun feature extraction`,
+      );
     labels[r] = label;
   });
   return { texts: rows.processed, labels, names };

@@ -10,7 +10,12 @@ export interface TicketRows {
 
 export async function readTicketRows(file: string, withTopic: boolean): Promise<TicketRows> {
   const rows: TicketRows = { narratives: [], categories: [], processed: [], topics: [] };
-  const columns = ['complaint_what_happened', 'category', 'processed_text', ...(withTopic ? ['relevant_topic'] : [])];
+  const columns = [
+    'complaint_what_happened',
+    'category',
+    'processed_text',
+    ...(withTopic ? ['relevant_topic'] : []),
+  ];
   await readCsvFile(file, columns, (row) => {
     rows.narratives.push(row.complaint_what_happened!);
     rows.categories.push(row.category!);

@@ -9,7 +9,10 @@ export interface TopicWords {
  * most among its top words, each name used once (best pairs first); topics no name matches are called by
  * their top three words. Deterministic: ties go to the lower topic index, then dictionary order.
  */
-export function nameTopics(topics: readonly TopicWords[], dictionary: Readonly<Record<string, readonly string[]>>): string[] {
+export function nameTopics(
+  topics: readonly TopicWords[],
+  dictionary: Readonly<Record<string, readonly string[]>>,
+): string[] {
   const names = Object.keys(dictionary);
   const pairs: { topic: number; name: number; score: number }[] = [];
   topics.forEach((t, topic) => {

@@ -70,6 +70,8 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   };
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.model), modelFile);
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.metrics), metrics);
-  ctx.log.info(`trained in ${model.nIter} iterations: train accuracy ${metrics.train.accuracy.toFixed(4)}, test accuracy ${metrics.test.accuracy.toFixed(4)}`);
+  ctx.log.info(
+    `trained in ${model.nIter} iterations: train accuracy ${metrics.train.accuracy.toFixed(4)}, test accuracy ${metrics.test.accuracy.toFixed(4)}`,
+  );
   return { metrics, seconds: secondsSince(start) };
 }

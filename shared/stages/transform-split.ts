@@ -43,7 +43,9 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     stratify: params.stratify ? labels : null,
   });
   if (split.train.length === 0 || split.test.length === 0) {
-    throw new Error(`a ${params.testSize} test split of ${texts.length} ticket(s) leaves one side empty: use a larger dataset`);
+    throw new Error(
+      `a ${params.testSize} test split of ${texts.length} ticket(s) leaves one side empty: use a larger dataset`,
+    );
   }
   const features: FeaturesFile = { vocabulary, idf: Array.from(idf) };
   const splitFile: SplitFile = {
@@ -56,6 +58,13 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.features), features);
   await writeCsrFile(artifactPath(ctx, ARTIFACTS.matrix), applyTfidf(counts, idf), labels);
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.split), splitFile);
-  ctx.log.info(`vocabulary ${vocabulary.length}; ${split.train.length} train / ${split.test.length} test tickets`);
-  return { vocabularySize: vocabulary.length, trainSize: split.train.length, testSize: split.test.length, seconds: secondsSince(start) };
+  ctx.log.info(
+    `vocabulary ${vocabulary.length}; ${split.train.length} train / ${split.test.length} test tickets`,
+  );
+  return {
+    vocabularySize: vocabulary.length,
+    trainSize: split.train.length,
+    testSize: split.test.length,
+    seconds: secondsSince(start),
+  };
 }

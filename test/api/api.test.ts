@@ -5,7 +5,12 @@ import path from 'node:path';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { tempDir, SAMPLE_DATASET } from '../helpers/env';
 
-async function call(stack: Stack, method: string, route: string, body?: string): Promise<{ status: number; json: any }> {
+async function call(
+  stack: Stack,
+  method: string,
+  route: string,
+  body?: string,
+): Promise<{ status: number; json: any }> {
   const res = await fetch(`${stack.baseUrl}${route}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -20,7 +25,10 @@ describe('HTTP API', () => {
   before(async () => {
     dataDir = tempDir('data');
     fs.copyFileSync(SAMPLE_DATASET, path.join(dataDir, 'sample.json'));
-    fs.writeFileSync(path.join(dataDir, 'broken.json'), '[{"_source": {"complaint_what_happened": "My card was charged twice.", "product": "Credit card"}}, {"_source": 7}]');
+    fs.writeFileSync(
+      path.join(dataDir, 'broken.json'),
+      '[{"_source": {"complaint_what_happened": "My card was charged twice.", "product": "Credit card"}}, {"_source": 7}]',
+    );
     fs.mkdirSync(path.join(dataDir, 'folder'));
     fs.symlinkSync('/etc/hostname', path.join(dataDir, 'escape.json'));
     stack = await startStack({ workers: 1, api: true, env: { TICKETFLOW_DATA_DIR: dataDir } });
@@ -79,7 +87,12 @@ describe('HTTP API', () => {
   });
 
   it('runs a dataset from the data root to completion and lists it', async () => {
-    const res = await call(stack, 'POST', '/runs', '{"dataset": "sample.json", "params": {"topics": 3, "chunkSize": 500}}');
+    const res = await call(
+      stack,
+      'POST',
+      '/runs',
+      '{"dataset": "sample.json", "params": {"topics": 3, "chunkSize": 500}}',
+    );
     assert.equal(res.status, 202);
     const id = res.json.id as string;
     await waitForRun(stack.queues, id);
@@ -98,6 +111,12 @@ describe('HTTP API', () => {
     const board = await fetch(`${stack.baseUrl}/board/api/queues`);
     assert.equal(board.status, 200);
     const names = ((await board.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
-    assert.deepEqual(names, ['feature-extraction', 'text-chunks', 'text-processing', 'training', 'transform-split']);
+    assert.deepEqual(names, [
+      'feature-extraction',
+      'text-chunks',
+      'text-processing',
+      'training',
+      'transform-split',
+    ]);
   });
 });

@@ -47,7 +47,9 @@ async function productGroups(): Promise<Map<string, string> | null> {
   return map;
 }
 
-async function topicAgreement(file: string): Promise<{ purity: number; nmi: number; labelled: number } | null> {
+async function topicAgreement(
+  file: string,
+): Promise<{ purity: number; nmi: number; labelled: number } | null> {
   const groups = await productGroups();
   if (!groups) return null;
   const topics: string[] = [];
@@ -84,7 +86,10 @@ async function main(): Promise<void> {
   const scale = Number(values.scale);
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a whole number ≥ 1');
   if (!Number.isInteger(scale) || scale < 1) throw new Error('--scale must be a whole number ≥ 1');
-  const source = path.resolve(values.data ?? (fs.existsSync(DEV) ? DEV : path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json')));
+  const source = path.resolve(
+    values.data ??
+      (fs.existsSync(DEV) ? DEV : path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json')),
+  );
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-bench-'));
   let dataset = source;
   if (scale > 1) {
@@ -123,10 +128,15 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   const wallSeconds = (performance.now() - t0) / 1000;
-  if (status.state !== 'completed') throw new Error(`run failed in ${status.error?.stage}: ${status.error?.message}`);
+  if (status.state !== 'completed')
+    throw new Error(`run failed in ${status.error?.stage}: ${status.error?.message}`);
   const artifactsDir = runDir(config.storageDir, runId);
   const stages = Object.fromEntries(status.stages.map((s) => [s.stage, s.seconds ?? 0]));
-  const text = status.stages[0]!.result as { rows: number; chunks: number; stats: { read: number; kept: number; dropped: Record<string, number> } };
+  const text = status.stages[0]!.result as {
+    rows: number;
+    chunks: number;
+    stats: { read: number; kept: number; dropped: Record<string, number> };
+  };
   const fe = status.stages[1]!.result as FeatureExtractionResult;
   const ts = status.stages[2]!.result as TransformSplitResult;
   const memory = sampler.result();
@@ -153,7 +163,12 @@ async function main(): Promise<void> {
       test: { accuracy: m.test.accuracy, f1: m.test.f1, rocAuc: m.test.rocAuc },
     },
     artifactsDir,
-    machine: { cpus: os.availableParallelism(), memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
+    machine: {
+      cpus: os.availableParallelism(),
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+    },
   };
   process.stdout.write(formatTable(result) + '\n');
   if (values.out) fs.writeFileSync(values.out, JSON.stringify(result, null, 2) + '\n');
@@ -162,24 +177,42 @@ async function main(): Promise<void> {
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 function formatTable(r: {
-  dataset: string; scale: number; workers: number; tickets: number; records: number; chunks: number; wallSeconds: number;
-  stages: Record<string, number>; stage1TicketsPerSecond: number; peakRssMb: number;
+  dataset: string;
+  scale: number;
+  workers: number;
+  tickets: number;
+  records: number;
+  chunks: number;
+  wallSeconds: number;
+  stages: Record<string, number>;
+  stage1TicketsPerSecond: number;
+  peakRssMb: number;
   processes: { pid: number; name: string; peakRssMb: number }[];
-  vocabulary: { topicModel: number; classifier: number }; topics: { name: string; size: number }[];
+  vocabulary: { topicModel: number; classifier: number };
+  topics: { name: string; size: number }[];
   topicAgreement: { purity: number; nmi: number; labelled: number } | null;
-  metrics: { train: { accuracy: number; f1: number; rocAuc: number | null }; test: { accuracy: number; f1: number; rocAuc: number | null } };
+  metrics: {
+    train: { accuracy: number; f1: number; rocAuc: number | null };
+    test: { accuracy: number; f1: number; rocAuc: number | null };
+  };
   artifactsDir: string;
 }): string {
   const l: string[] = [];
-  l.push(`dataset ${path.basename(r.dataset)} ×${r.scale}: ${r.records} records, ${r.tickets} tickets, ${r.chunks} chunks, ${r.workers} worker process(es)`);
+  l.push(
+    `dataset ${path.basename(r.dataset)} ×${r.scale}: ${r.records} records, ${r.tickets} tickets, ${r.chunks} chunks, ${r.workers} worker process(es)`,
+  );
   l.push('', '| stage | seconds |', '|---|---:|');
   for (const [k, v] of Object.entries(r.stages)) l.push(`| ${k} | ${v.toFixed(2)} |`);
   l.push(`| **wall total** | **${r.wallSeconds.toFixed(2)}** |`);
   l.push('', `stage 1: ${r.stage1TicketsPerSecond} tickets/s; peak RSS (largest process): ${r.peakRssMb} MB`);
-  for (const p of r.processes.slice(0, 8)) l.push(`  ${String(p.peakRssMb).padStart(7)} MB  pid ${p.pid} ${p.name}`);
+  for (const p of r.processes.slice(0, 8))
+    l.push(`  ${String(p.peakRssMb).padStart(7)} MB  pid ${p.pid} ${p.name}`);
   l.push(`vocabulary: topic model ${r.vocabulary.topicModel}, classifier ${r.vocabulary.classifier}`);
   l.push(`topics: ${r.topics.map((t) => `${t.name} ${t.size}`).join(' / ')}`);
-  if (r.topicAgreement) l.push(`topics vs product groups (${r.topicAgreement.labelled} tickets): purity ${r.topicAgreement.purity.toFixed(3)}, NMI ${r.topicAgreement.nmi.toFixed(3)}`);
+  if (r.topicAgreement)
+    l.push(
+      `topics vs product groups (${r.topicAgreement.labelled} tickets): purity ${r.topicAgreement.purity.toFixed(3)}, NMI ${r.topicAgreement.nmi.toFixed(3)}`,
+    );
   const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
   l.push('', '| metric | train | test |', '|---|---:|---:|');
   l.push(`| accuracy | ${f(r.metrics.train.accuracy)} | ${f(r.metrics.test.accuracy)} |`);

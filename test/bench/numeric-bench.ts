@@ -14,9 +14,32 @@ import { Rng } from '../../shared/numeric/random';
 import { trainTestSplit } from '../../shared/numeric/split';
 import { fitTfidfVectorizer } from '../../shared/numeric/vectorizer';
 
-function syntheticDocs(nDocs: number, nWords: number, topics: number, meanLen: number, seed: number): { docs: string[]; labels: Int32Array } {
+function syntheticDocs(
+  nDocs: number,
+  nWords: number,
+  topics: number,
+  meanLen: number,
+  seed: number,
+): { docs: string[]; labels: Int32Array } {
   const rng = new Rng(seed);
-  const syl = ['ba', 'ke', 'lo', 'mi', 'nu', 'pa', 're', 'si', 'to', 'vu', 'za', 'de', 'fo', 'gi', 'hu', 'ja'];
+  const syl = [
+    'ba',
+    'ke',
+    'lo',
+    'mi',
+    'nu',
+    'pa',
+    're',
+    'si',
+    'to',
+    'vu',
+    'za',
+    'de',
+    'fo',
+    'gi',
+    'hu',
+    'ja',
+  ];
   const words: string[] = [];
   const seen = new Set<string>();
   while (words.length < nWords) {
@@ -32,7 +55,8 @@ function syntheticDocs(nDocs: number, nWords: number, topics: number, meanLen: n
   const cdfs: Float64Array[] = [];
   for (let t = 0; t < topics; t++) {
     const w = new Float64Array(nWords);
-    for (let i = 0; i < nWords; i++) w[i] = (1 / (1 + i) ** 1.1) * (Math.floor((i * topics) / nWords) === t ? 6 : 1);
+    for (let i = 0; i < nWords; i++)
+      w[i] = (1 / (1 + i) ** 1.1) * (Math.floor((i * topics) / nWords) === t ? 6 : 1);
     const perm = new Rng(seed + 1 + t).permutation(nWords);
     const cdf = new Float64Array(nWords);
     let s = 0;
@@ -80,25 +104,46 @@ function time<T>(label: string, f: () => T, repeats = 3): T {
 function main(): void {
   const { docs, labels } = syntheticDocs(16000, 7800, 5, 60, 2024);
   const dump = process.argv.indexOf('--dump');
-  if (dump >= 0) fs.writeFileSync(process.argv[dump + 1]!, JSON.stringify({ docs, labels: Array.from(labels) }));
-  const tf = time('TF-IDF fit (16k docs, min_df=2, max_df=0.95)', () => fitTfidfVectorizer(docs, { minDf: 2, maxDf: 0.95 }));
+  if (dump >= 0)
+    fs.writeFileSync(process.argv[dump + 1]!, JSON.stringify({ docs, labels: Array.from(labels) }));
+  const tf = time('TF-IDF fit (16k docs, min_df=2, max_df=0.95)', () =>
+    fitTfidfVectorizer(docs, { minDf: 2, maxDf: 0.95 }),
+  );
   const X = tf.matrix;
   console.log(`  matrix ${X.rows} × ${X.cols}, nnz ${X.indptr[X.rows]}`);
   const nmf = time('NMF k=3 (nndsvda)', () => fitNmf(X, { nComponents: 3, randomState: 123 }));
-  console.log(`  nIter ${nmf.nIter}, reconstruction error ${nmf.reconstructionError.toFixed(6)}, label[0..9] ${Array.from(argmaxRows(nmf.W, X.rows, 3).subarray(0, 10))}`);
+  console.log(
+    `  nIter ${nmf.nIter}, reconstruction error ${nmf.reconstructionError.toFixed(6)}, label[0..9] ${Array.from(argmaxRows(nmf.W, X.rows, 3).subarray(0, 10))}`,
+  );
   const split = trainTestSplit(X.rows, { testSize: 0.3, seed: 0, stratify: labels });
   const Xtr = selectRows(X, split.train);
   const yTr = Int32Array.from(split.train, (i) => labels[i]!);
   const model = time(`LR fit (${Xtr.rows} rows, 5 classes)`, () => fitLogisticRegression(Xtr, yTr, 5));
   const Xte = selectRows(X, split.test);
-  console.log(`  nIter ${model.nIter}, test accuracy ${accuracy(Int32Array.from(split.test, (i) => labels[i]!), predict(model, Xte)).toFixed(4)}`);
+  console.log(
+    `  nIter ${model.nIter}, test accuracy ${accuracy(
+      Int32Array.from(split.test, (i) => labels[i]!),
+      predict(model, Xte),
+    ).toFixed(4)}`,
+  );
   // Harder variant: 30% of the labels replaced at random, so L-BFGS runs longer.
   const rng = new Rng(77);
   const noisy = Int32Array.from(labels, (l) => (rng.nextFloat() < 0.3 ? rng.nextInt(5) : l));
   const yNoisy = Int32Array.from(split.train, (i) => noisy[i]!);
-  const hard = time(`LR fit (${Xtr.rows} rows, 5 classes, 30% label noise)`, () => fitLogisticRegression(Xtr, yNoisy, 5));
-  console.log(`  nIter ${hard.nIter}, test accuracy ${accuracy(Int32Array.from(split.test, (i) => noisy[i]!), predict(hard, Xte)).toFixed(4)}`);
-  if (dump >= 0) fs.writeFileSync(process.argv[dump + 1]!, JSON.stringify({ docs, labels: Array.from(labels), noisy: Array.from(noisy) }));
+  const hard = time(`LR fit (${Xtr.rows} rows, 5 classes, 30% label noise)`, () =>
+    fitLogisticRegression(Xtr, yNoisy, 5),
+  );
+  console.log(
+    `  nIter ${hard.nIter}, test accuracy ${accuracy(
+      Int32Array.from(split.test, (i) => noisy[i]!),
+      predict(hard, Xte),
+    ).toFixed(4)}`,
+  );
+  if (dump >= 0)
+    fs.writeFileSync(
+      process.argv[dump + 1]!,
+      JSON.stringify({ docs, labels: Array.from(labels), noisy: Array.from(noisy) }),
+    );
 }
 
 main();

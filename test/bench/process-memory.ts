@@ -45,7 +45,13 @@ function readStatus(pid: number): { hwmKb: number; name: string } | null {
     const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = /VmHWM:\s+(\d+) kB/.exec(text);
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const script = cmd.slice(1).map((a) => a.split('/').slice(-2).join('/')).join(' ') || cmd[0] || String(pid);
+    const script =
+      cmd
+        .slice(1)
+        .map((a) => a.split('/').slice(-2).join('/'))
+        .join(' ') ||
+      cmd[0] ||
+      String(pid);
     // BullMQ forks every sandbox child from its own classes/main.js; which stage it serves is not visible.
     const name = script.endsWith('classes/main.js') ? 'sandboxed processor (BullMQ child)' : script;
     return hwm ? { hwmKb: Number(hwm[1]), name } : null;

@@ -9,12 +9,20 @@ import { readTickets } from '../../shared/dataset/read-tickets';
 export async function scaleDataset(source: string, factor: number, out: string): Promise<number> {
   const records: { id: string; narrative: string; product: string; subProduct: string | null }[] = [];
   await readTickets(source, (r) => {
-    records.push({ id: r.id ?? String(r.index), narrative: r.narrative, product: r.product, subProduct: r.subProduct });
+    records.push({
+      id: r.id ?? String(r.index),
+      narrative: r.narrative,
+      product: r.product,
+      subProduct: r.subProduct,
+    });
   });
   const stream = fs.createWriteStream(out);
   for (let k = 0; k < factor; k++) {
     for (const r of records) {
-      const hit = { _id: `${r.id}-r${k}`, _source: { complaint_what_happened: r.narrative, product: r.product, sub_product: r.subProduct } };
+      const hit = {
+        _id: `${r.id}-r${k}`,
+        _source: { complaint_what_happened: r.narrative, product: r.product, sub_product: r.subProduct },
+      };
       if (!stream.write(JSON.stringify(hit) + '\n')) await once(stream, 'drain');
     }
   }

@@ -9,7 +9,10 @@ import { cleanup, SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'producers', 'cli', 'ticketflow.js');
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
@@ -22,11 +25,18 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
 
 describe('ticketflow CLI', () => {
   const config = testConfig();
-  const env = { TICKETFLOW_QUEUE_PREFIX: config.queuePrefix, TICKETFLOW_STORAGE_DIR: config.storageDir, TICKETFLOW_REDIS_DIR: tempDir('redis') };
+  const env = {
+    TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
+    TICKETFLOW_STORAGE_DIR: config.storageDir,
+    TICKETFLOW_REDIS_DIR: tempDir('redis'),
+  };
   let dataDir: string;
   before(() => {
     dataDir = tempDir('cli-data');
-    fs.writeFileSync(path.join(dataDir, 'empty.json'), '[{"_source": {"complaint_what_happened": "", "product": "Mortgage"}}]');
+    fs.writeFileSync(
+      path.join(dataDir, 'empty.json'),
+      '[{"_source": {"complaint_what_happened": "", "product": "Mortgage"}}]',
+    );
   });
   after(async () => {
     await cleanup(config);
@@ -43,17 +53,34 @@ describe('ticketflow CLI', () => {
 
   it('is self-contained: starts its own Redis and workers, prints one JSON object, cleans up', async () => {
     const unused = `redis://127.0.0.1:${await freePort()}`;
-    const res = await runCli(['run', '--json', '--workers', '1', '--chunk-size', '500'], { ...env, REDIS_URL: unused });
+    const res = await runCli(['run', '--json', '--workers', '1', '--chunk-size', '500'], {
+      ...env,
+      REDIS_URL: unused,
+    });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /started a private redis-server/);
     assert.match(res.stderr, /started 1 worker process/);
-    assert.match(res.stderr, /text-processing: completed \| feature-extraction: completed \| transform-split: completed \| training: completed/);
+    assert.match(
+      res.stderr,
+      /text-processing: completed \| feature-extraction: completed \| transform-split: completed \| training: completed/,
+    );
     const lines = res.stdout.trim().split('\n');
     assert.equal(lines.length, 1, 'stdout holds only the JSON object');
-    const out = JSON.parse(lines[0]!) as { id: string; state: string; artifactsDir: string; stages: Record<string, number>; metrics: { test: { accuracy: number } } };
+    const out = JSON.parse(lines[0]!) as {
+      id: string;
+      state: string;
+      artifactsDir: string;
+      stages: Record<string, number>;
+      metrics: { test: { accuracy: number } };
+    };
     assert.equal(out.state, 'completed');
     assert.ok(fs.existsSync(path.join(out.artifactsDir, 'metrics.json')));
-    assert.deepEqual(Object.keys(out.stages), ['text-processing', 'feature-extraction', 'transform-split', 'training']);
+    assert.deepEqual(Object.keys(out.stages), [
+      'text-processing',
+      'feature-extraction',
+      'transform-split',
+      'training',
+    ]);
     assert.ok(out.metrics.test.accuracy > 0.8);
   });
 
@@ -65,7 +92,10 @@ describe('ticketflow CLI', () => {
     assert.match(ok.stdout, /accuracy\s+0\.9\d+\s+0\.\d+/);
     const bad = await runCli(['run', '--data', path.join(dataDir, 'empty.json'), '--workers', '1'], env);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /failed in stage text-processing: .*empty\.json: no record with a non-empty narrative/);
+    assert.match(
+      bad.stderr,
+      /failed in stage text-processing: .*empty\.json: no record with a non-empty narrative/,
+    );
     const missing = await runCli(['run', '--data', path.join(dataDir, 'nope.json')], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /nope\.json does not exist/);

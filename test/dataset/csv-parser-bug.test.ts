@@ -16,12 +16,18 @@ function parse(pieces: readonly string[]): string[][] {
 }
 
 test('CsvParser keeps a CR at the end of a quoted field', () => {
-  assert.deepEqual(parse(['a,"x\r"\nb,c\n']), [['a', 'x\r'], ['b', 'c']]);
+  assert.deepEqual(parse(['a,"x\r"\nb,c\n']), [
+    ['a', 'x\r'],
+    ['b', 'c'],
+  ]);
   assert.deepEqual(parse(['a,"\r"\n']), [['a', '\r']]);
 });
 
 test('CsvParser: CRLF and doubled quotes split across pieces', () => {
-  assert.deepEqual(parse(['a,b\r', '\nc,d']), [['a', 'b'], ['c', 'd']]);
+  assert.deepEqual(parse(['a,b\r', '\nc,d']), [
+    ['a', 'b'],
+    ['c', 'd'],
+  ]);
   assert.deepEqual(parse(['a,"x"', '""\n']), [['a', 'x"']]);
   assert.deepEqual(parse(['"a"\r\n', '"b,c"\r\n']), [['a'], ['b,c']]);
 });

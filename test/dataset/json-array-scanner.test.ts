@@ -29,9 +29,17 @@ test('elements come out whole and parse back, for every chunk size', () => {
   const bytes = Buffer.from(text, 'utf8');
   for (const size of [1, 2, 3, 5, 7, 64, bytes.length]) {
     const els = scan(bytes, size);
-    assert.deepEqual(els.map((e) => JSON.parse(e.text) as unknown), TRICKY, `chunk size ${size}`);
-    assert.deepEqual(els.map((e) => e.index), TRICKY.map((_, i) => i));
-    for (const e of els) assert.equal(bytes.subarray(e.offset, e.offset + Buffer.byteLength(e.text)).toString('utf8'), e.text);
+    assert.deepEqual(
+      els.map((e) => JSON.parse(e.text) as unknown),
+      TRICKY,
+      `chunk size ${size}`,
+    );
+    assert.deepEqual(
+      els.map((e) => e.index),
+      TRICKY.map((_, i) => i),
+    );
+    for (const e of els)
+      assert.equal(bytes.subarray(e.offset, e.offset + Buffer.byteLength(e.text)).toString('utf8'), e.text);
   }
 });
 
@@ -39,12 +47,18 @@ test('multi-byte UTF-8 characters cut by chunk boundaries decode whole', () => {
   const values = [{ t: '€'.repeat(50) + '😀'.repeat(50) }, { t: 'Ωmega' }];
   const bytes = Buffer.from(JSON.stringify(values));
   for (const size of [1, 2, 3, 4, 5]) {
-    assert.deepEqual(scan(bytes, size).map((e) => JSON.parse(e.text) as unknown), values);
+    assert.deepEqual(
+      scan(bytes, size).map((e) => JSON.parse(e.text) as unknown),
+      values,
+    );
   }
 });
 
 test('a byte order mark and an empty array are fine', () => {
-  assert.deepEqual(scan(Buffer.from('\ufeff[{"a":1}]'), 1).map((e) => e.text), ['{"a":1}']);
+  assert.deepEqual(
+    scan(Buffer.from('\ufeff[{"a":1}]'), 1).map((e) => e.text),
+    ['{"a":1}'],
+  );
   assert.deepEqual(scan(Buffer.from('[ ]'), 1), []);
 });
 
@@ -75,5 +89,8 @@ test('structure errors name the problem and the byte offset', () => {
 
 test('a malformed bare literal becomes its own element (JSON.parse reports it)', () => {
   const els = scan(Buffer.from('[tru, 1,nul]'), 2);
-  assert.deepEqual(els.map((e) => e.text), ['tru', '1', 'nul']);
+  assert.deepEqual(
+    els.map((e) => e.text),
+    ['tru', '1', 'nul'],
+  );
 });

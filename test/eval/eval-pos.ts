@@ -55,8 +55,10 @@ function pct(x: number): number {
 }
 
 function row(name: string, s: NounScores): string {
-  return `${name.padEnd(11)} ${pct(s.precision).toFixed(1).padStart(9)} ${pct(s.recall).toFixed(1).padStart(7)} ${pct(s.f1).toFixed(1).padStart(6)}` +
-    `   (tp ${s.truePositives}, fp ${s.falsePositives}, fn ${s.falseNegatives})`;
+  return (
+    `${name.padEnd(11)} ${pct(s.precision).toFixed(1).padStart(9)} ${pct(s.recall).toFixed(1).padStart(7)} ${pct(s.f1).toFixed(1).padStart(6)}` +
+    `   (tp ${s.truePositives}, fp ${s.falsePositives}, fn ${s.falseNegatives})`
+  );
 }
 
 function table(r: PosEvalResult, file: string, seconds: number): string {
@@ -91,8 +93,10 @@ function main(): number {
   try {
     text = fs.readFileSync(args.conllu, 'utf8');
   } catch (err) {
-    process.stderr.write(`eval:pos: cannot read the treebank ${args.conllu}: ${(err as Error).message}\n` +
-      'Pass another file with --conllu FILE.\n');
+    process.stderr.write(
+      `eval:pos: cannot read the treebank ${args.conllu}: ${(err as Error).message}\n` +
+        'Pass another file with --conllu FILE.\n',
+    );
     return 1;
   }
   const t0 = process.hrtime.bigint();
@@ -104,15 +108,30 @@ function main(): number {
   }
   if (args.json) {
     const e = result.extractor;
-    process.stdout.write(JSON.stringify({
-      precision: pct(e.precision), recall: pct(e.recall), f1: pct(e.f1),
-      tagger: { precision: pct(result.tagger.precision), recall: pct(result.tagger.recall), f1: pct(result.tagger.f1) },
-      endToEnd: { precision: pct(result.endToEnd.precision), recall: pct(result.endToEnd.recall), f1: pct(result.endToEnd.f1) },
-      lemmaAccuracy: pct(result.lemma.accuracy),
-      lemmaAccuracySingularizeAll: pct(result.lemma.singularizeAll),
-      sentences: result.sentences, tokens: result.tokens, contentTokens: result.contentTokens, goldNouns: result.goldNouns,
-      file: args.conllu,
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        precision: pct(e.precision),
+        recall: pct(e.recall),
+        f1: pct(e.f1),
+        tagger: {
+          precision: pct(result.tagger.precision),
+          recall: pct(result.tagger.recall),
+          f1: pct(result.tagger.f1),
+        },
+        endToEnd: {
+          precision: pct(result.endToEnd.precision),
+          recall: pct(result.endToEnd.recall),
+          f1: pct(result.endToEnd.f1),
+        },
+        lemmaAccuracy: pct(result.lemma.accuracy),
+        lemmaAccuracySingularizeAll: pct(result.lemma.singularizeAll),
+        sentences: result.sentences,
+        tokens: result.tokens,
+        contentTokens: result.contentTokens,
+        goldNouns: result.goldNouns,
+        file: args.conllu,
+      }) + '\n',
+    );
   } else {
     process.stdout.write(table(result, args.conllu, seconds) + '\n');
   }

@@ -7,12 +7,27 @@ import { runDir } from '../../shared/storage';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 
-const ARTIFACTS = ['tickets.csv', 'tickets_topics.csv', 'topics.json', 'features.json', 'features.bin', 'split.json', 'model.json', 'metrics.json'];
+const ARTIFACTS = [
+  'tickets.csv',
+  'tickets_topics.csv',
+  'topics.json',
+  'features.json',
+  'features.bin',
+  'split.json',
+  'model.json',
+  'metrics.json',
+];
 
-async function runWith(workers: number, chunkSize: number): Promise<{ files: Map<string, Buffer>; chunks: number }> {
+async function runWith(
+  workers: number,
+  chunkSize: number,
+): Promise<{ files: Map<string, Buffer>; chunks: number }> {
   const stack: Stack = await startStack({ workers });
   try {
-    const runId = await enqueueRun(stack.flowProducer, stack.config, { dataset: SAMPLE_DATASET, params: { chunkSize } });
+    const runId = await enqueueRun(stack.flowProducer, stack.config, {
+      dataset: SAMPLE_DATASET,
+      params: { chunkSize },
+    });
     const status = await waitForRun(stack.queues, runId);
     assert.equal(status.state, 'completed', JSON.stringify(status.error));
     const dir = runDir(stack.config.storageDir, runId);
@@ -36,7 +51,10 @@ describe('a run gives the same bytes whatever the chunk size and number of worke
     const [base, ...others] = results;
     for (const other of others) {
       for (const name of ARTIFACTS) {
-        assert.ok(base!.files.get(name)!.equals(other.files.get(name)!), `${name}: "${base!.label}" and "${other.label}" differ`);
+        assert.ok(
+          base!.files.get(name)!.equals(other.files.get(name)!),
+          `${name}: "${base!.label}" and "${other.label}" differ`,
+        );
       }
     }
   });

@@ -19,7 +19,10 @@ describe('a run on the bundled sample, through real worker processes', () => {
   let runId: string;
   before(async () => {
     stack = await startStack({ workers: 2 });
-    runId = await enqueueRun(stack.flowProducer, stack.config, { dataset: SAMPLE_DATASET, params: { chunkSize: 300 } });
+    runId = await enqueueRun(stack.flowProducer, stack.config, {
+      dataset: SAMPLE_DATASET,
+      params: { chunkSize: 300 },
+    });
   });
   after(async () => stack.close());
 
@@ -27,19 +30,34 @@ describe('a run on the bundled sample, through real worker processes', () => {
     const status = await waitForRun(stack.queues, runId);
     assert.equal(status.state, 'completed', JSON.stringify(status.error));
     const dir = runDir(stack.config.storageDir, runId);
-    const textResult = status.stages[0]!.result as { rows: number; chunks: number; stats: { read: number; kept: number } };
-    assert.ok(textResult.stats.read > textResult.stats.kept, 'the sample has empty narratives that must be dropped');
+    const textResult = status.stages[0]!.result as {
+      rows: number;
+      chunks: number;
+      stats: { read: number; kept: number };
+    };
+    assert.ok(
+      textResult.stats.read > textResult.stats.kept,
+      'the sample has empty narratives that must be dropped',
+    );
     assert.equal(textResult.chunks, Math.ceil(textResult.stats.kept / 300));
 
     let rows = 0;
     let withNouns = 0;
-    await readCsvFile(path.join(dir, 'tickets.csv'), ['complaint_what_happened', 'category', 'processed_text'], (row) => {
-      rows++;
-      assert.notEqual(row.complaint_what_happened!.trim(), '');
-      assert.notEqual(row.category, '');
-      if (row.processed_text!.length > 0) withNouns++;
-      assert.doesNotMatch(row.processed_text!, /[A-Z0-9]|\bx+\b/, 'processed text is lowercase noun lemmas without masks or digits');
-    });
+    await readCsvFile(
+      path.join(dir, 'tickets.csv'),
+      ['complaint_what_happened', 'category', 'processed_text'],
+      (row) => {
+        rows++;
+        assert.notEqual(row.complaint_what_happened!.trim(), '');
+        assert.notEqual(row.category, '');
+        if (row.processed_text!.length > 0) withNouns++;
+        assert.doesNotMatch(
+          row.processed_text!,
+          /[A-Z0-9]|\bx+\b/,
+          'processed text is lowercase noun lemmas without masks or digits',
+        );
+      },
+    );
     assert.equal(rows, textResult.stats.kept);
     assert.ok(withNouns > rows * 0.95);
 
@@ -47,10 +65,15 @@ describe('a run on the bundled sample, through real worker processes', () => {
     assert.equal(topics.topics.length, 3);
     assert.equal(new Set(topics.topics.map((t) => t.name)).size, 3, 'topic names are unique');
     for (const t of topics.topics) assert.equal(t.topWords.length, 15);
-    assert.equal(topics.topics.reduce((s, t) => s + t.size, 0), rows);
+    assert.equal(
+      topics.topics.reduce((s, t) => s + t.size, 0),
+      rows,
+    );
 
     const topicRows: string[] = [];
-    await readCsvFile(path.join(dir, 'tickets_topics.csv'), ['processed_text', 'relevant_topic'], (row) => topicRows.push(row.relevant_topic!));
+    await readCsvFile(path.join(dir, 'tickets_topics.csv'), ['processed_text', 'relevant_topic'], (row) =>
+      topicRows.push(row.relevant_topic!),
+    );
     assert.equal(topicRows.length, rows);
     for (const t of topics.topics) assert.equal(topicRows.filter((x) => x === t.name).length, t.size);
 
@@ -64,10 +87,16 @@ describe('a run on the bundled sample, through real worker processes', () => {
 
     const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as MetricsFile;
     assert.deepEqual(metrics, status.metrics);
-    assert.ok(metrics.test.accuracy > 0.8, `test accuracy ${metrics.test.accuracy} is well above chance (1/3)`);
+    assert.ok(
+      metrics.test.accuracy > 0.8,
+      `test accuracy ${metrics.test.accuracy} is well above chance (1/3)`,
+    );
     assert.ok(metrics.test.rocAuc! > 0.9);
     assert.match(metrics.test.report!, /weighted avg/);
-    assert.equal(metrics.test.confusionMatrix!.flat().reduce((a, b) => a + b, 0), split.test.length);
+    assert.equal(
+      metrics.test.confusionMatrix!.flat().reduce((a, b) => a + b, 0),
+      split.test.length,
+    );
     assert.ok(!fs.existsSync(path.join(dir, 'chunks')), 'chunk files are removed after the merge');
   });
 
@@ -85,16 +114,26 @@ describe('a run on the bundled sample, through real worker processes', () => {
       chain.push(node);
       node = node.children?.find((c) => c.job.queueName !== CHUNK_QUEUE);
     }
-    assert.deepEqual(chain.map((n) => n.job.queueName), [...STAGES].reverse());
+    assert.deepEqual(
+      chain.map((n) => n.job.queueName),
+      [...STAGES].reverse(),
+    );
     for (const n of chain) {
       const stage = n.job.queueName as (typeof STAGES)[number];
       assert.equal(n.job.opts.attempts, 4, `${stage} attempts`);
       assert.deepEqual(n.job.opts.backoff, { type: 'fixed', delay: 2000 }, `${stage} backoff`);
       assert.deepEqual(n.job.data.tags, stack.config.tags[stage]);
       assert.equal(n.job.data.runId, runId);
-      assert.equal(n.job.data.dataset, SAMPLE_DATASET, 'job data carries a reference to the dataset, not the corpus');
+      assert.equal(
+        n.job.data.dataset,
+        SAMPLE_DATASET,
+        'job data carries a reference to the dataset, not the corpus',
+      );
       if (stage !== 'training') {
-        assert.ok(n.job.parentKey?.includes(stageJobId(runId, STAGES[STAGES.indexOf(stage) + 1]!)), `${stage} parent link`);
+        assert.ok(
+          n.job.parentKey?.includes(stageJobId(runId, STAGES[STAGES.indexOf(stage) + 1]!)),
+          `${stage} parent link`,
+        );
         assert.equal(n.job.opts.failParentOnFailure, true);
       }
     }
@@ -107,6 +146,9 @@ describe('a run on the bundled sample, through real worker processes', () => {
       assert.deepEqual(c.job.data.tags, stack.config.tags['text-processing']);
       assert.equal(c.job.opts.failParentOnFailure, true);
     }
-    assert.deepEqual(new Set(stack.config.tags.training), new Set(['train', 'best_model', 'LogisticRegressionClassifier']));
+    assert.deepEqual(
+      new Set(stack.config.tags.training),
+      new Set(['train', 'best_model', 'LogisticRegressionClassifier']),
+    );
   });
 });

@@ -13,7 +13,12 @@ describe('several runs at once', () => {
 
   it('3 runs submitted together on 2 workers all complete, progressing in parallel', async () => {
     const ids = await Promise.all(
-      [0, 1, 2].map((i) => enqueueRun(stack.flowProducer, stack.config, { dataset: SAMPLE_DATASET, params: { chunkSize: 200 + i, topics: 3 } })),
+      [0, 1, 2].map((i) =>
+        enqueueRun(stack.flowProducer, stack.config, {
+          dataset: SAMPLE_DATASET,
+          params: { chunkSize: 200 + i, topics: 3 },
+        }),
+      ),
     );
     const statuses = await Promise.all(ids.map((id) => waitForRun(stack.queues, id, 180_000)));
     for (const s of statuses) assert.equal(s.state, 'completed', JSON.stringify(s.error));
@@ -21,7 +26,9 @@ describe('several runs at once', () => {
       start: Math.min(...s.stages.map((x) => Date.parse(x.startedAt!))),
       end: Math.max(...s.stages.map((x) => Date.parse(x.finishedAt!))),
     }));
-    const overlapping = spans.some((a, i) => spans.some((b, j) => i !== j && a.start < b.end && b.start < a.end));
+    const overlapping = spans.some((a, i) =>
+      spans.some((b, j) => i !== j && a.start < b.end && b.start < a.end),
+    );
     assert.ok(overlapping, `runs overlapped in time: ${JSON.stringify(spans)}`);
     // Both worker processes took work: chunk jobs of these runs were processed by more than one worker.
     const chunkJobs = await stack.queues['text-chunks'].getJobs(['completed']);

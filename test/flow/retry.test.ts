@@ -8,12 +8,18 @@ describe('retries', () => {
   let stack: Stack;
   before(async () => {
     // The fault drill makes the first attempt of these stages fail with an ordinary (transient) error.
-    stack = await startStack({ workers: 1, workerEnv: { TICKETFLOW_FAIL_ONCE: 'feature-extraction,text-chunks' } });
+    stack = await startStack({
+      workers: 1,
+      workerEnv: { TICKETFLOW_FAIL_ONCE: 'feature-extraction,text-chunks' },
+    });
   });
   after(async () => stack.close());
 
   it('a stage and a chunk that fail once transiently complete on attempt 2 and the run completes', async () => {
-    const runId = await enqueueRun(stack.flowProducer, stack.config, { dataset: SAMPLE_DATASET, params: { chunkSize: 400 } });
+    const runId = await enqueueRun(stack.flowProducer, stack.config, {
+      dataset: SAMPLE_DATASET,
+      params: { chunkSize: 400 },
+    });
     const started = Date.now();
     const status = await waitForRun(stack.queues, runId);
     assert.equal(status.state, 'completed', JSON.stringify(status.error));

@@ -11,10 +11,19 @@ describe('worker process', () => {
 
   it('closes gracefully on SIGTERM and SIGINT', async () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'workers', 'main.js'), '--queues', 'training,text-chunks'], {
-        env: { ...process.env, TICKETFLOW_QUEUE_PREFIX: config.queuePrefix, TICKETFLOW_STORAGE_DIR: config.storageDir, TICKETFLOW_LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      });
+      const child = spawn(
+        process.execPath,
+        [path.join(PROJECT_ROOT, 'dist', 'workers', 'main.js'), '--queues', 'training,text-chunks'],
+        {
+          env: {
+            ...process.env,
+            TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
+            TICKETFLOW_STORAGE_DIR: config.storageDir,
+            TICKETFLOW_LOG_LEVEL: 'info',
+          },
+          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        },
+      );
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
       await new Promise<void>((resolve, reject) => {
@@ -23,7 +32,9 @@ describe('worker process', () => {
       });
       const started = Date.now();
       child.kill(signal);
-      const code = await new Promise<number | null>((resolve) => child.on('exit', (c, s) => resolve(c ?? (s as unknown as number))));
+      const code = await new Promise<number | null>((resolve) =>
+        child.on('exit', (c, s) => resolve(c ?? (s as unknown as number))),
+      );
       assert.equal(code, 0, stderr);
       assert.ok(Date.now() - started < 10_000, 'an idle worker closes at once');
       assert.match(stderr, new RegExp(`${signal}: closing`));

@@ -16,7 +16,9 @@ export function tempDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ticketflow-${label}-`));
 }
 
-export const quietLog: Logger = createLogger(process.env.TICKETFLOW_LOG_LEVEL ?? 'warn', { component: 'test' });
+export const quietLog: Logger = createLogger(process.env.TICKETFLOW_LOG_LEVEL ?? 'warn', {
+  component: 'test',
+});
 
 /** A config of its own for one test: a random queue prefix and a fresh storage folder. */
 export function testConfig(env: Record<string, string> = {}): TicketflowConfig {

@@ -34,7 +34,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const queues = openQueues(config, connection);
   const flowProducer = openFlowProducer(config, connection);
   const workers = opts.workers
-    ? await spawnWorkers(config, queues, config.redisUrl, opts.workers, process.env.TICKETFLOW_LOG_LEVEL ?? 'warn', opts.workerEnv)
+    ? await spawnWorkers(
+        config,
+        queues,
+        config.redisUrl,
+        opts.workers,
+        process.env.TICKETFLOW_LOG_LEVEL ?? 'warn',
+        opts.workerEnv,
+      )
     : null;
   let server: http.Server | null = null;
   let baseUrl: string | null = null;
@@ -67,7 +74,10 @@ export async function waitForRun(queues: Queues, runId: string, timeoutMs = 120_
   for (;;) {
     const status = await getRunStatus(queues, runId);
     if (status && (status.state === 'completed' || status.state === 'failed')) return status;
-    if (Date.now() > deadline) throw new Error(`run ${runId} still ${status?.state ?? 'missing'} after ${timeoutMs} ms: ${JSON.stringify(status?.stages.map((s) => [s.stage, s.state]))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `run ${runId} still ${status?.state ?? 'missing'} after ${timeoutMs} ms: ${JSON.stringify(status?.stages.map((s) => [s.stage, s.state]))}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

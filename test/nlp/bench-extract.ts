@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const roundsAt = args.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 5;
-  const file = args.find((a, i) => !a.startsWith('--') && (roundsAt < 0 || i !== roundsAt + 1)) ??
+  const file =
+    args.find((a, i) => !a.startsWith('--') && (roundsAt < 0 || i !== roundsAt + 1)) ??
     path.resolve(PROJECT_ROOT, '../shared/data/complaints-dev.json');
   const bytes = fs.statSync(file).size;
 
@@ -61,14 +62,16 @@ async function main(): Promise<void> {
   }
   const n = narratives.length;
   const rate = (s: number): string => `${Math.round(n / s).toLocaleString('en-US')} tickets/s`;
-  process.stdout.write([
-    `${path.basename(file)}: ${n} tickets, ${(bytes / 1e6).toFixed(1)} MB, ${words.toLocaleString('en-US')} words, ` +
-      `${nouns.toLocaleString('en-US')} nouns; lexicon load ${(loadSeconds * 1000).toFixed(0)} ms; best of ${rounds}`,
-    `read only   ${read.toFixed(3)} s  ${(bytes / 1e6 / read).toFixed(0)} MB/s  ${rate(read)}`,
-    `NLP only    ${nlp.toFixed(3)} s  ${rate(nlp)}  ${((nlp / n) * 1e6).toFixed(0)} µs/ticket  ` +
-      `${(words / nlp / 1e6).toFixed(2)} M words/s`,
-    `read + NLP  ${both.toFixed(3)} s  ${rate(both)}  (reading ≈ ${((100 * read) / both).toFixed(0)}% of it)`,
-  ].join('\n') + '\n');
+  process.stdout.write(
+    [
+      `${path.basename(file)}: ${n} tickets, ${(bytes / 1e6).toFixed(1)} MB, ${words.toLocaleString('en-US')} words, ` +
+        `${nouns.toLocaleString('en-US')} nouns; lexicon load ${(loadSeconds * 1000).toFixed(0)} ms; best of ${rounds}`,
+      `read only   ${read.toFixed(3)} s  ${(bytes / 1e6 / read).toFixed(0)} MB/s  ${rate(read)}`,
+      `NLP only    ${nlp.toFixed(3)} s  ${rate(nlp)}  ${((nlp / n) * 1e6).toFixed(0)} µs/ticket  ` +
+        `${(words / nlp / 1e6).toFixed(2)} M words/s`,
+      `read + NLP  ${both.toFixed(3)} s  ${rate(both)}  (reading ≈ ${((100 * read) / both).toFixed(0)}% of it)`,
+    ].join('\n') + '\n',
+  );
 }
 
 main().catch((err: unknown) => {

@@ -23,11 +23,20 @@ interface NaturalTagger {
 }
 const natural = require('natural/lib/natural/brill_pos_tagger') as {
   BrillPOSTagger: new (lexicon: NaturalLexicon, rules: NaturalRuleSet) => NaturalTagger;
-  Lexicon: new (language: string, defaultCategory: string, defaultCategoryCapitalised: string) => NaturalLexicon;
+  Lexicon: new (
+    language: string,
+    defaultCategory: string,
+    defaultCategoryCapitalised: string,
+  ) => NaturalLexicon;
   RuleSet: new (language: string) => NaturalRuleSet;
 };
-const TransformationRule = require('natural/lib/natural/brill_pos_tagger/lib/TransformationRule') as
-  new (c1: string, c2: string, predicate: string, p1?: string, p2?: string) => unknown;
+const TransformationRule = require('natural/lib/natural/brill_pos_tagger/lib/TransformationRule') as new (
+  c1: string,
+  c2: string,
+  predicate: string,
+  p1?: string,
+  p2?: string,
+) => unknown;
 
 /** natural's tagger, optionally with our corrections added through its own extension mechanisms. */
 function naturalTagger(withCorrections: boolean): (words: readonly string[]) => string[] {
@@ -47,12 +56,19 @@ function naturalTagger(withCorrections: boolean): (words: readonly string[]) => 
 
 const data = naturalEnglishData();
 const plain = new BrillTagger(data.lexicon, data.rules);
-const corrected = new BrillTagger(data.lexicon, data.rules, { extraLexicon: EXTRA_LEXICON, extraRules: EXTRA_RULES });
+const corrected = new BrillTagger(data.lexicon, data.rules, {
+  extraLexicon: EXTRA_LEXICON,
+  extraRules: EXTRA_RULES,
+});
 const naturalPlain = naturalTagger(false);
 const naturalCorrected = naturalTagger(true);
 
 /** Number of tokens whose tags differ, with the first few differences for the failure message. */
-function compare(sentences: Iterable<readonly string[]>, mine: BrillTagger, theirs: (w: readonly string[]) => string[]): { tokens: number; diffs: string[] } {
+function compare(
+  sentences: Iterable<readonly string[]>,
+  mine: BrillTagger,
+  theirs: (w: readonly string[]) => string[],
+): { tokens: number; diffs: string[] } {
   let tokens = 0;
   const diffs: string[] = [];
   for (const words of sentences) {
@@ -60,17 +76,56 @@ function compare(sentences: Iterable<readonly string[]>, mine: BrillTagger, thei
     const b = theirs(words);
     tokens += words.length;
     for (let i = 0; i < words.length; i++) {
-      if (a[i] !== b[i] && diffs.length < 20) diffs.push(`${words[i - 1] ?? ''} ${words[i]}: ours ${a[i]}, natural ${b[i]}`);
+      if (a[i] !== b[i] && diffs.length < 20)
+        diffs.push(`${words[i - 1] ?? ''} ${words[i]}: ours ${a[i]}, natural ${b[i]}`);
     }
   }
   return { tokens, diffs };
 }
 
 test('same tags as natural on quirky tokens', () => {
-  const words = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '__PROTO__', '', '3rd', '0th', 'Infinity',
-    '1e5', '0x1F', '-5', '.5', 'NaN', 'glasses', 'cars', 'bringing', 'would', 'Would', 'need', 'x.com', 'I', 'i',
-    'lovely', 'ly', 'family', 'one', 'Two', 'to', 'pay', 'will', 'charge', 'the', 'run', 'Zorblatt', 'zorbling'];
-  for (const [mine, theirs] of [[plain, naturalPlain], [corrected, naturalCorrected]] as const) {
+  const words = [
+    '__proto__',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    '__PROTO__',
+    '',
+    '3rd',
+    '0th',
+    'Infinity',
+    '1e5',
+    '0x1F',
+    '-5',
+    '.5',
+    'NaN',
+    'glasses',
+    'cars',
+    'bringing',
+    'would',
+    'Would',
+    'need',
+    'x.com',
+    'I',
+    'i',
+    'lovely',
+    'ly',
+    'family',
+    'one',
+    'Two',
+    'to',
+    'pay',
+    'will',
+    'charge',
+    'the',
+    'run',
+    'Zorblatt',
+    'zorbling',
+  ];
+  for (const [mine, theirs] of [
+    [plain, naturalPlain],
+    [corrected, naturalCorrected],
+  ] as const) {
     assert.deepEqual(mine.tag(words), theirs(words));
     // also each word alone (no left context) and in reverse order
     for (const w of words) assert.deepEqual(mine.tag([w]), theirs([w]), w);
@@ -80,7 +135,10 @@ test('same tags as natural on quirky tokens', () => {
 
 test('same tags as natural on all of EWT test (gold tokens)', { skip: skipUnless(EWT_FILE) }, () => {
   const sentences = parseConllu(fs.readFileSync(EWT_FILE, 'utf8')).map((s) => s.tokens.map((t) => t.form));
-  for (const [mine, theirs] of [[plain, naturalPlain], [corrected, naturalCorrected]] as const) {
+  for (const [mine, theirs] of [
+    [plain, naturalPlain],
+    [corrected, naturalCorrected],
+  ] as const) {
     const { tokens, diffs } = compare(sentences, mine, theirs);
     assert.ok(tokens > 25_000);
     assert.deepEqual(diffs, []);
@@ -93,7 +151,10 @@ test('same tags as natural on 2,000 complaint narratives', { skip: skipUnless(DE
     if (rec.index % 7 === 0 && narratives.length < 2000) narratives.push([...tokenizeWords(rec.narrative)]);
   });
   assert.equal(narratives.length, 2000);
-  for (const [mine, theirs] of [[plain, naturalPlain], [corrected, naturalCorrected]] as const) {
+  for (const [mine, theirs] of [
+    [plain, naturalPlain],
+    [corrected, naturalCorrected],
+  ] as const) {
     const { tokens, diffs } = compare(narratives, mine, theirs);
     assert.ok(tokens > 200_000, `${tokens} tokens`);
     assert.deepEqual(diffs, []);
@@ -101,10 +162,25 @@ test('same tags as natural on 2,000 complaint narratives', { skip: skipUnless(DE
 });
 
 test('suffixRulesForUnknownWordsOnly keeps lexicon nouns, still tags unknown words by suffix', () => {
-  const words = ['the', 'billing', 'the', 'withdrawal', 'my', 'family', 'the', 'zorbling', 'the', 'zorbal', 'zorbly', 'zorbs'];
+  const words = [
+    'the',
+    'billing',
+    'the',
+    'withdrawal',
+    'my',
+    'family',
+    'the',
+    'zorbling',
+    'the',
+    'zorbal',
+    'zorbly',
+    'zorbs',
+  ];
   const natural = plain.tag(words);
   assert.deepEqual([natural[1], natural[3], natural[5]], ['VBG', 'JJ', 'RB']);
-  const fixed = new BrillTagger(data.lexicon, data.rules, { suffixRulesForUnknownWordsOnly: true }).tag(words);
+  const fixed = new BrillTagger(data.lexicon, data.rules, { suffixRulesForUnknownWordsOnly: true }).tag(
+    words,
+  );
   assert.deepEqual([fixed[1], fixed[3], fixed[5]], ['NN', 'NN', 'NN']);
   assert.deepEqual([fixed[7], fixed[9], fixed[10], fixed[11]], ['VBG', 'JJ', 'RB', 'NNS']);
 });
@@ -112,7 +188,16 @@ test('suffixRulesForUnknownWordsOnly keeps lexicon nouns, still tags unknown wor
 test('the stage-1 tagger is a singleton with the corrections and the unknown-word suffix rules', () => {
   const t = englishBrillTagger();
   assert.equal(englishBrillTagger(), t);
-  assert.deepEqual(t.tag(['I', 'paid', 'one', 'bill', 'to', 'pay', 'the', 'billing']), ['PRP', 'VBN', 'CD', 'NN', 'TO', 'VB', 'DT', 'NN']);
+  assert.deepEqual(t.tag(['I', 'paid', 'one', 'bill', 'to', 'pay', 'the', 'billing']), [
+    'PRP',
+    'VBN',
+    'CD',
+    'NN',
+    'TO',
+    'VB',
+    'DT',
+    'NN',
+  ]);
 });
 
 test('unsupported rule predicates fail loudly', () => {

@@ -15,7 +15,8 @@ test('extracts lowercased singular noun lemmas in text order', () => {
 });
 
 test('skips bracketed spans, masks, digits, stopwords and links', () => {
-  const text = 'On XX/XX/2019 the lender {$25.00} sent letters (see the enclosed copies) [redacted] to XXXX ' +
+  const text =
+    'On XX/XX/2019 the lender {$25.00} sent letters (see the enclosed copies) [redacted] to XXXX ' +
     'about 2 loans; email me at XXXX@XXXX.com or www.example.org';
   assert.deepEqual(extract(text), ['lender', 'letter', 'loan', 'email']);
 });
@@ -26,7 +27,11 @@ test('tags the original case: a capitalised unknown word is a proper noun and is
 
 test('suffix rules do not turn known nouns into verbs or adjectives', () => {
   // natural's rules alone make these VBG / JJ / RB; see tagger-corrections and BrillTagger options
-  assert.deepEqual(extract('The billing and the withdrawal hurt my family'), ['billing', 'withdrawal', 'family']);
+  assert.deepEqual(extract('The billing and the withdrawal hurt my family'), [
+    'billing',
+    'withdrawal',
+    'family',
+  ]);
 });
 
 test('options: keepTags, stopwords, minLength', () => {

@@ -18,11 +18,11 @@ const SNIPPET = [
   '5\tletters\tletter\tNOUN\tNNS\t_\t3\tobj\t_\tSpaceAfter=No',
   '6\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_',
   '',
-  '# text = Fees can\'t wait',
+  "# text = Fees can't wait",
   '1\tFees\tfee\tNOUN\tNNS\t_\t4\tnsubj\t_\t_',
-  '2-3\tcan\'t\t_\t_\t_\t_\t_\t_\t_\t_',
+  "2-3\tcan't\t_\t_\t_\t_\t_\t_\t_\t_",
   '2\tca\tcan\tAUX\tMD\t_\t4\taux\t_\t_',
-  '3\tn\'t\tnot\tPART\tRB\t_\t4\tadvmod\t_\t_',
+  "3\tn't\tnot\tPART\tRB\t_\t4\tadvmod\t_\t_",
   '4\twait\twait\tVERB\tVB\t_\t0\troot\t_\t_',
   '4.1\tghost\tghost\tNOUN\tNN\t_\t_\t_\t_\t_',
   '',
@@ -32,13 +32,27 @@ test('parseConllu keeps syntactic words, text comments and gold columns', () => 
   const s = parseConllu(SNIPPET);
   assert.equal(s.length, 2);
   assert.equal(s[0]!.text, 'The clerk mailed two letters.');
-  assert.deepEqual(s[0]!.tokens.map((t) => t.form), ['The', 'clerk', 'mailed', 'two', 'letters', '.']);
-  assert.deepEqual(s[1]!.tokens.map((t) => t.form), ['Fees', 'ca', "n't", 'wait']);
+  assert.deepEqual(
+    s[0]!.tokens.map((t) => t.form),
+    ['The', 'clerk', 'mailed', 'two', 'letters', '.'],
+  );
+  assert.deepEqual(
+    s[1]!.tokens.map((t) => t.form),
+    ['Fees', 'ca', "n't", 'wait'],
+  );
   assert.deepEqual(s[0]!.tokens[4], { form: 'letters', lemma: 'letter', xpos: 'NNS' });
 });
 
 test('content tokens are alphabetic', () => {
-  assert.deepEqual(['clerk', 'e-mail', "n't", '.', '2', 'Fees', ''].map(isContentToken), [true, false, false, false, false, true, false]);
+  assert.deepEqual(['clerk', 'e-mail', "n't", '.', '2', 'Fees', ''].map(isContentToken), [
+    true,
+    false,
+    false,
+    false,
+    false,
+    true,
+    false,
+  ]);
 });
 
 test('scores on the snippet match a hand count', () => {
@@ -55,14 +69,18 @@ test('scores on the snippet match a hand count', () => {
   assert.equal(extractor.truePositives + extractor.falseNegatives, 3);
   const expectF1 = (s: typeof tagger): number => (2 * s.precision * s.recall) / (s.precision + s.recall);
   assert.ok(Math.abs(tagger.f1 - expectF1(tagger)) < 1e-9);
-  assert.equal(tagger.precision, (100 * tagger.truePositives) / (tagger.truePositives + tagger.falsePositives));
+  assert.equal(
+    tagger.precision,
+    (100 * tagger.truePositives) / (tagger.truePositives + tagger.falsePositives),
+  );
   // lemmas: clerk → clerk, letters → letter, Fees → fee: all exact
   assert.equal(r.lemma.nouns, 3);
   assert.equal(r.lemma.accuracy, 100);
 });
 
 test('a sentence the tagger gets fully right scores 100', () => {
-  const conllu = '# text = the fees\n1\tthe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tfees\tfee\tNOUN\tNNS\t_\t0\troot\t_\t_\n';
+  const conllu =
+    '# text = the fees\n1\tthe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tfees\tfee\tNOUN\tNNS\t_\t0\troot\t_\t_\n';
   const r = evaluateNouns(parseConllu(conllu));
   for (const s of [r.tagger, r.extractor, r.endToEnd]) {
     assert.deepEqual([s.truePositives, s.falsePositives, s.falseNegatives, s.f1], [1, 0, 0, 100]);
@@ -98,7 +116,9 @@ test('eval-pos: --help, --conllu on a small file, missing file', () => {
     const ok = spawnSync(process.execPath, [SCRIPT, '--conllu', file, '--json'], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout) as { goldNouns: number }).goldNouns, 3);
-    const missing = spawnSync(process.execPath, [SCRIPT, '--conllu', path.join(dir, 'nope.conllu')], { encoding: 'utf8' });
+    const missing = spawnSync(process.execPath, [SCRIPT, '--conllu', path.join(dir, 'nope.conllu')], {
+      encoding: 'utf8',
+    });
     assert.equal(missing.status, 1);
     assert.equal(missing.stdout, '');
     assert.match(missing.stderr, /cannot read the treebank .*nope\.conllu/);

@@ -48,12 +48,16 @@ describe('CSR helpers', () => {
   });
   it('sparse × dense kernels agree with a dense reference for every unrolled width', () => {
     const rng = new Rng(9);
-    const dense = Array.from({ length: 7 }, () => Array.from({ length: 5 }, () => (rng.nextFloat() < 0.5 ? 0 : rng.nextFloat())));
+    const dense = Array.from({ length: 7 }, () =>
+      Array.from({ length: 5 }, () => (rng.nextFloat() < 0.5 ? 0 : rng.nextFloat())),
+    );
     const M = csrFromDense(dense);
     for (let K = 1; K <= 8; K++) {
       const B = Float64Array.from({ length: 5 * K }, () => rng.nextFloat());
       const ref = new Float64Array(7 * K);
-      for (let i = 0; i < 7; i++) for (let c = 0; c < K; c++) for (let j = 0; j < 5; j++) ref[i * K + c]! += dense[i]![j]! * B[j * K + c]!;
+      for (let i = 0; i < 7; i++)
+        for (let c = 0; c < K; c++)
+          for (let j = 0; j < 5; j++) ref[i * K + c]! += dense[i]![j]! * B[j * K + c]!;
       assertClose(csrTimesDense(M, B, K), ref, 1e-14, `K=${K}`);
       const Y = Float64Array.from({ length: 7 * K }, () => rng.nextFloat());
       const viaT = new Float64Array(5 * K);
@@ -67,7 +71,8 @@ describe('CSR helpers', () => {
 describe('Rng', () => {
   it('produces uniform floats in [0,1), unbiased ints and normals with the right moments', () => {
     const rng = new Rng(1);
-    let s = 0, s2 = 0;
+    let s = 0,
+      s2 = 0;
     const n = 20000;
     for (let i = 0; i < n; i++) {
       const u = rng.nextFloat();
@@ -85,6 +90,9 @@ describe('Rng', () => {
   });
   it('permutations are permutations', () => {
     const p = new Rng(4).permutation(50);
-    assert.deepEqual(Array.from(p).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      Array.from(p).sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 });

@@ -39,13 +39,21 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  what: string,
+): void {
   const d = maxAbsDiff(actual, expected);
   assert.ok(d <= tol, `${what}: max |diff| = ${d} > ${tol}`);
 }
 
 export function assertCloseNumber(actual: number, expected: number, tol: number, what: string): void {
-  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected} (|diff| ${Math.abs(actual - expected)} > ${tol})`);
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what}: ${actual} vs ${expected} (|diff| ${Math.abs(actual - expected)} > ${tol})`,
+  );
 }
 
 /** Same sparsity structure and values within tol. */
@@ -54,6 +62,10 @@ export function assertCsrClose(actual: CsrMatrix, expected: CsrMatrix, tol: numb
   assert.equal(actual.cols, expected.cols, `${what}: cols`);
   assert.deepEqual(Array.from(actual.indptr), Array.from(expected.indptr), `${what}: indptr`);
   const n = expected.indptr[expected.rows]!;
-  assert.deepEqual(Array.from(actual.indices.subarray(0, n)), Array.from(expected.indices), `${what}: indices`);
+  assert.deepEqual(
+    Array.from(actual.indices.subarray(0, n)),
+    Array.from(expected.indices),
+    `${what}: indices`,
+  );
   assertClose(actual.data.subarray(0, n), expected.data, tol, `${what}: data`);
 }

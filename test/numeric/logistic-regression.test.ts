@@ -26,8 +26,20 @@ interface LrFixture {
   vectorizer: CountVectorizerOptions;
   train: number[];
   test: number[];
-  cases: (LrFit & { name: string; options: LogisticRegressionOptions; classes: number; y: number[]; accuracyTest: number })[];
-  dense: LrFit & { X: CsrJson; y: number[]; nTrain: number; classes: number; options: LogisticRegressionOptions };
+  cases: (LrFit & {
+    name: string;
+    options: LogisticRegressionOptions;
+    classes: number;
+    y: number[];
+    accuracyTest: number;
+  })[];
+  dense: LrFit & {
+    X: CsrJson;
+    y: number[];
+    nTrain: number;
+    classes: number;
+    options: LogisticRegressionOptions;
+  };
 }
 
 const fx = loadFixture<LrFixture>('logreg');
@@ -53,7 +65,12 @@ describe('logistic regression vs sklearn (TF-IDF fixture)', () => {
       // tolerances far tighter than the 1e-3 the pipeline needs.
       assertClose(predictProba(model, Xte), c.probaTest, 1e-7, 'predict_proba');
       assertClose(sklearnCoef(model.coef, c.classes, X.cols), c.coef, 1e-6, 'coef');
-      assertClose(c.classes === 2 ? model.intercept.subarray(1) : model.intercept, c.intercept, 1e-6, 'intercept');
+      assertClose(
+        c.classes === 2 ? model.intercept.subarray(1) : model.intercept,
+        c.intercept,
+        1e-6,
+        'intercept',
+      );
       assert.equal(model.nIter, c.nIter, 'L-BFGS iterations');
     });
   }
@@ -88,7 +105,8 @@ describe('logistic regression behaviour', () => {
   it('gives rows of probabilities that sum to 1 and validates inputs', () => {
     const m = fitLogisticRegression(X, Int32Array.from([0, 0, 1, 1, 2]), 3);
     const P = predictProba(m, X);
-    for (let i = 0; i < X.rows; i++) assert.ok(Math.abs(P[i * 3]! + P[i * 3 + 1]! + P[i * 3 + 2]! - 1) < 1e-12);
+    for (let i = 0; i < X.rows; i++)
+      assert.ok(Math.abs(P[i * 3]! + P[i * 3 + 1]! + P[i * 3 + 2]! - 1) < 1e-12);
     assert.throws(() => fitLogisticRegression(X, Int32Array.from([0, 0, 0, 0, 0]), 2), /at least 2 classes/);
     assert.throws(() => fitLogisticRegression(X, Int32Array.from([0, 1, 0, 1, 3]), 3), RangeError);
     assert.throws(() => fitLogisticRegression(X, Int32Array.from([0, 1]), 2), RangeError);
@@ -98,7 +116,10 @@ describe('logistic regression behaviour', () => {
   it('binary models store row 0 as the negation of row 1', () => {
     const m = fitLogisticRegression(X, Int32Array.from([0, 0, 1, 1, 0]), 2);
     assert.equal(m.multiClass, 'ovr');
-    assert.deepEqual(Array.from(m.coef.subarray(0, 2)), Array.from(m.coef.subarray(2, 4), (v) => -v));
+    assert.deepEqual(
+      Array.from(m.coef.subarray(0, 2)),
+      Array.from(m.coef.subarray(2, 4), (v) => -v),
+    );
     assert.deepEqual(Array.from(predict(m, X)), [0, 0, 1, 1, 0]);
   });
 });
@@ -107,7 +128,8 @@ describe('L-BFGS', () => {
   it('minimises the Rosenbrock function', () => {
     const r = minimizeLbfgs(
       (x, g) => {
-        const a = x[0]!, b = x[1]!;
+        const a = x[0]!,
+          b = x[1]!;
         g[0] = -2 * (1 - a) - 400 * a * (b - a * a);
         g[1] = 200 * (b - a * a);
         return (1 - a) ** 2 + 100 * (b - a * a) ** 2;

@@ -62,7 +62,11 @@ describe('metrics vs sklearn', () => {
     });
     it(`${c.name}: classification_report text is byte-identical`, () => {
       for (const [digits, text] of Object.entries(c.reports)) {
-        assert.equal(classificationReport(yTrue, yPred, c.targetNames, Number(digits)), text, `digits=${digits}`);
+        assert.equal(
+          classificationReport(yTrue, yPred, c.targetNames, Number(digits)),
+          text,
+          `digits=${digits}`,
+        );
       }
     });
     if (c.proba && c.aucMacro !== undefined && c.aucWeighted !== undefined) {
@@ -88,16 +92,25 @@ describe('metric edge cases', () => {
   it('AUC: all scores tied gives 0.5; perfect ranking gives 1', () => {
     assert.equal(binaryRocAuc(Uint8Array.from([0, 1, 0, 1]), Float64Array.from([0.3, 0.3, 0.3, 0.3])), 0.5);
     assert.equal(binaryRocAuc(Uint8Array.from([0, 0, 1, 1]), Float64Array.from([0.1, 0.2, 0.8, 0.9])), 1);
-    assert.throws(() => binaryRocAuc(Uint8Array.from([1, 1]), Float64Array.from([0.1, 0.2])), /Only one class/);
+    assert.throws(
+      () => binaryRocAuc(Uint8Array.from([1, 1]), Float64Array.from([0.1, 0.2])),
+      /Only one class/,
+    );
   });
   it('AUC validates its inputs like sklearn', () => {
     const y = Int32Array.from([0, 1, 2, 0]);
     assert.throws(() => rocAucOvr(y, new Float64Array(12).fill(0.5), 3, 'macro'), /sum up to 1/);
-    assert.throws(() => rocAucOvr(Int32Array.from([0, 1, 1, 0]), new Float64Array(12).fill(1 / 3), 3, 'macro'), /Number of classes/);
+    assert.throws(
+      () => rocAucOvr(Int32Array.from([0, 1, 1, 0]), new Float64Array(12).fill(1 / 3), 3, 'macro'),
+      /Number of classes/,
+    );
     assert.throws(() => rocAucOvr(y, new Float64Array(5), 3, 'macro'), RangeError);
   });
   it('rejects labels out of range and length mismatches', () => {
-    assert.throws(() => precisionRecallF1Support(Int32Array.from([0, 3]), Int32Array.from([0, 1]), 3), RangeError);
+    assert.throws(
+      () => precisionRecallF1Support(Int32Array.from([0, 3]), Int32Array.from([0, 1]), 3),
+      RangeError,
+    );
     assert.throws(() => accuracy(Int32Array.from([0]), Int32Array.from([0, 1])), RangeError);
   });
 });

@@ -50,7 +50,12 @@ for (const name of ['nmf_small', 'nmf_medium']) {
     it('rebuilds the same TF-IDF input', () => {
       assert.deepEqual([X.rows, X.cols], fx.shape);
       assert.equal(X.indptr[X.rows], fx.nnz);
-      assertCloseNumber(X.data.reduce((s, v) => s + v, 0), fx.dataSum, 1e-9, 'sum of X');
+      assertCloseNumber(
+        X.data.reduce((s, v) => s + v, 0),
+        fx.dataSum,
+        1e-9,
+        'sum of X',
+      );
     });
     for (const run of fx.runs) {
       it(`k=${run.k}: exact top singular values`, () => {
@@ -61,7 +66,12 @@ for (const name of ['nmf_small', 'nmf_medium']) {
         const r = fitNmf(X, { nComponents: run.k, randomState: 123 });
         const labels = argmaxRows(r.W, X.rows, run.k);
         assert.ok(agreement(labels, run.labels) >= 0.99, `label agreement ${agreement(labels, run.labels)}`);
-        assertCloseNumber(r.reconstructionError, run.reconstructionError, 1e-3 * run.reconstructionError, 'reconstruction error');
+        assertCloseNumber(
+          r.reconstructionError,
+          run.reconstructionError,
+          1e-3 * run.reconstructionError,
+          'reconstruction error',
+        );
         assert.equal(r.nIter, run.nIter);
         if (run.W && run.H) {
           // sklearn starts from a randomized SVD that is only ~1e-5 accurate (see the fixture's
@@ -85,7 +95,12 @@ for (const name of ['nmf_small', 'nmf_medium']) {
           assert.equal(r.nIter, e.nIter);
           assertClose(r.W, e.W!, 1e-9, 'W');
           assertClose(r.H, e.H!, 1e-9, 'H');
-          assertCloseNumber(r.reconstructionError, e.reconstructionError, 1e-9 * e.reconstructionError, 'error');
+          assertCloseNumber(
+            r.reconstructionError,
+            e.reconstructionError,
+            1e-9 * e.reconstructionError,
+            'error',
+          );
         });
       }
     }
@@ -124,18 +139,35 @@ describe('NMF behaviour', () => {
     assert.doesNotThrow(() => fitNmf(X, { nComponents: 6, init: 'random' }));
   });
   it('stays finite on rank-deficient and all-zero matrices', () => {
-    const lowRank = csrFromDense([[1, 1, 0], [2, 2, 0], [0, 0, 0]]);
+    const lowRank = csrFromDense([
+      [1, 1, 0],
+      [2, 2, 0],
+      [0, 0, 0],
+    ]);
     for (const init of ['nndsvda', 'nndsvd', 'nndsvdar'] as const) {
       const r = fitNmf(lowRank, { nComponents: 2, init });
       assert.ok(Array.from(r.W).every(Number.isFinite) && Array.from(r.H).every(Number.isFinite), init);
       assert.ok(r.reconstructionError < 1e-3, `${init}: ${r.reconstructionError}`);
     }
-    const zero = fitNmf(csrFromDense([[0, 0], [0, 0]]), { nComponents: 1 });
+    const zero = fitNmf(
+      csrFromDense([
+        [0, 0],
+        [0, 0],
+      ]),
+      { nComponents: 1 },
+    );
     assert.equal(zero.reconstructionError, 0);
     assert.ok(Array.from(zero.W).every(Number.isFinite));
   });
   it('truncated SVD handles rank-deficient matrices', () => {
-    const svd = truncatedSvd(csrFromDense([[1, 1], [1, 1], [0, 0]]), 2);
+    const svd = truncatedSvd(
+      csrFromDense([
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+      2,
+    );
     assertClose(svd.S, [2, 0], 1e-12, 'singular values');
   });
 });

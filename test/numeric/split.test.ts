@@ -25,7 +25,10 @@ function counts(idx: Int32Array, y: Int32Array, k: number): number[] {
 
 function assertPartition(train: Int32Array, test: Int32Array, n: number): void {
   const all = [...train, ...test].sort((a, b) => a - b);
-  assert.deepEqual(all, Array.from({ length: n }, (_, i) => i));
+  assert.deepEqual(
+    all,
+    Array.from({ length: n }, (_, i) => i),
+  );
 }
 
 describe('trainTestSplit vs sklearn sizes and stratification', () => {
@@ -41,8 +44,14 @@ describe('trainTestSplit vs sklearn sizes and stratification', () => {
       const tr = counts(s.train, y, k);
       const te = counts(s.test, y, k);
       for (let cl = 0; cl < k; cl++) {
-        assert.ok(Math.abs(tr[cl]! - c.trainCounts[cl]!) <= 1, `train class ${cl}: ${tr[cl]} vs ${c.trainCounts[cl]}`);
-        assert.ok(Math.abs(te[cl]! - c.testCounts[cl]!) <= 1, `test class ${cl}: ${te[cl]} vs ${c.testCounts[cl]}`);
+        assert.ok(
+          Math.abs(tr[cl]! - c.trainCounts[cl]!) <= 1,
+          `train class ${cl}: ${tr[cl]} vs ${c.trainCounts[cl]}`,
+        );
+        assert.ok(
+          Math.abs(te[cl]! - c.testCounts[cl]!) <= 1,
+          `test class ${cl}: ${te[cl]} vs ${c.testCounts[cl]}`,
+        );
       }
       const p = trainTestSplit(c.n, { testSize: c.testSize, seed: 42 });
       assert.equal(p.train.length, c.plain.nTrain);
@@ -74,15 +83,23 @@ describe('trainTestSplit behaviour', () => {
     assert.deepEqual(counts(s.train, y, 3), [420, 210, 70]);
   });
   it('approximateMode allocates the remainder to the largest fractional parts', () => {
-    assert.deepEqual(approximateMode([3, 3, 4], 5, new Rng(0)).reduce((a, b) => a + b, 0), 5);
+    assert.deepEqual(
+      approximateMode([3, 3, 4], 5, new Rng(0)).reduce((a, b) => a + b, 0),
+      5,
+    );
     assert.deepEqual(approximateMode([10, 20, 70], 10, new Rng(0)), [1, 2, 7]);
     assert.deepEqual(approximateMode([1, 1, 6], 4, new Rng(0)).slice(2), [3]);
   });
   it('rejects bad arguments like sklearn', () => {
     assert.throws(() => trainTestSplit(10, { testSize: 0, seed: 1 }), RangeError);
     assert.throws(() => trainTestSplit(10, { testSize: 1, seed: 1 }), RangeError);
-    assert.throws(() => trainTestSplit(3, { testSize: 0.3, seed: 1, stratify: Int32Array.from([0, 1, 1]) }), /least populated class/);
-    assert.throws(() => trainTestSplit(3, { testSize: 0.3, seed: 1, stratify: Int32Array.from([0, 1]) }), RangeError);
+    assert.throws(
+      () => trainTestSplit(3, { testSize: 0.3, seed: 1, stratify: Int32Array.from([0, 1, 1]) }),
+      /least populated class/,
+    );
+    assert.throws(
+      () => trainTestSplit(3, { testSize: 0.3, seed: 1, stratify: Int32Array.from([0, 1]) }),
+      RangeError,
+    );
   });
 });
-

@@ -42,7 +42,10 @@ describe('TF-IDF vs sklearn TfidfVectorizer', () => {
     it(`${c.name}: counts and transform of unseen documents`, () => {
       const { vocabulary, counts } = fitCountVectorizer(fx.docs, c.options);
       assert.equal(counts.indptr[counts.rows], c.countsNnz);
-      assert.equal(counts.data.reduce((s, v) => s + v, 0), c.countsSum);
+      assert.equal(
+        counts.data.reduce((s, v) => s + v, 0),
+        c.countsSum,
+      );
       const idf = fitIdf(counts, c.options);
       const X = applyTfidf(transformCounts(fx.newDocs, vocabulary, c.options), idf, c.options);
       assertCsrClose(X, csrFromJson(c.transformNew), 1e-9, 'transform');
@@ -62,7 +65,8 @@ describe('vectorizer edge cases', () => {
     assert.deepEqual(vocabulary, ['aa', 'bb', 'zz']);
     assert.deepEqual(Array.from(toDense(counts)), [1, 1, 2, 0, 2, 0, 0, 0, 0]);
     for (let i = 0; i < counts.rows; i++) {
-      for (let p = counts.indptr[i]! + 1; p < counts.indptr[i + 1]!; p++) assert.ok(counts.indices[p - 1]! < counts.indices[p]!);
+      for (let p = counts.indptr[i]! + 1; p < counts.indptr[i + 1]!; p++)
+        assert.ok(counts.indices[p - 1]! < counts.indices[p]!);
     }
   });
   it('turns empty and token-less documents into zero rows without NaN', () => {
@@ -85,12 +89,20 @@ describe('vectorizer edge cases', () => {
     assert.deepEqual(fitCountVectorizer(docs, { minDf: 1 }).vocabulary, ['a1', 'b1', 'c1', 'd1']); // 1 = one document
     assert.throws(() => fitCountVectorizer(docs, { minDf: 1.5 }), RangeError);
     assert.throws(() => fitCountVectorizer(docs, { maxDf: -0.1 }), RangeError);
-    assert.throws(() => fitCountVectorizer(docs, { minDf: 3, maxDf: 2 }), /max_df corresponds to < documents than min_df/);
+    assert.throws(
+      () => fitCountVectorizer(docs, { minDf: 3, maxDf: 2 }),
+      /max_df corresponds to < documents than min_df/,
+    );
     assert.throws(() => fitCountVectorizer(['a', '!', '']), /empty vocabulary/);
   });
   it('tokenizes like (?u)\\b\\w\\w+\\b: Unicode letters/digits, no combining marks, lowercasing', () => {
-    const { vocabulary } = fitCountVectorizer(["Café x² ١٢٣ don't e-mail foo_bar cafe\u0301s 日本語 ΣΟΦΙΑ a"]);
-    assert.deepEqual(vocabulary, ['cafe', 'café', 'don', 'foo_bar', 'mail', 'σοφια', '١٢٣', '日本語', 'x²'].sort(compareCodePoints));
+    const { vocabulary } = fitCountVectorizer([
+      "Café x² ١٢٣ don't e-mail foo_bar cafe\u0301s 日本語 ΣΟΦΙΑ a",
+    ]);
+    assert.deepEqual(
+      vocabulary,
+      ['cafe', 'café', 'don', 'foo_bar', 'mail', 'σοφια', '١٢٣', '日本語', 'x²'].sort(compareCodePoints),
+    );
     const upper = fitCountVectorizer(['Word word WORD'], { lowercase: false });
     assert.deepEqual(upper.vocabulary, ['WORD', 'Word', 'word']);
   });

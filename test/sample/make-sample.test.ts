@@ -39,7 +39,15 @@ const SOURCE_KEYS = [
   'sub_issue',
   'consumer_consent_provided',
 ];
-const NULLABLE = new Set(['tags', 'zip_code', 'state', 'company_public_response', 'sub_product', 'sub_issue', 'consumer_consent_provided']);
+const NULLABLE = new Set([
+  'tags',
+  'zip_code',
+  'state',
+  'company_public_response',
+  'sub_product',
+  'sub_issue',
+  'consumer_consent_provided',
+]);
 const DATE = /^\d{4}-\d{2}-\d{2}T12:00:00-05:00$/;
 
 const defaults = generateSample();
@@ -59,14 +67,19 @@ function tempDir(): string {
 
 describe('make-sample: determinism', () => {
   it('gives byte-identical output for the same seed', () => {
-    assert.equal(serializeSample(generateSample({ count: 300, seed: 99 })), serializeSample(generateSample({ count: 300, seed: 99 })));
+    assert.equal(
+      serializeSample(generateSample({ count: 300, seed: 99 })),
+      serializeSample(generateSample({ count: 300, seed: 99 })),
+    );
   });
 
   it('gives different output for a different seed', () => {
     const a = generateSample({ count: 300, seed: 1 });
     const b = generateSample({ count: 300, seed: 2 });
     assert.notEqual(serializeSample(a), serializeSample(b));
-    const same = a.filter((h, i) => h._source.complaint_what_happened === b[i]?._source.complaint_what_happened);
+    const same = a.filter(
+      (h, i) => h._source.complaint_what_happened === b[i]?._source.complaint_what_happened,
+    );
     assert.ok(same.length < 30, `${same.length} identical narratives`); // only the empty ones may coincide
   });
 
@@ -165,13 +178,20 @@ describe('make-sample: content', () => {
 
   it('uses product vocabulary that separates the product groups', () => {
     const rate = (product: string, word: RegExp): number => {
-      const texts = defaults.filter((h) => h._source.product === product && h._source.complaint_what_happened !== '');
+      const texts = defaults.filter(
+        (h) => h._source.product === product && h._source.complaint_what_happened !== '',
+      );
       return texts.filter((h) => word.test(h._source.complaint_what_happened)).length / texts.length;
     };
     assert.ok(rate('Mortgage', /\b(mortgage|escrow)\b/i) > 0.9);
     assert.ok(rate('Debt collection', /\b(mortgage|escrow)\b/i) < 0.2);
     assert.ok(rate('Checking or savings account', /\b(deposit|overdraft|branch|bank)\b/i) > 0.9);
-    assert.ok(rate('Credit reporting, credit repair services, or other personal consumer reports', /\b(report|bureau|inquiries)\b/i) > 0.9);
+    assert.ok(
+      rate(
+        'Credit reporting, credit repair services, or other personal consumer reports',
+        /\b(report|bureau|inquiries)\b/i,
+      ) > 0.9,
+    );
   });
 });
 
@@ -193,7 +213,9 @@ describe('make-sample: command line', () => {
     const dir = tempDir();
     try {
       const out = path.join(dir, 'nested', 'sample.json');
-      execFileSync(process.execPath, [SCRIPT, '--out', out, '--count', '40', '--seed', '7'], { stdio: 'pipe' });
+      execFileSync(process.execPath, [SCRIPT, '--out', out, '--count', '40', '--seed', '7'], {
+        stdio: 'pipe',
+      });
       assert.deepEqual(fs.readdirSync(path.dirname(out)), ['sample.json']);
       assert.equal(fs.readFileSync(out, 'utf8'), serializeSample(generateSample({ count: 40, seed: 7 })));
     } finally {

@@ -22,9 +22,19 @@ const TICKETS = Array.from({ length: 23 }, (_, i) => ({
 }));
 
 function writeFormats(dir: string): Record<'json' | 'jsonl' | 'csv', string> {
-  const hits = TICKETS.map((t) => ({ _id: t.id, _source: { complaint_what_happened: t.narrative, product: t.product, sub_product: t.subProduct } }));
-  const files = { json: path.join(dir, 'tickets.json'), jsonl: path.join(dir, 'tickets.jsonl'), csv: path.join(dir, 'tickets.csv') };
-  fs.writeFileSync(files.json, '[\n' + hits.map((h) => '  ' + JSON.stringify(h, null, 1)).join(',\n') + '\n]\n');
+  const hits = TICKETS.map((t) => ({
+    _id: t.id,
+    _source: { complaint_what_happened: t.narrative, product: t.product, sub_product: t.subProduct },
+  }));
+  const files = {
+    json: path.join(dir, 'tickets.json'),
+    jsonl: path.join(dir, 'tickets.jsonl'),
+    csv: path.join(dir, 'tickets.csv'),
+  };
+  fs.writeFileSync(
+    files.json,
+    '[\n' + hits.map((h) => '  ' + JSON.stringify(h, null, 1)).join(',\n') + '\n]\n',
+  );
   fs.writeFileSync(files.jsonl, hits.map((h) => JSON.stringify(h)).join('\n') + '\n');
   fs.writeFileSync(
     files.csv,
@@ -51,7 +61,8 @@ describe('text processing reads every format the same way, whatever the chunk si
       assert.equal(plan.chunks.length, Math.ceil(TICKETS.length / 5));
       plan.chunks.forEach((c, k) => {
         assert.equal(c.firstRecord, 5 * k);
-        if (k > 0) assert.ok(c.start >= plan.chunks[k - 1]!.end, `${format}: chunk ${k} overlaps the previous one`);
+        if (k > 0)
+          assert.ok(c.start >= plan.chunks[k - 1]!.end, `${format}: chunk ${k} overlaps the previous one`);
       });
     }
   });
@@ -70,8 +81,17 @@ describe('text processing reads every format the same way, whatever the chunk si
       }
     }
     const reference = outputs.get('json-100')!;
-    assert.match(reference.toString('utf8'), /Mortgage \+ Sub, ""2""/, 'category joins product and sub-product');
-    assert.match(reference.toString('utf8'), /mortgage payment statement escrow/, 'processed text holds singular noun lemmas');
-    for (const [runId, bytes] of outputs) assert.ok(bytes.equals(reference), `${runId} differs from json-100`);
+    assert.match(
+      reference.toString('utf8'),
+      /Mortgage \+ Sub, ""2""/,
+      'category joins product and sub-product',
+    );
+    assert.match(
+      reference.toString('utf8'),
+      /mortgage payment statement escrow/,
+      'processed text holds singular noun lemmas',
+    );
+    for (const [runId, bytes] of outputs)
+      assert.ok(bytes.equals(reference), `${runId} differs from json-100`);
   });
 });

@@ -11,7 +11,12 @@ import { BadInputError } from '../../shared/errors';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
 
 function snapshot(dir: string): Map<string, Buffer> {
-  return new Map(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+  return new Map(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f))]),
+  );
 }
 
 describe('stage functions, without BullMQ', () => {
@@ -36,20 +41,43 @@ describe('stage functions, without BullMQ', () => {
     assert.ok(first.trained.metrics.test.accuracy > 0.8);
     const dir = runDir(config.storageDir, 'twice');
     const before = snapshot(dir);
-    assert.deepEqual([...before.keys()], ['features.bin', 'features.json', 'metrics.json', 'model.json', 'split.json', 'tickets.csv', 'tickets_topics.csv', 'topics.json']);
+    assert.deepEqual(
+      [...before.keys()],
+      [
+        'features.bin',
+        'features.json',
+        'metrics.json',
+        'model.json',
+        'split.json',
+        'tickets.csv',
+        'tickets_topics.csv',
+        'topics.json',
+      ],
+    );
     await runAll();
     const again = snapshot(dir);
     assert.deepEqual([...again.keys()], [...before.keys()], 'no temporary or chunk files are left behind');
-    for (const [name, bytes] of before) assert.ok(bytes.equals(again.get(name)!), `${name} changed on the second run`);
+    for (const [name, bytes] of before)
+      assert.ok(bytes.equals(again.get(name)!), `${name} changed on the second run`);
   });
 
   it('fail fast on bad input, naming the file, record and field', async () => {
     const dir = tempDir('bad');
     const ctx = stageContext(config, 'bad');
     const file = path.join(dir, 'bad.jsonl');
-    fs.writeFileSync(file, '{"_source": {"complaint_what_happened": "The bank charged me twice.", "product": "Checking"}}\n{"_source": {"complaint_what_happened": "Another charge.", "product": 5}}\n');
-    await assert.rejects(runTextProcessing(ctx, file), (err: Error) => err instanceof BadInputError && /bad\.jsonl, record 1, field "_source\.product"/.test(err.message));
-    await assert.rejects(runTextProcessing(ctx, path.join(dir, 'missing.json')), (err: Error) => err instanceof BadInputError && /missing\.json: no such file/.test(err.message));
+    fs.writeFileSync(
+      file,
+      '{"_source": {"complaint_what_happened": "The bank charged me twice.", "product": "Checking"}}\n{"_source": {"complaint_what_happened": "Another charge.", "product": 5}}\n',
+    );
+    await assert.rejects(
+      runTextProcessing(ctx, file),
+      (err: Error) =>
+        err instanceof BadInputError && /bad\.jsonl, record 1, field "_source\.product"/.test(err.message),
+    );
+    await assert.rejects(
+      runTextProcessing(ctx, path.join(dir, 'missing.json')),
+      (err: Error) => err instanceof BadInputError && /missing\.json: no such file/.test(err.message),
+    );
     await assert.rejects(runFeatureExtraction(stageContext(config, 'never-ran')), /tickets\.csv/);
     fs.rmSync(dir, { recursive: true });
   });

@@ -24,7 +24,12 @@ describe('resolveConfig', () => {
   });
 
   it('reads the environment and is pure (same input, same output)', () => {
-    const env = { REDIS_URL: 'redis://db:6380/2', TICKETFLOW_QUEUE_PREFIX: 'tf2', TICKETFLOW_STORAGE_DIR: '/tmp/s', PORT: '8080' };
+    const env = {
+      REDIS_URL: 'redis://db:6380/2',
+      TICKETFLOW_QUEUE_PREFIX: 'tf2',
+      TICKETFLOW_STORAGE_DIR: '/tmp/s',
+      PORT: '8080',
+    };
     assert.deepEqual(resolveConfig(env), resolveConfig(env));
     const c = resolveConfig(env);
     assert.equal(c.redisUrl, 'redis://db:6380/2');
@@ -35,7 +40,13 @@ describe('resolveConfig', () => {
 
   it('lists every invalid variable in one message', () => {
     assert.throws(
-      () => resolveConfig({ REDIS_URL: 'localhost', PORT: 'eighty', TICKETFLOW_QUEUE_PREFIX: 'a:b', TICKETFLOW_LOG_LEVEL: 'loud' }),
+      () =>
+        resolveConfig({
+          REDIS_URL: 'localhost',
+          PORT: 'eighty',
+          TICKETFLOW_QUEUE_PREFIX: 'a:b',
+          TICKETFLOW_LOG_LEVEL: 'loud',
+        }),
       (err: Error) =>
         err instanceof BadInputError &&
         /REDIS_URL must look like/.test(err.message) &&
@@ -57,15 +68,22 @@ describe('resolvePipelineParams', () => {
 
   it('rejects unknown names and bad values, all at once', () => {
     assert.throws(
-      () => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { topics: 2.5, testSize: 1, colour: 'red', minDf: 0 }),
+      () =>
+        resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { topics: 2.5, testSize: 1, colour: 'red', minDf: 0 }),
       (err: Error) =>
         /"topics" must be an integer/.test(err.message) &&
         /"testSize" must be a number strictly between 0 and 1/.test(err.message) &&
         /unknown parameter "colour"/.test(err.message) &&
         /"minDf"/.test(err.message),
     );
-    assert.throws(() => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { minDf: 0.9, maxDf: 0.5 }), /must not exceed/);
-    assert.throws(() => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { topicDictionary: { A: [] } }), /non-empty list/);
+    assert.throws(
+      () => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { minDf: 0.9, maxDf: 0.5 }),
+      /must not exceed/,
+    );
+    assert.throws(
+      () => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { topicDictionary: { A: [] } }),
+      /non-empty list/,
+    );
     assert.throws(() => resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, [1]), /JSON object/);
   });
 });

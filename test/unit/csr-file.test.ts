@@ -9,7 +9,12 @@ import { tempDir } from '../helpers/env';
 describe('features.bin', () => {
   it('round-trips a CSR matrix and its labels exactly', async () => {
     const dir = tempDir('csr');
-    const m = csrFromDense([[0, 1.5, 0], [0, 0, 0], [2 ** -40, 0, -3.25], [1 / 3, 0, 0]]);
+    const m = csrFromDense([
+      [0, 1.5, 0],
+      [0, 0, 0],
+      [2 ** -40, 0, -3.25],
+      [1 / 3, 0, 0],
+    ]);
     const labels = Int32Array.from([2, 0, 1, 2]);
     const file = path.join(dir, 'features.bin');
     await writeCsrFile(file, m, labels);

@@ -21,12 +21,19 @@ describe('CSV', () => {
   it('quotes only when needed and round-trips through the parser in any piece size', () => {
     assert.equal(csvRow(['a', 'b c']), 'a,b c\n');
     assert.equal(csvRow(['a,b', 'say "hi"']), '"a,b","say ""hi"""\n');
-    for (const size of [1, 2, 3, 7, 1000]) assert.deepEqual(parseInPieces(text, size), rows, `piece size ${size}`);
+    for (const size of [1, 2, 3, 7, 1000])
+      assert.deepEqual(parseInPieces(text, size), rows, `piece size ${size}`);
   });
 
   it('reads CRLF line ends and a last row without newline', () => {
-    assert.deepEqual(parseInPieces('a,b\r\nc,d', 1), [['a', 'b'], ['c', 'd']]);
-    assert.deepEqual(parseInPieces('a,b\r\nc,d', 100), [['a', 'b'], ['c', 'd']]);
+    assert.deepEqual(parseInPieces('a,b\r\nc,d', 1), [
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    assert.deepEqual(parseInPieces('a,b\r\nc,d', 100), [
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
   });
 
   it('refuses a file that ends inside a quoted field', () => {

@@ -27,7 +27,10 @@ export function jobLogger(job: ProcessorJob<{ runId: string }>, stage: string): 
   return createLogger(processConfig().logLevel, { runId: job.data.runId, stage, jobId: job.id, attempt });
 }
 
-export function stageContext(job: ProcessorJob<{ runId: string; params: PipelineParams }>, log: Logger): StageContext {
+export function stageContext(
+  job: ProcessorJob<{ runId: string; params: PipelineParams }>,
+  log: Logger,
+): StageContext {
   return {
     storageDir: processConfig().storageDir,
     runId: job.data.runId,
@@ -50,7 +53,9 @@ export async function runLogged<Data extends { runId: string; params: PipelinePa
   const ctx = stageContext(job, log);
   const start = performance.now();
   log.info('started');
-  await job.log(`${new Date().toISOString()} ${stage} attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1} started`);
+  await job.log(
+    `${new Date().toISOString()} ${stage} attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1} started`,
+  );
   try {
     const result = await body(ctx);
     const seconds = ((performance.now() - start) / 1000).toFixed(3);

@@ -4,7 +4,13 @@ import { TicketflowConfig } from '../../shared/config/config';
 import { CHUNK_QUEUE } from '../../shared/config/stages';
 import { BadInputError } from '../../shared/errors';
 import { nodeOptions } from '../../shared/flow/build-flow';
-import { ChunkJobData, ChunkJobResult, StageJobData, TextProcessingJobResult, chunkJobId } from '../../shared/flow/job-types';
+import {
+  ChunkJobData,
+  ChunkJobResult,
+  StageJobData,
+  TextProcessingJobResult,
+  chunkJobId,
+} from '../../shared/flow/job-types';
 import { ARTIFACTS, StageContext, artifactPath } from '../../shared/stages/context';
 import { mergeChunks, removeChunkFiles, sumStats } from '../../shared/stages/text-processing';
 import { planChunks } from '../../shared/dataset/plan-chunks';
@@ -44,14 +50,26 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
           return {
             name: CHUNK_QUEUE,
             data,
-            opts: { ...nodeOptions(config, chunkJobId(job.data.runId, chunk), true), parent: { id: job.id!, queue: job.queueQualifiedName } },
+            opts: {
+              ...nodeOptions(config, chunkJobId(job.data.runId, chunk), true),
+              parent: { id: job.id!, queue: job.queueQualifiedName },
+            },
           };
         });
         // Deterministic chunk job ids make a repeated split step add nothing twice.
         await chunkQueue.addBulk(children);
         const splitSeconds = (Date.now() - startedAt) / 1000;
-        ctx.log.info(`${plan.records} records in ${file}: ${plan.chunks.length} chunk job(s) of up to ${ctx.params.chunkSize} (${splitSeconds} s)`);
-        await job.updateData({ ...job.data, step: 'merge', startedAt, chunks: plan.chunks.length, records: plan.records, splitSeconds });
+        ctx.log.info(
+          `${plan.records} records in ${file}: ${plan.chunks.length} chunk job(s) of up to ${ctx.params.chunkSize} (${splitSeconds} s)`,
+        );
+        await job.updateData({
+          ...job.data,
+          step: 'merge',
+          startedAt,
+          chunks: plan.chunks.length,
+          records: plan.records,
+          splitSeconds,
+        });
         await job.updateProgress(5);
         if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
       }
@@ -62,15 +80,30 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
 
 async function merge(ctx: StageContext, job: Job<StageJobData>): Promise<TextProcessingJobResult> {
   const { chunks } = job.data;
-  if (chunks === undefined) throw new BadInputError(`text-processing job ${job.id} reached merge without its split results`);
-  const results = Object.values(await job.getChildrenValues<ChunkJobResult>()).sort((a, b) => a.chunk - b.chunk);
-  if (results.length !== chunks) throw new Error(`text-processing of run ${job.data.runId}: ${results.length} of ${chunks} chunk results found`);
+  if (chunks === undefined)
+    throw new BadInputError(`text-processing job ${job.id} reached merge without its split results`);
+  const results = Object.values(await job.getChildrenValues<ChunkJobResult>()).sort(
+    (a, b) => a.chunk - b.chunk,
+  );
+  if (results.length !== chunks)
+    throw new Error(
+      `text-processing of run ${job.data.runId}: ${results.length} of ${chunks} chunk results found`,
+    );
   const parts = results.map((r) => r.stats);
   const tickets = artifactPath(ctx, ARTIFACTS.tickets);
-  const chunksLeft = await fsp.stat(artifactPath(ctx, ARTIFACTS.chunksDir)).then(() => true, () => false);
+  const chunksLeft = await fsp.stat(artifactPath(ctx, ARTIFACTS.chunksDir)).then(
+    () => true,
+    () => false,
+  );
   // A retry after a finished merge finds tickets.csv in place and the chunk files already removed.
   let stats: ReadStats;
-  if (chunksLeft || !(await fsp.stat(tickets).then(() => true, () => false))) {
+  if (
+    chunksLeft ||
+    !(await fsp.stat(tickets).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     stats = (await mergeChunks(ctx, parts)).stats;
     await removeChunkFiles(ctx);
   } else {

@@ -22,17 +22,28 @@ export interface TextProcessingResult {
  * Stage 1 in one process: plan chunks, process each, merge. The flow runs the same steps as a parent
  * job with chunk children spread over workers; both give the same `tickets.csv`.
  */
-export async function runTextProcessing(ctx: StageContext, datasetFile: string): Promise<TextProcessingResult> {
+export async function runTextProcessing(
+  ctx: StageContext,
+  datasetFile: string,
+): Promise<TextProcessingResult> {
   const start = performance.now();
   const plan = await planChunks(datasetFile, ctx.params.chunkSize);
   const chunkStats: ReadStats[] = [];
   for (const [chunk, range] of plan.chunks.entries()) {
-    chunkStats.push((await processChunk(ctx, { chunk, file: datasetFile, format: plan.format, range })).stats);
+    chunkStats.push(
+      (await processChunk(ctx, { chunk, file: datasetFile, format: plan.format, range })).stats,
+    );
     await ctx.progress?.(Math.round((100 * (chunk + 1)) / plan.chunks.length));
   }
   const merged = await mergeChunks(ctx, chunkStats);
   await removeChunkFiles(ctx);
-  return { tickets: ARTIFACTS.tickets, rows: merged.stats.kept, chunks: plan.chunks.length, stats: merged.stats, seconds: secondsSince(start) };
+  return {
+    tickets: ARTIFACTS.tickets,
+    rows: merged.stats.kept,
+    chunks: plan.chunks.length,
+    stats: merged.stats,
+    seconds: secondsSince(start),
+  };
 }
 
 /** Chunk files are intermediate: once `tickets.csv` is in place they only take space. */

@@ -16,7 +16,8 @@ export function sumStats(parts: readonly ReadStats[]): ReadStats {
   for (const p of parts) {
     total.read += p.read;
     total.kept += p.kept;
-    for (const [reason, n] of Object.entries(p.dropped)) total.dropped[reason] = (total.dropped[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(p.dropped))
+      total.dropped[reason] = (total.dropped[reason] ?? 0) + n;
   }
   return total;
 }
@@ -25,7 +26,10 @@ export function sumStats(parts: readonly ReadStats[]): ReadStats {
  * Concatenate the chunks' rows in input order under one header into `tickets.csv`. Fails as bad input
  * when no chunk kept a ticket: a dataset without a single non-empty narrative.
  */
-export async function mergeChunks(ctx: StageContext, chunkStats: readonly ReadStats[]): Promise<MergeChunksResult> {
+export async function mergeChunks(
+  ctx: StageContext,
+  chunkStats: readonly ReadStats[],
+): Promise<MergeChunksResult> {
   const start = performance.now();
   const stats = sumStats(chunkStats);
   if (stats.kept === 0) throw noNarrative(stats.file, stats.read);
@@ -33,15 +37,22 @@ export async function mergeChunks(ctx: StageContext, chunkStats: readonly ReadSt
   try {
     await out.write(csvRow(TICKETS_COLUMNS));
     for (let c = 0; c < chunkStats.length; c++) {
-      for await (const piece of fs.createReadStream(chunkOutputPath(ctx, c), { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+      for await (const piece of fs.createReadStream(chunkOutputPath(ctx, c), {
+        encoding: 'utf8',
+        highWaterMark: 1 << 20,
+      })) {
         await out.write(piece as string);
       }
     }
     await out.commit();
   } catch (err) {
     await out.abort();
-    throw new Error(`merging text-processing chunks of run ${ctx.runId} failed: ${(err as Error).message}`, { cause: err });
+    throw new Error(`merging text-processing chunks of run ${ctx.runId} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  ctx.log.info(`read ${stats.read} records from ${stats.file}: kept ${stats.kept}, dropped ${JSON.stringify(stats.dropped)}`);
+  ctx.log.info(
+    `read ${stats.read} records from ${stats.file}: kept ${stats.kept}, dropped ${JSON.stringify(stats.dropped)}`,
+  );
   return { stats, seconds: secondsSince(start) };
 }

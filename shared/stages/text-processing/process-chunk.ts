@@ -45,7 +45,9 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
     stats = await readTickets(
       input.file,
       (rec) =>
-        out.write(csvRow([rec.narrative, categoryOf(rec.product, rec.subProduct), extract(rec.narrative).join(' ')])),
+        out.write(
+          csvRow([rec.narrative, categoryOf(rec.product, rec.subProduct), extract(rec.narrative).join(' ')]),
+        ),
       { format: input.format, range: input.range },
     );
     await out.commit();
