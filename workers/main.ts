@@ -17,8 +17,9 @@ as share the Redis and the storage folder.
   --shutdown-timeout MS  on SIGINT/SIGTERM, wait this long for active jobs before closing forcibly (default 30000)
   -h, --help             this text
 
-When no Redis answers at a loopback REDIS_URL, the worker starts redis-server on that port itself and
-stops it when it exits.`;
+When no Redis answers at a loopback REDIS_URL, the worker starts a durable redis-server on that port (an
+append-only file in TICKETFLOW_REDIS_DIR) that keeps running when the worker stops: ticketflow redis stop.
+While Redis is unreachable the worker waits quietly: one warning when it goes, one line when it is back.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

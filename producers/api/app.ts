@@ -1,34 +1,89 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { createBoard } from '../../board/board';
-import { ApiDeps, HandlerResult, createRun, getRun, getRuns } from './handlers';
+import { ApiDeps, HandlerResult, cancel, createRun, getRun, getRuns, ready, remove, retry } from './handlers';
 import { Logger } from '../../shared/logger';
 
 interface Route {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   path: string;
   handler: (deps: ApiDeps, req: Request) => Promise<HandlerResult>;
 }
 
+const id = (req: Request) => String(req.params.id);
+
 const ROUTES: Route[] = [
-  { method: 'post', path: '/runs', handler: (deps, req) => createRun(deps, req.body) },
-  { method: 'get', path: '/runs', handler: (deps, req) => getRuns(deps, req.query.limit) },
-  { method: 'get', path: '/runs/:id', handler: (deps, req) => getRun(deps, String(req.params.id)) },
+  {
+    method: 'post',
+    path: '/runs',
+    handler: (d, req) => createRun(d, req.body, req.get('Idempotency-Key') ?? undefined),
+  },
+  { method: 'get', path: '/runs', handler: (d, req) => getRuns(d, req.query as Record<string, unknown>) },
+  { method: 'get', path: '/runs/:id', handler: (d, req) => getRun(d, id(req)) },
+  { method: 'delete', path: '/runs/:id', handler: (d, req) => remove(d, id(req)) },
+  { method: 'post', path: '/runs/:id/retry', handler: (d, req) => retry(d, id(req)) },
+  { method: 'post', path: '/runs/:id/cancel', handler: (d, req) => cancel(d, id(req)) },
+  { method: 'get', path: '/readyz', handler: (d) => ready(d) },
 ];
+
+/** A request that needs Redis answers 503 when Redis has not answered within this time. */
+export const REDIS_DEADLINE_MS = 2000;
+
+class RedisUnavailable extends Error {}
+
+/**
+ * Run a handler, answering 503 at once when the Redis connection is down and after
+ * `REDIS_DEADLINE_MS` when Redis does not answer: a client learns in seconds that it should retry,
+ * instead of hanging.
+ */
+async function withRedis(deps: ApiDeps, work: () => Promise<HandlerResult>): Promise<HandlerResult> {
+  const unavailable = (why: string): HandlerResult => ({
+    status: 503,
+    body: { error: `Redis at ${deps.config.redisUrl} ${why}: try again shortly` },
+  });
+  if (deps.redis.status !== 'ready') return unavailable(`is unreachable (connection ${deps.redis.status})`);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisUnavailable()), REDIS_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([work(), deadline]);
+  } catch (err) {
+    if (err instanceof RedisUnavailable) return unavailable(`did not answer within ${REDIS_DEADLINE_MS} ms`);
+    if (deps.redis.status !== 'ready')
+      return unavailable(`became unreachable (connection ${deps.redis.status})`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The express adapter: routes call framework-free handlers; one error handler answers JSON. */
 export function createApp(deps: ApiDeps, log: Logger): express.Express {
   const app = express();
   app.use(express.json({ limit: '1mb' }));
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, uptimeSeconds: Math.round(process.uptime()) });
+  });
   for (const route of ROUTES) {
     app[route.method](route.path, (req: Request, res: Response, next: NextFunction) => {
-      route.handler(deps, req).then((r) => res.status(r.status).json(r.body), next);
+      withRedis(deps, () => route.handler(deps, req)).then((r) => res.status(r.status).json(r.body), next);
     });
   }
   app.use('/board', createBoard(deps.queues, '/board'));
   app.get('/', (_req, res) => {
     res.json({
       service: 'ticketflow',
-      endpoints: ['POST /runs', 'GET /runs', 'GET /runs/:id', 'GET /board'],
+      endpoints: [
+        'POST /runs',
+        'GET /runs?state=&limit=&cursor=',
+        'GET /runs/:id',
+        'POST /runs/:id/retry',
+        'POST /runs/:id/cancel',
+        'DELETE /runs/:id',
+        'GET /healthz',
+        'GET /readyz',
+        'GET /board',
+      ],
     });
   });
   app.use((_req: Request, res: Response) => {

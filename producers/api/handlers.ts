@@ -1,19 +1,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FlowProducer } from 'bullmq';
-import { TicketflowConfig } from '../../shared/config/config';
 import { BadInputError } from '../../shared/errors';
-import { enqueueRun } from '../../shared/flow/enqueue';
-import { Queues } from '../../shared/flow/queues';
 import { RUN_ID_PATTERN } from '../../shared/flow/run-id';
-import { getRunStatus, listRuns } from '../../shared/flow/run-status';
+import { QUEUES } from '../../shared/config/stages';
+import { RunsContext } from '../../shared/runs/context';
+import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
+import { liveWorkers } from '../../shared/runs/heartbeats';
+import { RUN_STATES, RunState } from '../../shared/runs/record';
+import { IdempotencyConflict, submitRun } from '../../shared/runs/submit';
+import { readRun } from '../../shared/runs/sync';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
-export interface ApiDeps {
-  config: TicketflowConfig;
-  queues: Queues;
-  flowProducer: FlowProducer;
-}
+export type ApiDeps = RunsContext;
 
 /** A handler's answer, independent of the HTTP framework. */
 export interface HandlerResult {
@@ -22,6 +20,7 @@ export interface HandlerResult {
 }
 
 const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });
+const notFound = (id: string) => error(404, `no run with id ${JSON.stringify(id)}`);
 
 /**
  * Resolve a dataset named relative to the data root; anything that escapes the root (.., absolute
@@ -53,7 +52,11 @@ export async function resolveDataset(dataDir: string, dataset: unknown): Promise
   return path.relative(root, real);
 }
 
-export async function createRun(deps: ApiDeps, body: unknown): Promise<HandlerResult> {
+export async function createRun(
+  deps: ApiDeps,
+  body: unknown,
+  idempotencyKey: string | undefined,
+): Promise<HandlerResult> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return error(
       400,
@@ -64,29 +67,126 @@ export async function createRun(deps: ApiDeps, body: unknown): Promise<HandlerRe
   const extra = Object.keys(rest);
   if (extra.length > 0)
     return error(400, `unknown field(s) ${extra.join(', ')}: the body takes "dataset" and "params"`);
+  if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
+    return error(400, 'the Idempotency-Key header must hold 1 to 255 characters');
+  }
   try {
     const relative = await resolveDataset(deps.config.dataDir, dataset);
-    const id = await enqueueRun(deps.flowProducer, deps.config, { dataset: relative, params });
-    return { status: 202, body: { id, status: `/runs/${id}` } };
+    const datasetFile = path.join(await fs.realpath(deps.config.dataDir), relative);
+    const { record, existing } = await submitRun(deps, {
+      dataset: relative,
+      datasetFile,
+      params,
+      idempotencyKey,
+    });
+    const idle = Object.entries(await liveWorkers(deps.redis, deps.keys, QUEUES)).filter(([, n]) => n === 0);
+    const warnings =
+      idle.length > 0 && record.state !== 'completed'
+        ? [
+            `no live worker serves ${idle.map(([q]) => q).join(', ')}: the run waits until one does (npm run worker)`,
+          ]
+        : [];
+    return {
+      status: existing ? 200 : 202,
+      body: {
+        id: record.id,
+        state: record.state,
+        status: `/runs/${record.id}`,
+        ...(existing ? { existing } : {}),
+        warnings,
+      },
+    };
   } catch (err) {
     if (err instanceof BadInputError) return error(400, err.message);
+    if (err instanceof IdempotencyConflict) return error(409, err.message);
     throw err;
   }
 }
 
 export async function getRun(deps: ApiDeps, id: string): Promise<HandlerResult> {
-  if (!RUN_ID_PATTERN.test(id)) return error(404, `no run with id ${JSON.stringify(id)}`);
-  const status = await getRunStatus(deps.queues, id);
-  return status ? { status: 200, body: status } : error(404, `no run with id ${JSON.stringify(id)}`);
+  if (!RUN_ID_PATTERN.test(id)) return notFound(id);
+  const record = await readRun(deps, id);
+  return record ? { status: 200, body: record } : notFound(id);
 }
 
-export async function getRuns(deps: ApiDeps, limitParam: unknown): Promise<HandlerResult> {
+const LIST_PARAMS = new Set(['state', 'limit', 'cursor']);
+
+export async function getRuns(deps: ApiDeps, query: Record<string, unknown>): Promise<HandlerResult> {
+  const unknown = Object.keys(query).filter((k) => !LIST_PARAMS.has(k));
+  if (unknown.length > 0)
+    return error(400, `unknown query parameter(s) ${unknown.join(', ')}: use state, limit, cursor`);
+  const { state, limit: limitParam, cursor } = query;
   const limit = limitParam === undefined ? 50 : Number(limitParam);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     return error(400, '"limit" must be a whole number from 1 to 1000');
-  const runs = await listRuns(deps.queues, limit);
-  const withState = await Promise.all(
-    runs.map(async (r) => ({ ...r, state: (await getRunStatus(deps.queues, r.id))?.state ?? 'unknown' })),
-  );
-  return { status: 200, body: { runs: withState } };
+  if (state !== undefined && (typeof state !== 'string' || !RUN_STATES.includes(state as RunState))) {
+    return error(400, `"state" must be one of ${RUN_STATES.join(', ')}`);
+  }
+  if (cursor !== undefined && typeof cursor !== 'string') return error(400, '"cursor" must be given once');
+  try {
+    const page = await deps.store.list({ state: state as RunState | undefined, limit, cursor });
+    return { status: 200, body: page };
+  } catch (err) {
+    if (err instanceof RangeError) return error(400, err.message);
+    throw err;
+  }
+}
+
+/** Run control: 404 for unknown runs, 409 when the run's state does not allow the action. */
+async function control(id: string, action: () => Promise<HandlerResult>): Promise<HandlerResult> {
+  if (!RUN_ID_PATTERN.test(id)) return notFound(id);
+  try {
+    return await action();
+  } catch (err) {
+    if (err instanceof NoSuchRun) return error(404, err.message);
+    if (err instanceof RunConflict) return error(409, err.message);
+    throw err;
+  }
+}
+
+export function retry(deps: ApiDeps, id: string): Promise<HandlerResult> {
+  return control(id, async () => {
+    const record = await deps.store.read(id);
+    const file =
+      record && !path.isAbsolute(record.dataset)
+        ? path.resolve(deps.config.dataDir, record.dataset)
+        : (record?.dataset ?? null);
+    const next = await retryRun(deps, id, file);
+    return {
+      status: 202,
+      body: { id, state: next.state, generation: next.generation, status: `/runs/${id}` },
+    };
+  });
+}
+
+export function cancel(deps: ApiDeps, id: string): Promise<HandlerResult> {
+  return control(id, async () => {
+    const { record, stoppedSeconds } = await cancelRun(deps, id);
+    return { status: 200, body: { id, state: record.state, stoppedSeconds } };
+  });
+}
+
+export function remove(deps: ApiDeps, id: string): Promise<HandlerResult> {
+  return control(id, async () => {
+    await deleteRun(deps, id);
+    return { status: 200, body: { id, deleted: true } };
+  });
+}
+
+/** Ready: Redis answers and every queue has a live worker (by heartbeat). */
+export async function ready(deps: ApiDeps): Promise<HandlerResult> {
+  await deps.redis.ping();
+  const workers = await liveWorkers(deps.redis, deps.keys, QUEUES);
+  const idle = Object.entries(workers)
+    .filter(([, n]) => n === 0)
+    .map(([q]) => q);
+  return {
+    status: idle.length === 0 ? 200 : 503,
+    body: {
+      ready: idle.length === 0,
+      redis: 'ok',
+      workers,
+      ...(idle.length > 0 ? { problem: `no live worker serves ${idle.join(', ')}` } : {}),
+    },
+  };
 }

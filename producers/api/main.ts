@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 import { resolveConfig } from '../../shared/config/config';
-import { createConnection } from '../../shared/flow/connection';
-import { closeQueues, openFlowProducer, openQueues } from '../../shared/flow/queues';
+import { createApiConnection } from '../../shared/flow/connection';
 import { createLogger } from '../../shared/logger';
 import { ensureRedis } from '../../shared/redis/local-redis';
+import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { createApp } from './app';
 
 const HELP = `Usage: npm run serve
 
 The ticketflow HTTP API and Bull Board, on PORT (default 3000):
-  POST /runs        {"dataset": "<path relative to TICKETFLOW_DATA_DIR>", "params": {...}} → 202 {"id"}
-  GET  /runs        recent runs, newest first
-  GET  /runs/:id    a run's state, stages, attempts, times, failure message and metrics
-  GET  /board       Bull Board over every queue
+  POST   /runs              {"dataset": "<path in TICKETFLOW_DATA_DIR>", "params": {...}} → 202 {"id"}
+                            (header Idempotency-Key: the same key answers the same run for 48 h)
+  GET    /runs              runs newest first: ?state=waiting|active|completed|failed|cancelled&limit=&cursor=
+  GET    /runs/:id          a run's record: state, progress, stages, attempts, times, error, metrics, warnings
+  POST   /runs/:id/retry    go on from the failed stage (same run id)
+  POST   /runs/:id/cancel   stop every job of the run on every worker
+  DELETE /runs/:id          remove a finished run's record, jobs and artifacts
+  GET    /healthz           the process is up
+  GET    /readyz            Redis answers and every queue has a live worker
+  GET    /board             Bull Board over every queue
 Runs are executed by workers (npm run worker). When no Redis answers at a loopback REDIS_URL, the API
-starts redis-server on that port itself and stops it when it exits.`;
+starts a durable redis-server there (append-only file in TICKETFLOW_REDIS_DIR) that keeps running when the
+API stops; \`ticketflow redis stop\` stops it.`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -30,19 +37,17 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, { component: 'api' });
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
   if (redis.started)
-    log.info(`no Redis answered at ${config.redisUrl}: started redis-server there (it stops with the API)`);
-  const connection = createConnection(config.redisUrl);
-  const queues = openQueues(config, connection);
-  const flowProducer = openFlowProducer(config, connection);
-  const app = createApp({ config, queues, flowProducer }, log);
+    log.info(`no Redis answered at ${config.redisUrl}: started a durable redis-server there`);
+  const connection = createApiConnection(config.redisUrl);
+  const runs = openRunsContext(config, connection);
+  const app = createApp(runs, log);
   const server = app.listen(config.port, () => {
     log.info(`listening on http://localhost:${config.port} (board at /board, data root ${config.dataDir})`);
   });
   const signal = await stopSignal;
   log.info(`${signal}: closing`);
   server.close();
-  await flowProducer.close();
-  await closeQueues(queues);
+  await closeRunsContext(runs).catch(() => undefined);
   connection.disconnect();
   await redis.stop();
   process.exit(0);

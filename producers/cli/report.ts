@@ -1,22 +1,22 @@
-import { STAGES } from '../../shared/config/stages';
-import { RunStatus } from '../../shared/flow/run-status';
+import { RunRecord } from '../../shared/runs/record';
 import { SplitMetrics } from '../../shared/stages/evaluate';
 import { FeatureExtractionResult } from '../../shared/stages/feature-extraction';
 
 const f4 = (v: number | null) => (v === null ? '   n/a' : v.toFixed(4));
 
-/** The end-of-run report, like the seed's: stage times, topics, test classification report, metrics. */
-export function formatReport(status: RunStatus, artifactsDir: string, wallSeconds: number): string {
+/** The end-of-run report, like the seed's: stage times, topics, test classification report, metrics, warnings. */
+export function formatReport(run: RunRecord, artifactsDir: string, wallSeconds: number): string {
   const lines: string[] = [];
-  lines.push(`Run ${status.id} ${status.state} in ${wallSeconds.toFixed(2)} s`);
+  lines.push(`Run ${run.id} ${run.state} in ${wallSeconds.toFixed(2)} s`);
   lines.push(`Artifacts: ${artifactsDir}`, '');
-  lines.push('stage                 seconds  attempts');
-  for (const s of status.stages) {
+  lines.push('stage                 state      seconds  attempts');
+  for (const s of run.stages) {
+    const from = s.cachedFrom ? `  (from run ${s.cachedFrom})` : '';
     lines.push(
-      `${s.stage.padEnd(20)} ${(s.seconds ?? 0).toFixed(2).padStart(8)}  ${String(s.attemptsMade).padStart(8)}`,
+      `${s.stage.padEnd(20)}  ${s.state.padEnd(9)} ${(s.seconds ?? 0).toFixed(2).padStart(8)}  ${String(s.attemptsMade).padStart(8)}${from}`,
     );
   }
-  const fe = status.stages.find((s) => s.stage === 'feature-extraction')?.result as
+  const fe = run.stages.find((s) => s.stage === 'feature-extraction')?.result as
     FeatureExtractionResult | undefined;
   if (fe) {
     lines.push('', `Topics (TF-IDF vocabulary ${fe.vocabularySize}):`);
@@ -24,7 +24,7 @@ export function formatReport(status: RunStatus, artifactsDir: string, wallSecond
       lines.push(`  ${i}  ${t.name.padEnd(32)} ${String(t.size).padStart(7)} tickets`),
     );
   }
-  const m = status.metrics;
+  const m = run.metrics;
   if (m) {
     lines.push('', 'Test classification report:', m.test.report ?? '');
     const row = (name: string, pick: (x: SplitMetrics) => number | null) =>
@@ -36,23 +36,24 @@ export function formatReport(status: RunStatus, artifactsDir: string, wallSecond
     lines.push(row('f1 (weighted)', (x) => x.f1));
     lines.push(row('roc_auc (ovr, wtd)', (x) => x.rocAuc));
   }
+  if (run.warnings.length > 0) {
+    lines.push('', 'Warnings:');
+    for (const w of run.warnings) lines.push(`  - ${w}`);
+  }
   return lines.join('\n') + '\n';
 }
 
 /** One line of live progress per change, e.g. "text-processing active 3/8 chunks". */
-export function progressLine(status: RunStatus): string {
-  return STAGES.map((stage) => {
-    const s = status.stages.find((x) => x.stage === stage)!;
-    const chunks =
-      s.chunks && s.state !== 'completed' ? ` ${s.chunks.completed}/${s.chunks.total} chunks` : '';
-    const retry =
-      s.attemptsMade > 1 || (s.state === 'delayed' && s.attemptsMade > 0)
-        ? ` (attempt ${s.attemptsMade + (s.state === 'completed' ? 0 : 1)})`
-        : '';
-    return `${stage}: ${shortState(s.state)}${chunks}${retry}`;
-  }).join(' | ');
-}
-
-function shortState(state: string): string {
-  return state === 'waiting-children' ? 'waiting' : state;
+export function progressLine(run: RunRecord): string {
+  return run.stages
+    .map((s) => {
+      const chunks =
+        s.chunks && s.state === 'active' ? ` ${s.chunks.completed}/${s.chunks.total} chunks` : '';
+      const attempt =
+        s.attemptsMade > 1 || s.state === 'retrying'
+          ? ` (attempt ${s.attemptsMade + (s.state === 'retrying' ? 1 : 0)})`
+          : '';
+      return `${s.stage}: ${s.state}${chunks}${attempt}`;
+    })
+    .join(' | ');
 }

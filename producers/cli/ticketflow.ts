@@ -3,14 +3,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
+import { PROJECT_ROOT, resolveConfig, TicketflowConfig } from '../../shared/config/config';
 import { resolvePipelineParams } from '../../shared/config/pipeline-params';
-import { createConnection } from '../../shared/flow/connection';
-import { enqueueRun } from '../../shared/flow/enqueue';
-import { closeQueues, openFlowProducer, openQueues, queuesWithoutWorkers } from '../../shared/flow/queues';
-import { getRunStatus, RunStatus } from '../../shared/flow/run-status';
-import { ensureRedis } from '../../shared/redis/local-redis';
+import { createConnection, redisReachable } from '../../shared/flow/connection';
+import { queuesWithoutWorkers } from '../../shared/flow/queues';
+import { ensureRedis, LocalRedis } from '../../shared/redis/local-redis';
+import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { isFinal, RUN_STATES, RunRecord, RunState } from '../../shared/runs/record';
+import { submitRun } from '../../shared/runs/submit';
+import { readRun } from '../../shared/runs/sync';
 import { runDir } from '../../shared/storage';
+import { redisCommand } from './redis-command';
 import { formatReport, progressLine } from './report';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
 
@@ -19,22 +23,32 @@ export const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'compl
 const HELP = `Usage: ticketflow <command> [options]
 
 Commands:
-  run     enqueue a training run, follow it live, print the report
-  help    this text
+  run ...            enqueue a training run, follow it live, print the report
+  retry ID           go on with a failed or cancelled run from its first stage not done, and follow it
+  cancel ID          stop every job of a run on every worker
+  delete ID          remove a finished run: its record, jobs and artifacts
+  status ID          print a run's record (JSON)
+  list [--state S] [--limit N]   runs, newest first
+  redis start|stop|status        the durable Redis on REDIS_URL's port (ticketflow redis --help)
+  help               this text
 
-ticketflow run [--data FILE] [--topics K] [--chunk-size N] [--params JSON] [--workers N] [--json]
+ticketflow run [--data FILE] [--topics K] [--chunk-size N] [--params JSON] [--no-cache] [--workers N] [--json]
   --data FILE       dataset: Kaggle-schema JSON array, JSON Lines, or CFPB CSV export (default: the bundled sample)
   --topics K        number of NMF topics = classes (default 3)
   --chunk-size N    tickets per text-processing chunk job (default 2000)
   --params JSON     other pipeline parameters as a JSON object, e.g. '{"C": 0.5, "stratify": false}'
+  --no-cache        compute every stage, even those an earlier run with the same inputs computed
   --workers N       worker processes to start when none serves the queues (default: one per core, ${os.availableParallelism()} here)
   --timeout S       give up following after S seconds (default 3600); the run itself goes on
   --json            print one JSON object (run id, artifacts directory, seconds per stage, metrics) instead of the report
+Ctrl-C while following cancels the run (its jobs stop, its temporary files go).
 
-Self-contained: when no Redis answers at REDIS_URL it starts a private redis-server, and when no worker
-serves the queues it starts worker processes, both only for this run. With a reachable Redis and running
-workers it only enqueues and follows. Progress goes to stderr, the report (or JSON) to stdout.
-Exit status: 0 when the run completed, 1 when it failed (the failing stage and its message on stderr), 2 on usage errors.`;
+Self-contained: when no Redis answers at REDIS_URL, run and retry start a private redis-server (no
+persistence, gone when the command ends; run records in TICKETFLOW_STORAGE_DIR stay), and when no worker
+serves the queues they start worker processes, both only for this command. With a reachable Redis and
+running workers they only enqueue and follow. Progress goes to stderr, the report (or JSON) to stdout.
+Exit status: 0 when the run completed, 1 when it failed or was cancelled (the failing stage and its message
+on stderr), 2 on usage errors.`;
 
 class UsageError extends Error {}
 
@@ -45,6 +59,142 @@ function positiveInt(name: string, raw: string | undefined): number | undefined 
   return n;
 }
 
+const say = (line: string) => process.stderr.write(line + '\n');
+
+/** A Redis and run context for one command; `private` starts a throw-away Redis when none answers. */
+async function withRuns<T>(
+  config: TicketflowConfig,
+  mode: 'private' | 'existing',
+  body: (runs: RunsContext, redis: LocalRedis) => Promise<T>,
+): Promise<T> {
+  if (mode === 'existing' && !(await redisReachable(config.redisUrl))) {
+    throw new Error(
+      `no Redis answers at ${config.redisUrl}: start it (ticketflow redis start) or set REDIS_URL`,
+    );
+  }
+  const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
+  if (redis.started) say(`no Redis at ${config.redisUrl}: started a private redis-server at ${redis.url}`);
+  const connection = createConnection(redis.url);
+  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
+  try {
+    return await body(runs, redis);
+  } finally {
+    await closeRunsContext(runs);
+    connection.disconnect();
+    await redis.stop();
+  }
+}
+
+interface FollowOptions {
+  workers: number;
+  timeoutSeconds: number;
+  json: boolean;
+}
+
+/** Start workers when none serves the queues, follow the run, print its report; Ctrl-C cancels it. */
+async function followRun(
+  runs: RunsContext,
+  redis: LocalRedis,
+  start: () => Promise<RunRecord>,
+  opts: FollowOptions,
+): Promise<number> {
+  const started = performance.now();
+  let workers: SpawnedWorkers | null = null;
+  try {
+    if ((await queuesWithoutWorkers(runs.queues)).length > 0) {
+      workers = await spawnWorkers(
+        runs.config,
+        runs.queues,
+        redis.url,
+        opts.workers,
+        process.env.TICKETFLOW_LOG_LEVEL ?? 'warn',
+      );
+      say(`started ${workers.count} worker process(es) for this run`);
+    }
+    const first = await start();
+    const runId = first.id;
+    let interrupted = false;
+    const onSigint = () => {
+      if (interrupted) return;
+      interrupted = true;
+      say(`\ninterrupted: cancelling run ${runId}`);
+    };
+    process.on('SIGINT', onSigint);
+    let record: RunRecord;
+    try {
+      record = await follow(runs, runId, opts.timeoutSeconds, () => interrupted);
+      if (interrupted && !isFinal(record.state)) {
+        const { stoppedSeconds } = await cancelRun(runs, runId);
+        say(`run ${runId} cancelled: its jobs stopped within ${stoppedSeconds.toFixed(2)} s`);
+        record = (await runs.store.read(runId)) ?? record;
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    const wall = (performance.now() - started) / 1000;
+    const artifactsDir = runDir(runs.config.storageDir, runId);
+    if (opts.json) {
+      const stages = Object.fromEntries(record.stages.map((s) => [s.stage, s.seconds]));
+      const cached = Object.fromEntries(record.stages.map((s) => [s.stage, s.cached]));
+      process.stdout.write(
+        JSON.stringify({
+          id: runId,
+          state: record.state,
+          artifactsDir,
+          wallSeconds: wall,
+          stages,
+          cached,
+          error: record.error,
+          warnings: record.warnings,
+          metrics: record.metrics,
+        }) + '\n',
+      );
+    } else if (record.state === 'completed') {
+      process.stdout.write(formatReport(record, artifactsDir, wall));
+    }
+    if (record.state === 'completed') return 0;
+    if (record.state === 'cancelled') return 130;
+    say(
+      `run ${runId} failed in stage ${record.error?.stage ?? '?'}: ${record.error?.message ?? record.state}`,
+    );
+    say(`after fixing the cause: ticketflow retry ${runId}`);
+    return 1;
+  } finally {
+    await workers?.stop();
+  }
+}
+
+async function follow(
+  runs: RunsContext,
+  runId: string,
+  timeoutSeconds: number,
+  stop: () => boolean,
+): Promise<RunRecord> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let last = '';
+  for (;;) {
+    const record = await readRun(runs, runId);
+    if (!record) throw new Error(`run ${runId} vanished from storage`);
+    const line = progressLine(record);
+    if (line !== last) say(line);
+    last = line;
+    if (isFinal(record.state) || stop()) return record;
+    if (Date.now() > deadline)
+      throw new Error(
+        `run ${runId} not finished after ${timeoutSeconds} s; it goes on: ticketflow status ${runId}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function followOptions(values: { workers?: string; timeout?: string; json?: boolean }): FollowOptions {
+  return {
+    workers: positiveInt('--workers', values.workers) ?? os.availableParallelism(),
+    timeoutSeconds: positiveInt('--timeout', values.timeout) ?? 3600,
+    json: values.json ?? false,
+  };
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -53,6 +203,7 @@ async function run(argv: string[]): Promise<number> {
       topics: { type: 'string' },
       'chunk-size': { type: 'string' },
       params: { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
       workers: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -73,96 +224,136 @@ async function run(argv: string[]): Promise<number> {
     } catch (err) {
       throw new UsageError(`--params is not valid JSON: ${(err as Error).message}`);
     }
+    if (typeof params !== 'object' || params === null || Array.isArray(params))
+      throw new UsageError('--params must be a JSON object');
   }
   const topics = positiveInt('--topics', values.topics);
   const chunkSize = positiveInt('--chunk-size', values['chunk-size']);
   if (topics !== undefined) params.topics = topics;
   if (chunkSize !== undefined) params.chunkSize = chunkSize;
+  if (values['no-cache']) params.cache = false;
   try {
-    resolvePipelineParams(config.pipeline, params); // fail before starting Redis or workers
+    const { cache: _cache, ...pipeline } = params;
+    resolvePipelineParams(config.pipeline, pipeline); // fail before starting Redis or workers
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const workerCount = positiveInt('--workers', values.workers) ?? os.availableParallelism();
-  const timeoutSeconds = positiveInt('--timeout', values.timeout) ?? 3600;
-
-  const started = performance.now();
-  const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
-  const connection = createConnection(redis.url);
-  const queues = openQueues(config, connection);
-  const flowProducer = openFlowProducer(config, connection);
-  let workers: SpawnedWorkers | null = null;
-  const say = (line: string) => process.stderr.write(line + '\n');
-  try {
-    if (redis.started) say(`no Redis at ${config.redisUrl}: started a private redis-server at ${redis.url}`);
-    if ((await queuesWithoutWorkers(queues)).length > 0) {
-      workers = await spawnWorkers(
-        config,
-        queues,
-        redis.url,
-        workerCount,
-        process.env.TICKETFLOW_LOG_LEVEL ?? 'warn',
-      );
-      say(`started ${workers.count} worker process(es) for this run`);
-    }
-    const runId = await enqueueRun(flowProducer, config, { dataset, params });
-    say(`run ${runId} enqueued: ${dataset}`);
-    const status = await follow(queues, runId, timeoutSeconds, say);
-    const wall = (performance.now() - started) / 1000;
-    const artifactsDir = runDir(config.storageDir, runId);
-    if (values.json) {
-      const stages = Object.fromEntries(status.stages.map((s) => [s.stage, s.seconds]));
-      process.stdout.write(
-        JSON.stringify({
-          id: runId,
-          state: status.state,
-          artifactsDir,
-          wallSeconds: wall,
-          stages,
-          error: status.error,
-          metrics: status.metrics,
-        }) + '\n',
-      );
-    } else if (status.state === 'completed') {
-      process.stdout.write(formatReport(status, artifactsDir, wall));
-    }
-    if (status.state !== 'completed') {
-      say(
-        `run ${runId} failed in stage ${status.error?.stage ?? '?'}: ${status.error?.message ?? status.state}`,
-      );
-      return 1;
-    }
-    return 0;
-  } finally {
-    await workers?.stop();
-    await flowProducer.close();
-    await closeQueues(queues);
-    connection.disconnect();
-    await redis.stop();
-  }
+  const opts = followOptions(values);
+  return withRuns(config, 'private', (runs, redis) =>
+    followRun(
+      runs,
+      redis,
+      async () => {
+        const { record } = await submitRun(runs, { dataset, datasetFile: dataset, params });
+        const cached = record.stages.filter((s) => s.cached).map((s) => s.stage);
+        say(
+          `run ${record.id} enqueued: ${dataset}${cached.length > 0 ? ` (cached: ${cached.join(', ')})` : ''}`,
+        );
+        return record;
+      },
+      opts,
+    ),
+  );
 }
 
-async function follow(
-  queues: ReturnType<typeof openQueues>,
-  runId: string,
-  timeoutSeconds: number,
-  say: (l: string) => void,
-): Promise<RunStatus> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  let last = '';
-  for (;;) {
-    const status = await getRunStatus(queues, runId);
-    if (!status) throw new Error(`run ${runId} vanished from Redis`);
-    const line = progressLine(status);
-    if (line !== last) say(line);
-    last = line;
-    if (status.state === 'completed' || status.state === 'failed') return status;
-    if (Date.now() > deadline)
-      throw new Error(
-        `run ${runId} not finished after ${timeoutSeconds} s; it goes on: follow it with GET /runs/${runId}`,
-      );
-    await new Promise((r) => setTimeout(r, 200));
+function runIdArg(command: string, positionals: string[]): string {
+  const [id, ...extra] = positionals;
+  if (!id || extra.length > 0) throw new UsageError(`usage: ticketflow ${command} ID`);
+  return id;
+}
+
+async function control(command: string, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      workers: { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      state: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
   }
+  const config = resolveConfig(process.env);
+  try {
+    switch (command) {
+      case 'retry': {
+        const id = runIdArg(command, positionals);
+        return await withRuns(config, 'private', (runs, redis) =>
+          followRun(
+            runs,
+            redis,
+            async () => {
+              const record = await runs.store.read(id);
+              const file =
+                record && !path.isAbsolute(record.dataset)
+                  ? path.resolve(config.dataDir, record.dataset)
+                  : (record?.dataset ?? null);
+              const next = await retryRun(runs, id, file);
+              say(
+                `run ${id} retried: generation ${next.generation}, from ${next.stages.find((s) => s.state === 'pending')?.stage}`,
+              );
+              return next;
+            },
+            followOptions(values),
+          ),
+        );
+      }
+      case 'cancel': {
+        const id = runIdArg(command, positionals);
+        return await withRuns(config, 'existing', async (runs) => {
+          const { record, stoppedSeconds } = await cancelRun(runs, id);
+          say(`run ${id} ${record.state}: its jobs stopped within ${stoppedSeconds.toFixed(2)} s`);
+          return 0;
+        });
+      }
+      case 'delete': {
+        const id = runIdArg(command, positionals);
+        return await withRuns(config, 'private', async (runs) => {
+          await deleteRun(runs, id);
+          say(`run ${id} deleted`);
+          return 0;
+        });
+      }
+      case 'status': {
+        const id = runIdArg(command, positionals);
+        return await withRuns(config, 'private', async (runs) => {
+          const record = await readRun(runs, id);
+          if (!record) throw new NoSuchRun(id);
+          process.stdout.write(JSON.stringify(record, null, 2) + '\n');
+          return 0;
+        });
+      }
+      case 'list': {
+        const state = values.state as RunState | undefined;
+        if (state !== undefined && !RUN_STATES.includes(state))
+          throw new UsageError(`--state must be one of ${RUN_STATES.join(', ')}`);
+        const limit = positiveInt('--limit', values.limit) ?? 20;
+        return await withRuns(config, 'existing', async (runs) => {
+          const page = await runs.store.list({ state, limit });
+          if (values.json) process.stdout.write(JSON.stringify(page) + '\n');
+          else
+            for (const r of page.runs) {
+              const acc = r.testAccuracy === null ? '' : ` accuracy ${r.testAccuracy.toFixed(4)}`;
+              process.stdout.write(`${r.id}  ${r.state.padEnd(9)}  ${r.createdAt}  ${r.dataset}${acc}\n`);
+            }
+          return 0;
+        });
+      }
+    }
+  } catch (err) {
+    if (err instanceof NoSuchRun || err instanceof RunConflict) {
+      say(`ticketflow: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  throw new UsageError(`unknown command "${command}": see ticketflow --help`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -172,6 +363,8 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'run') return run(rest);
+  if (command === 'redis') return redisCommand(rest, process.env);
+  if (['retry', 'cancel', 'delete', 'status', 'list'].includes(command)) return control(command, rest);
   throw new UsageError(`unknown command "${command}": see ticketflow --help`);
 }
 

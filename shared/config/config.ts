@@ -34,6 +34,12 @@ export interface TicketflowConfig {
   /** Pipeline parameters; a run may override them. */
   pipeline: PipelineParams;
   retry: RetryPolicy;
+  /**
+   * How long BullMQ keeps finished jobs (`TICKETFLOW_JOB_RETENTION_SECONDS`, `TICKETFLOW_JOB_RETENTION_COUNT`,
+   * per queue): run records and artifacts stay until a run is deleted, so jobs are only needed for a while.
+   * @defaultValue { seconds: 86400, count: 1000 }
+   */
+  jobRetention: { seconds: number; count: number };
   /** The seed's Prefect task tags, carried in every job's data. */
   tags: Record<StageName, readonly string[]>;
 }
@@ -99,6 +105,10 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     logLevel: logLevel as TicketflowConfig['logLevel'],
     pipeline: { ...DEFAULT_PIPELINE_PARAMS },
     retry: DEFAULT_RETRY,
+    jobRetention: {
+      seconds: int('TICKETFLOW_JOB_RETENTION_SECONDS', 86400, 1, 10 * 365 * 86400),
+      count: int('TICKETFLOW_JOB_RETENTION_COUNT', 1000, 1, 10_000_000),
+    },
     tags: STAGE_TAGS,
   };
   if (problems.length > 0) {

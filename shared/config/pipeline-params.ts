@@ -183,8 +183,22 @@ const CHECKS: { [K in keyof PipelineParams]: Check } = {
 export const PARAM_NAMES = Object.keys(CHECKS) as (keyof PipelineParams)[];
 
 /**
+ * Whether a `minDf`/`maxDf` value is a proportion of the tickets rather than a document count, exactly as
+ * the vectorizer reads it (shared/numeric/vectorizer.ts). sklearn's rule is by type: an int is a count, a
+ * float a proportion. JSON has no separate 1.0, so the value 1 takes sklearn's default type for each
+ * parameter: `minDf: 1` is the count 1 (sklearn's `min_df=1`, every term kept) and `maxDf: 1` is 100 %
+ * (sklearn's `max_df=1.0`). Every other integer (they are all > 1) is a count; every non-integer is a
+ * proportion in (0, 1).
+ */
+export function isFraction(name: 'minDf' | 'maxDf', v: number): boolean {
+  return !Number.isInteger(v) || (name === 'maxDf' && v === 1);
+}
+
+/**
  * Overlay per-run overrides on the defaults. Unknown names and invalid values are rejected with one
- * message listing every problem, so a caller can fix them all at once.
+ * message listing every problem, so a caller can fix them all at once. Names are looked up as own
+ * properties only: `__proto__`, `constructor`, `toString`… are unknown parameters like any other, and
+ * nothing but a known parameter is ever assigned to the result.
  */
 export function resolvePipelineParams(base: Readonly<PipelineParams>, overrides: unknown): PipelineParams {
   if (overrides === undefined || overrides === null) return { ...base };
@@ -192,30 +206,89 @@ export function resolvePipelineParams(base: Readonly<PipelineParams>, overrides:
     throw new BadInputError('params must be a JSON object of pipeline parameters');
   }
   const problems: string[] = [];
+  // Spread copies with define semantics, and only names CHECKS owns are assigned below, so an own
+  // "__proto__" key of the overrides (JSON.parse makes one) can neither reach nor replace a prototype.
   const merged: Record<string, unknown> = { ...base };
+  const invalid = new Set<string>();
   for (const [name, value] of Object.entries(overrides)) {
-    const check = (CHECKS as Record<string, Check | undefined>)[name];
+    const check = Object.hasOwn(CHECKS, name) ? CHECKS[name as keyof PipelineParams] : undefined;
     if (!check) {
-      problems.push(`unknown parameter "${name}" (known: ${PARAM_NAMES.join(', ')})`);
+      problems.push(`unknown parameter ${JSON.stringify(name)} (known: ${PARAM_NAMES.join(', ')})`);
       continue;
     }
     const problem = check(value);
-    if (problem) problems.push(`parameter "${name}" ${problem}, got ${JSON.stringify(value)}`);
-    else merged[name] = value;
+    if (problem) {
+      problems.push(`parameter "${name}" ${problem}, got ${JSON.stringify(value)}`);
+      invalid.add(name);
+    } else merged[name] = value;
   }
   const params = merged as unknown as PipelineParams;
-  if (
-    problems.length === 0 &&
-    isFraction(params.maxDf) &&
-    isFraction(params.minDf) &&
-    params.minDf > params.maxDf
-  ) {
-    problems.push(`parameter "minDf" (${params.minDf}) must not exceed "maxDf" (${params.maxDf})`);
-  }
+  if (!invalid.has('minDf') && !invalid.has('maxDf')) problems.push(...dfOrderProblems(params));
   if (problems.length > 0) throw new BadInputError(problems.join('; '));
   return params;
 }
 
-function isFraction(v: number): boolean {
-  return !Number.isInteger(v) || v === 1;
+/**
+ * `minDf` ≤ `maxDf` when both are of one kind (both counts or both proportions). A count against a
+ * proportion depends on the number of tickets: `checkParamsAgainstData` checks it.
+ */
+function dfOrderProblems(params: Readonly<PipelineParams>): string[] {
+  const { minDf, maxDf } = params;
+  const minIsFraction = isFraction('minDf', minDf);
+  if (minIsFraction !== isFraction('maxDf', maxDf) || minDf <= maxDf) return [];
+  const kind = minIsFraction ? 'proportions of the tickets' : 'document counts';
+  return [`parameter "minDf" (${minDf}) must not exceed "maxDf" (${maxDf}) when both are ${kind}`];
+}
+
+/** Test tickets of a split of `tickets` rows, like sklearn's train_test_split (shared/numeric/split.ts). */
+function testCount(testSize: number, tickets: number): number {
+  return Math.ceil(testSize * tickets);
+}
+
+/**
+ * Problems of valid parameters with a dataset of `tickets` kept tickets (the rows of `tickets.csv`),
+ * each naming the parameter to change; empty when none is certain. Pure: the API can call it when it
+ * knows the ticket count of a dataset from an earlier run, and feature extraction calls it before
+ * fitting anything, so that such a run fails at once instead of after a topic model. It reports only
+ * failures that are certain from the count alone (vocabulary and topic sizes need the text).
+ */
+export function checkParamsAgainstData(params: Readonly<PipelineParams>, tickets: number): string[] {
+  const problems: string[] = [];
+  const n = tickets;
+  if (n <= params.topics) {
+    problems.push(
+      `parameter "topics" (${params.topics}) must be below the number of tickets (${n}): use fewer topics or a larger dataset`,
+    );
+  }
+  // The vectorizer keeps the terms whose document frequency df satisfies low ≤ df ≤ high (same
+  // arithmetic as its docCountLimits), and every term has 1 ≤ df ≤ n.
+  const { minDf, maxDf } = params;
+  const low = isFraction('minDf', minDf) ? minDf * n : minDf;
+  const high = isFraction('maxDf', maxDf) ? maxDf * n : maxDf;
+  const describe = (name: string, v: number, limit: number, fraction: boolean) =>
+    fraction ? `"${name}" ${v} (${+limit.toFixed(2)} of ${n} tickets)` : `"${name}" ${v}`;
+  if (!isFraction('minDf', minDf) && minDf > n) {
+    problems.push(
+      `parameter "minDf" (${minDf}) exceeds the number of tickets (${n}): no term can occur in ${minDf} of them; lower minDf`,
+    );
+  } else if (Math.max(1, Math.ceil(low)) > Math.min(n, Math.floor(high))) {
+    problems.push(
+      `${describe('minDf', minDf, low, isFraction('minDf', minDf))} and ${describe('maxDf', maxDf, high, isFraction('maxDf', maxDf))} keep no term: a term would have to occur in at least ${Math.max(1, Math.ceil(low))} and at most ${Math.floor(high)} tickets; lower minDf or raise maxDf`,
+    );
+  }
+  // A model needs at least two topics on each side: training fits two or more classes, and a stratified
+  // split puts every topic on both sides.
+  const nTest = testCount(params.testSize, n);
+  const nTrain = n - nTest;
+  if (n > 0 && nTrain < 2) {
+    problems.push(
+      `parameter "testSize" (${params.testSize}) leaves ${nTrain} of ${n} tickets for training, fewer than 2: lower testSize or use a larger dataset`,
+    );
+  }
+  if (n > 0 && params.stratify && nTest < 2) {
+    problems.push(
+      `parameter "testSize" (${params.testSize}) leaves ${nTest} of ${n} tickets for testing, fewer than the 2 topics a stratified split needs there: raise testSize, set "stratify": false or use a larger dataset`,
+    );
+  }
+  return problems;
 }

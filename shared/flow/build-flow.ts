@@ -1,35 +1,44 @@
 import { FlowJob } from 'bullmq';
 import { TicketflowConfig } from '../config/config';
 import { PipelineParams } from '../config/pipeline-params';
-import { STAGES, StageName } from '../config/stages';
+import { ROOT_STAGE, STAGES, StageName } from '../config/stages';
 import { StageJobData, stageJobId } from './job-types';
 
-export interface RunRequest {
+/** What a flow needs to know about its run: enough for every stage job's data. */
+export interface FlowRun {
   runId: string;
   /** dataset path: absolute, or relative to each worker's data root */
   dataset: string;
   params: PipelineParams;
-  createdAt: Date;
+  createdAt: string;
+  generation: number;
+  /** each stage's cache key */
+  cacheKeys: Record<StageName, string>;
 }
 
-/** Job options every node of a run carries: retry policy, and failing its parent when it fails for good. */
+/** Job options every node of a run carries: retry policy, retention, and failing its parent for good. */
 export function nodeOptions(config: TicketflowConfig, jobId: string, isChild: boolean) {
+  const keep = { age: config.jobRetention.seconds, count: config.jobRetention.count };
   return {
     jobId,
     attempts: config.retry.attempts,
     backoff: { ...config.retry.backoff },
+    removeOnComplete: keep,
+    removeOnFail: keep,
     ...(isChild ? { failParentOnFailure: true } : {}),
   };
 }
 
 /**
- * A run as one BullMQ flow: a chain nested so that training is the root and text processing the deepest
- * child (BullMQ runs children before parents). Queue default job options do not apply to FlowProducer
- * jobs, so attempts and backoff are set on each node.
+ * The stages from `first` on as one BullMQ flow: a chain nested so that the root stage is the root job and
+ * `first` the deepest child (BullMQ runs children before parents). Stages before `first` are already
+ * done (cached, or completed by an earlier generation of the run): their artifacts are in storage, which
+ * is all later stages read. Queue default job options do not apply to FlowProducer jobs, so attempts,
+ * backoff and retention are set on each node.
  */
-export function buildRunFlow(config: TicketflowConfig, run: RunRequest): FlowJob {
+export function buildRunFlow(config: TicketflowConfig, run: FlowRun, first: StageName = STAGES[0]): FlowJob {
   let child: FlowJob | undefined;
-  for (const stage of STAGES) {
+  for (const stage of STAGES.slice(STAGES.indexOf(first))) {
     const data: StageJobData = {
       runId: run.runId,
       stage,
@@ -37,21 +46,20 @@ export function buildRunFlow(config: TicketflowConfig, run: RunRequest): FlowJob
       params: run.params,
       dataset: run.dataset,
       artifacts: `runs/${run.runId}`,
-      createdAt: run.createdAt.toISOString(),
+      createdAt: run.createdAt,
+      generation: run.generation,
+      cacheKey: run.cacheKeys[stage],
       ...(stage === 'text-processing' ? { step: 'split' as const } : {}),
     };
     const node: FlowJob = {
       name: stage,
       queueName: stage,
       data,
-      opts: nodeOptions(config, stageJobId(run.runId, stage), stage !== lastStage()),
+      opts: nodeOptions(config, stageJobId(run.runId, stage, run.generation), stage !== ROOT_STAGE),
       ...(child ? { children: [child] } : {}),
     };
     child = node;
   }
-  return child!;
-}
-
-function lastStage(): StageName {
-  return STAGES[STAGES.length - 1]!;
+  if (!child) throw new RangeError(`no stage from ${first} on`);
+  return child;
 }

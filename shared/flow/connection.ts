@@ -2,10 +2,28 @@ import IORedis, { Redis } from 'ioredis';
 
 /**
  * BullMQ workers need `maxRetriesPerRequest: null` so blocking commands wait through Redis restarts
- * instead of failing; producers use the same settings so one helper serves both.
+ * instead of failing. An 'error' listener keeps ioredis from printing every reconnection attempt.
  */
 export function createConnection(redisUrl: string): Redis {
-  return new IORedis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true });
+  const client = new IORedis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/**
+ * The API's connection: while Redis is down, commands fail at once instead of queueing (a request that
+ * answered 503 must not go on to create a run later), and a command Redis does not answer fails in time.
+ */
+export function createApiConnection(redisUrl: string): Redis {
+  const client = new IORedis(redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    enableReadyCheck: true,
+    commandTimeout: 1500,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** True when a Redis server answers PING at `redisUrl` within `timeoutMs`. */

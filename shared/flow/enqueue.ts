@@ -1,25 +1,18 @@
-import { FlowProducer } from 'bullmq';
-import { TicketflowConfig } from '../config/config';
-import { resolvePipelineParams } from '../config/pipeline-params';
-import { buildRunFlow } from './build-flow';
-import { newRunId } from './run-id';
+import path from 'node:path';
+import { RunsContext } from '../runs/context';
+import { submitRun } from '../runs/submit';
 
 export interface EnqueueRunInput {
   /** absolute path, or a path relative to the workers' data root */
   dataset: string;
-  /** per-run overrides of the pipeline parameters (validated here) */
+  /** per-run overrides of the pipeline parameters (validated here), and `cache: false` */
   params?: unknown;
 }
 
-/** Validate the run's parameters and add its flow; returns the run id. */
-export async function enqueueRun(
-  flowProducer: FlowProducer,
-  config: TicketflowConfig,
-  input: EnqueueRunInput,
-): Promise<string> {
-  const params = resolvePipelineParams(config.pipeline, input.params);
-  const createdAt = new Date();
-  const runId = newRunId(createdAt);
-  await flowProducer.add(buildRunFlow(config, { runId, dataset: input.dataset, params, createdAt }));
-  return runId;
+/** Submit a run of a dataset this process can read as the workers do; returns the run id. */
+export async function enqueueRun(runs: RunsContext, input: EnqueueRunInput): Promise<string> {
+  const datasetFile = path.isAbsolute(input.dataset)
+    ? input.dataset
+    : path.resolve(runs.config.dataDir, input.dataset);
+  return (await submitRun(runs, { dataset: input.dataset, datasetFile, params: input.params })).record.id;
 }

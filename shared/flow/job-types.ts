@@ -22,11 +22,17 @@ export interface StageJobData {
   /** artifacts folder relative to the storage root: `runs/<runId>` */
   artifacts: string;
   createdAt: string;
+  /** which submission of the run this job belongs to: 1, then one more per retry */
+  generation: number;
+  /** the stage cache key of this stage's output (see shared/runs/stage-cache.ts) */
+  cacheKey: string;
   /** text processing only: which step of split → chunks → merge it has reached */
   step?: 'split' | 'merge';
   /** text processing: epoch ms when the split step began (the job is re-activated for the merge) */
   startedAt?: number;
   chunks?: number;
+  /** chunks whose output an earlier generation of the run left in storage: not run again */
+  reusedChunks?: number;
   /** records the split found (JSON elements, lines or CSV rows) */
   records?: number;
   splitSeconds?: number;
@@ -34,6 +40,7 @@ export interface StageJobData {
 
 export interface ChunkJobData {
   runId: string;
+  generation: number;
   stage: 'text-processing';
   chunk: number;
   /** the dataset reference, as in the stage's job */
@@ -53,10 +60,16 @@ export type StageJobResult =
 
 export type ChunkJobResult = ProcessChunkResult;
 
-export function stageJobId(runId: string, stage: StageName): string {
-  return `${runId}-${stage}`;
+/** Job ids are deterministic per run and generation, so adding a job twice adds nothing twice. */
+export function stageJobId(runId: string, stage: StageName, generation = 1): string {
+  return `${runId}-${stage}${generationSuffix(generation)}`;
 }
 
-export function chunkJobId(runId: string, chunk: number): string {
-  return `${runId}-chunk-${String(chunk).padStart(5, '0')}`;
+export function chunkJobId(runId: string, chunk: number, generation = 1): string {
+  return `${runId}-chunk-${String(chunk).padStart(5, '0')}${generationSuffix(generation)}`;
+}
+
+/** A retry adds new jobs beside the failed ones (BullMQ cannot revive a failed parent): `-g2`, `-g3`, … */
+function generationSuffix(generation: number): string {
+  return generation === 1 ? '' : `-g${generation}`;
 }

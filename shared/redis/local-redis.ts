@@ -3,27 +3,38 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { redisReachable } from '../flow/connection';
+import { durableRedisStart, LOCAL_REDIS_HOSTS, NO_REDIS_SERVER, redisServerBinary } from './durable-redis';
+
+export { durableRedisStart, durableRedisStatus, durableRedisStop } from './durable-redis';
+export type { DurableRedisStartResult, DurableRedisStatus, DurableRedisStopResult } from './durable-redis';
 
 export interface LocalRedis {
   url: string;
-  /** true when this process started the server (and `stop` shuts it down) */
+  /** true when this call started the server */
   started: boolean;
+  /**
+   * true when this call started the durable server (mode 'at-url'): it belongs to no process, keeps its data
+   * in an append-only file, and `stop` leaves it running (`ticketflow redis stop` stops it).
+   * false for a private server (stopped by `stop`) and for a Redis that already answered.
+   */
+  durable: boolean;
+  /** Stops a private server this call started; a no-op otherwise. */
   stop(): Promise<void>;
 }
 
 export interface EnsureRedisOptions {
   /** the configured REDIS_URL */
   url: string;
-  /** folder for a started server's log and files */
+  /** folder for a started server's log and files (TICKETFLOW_REDIS_DIR) */
   dir: string;
   /**
-   * 'private': start on a free port (the CLI and the tests: nobody else needs to find it);
-   * 'at-url': start on the configured URL's port, so other processes using the same URL find it.
+   * 'private': start a non-persistent redis-server on a free port, as a child of this process, stopped by
+   * `stop` (the CLI's self-contained mode and the tests: nobody else needs to find it);
+   * 'at-url': start the durable server on the configured URL's port (serve, worker): daemonized, with an
+   * append-only file in `dir`, outliving this process, so other processes using the same URL find it.
    */
   mode: 'private' | 'at-url';
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,29 +48,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-function redisServerBinary(): string | null {
-  for (const dir of (process.env.PATH ?? '')
-    .split(path.delimiter)
-    .concat(['/usr/bin', '/usr/sbin', '/usr/local/bin'])) {
-    const candidate = path.join(dir, 'redis-server');
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      /* try the next folder */
-    }
-  }
-  return null;
-}
-
-/** Start redis-server on `port` in the foreground of a child process; resolves once it answers PING. */
+/**
+ * Start a private redis-server on `port` in the foreground of a child process (no persistence); resolves once
+ * it answers PING. `stop` ends it.
+ */
 export async function startRedisServer(port: number, dir: string): Promise<LocalRedis> {
   const binary = redisServerBinary();
   if (!binary) {
-    throw new Error(
-      'no Redis is reachable and redis-server is not installed: run `npm run setup` as root (it installs it with apt), ' +
-        'install it yourself (apt-get install redis-server), or point REDIS_URL at a running Redis',
-    );
+    throw new Error(NO_REDIS_SERVER);
   }
   fs.mkdirSync(dir, { recursive: true });
   const url = `redis://127.0.0.1:${port}`;
@@ -93,6 +89,7 @@ export async function startRedisServer(port: number, dir: string): Promise<Local
       return {
         url,
         started: true,
+        durable: false,
         stop: async () => {
           if (exited) return;
           const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -109,22 +106,23 @@ export async function startRedisServer(port: number, dir: string): Promise<Local
 }
 
 /**
- * Use the Redis at `url` when it answers; otherwise, when the URL is on this machine, start one.
+ * Use the Redis at `url` when it answers; otherwise, when the URL is on this machine, start one: a private
+ * one on a free port (mode 'private') or the durable one on the URL's port (mode 'at-url').
  * A Redis URL on another host that does not answer is an error: we cannot start that one.
  */
 export async function ensureRedis(opts: EnsureRedisOptions): Promise<LocalRedis> {
-  if (await redisReachable(opts.url)) return { url: opts.url, started: false, stop: async () => undefined };
+  const existing: LocalRedis = { url: opts.url, started: false, durable: false, stop: async () => undefined };
+  if (await redisReachable(opts.url)) return existing;
   const parsed = new URL(opts.url);
-  if (!LOOPBACK.has(parsed.hostname)) {
-    throw new Error(`Redis at ${opts.url} does not answer: start it, or fix REDIS_URL`);
+  if (!LOCAL_REDIS_HOSTS.has(parsed.hostname)) {
+    throw new Error(
+      `Redis at ${opts.url} does not answer: start it, or fix REDIS_URL ` +
+        `(ticketflow starts a Redis itself only on a local address: 127.0.0.1, localhost, ::1)`,
+    );
   }
   if (opts.mode === 'private') return startRedisServer(await freePort(), opts.dir);
-  const port = Number(parsed.port || 6379);
-  try {
-    return await startRedisServer(port, opts.dir);
-  } catch (err) {
-    // Another process may have started it at the same moment.
-    if (await redisReachable(opts.url)) return { url: opts.url, started: false, stop: async () => undefined };
-    throw err;
-  }
+  // Concurrent starters (other processes too) end up with one server; a Redis that another process started
+  // meanwhile is used as it is.
+  const durable = await durableRedisStart(opts.url, opts.dir);
+  return { url: opts.url, started: durable.started, durable: durable.started, stop: async () => undefined };
 }

@@ -45,3 +45,17 @@ export function evaluate(
   }
   return metrics;
 }
+
+/**
+ * The most frequent label of `y` and its share: the accuracy of always answering that label, the least a
+ * useful classifier must beat. Ties go to the lowest label; an empty `y` gives rate 0.
+ */
+export function majorityClass(y: Int32Array, k: number): { label: number; rate: number } {
+  const counts = new Array<number>(k).fill(0);
+  for (const label of y) counts[label] = (counts[label] ?? 0) + 1;
+  let label = 0;
+  counts.forEach((c, l) => {
+    if (c > counts[label]!) label = l;
+  });
+  return { label, rate: y.length === 0 ? 0 : counts[label]! / y.length };
+}

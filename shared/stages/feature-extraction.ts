@@ -1,12 +1,30 @@
-import { fitTfidfVectorizer } from '../numeric/vectorizer';
+import { DEFAULT_TOKEN_PATTERN, fitTfidfVectorizer } from '../numeric/vectorizer';
 import { argmaxRows, fitNmf } from '../numeric/nmf';
 import { csvRow } from '../io/csv';
+import { checkParamsAgainstData } from '../config/pipeline-params';
+import { BadInputError } from '../errors';
 import { openAtomicWriter, writeJsonAtomic } from '../storage';
 import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS, artifactPath, secondsSince } from './context';
 import { readTicketRows } from './read-tickets-csv';
 import { nameTopics, TopicWords } from './topic-names';
 
 export const TOP_WORDS = 15;
+
+/**
+ * A topic holding less than this share of the tickets is reported in `warnings`: with the default 30 %
+ * test split a 1 % topic of the 1,200-ticket sample has about 4 test tickets, too few for its precision
+ * and recall to mean anything, and the classifier has little to learn it from (fewer topics usually
+ * merge it into a real one).
+ */
+export const MIN_TOPIC_SHARE = 0.01;
+
+/**
+ * A TF-IDF vocabulary smaller than this after minDf/maxDf pruning is reported in `warnings`: 3 topics ×
+ * 15 top words already need 45 distinct terms, so with fewer the topics share most of their top words,
+ * the dictionary names them unreliably and the tickets are told apart by a handful of words. (The sample
+ * keeps ~1,000 terms, the dev set ~4,000.)
+ */
+export const MIN_VOCABULARY_TERMS = 50;
 
 export interface TopicSummary {
   id: number;
@@ -19,12 +37,16 @@ export interface TopicsFile {
   topics: TopicSummary[];
   vocabularySize: number;
   nmf: { iterations: number; reconstructionError: number };
+  /** Degenerate but usable topic model: tiny topics, a tiny vocabulary (see MIN_TOPIC_SHARE, …). */
+  warnings: string[];
 }
 
 export interface FeatureExtractionResult {
   topics: { name: string; size: number }[];
   vocabularySize: number;
   nmfIterations: number;
+  /** As in `topics.json`; always present, empty for a healthy model. */
+  warnings: string[];
   seconds: number;
 }
 
@@ -35,17 +57,34 @@ export interface FeatureExtractionResult {
 export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureExtractionResult> {
   const start = performance.now();
   const { params } = ctx;
-  const rows = await readTicketRows(artifactPath(ctx, ARTIFACTS.tickets), false);
-  if (rows.processed.length < params.topics) {
-    throw new Error(
-      `${rows.processed.length} ticket(s) cannot be split into ${params.topics} topics: use a larger dataset or fewer topics`,
+  const ticketsFile = artifactPath(ctx, ARTIFACTS.tickets);
+  const rows = await readTicketRows(ticketsFile, false);
+  const n = rows.processed.length;
+  // Failures certain from the ticket count fail now, on the first attempt: retrying cannot fix them.
+  const problems = checkParamsAgainstData(params, n);
+  if (problems.length > 0) throw new BadInputError(`${ticketsFile}: ${n} ticket(s): ${problems.join('; ')}`);
+  const anyTerm = new RegExp(DEFAULT_TOKEN_PATTERN.source, 'u');
+  if (!rows.processed.some((text) => anyTerm.test(text))) {
+    throw new BadInputError(
+      `${ticketsFile}: none of the ${n} tickets has a processed term left (no nouns in the narratives), so the TF-IDF vocabulary is empty: use a dataset with real narratives`,
     );
   }
-  const tfidf = fitTfidfVectorizer(rows.processed, { minDf: params.minDf, maxDf: params.maxDf });
-  if (tfidf.vocabulary.length < params.topics) {
-    throw new Error(
-      `TF-IDF kept ${tfidf.vocabulary.length} term(s) (minDf ${params.minDf}, maxDf ${params.maxDf}), fewer than ${params.topics} topics: lower minDf or raise maxDf`,
+  const vocabularyProblem = (size: number, why: string, cause?: unknown) =>
+    new BadInputError(
+      `TF-IDF vocabulary of ${size} term(s) over ${n} tickets after pruning with minDf ${params.minDf} and maxDf ${params.maxDf}, ${why}: lower minDf or raise maxDf`,
+      cause === undefined ? undefined : { cause },
     );
+  let tfidf: ReturnType<typeof fitTfidfVectorizer>;
+  try {
+    tfidf = fitTfidfVectorizer(rows.processed, { minDf: params.minDf, maxDf: params.maxDf });
+  } catch (err) {
+    // The options are valid and the df limits feasible (checked above), so a RangeError here means no
+    // term's document frequency falls between them.
+    if (err instanceof RangeError) throw vocabularyProblem(0, 'empty', err);
+    throw err;
+  }
+  if (tfidf.vocabulary.length < params.topics) {
+    throw vocabularyProblem(tfidf.vocabulary.length, `fewer terms than the ${params.topics} topics`);
   }
   await ctx.progress?.(30);
   const k = params.topics;
@@ -90,10 +129,18 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
     size: sizes[id]!,
     topWords: topicWords[id]!.words,
   }));
+  const warnings = topicWarnings(topics, labels.length);
+  if (cols < MIN_VOCABULARY_TERMS) {
+    warnings.push(
+      `TF-IDF vocabulary has only ${cols} terms after pruning with minDf ${params.minDf} and maxDf ${params.maxDf} (fewer than ${MIN_VOCABULARY_TERMS}): topics rest on a handful of words; lower minDf or raise maxDf`,
+    );
+  }
+  for (const w of warnings) ctx.log.warn(w);
   const file: TopicsFile = {
     topics,
     vocabularySize: cols,
     nmf: { iterations: nmf.nIter, reconstructionError: nmf.reconstructionError },
+    warnings,
   };
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.topics), file);
   ctx.log.info(
@@ -103,6 +150,17 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
     topics: topics.map((t) => ({ name: t.name, size: t.size })),
     vocabularySize: cols,
     nmfIterations: nmf.nIter,
+    warnings,
     seconds: secondsSince(start),
   };
+}
+
+/** A warning per topic holding less than MIN_TOPIC_SHARE of the tickets (empty topics included). */
+export function topicWarnings(topics: readonly TopicSummary[], tickets: number): string[] {
+  return topics
+    .filter((t) => t.size < MIN_TOPIC_SHARE * tickets)
+    .map(
+      (t) =>
+        `topic "${t.name}" holds ${t.size} of ${tickets} tickets (${((100 * t.size) / tickets).toFixed(2)} %, under ${100 * MIN_TOPIC_SHARE} %): too few to learn or evaluate it; consider fewer topics`,
+    );
 }

@@ -27,3 +27,19 @@ export async function readLabelledTexts(ctx: StageContext): Promise<LabelledText
   });
   return { texts: rows.processed, labels, names };
 }
+
+/** Tickets per topic label: `counts[label]`, for labels 0 … k − 1. */
+export function classCounts(labels: Int32Array, k: number): number[] {
+  const counts = new Array<number>(k).fill(0);
+  for (const label of labels) counts[label] = (counts[label] ?? 0) + 1;
+  return counts;
+}
+
+/** Labels present in `counts` (count > 0), largest first, then by label. */
+export function presentClasses(counts: readonly number[]): number[] {
+  return counts
+    .map((c, label) => ({ c, label }))
+    .filter((x) => x.c > 0)
+    .sort((a, b) => b.c - a.c || a.label - b.label)
+    .map((x) => x.label);
+}

@@ -5,12 +5,16 @@ import { readJson, writeJsonAtomic } from '../storage';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
 import { TopicsFile } from './feature-extraction';
 import { FeaturesFile, SplitFile } from './transform-split';
-import { evaluate, SplitMetrics } from './evaluate';
+import { evaluate, majorityClass, SplitMetrics } from './evaluate';
+import { BadInputError } from '../errors';
+import { classCounts, presentClasses } from './labels';
 
 export interface MetricsFile {
   classes: string[];
   train: SplitMetrics;
   test: SplitMetrics;
+  /** Degenerate but completed model, e.g. test accuracy below the test split's majority-class rate. */
+  warnings: string[];
 }
 
 /** Everything needed to classify a new ticket's processed text, in one file. */
@@ -28,6 +32,8 @@ export interface ModelFile {
 
 export interface TrainingResult {
   metrics: MetricsFile;
+  /** The same list as `metrics.warnings`; always present, empty for a healthy model. */
+  warnings: string[];
   seconds: number;
 }
 
@@ -49,13 +55,27 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   await ctx.progress?.(10);
 
   const k = names.length;
+  const trainClasses = presentClasses(classCounts(ytrain, k));
+  if (trainClasses.length < 2) {
+    const only = trainClasses[0];
+    const held = only === undefined ? 'no ticket' : `only topic "${names[only]}" (${ytrain.length} tickets)`;
+    throw new BadInputError(
+      `the training split holds ${held}, and a classifier needs two topics or more: use more of the other topics' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
+    );
+  }
   const model = fitLogisticRegression(Xtrain, ytrain, k, { C: params.C, maxIter: params.maxIter });
   await ctx.progress?.(80);
-  const metrics: MetricsFile = {
-    classes: names,
-    train: evaluate(ytrain, predictProba(model, Xtrain), names, false),
-    test: evaluate(ytest, predictProba(model, Xtest), names, true),
-  };
+  const train = evaluate(ytrain, predictProba(model, Xtrain), names, false);
+  const test = evaluate(ytest, predictProba(model, Xtest), names, true);
+  const warnings: string[] = [];
+  const majority = majorityClass(ytest, k);
+  if (test.rows > 0 && test.accuracy < majority.rate) {
+    warnings.push(
+      `test accuracy ${test.accuracy.toFixed(4)} is below the majority-class rate ${majority.rate.toFixed(4)} of the test split (always answering "${names[majority.label]}"): the model does worse than a constant guess`,
+    );
+  }
+  for (const w of warnings) ctx.log.warn(w);
+  const metrics: MetricsFile = { classes: names, train, test, warnings };
   const f = model.features;
   const modelFile: ModelFile = {
     kind: 'logistic-regression',
@@ -73,5 +93,5 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   ctx.log.info(
     `trained in ${model.nIter} iterations: train accuracy ${metrics.train.accuracy.toFixed(4)}, test accuracy ${metrics.test.accuracy.toFixed(4)}`,
   );
-  return { metrics, seconds: secondsSince(start) };
+  return { metrics, warnings, seconds: secondsSince(start) };
 }

@@ -2,8 +2,10 @@ import { applyTfidf, fitCountVectorizer, fitIdf } from '../numeric/vectorizer';
 import { writeCsrFile } from '../io/csr-file';
 import { trainTestSplit } from '../numeric/split';
 import { writeJsonAtomic } from '../storage';
+import { PipelineParams } from '../config/pipeline-params';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
-import { readLabelledTexts } from './labels';
+import { BadInputError } from '../errors';
+import { classCounts, presentClasses, readLabelledTexts } from './labels';
 
 /** The fitted count vocabulary and TF-IDF idf weights: enough to turn any text into model features. */
 export interface FeaturesFile {
@@ -34,7 +36,8 @@ export interface TransformSplitResult {
 export async function runTransformSplit(ctx: StageContext): Promise<TransformSplitResult> {
   const start = performance.now();
   const { params } = ctx;
-  const { texts, labels } = await readLabelledTexts(ctx);
+  const { texts, labels, names } = await readLabelledTexts(ctx);
+  checkSplittable(labels, names, params);
   const { vocabulary, counts } = fitCountVectorizer(texts);
   const idf = fitIdf(counts);
   const split = trainTestSplit(texts.length, {
@@ -42,11 +45,6 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     seed: params.splitSeed,
     stratify: params.stratify ? labels : null,
   });
-  if (split.train.length === 0 || split.test.length === 0) {
-    throw new Error(
-      `a ${params.testSize} test split of ${texts.length} ticket(s) leaves one side empty: use a larger dataset`,
-    );
-  }
   const features: FeaturesFile = { vocabulary, idf: Array.from(idf) };
   const splitFile: SplitFile = {
     seed: params.splitSeed,
@@ -67,4 +65,42 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     testSize: split.test.length,
     seconds: secondsSince(start),
   };
+}
+
+/**
+ * Data-dependent failures of the topic labels and the split, as BadInputError naming what to change
+ * (retrying cannot fix them): a single topic, a split leaving one side without two topics' worth of
+ * tickets, and every condition under which the stratified split itself refuses (shared/numeric/split.ts).
+ */
+export function checkSplittable(labels: Int32Array, names: readonly string[], params: PipelineParams): void {
+  const n = labels.length;
+  const counts = classCounts(labels, names.length);
+  const present = presentClasses(counts);
+  const largest = present[0];
+  if (largest === undefined || present.length < 2) {
+    const where =
+      largest === undefined ? 'no ticket has a topic' : `all ${n} tickets fall in topic "${names[largest]}"`;
+    throw new BadInputError(
+      `after topic labelling ${where}, so there is nothing to classify: change "topics" (or "nmfSeed") or use a more varied dataset`,
+    );
+  }
+  // Sizes as train_test_split computes them (shared/numeric/split.ts).
+  const nTest = Math.ceil(params.testSize * n);
+  const nTrain = n - nTest;
+  const sides = `a testSize ${params.testSize} split of ${n} tickets gives ${nTrain} train / ${nTest} test tickets`;
+  if (nTrain === 0 || nTest === 0) {
+    throw new BadInputError(`${sides}, leaving one side empty: lower "testSize" or use a larger dataset`);
+  }
+  if (!params.stratify) return;
+  const smallest = present[present.length - 1]!;
+  if (counts[smallest]! < 2) {
+    throw new BadInputError(
+      `topic "${names[smallest]}" holds only ${counts[smallest]} ticket, too few for a stratified split (it needs one on each side): set "stratify": false, or change "topics"`,
+    );
+  }
+  if (nTrain < present.length || nTest < present.length) {
+    throw new BadInputError(
+      `${sides}, fewer than the ${present.length} topics a stratified split puts on each side: change "testSize", set "stratify": false, or use a larger dataset`,
+    );
+  }
 }

@@ -73,7 +73,7 @@ describe('HTTP API', () => {
     const res = await call(stack, 'POST', '/runs', '{"dataset": "broken.json"}');
     assert.equal(res.status, 202);
     const id = res.json.id as string;
-    const status = await waitForRun(stack.queues, id);
+    const status = await waitForRun(stack.runs, id);
     assert.equal(status.state, 'failed');
     const text = status.stages.find((s) => s.stage === 'text-processing')!;
     assert.equal(text.attemptsMade, 1, 'bad input is not retried');
@@ -95,7 +95,7 @@ describe('HTTP API', () => {
     );
     assert.equal(res.status, 202);
     const id = res.json.id as string;
-    await waitForRun(stack.queues, id);
+    await waitForRun(stack.runs, id);
     const shown = await call(stack, 'GET', `/runs/${id}`);
     assert.equal(shown.json.state, 'completed');
     assert.equal(shown.json.stages.length, 4);

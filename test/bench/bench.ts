@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K] [--out FILE]
+ * npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K] [--out FILE] [--repeat N]
  *
  * Runs the real flow — a private Redis, N worker processes, shared storage on disk — on a dataset and
  * prints seconds per stage, wall time, stage-1 throughput, peak RSS per process, vocabulary and topic
@@ -12,8 +12,8 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
 import { createConnection } from '../../shared/flow/connection';
 import { enqueueRun } from '../../shared/flow/enqueue';
-import { closeQueues, openFlowProducer, openQueues } from '../../shared/flow/queues';
-import { RunStatus } from '../../shared/flow/run-status';
+import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
+import { RunRecord } from '../../shared/runs/record';
 import { readCsvFile } from '../../shared/io/read-csv';
 import { ensureRedis } from '../../shared/redis/local-redis';
 import { runDir } from '../../shared/storage';
@@ -28,13 +28,14 @@ import { TransformSplitResult } from '../../shared/stages/transform-split';
 const DEV = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'complaints-dev.json');
 const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-labels.tsv');
 
-const HELP = `Usage: npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K] [--out FILE]
+const HELP = `Usage: npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K] [--out FILE] [--repeat N]
   --data FILE      dataset (default ../shared/data/complaints-dev.json, else the bundled sample)
   --workers N      worker processes (default 2)
   --scale F        repeat the data F times with distinct ids (default 1)
   --chunk-size N   tickets per text-processing chunk (default from config: 2000)
   --topics K       NMF topics (default 3)
   --out FILE       also write the results as JSON
+  --repeat N       then submit the same run N more times on the warm workers (stage-cache hits) and time each
 `;
 
 async function productGroups(): Promise<Map<string, string> | null> {
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
       'chunk-size': { type: 'string' },
       topics: { type: 'string' },
       out: { type: 'string' },
+      repeat: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -86,6 +88,8 @@ async function main(): Promise<void> {
   const scale = Number(values.scale);
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a whole number ≥ 1');
   if (!Number.isInteger(scale) || scale < 1) throw new Error('--scale must be a whole number ≥ 1');
+  const repeat = values.repeat === '' ? 1 : Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 0) throw new Error('--repeat must be a whole number ≥ 0');
   const source = path.resolve(
     values.data ??
       (fs.existsSync(DEV) ? DEV : path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json')),
@@ -105,11 +109,11 @@ async function main(): Promise<void> {
   });
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
   const connection = createConnection(redis.url);
-  const queues = openQueues(config, connection);
-  const flowProducer = openFlowProducer(config, connection);
-  const pool = await spawnWorkers(config, queues, redis.url, workers, 'warn');
+  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
+  const pool = await spawnWorkers(config, runs.queues, redis.url, workers, 'warn');
   const sampler = new PeakRssSampler(() => pool.pids);
-  let status: RunStatus;
+  let status: RunRecord;
+  const repeats: { wallSeconds: number; cached: string[] }[] = [];
   const params: Record<string, unknown> = {};
   if (values['chunk-size']) params.chunkSize = Number(values['chunk-size']);
   if (values.topics) params.topics = Number(values.topics);
@@ -117,17 +121,26 @@ async function main(): Promise<void> {
   let runId: string;
   try {
     sampler.start();
-    runId = await enqueueRun(flowProducer, config, { dataset, params });
-    status = await waitForRun(queues, runId, 3_600_000);
+    runId = await enqueueRun(runs, { dataset, params });
+    status = await waitForRun(runs, runId, 3_600_000);
+    // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit.
+    for (let i = 0; i < repeat; i++) {
+      const r0 = performance.now();
+      const again = await waitForRun(runs, await enqueueRun(runs, { dataset, params }), 3_600_000);
+      repeats.push({
+        wallSeconds: round((performance.now() - r0) / 1000),
+        cached: again.stages.filter((s) => s.cached).map((s) => s.stage),
+      });
+      if (again.state !== 'completed') throw new Error(`repeated run ${again.id} ${again.state}`);
+    }
   } finally {
     sampler.stop();
     await pool.stop();
-    await flowProducer.close();
-    await closeQueues(queues);
+    await closeRunsContext(runs);
     connection.disconnect();
     await redis.stop();
   }
-  const wallSeconds = (performance.now() - t0) / 1000;
+  const wallSeconds = (performance.now() - t0 - repeats.reduce((a, r) => a + r.wallSeconds * 1000, 0)) / 1000;
   if (status.state !== 'completed')
     throw new Error(`run failed in ${status.error?.stage}: ${status.error?.message}`);
   const artifactsDir = runDir(config.storageDir, runId);
@@ -163,6 +176,7 @@ async function main(): Promise<void> {
       test: { accuracy: m.test.accuracy, f1: m.test.f1, rocAuc: m.test.rocAuc },
     },
     artifactsDir,
+    repeats,
     machine: {
       cpus: os.availableParallelism(),
       memoryGb: Math.round(os.totalmem() / 2 ** 30),
@@ -171,6 +185,11 @@ async function main(): Promise<void> {
     },
   };
   process.stdout.write(formatTable(result) + '\n');
+  for (const [i, r] of repeats.entries()) {
+    process.stdout.write(
+      `repeat ${i + 1}: ${r.wallSeconds.toFixed(3)} s wall, cached: ${r.cached.join(', ') || 'none'}\n`,
+    );
+  }
   if (values.out) fs.writeFileSync(values.out, JSON.stringify(result, null, 2) + '\n');
 }
 

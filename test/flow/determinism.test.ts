@@ -24,11 +24,11 @@ async function runWith(
 ): Promise<{ files: Map<string, Buffer>; chunks: number }> {
   const stack: Stack = await startStack({ workers });
   try {
-    const runId = await enqueueRun(stack.flowProducer, stack.config, {
+    const runId = await enqueueRun(stack.runs, {
       dataset: SAMPLE_DATASET,
       params: { chunkSize },
     });
-    const status = await waitForRun(stack.queues, runId);
+    const status = await waitForRun(stack.runs, runId);
     assert.equal(status.state, 'completed', JSON.stringify(status.error));
     const dir = runDir(stack.config.storageDir, runId);
     const files = new Map(ARTIFACTS.map((a) => [a, fs.readFileSync(path.join(dir, a))]));

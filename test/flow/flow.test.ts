@@ -19,7 +19,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
   let runId: string;
   before(async () => {
     stack = await startStack({ workers: 2 });
-    runId = await enqueueRun(stack.flowProducer, stack.config, {
+    runId = await enqueueRun(stack.runs, {
       dataset: SAMPLE_DATASET,
       params: { chunkSize: 300 },
     });
@@ -27,7 +27,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
   after(async () => stack.close());
 
   it('completes and writes every artifact', async () => {
-    const status = await waitForRun(stack.queues, runId);
+    const status = await waitForRun(stack.runs, runId);
     assert.equal(status.state, 'completed', JSON.stringify(status.error));
     const dir = runDir(stack.config.storageDir, runId);
     const textResult = status.stages[0]!.result as {
@@ -101,7 +101,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
   });
 
   it('is one flow: training root, text processing deepest, retry policy and tags on every node', async () => {
-    await waitForRun(stack.queues, runId);
+    await waitForRun(stack.runs, runId);
     const tree = await stack.flowProducer.getFlow({
       id: stageJobId(runId, 'training'),
       queueName: 'training',

@@ -14,13 +14,13 @@ describe('several runs at once', () => {
   it('3 runs submitted together on 2 workers all complete, progressing in parallel', async () => {
     const ids = await Promise.all(
       [0, 1, 2].map((i) =>
-        enqueueRun(stack.flowProducer, stack.config, {
+        enqueueRun(stack.runs, {
           dataset: SAMPLE_DATASET,
           params: { chunkSize: 200 + i, topics: 3 },
         }),
       ),
     );
-    const statuses = await Promise.all(ids.map((id) => waitForRun(stack.queues, id, 180_000)));
+    const statuses = await Promise.all(ids.map((id) => waitForRun(stack.runs, id, 180_000)));
     for (const s of statuses) assert.equal(s.state, 'completed', JSON.stringify(s.error));
     const spans = statuses.map((s) => ({
       start: Math.min(...s.stages.map((x) => Date.parse(x.startedAt!))),

@@ -16,12 +16,12 @@ describe('retries', () => {
   after(async () => stack.close());
 
   it('a stage and a chunk that fail once transiently complete on attempt 2 and the run completes', async () => {
-    const runId = await enqueueRun(stack.flowProducer, stack.config, {
+    const runId = await enqueueRun(stack.runs, {
       dataset: SAMPLE_DATASET,
       params: { chunkSize: 400 },
     });
     const started = Date.now();
-    const status = await waitForRun(stack.queues, runId);
+    const status = await waitForRun(stack.runs, runId);
     assert.equal(status.state, 'completed', JSON.stringify(status.error));
     const byStage = Object.fromEntries(status.stages.map((s) => [s.stage, s]));
     assert.equal(byStage['feature-extraction']!.attemptsMade, 2);

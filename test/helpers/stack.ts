@@ -4,8 +4,10 @@ import { FlowProducer } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TicketflowConfig } from '../../shared/config/config';
 import { createConnection } from '../../shared/flow/connection';
-import { Queues, closeQueues, openFlowProducer, openQueues } from '../../shared/flow/queues';
-import { getRunStatus, RunStatus } from '../../shared/flow/run-status';
+import { Queues } from '../../shared/flow/queues';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { isFinal, RunRecord } from '../../shared/runs/record';
+import { readRun } from '../../shared/runs/sync';
 import { spawnWorkers, SpawnedWorkers } from '../../producers/cli/self-contained';
 import { createApp } from '../../producers/api/app';
 import { cleanup, quietLog, testConfig } from './env';
@@ -14,6 +16,7 @@ import { cleanup, quietLog, testConfig } from './env';
 export interface Stack {
   config: TicketflowConfig;
   connection: Redis;
+  runs: RunsContext;
   queues: Queues;
   flowProducer: FlowProducer;
   workers: SpawnedWorkers | null;
@@ -31,12 +34,11 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const config = testConfig(opts.env);
   const connection = createConnection(config.redisUrl);
-  const queues = openQueues(config, connection);
-  const flowProducer = openFlowProducer(config, connection);
+  const runs = openRunsContext(config, connection);
   const workers = opts.workers
     ? await spawnWorkers(
         config,
-        queues,
+        runs.queues,
         config.redisUrl,
         opts.workers,
         process.env.TICKETFLOW_LOG_LEVEL ?? 'warn',
@@ -46,37 +48,37 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let server: http.Server | null = null;
   let baseUrl: string | null = null;
   if (opts.api) {
-    server = createApp({ config, queues, flowProducer }, quietLog).listen(0);
+    server = createApp(runs, quietLog).listen(0);
     await new Promise<void>((r) => server!.once('listening', () => r()));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
   return {
     config,
     connection,
-    queues,
-    flowProducer,
+    runs,
+    queues: runs.queues,
+    flowProducer: runs.flowProducer,
     workers,
     baseUrl,
     async close() {
       if (server) await new Promise<void>((r) => server!.close(() => r()));
       await workers?.stop();
-      await flowProducer.close();
-      await closeQueues(queues);
+      await closeRunsContext(runs);
       connection.disconnect();
       await cleanup(config);
     },
   };
 }
 
-/** Poll a run until it completes or fails (or `timeoutMs` passes). */
-export async function waitForRun(queues: Queues, runId: string, timeoutMs = 120_000): Promise<RunStatus> {
+/** Poll a run until it is final (or `timeoutMs` passes). */
+export async function waitForRun(runs: RunsContext, runId: string, timeoutMs = 120_000): Promise<RunRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await getRunStatus(queues, runId);
-    if (status && (status.state === 'completed' || status.state === 'failed')) return status;
+    const record = await readRun(runs, runId);
+    if (record && isFinal(record.state)) return record;
     if (Date.now() > deadline)
       throw new Error(
-        `run ${runId} still ${status?.state ?? 'missing'} after ${timeoutMs} ms: ${JSON.stringify(status?.stages.map((s) => [s.stage, s.state]))}`,
+        `run ${runId} still ${record?.state ?? 'missing'} after ${timeoutMs} ms: ${JSON.stringify(record?.stages.map((s) => [s.stage, s.state, s.rawState]))}`,
       );
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -2,17 +2,11 @@ import fsp from 'node:fs/promises';
 import { Job, Queue, WaitingChildrenError } from 'bullmq';
 import { TicketflowConfig } from '../../shared/config/config';
 import { CHUNK_QUEUE } from '../../shared/config/stages';
-import { BadInputError } from '../../shared/errors';
 import { nodeOptions } from '../../shared/flow/build-flow';
-import {
-  ChunkJobData,
-  ChunkJobResult,
-  StageJobData,
-  TextProcessingJobResult,
-  chunkJobId,
-} from '../../shared/flow/job-types';
+import { ChunkJobData, StageJobData, TextProcessingJobResult, chunkJobId } from '../../shared/flow/job-types';
 import { ARTIFACTS, StageContext, artifactPath } from '../../shared/stages/context';
-import { mergeChunks, removeChunkFiles, sumStats } from '../../shared/stages/text-processing';
+import { mergeChunks, readChunkStats, removeChunkFiles, sumStats } from '../../shared/stages/text-processing';
+import { chunkStatsPath, ChunkStatsFile } from '../../shared/stages/text-processing/chunk-files';
 import { planChunks } from '../../shared/dataset/plan-chunks';
 import { ReadStats } from '../../shared/dataset/read-tickets';
 import { datasetPath } from './dataset-path';
@@ -23,9 +17,10 @@ import { failOnceIfAsked } from './fault-injection';
  * Stage 1 as a parent job in two steps. Step "split" scans the dataset for record boundaries (no
  * parsing) and adds one child job per byte range of `chunkSize` records to the chunk queue, then waits for
  * them (BullMQ's WaitingChildrenError pattern); any worker may take a chunk, which reads, validates and
- * tags only its own range. Step "merge" joins the chunks' rows in input order into `tickets.csv` and sums
- * their counts. Runs inline (not sandboxed): it streams the file and awaits Redis, so the event loop stays
- * free to renew the job's lock; the CPU-heavy work happens in the sandboxed chunk jobs.
+ * tags only its own range. A chunk whose output an earlier generation of the run left in storage is not
+ * added again. Step "merge" joins the chunks' rows in input order into `tickets.csv` and sums their counts
+ * (from the chunks' files, so reused chunks count too). Runs inline (not sandboxed): it streams the file
+ * and awaits Redis, so the event loop stays free to renew the job's lock.
  */
 export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Queue) {
   return async (job: Job<StageJobData>, token?: string): Promise<TextProcessingJobResult> => {
@@ -35,9 +30,12 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
         const startedAt = Date.now();
         const file = datasetPath(config, job.data.dataset);
         const plan = await planChunks(file, ctx.params.chunkSize);
-        const children = plan.chunks.map((range, chunk) => {
+        const done = await Promise.all(plan.chunks.map((range, chunk) => readChunkStats(ctx, chunk, range)));
+        const children = plan.chunks.flatMap((range, chunk) => {
+          if (done[chunk]) return [];
           const data: ChunkJobData = {
             runId: job.data.runId,
+            generation: job.data.generation,
             stage: 'text-processing',
             chunk,
             dataset: job.data.dataset,
@@ -47,30 +45,27 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
             params: job.data.params,
             artifacts: job.data.artifacts,
           };
-          return {
-            name: CHUNK_QUEUE,
-            data,
-            opts: {
-              ...nodeOptions(config, chunkJobId(job.data.runId, chunk), true),
-              parent: { id: job.id!, queue: job.queueQualifiedName },
-            },
-          };
+          const id = chunkJobId(job.data.runId, chunk, job.data.generation);
+          const parent = { id: job.id!, queue: job.queueQualifiedName };
+          return [{ name: CHUNK_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } }];
         });
         // Deterministic chunk job ids make a repeated split step add nothing twice.
-        await chunkQueue.addBulk(children);
+        if (children.length > 0) await chunkQueue.addBulk(children);
+        const reusedChunks = plan.chunks.length - children.length;
         const splitSeconds = (Date.now() - startedAt) / 1000;
         ctx.log.info(
-          `${plan.records} records in ${file}: ${plan.chunks.length} chunk job(s) of up to ${ctx.params.chunkSize} (${splitSeconds} s)`,
+          `${plan.records} records in ${file}: ${plan.chunks.length} chunk(s) of up to ${ctx.params.chunkSize}` +
+            `${reusedChunks > 0 ? `, ${reusedChunks} already done by an earlier attempt of the run` : ''} (${splitSeconds} s)`,
         );
         await job.updateData({
           ...job.data,
           step: 'merge',
           startedAt,
           chunks: plan.chunks.length,
+          reusedChunks,
           records: plan.records,
           splitSeconds,
         });
-        await job.updateProgress(5);
         if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
       }
       return merge(ctx, job);
@@ -81,34 +76,33 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
 async function merge(ctx: StageContext, job: Job<StageJobData>): Promise<TextProcessingJobResult> {
   const { chunks } = job.data;
   if (chunks === undefined)
-    throw new BadInputError(`text-processing job ${job.id} reached merge without its split results`);
-  const results = Object.values(await job.getChildrenValues<ChunkJobResult>()).sort(
-    (a, b) => a.chunk - b.chunk,
-  );
-  if (results.length !== chunks)
-    throw new Error(
-      `text-processing of run ${job.data.runId}: ${results.length} of ${chunks} chunk results found`,
-    );
-  const parts = results.map((r) => r.stats);
+    throw new Error(`text-processing job ${job.id} reached merge without its split results`);
   const tickets = artifactPath(ctx, ARTIFACTS.tickets);
-  const chunksLeft = await fsp.stat(artifactPath(ctx, ARTIFACTS.chunksDir)).then(
-    () => true,
-    () => false,
-  );
-  // A retry after a finished merge finds tickets.csv in place and the chunk files already removed.
-  let stats: ReadStats;
-  if (
-    chunksLeft ||
-    !(await fsp.stat(tickets).then(
+  const exists = (p: string) =>
+    fsp.stat(p).then(
       () => true,
       () => false,
-    ))
-  ) {
+    );
+  const chunksLeft = await exists(artifactPath(ctx, ARTIFACTS.chunksDir));
+  let stats: ReadStats;
+  if (chunksLeft || !(await exists(tickets))) {
+    const parts = await Promise.all(Array.from({ length: chunks }, (_, c) => readStats(ctx, c)));
     stats = (await mergeChunks(ctx, parts)).stats;
     await removeChunkFiles(ctx);
   } else {
-    stats = sumStats(parts);
+    // A retry after a finished merge finds tickets.csv in place and the chunk files already removed.
+    stats = sumStats(Object.values(await job.getChildrenValues<{ stats: ReadStats }>()).map((r) => r.stats));
   }
   const seconds = (Date.now() - (job.data.startedAt ?? Date.now())) / 1000;
   return { tickets: ARTIFACTS.tickets, rows: stats.kept, chunks, stats, seconds };
+}
+
+async function readStats(ctx: StageContext, chunk: number): Promise<ReadStats> {
+  const file = chunkStatsPath(ctx, chunk);
+  const text = await fsp.readFile(file, 'utf8').catch((err: unknown) => {
+    throw new Error(`text-processing of run ${ctx.runId}: chunk ${chunk} has no output (${file})`, {
+      cause: err,
+    });
+  });
+  return (JSON.parse(text) as ChunkStatsFile).stats;
 }

@@ -7,7 +7,7 @@ import { mergeChunks } from './merge-chunks';
 
 export { processChunk } from './process-chunk';
 export { mergeChunks, sumStats } from './merge-chunks';
-export { categoryOf } from './chunk-files';
+export { categoryOf, readChunkStats } from './chunk-files';
 
 /** What the text-processing stage returns (and stores as its job's return value). */
 export interface TextProcessingResult {

@@ -3,7 +3,7 @@ import { csvRow } from '../../io/csv';
 import { readTickets, ReadStats, TicketRange, DatasetFormat } from '../../dataset/read-tickets';
 import { openAtomicWriter } from '../../storage';
 import { StageContext, secondsSince } from '../context';
-import { categoryOf, chunkOutputPath } from './chunk-files';
+import { categoryOf, chunkOutputPath, writeChunkStats } from './chunk-files';
 
 export interface ChunkInput {
   chunk: number;
@@ -55,6 +55,7 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
     await out.abort();
     throw err;
   }
+  await writeChunkStats(ctx, { chunk: input.chunk, range: input.range, stats });
   ctx.log.debug(`chunk ${input.chunk}: ${stats.kept} tickets in ${secondsSince(start)} s`);
   return { chunk: input.chunk, rows: stats.kept, stats, seconds: secondsSince(start) };
 }

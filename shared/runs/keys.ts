@@ -1,0 +1,26 @@
+/**
+ * Redis keys of ticketflow's own state, beside BullMQ's under the same prefix (`<prefix>:<queue>:…`).
+ * `_tf` is not a valid queue name here, so the two never meet.
+ */
+export function runKeys(prefix: string) {
+  const base = `${prefix}:_tf`;
+  return {
+    /** sorted set, all scores 0, members `<createdAt ms, 15 digits>|<run id>`: newest last in lex order */
+    all: `${base}:runs`,
+    byState: (state: string) => `${base}:runs:state:${state}`,
+    /** hash run id → RunSummary JSON */
+    summaries: `${base}:runs:summary`,
+    lock: (runId: string) => `${base}:lock:${runId}`,
+    cancelled: (runId: string) => `${base}:cancelled:${runId}`,
+    /** pub/sub channel: a run id per message, to every worker */
+    cancelChannel: `${base}:cancel`,
+    idempotency: (keyHash: string) => `${base}:idempotency:${keyHash}`,
+    cache: (cacheKey: string) => `${base}:cache:${cacheKey}`,
+    /** set of the cache keys whose entries point at a run (removed with the run) */
+    runCacheKeys: (runId: string) => `${base}:cache-of:${runId}`,
+    /** sorted set per queue: worker name → heartbeat expiry (ms) */
+    workers: (queue: string) => `${base}:workers:${queue}`,
+  };
+}
+
+export type RunKeys = ReturnType<typeof runKeys>;

@@ -1,0 +1,129 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Job } from 'bullmq';
+import { CHUNK_QUEUE, StageName, isQueueName } from '../config/stages';
+import { Queues } from '../flow/queues';
+import { StageJobData } from '../flow/job-types';
+import { ARTIFACTS } from '../stages/context';
+import { runDir } from '../storage';
+import { RunRecord, StageRecord, StageState, deriveRunFields, isDone, isFinal } from './record';
+
+const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+const CHILD_FAILED = /^child .*:([^:]+):([^:]+) failed$/;
+
+/**
+ * The record brought up to date from the BullMQ jobs of its current generation. Final records and
+ * stages already done are left as they are (their jobs may be gone). Pure apart from reading Redis and
+ * storage: the caller decides whether to write the result.
+ */
+export async function refreshRecord(
+  record: RunRecord,
+  queues: Queues,
+  storageDir: string,
+): Promise<RunRecord> {
+  if (isFinal(record.state)) return record;
+  const stages = await Promise.all(
+    record.stages.map((s) =>
+      isDone(s) || s.jobId === null ? s : refreshStage(s, queues, storageDir, record.id),
+    ),
+  );
+  // A stage downstream of a failed one never ran.
+  const failedAt = stages.findIndex((s) => s.state === 'failed');
+  const settled = stages.map((s, i) =>
+    failedAt >= 0 && i > failedAt && !isDone(s) ? { ...s, state: 'skipped' as const, progress: 0 } : s,
+  );
+  return deriveRunFields({ ...record, stages: settled }, new Date());
+}
+
+async function refreshStage(
+  s: StageRecord,
+  queues: Queues,
+  storageDir: string,
+  runId: string,
+): Promise<StageRecord> {
+  const queue = queues[s.stage];
+  // State first, then the job: a job read after its state is at least as new, so "completed" always
+  // comes with its finish time and return value.
+  const raw = await queue.getJobState(s.jobId!);
+  const job = (await queue.getJob(s.jobId!)) as Job<StageJobData> | undefined;
+  if (!job || raw === 'unknown') return { ...s, rawState: null };
+  const next: StageRecord = {
+    ...s,
+    rawState: raw,
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    startedAt: iso(job.data.startedAt ?? job.processedOn),
+    finishedAt: raw === 'completed' || raw === 'failed' ? iso(job.finishedOn) : null,
+    worker: job.processedBy ?? s.worker,
+    failedReason: job.failedReason ? await rootCause(queues, job.failedReason) : null,
+    progress: typeof job.progress === 'number' ? job.progress : 0,
+  };
+  next.state = normalise(s.stage, raw, job);
+  if (next.state === 'completed') {
+    next.result = job.returnvalue;
+    next.progress = 100;
+    const own = (job.returnvalue as { seconds?: unknown } | null)?.seconds;
+    next.seconds =
+      typeof own === 'number'
+        ? own
+        : job.finishedOn && job.processedOn
+          ? (job.finishedOn - job.processedOn) / 1000
+          : null;
+  }
+  if (s.stage === 'text-processing' && job.data.chunks !== undefined) {
+    const counts = await job.getDependenciesCount();
+    const reused = await countFiles(path.join(runDir(storageDir, runId), ARTIFACTS.chunksDir), '.stats.json');
+    const total = job.data.chunks;
+    const completed = Math.min(total, reused);
+    next.chunks = {
+      total,
+      completed,
+      failed: (counts.failed ?? 0) + (counts.ignored ?? 0),
+      reused: job.data.reusedChunks ?? 0,
+    };
+    if (next.state !== 'completed') next.progress = Math.round((100 * completed) / Math.max(1, total));
+  }
+  return next;
+}
+
+function normalise(stage: StageName, raw: string, job: Job<StageJobData>): StageState {
+  switch (raw) {
+    case 'completed':
+      return 'completed';
+    case 'active':
+      return 'active';
+    case 'failed': {
+      // Failed because its upstream stage failed: it never ran. A failed chunk is text processing's own.
+      const m = CHILD_FAILED.exec(job.failedReason ?? '');
+      return m && m[1] !== CHUNK_QUEUE ? 'skipped' : 'failed';
+    }
+    case 'waiting-children':
+      return stage === 'text-processing' && job.data.step === 'merge' ? 'active' : 'pending';
+    default:
+      // waiting, prioritized, delayed: queued; after a failed attempt it is a retry.
+      return job.attemptsMade > 0 ? 'retrying' : 'waiting';
+  }
+}
+
+/**
+ * BullMQ fails a parent whose child failed (failParentOnFailure) with "child <prefix>:<queue>:<id>
+ * failed". Follow such messages down to the job that failed on its own, whose message says why.
+ */
+async function rootCause(queues: Queues, reason: string): Promise<string> {
+  for (let depth = 0; depth < 10; depth++) {
+    const m = CHILD_FAILED.exec(reason);
+    if (!m || !isQueueName(m[1]!)) return reason;
+    const child = await queues[m[1]].getJob(m[2]!);
+    if (!child?.failedReason) return reason;
+    reason = child.failedReason;
+  }
+  return reason;
+}
+
+async function countFiles(dir: string, suffix: string): Promise<number> {
+  try {
+    return (await fs.readdir(dir)).filter((f) => f.endsWith(suffix)).length;
+  } catch {
+    return 0;
+  }
+}
