@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { resolvePipelineParams } from '../config/pipeline-params';
+import { checkParamsAgainstData, resolvePipelineParams } from '../config/pipeline-params';
 import { STAGES, StageName } from '../config/stages';
 import { BadInputError } from '../errors';
 import { hashFile } from '../dataset/hash-file';
@@ -81,6 +81,14 @@ async function createRun(
     throw new BadInputError(`${input.datasetFile}: cannot read the dataset (${err.code ?? err.message})`);
   });
   const cacheKeys = stageCacheKeys(digest.sha256, params);
+  // An earlier run of the same dataset tells how many tickets it holds: parameters that cannot work with
+  // that many fail here, before anything is enqueued, rather than in stage 2.
+  const known = (await ctx.cache.get(cacheKeys['text-processing']))?.result as { rows?: unknown } | undefined;
+  if (typeof known?.rows === 'number') {
+    const problems = checkParamsAgainstData(params, known.rows);
+    if (problems.length > 0)
+      throw new BadInputError(`${problems.join('; ')} (the dataset holds ${known.rows} tickets)`);
+  }
   let record: RunRecord = {
     id: runId,
     state: 'waiting',

@@ -16,7 +16,7 @@ describe('several runs at once', () => {
       [0, 1, 2].map((i) =>
         enqueueRun(stack.runs, {
           dataset: SAMPLE_DATASET,
-          params: { chunkSize: 200 + i, topics: 3 },
+          params: { chunkSize: 200 + i, topics: 3, cache: false },
         }),
       ),
     );

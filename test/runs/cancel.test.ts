@@ -1,0 +1,103 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CHUNK_QUEUE } from '../../shared/config/stages';
+import { enqueueRun } from '../../shared/flow/enqueue';
+import { cancelRun, retryRun } from '../../shared/runs/control';
+import { readRun } from '../../shared/runs/sync';
+import { runDir } from '../../shared/storage';
+import { SAMPLE_DATASET, tempDir } from '../helpers/env';
+import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { scaleDataset } from '../bench/scale-dataset';
+
+function listTree(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+describe('cancel', () => {
+  let stack: Stack;
+  let data: string;
+  let dataset: string;
+  before(async () => {
+    data = tempDir('cancel-data');
+    dataset = path.join(data, 'sample-x15.jsonl');
+    await scaleDataset(SAMPLE_DATASET, 15, dataset);
+    stack = await startStack({ workers: 2 });
+  });
+  after(async () => {
+    await stack.close();
+    fs.rmSync(data, { recursive: true, force: true });
+  });
+
+  it('stops every job of the run on both worker processes within 2 s, removes queued jobs, cleans up', async () => {
+    const runId = await enqueueRun(stack.runs, { dataset, params: { chunkSize: 200, cache: false } });
+    const chunks = stack.queues[CHUNK_QUEUE];
+    // Wait until both workers are busy with chunks of the run and some are still queued.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const active = (await chunks.getJobs(['active'])).filter((j) => j?.data.runId === runId);
+      const waiting = await chunks.getWaitingCount();
+      if (new Set(active.map((j) => j.processedBy)).size === 2 && waiting > 0) break;
+      assert.ok(Date.now() < deadline, 'both workers never held a chunk at once');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const started = performance.now();
+    const { record, stoppedSeconds } = await cancelRun(stack.runs, runId);
+    const wall = (performance.now() - started) / 1000;
+    assert.equal(record.state, 'cancelled');
+    assert.ok(stoppedSeconds < 2, `jobs stopped after ${stoppedSeconds} s`);
+    assert.ok(wall < 2, `cancel answered after ${wall} s`);
+
+    const ofRun = async (states: ('active' | 'waiting' | 'delayed' | 'failed')[]) =>
+      (await chunks.getJobs(states)).filter((j) => j?.data.runId === runId);
+    assert.equal((await ofRun(['active'])).length, 0, 'no chunk of the run is active');
+    assert.equal((await ofRun(['waiting', 'delayed'])).length, 0, 'queued chunks were removed');
+    const killed = await ofRun(['failed']);
+    assert.ok(killed.length >= 2, `${killed.length} running chunk(s) stopped`);
+    for (const j of killed) {
+      assert.match(j.failedReason, /cancelled/);
+      assert.equal(j.attemptsMade, 1, 'a cancelled job is not retried');
+    }
+    const dir = runDir(stack.config.storageDir, runId);
+    const files = listTree(dir);
+    assert.ok(!files.some((f) => f.startsWith('chunks')), `no chunks/ left: ${files.join(', ')}`);
+    assert.ok(!files.some((f) => f.endsWith('.tmp')), 'no temporary files left');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(listTree(dir), files, 'nothing more is written');
+    const shown = await readRun(stack.runs, runId);
+    assert.equal(shown!.state, 'cancelled');
+    assert.ok(shown!.stages.every((s) => s.state === 'cancelled'));
+    assert.deepEqual(
+      shown!.events.map((e) => e.event),
+      ['created', 'cancelled'],
+    );
+
+    // A cancelled run can go on: the retry completes it.
+    await retryRun(stack.runs, runId, dataset);
+    const done = await waitForRun(stack.runs, runId);
+    assert.equal(done.state, 'completed', JSON.stringify(done.error));
+  });
+
+  it('cancels a run that is only queued, and refuses to cancel a finished one', async () => {
+    const idle = await startStack({ workers: 0 });
+    try {
+      const runId = await enqueueRun(idle.runs, { dataset: SAMPLE_DATASET });
+      const { record, stoppedSeconds } = await cancelRun(idle.runs, runId);
+      assert.equal(record.state, 'cancelled');
+      assert.ok(stoppedSeconds < 0.5);
+      const counts = await Promise.all(Object.values(idle.queues).map((q) => q.getJobCounts()));
+      const left = counts.reduce((n, c) => n + (c.waiting ?? 0) + (c['waiting-children'] ?? 0), 0);
+      assert.equal(left, 0, 'every queued job of the run was removed');
+    } finally {
+      await idle.close();
+    }
+    const runId = await enqueueRun(stack.runs, { dataset: SAMPLE_DATASET });
+    await waitForRun(stack.runs, runId);
+    await assert.rejects(cancelRun(stack.runs, runId), /already completed: nothing to cancel/);
+  });
+});

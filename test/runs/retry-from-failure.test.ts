@@ -1,0 +1,120 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { STAGES } from '../../shared/config/stages';
+import { enqueueRun } from '../../shared/flow/enqueue';
+import { chunkJobId } from '../../shared/flow/job-types';
+import { retryRun } from '../../shared/runs/control';
+import { STAGE_ARTIFACTS } from '../../shared/runs/stage-cache';
+import { SAMPLE_DATASET } from '../helpers/env';
+import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { artifactHashes, fileIdentities } from './artifacts';
+
+// Every stage (and one chunk) fails for good on its first attempt in the run, once: the run fails five
+// times, in flow order, and each retry must go on from exactly the stage that failed.
+const DRILL = ['text-processing', 'text-chunks', 'feature-extraction', 'transform-split', 'training']
+  .map((s) => `${s}:permanent`)
+  .join(',');
+
+describe('retry from the failed stage', () => {
+  let faulty: Stack;
+  let clean: Stack;
+  before(async () => {
+    [faulty, clean] = await Promise.all([
+      startStack({ workers: 2, workerEnv: { TICKETFLOW_FAIL_ONCE: DRILL } }),
+      startStack({ workers: 1 }),
+    ]);
+  });
+  after(async () => Promise.all([faulty.close(), clean.close()]));
+
+  it('goes on with the same run id, reruns nothing that completed, and ends byte-identical to a run that never failed', async () => {
+    const params = { chunkSize: 150, cache: false };
+    const cleanId = await enqueueRun(clean.runs, { dataset: SAMPLE_DATASET, params });
+    const runId = await enqueueRun(faulty.runs, { dataset: SAMPLE_DATASET, params });
+    const failedAt: string[] = [];
+    let record = await waitForRun(faulty.runs, runId);
+    for (let round = 0; record.state === 'failed' && round < 8; round++) {
+      const failing = record.stages.find((s) => s.state === 'failed')!;
+      failedAt.push(failing.stage);
+      assert.equal(failing.attemptsMade, 1, `${failing.stage} failed for good on its first attempt`);
+      assert.match(failing.failedReason ?? '', /injected permanent failure/);
+      const index = STAGES.indexOf(failing.stage);
+      for (const later of record.stages.slice(index + 1))
+        assert.equal(later.state, 'skipped', `${later.stage} never ran`);
+      const done = record.stages.slice(0, index);
+      for (const s of done) assert.equal(s.state, 'completed');
+      const before = {
+        files: fileIdentities(faulty.config.storageDir, runId),
+        attempts: done.map((s) => [s.stage, s.attemptsMade, s.jobId]),
+      };
+
+      const retried = await retryRun(faulty.runs, runId, SAMPLE_DATASET);
+      assert.equal(retried.id, runId);
+      assert.equal(retried.generation, round + 2);
+      record = await waitForRun(faulty.runs, runId);
+
+      // Stages that had completed were not run again: same jobs, attempts and files.
+      assert.deepEqual(
+        record.stages.slice(0, index).map((s) => [s.stage, s.attemptsMade, s.jobId]),
+        before.attempts,
+      );
+      const after = fileIdentities(faulty.config.storageDir, runId);
+      for (const s of done) {
+        for (const f of STAGE_ARTIFACTS[s.stage])
+          assert.equal(after[f], before.files[f], `${f} untouched by the retry`);
+      }
+      if (failing.stage === 'text-processing' && round > 0) {
+        // The chunk failed: chunks that completed in the failed generation are reused, not run again.
+        const text = record.stages[0]!;
+        const chunks = text.chunks!;
+        assert.ok(chunks.reused >= 1, `reused ${chunks.reused} of ${chunks.total} chunks`);
+        const rerun = await Promise.all(
+          Array.from({ length: chunks.total }, (_, c) =>
+            faulty.queues['text-chunks'].getJob(chunkJobId(runId, c, record.generation)),
+          ),
+        );
+        assert.equal(rerun.filter(Boolean).length, chunks.total - chunks.reused);
+      }
+    }
+    assert.deepEqual(failedAt, [
+      'text-processing',
+      'text-processing',
+      'feature-extraction',
+      'transform-split',
+      'training',
+    ]);
+    assert.equal(record.state, 'completed', JSON.stringify(record.error));
+    assert.equal(record.generation, 6);
+    assert.deepEqual(
+      record.events.map((e) => e.event),
+      [
+        'created',
+        'failed',
+        'retried',
+        'failed',
+        'retried',
+        'failed',
+        'retried',
+        'failed',
+        'retried',
+        'failed',
+        'retried',
+        'completed',
+      ],
+    );
+    const cleanRecord = await waitForRun(clean.runs, cleanId);
+    assert.equal(cleanRecord.state, 'completed');
+    assert.deepEqual(
+      artifactHashes(faulty.config.storageDir, runId),
+      artifactHashes(clean.config.storageDir, cleanId),
+    );
+  });
+
+  it('answers a conflict for a run that is not failed or cancelled', async () => {
+    const runId = await enqueueRun(clean.runs, { dataset: SAMPLE_DATASET });
+    await waitForRun(clean.runs, runId);
+    await assert.rejects(
+      retryRun(clean.runs, runId, SAMPLE_DATASET),
+      /is completed: only a failed or cancelled run/,
+    );
+  });
+});
