@@ -1,9 +1,10 @@
 import path from 'node:path';
 import os from 'node:os';
-import { Job, Queue, Worker } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import { TicketflowConfig } from '../shared/config/config';
 import { CHUNK_QUEUE, QueueName, isStageName } from '../shared/config/stages';
 import { createConnection } from '../shared/flow/connection';
+import { openQueue } from '../shared/flow/queues';
 import { StageJobData } from '../shared/flow/job-types';
 import { Logger } from '../shared/logger';
 import { closeRunsContext, openRunsContext, RunsContext } from '../shared/runs/context';
@@ -74,7 +75,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   outage.watch(connection);
   subscriber.on('error', () => undefined);
   const runs = openRunsContext(config, connection);
-  const chunkQueue = new Queue(CHUNK_QUEUE, { connection, prefix: config.queuePrefix });
+  const chunkQueue = openQueue(config, connection, CHUNK_QUEUE);
   const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const cancelled = async (runId: string) => (await connection.exists(runs.keys.cancelled(runId))) === 1;
   const sync = (runId: string, why: string) =>

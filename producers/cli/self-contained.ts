@@ -38,6 +38,9 @@ export async function spawnWorkers(
           ...extraEnv,
         },
         stdio: ['ignore', process.stderr, 'inherit', 'ipc'],
+        // Their own process group: a terminal's Ctrl-C reaches only the CLI, which cancels the run (the
+        // workers stop its jobs) and then stops the workers.
+        detached: true,
       }),
     );
   }

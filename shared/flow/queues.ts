@@ -5,12 +5,26 @@ import { QUEUES, QueueName } from '../config/stages';
 
 export type Queues = Record<QueueName, Queue>;
 
+/**
+ * BullMQ re-emits every connection error on every Queue and FlowProducer, and prints those nobody
+ * listens to with their stack, once per reconnection attempt. The connection's owner reports an outage
+ * (once); its commands fail or wait on their own.
+ */
+function quiet<T extends { on(event: 'error', listener: (err: Error) => void): unknown }>(emitter: T): T {
+  emitter.on('error', () => undefined);
+  return emitter;
+}
+
 /** One BullMQ Queue per stage queue (and the chunk queue), sharing one connection. */
 export function openQueues(config: TicketflowConfig, connection: Redis): Queues {
   const entries = QUEUES.map(
-    (name) => [name, new Queue(name, { connection, prefix: config.queuePrefix })] as const,
+    (name) => [name, quiet(new Queue(name, { connection, prefix: config.queuePrefix }))] as const,
   );
   return Object.fromEntries(entries) as Queues;
+}
+
+export function openQueue(config: TicketflowConfig, connection: Redis, name: QueueName): Queue {
+  return quiet(new Queue(name, { connection, prefix: config.queuePrefix }));
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
@@ -18,7 +32,7 @@ export async function closeQueues(queues: Queues): Promise<void> {
 }
 
 export function openFlowProducer(config: TicketflowConfig, connection: Redis): FlowProducer {
-  return new FlowProducer({ connection, prefix: config.queuePrefix });
+  return quiet(new FlowProducer({ connection, prefix: config.queuePrefix }));
 }
 
 /** Names of the queues that have no worker connected right now. */

@@ -80,7 +80,9 @@ export async function startRedisServer(port: number, dir: string): Promise<Local
       '--logfile',
       path.join(dir, `redis-${port}.log`),
     ],
-    { stdio: 'ignore' },
+    // Its own process group: a terminal's Ctrl-C goes to the command that started it, which still needs
+    // Redis to cancel its run, and stops the server itself afterwards.
+    { stdio: 'ignore', detached: true },
   );
   let exited = false;
   child.on('exit', () => (exited = true));

@@ -18,6 +18,9 @@ export const CLI_MAIN = path.join(PROJECT_ROOT, 'dist', 'producers', 'cli', 'tic
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Resolves with null after `ms`, without keeping the test process alive (for Promise.race deadlines). */
+const expiry = (ms: number) => new Promise<null>((r) => setTimeout(() => r(null), ms).unref());
+
 /** Poll `probe` until it returns a value other than undefined, or throw after `timeoutMs` saying `what`. */
 export async function waitFor<T>(
   what: string,
@@ -159,7 +162,7 @@ export function spawnNode(
     exited,
     async signal(signal, timeoutMs) {
       if (!done) child.kill(signal);
-      const result = await Promise.race([exited, sleep(timeoutMs).then(() => null)]);
+      const result = await Promise.race([exited, expiry(timeoutMs)]);
       if (result === null)
         throw new Error(`${label} (pid ${pid}) still runs ${timeoutMs} ms after ${signal}`);
       return result;
@@ -167,11 +170,11 @@ export function spawnNode(
     async stop(signal = 'SIGTERM', graceMs = 10_000) {
       if (!done) {
         child.kill(signal);
-        await Promise.race([exited, sleep(graceMs)]);
+        await Promise.race([exited, expiry(graceMs)]);
       }
       // Sandboxed children (and the process itself, if it did not exit) are in its group.
       killGroup('SIGKILL');
-      if (!done) await Promise.race([exited, sleep(2000)]);
+      if (!done) await Promise.race([exited, expiry(2000)]);
       child.stdout?.destroy();
       child.stderr?.destroy();
       spawned.delete(proc);
@@ -235,7 +238,7 @@ export interface CliResult {
 export async function redisCommand(d: Deployment, action: 'start' | 'stop' | 'status'): Promise<CliResult> {
   const started = performance.now();
   const cli = spawnNode(`ticketflow redis ${action}`, CLI_MAIN, ['redis', action], d.env);
-  const result = await Promise.race([cli.exited, sleep(30_000).then(() => null)]);
+  const result = await Promise.race([cli.exited, expiry(30_000)]);
   await cli.stop('SIGKILL', 0);
   if (result === null) throw new Error(`ticketflow redis ${action} did not finish within 30 s`);
   return {
