@@ -48,7 +48,10 @@ async function withRedis(deps: ApiDeps, work: () => Promise<HandlerResult>): Pro
   try {
     return await Promise.race([work(), deadline]);
   } catch (err) {
-    if (err instanceof RedisUnavailable) return unavailable(`did not answer within ${REDIS_DEADLINE_MS} ms`);
+    // The connection's own command timeout (shorter than the deadline) says the same.
+    if (err instanceof RedisUnavailable || /Command timed out/.test((err as Error).message)) {
+      return unavailable(`did not answer in time`);
+    }
     if (deps.redis.status !== 'ready')
       return unavailable(`became unreachable (connection ${deps.redis.status})`);
     throw err;
