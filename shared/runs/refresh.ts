@@ -9,6 +9,14 @@ import { runDir } from '../storage';
 import { RunRecord, StageRecord, StageState, deriveRunFields, isDone, isFinal } from './record';
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+
+/**
+ * A run whose unfinished stages' jobs are all missing this long after its last event has lost them (a
+ * Redis without persistence restarted, or someone removed them): it fails, so it can be retried. The
+ * delay covers the moment between writing a record and adding its flow.
+ */
+export const LOST_JOBS_AFTER_MS = 30_000;
+const MISSING = 'missing';
 const CHILD_FAILED = /^child .*:([^:]+):([^:]+) failed$/;
 
 /**
@@ -27,6 +35,21 @@ export async function refreshRecord(
       isDone(s) || s.jobId === null ? s : refreshStage(s, queues, storageDir, record.id),
     ),
   );
+  const open = stages.filter((s) => !isDone(s) && s.jobId !== null);
+  const lastEvent = Date.parse(record.events[record.events.length - 1]?.at ?? record.createdAt);
+  if (
+    open.length > 0 &&
+    open.every((s) => s.rawState === MISSING) &&
+    Date.now() - lastEvent > LOST_JOBS_AFTER_MS
+  ) {
+    const first = stages.indexOf(open[0]!);
+    stages[first] = {
+      ...stages[first]!,
+      state: 'failed',
+      failedReason:
+        'its jobs are gone from Redis (a Redis without persistence was restarted, or they were removed): retry the run',
+    };
+  }
   // A stage downstream of a failed one never ran.
   const failedAt = stages.findIndex((s) => s.state === 'failed');
   const settled = stages.map((s, i) =>
@@ -46,7 +69,7 @@ async function refreshStage(
   // comes with its finish time and return value.
   const raw = await queue.getJobState(s.jobId!);
   const job = (await queue.getJob(s.jobId!)) as Job<StageJobData> | undefined;
-  if (!job || raw === 'unknown') return { ...s, rawState: null };
+  if (!job || raw === 'unknown') return { ...s, rawState: MISSING };
   const next: StageRecord = {
     ...s,
     rawState: raw,

@@ -48,9 +48,10 @@ export async function runLogged<Data extends { runId: string; params: PipelinePa
   job: ProcessorJob<Data>,
   stage: string,
   body: (ctx: StageContext) => Promise<Result>,
+  signal?: AbortSignal,
 ): Promise<Result> {
   const log = jobLogger(job, stage);
-  const ctx = stageContext(job, log);
+  const ctx = { ...stageContext(job, log), ...(signal ? { signal } : {}) };
   const start = performance.now();
   log.info('started');
   await job.log(

@@ -23,53 +23,66 @@ import { failOnceIfAsked } from './fault-injection';
  * and awaits Redis, so the event loop stays free to renew the job's lock.
  */
 export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Queue) {
-  return async (job: Job<StageJobData>, token?: string): Promise<TextProcessingJobResult> => {
-    return runLogged(job, 'text-processing', async (ctx) => {
-      if (job.data.step !== 'merge') {
-        await failOnceIfAsked(ctx, 'text-processing');
-        const startedAt = Date.now();
-        const file = datasetPath(config, job.data.dataset);
-        const plan = await planChunks(file, ctx.params.chunkSize);
-        const done = await Promise.all(plan.chunks.map((range, chunk) => readChunkStats(ctx, chunk, range)));
-        const children = plan.chunks.flatMap((range, chunk) => {
-          if (done[chunk]) return [];
-          const data: ChunkJobData = {
-            runId: job.data.runId,
-            generation: job.data.generation,
-            stage: 'text-processing',
-            chunk,
-            dataset: job.data.dataset,
-            format: plan.format,
-            range,
-            tags: job.data.tags,
-            params: job.data.params,
-            artifacts: job.data.artifacts,
-          };
-          const id = chunkJobId(job.data.runId, chunk, job.data.generation);
-          const parent = { id: job.id!, queue: job.queueQualifiedName };
-          return [{ name: CHUNK_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } }];
-        });
-        // Deterministic chunk job ids make a repeated split step add nothing twice.
-        if (children.length > 0) await chunkQueue.addBulk(children);
-        const reusedChunks = plan.chunks.length - children.length;
-        const splitSeconds = (Date.now() - startedAt) / 1000;
-        ctx.log.info(
-          `${plan.records} records in ${file}: ${plan.chunks.length} chunk(s) of up to ${ctx.params.chunkSize}` +
-            `${reusedChunks > 0 ? `, ${reusedChunks} already done by an earlier attempt of the run` : ''} (${splitSeconds} s)`,
-        );
-        await job.updateData({
-          ...job.data,
-          step: 'merge',
-          startedAt,
-          chunks: plan.chunks.length,
-          reusedChunks,
-          records: plan.records,
-          splitSeconds,
-        });
-        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
-      }
-      return merge(ctx, job);
-    });
+  // Three parameters: BullMQ then hands over an abort signal, which a cancelled run's worker aborts.
+  return async (
+    job: Job<StageJobData>,
+    token?: string,
+    signal?: AbortSignal,
+  ): Promise<TextProcessingJobResult> => {
+    return runLogged(
+      job,
+      'text-processing',
+      async (ctx) => {
+        if (job.data.step !== 'merge') {
+          await failOnceIfAsked(ctx, 'text-processing');
+          const startedAt = Date.now();
+          const file = datasetPath(config, job.data.dataset);
+          const plan = await planChunks(file, ctx.params.chunkSize);
+          signal?.throwIfAborted();
+          const done = await Promise.all(
+            plan.chunks.map((range, chunk) => readChunkStats(ctx, chunk, range)),
+          );
+          const children = plan.chunks.flatMap((range, chunk) => {
+            if (done[chunk]) return [];
+            const data: ChunkJobData = {
+              runId: job.data.runId,
+              generation: job.data.generation,
+              stage: 'text-processing',
+              chunk,
+              dataset: job.data.dataset,
+              format: plan.format,
+              range,
+              tags: job.data.tags,
+              params: job.data.params,
+              artifacts: job.data.artifacts,
+            };
+            const id = chunkJobId(job.data.runId, chunk, job.data.generation);
+            const parent = { id: job.id!, queue: job.queueQualifiedName };
+            return [{ name: CHUNK_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } }];
+          });
+          // Deterministic chunk job ids make a repeated split step add nothing twice.
+          if (children.length > 0) await chunkQueue.addBulk(children);
+          const reusedChunks = plan.chunks.length - children.length;
+          const splitSeconds = (Date.now() - startedAt) / 1000;
+          ctx.log.info(
+            `${plan.records} records in ${file}: ${plan.chunks.length} chunk(s) of up to ${ctx.params.chunkSize}` +
+              `${reusedChunks > 0 ? `, ${reusedChunks} already done by an earlier attempt of the run` : ''} (${splitSeconds} s)`,
+          );
+          await job.updateData({
+            ...job.data,
+            step: 'merge',
+            startedAt,
+            chunks: plan.chunks.length,
+            reusedChunks,
+            records: plan.records,
+            splitSeconds,
+          });
+          if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
+        }
+        return merge(ctx, job);
+      },
+      signal,
+    );
   };
 }
 

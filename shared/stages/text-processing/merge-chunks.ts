@@ -44,6 +44,8 @@ export async function mergeChunks(
         await out.write(piece as string);
       }
     }
+    // A cancelled run writes nothing more: abort rather than put tickets.csv in place.
+    ctx.signal?.throwIfAborted();
     await out.commit();
   } catch (err) {
     await out.abort();
