@@ -75,6 +75,10 @@ export class StageCache {
     if (set === 'OK') await this.redis.sadd(this.keys.runCacheKeys(entry.runId), key);
   }
 
+  async forget(key: string, runId: string): Promise<void> {
+    await this.redis.multi().del(this.keys.cache(key)).srem(this.keys.runCacheKeys(runId), key).exec();
+  }
+
   /** Forget every entry whose artifacts live in `runId` (before the run's folder is removed). */
   async forgetRun(runId: string): Promise<void> {
     const keys = await this.redis.smembers(this.keys.runCacheKeys(runId));

@@ -116,6 +116,8 @@ async function createRun(
     for (const stage of STAGES) {
       const entry = await ctx.cache.get(cacheKeys[stage]);
       if (!entry || !(await ctx.cache.link(stage, entry.runId, runId))) {
+        // An entry whose files are gone is stale: forget it, so this run's output can take its place.
+        if (entry) await ctx.cache.forget(cacheKeys[stage], entry.runId);
         first = stage;
         break;
       }

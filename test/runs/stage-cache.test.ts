@@ -100,4 +100,14 @@ describe('stage cache across runs', () => {
       /minDf/,
     );
   });
+
+  it('forgets an entry whose files were removed by hand, and caches the next run instead', async () => {
+    const source = await run(SAMPLE_DATASET, { C: 0.25 });
+    fs.rmSync(runDir(stack.config.storageDir, source.id), { recursive: true });
+    const recomputed = await run(SAMPLE_DATASET, { C: 0.25 });
+    assert.notEqual(recomputed.stages[0]!.cachedFrom, source.id);
+    assert.equal(recomputed.stages[3]!.cached, false, 'training had to be computed again');
+    const next = await run(SAMPLE_DATASET, { C: 0.25 });
+    assert.equal(next.stages[3]!.cachedFrom, recomputed.id, 'the recomputed run is the new source');
+  });
 });
