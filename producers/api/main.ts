@@ -39,6 +39,16 @@ async function main(): Promise<void> {
   if (redis.started)
     log.info(`no Redis answered at ${config.redisUrl}: started a durable redis-server there`);
   const connection = createApiConnection(config.redisUrl);
+  // Listen once Redis answers, so a restarted API serves its first request; without Redis it still
+  // comes up after a few seconds (health checks, 503s) and serves as soon as Redis is back.
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 5000);
+    connection.once('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!ready) log.warn(`Redis at ${config.redisUrl} does not answer yet: answering 503 until it does`);
   const runs = openRunsContext(config, connection);
   const app = createApp(runs, log);
   const server = app.listen(config.port, () => {

@@ -3,21 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { call } from '../helpers/http';
 import { tempDir, SAMPLE_DATASET } from '../helpers/env';
-
-async function call(
-  stack: Stack,
-  method: string,
-  route: string,
-  body?: string,
-): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${stack.baseUrl}${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body,
-  });
-  return { status: res.status, json: await res.json() };
-}
 
 describe('HTTP API', () => {
   let stack: Stack;

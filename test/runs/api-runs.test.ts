@@ -5,21 +5,7 @@ import path from 'node:path';
 import { runDir } from '../../shared/storage';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
-
-async function call(
-  stack: Stack,
-  method: string,
-  route: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${stack.baseUrl}${route}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+import { call } from '../helpers/http';
 
 describe('runs over HTTP: idempotency, listing, status, delete', () => {
   let stack: Stack;
