@@ -2,7 +2,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { BadInputError } from '../errors';
 import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from './pipeline-params';
-import { StageName } from './stages';
+import { QUEUES, QueueName, StageName, isQueueName } from './stages';
 
 /** The project's root folder (config.ts compiles to dist/shared/config/config.js). */
 export const PROJECT_ROOT = path.resolve(__dirname, '../../..');
@@ -40,12 +40,35 @@ export interface TicketflowConfig {
    * @defaultValue { seconds: 86400, count: 1000 }
    */
   jobRetention: { seconds: number; count: number };
+  /**
+   * How fast a job whose worker died is noticed and handed to another (`TICKETFLOW_LOCK_DURATION_MS`,
+   * `TICKETFLOW_STALLED_INTERVAL_MS`): a job's lock expires `lockDurationMs` after its worker last renewed it
+   * (every half of that), and every `stalledIntervalMs` some worker moves jobs with expired locks back to
+   * the queue. A kill costs at most about their sum. CPU-heavy work runs in sandboxed children, so the
+   * worker's event loop is free to renew locks even when short.
+   * @defaultValue { lockDurationMs: 4000, stalledIntervalMs: 2000 }
+   */
+  recovery: { lockDurationMs: number; stalledIntervalMs: number };
+  /**
+   * Per queue, how long one attempt may run before it is killed and failed for good
+   * (`TICKETFLOW_STAGE_TIMEOUTS="text-chunks=600,training=3600"`, seconds): a runaway job on pathological
+   * input would run as long again if retried. Generous: ~100× the dev data's times.
+   */
+  stageTimeoutMs: Record<QueueName, number>;
   /** The seed's Prefect task tags, carried in every job's data. */
   tags: Record<StageName, readonly string[]>;
 }
 
 /** What `resolveConfig` reads: environment variables. */
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_STAGE_TIMEOUT_MS: Readonly<Record<QueueName, number>> = {
+  'text-processing': 1800_000,
+  'text-chunks': 600_000,
+  'feature-extraction': 3600_000,
+  'transform-split': 1800_000,
+  training: 3600_000,
+};
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, backoff: { type: 'fixed', delay: 2000 } };
 
@@ -92,6 +115,18 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
   if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) {
     problems.push(`TICKETFLOW_LOG_LEVEL must be error, warn, info or debug, got "${logLevel}"`);
   }
+  const stageTimeoutMs = { ...DEFAULT_STAGE_TIMEOUT_MS };
+  for (const entry of text('TICKETFLOW_STAGE_TIMEOUTS', '')
+    .split(',')
+    .filter((e) => e.trim() !== '')) {
+    const [queue, seconds] = entry.split('=').map((x) => x.trim());
+    const n = Number(seconds);
+    if (!queue || !isQueueName(queue) || !Number.isFinite(n) || n <= 0) {
+      problems.push(
+        `TICKETFLOW_STAGE_TIMEOUTS takes queue=seconds pairs (queues: ${QUEUES.join(', ')}), got "${entry}"`,
+      );
+    } else stageTimeoutMs[queue] = Math.round(n * 1000);
+  }
   const config: TicketflowConfig = {
     redisUrl,
     queuePrefix,
@@ -105,6 +140,11 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     logLevel: logLevel as TicketflowConfig['logLevel'],
     pipeline: { ...DEFAULT_PIPELINE_PARAMS },
     retry: DEFAULT_RETRY,
+    recovery: {
+      lockDurationMs: int('TICKETFLOW_LOCK_DURATION_MS', 4000, 1000, 600_000),
+      stalledIntervalMs: int('TICKETFLOW_STALLED_INTERVAL_MS', 2000, 500, 600_000),
+    },
+    stageTimeoutMs,
     jobRetention: {
       seconds: int('TICKETFLOW_JOB_RETENTION_SECONDS', 86400, 1, 10 * 365 * 86400),
       count: int('TICKETFLOW_JOB_RETENTION_COUNT', 1000, 1, 10_000_000),
