@@ -15,20 +15,38 @@ interface ChildPoolLike {
 /** Decides, for a job about to start or one that just failed, whether its run was cancelled. */
 export type CancelCheck = (runId: string) => Promise<boolean>;
 
+export interface CancellableWorkerOptions {
+  cancelled: CancelCheck;
+  /** one attempt's time limit; past it the job is stopped and failed for good */
+  timeoutMs: number;
+  /** named in the timeout's message: where the limit is configured */
+  timeoutSetting: string;
+}
+
 /**
  * A BullMQ worker whose jobs a run's cancellation stops at once. A sandboxed job is stopped by killing
  * its child process (CPU-bound stage code never looks at an abort signal); an inline job gets BullMQ's
  * abort signal. Either way the job fails with UnrecoverableError — no retries — and so does a job of a
- * cancelled run that is about to start.
+ * cancelled run that is about to start. An attempt that outlives its stage's time limit is stopped the
+ * same way and fails for good: on the same input it would run as long again.
  */
 export class CancellableWorker<D extends { runId: string } = { runId: string }> extends Worker<D> {
   declare private cancelCheck: CancelCheck;
+  declare private limits: CancellableWorkerOptions;
+  declare private timedOutJobs: Set<string>;
   declare private cancelledJobs: Set<string>;
   declare private activeJobs: Map<string, string>;
 
-  constructor(name: string, processor: string | Processor<D>, opts: WorkerOptions, cancelCheck: CancelCheck) {
+  constructor(
+    name: string,
+    processor: string | Processor<D>,
+    opts: WorkerOptions,
+    limits: CancellableWorkerOptions,
+  ) {
     super(name, processor, { ...opts, autorun: false });
-    this.cancelCheck = cancelCheck;
+    this.cancelCheck = limits.cancelled;
+    this.limits = limits;
+    this.timedOutJobs = new Set();
     this.cancelledJobs = new Set();
     this.activeJobs = new Map();
     this.trackSandboxChildren();
@@ -43,28 +61,49 @@ export class CancellableWorker<D extends { runId: string } = { runId: string }> 
     const runId = job.data.runId;
     if (await this.cancelCheck(runId)) throw new UnrecoverableError(`run ${runId} was cancelled`);
     this.activeJobs.set(job.id!, runId);
+    const id = job.id!;
+    let timer: NodeJS.Timeout | undefined;
+    const timeLimit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.timedOutJobs.add(id);
+        this.stopJob(id, 'time limit').finally(() => reject(new Error('time limit')));
+      }, this.limits.timeoutMs);
+    });
     try {
-      return await super.callProcessJob(job, token, signal);
+      return await Promise.race([super.callProcessJob(job, token, signal), timeLimit]);
     } catch (err) {
-      if (this.cancelledJobs.has(job.id!) || (await this.cancelCheck(runId).catch(() => false))) {
+      if (this.timedOutJobs.has(id)) {
+        const seconds = Math.round(this.limits.timeoutMs / 1000);
+        throw new UnrecoverableError(
+          `${this.name} job ran longer than its time limit of ${seconds} s and was stopped (${this.limits.timeoutSetting})`,
+        );
+      }
+      if (this.cancelledJobs.has(id) || (await this.cancelCheck(runId).catch(() => false))) {
         throw new UnrecoverableError(`run ${runId} was cancelled`);
       }
       throw err;
     } finally {
-      this.activeJobs.delete(job.id!);
-      this.cancelledJobs.delete(job.id!);
+      clearTimeout(timer);
+      this.activeJobs.delete(id);
+      this.cancelledJobs.delete(id);
+      this.timedOutJobs.delete(id);
     }
+  }
+
+  /** Stop one running job: kill its sandboxed child, or abort an inline job's signal. */
+  private async stopJob(id: string, reason: string): Promise<void> {
+    const pool = this.pool();
+    const child = pool ? Object.values(pool.retained).find((c) => c.__ticketflowJob === id) : undefined;
+    if (child && pool) await pool.kill(child, 'SIGKILL').catch(() => undefined);
+    else this.cancelJob(id, reason);
   }
 
   /** Stop every job of `runId` that this worker is running; returns how many. */
   async cancelRun(runId: string): Promise<number> {
     const ids = [...this.activeJobs].filter(([, r]) => r === runId).map(([id]) => id);
-    const pool = this.pool();
     for (const id of ids) {
       this.cancelledJobs.add(id);
-      const child = pool ? Object.values(pool.retained).find((c) => c.__ticketflowJob === id) : undefined;
-      if (child && pool) await pool.kill(child, 'SIGKILL').catch(() => undefined);
-      else this.cancelJob(id, 'run cancelled');
+      await this.stopJob(id, 'run cancelled');
     }
     return ids.length;
   }

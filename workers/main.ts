@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../shared/config/config';
 import { QUEUES, QueueName, isQueueName } from '../shared/config/stages';
@@ -20,6 +22,22 @@ as share the Redis and the storage folder.
 When no Redis answers at a loopback REDIS_URL, the worker starts a durable redis-server on that port (an
 append-only file in TICKETFLOW_REDIS_DIR) that keeps running when the worker stops: ticketflow redis stop.
 While Redis is unreachable the worker waits quietly: one warning when it goes, one line when it is back.`;
+
+/** After the shutdown timeout, force-closing may itself wait on Redis: this long at most. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+/** Fail at start, naming the folder and the cause, rather than on every job: storage must be writable. */
+async function checkStorageWritable(dir: string): Promise<void> {
+  const probe = path.join(dir, `.write-probe-${process.pid}`);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.writeFile(probe, 'ok');
+    await fsp.rm(probe);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`storage ${dir} (TICKETFLOW_STORAGE_DIR) is not writable: ${e.code ?? ''} ${e.message}`);
+  }
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -58,14 +76,21 @@ async function main(): Promise<number> {
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
   if (redis.started)
     log.info(
-      `no Redis answered at ${config.redisUrl}: started redis-server there (it stops with this worker)`,
+      `no Redis answered at ${config.redisUrl}: started a durable redis-server there (ticketflow redis stop stops it)`,
     );
+  await checkStorageWritable(config.storageDir);
   const running = await startWorkers({ config, queues: queues as QueueName[], concurrency, log });
   // A parent that started us with an IPC channel (the CLI's self-contained mode, the bench) waits for this.
   process.send?.({ type: 'ticketflow-worker-ready' });
 
   const signal = await stopSignal;
   log.info(`${signal}: closing (waiting up to ${shutdownMs} ms for active jobs)`);
+  // Whatever the jobs or Redis are doing, the process ends: its active jobs' locks expire and the stalled
+  // check hands them to another worker; its sandboxed children die with it.
+  setTimeout(() => {
+    log.warn(`still closing ${SHUTDOWN_GRACE_MS} ms after the shutdown timeout: exiting now`);
+    process.exit(1);
+  }, shutdownMs + SHUTDOWN_GRACE_MS).unref();
   await running.close(shutdownMs);
   await redis.stop();
   return 0;

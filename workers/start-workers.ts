@@ -96,12 +96,21 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         prefix: config.queuePrefix,
         concurrency,
         name,
+        // A dead worker's jobs go to another within about lockDuration + stalledInterval; a job may stall
+        // (its worker die) as often as it may be attempted before it fails.
+        lockDuration: config.recovery.lockDurationMs,
+        stalledInterval: config.recovery.stalledIntervalMs,
+        maxStalledCount: config.retry.attempts,
         // Sandboxed children inherit stdout otherwise; the CLI's stdout carries only its own output.
         ...(file
           ? { workerForkOptions: { stdio: ['inherit', process.stderr, 'inherit', 'ipc'] } as never }
           : {}),
       },
-      cancelled,
+      {
+        cancelled,
+        timeoutMs: config.stageTimeoutMs[queue],
+        timeoutSetting: `TICKETFLOW_STAGE_TIMEOUTS="${queue}=<seconds>"`,
+      },
     );
     wireEvents(worker, queue, runs, log, sync);
     worker.on('error', (err) => outage.error(err, `worker on ${queue}`));
@@ -130,7 +139,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   return {
     workers,
     async close(timeoutMs) {
-      await stopHeartbeat();
+      // With Redis down the heartbeat's removal would wait for it: give it a moment, then go on.
+      await Promise.race([stopHeartbeat(), new Promise((r) => setTimeout(r, 1000).unref())]);
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timedOut = await Promise.race([
         graceful.then(() => false),

@@ -5,10 +5,11 @@ import { createLogger } from '../../shared/logger';
 import { ensureRedis } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { createApp } from './app';
+import { exposureCheck } from './auth';
 
 const HELP = `Usage: npm run serve
 
-The ticketflow HTTP API and Bull Board, on PORT (default 3000):
+The ticketflow HTTP API and Bull Board, on HOST:PORT (default 127.0.0.1:3000):
   POST   /runs              {"dataset": "<path in TICKETFLOW_DATA_DIR>", "params": {...}} → 202 {"id"}
                             (header Idempotency-Key: the same key answers the same run for 48 h)
   GET    /runs              runs newest first: ?state=waiting|active|completed|failed|cancelled&limit=&cursor=
@@ -21,7 +22,11 @@ The ticketflow HTTP API and Bull Board, on PORT (default 3000):
   GET    /board             Bull Board over every queue
 Runs are executed by workers (npm run worker). When no Redis answers at a loopback REDIS_URL, the API
 starts a durable redis-server there (append-only file in TICKETFLOW_REDIS_DIR) that keeps running when the
-API stops; \`ticketflow redis stop\` stops it.`;
+API stops; \`ticketflow redis stop\` stops it.
+
+Security: TICKETFLOW_API_TOKEN=<token> makes every route but /healthz need "Authorization: Bearer <token>"
+(Bull Board also takes it as the HTTP Basic password, any user name). A HOST other than loopback needs the
+token (or TICKETFLOW_ALLOW_INSECURE=1). TICKETFLOW_BOARD_READONLY=1 makes Bull Board read-only.`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -35,6 +40,10 @@ async function main(): Promise<void> {
   });
   const config = resolveConfig(process.env);
   const log = createLogger(config.logLevel, { component: 'api' });
+  // Before anything starts: an API reachable from other machines needs a token.
+  const exposure = exposureCheck(config);
+  if ('refuse' in exposure) throw new Error(exposure.refuse);
+  if (exposure.warn) log.warn(exposure.warn);
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
   if (redis.started)
     log.info(`no Redis answered at ${config.redisUrl}: started a durable redis-server there`);
@@ -51,11 +60,25 @@ async function main(): Promise<void> {
   if (!ready) log.warn(`Redis at ${config.redisUrl} does not answer yet: answering 503 until it does`);
   const runs = openRunsContext(config, connection);
   const app = createApp(runs, log);
-  const server = app.listen(config.port, () => {
-    log.info(`listening on http://localhost:${config.port} (board at /board, data root ${config.dataDir})`);
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (err: Error) =>
+      reject(new Error(`cannot listen on ${config.host}:${config.port}: ${err.message}`)),
+    );
   });
+  const address = server.address();
+  const where =
+    address && typeof address === 'object'
+      ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+      : `${config.host}:${config.port}`;
+  const auth = config.apiToken !== null ? 'token required' : 'no authentication';
+  const board = config.boardReadOnly ? 'read-only board' : 'board';
+  log.info(`listening on http://${where} (${auth}; ${board} at /board; data root ${config.dataDir})`);
   const signal = await stopSignal;
   log.info(`${signal}: closing`);
+  // Open keep-alive connections or a Redis that does not answer must not keep the API from exiting.
+  setTimeout(() => process.exit(0), 5000).unref();
   server.close();
   await closeRunsContext(runs).catch(() => undefined);
   connection.disconnect();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import net from 'node:net';
 import os from 'node:os';
 import { BadInputError } from '../errors';
 import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from './pipeline-params';
@@ -25,6 +26,27 @@ export interface TicketflowConfig {
   dataDir: string;
   /** `PORT` of the HTTP API. @defaultValue 3000 */
   port: number;
+  /**
+   * `HOST`: the address the HTTP API listens on (an IP address or a host name; IPv6 with or without
+   * brackets). Anything but loopback needs `apiToken` (or `allowInsecure`). @defaultValue '127.0.0.1'
+   */
+  host: string;
+  /**
+   * `TICKETFLOW_API_TOKEN`: when set, every API route but `GET /healthz` needs `Authorization: Bearer
+   * <token>`, and Bull Board the same token as Bearer or as the HTTP Basic password. At least 16 visible
+   * ASCII characters, no spaces. @defaultValue null (no authentication)
+   */
+  apiToken: string | null;
+  /**
+   * `TICKETFLOW_ALLOW_INSECURE=1`: let the API listen on a non-loopback `host` without a token (it warns).
+   * @defaultValue false
+   */
+  allowInsecure: boolean;
+  /**
+   * `TICKETFLOW_BOARD_READONLY=1`: Bull Board in read-only mode (no retry, clean, add, pause, promote,
+   * remove, ... from the board). @defaultValue false
+   */
+  boardReadOnly: boolean;
   /** `TICKETFLOW_CONCURRENCY`: jobs per queue per worker process. @defaultValue 1 */
   concurrency: number;
   /** `TICKETFLOW_LOG_LEVEL` @defaultValue 'info' */
@@ -100,6 +122,15 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     }
     return n;
   };
+  const flag = (name: string): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return false;
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    problems.push(`${name} must be 1 or 0 (or true/false, yes/no, on/off), got "${raw}"`);
+    return false;
+  };
 
   const redisUrl = text('REDIS_URL', 'redis://127.0.0.1:6379');
   if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
@@ -127,6 +158,19 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
       );
     } else stageTimeoutMs[queue] = Math.round(n * 1000);
   }
+  let host = text('HOST', '127.0.0.1');
+  if (/^\[.*\]$/.test(host)) host = host.slice(1, -1);
+  const hostName = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+  if (net.isIP(host) === 0 && !hostName.test(host)) {
+    problems.push(`HOST must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::), got "${host}"`);
+  }
+  // Never echo the token itself: configuration errors end up in logs.
+  const apiToken = text('TICKETFLOW_API_TOKEN', '') || null;
+  if (apiToken !== null && !/^[\x21-\x7e]{16,4096}$/.test(apiToken)) {
+    problems.push(
+      `TICKETFLOW_API_TOKEN must hold 16 to 4096 visible ASCII characters without spaces (got ${apiToken.length} characters${/[^\x21-\x7e]/.test(apiToken) ? ', some of them not allowed' : ''}): generate one with "openssl rand -hex 32"`,
+    );
+  }
   const config: TicketflowConfig = {
     redisUrl,
     queuePrefix,
@@ -136,6 +180,10 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     dataDir: path.resolve(text('TICKETFLOW_DATA_DIR', path.join(PROJECT_ROOT, 'shared', 'sample'))),
     redisDir: path.resolve(text('TICKETFLOW_REDIS_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'redis'))),
     port: int('PORT', 3000, 0, 65535),
+    host,
+    apiToken,
+    allowInsecure: flag('TICKETFLOW_ALLOW_INSECURE'),
+    boardReadOnly: flag('TICKETFLOW_BOARD_READONLY'),
     concurrency: int('TICKETFLOW_CONCURRENCY', 1, 1, Math.max(64, os.availableParallelism() * 8)),
     logLevel: logLevel as TicketflowConfig['logLevel'],
     pipeline: { ...DEFAULT_PIPELINE_PARAMS },

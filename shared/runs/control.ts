@@ -64,6 +64,8 @@ export async function retryRun(
             jobId: stageJobId(runId, s.stage, generation),
             generation,
             attemptsMade: 0,
+            attemptsStarted: 0,
+            stalls: 0,
             progress: 0,
             startedAt: null,
             finishedAt: null,

@@ -28,7 +28,12 @@ export interface StageRecord {
   jobId: string | null;
   /** the run generation whose job ran (or is running) this stage */
   generation: number | null;
+  /** attempts that ended (completed or failed); a stalled attempt (its worker died) does not count */
   attemptsMade: number;
+  /** attempts that began, stalled ones included */
+  attemptsStarted: number;
+  /** times its worker died (or lost the job's lock) during an attempt */
+  stalls: number;
   maxAttempts: number;
   /** 0–100; completed and cached stages read 100 */
   progress: number;
@@ -181,6 +186,8 @@ export function initialStages(
     jobId: null,
     generation: null,
     attemptsMade: 0,
+    attemptsStarted: 0,
+    stalls: 0,
     maxAttempts,
     progress: 0,
     startedAt: null,

@@ -74,6 +74,8 @@ async function refreshStage(
     ...s,
     rawState: raw,
     attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted ?? job.attemptsMade,
+    stalls: job.stalledCounter ?? 0,
     maxAttempts: job.opts.attempts ?? 1,
     startedAt: iso(job.data.startedAt ?? job.processedOn),
     finishedAt: raw === 'completed' || raw === 'failed' ? iso(job.finishedOn) : null,

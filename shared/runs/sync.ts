@@ -1,34 +1,54 @@
 import { isFinal, RunRecord } from './record';
 import { refreshRecord } from './refresh';
 import { RunsContext } from './context';
-import { withLock } from './run-lock';
+import { LockBusy, withLock } from './run-lock';
 
 /**
  * Bring a run's record up to date from its jobs and write it when it changed, under the run's lock.
  * Workers call it on every stage event; readers call it for runs not yet final, so a record also heals
  * when the worker that should have written it died. Null when there is no such run.
  */
-export async function syncRun(ctx: RunsContext, runId: string): Promise<RunRecord | null> {
+export async function syncRun(
+  ctx: RunsContext,
+  runId: string,
+  lockWaitMs?: number,
+): Promise<RunRecord | null> {
   const first = await ctx.store.read(runId);
   if (!first || isFinal(first.state)) return first;
-  return withLock(ctx.redis, ctx.keys.lock(runId), async () => {
-    const record = await ctx.store.read(runId);
-    if (!record) return null;
-    const next = await refreshRecord(record, ctx.queues, ctx.config.storageDir);
-    if (JSON.stringify(next) !== JSON.stringify(record)) {
-      if (isFinal(next.state) && !isFinal(record.state)) {
-        next.events = [
-          ...next.events,
-          { at: next.finishedAt ?? new Date().toISOString(), event: next.state as 'completed' | 'failed' },
-        ];
+  return withLock(
+    ctx.redis,
+    ctx.keys.lock(runId),
+    async () => {
+      const record = await ctx.store.read(runId);
+      if (!record) return null;
+      const next = await refreshRecord(record, ctx.queues, ctx.config.storageDir);
+      if (JSON.stringify(next) !== JSON.stringify(record)) {
+        if (isFinal(next.state) && !isFinal(record.state)) {
+          next.events = [
+            ...next.events,
+            { at: next.finishedAt ?? new Date().toISOString(), event: next.state as 'completed' | 'failed' },
+          ];
+        }
+        await ctx.store.write(next);
       }
-      await ctx.store.write(next);
-    }
-    return next;
-  });
+      return next;
+    },
+    lockWaitMs,
+  );
 }
 
-/** A run's record as a reader should see it: final records as stored, others refreshed. */
+/**
+ * A run's record as a reader should see it: final records as stored, others refreshed — and written back
+ * when the lock is free at once; a reader never waits for a writer (nor for a dead one's lock).
+ */
 export async function readRun(ctx: RunsContext, runId: string): Promise<RunRecord | null> {
-  return syncRun(ctx, runId);
+  try {
+    return await syncRun(ctx, runId, 200);
+  } catch (err) {
+    if (!(err instanceof LockBusy)) throw err;
+    const record = await ctx.store.read(runId);
+    return record && !isFinal(record.state)
+      ? refreshRecord(record, ctx.queues, ctx.config.storageDir)
+      : record;
+  }
 }

@@ -1,3 +1,4 @@
+import './die-with-worker';
 import { runFeatureExtraction } from '../../../shared/stages/feature-extraction';
 import { StageJobData } from '../../../shared/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';

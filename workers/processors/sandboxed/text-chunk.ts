@@ -1,3 +1,4 @@
+import './die-with-worker';
 import { processChunk, warmUpNounExtractor } from '../../../shared/stages/text-processing/process-chunk';
 import { ChunkJobData, ChunkJobResult } from '../../../shared/flow/job-types';
 import { ProcessorJob, processConfig, runLogged } from '../stage-context';

@@ -1,3 +1,4 @@
+import './die-with-worker';
 import { runTraining } from '../../../shared/stages/training';
 import { StageJobData } from '../../../shared/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';

@@ -1,3 +1,4 @@
+import './die-with-worker';
 import { runTransformSplit } from '../../../shared/stages/transform-split';
 import { StageJobData } from '../../../shared/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
