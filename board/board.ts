@@ -4,14 +4,26 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Router } from 'express';
 import { Queues } from '../shared/flow/queues';
 
+export interface BoardOptions {
+  /**
+   * Bull Board's `readOnlyMode` on every queue (`TICKETFLOW_BOARD_READONLY=1`): jobs, logs, flows and
+   * counts stay visible; every queue-scoped write route of @bull-board/api 9.x (add, retry, promote, clean,
+   * pause/resume, empty, obliterate, concurrency, rate limit, job schedulers, job data/delay/priority,
+   * removing children) answers 405 `{"error": {"key": "ERRORS.QUEUE_READ_ONLY"}}`, and the board-wide
+   * `PUT /api/queues/pause|resume` skip read-only queues (200, nothing changes). Retries are hidden too.
+   */
+  readOnly?: boolean;
+}
+
 /** Bull Board over every stage queue (and the chunk queue), mounted by the API at `basePath`. */
-export function createBoard(queues: Queues, basePath: string): Router {
+export function createBoard(queues: Queues, basePath: string, opts: BoardOptions = {}): Router {
+  const readOnlyMode = opts.readOnly === true;
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
-    queues: Object.values(queues).map((q) => new BullMQAdapter(q, { readOnlyMode: false })),
+    queues: Object.values(queues).map((q) => new BullMQAdapter(q, { readOnlyMode })),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'ticketflow' } },
+    options: { uiConfig: { boardTitle: readOnlyMode ? 'ticketflow (read-only)' : 'ticketflow' } },
   });
   return serverAdapter.getRouter() as Router;
 }

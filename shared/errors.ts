@@ -6,7 +6,23 @@
  * retries. Stage functions stay free of BullMQ. Every other failure is a plain `Error` (with `cause`).
  */
 export class BadInputError extends Error {
-  override readonly name = 'BadInputError';
+  override readonly name: string = 'BadInputError';
+}
+
+/**
+ * Writing to storage failed for a reason retrying will not fix — no space left, a read-only file system,
+ * permission denied, a disk quota — so, like bad input, the job fails on its first attempt; `code` is the
+ * errno code (ENOSPC, EROFS, EACCES, EDQUOT). The message names the path and the cause in words.
+ */
+export class StorageError extends BadInputError {
+  override readonly name: string = 'StorageError';
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /** Where in an input a problem is: the message names the file and, where it applies, record and field. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { once } from 'node:events';
+import { StorageError } from './errors';
 
 /**
  * Shared storage: a directory every worker can reach (local disk, NFS, a mounted volume).
@@ -23,15 +24,75 @@ function tempNameFor(file: string): string {
   );
 }
 
+/** Write failures that retrying cannot fix, in words. */
+const PERMANENT_WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+};
+
+/**
+ * A write error as StorageError (a BadInputError: the job fails on its first attempt) when retrying cannot
+ * fix it: no space, quota, read-only file system, permission denied. Other errors are returned unchanged.
+ */
+export function storageFailure(err: unknown, file: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const words = typeof code === 'string' ? PERMANENT_WRITE_FAILURES[code] : undefined;
+  if (words === undefined || err instanceof StorageError) return err;
+  return new StorageError(
+    `cannot write ${file}: ${words} (${code}); fix the storage folder (TICKETFLOW_STORAGE_DIR), then retry the run`,
+    code!,
+    { cause: err },
+  );
+}
+
+async function mkdirFor(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw storageFailure(await mkdirCause(dir, err), dir);
+  }
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT when mkdir(2) failed otherwise (EROFS, EACCES, ...): ask mkdir(2)
+ * itself for the first folder missing.
+ */
+async function mkdirCause(dir: string, err: unknown): Promise<unknown> {
+  if ((err as NodeJS.ErrnoException | null)?.code !== 'ENOENT') return err;
+  let missing = dir;
+  for (;;) {
+    const parent = path.dirname(missing);
+    if (parent === missing) return err;
+    const parentExists = await fsp.stat(parent).then(
+      () => true,
+      () => false,
+    );
+    if (parentExists) break;
+    missing = parent;
+  }
+  return fsp.mkdir(missing).then(
+    () => err,
+    (cause: unknown) => cause,
+  );
+}
+
+/** Removes a temporary file, if it exists and can be removed (on a read-only file system it cannot exist). */
+async function removeTemp(tmp: string): Promise<void> {
+  await fsp.rm(tmp, { force: true }).catch(() => undefined);
+}
+
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await mkdirFor(file);
   const tmp = tempNameFor(file);
   try {
     await fsp.writeFile(tmp, data);
     await fsp.rename(tmp, file);
   } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
+    await removeTemp(tmp);
+    throw storageFailure(err, file);
   }
 }
 
@@ -54,33 +115,56 @@ export interface AtomicWriter {
   abort(): Promise<void>;
 }
 
+/**
+ * A write error (no space, a read-only file system, permission denied, ... at open, write, close or rename)
+ * rejects the write, commit or flush that meets it, with the temporary file removed; the four that retrying
+ * cannot fix as StorageError (storageFailure).
+ */
 export async function openAtomicWriter(file: string): Promise<AtomicWriter> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await mkdirFor(file);
   const tmp = tempNameFor(file);
   const stream = fs.createWriteStream(tmp);
+  // The stream reports open and write errors as events: keep the first, never let one go unhandled.
+  let failure: unknown = null;
+  stream.on('error', (err) => {
+    failure ??= err;
+  });
+  // Remove the temporary file only once the stream has closed it: a stream destroyed while still opening
+  // creates the file after a removal that did not wait.
+  const discard = async (): Promise<void> => {
+    if (!stream.closed) {
+      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      stream.destroy();
+      await closed;
+    }
+    await removeTemp(tmp);
+  };
+  const fail = async (err: unknown): Promise<never> => {
+    await discard();
+    throw storageFailure(err, file);
+  };
   let pending = '';
   // Batch small writes: one stream write per ~64 KiB keeps per-row overhead out of the hot path.
   const flush = async (): Promise<void> => {
+    if (failure !== null) return fail(failure);
     if (pending.length === 0) return;
     const ok = stream.write(pending);
     pending = '';
     // events.once removes its listeners when it settles, so waits don't pile up on the stream.
-    if (!ok) await once(stream, 'drain');
+    if (!ok) await once(stream, 'drain').catch(fail);
   };
   return {
     write(text) {
       pending += text;
-      if (pending.length >= 65536) return flush();
+      if (pending.length >= 65536 || failure !== null) return flush();
     },
     async commit() {
       await flush();
       stream.end();
-      await finished(stream);
-      await fsp.rename(tmp, file);
+      await finished(stream).catch(fail);
+      if (failure !== null) await fail(failure);
+      await fsp.rename(tmp, file).catch(fail);
     },
-    async abort() {
-      stream.destroy();
-      await fsp.rm(tmp, { force: true });
-    },
+    abort: discard,
   };
 }

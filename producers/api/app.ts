@@ -2,6 +2,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import { createBoard } from '../../board/board';
 import { ApiDeps, HandlerResult, cancel, createRun, getRun, getRuns, ready, remove, retry } from './handlers';
 import { Logger } from '../../shared/logger';
+import { requireBearer, requireBoardAuth } from './auth';
 
 interface Route {
   method: 'get' | 'post' | 'delete';
@@ -60,19 +61,29 @@ async function withRedis(deps: ApiDeps, work: () => Promise<HandlerResult>): Pro
   }
 }
 
-/** The express adapter: routes call framework-free handlers; one error handler answers JSON. */
+/**
+ * The express adapter: routes call framework-free handlers; one error handler answers JSON. With
+ * `config.apiToken` set, everything but `GET /healthz` needs the token: the API as Bearer, Bull Board as
+ * Bearer or Basic (checked before any body is read); `config.boardReadOnly` makes the board read-only.
+ */
 export function createApp(deps: ApiDeps, log: Logger): express.Express {
   const app = express();
-  app.use(express.json({ limit: '1mb' }));
+  app.disable('x-powered-by');
+  const token = deps.config.apiToken;
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, uptimeSeconds: Math.round(process.uptime()) });
   });
+  const board = createBoard(deps.queues, '/board', { readOnly: deps.config.boardReadOnly });
+  if (token !== null) {
+    app.use('/board', requireBoardAuth(token), board);
+    app.use(requireBearer(token));
+  } else app.use('/board', board);
+  app.use(express.json({ limit: '1mb' }));
   for (const route of ROUTES) {
     app[route.method](route.path, (req: Request, res: Response, next: NextFunction) => {
       withRedis(deps, () => route.handler(deps, req)).then((r) => res.status(r.status).json(r.body), next);
     });
   }
-  app.use('/board', createBoard(deps.queues, '/board'));
   app.get('/', (_req, res) => {
     res.json({
       service: 'ticketflow',

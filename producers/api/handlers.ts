@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { BadInputError } from '../../shared/errors';
+import { datasetFileProblem } from '../../shared/dataset/open-dataset';
+import { BadInputError, StorageError } from '../../shared/errors';
 import { RUN_ID_PATTERN } from '../../shared/flow/run-id';
 import { QUEUES } from '../../shared/config/stages';
 import { RunsContext } from '../../shared/runs/context';
@@ -24,7 +25,9 @@ const notFound = (id: string) => error(404, `no run with id ${JSON.stringify(id)
 
 /**
  * Resolve a dataset named relative to the data root; anything that escapes the root (.., absolute
- * paths, symlinks pointing out) or is not a readable file is refused with the reason.
+ * paths, symlinks pointing out) or is not a readable regular file (a directory, a FIFO, a socket, a
+ * device: opened with O_NONBLOCK and checked with fstat, see openDataset) is refused with the reason.
+ * Workers check again when they open it (a file may change after this check).
  */
 export async function resolveDataset(dataDir: string, dataset: unknown): Promise<string> {
   if (typeof dataset !== 'string' || dataset.trim() === '') {
@@ -47,8 +50,11 @@ export async function resolveDataset(dataDir: string, dataset: unknown): Promise
     throw new BadInputError(
       `"dataset" ${JSON.stringify(dataset)} does not exist in the data root ${dataDir}`,
     );
-  const stat = await fs.stat(real);
-  if (!stat.isFile()) throw new BadInputError(`"dataset" ${JSON.stringify(dataset)} is not a file`);
+  const problem = await datasetFileProblem(real);
+  if (problem !== null)
+    throw new BadInputError(
+      `"dataset" ${JSON.stringify(dataset)} is not a file to read as a dataset: ${problem.replace(/^is /, 'it is ')}`,
+    );
   return path.relative(root, real);
 }
 
@@ -97,6 +103,8 @@ export async function createRun(
       },
     };
   } catch (err) {
+    // Storage that cannot be written (full, read-only) is the deployment's problem, not the request's.
+    if (err instanceof StorageError) return error(507, err.message);
     if (err instanceof BadInputError) return error(400, err.message);
     if (err instanceof IdempotencyConflict) return error(409, err.message);
     throw err;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig, TicketflowConfig } from '../../shared/config/config';
 import { resolvePipelineParams } from '../../shared/config/pipeline-params';
+import { datasetFileProblem } from '../../shared/dataset/open-dataset';
 import { createConnection, redisReachable } from '../../shared/flow/connection';
 import { queuesWithoutWorkers } from '../../shared/flow/queues';
 import { ensureRedis, LocalRedis } from '../../shared/redis/local-redis';
@@ -89,13 +90,15 @@ interface FollowOptions {
   workers: number;
   timeoutSeconds: number;
   json: boolean;
+  /** data root (TICKETFLOW_DATA_DIR) of the workers this command starts, when not the configured one */
+  workerDataDir?: string;
 }
 
 /** Start workers when none serves the queues, follow the run, print its report; Ctrl-C cancels it. */
 async function followRun(
   runs: RunsContext,
   redis: LocalRedis,
-  start: () => Promise<RunRecord>,
+  start: (workersStarted: boolean) => Promise<RunRecord>,
   opts: FollowOptions,
 ): Promise<number> {
   const started = performance.now();
@@ -103,7 +106,7 @@ async function followRun(
   try {
     if ((await queuesWithoutWorkers(runs.queues)).length > 0) {
       workers = await spawnWorkers(
-        runs.config,
+        opts.workerDataDir ? { ...runs.config, dataDir: opts.workerDataDir } : runs.config,
         runs.queues,
         redis.url,
         opts.workers,
@@ -111,7 +114,7 @@ async function followRun(
       );
       say(`started ${workers.count} worker process(es) for this run`);
     }
-    const first = await start();
+    const first = await start(workers !== null);
     const runId = first.id;
     let interrupted = false;
     const onSigint = () => {
@@ -217,6 +220,10 @@ async function run(argv: string[]): Promise<number> {
   const config = resolveConfig(process.env);
   const dataset = path.resolve(values.data ?? SAMPLE_DATASET);
   if (!fs.existsSync(dataset)) throw new UsageError(`--data ${dataset} does not exist`);
+  // A regular, readable file (not a FIFO, /dev/zero, a folder, ...: opened without blocking, then fstat).
+  const realFile = fs.realpathSync(dataset);
+  const problem = await datasetFileProblem(realFile);
+  if (problem !== null) throw new UsageError(`--data ${dataset}: ${problem}`);
   let params: Record<string, unknown> = {};
   if (values.params !== undefined) {
     try {
@@ -238,13 +245,16 @@ async function run(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const opts = followOptions(values);
+  // Workers read only datasets inside their own data root: the workers this command starts get the
+  // file's folder as theirs (and the file by its real path); running workers must have it in theirs.
+  const opts = { ...followOptions(values), workerDataDir: path.dirname(realFile) };
   return withRuns(config, 'private', (runs, redis) =>
     followRun(
       runs,
       redis,
-      async () => {
-        const { record } = await submitRun(runs, { dataset, datasetFile: dataset, params });
+      async (workersStarted) => {
+        const job = workersStarted ? realFile : await inDeploymentDataRoot(config, dataset, realFile);
+        const { record } = await submitRun(runs, { dataset: job, datasetFile: realFile, params });
         const cached = record.stages.filter((s) => s.cached).map((s) => s.stage);
         say(
           `run ${record.id} enqueued: ${dataset}${cached.length > 0 ? ` (cached: ${cached.join(', ')})` : ''}`,
@@ -256,10 +266,33 @@ async function run(argv: string[]): Promise<number> {
   );
 }
 
+/**
+ * Workers already serve the queues: they read only datasets inside their data root, taken to be this
+ * environment's TICKETFLOW_DATA_DIR. The dataset's path relative to it, or a usage error.
+ */
+async function inDeploymentDataRoot(
+  config: TicketflowConfig,
+  given: string,
+  realFile: string,
+): Promise<string> {
+  const root = await fs.promises.realpath(config.dataDir).catch(() => null);
+  if (root !== null && realFile.startsWith(root + path.sep)) return path.relative(root, realFile);
+  throw new UsageError(
+    `--data ${given} is not inside the data root of the running workers (TICKETFLOW_DATA_DIR=${config.dataDir}): ` +
+      'workers already serve the queues at REDIS_URL and read only datasets in their data root; put the file ' +
+      'there, or set TICKETFLOW_DATA_DIR to that root',
+  );
+}
+
 function runIdArg(command: string, positionals: string[]): string {
   const [id, ...extra] = positionals;
   if (!id || extra.length > 0) throw new UsageError(`usage: ticketflow ${command} ID`);
   return id;
+}
+
+async function retryDataDir(runs: RunsContext, id: string): Promise<{ workerDataDir?: string }> {
+  const record = await runs.store.read(id);
+  return record && path.isAbsolute(record.dataset) ? { workerDataDir: path.dirname(record.dataset) } : {};
 }
 
 async function control(command: string, argv: string[]): Promise<number> {
@@ -284,7 +317,7 @@ async function control(command: string, argv: string[]): Promise<number> {
     switch (command) {
       case 'retry': {
         const id = runIdArg(command, positionals);
-        return await withRuns(config, 'private', (runs, redis) =>
+        return await withRuns(config, 'private', async (runs, redis) =>
           followRun(
             runs,
             redis,
@@ -300,7 +333,9 @@ async function control(command: string, argv: string[]): Promise<number> {
               );
               return next;
             },
-            followOptions(values),
+            // a run of `ticketflow run --data FILE` names FILE by its real path: workers this command
+            // starts take its folder as their data root, as that run's did
+            { ...followOptions(values), ...(await retryDataDir(runs, id)) },
           ),
         );
       }

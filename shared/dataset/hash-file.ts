@@ -1,18 +1,24 @@
-import fs from 'node:fs';
 import { createHash } from 'node:crypto';
+import { readPieces, withDataset, type DatasetFile } from './open-dataset';
 
 export interface FileDigest {
   sha256: string;
   bytes: number;
 }
 
-/** SHA-256 and size of a file, streamed: the dataset's identity in run records and stage cache keys. */
-export async function hashFile(file: string): Promise<FileDigest> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const piece of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
-    hash.update(piece as Buffer);
-    bytes += (piece as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
+/**
+ * SHA-256 and size of a file, streamed: the dataset's identity in run records and stage cache keys. The
+ * file is opened as a dataset (openDataset: BadInputError unless it is a regular file — hashing
+ * /dev/zero would never end, a FIFO would block) and read through that descriptor.
+ */
+export async function hashFile(source: string | DatasetFile): Promise<FileDigest> {
+  return withDataset(source, async (ds) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const piece of readPieces(ds)) {
+      hash.update(piece);
+      bytes += piece.length;
+    }
+    return { sha256: hash.digest('hex'), bytes };
+  });
 }

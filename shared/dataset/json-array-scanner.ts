@@ -5,12 +5,18 @@
  * JSON.parses it. Inside strings it jumps from quote to quote with Buffer.indexOf, so long narratives cost
  * little more than a memchr.
  *
- * Structure errors (not an array, missing comma, truncated file, data after the closing bracket) are thrown
- * as JsonScanError with the byte offset; each element's own syntax is left to JSON.parse.
+ * Structure errors (not an array, missing comma, truncated file, data after the closing bracket), an element
+ * larger than the record budget (MAX_RECORD_BYTES: an unterminated string or array is caught here rather
+ * than buffered to the end of the file) and, when decoding, an element that is not valid UTF-8 are thrown
+ * as JsonScanError with the byte offset; each element's own syntax is left to JSON.parse. Messages never
+ * quote the input: a byte is described by its class unless it is JSON punctuation.
  */
+import { formatBytes, MAX_RECORD_BYTES } from './limits';
+import { firstInvalidUtf8, isUtf8 } from './utf8';
 
-export class JsonScanError extends Error {
-  override readonly name = 'JsonScanError';
+/** A problem found while splitting a dataset into records, at a byte offset of what was scanned. */
+export class ScanError extends Error {
+  override readonly name: string = 'ScanError';
   constructor(
     message: string,
     readonly offset: number,
@@ -18,6 +24,10 @@ export class JsonScanError extends Error {
   ) {
     super(message);
   }
+}
+
+export class JsonScanError extends ScanError {
+  override readonly name = 'JsonScanError';
 }
 
 /** One top-level element: its index in the array, file byte offsets and text. */
@@ -58,7 +68,9 @@ export class JsonArrayScanner {
   /** Bytes of `buf` in use. */
   private len = 0;
   /** File offset of buf[0]. */
-  private base = 0;
+  private base: number;
+  /** File offset of the first byte pushed. */
+  private readonly start: number;
   private pos = 0;
   private phase = Phase.Start;
   private depth = 0;
@@ -66,18 +78,47 @@ export class JsonArrayScanner {
   /** Element kind: true for objects/arrays/strings (end by bracket or quote), false for bare literals. */
   private structured = false;
   private elemStart = 0;
-  private count = 0;
+  private count: number;
 
-  /** `decode` false: report elements' byte spans only, for planning chunks without decoding text. */
-  constructor(private readonly decode = true) {}
+  /**
+   * `decode` false: report elements' byte spans only, for planning chunks without decoding text (the
+   * caller checks UTF-8 itself). `maxRecordBytes`: an element larger than this is an error. `origin`: the
+   * file offset of the first byte pushed and the index of the first element, when scanning a slice.
+   */
+  constructor(
+    private readonly decode = true,
+    private readonly maxRecordBytes = MAX_RECORD_BYTES,
+    origin: { offset?: number; record?: number } = {},
+  ) {
+    this.base = this.start = origin.offset ?? 0;
+    this.count = origin.record ?? 0;
+  }
 
   /** Scans `chunk`; returns the elements it completed, in order. */
   push(chunk: Buffer): JsonElement[] {
     this.append(chunk);
     const out: JsonElement[] = [];
     this.scan(out);
+    if (this.phase === Phase.InElement && this.len - this.elemStart > this.maxRecordBytes) {
+      throw this.tooLarge();
+    }
     this.compact();
     return out;
+  }
+
+  /** The element in progress, or the next one: the record a byte that is not yet scanned belongs to. */
+  get currentRecord(): number {
+    return this.count;
+  }
+
+  private tooLarge(): JsonScanError {
+    const start = this.base + this.elemStart;
+    return new JsonScanError(
+      `the record starting at byte ${start} is larger than the ${formatBytes(this.maxRecordBytes)} a record may ` +
+        `take (MAX_RECORD_BYTES)${this.inString ? '; a string in it is still open there (an unterminated string?)' : ''}`,
+      start,
+      this.count,
+    );
   }
 
   /** Call after the last chunk: throws when the array is not complete. */
@@ -191,7 +232,13 @@ export class JsonArrayScanner {
       }
       switch (this.phase) {
         case Phase.Start:
-          if (c === 0xef && this.base + pos === 0) {
+          if ((c === 0xff || c === 0xfe) && this.base + pos === this.start) {
+            throw new JsonScanError(
+              'the file starts with a UTF-16 byte order mark: datasets must be UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)',
+              0,
+            );
+          }
+          if (c === 0xef && this.base + pos === this.start) {
             // A UTF-8 byte order mark, possibly cut by the chunk boundary: wait for its 3 bytes.
             if (len - pos < 3) {
               this.pos = pos;
@@ -204,7 +251,11 @@ export class JsonArrayScanner {
           }
           if (c !== 0x5b) {
             throw new JsonScanError(
-              `the top level is not a JSON array (first character ${describe(c)}, expected '[')`,
+              `the top level is not a JSON array (first character ${describeByte(c)}, expected '[')` +
+                (c === 0x7b
+                  ? ': the file holds a JSON object, not an array of hits (for an Elasticsearch response ' +
+                    '{"hits": {"hits": [...]}}, extract its hits.hits array)'
+                  : ''),
               this.base + pos,
             );
           }
@@ -220,7 +271,7 @@ export class JsonArrayScanner {
           }
           if (c === 0x5d || c === 0x2c) {
             throw new JsonScanError(
-              `not JSON: expected record ${this.count}, found ${describe(c)}`,
+              `not JSON: expected record ${this.count}, found ${describeByte(c)}`,
               this.base + pos,
               this.count,
             );
@@ -236,7 +287,7 @@ export class JsonArrayScanner {
           else if (c === 0x5d) this.phase = Phase.Done;
           else {
             throw new JsonScanError(
-              `not JSON: expected ',' or ']' after record ${this.count - 1}, found ${describe(c)}`,
+              `not JSON: expected ',' or ']' after record ${this.count - 1}, found ${describeByte(c)}`,
               this.base + pos,
               this.count - 1,
             );
@@ -245,7 +296,7 @@ export class JsonArrayScanner {
           break;
         case Phase.Done:
           throw new JsonScanError(
-            `not JSON: unexpected ${describe(c)} after the array's closing ']'`,
+            `not JSON: unexpected ${describeByte(c)} after the array's closing ']'`,
             this.base + pos,
           );
       }
@@ -255,17 +306,32 @@ export class JsonArrayScanner {
 
   /** Ends the current element at `end` (exclusive); returns the position to continue from. */
   private emit(end: number, out: JsonElement[]): number {
-    out.push({
-      index: this.count++,
-      offset: this.base + this.elemStart,
-      end: this.base + end,
-      text: this.decode ? this.buf.toString('utf8', this.elemStart, end) : '',
-    });
+    if (end - this.elemStart > this.maxRecordBytes) throw this.tooLarge();
+    let text = '';
+    if (this.decode) {
+      const bytes = this.buf.subarray(this.elemStart, end);
+      if (!isUtf8(bytes)) {
+        const at = this.base + this.elemStart + Math.max(0, firstInvalidUtf8(bytes));
+        throw new JsonScanError(`not valid UTF-8 at byte ${at}${UTF8_ADVICE}`, at, this.count);
+      }
+      text = bytes.toString('utf8');
+    }
+    out.push({ index: this.count++, offset: this.base + this.elemStart, end: this.base + end, text });
     this.phase = Phase.AfterElement;
     return end;
   }
 }
 
-function describe(c: number): string {
-  return c >= 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
+/** Appended to "not valid UTF-8" messages. */
+export const UTF8_ADVICE =
+  ': datasets must be UTF-8 (convert the file, e.g. iconv -f LATIN1 -t UTF-8, or check it is a dataset at all)';
+
+/** A byte in words without quoting the input: JSON punctuation by itself, anything else by its class. */
+export function describeByte(c: number): string {
+  if ('[]{},:"'.includes(String.fromCharCode(c))) return `'${String.fromCharCode(c)}'`;
+  if (c >= 0x30 && c <= 0x39) return 'a digit';
+  if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return 'a letter';
+  if (c < 0x20 || c === 0x7f) return 'a control character';
+  if (c >= 0x80) return 'a non-ASCII byte';
+  return 'a punctuation character';
 }

@@ -12,15 +12,23 @@
  *
  * Records with an empty, blank, null or missing narrative are dropped and counted (reason
  * emptyNarrative). Everything else that is wrong with the input throws BadInputError naming the file and,
- * where it applies, the record index and field.
+ * where it applies, the record index, field and byte offset, without quoting the file's contents: not a
+ * regular file, not UTF-8, a record over MAX_RECORD_BYTES, a chunk range over MAX_CHUNK_BYTES, bad syntax,
+ * a wrong schema.
+ *
+ * The dataset is given as a path (opened here, with the checks of openDataset) or as an open DatasetFile
+ * (a worker's, opened inside its data root): either way it is read through that one descriptor.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput, BadInputError } from '../errors';
 import { CsvParser } from '../io/csv';
-import { JsonArrayScanner, JsonScanError, type JsonElement } from './json-array-scanner';
+import { JsonArrayScanner, ScanError, UTF8_ADVICE, type JsonElement } from './json-array-scanner';
+import { describeJsonError } from './json-error';
+import { formatBytes, MAX_CHUNK_BYTES, MAX_RECORD_BYTES } from './limits';
 import { LineSplitter, type Line } from './line-splitter';
+import { readAt, readPieces, withDataset, type DatasetFile } from './open-dataset';
 import { isBlank, ticketFromJson, type DropReason, type TicketRecord } from './ticket-record';
+import { firstInvalidUtf8, isUtf8, Utf8Checker } from './utf8';
 
 export type { TicketRecord } from './ticket-record';
 
@@ -71,7 +79,7 @@ export const CSV_COLUMNS = {
 } as const;
 
 export async function readTickets(
-  file: string,
+  source: string | DatasetFile,
   onRecord: OnRecord,
   opts: ReadTicketsOptions = {},
 ): Promise<ReadStats> {
@@ -81,46 +89,77 @@ export async function readTickets(
     range: opts.range ?? DEFAULTS.range,
   };
   if (!FORMATS.has(options.format)) throw new Error(`readTickets: unknown format ${String(options.format)}`);
-  await checkReadable(file);
-  const format = options.format === 'auto' ? await detectFormat(file) : options.format;
-  // A .json file read as JSON Lines because it starts with '{' may be one (pretty-printed) object.
-  const jsonlHint =
-    options.format === 'auto' && path.extname(file).toLowerCase() === '.json'
-      ? " (this .json file starts with '{', so it is read as JSON Lines, one object per line; a single object " +
-        'such as an Elasticsearch response {hits: {hits: [...]}} is not supported: extract its array of hits)'
-      : '';
-  const stats: ReadStats = { file, format, read: 0, kept: 0, dropped: { emptyNarrative: 0 } };
-  const sink = new Sink(stats, onRecord);
-  try {
-    if (format === 'json') await readJsonArray(file, options, sink);
-    else if (format === 'jsonl') await readJsonLines(file, options, sink, jsonlHint);
-    else await readCsv(file, options, sink);
-  } catch (err) {
-    // onRecord's own errors pass through unchanged, even I/O ones (a failed write downstream is not bad input)
-    if (err instanceof BadInputError || sink.threw(err)) throw err;
-    if (isIoError(err)) throw badInput({ file }, `cannot read the file: ${err.message}`, err);
-    throw err;
-  }
-  // A slice may well hold only empty narratives; the whole file may not (planChunks' caller checks the sum).
-  if (stats.kept === 0 && options.range === null) throw noNarrative(file, stats.read);
-  return stats;
+  return withDataset(source, async (ds) => {
+    const file = ds.path;
+    if (options.range !== null) checkRange(options.range, file, ds.size);
+    // The whole file's start is checked (UTF-16, format) only when reading it from its start.
+    let format: DatasetFormat;
+    if (options.format === 'auto') format = await sniffFormat(ds);
+    else {
+      if (options.range === null) await sniff(ds);
+      format = options.format;
+    }
+    const objectHint = options.format === 'auto' && looksLikeJsonObjectFile(file, format);
+    const stats: ReadStats = { file, format, read: 0, kept: 0, dropped: { emptyNarrative: 0 } };
+    const sink = new Sink(stats, onRecord);
+    try {
+      if (format === 'json') await readJsonArray(ds, options, sink);
+      else if (format === 'jsonl') await readJsonLines(ds, options, sink, objectHint);
+      else await readCsv(ds, options, sink);
+    } catch (err) {
+      // onRecord's own errors pass through unchanged, even I/O ones (a failed write downstream is not bad input)
+      if (err instanceof BadInputError || sink.threw(err)) throw err;
+      if (isIoError(err)) throw badInput({ file }, `cannot read the file (${err.code})`, err);
+      throw err;
+    }
+    // A slice may well hold only empty narratives; the whole file may not (planChunks' caller checks the sum).
+    if (stats.kept === 0 && options.range === null) throw noNarrative(file, stats.read);
+    return stats;
+  });
 }
 
 export function noNarrative(file: string, read: number): BadInputError {
   return badInput({ file }, `no record with a non-empty narrative (${read} records read)`);
 }
 
-/** The byte stream of the whole file or of its range (fs ranges are inclusive at the end). */
-function openStream(
-  file: string,
-  options: Required<ReadTicketsOptions>,
-  encoding?: BufferEncoding,
-): fs.ReadStream {
+/** A chunk's range comes from job data: check it before reading a byte or allocating a buffer. */
+function checkRange(r: TicketRange, file: string, size: number): void {
+  const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  const valid =
+    int(r.start) &&
+    int(r.end) &&
+    int(r.firstRecord) &&
+    r.end > r.start &&
+    (r.headerEnd === undefined || (int(r.headerEnd) && r.headerEnd <= r.start));
+  if (!valid) throw badInput({ file }, 'the chunk job holds no valid byte range of the file');
+  if (r.end - r.start > MAX_CHUNK_BYTES) {
+    throw badInput(
+      { file, record: r.firstRecord },
+      `the chunk from byte ${r.start} to ${r.end} is larger than the ${formatBytes(MAX_CHUNK_BYTES)} a chunk ` +
+        'may read (MAX_CHUNK_BYTES)',
+    );
+  }
+  if ((r.headerEnd ?? 0) > MAX_RECORD_BYTES) {
+    throw badInput(
+      { file },
+      `the CSV header row (bytes 0 to ${r.headerEnd}) is larger than the ${formatBytes(MAX_RECORD_BYTES)} a record may take (MAX_RECORD_BYTES)`,
+    );
+  }
+  if (r.end > size) {
+    throw badInput(
+      { file, record: r.firstRecord },
+      `the chunk ends at byte ${r.end}, past the end of the file (${size} bytes): the file changed after its chunks were planned`,
+    );
+  }
+}
+
+/** The whole file or its range, in pieces read from the open descriptor. */
+function openStream(ds: DatasetFile, options: Required<ReadTicketsOptions>): AsyncGenerator<Buffer> {
   const r = options.range;
-  return fs.createReadStream(file, {
+  return readPieces(ds, {
     highWaterMark: options.highWaterMark,
-    ...(encoding ? { encoding } : {}),
-    ...(r ? { start: r.start, end: r.end - 1 } : {}),
+    start: r ? r.start : 0,
+    ...(r ? { end: r.end } : {}),
   });
 }
 
@@ -166,151 +205,209 @@ class Sink {
   }
 }
 
-export async function checkReadable(file: string): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = await fs.promises.stat(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw badInput(
-      { file },
-      code === 'ENOENT' ? 'no such file' : `cannot read the file: ${(err as Error).message}`,
-      err,
-    );
+/**
+ * The start of the file: its first non-space byte after a UTF-8 byte order mark (undefined for a file of
+ * white space only). A UTF-16 byte order mark is refused here, before anything reads it as UTF-8.
+ */
+export async function sniff(ds: DatasetFile): Promise<number | undefined> {
+  const buf = Buffer.alloc(64 * 1024);
+  let offset = 0;
+  while (offset < MAX_RECORD_BYTES) {
+    const bytesRead = await readAt(ds, buf, offset);
+    if (bytesRead === 0) return undefined;
+    let i = 0;
+    if (offset === 0) {
+      if (bytesRead >= 2 && ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff))) {
+        throw badInput(
+          { file: ds.path },
+          'is UTF-16 (it starts with a UTF-16 byte order mark): datasets must be UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)',
+        );
+      }
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3;
+    }
+    for (; i < bytesRead; i++) {
+      const c = buf[i]!;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+    }
+    offset += bytesRead;
   }
-  if (st.isDirectory()) throw badInput({ file }, 'is a directory, expected a dataset file');
+  throw badInput(
+    { file: ds.path },
+    `the file starts with more than ${formatBytes(MAX_RECORD_BYTES)} of white space (MAX_RECORD_BYTES)`,
+  );
 }
 
 /**
  * Format from the extension; for other extensions, from the first non-space byte ('[' json, '{' jsonl,
  * anything else csv). A .json file that starts with '{' is read as JSON Lines.
  */
-export async function detectFormat(file: string): Promise<DatasetFormat> {
-  const ext = path.extname(file).toLowerCase();
+export async function sniffFormat(ds: DatasetFile): Promise<DatasetFormat> {
+  const first = await sniff(ds);
+  const ext = path.extname(ds.path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.csv') return 'csv';
-  const first = await firstNonSpaceByte(file);
   if (first === 0x7b) return 'jsonl';
   if (ext === '.json' || first === 0x5b) return 'json';
   return 'csv';
 }
 
-async function firstNonSpaceByte(file: string): Promise<number | undefined> {
-  const fh = await fs.promises.open(file, 'r');
+/** Format detection by path (opens the file): see sniffFormat. */
+export function detectFormat(source: string | DatasetFile): Promise<DatasetFormat> {
+  return withDataset(source, sniffFormat);
+}
+
+/** A .json file read as JSON Lines (it starts with '{'): it may well be one JSON object rather than lines. */
+export function looksLikeJsonObjectFile(file: string, format: DatasetFormat): boolean {
+  return format === 'jsonl' && path.extname(file).toLowerCase() === '.json';
+}
+
+const OBJECT_HINT =
+  " (this .json file starts with '{', so it is read as JSON Lines, one object per line; a single object such " +
+  'as an Elasticsearch response {hits: {hits: [...]}} is not supported: extract its array of hits)';
+
+/**
+ * For a .json file read as JSON Lines: its first record (line `index`, parsed from `text` at byte `offset`)
+ * must be a hit, else the file is taken for what it most likely is, one JSON object.
+ */
+export function checkFirstJsonLine(file: string, index: number, offset: number, text: string): void {
+  const notArray = 'the file holds a JSON object, not an array of hits';
+  let value: unknown;
   try {
-    const buf = Buffer.alloc(64 * 1024);
-    let offset = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-      if (bytesRead === 0) return undefined;
-      let i = offset === 0 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-      for (; i < bytesRead; i++) {
-        const c = buf[i]!;
-        if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
-      }
-      offset += bytesRead;
-    }
-  } finally {
-    await fh.close();
+    value = JSON.parse(text);
+  } catch (err) {
+    const { reason, byte } = describeJsonError(err, text);
+    throw badInput(
+      { file, record: index },
+      `${notArray}: its first line is not JSON on its own (not JSON at byte ${offset + byte}: ${reason})${OBJECT_HINT}`,
+    );
+  }
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !('_source' in value) &&
+    !('complaint_what_happened' in value)
+  ) {
+    throw badInput(
+      { file, record: index },
+      `${notArray}: its first line is an object that is not a hit (no _source, no complaint_what_happened)${OBJECT_HINT}`,
+    );
   }
 }
 
-async function readJsonArray(file: string, options: Required<ReadTicketsOptions>, sink: Sink): Promise<void> {
-  const scanner = new JsonArrayScanner();
-  const stream = openStream(file, options);
+async function readJsonArray(
+  ds: DatasetFile,
+  options: Required<ReadTicketsOptions>,
+  sink: Sink,
+): Promise<void> {
+  const file = ds.path;
   // A range holds elements separated by commas: wrapped in brackets it scans as an array of its own,
-  // whose indices and offsets shift by the range's first record and start (minus the added '[').
+  // starting at the range's first record, the added '[' one byte before the range.
   const range = options.range;
-  const first = range ? range.firstRecord : 0;
-  const shift = range ? range.start - 1 : 0;
+  const scanner = new JsonArrayScanner(
+    true,
+    MAX_RECORD_BYTES,
+    range ? { offset: range.start - 1, record: range.firstRecord } : {},
+  );
+  const stream = openStream(ds, options);
+  const scan = (fn: () => JsonElement[]) => scanOrThrow(fn, file);
   const accept = (el: JsonElement): void | Promise<void> =>
-    sink.accept(
-      ticketFromJson(parseJson(el.text, file, el.index + first, el.offset + shift), file, el.index + first),
-    );
+    sink.accept(ticketFromJson(parseJson(el.text, file, el.index, el.offset), file, el.index));
   try {
     if (range) scanner.push(Buffer.from('['));
     for await (const chunk of stream) {
-      for (const el of scanOrThrow(() => scanner.push(chunk as Buffer), file)) {
+      for (const el of scan(() => scanner.push(chunk))) {
         const r = accept(el);
         if (r !== undefined) await r;
       }
     }
     if (range) {
-      for (const el of scanOrThrow(() => scanner.push(Buffer.from(']')), file)) {
+      for (const el of scan(() => scanner.push(Buffer.from(']')))) {
         const r = accept(el);
         if (r !== undefined) await r;
       }
     }
-    for (const el of scanOrThrow(() => scanner.end(), file)) {
+    for (const el of scan(() => scanner.end())) {
       // only a bare literal can complete at end of file, and end() then throws for the missing ']'
       const r = accept(el);
       if (r !== undefined) await r;
     }
   } finally {
-    stream.destroy();
+    await stream.return(undefined);
   }
 }
 
+/** Runs a scanner step; its ScanError becomes BadInputError naming the file, record and byte offset. */
 export function scanOrThrow<T>(scan: () => T, file: string): T {
   try {
     return scan();
   } catch (err) {
-    if (err instanceof JsonScanError) {
-      throw badInput({ file, record: err.record }, `${err.message} (byte ${err.offset})`, err);
+    if (err instanceof ScanError) {
+      const where = `byte ${err.offset}`;
+      const message = err.message.includes(where) ? err.message : `${err.message} (${where})`;
+      throw badInput({ file, record: err.record }, message, err);
     }
     throw err;
   }
 }
 
-function parseJson(text: string, file: string, record: number, offset: number, hint = ''): unknown {
+function parseJson(text: string, file: string, record: number, offset: number): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
+    // V8's message may quote the text: say what and where instead (and keep it out of `cause`)
+    const { reason, byte } = describeJsonError(err, text);
     throw badInput(
       { file, record },
-      `not JSON (record starts at byte ${offset}): ${(err as Error).message}${hint}`,
-      err,
+      `not JSON at byte ${offset + byte} (the record starts at byte ${offset}): ${reason}`,
     );
   }
 }
 
 async function readJsonLines(
-  file: string,
+  ds: DatasetFile,
   options: Required<ReadTicketsOptions>,
   sink: Sink,
-  hint: string,
+  objectHint: boolean,
 ): Promise<void> {
-  const splitter = new LineSplitter();
-  const stream = openStream(file, options);
-  const first = options.range ? options.range.firstRecord : 0;
-  const shift = options.range ? options.range.start : 0;
+  const file = ds.path;
+  const range = options.range;
+  const splitter = new LineSplitter(
+    MAX_RECORD_BYTES,
+    range ? { offset: range.start, line: range.firstRecord } : {},
+  );
+  const stream = openStream(ds, options);
+  let checkFirst = objectHint && options.range === null;
   const handle = async (lines: readonly Line[]): Promise<void> => {
     for (const line of lines) {
       if (isBlank(line.text)) continue;
-      const index = line.index + first;
-      const r = sink.accept(
-        ticketFromJson(parseJson(line.text, file, index, line.offset + shift, hint), file, index),
-      );
+      const index = line.index;
+      if (checkFirst) {
+        checkFirstJsonLine(file, index, line.offset, line.text);
+        checkFirst = false;
+      }
+      const r = sink.accept(ticketFromJson(parseJson(line.text, file, index, line.offset), file, index));
       if (r !== undefined) await r;
     }
   };
   try {
-    for await (const chunk of stream) await handle(splitter.push(chunk as Buffer));
-    await handle(splitter.end());
+    for await (const chunk of stream) await handle(scanOrThrow(() => splitter.push(chunk), file));
+    await handle(scanOrThrow(() => splitter.end(), file));
   } finally {
-    stream.destroy();
+    await stream.return(undefined);
   }
 }
 
-async function readCsv(file: string, options: Required<ReadTicketsOptions>, sink: Sink): Promise<void> {
+async function readCsv(ds: DatasetFile, options: Required<ReadTicketsOptions>, sink: Sink): Promise<void> {
+  const file = ds.path;
   let rows: string[][] = [];
   const parser = new CsvParser((row) => rows.push(row));
   const range = options.range;
   // A range starts after the header: read the header row on its own first.
   let columns: CsvColumns | undefined = range
-    ? csvColumns(await readCsvHeader(file, range.headerEnd ?? 0), file)
+    ? csvColumns(await readCsvHeader(ds, range.headerEnd ?? 0), file)
     : undefined;
-  const stream = openStream(file, options, 'utf8');
+  const stream = openStream(ds, options);
   let rowIndex = range ? range.firstRecord : 0;
   const handleRows = async (): Promise<void> => {
     const batch = rows;
@@ -326,46 +423,72 @@ async function readCsv(file: string, options: Required<ReadTicketsOptions>, sink
       if (r !== undefined) await r;
     }
   };
+  /** the row in progress, for messages */
+  const where = () => (columns === undefined ? { file } : { file, record: rowIndex });
+  const utf8 = new Utf8Checker();
+  let offset = range ? range.start : 0;
+  /** bytes fed since a row last completed (an upper bound on the row in progress) */
+  let sinceRow = 0;
   try {
-    let first = true;
+    let first = range === null;
     for await (const piece of stream) {
-      let text = piece as string;
+      const buf = piece;
+      const { bytes, offset: at, invalidAt } = utf8.push(buf, offset);
+      offset += buf.length;
+      let text = (invalidAt < 0 ? bytes : bytes.subarray(0, invalidAt - at)).toString('utf8');
       if (first && text.length > 0) {
-        if (text.charCodeAt(0) === 0xfeff && !range) text = text.slice(1); // byte order mark
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte order mark
         first = false;
       }
       parser.write(text);
+      sinceRow = rows.length > 0 ? 0 : sinceRow + buf.length;
       await handleRows();
+      if (invalidAt >= 0) throw badInput(where(), `not valid UTF-8 at byte ${invalidAt}${UTF8_ADVICE}`);
+      if (sinceRow > MAX_RECORD_BYTES) {
+        throw badInput(
+          where(),
+          `the row in progress at byte ${offset} is longer than the ${formatBytes(MAX_RECORD_BYTES)} a record may ` +
+            'take (MAX_RECORD_BYTES): a quoted field in it may never be closed',
+        );
+      }
     }
+    const cut = utf8.end(offset);
+    if (cut >= 0)
+      throw badInput(
+        where(),
+        `not valid UTF-8 at byte ${cut} (the file ends inside a character)${UTF8_ADVICE}`,
+      );
     try {
       parser.end();
     } catch (err) {
       throw badInput(
         { file, record: rowIndex + rows.length },
-        'truncated: the file ends inside a quoted field',
+        'truncated: the file ends inside a quoted field (an opening quote in this record is never closed)',
         err,
       );
     }
     await handleRows();
   } finally {
-    stream.destroy();
+    await stream.return(undefined);
   }
   if (columns === undefined) throw badInput({ file }, 'the file is empty (expected a CSV header row)');
 }
 
-async function readCsvHeader(file: string, headerEnd: number): Promise<string[]> {
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    const buf = Buffer.alloc(headerEnd);
-    await fh.read(buf, 0, headerEnd, 0);
-    let header: string[] = [];
-    const parser = new CsvParser((row) => (header = header.length === 0 ? row : header));
-    parser.write(buf.toString('utf8').replace(/^\uFEFF/, ''));
-    parser.end();
-    return header;
-  } finally {
-    await fh.close();
+async function readCsvHeader(ds: DatasetFile, headerEnd: number): Promise<string[]> {
+  const buf = Buffer.alloc(headerEnd);
+  const bytesRead = headerEnd > 0 ? await readAt(ds, buf, 0) : 0;
+  const bytes = buf.subarray(0, bytesRead);
+  if (!isUtf8(bytes)) {
+    throw badInput(
+      { file: ds.path },
+      `the CSV header row is not valid UTF-8 at byte ${Math.max(0, firstInvalidUtf8(bytes))}${UTF8_ADVICE}`,
+    );
   }
+  let header: string[] = [];
+  const parser = new CsvParser((row) => (header = header.length === 0 ? row : header));
+  parser.write(bytes.toString('utf8').replace(/^\uFEFF/, ''));
+  parser.end();
+  return header;
 }
 
 interface CsvColumns {

@@ -1,12 +1,10 @@
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { Job } from 'bullmq';
 import { CHUNK_QUEUE, STAGES, StageName } from '../config/stages';
 import { hashFile } from '../dataset/hash-file';
 import { buildRunFlow } from '../flow/build-flow';
 import { chunkJobId, StageJobData, stageJobId } from '../flow/job-types';
-import { ARTIFACTS } from '../stages/context';
 import { runDir } from '../storage';
+import { removeChunkOutputs, removeTemporaryFiles } from './cleanup';
 import { RunsContext } from './context';
 import { deriveRunFields, isDone, isFinal, RunRecord } from './record';
 import { withLock } from './run-lock';
@@ -165,7 +163,11 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
       await job.remove({ removeChildren: true }).catch(() => undefined);
     }
   }
-  if (stillActive.length === 0) await cleanTemporaryFiles(runDir(ctx.config.storageDir, runId));
+  if (stillActive.length === 0) {
+    const dir = runDir(ctx.config.storageDir, runId);
+    await removeChunkOutputs(dir);
+    await removeTemporaryFiles(dir);
+  }
   return { record, stoppedSeconds };
 }
 
@@ -211,15 +213,4 @@ async function runJobs(ctx: RunsContext, record: RunRecord, generation: number):
 async function activeJobs(jobs: Job[]): Promise<Job[]> {
   const states = await Promise.all(jobs.map((j) => j.getState()));
   return jobs.filter((_, i) => states[i] === 'active');
-}
-
-/** Intermediate chunk files and the temporary names of writes that were cut short. */
-async function cleanTemporaryFiles(dir: string): Promise<void> {
-  await fsp.rm(path.join(dir, ARTIFACTS.chunksDir), { recursive: true, force: true });
-  const names = await fsp.readdir(dir).catch(() => [] as string[]);
-  await Promise.all(
-    names
-      .filter((n) => n.startsWith('.') && n.endsWith('.tmp'))
-      .map((n) => fsp.rm(path.join(dir, n), { force: true })),
-  );
 }

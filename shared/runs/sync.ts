@@ -1,3 +1,5 @@
+import { runDir } from '../storage';
+import { removeTemporaryFiles } from './cleanup';
 import { isFinal, RunRecord } from './record';
 import { refreshRecord } from './refresh';
 import { RunsContext } from './context';
@@ -24,6 +26,8 @@ export async function syncRun(
       const next = await refreshRecord(record, ctx.queues, ctx.config.storageDir);
       if (JSON.stringify(next) !== JSON.stringify(record)) {
         if (isFinal(next.state) && !isFinal(record.state)) {
+          // A failed run keeps the chunk outputs that completed (a retry reuses them), not half-written files.
+          if (next.state === 'failed') await removeTemporaryFiles(runDir(ctx.config.storageDir, runId));
           next.events = [
             ...next.events,
             { at: next.finishedAt ?? new Date().toISOString(), event: next.state as 'completed' | 'failed' },

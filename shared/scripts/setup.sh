@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run setup: install npm dependencies, build, and make sure redis-server is available.
 # redis-server is installed with apt when it is missing and we are root on Debian/Ubuntu;
-# otherwise this says exactly what to install. Safe to run again.
+# otherwise this says exactly what to install. docker-compose is installed the same way when possible
+# (optional: only the compose test uses it). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,5 +30,22 @@ setup: redis-server is missing and cannot be installed here (needs root on Debia
   or point REDIS_URL at a running Redis (e.g. REDIS_URL=redis://host:6379).
 MSG
   exit 1
+fi
+# docker-compose (Debian's package) only lets `npm test` check docker-compose.yml with `docker-compose config`:
+# optional, so setup never fails over it (the compose test says it is skipped without it).
+if command -v docker-compose >/dev/null 2>&1; then
+  echo "setup: docker-compose found: $(command -v docker-compose)"
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing docker-compose with apt (optional: used to check docker-compose.yml)"
+  export DEBIAN_FRONTEND=noninteractive
+  if apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 &&
+      apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1; }; then
+    echo "setup: docker-compose installed: $(command -v docker-compose || echo /usr/bin/docker-compose)"
+  else
+    echo "setup: docker-compose is not available from apt here; the compose test will be skipped" >&2
+  fi
+else
+  echo "setup: docker-compose not found (optional: install it to let the compose test check docker-compose.yml)"
 fi
 echo "setup: done. Run the pipeline on the bundled sample with: npm start"

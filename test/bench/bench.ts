@@ -105,6 +105,8 @@ async function main(): Promise<void> {
     ...process.env,
     TICKETFLOW_STORAGE_DIR: path.join(scratch, 'storage'),
     TICKETFLOW_QUEUE_PREFIX: `bench-${process.pid}`,
+    // Workers read datasets only inside their data root: the dataset's own folder.
+    TICKETFLOW_DATA_DIR: path.dirname(dataset),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:1', // never reuse a running deployment's workers
   });
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });

@@ -68,12 +68,15 @@ REDIS_URL="redis://${ADDRS[0]}:6379"
 COMMON=(env REDIS_URL="$REDIS_URL" TICKETFLOW_STORAGE_DIR="$SHARED/storage" TICKETFLOW_DATA_DIR="$SHARED/data" TICKETFLOW_LOG_LEVEL=info)
 on_host tf-redis "$REDIS_SERVER" --bind "${ADDRS[0]}" --port 6379 --protected-mode no --save '' --appendonly no --maxmemory-policy noeviction
 for _ in $(seq 50); do ip netns exec tf-api bash -c "echo > /dev/tcp/${ADDRS[0]}/6379" 2>/dev/null && break; sleep 0.1; done
-on_host tf-api "${COMMON[@]}" PORT=3000 node dist/producers/api/main.js
+# The API listens on its namespace address, which needs a token.
+TOKEN=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+AUTH=(-H "Authorization: Bearer $TOKEN")
+on_host tf-api "${COMMON[@]}" PORT=3000 HOST=0.0.0.0 TICKETFLOW_API_TOKEN="$TOKEN" node dist/producers/api/main.js
 on_host tf-w1 "${COMMON[@]}" node dist/workers/main.js
 on_host tf-w2 "${COMMON[@]}" node dist/workers/main.js
 
 API="http://${ADDRS[1]}:3000"
-for _ in $(seq 100); do curl -sf "$API/" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf "${AUTH[@]}" "$API/" >/dev/null && break; sleep 0.1; done
 echo "hosts up: redis ${ADDRS[0]}, api ${ADDRS[1]}, workers ${ADDRS[2]} ${ADDRS[3]}; shared storage $SHARED"
 # Wait until both workers serve their queues (they log it once their sandboxes are started).
 for _ in $(seq 300); do
@@ -85,15 +88,15 @@ ip netns exec tf-redis redis-cli -h "${ADDRS[0]}" client list | grep -o 'addr=[0
   | sed -E 's/addr=([0-9.]*):.*@(tf-w[0-9])/\2 from \1/' | sort | uniq -c
 
 echo "POST $API/runs {\"dataset\": \"$DATASET\", \"params\": {\"chunkSize\": 200}}"
-ID=$(curl -sf -X POST "$API/runs" -H 'content-type: application/json' -d "{\"dataset\": \"$DATASET\", \"params\": {\"chunkSize\": 200}}" | node -pe 'JSON.parse(require("fs").readFileSync(0)).id')
+ID=$(curl -sf "${AUTH[@]}" -X POST "$API/runs" -H 'content-type: application/json' -d "{\"dataset\": \"$DATASET\", \"params\": {\"chunkSize\": 200}}" | node -pe 'JSON.parse(require("fs").readFileSync(0)).id')
 echo "run $ID"
 STATE=waiting
 for _ in $(seq 1200); do
-  STATE=$(curl -sf "$API/runs/$ID" | node -pe 'JSON.parse(require("fs").readFileSync(0)).state')
+  STATE=$(curl -sf "${AUTH[@]}" "$API/runs/$ID" | node -pe 'JSON.parse(require("fs").readFileSync(0)).state')
   [ "$STATE" = completed ] || [ "$STATE" = failed ] && break
   sleep 0.25
 done
-curl -sf "$API/runs/$ID" | node -e '
+curl -sf "${AUTH[@]}" "$API/runs/$ID" | node -e '
   const r = JSON.parse(require("fs").readFileSync(0));
   console.log(`state ${r.state}` + (r.error ? `: ${r.error.stage}: ${r.error.message}` : ""));
   for (const s of r.stages) console.log(`  ${s.stage.padEnd(20)} ${s.state.padEnd(10)} ${String(s.seconds ?? "").padStart(6)} s  on ${s.worker ?? "?"}`);

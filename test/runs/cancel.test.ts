@@ -27,7 +27,8 @@ describe('cancel', () => {
     data = tempDir('cancel-data');
     dataset = path.join(data, 'sample-x15.jsonl');
     await scaleDataset(SAMPLE_DATASET, 15, dataset);
-    stack = await startStack({ workers: 2 });
+    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
+    stack = await startStack({ workers: 2, env: { TICKETFLOW_DATA_DIR: data } });
   });
   after(async () => {
     await stack.close();
@@ -99,7 +100,7 @@ describe('cancel', () => {
     } finally {
       await idle.close();
     }
-    const runId = await enqueueRun(stack.runs, { dataset: SAMPLE_DATASET });
+    const runId = await enqueueRun(stack.runs, { dataset: path.join(data, 'sample.json') });
     await waitForRun(stack.runs, runId);
     await assert.rejects(cancelRun(stack.runs, runId), /already completed: nothing to cancel/);
   });

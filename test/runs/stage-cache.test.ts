@@ -13,9 +13,12 @@ import { artifactHashes } from './artifacts';
 describe('stage cache across runs', () => {
   let stack: Stack;
   let data: string;
+  let sample: string;
   before(async () => {
     data = tempDir('cache-data');
-    stack = await startStack({ workers: 1 });
+    sample = path.join(data, path.basename(SAMPLE_DATASET));
+    fs.copyFileSync(SAMPLE_DATASET, sample);
+    stack = await startStack({ workers: 1, env: { TICKETFLOW_DATA_DIR: data } });
   });
   after(async () => {
     await stack.close();
@@ -36,11 +39,11 @@ describe('stage cache across runs', () => {
     );
 
   it('reuses every stage of an identical run, without a single job, from the first run', async (t) => {
-    const first = await run(SAMPLE_DATASET);
+    const first = await run(sample);
     assert.deepEqual(cachedStages(first), []);
     const jobsBefore = await jobCount();
     const started = performance.now();
-    const again = await run(SAMPLE_DATASET);
+    const again = await run(sample);
     t.diagnostic(`cached re-run: ${((performance.now() - started) / 1000).toFixed(3)} s`);
     assert.deepEqual(cachedStages(again), [...STAGES]);
     for (const s of again.stages) {
@@ -58,14 +61,14 @@ describe('stage cache across runs', () => {
     assert.equal(model(again.id).ino, model(first.id).ino, 'artifacts are hard links, not copies');
 
     // Changing only C recomputes only training; chunkSize changes no output, so it changes no key.
-    const changedC = await run(SAMPLE_DATASET, { C: 0.5, chunkSize: 97 });
+    const changedC = await run(sample, { C: 0.5, chunkSize: 97 });
     assert.deepEqual(cachedStages(changedC), ['text-processing', 'feature-extraction', 'transform-split']);
     assert.equal(changedC.stages[3]!.state, 'completed');
     assert.equal(changedC.stages[3]!.attemptsMade, 1);
     assert.notDeepEqual(changedC.metrics!.train, first.metrics!.train);
 
     // cache: false computes everything, and gives the same bytes.
-    const forced = await run(SAMPLE_DATASET, { cache: false });
+    const forced = await run(sample, { cache: false });
     assert.deepEqual(cachedStages(forced), []);
     assert.deepEqual(
       artifactHashes(stack.config.storageDir, forced.id),
@@ -74,7 +77,7 @@ describe('stage cache across runs', () => {
 
     // One byte of the dataset changed: nothing is reused.
     const copy = path.join(data, 'one-byte-changed.json');
-    const bytes = fs.readFileSync(SAMPLE_DATASET);
+    const bytes = fs.readFileSync(sample);
     const at = bytes.indexOf('charged');
     assert.ok(at > 0);
     bytes[at] = 'C'.charCodeAt(0);
@@ -89,25 +92,25 @@ describe('stage cache across runs', () => {
       artifactHashes(stack.config.storageDir, again.id),
       artifactHashes(stack.config.storageDir, forced.id),
     );
-    const afterDelete = await run(SAMPLE_DATASET);
+    const afterDelete = await run(sample);
     assert.ok(!afterDelete.stages.some((s) => s.cachedFrom === first.id), 'no stage reused a deleted run');
   });
 
   it('rejects parameters that cannot work with the dataset once its size is known, before enqueueing', async () => {
-    await run(SAMPLE_DATASET);
+    await run(sample);
     await assert.rejects(
-      enqueueRun(stack.runs, { dataset: SAMPLE_DATASET, params: { topics: 50, minDf: 5000 } }),
+      enqueueRun(stack.runs, { dataset: sample, params: { topics: 50, minDf: 5000 } }),
       /minDf/,
     );
   });
 
   it('forgets an entry whose files were removed by hand, and caches the next run instead', async () => {
-    const source = await run(SAMPLE_DATASET, { C: 0.25 });
+    const source = await run(sample, { C: 0.25 });
     fs.rmSync(runDir(stack.config.storageDir, source.id), { recursive: true });
-    const recomputed = await run(SAMPLE_DATASET, { C: 0.25 });
+    const recomputed = await run(sample, { C: 0.25 });
     assert.notEqual(recomputed.stages[0]!.cachedFrom, source.id);
     assert.equal(recomputed.stages[3]!.cached, false, 'training had to be computed again');
-    const next = await run(SAMPLE_DATASET, { C: 0.25 });
+    const next = await run(sample, { C: 0.25 });
     assert.equal(next.stages[3]!.cachedFrom, recomputed.id, 'the recomputed run is the new source');
   });
 });

@@ -9,7 +9,7 @@ import { mergeChunks, readChunkStats, removeChunkFiles, sumStats } from '../../s
 import { chunkStatsPath, ChunkStatsFile } from '../../shared/stages/text-processing/chunk-files';
 import { planChunks } from '../../shared/dataset/plan-chunks';
 import { ReadStats } from '../../shared/dataset/read-tickets';
-import { datasetPath } from './dataset-path';
+import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 
@@ -36,8 +36,9 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
         if (job.data.step !== 'merge') {
           await failOnceIfAsked(ctx, 'text-processing');
           const startedAt = Date.now();
-          const file = datasetPath(config, job.data.dataset);
-          const plan = await planChunks(file, ctx.params.chunkSize);
+          const dataset = await openJobDataset(config, job.data.dataset);
+          const file = dataset.path;
+          const plan = await planChunks(dataset, ctx.params.chunkSize).finally(() => dataset.close());
           signal?.throwIfAborted();
           const done = await Promise.all(
             plan.chunks.map((range, chunk) => readChunkStats(ctx, chunk, range)),

@@ -1,6 +1,7 @@
 import fsp from 'node:fs/promises';
 import { ReadStats } from '../../dataset/read-tickets';
 import { planChunks } from '../../dataset/plan-chunks';
+import { DatasetFile, withDataset } from '../../dataset/open-dataset';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from '../context';
 import { processChunk } from './process-chunk';
 import { mergeChunks } from './merge-chunks';
@@ -24,17 +25,19 @@ export interface TextProcessingResult {
  */
 export async function runTextProcessing(
   ctx: StageContext,
-  datasetFile: string,
+  datasetFile: string | DatasetFile,
 ): Promise<TextProcessingResult> {
   const start = performance.now();
-  const plan = await planChunks(datasetFile, ctx.params.chunkSize);
-  const chunkStats: ReadStats[] = [];
-  for (const [chunk, range] of plan.chunks.entries()) {
-    chunkStats.push(
-      (await processChunk(ctx, { chunk, file: datasetFile, format: plan.format, range })).stats,
-    );
-    await ctx.progress?.(Math.round((100 * (chunk + 1)) / plan.chunks.length));
-  }
+  // One descriptor for the plan and every chunk: what was planned is what is read.
+  const { plan, chunkStats } = await withDataset(datasetFile, async (file) => {
+    const plan = await planChunks(file, ctx.params.chunkSize);
+    const chunkStats: ReadStats[] = [];
+    for (const [chunk, range] of plan.chunks.entries()) {
+      chunkStats.push((await processChunk(ctx, { chunk, file, format: plan.format, range })).stats);
+      await ctx.progress?.(Math.round((100 * (chunk + 1)) / plan.chunks.length));
+    }
+    return { plan, chunkStats };
+  });
   const merged = await mergeChunks(ctx, chunkStats);
   await removeChunkFiles(ctx);
   return {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { csvRow } from '../../io/csv';
 import { noNarrative, ReadStats } from '../../dataset/read-tickets';
+import { BadInputError } from '../../errors';
 import { openAtomicWriter } from '../../storage';
 import { ARTIFACTS, StageContext, TICKETS_COLUMNS, artifactPath, secondsSince } from '../context';
 import { chunkOutputPath } from './chunk-files';
@@ -49,6 +50,8 @@ export async function mergeChunks(
     await out.commit();
   } catch (err) {
     await out.abort();
+    // a full or read-only disk (storage.ts) fails at once, with its own message
+    if (err instanceof BadInputError) throw err;
     throw new Error(`merging text-processing chunks of run ${ctx.runId} failed: ${(err as Error).message}`, {
       cause: err,
     });

@@ -1,14 +1,18 @@
 import { createNounExtractor } from '../../nlp/noun-extractor';
 import { csvRow } from '../../io/csv';
 import { readTickets, ReadStats, TicketRange, DatasetFormat } from '../../dataset/read-tickets';
+import { DatasetFile } from '../../dataset/open-dataset';
 import { openAtomicWriter } from '../../storage';
 import { StageContext, secondsSince } from '../context';
 import { categoryOf, chunkOutputPath, writeChunkStats } from './chunk-files';
 
 export interface ChunkInput {
   chunk: number;
-  /** the dataset, resolved to a path on this worker */
-  file: string;
+  /**
+   * the dataset: a path on this worker, or (in workers) the file already opened inside the worker's data
+   * root, read through that descriptor
+   */
+  file: string | DatasetFile;
   format: DatasetFormat;
   range: TicketRange;
 }

@@ -2,7 +2,7 @@ import './die-with-worker';
 import { processChunk, warmUpNounExtractor } from '../../../shared/stages/text-processing/process-chunk';
 import { ChunkJobData, ChunkJobResult } from '../../../shared/flow/job-types';
 import { ProcessorJob, processConfig, runLogged } from '../stage-context';
-import { datasetPath } from '../dataset-path';
+import { openJobDataset } from '../dataset-path';
 import { failOnceIfAsked } from '../fault-injection';
 
 warmUpNounExtractor();
@@ -12,6 +12,11 @@ export default async function textChunk(job: ProcessorJob<ChunkJobData>): Promis
   return runLogged(job, `text-processing/chunk-${job.data.chunk}`, async (ctx) => {
     await failOnceIfAsked(ctx, 'text-chunks');
     const { chunk, dataset, format, range } = job.data;
-    return processChunk(ctx, { chunk, file: datasetPath(processConfig(), dataset), format, range });
+    const file = await openJobDataset(processConfig(), dataset);
+    try {
+      return await processChunk(ctx, { chunk, file, format, range });
+    } finally {
+      await file.close();
+    }
   });
 }

@@ -1,0 +1,105 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { resolveConfig } from '../../shared/config/config';
+import { createConnection } from '../../shared/flow/connection';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { submitRun } from '../../shared/runs/submit';
+import { readRun } from '../../shared/runs/sync';
+import { SAMPLE_DATASET } from '../helpers/env';
+import {
+  Deployment,
+  newDeployment,
+  redisCommand,
+  sleep,
+  startWorker,
+  stopAll,
+  teardownDeployment,
+  waitFor,
+} from '../helpers/processes';
+import { scaleDataset } from '../bench/scale-dataset';
+import { artifactHashes } from '../runs/artifacts';
+
+describe('chaos: Redis restarts and shutdowns', () => {
+  let d: Deployment;
+  let runs: RunsContext;
+  let dataset: string;
+  before(async () => {
+    d = await newDeployment('chaos-outage');
+    d.env.TICKETFLOW_LOG_LEVEL = 'warn';
+    assert.equal((await redisCommand(d, 'start')).code, 0);
+    dataset = path.join(d.dataDir, 'sample-x10.jsonl');
+    await scaleDataset(SAMPLE_DATASET, 10, dataset);
+    runs = openRunsContext(resolveConfig(d.env), createConnection(d.redisUrl));
+  });
+  after(async () => {
+    await closeRunsContext(runs);
+    runs.redis.disconnect();
+    await stopAll();
+    await teardownDeployment(d);
+  });
+
+  const submit = async () =>
+    (
+      await submitRun(runs, {
+        dataset: path.basename(dataset),
+        datasetFile: dataset,
+        params: { cache: false, chunkSize: 500 },
+      })
+    ).record.id;
+  const finish = (id: string, timeoutMs = 90_000) =>
+    waitFor(
+      `run ${id} to finish`,
+      async () => {
+        const r = await readRun(runs, id);
+        return r && ['completed', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
+      },
+      timeoutMs,
+      100,
+    );
+
+  it('a run survives Redis stopped and restarted mid-run (append-only file): completes, same bytes', async (t) => {
+    const workers = await Promise.all([1, 2].map((i) => startWorker(d, [], `worker-${i}`)));
+    const reference = await submit();
+    assert.equal((await finish(reference)).state, 'completed');
+
+    const id = await submit();
+    await waitFor(
+      'text processing under way',
+      async () => ((await readRun(runs, id))?.stages[0]?.state === 'active' ? true : undefined),
+      30_000,
+      10,
+    );
+    assert.equal((await redisCommand(d, 'stop')).code, 0);
+    await sleep(2000);
+    assert.equal((await redisCommand(d, 'start')).code, 0);
+    const started = performance.now();
+    const done = await finish(id);
+    t.diagnostic(`completed ${((performance.now() - started) / 1000).toFixed(2)} s after Redis came back`);
+    assert.equal(done.state, 'completed', JSON.stringify(done.error));
+    assert.deepEqual(artifactHashes(d.storageDir, id), artifactHashes(d.storageDir, reference));
+    for (const w of workers) {
+      const lines = w
+        .stderr()
+        .split('\n')
+        .filter((l) => /ECONNREFUSED|unreachable|is back/.test(l));
+      assert.ok(lines.length <= 2, `${w.label} said ${lines.length} lines about the outage:\n${w.stderr()}`);
+    }
+    await Promise.all(workers.map((w) => w.stop('SIGTERM', 10_000)));
+  });
+
+  it('a worker sent SIGTERM while Redis is unreachable exits within its shutdown timeout', async (t) => {
+    const worker = await startWorker(d, ['--shutdown-timeout', '1000'], 'worker-shutdown');
+    assert.equal((await redisCommand(d, 'stop')).code, 0);
+    try {
+      await sleep(500);
+      const started = performance.now();
+      const code = await worker.signal('SIGTERM', 10_000);
+      const seconds = (performance.now() - started) / 1000;
+      t.diagnostic(`exited ${seconds.toFixed(2)} s after SIGTERM with Redis down (code ${code})`);
+      assert.ok(seconds < 1 + 2 + 1, `exited after ${seconds} s`);
+    } finally {
+      assert.equal((await redisCommand(d, 'start')).code, 0);
+    }
+  });
+});
