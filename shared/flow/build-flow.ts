@@ -14,6 +14,8 @@ export interface FlowRun {
   generation: number;
   /** each stage's cache key */
   cacheKeys: Record<StageName, string>;
+  datasetSha256: string;
+  codeVersion: string;
 }
 
 /** Job options every node of a run carries: retry policy, retention, and failing its parent for good. */
@@ -49,6 +51,8 @@ export function buildRunFlow(config: TicketflowConfig, run: FlowRun, first: Stag
       createdAt: run.createdAt,
       generation: run.generation,
       cacheKey: run.cacheKeys[stage],
+      datasetSha256: run.datasetSha256,
+      codeVersion: run.codeVersion,
       ...(stage === 'text-processing' ? { step: 'split' as const } : {}),
     };
     const node: FlowJob = {

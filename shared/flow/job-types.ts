@@ -26,6 +26,9 @@ export interface StageJobData {
   generation: number;
   /** the stage cache key of this stage's output (see shared/runs/stage-cache.ts) */
   cacheKey: string;
+  /** the dataset's SHA-256 at submission and the code version: a model's lineage */
+  datasetSha256: string;
+  codeVersion: string;
   /** text processing only: which step of split → chunks → merge it has reached */
   step?: 'split' | 'merge';
   /** text processing: epoch ms when the split step began (the job is re-activated for the merge) */

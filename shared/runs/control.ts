@@ -106,6 +106,8 @@ export async function retryRun(
           createdAt: record.createdAt,
           generation,
           cacheKeys,
+          datasetSha256: record.datasetSha256,
+          codeVersion: record.codeVersion,
         },
         first,
       ),

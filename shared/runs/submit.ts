@@ -153,7 +153,16 @@ async function createRun(
       await ctx.flowProducer.add(
         buildRunFlow(
           ctx.config,
-          { runId, dataset: input.dataset, params, createdAt: record.createdAt, generation: 1, cacheKeys },
+          {
+            runId,
+            dataset: input.dataset,
+            params,
+            createdAt: record.createdAt,
+            generation: 1,
+            cacheKeys,
+            datasetSha256: digest.sha256,
+            codeVersion: CODE_VERSION,
+          },
           first,
         ),
       );

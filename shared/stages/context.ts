@@ -11,6 +11,8 @@ export interface StageContext {
   log: Logger;
   /** Report progress in percent; processors forward it to BullMQ (and so to Bull Board and the CLI). */
   progress?: (percent: number) => void | Promise<void>;
+  /** What the run knows about its inputs, for the lineage a model carries. */
+  run?: { datasetSha256: string; codeVersion: string };
   /** Aborted when the run is cancelled: a stage checks it before committing what it wrote. */
   signal?: AbortSignal;
 }

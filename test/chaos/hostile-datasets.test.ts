@@ -40,6 +40,8 @@ describe('chaos: hostile datasets reach the workers', () => {
         createdAt: new Date().toISOString(),
         generation: 1,
         cacheKeys,
+        datasetSha256: '0'.repeat(64),
+        codeVersion: 'hand-made',
       }),
     );
     return runId;

@@ -28,15 +28,19 @@ export function jobLogger(job: ProcessorJob<{ runId: string }>, stage: string): 
 }
 
 export function stageContext(
-  job: ProcessorJob<{ runId: string; params: PipelineParams }>,
+  job: ProcessorJob<{ runId: string; params: PipelineParams; datasetSha256?: string; codeVersion?: string }>,
   log: Logger,
 ): StageContext {
+  const { datasetSha256, codeVersion } = job.data;
   return {
     storageDir: processConfig().storageDir,
     runId: job.data.runId,
     params: job.data.params,
     log,
     progress: (p) => job.updateProgress(p),
+    ...(datasetSha256 !== undefined && codeVersion !== undefined
+      ? { run: { datasetSha256, codeVersion } }
+      : {}),
   };
 }
 
