@@ -18,6 +18,10 @@ export function runKeys(prefix: string) {
     cache: (cacheKey: string) => `${base}:cache:${cacheKey}`,
     /** set of the cache keys whose entries point at a run (removed with the run) */
     runCacheKeys: (runId: string) => `${base}:cache-of:${runId}`,
+    /** hash alias name → run id of a model version */
+    aliases: `${base}:model-aliases`,
+    /** sorted set (lex, like runs) of batch classification ids */
+    classifications: `${base}:classifications`,
     /** sorted set per queue: worker name → heartbeat expiry (ms) */
     workers: (queue: string) => `${base}:workers:${queue}`,
   };
