@@ -1,8 +1,15 @@
 import path from 'node:path';
 import os from 'node:os';
-import { Job, Worker } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import { TicketflowConfig } from '../shared/config/config';
-import { CHUNK_QUEUE, QueueName, isStageName } from '../shared/config/stages';
+import {
+  CHUNK_QUEUE,
+  CLASSIFICATION_CHUNK_QUEUE,
+  CLASSIFICATION_QUEUE,
+  QueueName,
+  isStageName,
+} from '../shared/config/stages';
+import { getClassification } from '../shared/classify/batch';
 import { createConnection } from '../shared/flow/connection';
 import { openQueue } from '../shared/flow/queues';
 import { StageJobData } from '../shared/flow/job-types';
@@ -11,6 +18,7 @@ import { closeRunsContext, openRunsContext, RunsContext } from '../shared/runs/c
 import { startHeartbeat } from '../shared/runs/heartbeats';
 import { syncRun } from '../shared/runs/sync';
 import { CancellableWorker } from './cancellable-worker';
+import { classificationProcessor } from './processors/classification';
 import { textProcessingProcessor } from './processors/text-processing';
 import { RedisOutage } from './redis-outage';
 
@@ -29,18 +37,34 @@ export interface RunningWorkers {
   close(timeoutMs: number): Promise<void>;
 }
 
-/** CPU-heavy queues run in sandboxed child processes, so the worker's event loop keeps renewing job locks. */
-const SANDBOXED: Record<QueueName, string | null> = {
-  'text-processing': null,
-  [CHUNK_QUEUE]: 'text-chunk.js',
-  'feature-extraction': 'feature-extraction.js',
-  'transform-split': 'transform-split.js',
-  training: 'training.js',
+/** What an inline processor may use: the configuration and (opened once per process) other queues. */
+interface InlineDeps {
+  config: TicketflowConfig;
+  queue(name: QueueName): Queue;
+}
+
+/**
+ * How each queue's jobs run: CPU-heavy ones in a sandboxed child process (a file in
+ * processors/sandboxed/), so the worker's event loop keeps renewing job locks; the parents of chunk jobs
+ * inline, as they stream files and await Redis.
+ */
+type ProcessorSpec = { sandbox: string } | { inline: (deps: InlineDeps) => unknown };
+
+const PROCESSORS: Record<QueueName, ProcessorSpec> = {
+  'text-processing': { inline: ({ config, queue }) => textProcessingProcessor(config, queue(CHUNK_QUEUE)) },
+  [CHUNK_QUEUE]: { sandbox: 'text-chunk.js' },
+  'feature-extraction': { sandbox: 'feature-extraction.js' },
+  'transform-split': { sandbox: 'transform-split.js' },
+  training: { sandbox: 'training.js' },
+  [CLASSIFICATION_QUEUE]: {
+    inline: ({ config, queue }) => classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE)),
+  },
+  [CLASSIFICATION_CHUNK_QUEUE]: { sandbox: 'classification-chunk.js' },
 };
 
 export function sandboxFile(queue: QueueName): string | undefined {
-  const file = SANDBOXED[queue];
-  return file ? path.join(__dirname, 'processors', 'sandboxed', file) : undefined;
+  const spec = PROCESSORS[queue];
+  return 'sandbox' in spec ? path.join(__dirname, 'processors', 'sandboxed', spec.sandbox) : undefined;
 }
 
 interface ChildPoolLike {
@@ -75,7 +99,15 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   outage.watch(connection);
   subscriber.on('error', () => undefined);
   const runs = openRunsContext(config, connection);
-  const chunkQueue = openQueue(config, connection, CHUNK_QUEUE);
+  const opened = new Map<QueueName, Queue>();
+  const deps: InlineDeps = {
+    config,
+    queue(queueName) {
+      let q = opened.get(queueName);
+      if (!q) opened.set(queueName, (q = openQueue(config, connection, queueName)));
+      return q;
+    },
+  };
   const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const cancelled = async (runId: string) => (await connection.exists(runs.keys.cancelled(runId))) === 1;
   const sync = (runId: string, why: string) =>
@@ -84,11 +116,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
     );
 
   const workers = opts.queues.map((queue) => {
+    const spec = PROCESSORS[queue];
     const file = sandboxFile(queue);
-    const processor = file ?? textProcessingProcessor(config, chunkQueue);
+    const processor = 'inline' in spec ? spec.inline(deps) : file;
     const workerConnection = createConnection(config.redisUrl);
     workerConnection.on('error', () => undefined);
-    const worker = new CancellableWorker<StageJobData>(
+    const worker = new CancellableWorker(
       queue,
       processor as never,
       {
@@ -152,7 +185,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         );
         await Promise.all(workers.map((w) => w.close(true)));
       }
-      await chunkQueue.close();
+      await Promise.all([...opened.values()].map((q) => q.close()));
       await closeRunsContext(runs);
       subscriber.disconnect();
       connection.disconnect();
@@ -163,31 +196,42 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
 /**
  * Keep run records current: a stage job's start, completion and failure (and a chunk's final failure,
  * which fails its stage) each bring the run's record up to date; a completed stage enters the cache.
+ * Classification jobs belong to no run: a final failure of one is written to its classification's
+ * folder (failed.json), so the failure outlives the jobs.
  */
 function wireEvents(
-  worker: Worker<StageJobData>,
+  worker: Worker<{ runId: string }>,
   queue: QueueName,
   runs: RunsContext,
   log: Logger,
   sync: (runId: string, why: string) => Promise<unknown>,
 ): void {
   const stage = isStageName(queue) ? queue : null;
-  worker.on('active', (job: Job<StageJobData>) => {
+  const ofRun = stage !== null || queue === CHUNK_QUEUE;
+  worker.on('active', (job: Job<{ runId: string }>) => {
     if (stage) void sync(job.data.runId, `${stage} active`);
   });
-  worker.on('completed', (job: Job<StageJobData>, result: unknown) => {
+  worker.on('completed', (job: Job<{ runId: string }>, result: unknown) => {
     if (!stage) return;
+    const { cacheKey, runId } = job.data as StageJobData;
     runs.cache
-      .put(job.data.cacheKey, { stage, runId: job.data.runId, result, at: new Date().toISOString() })
+      .put(cacheKey, { stage, runId, result, at: new Date().toISOString() })
       .catch((err: Error) => log.warn(`stage cache entry for ${job.id} not written: ${err.message}`))
-      .finally(() => void sync(job.data.runId, `${stage} completed`));
+      .finally(() => void sync(runId, `${stage} completed`));
   });
-  worker.on('failed', (job: Job<StageJobData> | undefined, err: Error) => {
+  worker.on('failed', (job: Job<{ runId: string }> | undefined, err: Error) => {
     if (!job) return;
     log.warn(
       `job ${job.id} (${queue}) attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${err.message}`,
     );
-    void sync(job.data.runId, `${queue} failed`);
+    if (ofRun) void sync(job.data.runId, `${queue} failed`);
+    else if (job.finishedOn !== undefined) {
+      // A classification job's runId is its classification's id.
+      const id = job.data.runId;
+      getClassification(runs, id).catch((e: Error) =>
+        log.debug(`classification ${id}: failure not recorded: ${e.message}`),
+      );
+    }
   });
 }
 

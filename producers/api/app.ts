@@ -1,11 +1,15 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { createBoard } from '../../board/board';
 import { ApiDeps, HandlerResult, cancel, createRun, getRun, getRuns, ready, remove, retry } from './handlers';
+import { classify, listModels, putAlias } from './models';
+import { createClassification, getClassificationHandler } from './classifications';
+import { ModelRegistry } from '../../shared/model/registry';
+import { RunsContext } from '../../shared/runs/context';
 import { Logger } from '../../shared/logger';
 import { requireBearer, requireBoardAuth } from './auth';
 
 interface Route {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   handler: (deps: ApiDeps, req: Request) => Promise<HandlerResult>;
 }
@@ -24,6 +28,19 @@ const ROUTES: Route[] = [
   { method: 'post', path: '/runs/:id/retry', handler: (d, req) => retry(d, id(req)) },
   { method: 'post', path: '/runs/:id/cancel', handler: (d, req) => cancel(d, id(req)) },
   { method: 'get', path: '/readyz', handler: (d) => ready(d) },
+  { method: 'get', path: '/models', handler: (d) => listModels(d.registry) },
+  {
+    method: 'put',
+    path: '/models/aliases/:name',
+    handler: (d, req) => putAlias(d.registry, String(req.params.name), req.body),
+  },
+  { method: 'post', path: '/classify', handler: (d, req) => classify(d.registry, req.body) },
+  {
+    method: 'post',
+    path: '/classifications',
+    handler: (d, req) => createClassification(d, d.registry, req.body),
+  },
+  { method: 'get', path: '/classifications/:id', handler: (d, req) => getClassificationHandler(d, id(req)) },
 ];
 
 /** A request that needs Redis answers 503 when Redis has not answered within this time. */
@@ -66,7 +83,8 @@ async function withRedis(deps: ApiDeps, work: () => Promise<HandlerResult>): Pro
  * `config.apiToken` set, everything but `GET /healthz` needs the token: the API as Bearer, Bull Board as
  * Bearer or Basic (checked before any body is read); `config.boardReadOnly` makes the board read-only.
  */
-export function createApp(deps: ApiDeps, log: Logger): express.Express {
+export function createApp(runs: RunsContext, log: Logger): express.Express {
+  const deps: ApiDeps = { ...runs, registry: new ModelRegistry(runs) };
   const app = express();
   app.disable('x-powered-by');
   const token = deps.config.apiToken;
@@ -96,6 +114,11 @@ export function createApp(deps: ApiDeps, log: Logger): express.Express {
         'DELETE /runs/:id',
         'GET /healthz',
         'GET /readyz',
+        'GET /models',
+        'PUT /models/aliases/:name',
+        'POST /classify',
+        'POST /classifications',
+        'GET /classifications/:id',
         'GET /board',
       ],
     });

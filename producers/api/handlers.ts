@@ -5,6 +5,7 @@ import { BadInputError, StorageError } from '../../shared/errors';
 import { RUN_ID_PATTERN } from '../../shared/flow/run-id';
 import { QUEUES } from '../../shared/config/stages';
 import { RunsContext } from '../../shared/runs/context';
+import { ModelRegistry } from '../../shared/model/registry';
 import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
 import { liveWorkers } from '../../shared/runs/heartbeats';
 import { RUN_STATES, RunState } from '../../shared/runs/record';
@@ -12,7 +13,7 @@ import { IdempotencyConflict, submitRun } from '../../shared/runs/submit';
 import { readRun } from '../../shared/runs/sync';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
-export type ApiDeps = RunsContext;
+export type ApiDeps = RunsContext & { registry: ModelRegistry };
 
 /** A handler's answer, independent of the HTTP framework. */
 export interface HandlerResult {

@@ -35,6 +35,22 @@ export function formatReport(run: RunRecord, artifactsDir: string, wallSeconds: 
     lines.push(row('recall (weighted)', (x) => x.recall));
     lines.push(row('f1 (weighted)', (x) => x.f1));
     lines.push(row('roc_auc (ovr, wtd)', (x) => x.rocAuc));
+    if (m.threshold && m.thresholds) {
+      const t = m.threshold;
+      const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+      lines.push(
+        '',
+        `Abstention (test split): below confidence ${t.value.toFixed(4)} the model answers "needs_review";`,
+        `chosen for precision ≥ ${t.targetPrecision}: answers ${pct(t.coverage)} of tickets at precision ${t.precision.toFixed(4)}`,
+        `${'threshold'.padStart(11)} ${'coverage'.padStart(9)} ${'accuracy'.padStart(9)}`,
+      );
+      for (const r of m.thresholds) {
+        const mark = r.threshold === t.value ? '  ← chosen' : '';
+        lines.push(
+          `${r.threshold.toFixed(4).padStart(11)} ${pct(r.coverage).padStart(9)} ${f4(r.accuracy).padStart(9)}${mark}`,
+        );
+      }
+    }
   }
   if (run.warnings.length > 0) {
     lines.push('', 'Warnings:');

@@ -3,21 +3,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT, resolveConfig, TicketflowConfig } from '../../shared/config/config';
+import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
 import { resolvePipelineParams } from '../../shared/config/pipeline-params';
 import { datasetFileProblem } from '../../shared/dataset/open-dataset';
-import { createConnection, redisReachable } from '../../shared/flow/connection';
 import { queuesWithoutWorkers } from '../../shared/flow/queues';
-import { ensureRedis, LocalRedis } from '../../shared/redis/local-redis';
+import { LocalRedis } from '../../shared/redis/local-redis';
 import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { RunsContext } from '../../shared/runs/context';
 import { isFinal, RUN_STATES, RunRecord, RunState } from '../../shared/runs/record';
 import { submitRun } from '../../shared/runs/submit';
 import { readRun } from '../../shared/runs/sync';
 import { runDir } from '../../shared/storage';
+import { classifyCommand } from './classify-command';
 import { redisCommand } from './redis-command';
 import { formatReport, progressLine } from './report';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
+import { inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
 
 export const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
 
@@ -25,6 +26,7 @@ const HELP = `Usage: ticketflow <command> [options]
 
 Commands:
   run ...            enqueue a training run, follow it live, print the report
+  classify ...       classify a dataset with a trained model, in chunk jobs (ticketflow classify --help)
   retry ID           go on with a failed or cancelled run from its first stage not done, and follow it
   cancel ID          stop every job of a run on every worker
   delete ID          remove a finished run: its record, jobs and artifacts
@@ -50,41 +52,6 @@ serves the queues they start worker processes, both only for this command. With 
 running workers they only enqueue and follow. Progress goes to stderr, the report (or JSON) to stdout.
 Exit status: 0 when the run completed, 1 when it failed or was cancelled (the failing stage and its message
 on stderr), 2 on usage errors.`;
-
-class UsageError extends Error {}
-
-function positiveInt(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number ≥ 1, got "${raw}"`);
-  return n;
-}
-
-const say = (line: string) => process.stderr.write(line + '\n');
-
-/** A Redis and run context for one command; `private` starts a throw-away Redis when none answers. */
-async function withRuns<T>(
-  config: TicketflowConfig,
-  mode: 'private' | 'existing',
-  body: (runs: RunsContext, redis: LocalRedis) => Promise<T>,
-): Promise<T> {
-  if (mode === 'existing' && !(await redisReachable(config.redisUrl))) {
-    throw new Error(
-      `no Redis answers at ${config.redisUrl}: start it (ticketflow redis start) or set REDIS_URL`,
-    );
-  }
-  const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
-  if (redis.started) say(`no Redis at ${config.redisUrl}: started a private redis-server at ${redis.url}`);
-  const connection = createConnection(redis.url);
-  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
-  try {
-    return await body(runs, redis);
-  } finally {
-    await closeRunsContext(runs);
-    connection.disconnect();
-    await redis.stop();
-  }
-}
 
 interface FollowOptions {
   workers: number;
@@ -266,24 +233,6 @@ async function run(argv: string[]): Promise<number> {
   );
 }
 
-/**
- * Workers already serve the queues: they read only datasets inside their data root, taken to be this
- * environment's TICKETFLOW_DATA_DIR. The dataset's path relative to it, or a usage error.
- */
-async function inDeploymentDataRoot(
-  config: TicketflowConfig,
-  given: string,
-  realFile: string,
-): Promise<string> {
-  const root = await fs.promises.realpath(config.dataDir).catch(() => null);
-  if (root !== null && realFile.startsWith(root + path.sep)) return path.relative(root, realFile);
-  throw new UsageError(
-    `--data ${given} is not inside the data root of the running workers (TICKETFLOW_DATA_DIR=${config.dataDir}): ` +
-      'workers already serve the queues at REDIS_URL and read only datasets in their data root; put the file ' +
-      'there, or set TICKETFLOW_DATA_DIR to that root',
-  );
-}
-
 function runIdArg(command: string, positionals: string[]): string {
   const [id, ...extra] = positionals;
   if (!id || extra.length > 0) throw new UsageError(`usage: ticketflow ${command} ID`);
@@ -398,6 +347,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'run') return run(rest);
+  if (command === 'classify') return classifyCommand(rest);
   if (command === 'redis') return redisCommand(rest, process.env);
   if (['retry', 'cancel', 'delete', 'status', 'list'].includes(command)) return control(command, rest);
   throw new UsageError(`unknown command "${command}": see ticketflow --help`);

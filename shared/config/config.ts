@@ -90,6 +90,8 @@ export const DEFAULT_STAGE_TIMEOUT_MS: Readonly<Record<QueueName, number>> = {
   'feature-extraction': 3600_000,
   'transform-split': 1800_000,
   training: 3600_000,
+  classification: 1800_000,
+  'classification-chunks': 600_000,
 };
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, backoff: { type: 'fixed', delay: 2000 } };

@@ -28,6 +28,12 @@ export interface PipelineParams {
   penalty: 'l2';
   /** L-BFGS iteration cap. @defaultValue 100 */
   maxIter: number;
+  /**
+   * Precision, on the test split, that the model's default abstention threshold is chosen for: the smallest
+   * confidence threshold at which the answered (non-abstained) predictions are at least this precise.
+   * In (0, 1]. @defaultValue 0.98
+   */
+  targetPrecision: number;
   /** Tickets per text-processing chunk job. @defaultValue 2000 */
   chunkSize: number;
   /**
@@ -51,6 +57,7 @@ export const DEFAULT_PIPELINE_PARAMS: Readonly<PipelineParams> = Object.freeze({
   C: 1.0,
   penalty: 'l2',
   maxIter: 100,
+  targetPrecision: 0.98,
   chunkSize: 2000,
   topicDictionary: {
     'Bank Account Services': [
@@ -136,6 +143,13 @@ const isNumber =
     typeof v === 'number' && Number.isFinite(v) && (open ? v > min && v < max : v >= min && v <= max)
       ? null
       : `must be a number ${open ? 'strictly ' : ''}between ${min} and ${max}`;
+/** In (min, max]: above `min`, at most `max`. */
+const isAbove =
+  (min: number, max: number): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v > min && v <= max
+      ? null
+      : `must be a number above ${min} and at most ${max}`;
 const isDf: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 && (Number.isInteger(v) || v <= 1)
     ? null
@@ -176,6 +190,7 @@ const CHECKS: { [K in keyof PipelineParams]: Check } = {
   C: isNumber(0, 1e12, true),
   penalty: isOneOf('l2'),
   maxIter: isInt(1, 100_000),
+  targetPrecision: isAbove(0, 1),
   chunkSize: isInt(1, 10_000_000),
   topicDictionary: isDictionary,
 };

@@ -76,3 +76,61 @@ export function chunkJobId(runId: string, chunk: number, generation = 1): string
 function generationSuffix(generation: number): string {
   return generation === 1 ? '' : `-g${generation}`;
 }
+
+/**
+ * The parent job of a batch classification (queue `classification`): split → chunk children on
+ * `classification-chunks` → merge, like text processing. `runId` is the classification id too: the
+ * worker checks it for cancellation, as it does for every job.
+ */
+export interface ClassificationJobData {
+  /** the classification id (`cls-…`), under the name every job carries */
+  runId: string;
+  classificationId: string;
+  /** dataset path: absolute, or relative to each worker's data root */
+  dataset: string;
+  /** run id of the model's run, resolved from an alias or run id at submission */
+  model: string;
+  /** abstention threshold: below it a prediction is `needs_review` */
+  threshold: number;
+  params: { chunkSize: number };
+  /** output folder relative to the storage root: `classifications/<id>` */
+  artifacts: string;
+  createdAt: string;
+  step?: 'split' | 'merge';
+  /** epoch ms when the split step began */
+  startedAt?: number;
+  chunks?: number;
+  /** chunks whose output an earlier attempt left in storage: not run again */
+  reusedChunks?: number;
+  /** records the split found */
+  records?: number;
+  splitSeconds?: number;
+}
+
+export interface ClassificationChunkJobData {
+  /** the classification id (see ClassificationJobData) */
+  runId: string;
+  classificationId: string;
+  chunk: number;
+  dataset: string;
+  format: DatasetFormat;
+  range: TicketRange;
+  model: string;
+  threshold: number;
+  artifacts: string;
+}
+
+export interface ClassificationChunkJobResult {
+  chunk: number;
+  /** tickets classified */
+  rows: number;
+  seconds: number;
+}
+
+export function classificationJobId(classificationId: string): string {
+  return classificationId;
+}
+
+export function classificationChunkJobId(classificationId: string, chunk: number): string {
+  return `${classificationId}-chunk-${String(chunk).padStart(5, '0')}`;
+}

@@ -243,15 +243,30 @@ function binomialResidual(z: Float64Array, target: Float64Array, n: number, b0: 
   return loss;
 }
 
+const featureMajorCache = new WeakMap<LogisticModel, Float64Array>();
+
+/**
+ * Feature-major copy of the coefficients so each stored entry reads K contiguous numbers; kept per model,
+ * since a served model scores one ticket at a time and the copy costs more than the ticket. A fitted
+ * LogisticModel is never changed afterwards (fitting builds a new one), so the copy stays valid.
+ */
+function featureMajor(model: LogisticModel): Float64Array {
+  const cached = featureMajorCache.get(model);
+  if (cached && cached.length === model.coef.length) return cached;
+  const K = model.classes;
+  const F = model.features;
+  const wt = new Float64Array(F * K);
+  for (let c = 0; c < K; c++) for (let j = 0; j < F; j++) wt[j * K + c] = model.coef[c * F + j]!;
+  featureMajorCache.set(model, wt);
+  return wt;
+}
+
 /** decision_function: rows × classes scores X·coefᵀ + intercept. */
 export function decisionFunction(model: LogisticModel, X: CsrMatrix): Float64Array {
   if (X.cols !== model.features)
     throw new RangeError(`X has ${X.cols} features, the model expects ${model.features}`);
   const K = model.classes;
-  const F = model.features;
-  // Feature-major copy of the coefficients so each stored entry reads K contiguous numbers.
-  const wt = new Float64Array(F * K);
-  for (let c = 0; c < K; c++) for (let j = 0; j < F; j++) wt[j * K + c] = model.coef[c * F + j]!;
+  const wt = featureMajor(model);
   const out = new Float64Array(X.rows * K);
   spmm(X, wt, K, out);
   for (let i = 0; i < X.rows; i++) for (let c = 0; c < K; c++) out[i * K + c]! += model.intercept[c]!;

@@ -293,19 +293,27 @@ export function fitCountVectorizer(
   return { vocabulary, counts };
 }
 
-/** CountVectorizer.transform with a fixed vocabulary: unknown tokens are ignored, df limits do not apply. */
-export function transformCounts(
-  docs: readonly string[],
-  vocabulary: readonly string[],
-  opts?: CountVectorizerOptions,
-): CsrMatrix {
-  const o = resolveCountOptions(opts);
+/** Term → column of a fixed vocabulary; build it once where many small batches are transformed. */
+export type VocabularyIndex = ReadonlyMap<string, number>;
+
+export function vocabularyIndex(vocabulary: readonly string[]): VocabularyIndex {
   const index = new Map<string, number>();
   vocabulary.forEach((t, j) => {
     if (index.has(t))
       throw new RangeError(`vocabulary contains "${t}" twice (positions ${index.get(t)} and ${j})`);
     index.set(t, j);
   });
+  return index;
+}
+
+/** CountVectorizer.transform with a fixed vocabulary: unknown tokens are ignored, df limits do not apply. */
+export function transformCounts(
+  docs: readonly string[],
+  vocabulary: readonly string[] | VocabularyIndex,
+  opts?: CountVectorizerOptions,
+): CsrMatrix {
+  const o = resolveCountOptions(opts);
+  const index = Array.isArray(vocabulary) ? vocabularyIndex(vocabulary) : (vocabulary as VocabularyIndex);
   const raw = countDocs(docs, o, (tok) => index.get(tok) ?? -1);
   const n = raw.ids.n;
   const data = new Float64Array(n);
@@ -313,11 +321,25 @@ export function transformCounts(
   // countDocs sorts each row's ids, and ids are already final column numbers here.
   return {
     rows: docs.length,
-    cols: vocabulary.length,
+    cols: index.size,
     indptr: raw.indptr,
     indices: raw.ids.a.slice(0, n),
     data,
   };
+}
+
+/** Number of tokens of each document, with the same tokenization as the vectorizers (known or not). */
+export function countTokens(docs: readonly string[], opts?: CountVectorizerOptions): Int32Array {
+  const o = resolveCountOptions(opts);
+  const out = new Int32Array(docs.length);
+  const toks: string[] = [];
+  for (let d = 0; d < docs.length; d++) {
+    const doc = docs[d];
+    if (typeof doc !== 'string') throw new RangeError(`document ${d} is not a string`);
+    tokenize(doc, o, toks);
+    out[d] = toks.length;
+  }
+  return out;
 }
 
 /**

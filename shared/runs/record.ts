@@ -97,6 +97,8 @@ export interface RunSummary {
   finishedAt: string | null;
   durationSeconds: number | null;
   testAccuracy: number | null;
+  /** weighted F1 on the test split */
+  testF1: number | null;
   warnings: number;
 }
 
@@ -109,6 +111,7 @@ export function summarise(r: RunRecord): RunSummary {
     finishedAt: r.finishedAt,
     durationSeconds: r.durationSeconds,
     testAccuracy: r.metrics?.test.accuracy ?? null,
+    testF1: r.metrics?.test.f1 ?? null,
     warnings: r.warnings.length,
   };
 }

@@ -13,7 +13,7 @@ export const STAGE_PARAMS: Record<StageName, readonly (keyof PipelineParams)[]> 
   'text-processing': ['language'],
   'feature-extraction': ['topics', 'minDf', 'maxDf', 'nmfSeed', 'nmfTol', 'nmfMaxIter', 'topicDictionary'],
   'transform-split': ['testSize', 'splitSeed', 'stratify'],
-  training: ['C', 'penalty', 'maxIter'],
+  training: ['C', 'penalty', 'maxIter', 'targetPrecision'],
 };
 
 /** Raise a stage's number when its code changes what it writes: older cache entries then miss. */
@@ -21,7 +21,8 @@ export const STAGE_CODE_VERSION: Record<StageName, number> = {
   'text-processing': 1,
   'feature-extraction': 1,
   'transform-split': 1,
-  training: 1,
+  // 2: model.json version 2 (text processing, vectorizer settings, lineage, threshold), test_predictions.json
+  training: 2,
 };
 
 /** The files each stage writes under `runs/<id>/`: what a cache hit links into the new run. */
@@ -29,7 +30,7 @@ export const STAGE_ARTIFACTS: Record<StageName, readonly string[]> = {
   'text-processing': [ARTIFACTS.tickets],
   'feature-extraction': [ARTIFACTS.topics, ARTIFACTS.ticketsTopics],
   'transform-split': [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split],
-  training: [ARTIFACTS.model, ARTIFACTS.metrics],
+  training: [ARTIFACTS.model, ARTIFACTS.metrics, ARTIFACTS.testPredictions],
 };
 
 /**

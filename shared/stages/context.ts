@@ -28,6 +28,8 @@ export const ARTIFACTS = {
   split: 'split.json',
   model: 'model.json',
   metrics: 'metrics.json',
+  /** the test rows (split.json's order) and the probabilities training computed for them */
+  testPredictions: 'test_predictions.json',
   chunksDir: 'chunks',
 } as const;
 

@@ -8,6 +8,20 @@ import { FeaturesFile, SplitFile } from './transform-split';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
 import { BadInputError } from '../errors';
 import { classCounts, presentClasses } from './labels';
+import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../config/pipeline-params';
+import { TEXT_PROCESSING } from '../nlp/ticket-lemmas';
+import {
+  FEATURE_VECTORIZER,
+  MODEL_FORMAT,
+  MODEL_VERSION,
+  ModelFile,
+  ModelLineage,
+  ThresholdChoice,
+  ThresholdRow,
+} from '../model/model-file';
+import { THRESHOLD_GRID, calibrateThreshold, thresholdTable, topClasses } from '../model/threshold';
+
+export type { ModelFile } from '../model/model-file';
 
 export interface MetricsFile {
   classes: string[];
@@ -15,19 +29,21 @@ export interface MetricsFile {
   test: SplitMetrics;
   /** Degenerate but completed model, e.g. test accuracy below the test split's majority-class rate. */
   warnings: string[];
+  /**
+   * The model's default abstention threshold, chosen on the test split for `targetPrecision` (the same
+   * object as model.json's `threshold`). Absent in metrics of runs trained before model.json version 2.
+   */
+  threshold?: ThresholdChoice;
+  /** Coverage and accuracy of the answered test predictions at a grid of thresholds and the chosen one. */
+  thresholds?: ThresholdRow[];
 }
 
-/** Everything needed to classify a new ticket's processed text, in one file. */
-export interface ModelFile {
-  kind: 'logistic-regression';
-  classes: string[];
-  vocabulary: string[];
-  idf: number[];
-  coef: number[][];
-  intercept: number[];
-  multiClass: string;
-  params: { C: number; penalty: string; maxIter: number };
-  iterations: number;
+/** `test_predictions.json`: what training predicted for the test split, for parity checks of a loaded model. */
+export interface TestPredictionsFile {
+  /** row indices into tickets.csv, in split.json's test order */
+  rows: number[];
+  /** per row, the probability of each class in model.json's class order */
+  probabilities: number[][];
 }
 
 export interface TrainingResult {
@@ -66,7 +82,8 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const model = fitLogisticRegression(Xtrain, ytrain, k, { C: params.C, maxIter: params.maxIter });
   await ctx.progress?.(80);
   const train = evaluate(ytrain, predictProba(model, Xtrain), names, false);
-  const test = evaluate(ytest, predictProba(model, Xtest), names, true);
+  const testProba = predictProba(model, Xtest);
+  const test = evaluate(ytest, testProba, names, true);
   const warnings: string[] = [];
   const majority = majorityClass(ytest, k);
   if (test.rows > 0 && test.accuracy < majority.rate) {
@@ -74,24 +91,73 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
       `test accuracy ${test.accuracy.toFixed(4)} is below the majority-class rate ${majority.rate.toFixed(4)} of the test split (always answering "${names[majority.label]}"): the model does worse than a constant guess`,
     );
   }
+
+  // The default abstention threshold, from the test split's confidences and outcomes.
+  const targetPrecision = params.targetPrecision ?? DEFAULT_PIPELINE_PARAMS.targetPrecision;
+  const top = topClasses(testProba, ytest.length, k);
+  const correct = Uint8Array.from(ytest, (y, i) => (top.label[i] === y ? 1 : 0));
+  const { choice: threshold, reached } = calibrateThreshold(top.confidence, correct, targetPrecision);
+  if (!reached) {
+    warnings.push(
+      `no confidence threshold reaches precision ${targetPrecision} on the test split: the default threshold ${threshold.value.toFixed(4)} gives the highest precision, ${threshold.precision.toFixed(4)}, answering ${(threshold.coverage * 100).toFixed(1)} % of tickets; lower "targetPrecision" or improve the model`,
+    );
+  }
+  const thresholds = thresholdTable(top.confidence, correct, [...THRESHOLD_GRID, threshold.value]);
   for (const w of warnings) ctx.log.warn(w);
-  const metrics: MetricsFile = { classes: names, train, test, warnings };
+  const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds };
+
   const f = model.features;
+  const trainCounts = classCounts(ytrain, k);
+  const lineage: ModelLineage = {
+    runId: ctx.runId,
+    datasetSha256: ctx.run?.datasetSha256 ?? null,
+    codeVersion: ctx.run?.codeVersion ?? null,
+    // In PARAM_NAMES order, whatever order the job's params arrived in, so equal models are equal bytes.
+    params: Object.fromEntries(
+      PARAM_NAMES.filter((p) => p !== 'chunkSize').map((p) => [
+        p,
+        p === 'targetPrecision' ? targetPrecision : params[p],
+      ]),
+    ) as ModelLineage['params'],
+    testMetrics: {
+      accuracy: test.accuracy,
+      precision: test.precision,
+      recall: test.recall,
+      f1: test.f1,
+      rocAuc: test.rocAuc,
+    },
+  };
   const modelFile: ModelFile = {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
     kind: 'logistic-regression',
     classes: names,
-    vocabulary: features.vocabulary,
-    idf: features.idf,
+    textProcessing: {
+      ...TEXT_PROCESSING,
+      keepTags: [...TEXT_PROCESSING.keepTags],
+      language: params.language,
+    },
+    vectorizer: { ...FEATURE_VECTORIZER, vocabulary: features.vocabulary, idf: features.idf },
     coef: names.map((_, c) => Array.from(model.coef.subarray(c * f, (c + 1) * f))),
     intercept: Array.from(model.intercept),
     multiClass: model.multiClass,
     params: { C: params.C, penalty: params.penalty, maxIter: params.maxIter },
     iterations: model.nIter,
+    lineage,
+    threshold,
+    trainingLabelMix: Object.fromEntries(
+      names.map((name, c) => [name, ytrain.length === 0 ? 0 : trainCounts[c]! / ytrain.length]),
+    ),
+  };
+  const testPredictions: TestPredictionsFile = {
+    rows: split.test,
+    probabilities: split.test.map((_, i) => Array.from(testProba.subarray(i * k, (i + 1) * k))),
   };
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.model), modelFile);
+  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.testPredictions), testPredictions);
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.metrics), metrics);
   ctx.log.info(
-    `trained in ${model.nIter} iterations: train accuracy ${metrics.train.accuracy.toFixed(4)}, test accuracy ${metrics.test.accuracy.toFixed(4)}`,
+    `trained in ${model.nIter} iterations: train accuracy ${metrics.train.accuracy.toFixed(4)}, test accuracy ${metrics.test.accuracy.toFixed(4)}; threshold ${threshold.value.toFixed(4)} answers ${(threshold.coverage * 100).toFixed(1)} % of test tickets at precision ${threshold.precision.toFixed(4)}`,
   );
   return { metrics, warnings, seconds: secondsSince(start) };
 }

@@ -4,6 +4,7 @@ import { trainTestSplit } from '../numeric/split';
 import { writeJsonAtomic } from '../storage';
 import { PipelineParams } from '../config/pipeline-params';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
+import { FEATURE_VECTORIZER, countVectorizerOptions, tfidfOptions } from '../model/model-file';
 import { BadInputError } from '../errors';
 import { classCounts, presentClasses, readLabelledTexts } from './labels';
 
@@ -38,8 +39,10 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   const { params } = ctx;
   const { texts, labels, names } = await readLabelledTexts(ctx);
   checkSplittable(labels, names, params);
-  const { vocabulary, counts } = fitCountVectorizer(texts);
-  const idf = fitIdf(counts);
+  // The settings every model file records, so classification transforms new text the same way.
+  const { vocabulary, counts } = fitCountVectorizer(texts, countVectorizerOptions(FEATURE_VECTORIZER));
+  const weighting = tfidfOptions(FEATURE_VECTORIZER);
+  const idf = fitIdf(counts, weighting);
   const split = trainTestSplit(texts.length, {
     testSize: params.testSize,
     seed: params.splitSeed,
@@ -54,7 +57,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     test: Array.from(split.test),
   };
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.features), features);
-  await writeCsrFile(artifactPath(ctx, ARTIFACTS.matrix), applyTfidf(counts, idf), labels);
+  await writeCsrFile(artifactPath(ctx, ARTIFACTS.matrix), applyTfidf(counts, idf, weighting), labels);
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.split), splitFile);
   ctx.log.info(
     `vocabulary ${vocabulary.length}; ${split.train.length} train / ${split.test.length} test tickets`,

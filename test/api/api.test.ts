@@ -99,6 +99,8 @@ describe('HTTP API', () => {
     assert.equal(board.status, 200);
     const names = ((await board.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
     assert.deepEqual(names, [
+      'classification',
+      'classification-chunks',
       'feature-extraction',
       'text-chunks',
       'text-processing',

@@ -22,6 +22,7 @@ import { waitForRun } from '../helpers/stack';
 import { PeakRssSampler } from './process-memory';
 import { nmi, purity } from './cluster-agreement';
 import { scaleDataset } from './scale-dataset';
+import { classifyBench } from './classify-bench';
 import { FeatureExtractionResult } from '../../shared/stages/feature-extraction';
 import { TransformSplitResult } from '../../shared/stages/transform-split';
 
@@ -35,6 +36,8 @@ const HELP = `Usage: npm run bench -- [--data FILE] [--workers N] [--scale F] [-
   --chunk-size N   tickets per text-processing chunk (default from config: 2000)
   --topics K       NMF topics (default 3)
   --out FILE       also write the results as JSON
+  --classify       instead: train on the dataset, promote the model, then time online POST /classify
+                   (--rate N per second, default 200, for --duration S, default 30) and batch classification
   --repeat N       then submit the same run N more times on the warm workers (stage-cache hits) and time each
 `;
 
@@ -68,6 +71,7 @@ async function topicAgreement(
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--classify')) return classifyBench(process.argv.slice(2));
   const { values } = parseArgs({
     options: {
       data: { type: 'string' },

@@ -6,6 +6,7 @@ import { enqueueRun } from '../../shared/flow/enqueue';
 import { runDir } from '../../shared/storage';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { comparableBytes } from '../runs/artifacts';
 
 const ARTIFACTS = [
   'tickets.csv',
@@ -16,6 +17,7 @@ const ARTIFACTS = [
   'split.json',
   'model.json',
   'metrics.json',
+  'test_predictions.json',
 ];
 
 async function runWith(
@@ -31,7 +33,8 @@ async function runWith(
     const status = await waitForRun(stack.runs, runId);
     assert.equal(status.state, 'completed', JSON.stringify(status.error));
     const dir = runDir(stack.config.storageDir, runId);
-    const files = new Map(ARTIFACTS.map((a) => [a, fs.readFileSync(path.join(dir, a))]));
+    // Each run has its own id, which model.json records: compared without it (comparableBytes).
+    const files = new Map(ARTIFACTS.map((a) => [a, comparableBytes(a, fs.readFileSync(path.join(dir, a)))]));
     return { files, chunks: (status.stages[0]!.result as { chunks: number }).chunks };
   } finally {
     await stack.close();

@@ -83,7 +83,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
 
     const model = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as ModelFile;
     assert.equal(model.coef.length, 3);
-    assert.equal(model.coef[0]!.length, model.vocabulary.length);
+    assert.equal(model.coef[0]!.length, model.vectorizer.vocabulary.length);
 
     const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as MetricsFile;
     assert.deepEqual(metrics, status.metrics);

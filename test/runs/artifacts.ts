@@ -3,18 +3,35 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { STAGES } from '../../shared/config/stages';
 import { STAGE_ARTIFACTS } from '../../shared/runs/stage-cache';
+import { ARTIFACTS } from '../../shared/stages/context';
+import { ModelFile } from '../../shared/model/model-file';
 import { runDir } from '../../shared/storage';
 
 /** Every artifact a completed run leaves, in flow order. */
 export const ALL_ARTIFACTS = STAGES.flatMap((s) => [...STAGE_ARTIFACTS[s]]);
 
+/**
+ * An artifact's bytes as runs are compared across run ids: model.json names the run that trained it
+ * (`lineage.runId`), so it is compared with that one field removed — and must otherwise be byte-identical
+ * (re-serialised exactly as writeJsonAtomic writes, so any other difference still shows). Every other
+ * artifact is compared as it is.
+ */
+export function comparableBytes(name: string, bytes: Buffer): Buffer {
+  if (name !== ARTIFACTS.model) return bytes;
+  const model = JSON.parse(bytes.toString('utf8')) as Partial<ModelFile>;
+  const { runId: _runId, ...lineage } = model.lineage ?? ({} as Partial<ModelFile['lineage']>);
+  const text = JSON.stringify({ ...model, lineage }, null, 2) + '\n';
+  return Buffer.from(text, 'utf8');
+}
+
+/** SHA-256 of each artifact of a completed run, model.json without `lineage.runId` (see comparableBytes). */
 export function artifactHashes(storageDir: string, runId: string): Record<string, string> {
   const dir = runDir(storageDir, runId);
   return Object.fromEntries(
     ALL_ARTIFACTS.map((a) => [
       a,
       createHash('sha256')
-        .update(fs.readFileSync(path.join(dir, a)))
+        .update(comparableBytes(a, fs.readFileSync(path.join(dir, a))))
         .digest('hex'),
     ]),
   );

@@ -49,6 +49,7 @@ describe('stage functions, without BullMQ', () => {
         'metrics.json',
         'model.json',
         'split.json',
+        'test_predictions.json',
         'tickets.csv',
         'tickets_topics.csv',
         'topics.json',

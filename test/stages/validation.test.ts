@@ -188,9 +188,16 @@ describe('data-dependent failures fail at once (BadInputError) and say what to c
       const metrics = JSON.parse(fs.readFileSync(artifact(ctx, ARTIFACTS.metrics), 'utf8')) as MetricsFile;
       assert.deepEqual(topicsFile.warnings, []);
       assert.deepEqual(metrics.warnings, []);
-      // The new field comes last; the fields before it are those of before.
+      // New fields come last; the fields before them are those of before.
       assert.deepEqual(Object.keys(topicsFile), ['topics', 'vocabularySize', 'nmf', 'warnings']);
-      assert.deepEqual(Object.keys(metrics), ['classes', 'train', 'test', 'warnings']);
+      assert.deepEqual(Object.keys(metrics), [
+        'classes',
+        'train',
+        'test',
+        'warnings',
+        'threshold',
+        'thresholds',
+      ]);
     });
   });
 
@@ -281,6 +288,8 @@ describe('data-dependent failures fail at once (BadInputError) and say what to c
       assert.equal(result.metrics.test.accuracy, 0);
       assert.deepEqual(result.warnings, [
         'test accuracy 0.0000 is below the majority-class rate 0.7500 of the test split (always answering "B"): the model does worse than a constant guess',
+        // Every answer is wrong, so no abstention threshold reaches the target precision either.
+        'no confidence threshold reaches precision 0.98 on the test split: the default threshold 0.0000 gives the highest precision, 0.0000, answering 100.0 % of tickets; lower "targetPrecision" or improve the model',
       ]);
       assert.deepEqual(result.metrics.warnings, result.warnings);
       const metrics = JSON.parse(fs.readFileSync(artifact(ctx, ARTIFACTS.metrics), 'utf8')) as MetricsFile;

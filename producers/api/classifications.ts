@@ -1,0 +1,84 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  getClassification,
+  MAX_CLASSIFICATION_CHUNK_SIZE,
+  submitClassification,
+} from '../../shared/classify/batch';
+import { BadInputError, StorageError } from '../../shared/errors';
+import { InvalidModelError } from '../../shared/model/load-model';
+import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/model/registry';
+import { RunsContext } from '../../shared/runs/context';
+import { HandlerResult, resolveDataset } from './handlers';
+
+const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });
+
+const FIELDS = 'the body takes "dataset", "model", "threshold" and "chunkSize"';
+
+/**
+ * POST /classifications: classify a dataset in the data root with a model version, in chunk jobs on the
+ * workers. Body `{dataset, model?, threshold?, chunkSize?}`: `dataset` a path relative to the data root,
+ * `model` an alias or a completed run's id (default the `production` alias), `threshold` 0–1 (default the
+ * model's calibrated one), `chunkSize` tickets per chunk job. 202 `{id, model, status}`; 400 naming the
+ * field for bad input, 404 for an unknown model, 409 when no model is named and `production` is not set
+ * (or the model's file is unusable).
+ */
+export async function createClassification(
+  deps: RunsContext,
+  registry: ModelRegistry,
+  body: unknown,
+): Promise<HandlerResult> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return error(
+      400,
+      'the body must be a JSON object: {"dataset": "<path in the data root>", "model"?, "threshold"?, "chunkSize"?}',
+    );
+  }
+  const { dataset, model, threshold, chunkSize, ...rest } = body as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return error(400, `unknown field(s) ${extra.join(', ')}: ${FIELDS}`);
+  if (model !== undefined && (typeof model !== 'string' || model === ''))
+    return error(400, '"model" must be an alias or the id of a completed run');
+  if (threshold !== undefined && (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)))
+    return error(400, '"threshold" must be a number from 0 to 1');
+  if (
+    chunkSize !== undefined &&
+    (typeof chunkSize !== 'number' ||
+      !Number.isInteger(chunkSize) ||
+      chunkSize < 1 ||
+      chunkSize > MAX_CLASSIFICATION_CHUNK_SIZE)
+  ) {
+    return error(400, `"chunkSize" must be a whole number from 1 to ${MAX_CLASSIFICATION_CHUNK_SIZE}`);
+  }
+  try {
+    const relative = await resolveDataset(deps.config.dataDir, dataset);
+    const datasetFile = path.join(await fs.realpath(deps.config.dataDir), relative);
+    const { id, model: run } = await submitClassification(deps, registry, {
+      dataset: relative,
+      datasetFile,
+      ...(model !== undefined ? { model: model as string } : {}),
+      ...(threshold !== undefined ? { threshold: threshold as number } : {}),
+      ...(chunkSize !== undefined ? { chunkSize: chunkSize as number } : {}),
+    });
+    return { status: 202, body: { id, model: run, status: `/classifications/${id}` } };
+  } catch (err) {
+    if (err instanceof StorageError) return error(507, err.message);
+    if (err instanceof BadInputError) return error(400, err.message);
+    if (err instanceof NoSuchModel) return error(404, err.message);
+    if (err instanceof NoDefaultModel) return error(409, err.message);
+    // a completed run whose model.json this code cannot use (e.g. trained before model files had version 2)
+    if (err instanceof InvalidModelError) return error(409, err.message);
+    throw err;
+  }
+}
+
+/**
+ * GET /classifications/:id: `{id, state, progress, dataset, model, threshold, createdAt, finishedAt,
+ * chunks, summary, error}`; 404 for an unknown id.
+ */
+export async function getClassificationHandler(deps: RunsContext, id: string): Promise<HandlerResult> {
+  const status = await getClassification(deps, id);
+  return status
+    ? { status: 200, body: status }
+    : error(404, `no classification with id ${JSON.stringify(id)}`);
+}

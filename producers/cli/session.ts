@@ -1,0 +1,62 @@
+/** What the CLI's commands share: usage errors, progress output, a Redis and run context per command. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { TicketflowConfig } from '../../shared/config/config';
+import { createConnection, redisReachable } from '../../shared/flow/connection';
+import { ensureRedis, LocalRedis } from '../../shared/redis/local-redis';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+
+/** A mistake in the command line: exit status 2. */
+export class UsageError extends Error {}
+
+export function positiveInt(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number ≥ 1, got "${raw}"`);
+  return n;
+}
+
+/** Progress and messages go to stderr; stdout carries only a command's report (or JSON). */
+export const say = (line: string) => process.stderr.write(line + '\n');
+
+/** A Redis and run context for one command; `private` starts a throw-away Redis when none answers. */
+export async function withRuns<T>(
+  config: TicketflowConfig,
+  mode: 'private' | 'existing',
+  body: (runs: RunsContext, redis: LocalRedis) => Promise<T>,
+): Promise<T> {
+  if (mode === 'existing' && !(await redisReachable(config.redisUrl))) {
+    throw new Error(
+      `no Redis answers at ${config.redisUrl}: start it (ticketflow redis start) or set REDIS_URL`,
+    );
+  }
+  const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
+  if (redis.started) say(`no Redis at ${config.redisUrl}: started a private redis-server at ${redis.url}`);
+  const connection = createConnection(redis.url);
+  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
+  try {
+    return await body(runs, redis);
+  } finally {
+    await closeRunsContext(runs);
+    connection.disconnect();
+    await redis.stop();
+  }
+}
+
+/**
+ * Workers already serve the queues: they read only datasets inside their data root, taken to be this
+ * environment's TICKETFLOW_DATA_DIR. The dataset's path relative to it, or a usage error.
+ */
+export async function inDeploymentDataRoot(
+  config: TicketflowConfig,
+  given: string,
+  realFile: string,
+): Promise<string> {
+  const root = await fs.promises.realpath(config.dataDir).catch(() => null);
+  if (root !== null && realFile.startsWith(root + path.sep)) return path.relative(root, realFile);
+  throw new UsageError(
+    `--data ${given} is not inside the data root of the running workers (TICKETFLOW_DATA_DIR=${config.dataDir}): ` +
+      'workers already serve the queues at REDIS_URL and read only datasets in their data root; put the file ' +
+      'there, or set TICKETFLOW_DATA_DIR to that root',
+  );
+}

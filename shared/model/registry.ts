@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { RUN_ID_PATTERN } from '../flow/run-id';
+import { RunsContext } from '../runs/context';
+import { RunSummary } from '../runs/record';
+import { ARTIFACTS } from '../stages/context';
+import { runDir } from '../storage';
+import { LoadedModel, readModel } from './load-model';
+
+/** The alias classification uses when a request names no model. */
+export const DEFAULT_ALIAS = 'production';
+/** Aliases begin with a letter; run ids with a digit (their date), so the two never collide. */
+export const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/** No model by that name (→ 404). */
+export class NoSuchModel extends Error {
+  override readonly name = 'NoSuchModel';
+}
+
+/** A request that needs the `production` alias while none is set (→ 409). */
+export class NoDefaultModel extends Error {
+  override readonly name = 'NoDefaultModel';
+}
+
+export interface ModelVersion {
+  run: string;
+  createdAt: string;
+  dataset: string;
+  testAccuracy: number | null;
+  testF1: number | null;
+  aliases: string[];
+}
+
+/**
+ * Model versions and aliases. Every completed run is a model version (its `model.json`); an alias (e.g.
+ * `production`) names one in a Redis hash. Aliases are read from Redis on every resolution, so moving one
+ * takes effect at once in the API and in every worker; loaded models are cached by run id (immutable).
+ */
+export class ModelRegistry {
+  private readonly loaded = new Map<string, Promise<LoadedModel>>();
+
+  constructor(
+    private readonly ctx: RunsContext,
+    private readonly cacheSize = 4,
+  ) {}
+
+  async aliases(): Promise<Record<string, string>> {
+    return this.ctx.redis.hgetall(this.ctx.keys.aliases);
+  }
+
+  /** Point `name` at the model of completed run `runId`. */
+  async setAlias(name: string, runId: string): Promise<void> {
+    if (!ALIAS_PATTERN.test(name)) {
+      throw new RangeError(
+        `alias ${JSON.stringify(name)} must be a letter then up to 63 letters, digits, "_", "." or "-"`,
+      );
+    }
+    await this.version(runId);
+    await this.ctx.redis.hset(this.ctx.keys.aliases, name, runId);
+  }
+
+  /** Completed runs, newest first, with their aliases. */
+  async list(limit = 1000): Promise<ModelVersion[]> {
+    const [page, aliases] = await Promise.all([
+      this.ctx.store.list({ state: 'completed', limit }),
+      this.aliases(),
+    ]);
+    const byRun = new Map<string, string[]>();
+    for (const [name, run] of Object.entries(aliases))
+      byRun.set(run, [...(byRun.get(run) ?? []), name].sort());
+    return page.runs.map((r: RunSummary) => ({
+      run: r.id,
+      createdAt: r.createdAt,
+      dataset: r.dataset,
+      testAccuracy: r.testAccuracy,
+      testF1: r.testF1 ?? null,
+      aliases: byRun.get(r.id) ?? [],
+    }));
+  }
+
+  /** The run id an alias or run id names; `production` by default. */
+  async resolve(ref: string | undefined): Promise<{ run: string; alias: string | null }> {
+    const name = ref ?? DEFAULT_ALIAS;
+    const aliased = await this.ctx.redis.hget(this.ctx.keys.aliases, name);
+    if (aliased) return { run: aliased, alias: name };
+    if (name === DEFAULT_ALIAS) {
+      throw new NoDefaultModel(
+        `no "${DEFAULT_ALIAS}" alias yet: point it at a completed run with PUT /models/aliases/${DEFAULT_ALIAS} {"run": "<run id>"}`,
+      );
+    }
+    if (ALIAS_PATTERN.test(name) || !RUN_ID_PATTERN.test(name)) {
+      throw new NoSuchModel(`no model or alias ${JSON.stringify(name)}: GET /models lists them`);
+    }
+    await this.version(name);
+    return { run: name, alias: null };
+  }
+
+  /** The loaded model of a run (cached; a model file never changes once its run completed). */
+  async model(runId: string): Promise<LoadedModel> {
+    const cached = this.loaded.get(runId);
+    // Most recently used last.
+    this.loaded.delete(runId);
+    const entry = cached ?? readModel(path.join(runDir(this.ctx.config.storageDir, runId), ARTIFACTS.model));
+    if (!cached) entry.catch(() => this.loaded.delete(runId));
+    this.loaded.set(runId, entry);
+    while (this.loaded.size > this.cacheSize) this.loaded.delete(this.loaded.keys().next().value!);
+    return entry;
+  }
+
+  /** A completed run with a model, else NoSuchModel. */
+  private async version(runId: string): Promise<void> {
+    if (!RUN_ID_PATTERN.test(runId)) throw new NoSuchModel(`no run with id ${JSON.stringify(runId)}`);
+    const record = await this.ctx.store.read(runId);
+    if (!record) throw new NoSuchModel(`no run with id ${JSON.stringify(runId)}`);
+    if (record.state !== 'completed') {
+      throw new NoSuchModel(`run ${runId} is ${record.state}: only a completed run is a model version`);
+    }
+  }
+}

@@ -1,0 +1,218 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Job, Queue, UnrecoverableError, WaitingChildrenError } from 'bullmq';
+import {
+  CLASSIFICATION_FILES,
+  ClassificationSummary,
+  PartStats,
+  classificationDir,
+  partPath,
+  partStatsPath,
+  predictionColumns,
+  summariseParts,
+} from '../../shared/classify/batch';
+import { TicketflowConfig } from '../../shared/config/config';
+import { CLASSIFICATION_CHUNK_QUEUE } from '../../shared/config/stages';
+import { planChunks } from '../../shared/dataset/plan-chunks';
+import { noNarrative, TicketRange } from '../../shared/dataset/read-tickets';
+import { BadInputError } from '../../shared/errors';
+import { nodeOptions } from '../../shared/flow/build-flow';
+import {
+  ClassificationChunkJobData,
+  ClassificationJobData,
+  classificationChunkJobId,
+} from '../../shared/flow/job-types';
+import { csvRow } from '../../shared/io/csv';
+import { Logger } from '../../shared/logger';
+import { openAtomicWriter, writeJsonAtomic } from '../../shared/storage';
+import { openJobDataset } from './dataset-path';
+import { jobLogger, ProcessorJob } from './stage-context';
+
+/**
+ * A classification job's body with logging to the process log and the job's own log (Bull Board); bad
+ * input becomes UnrecoverableError, so the job fails on its first attempt (runLogged's rules for jobs
+ * that carry no pipeline parameters).
+ */
+export async function runClassificationLogged<Data extends { runId: string }, Result>(
+  job: ProcessorJob<Data>,
+  label: string,
+  body: (log: Logger) => Promise<Result>,
+): Promise<Result> {
+  const log = jobLogger(job, label);
+  const start = performance.now();
+  const attempt = `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}`;
+  log.info('started');
+  await job.log(`${new Date().toISOString()} ${label} ${attempt} started`);
+  try {
+    const result = await body(log);
+    const seconds = ((performance.now() - start) / 1000).toFixed(3);
+    log.info(`completed in ${seconds} s`);
+    await job.log(`${new Date().toISOString()} ${label} completed in ${seconds} s`);
+    return result;
+  } catch (err) {
+    if (err instanceof WaitingChildrenError) {
+      log.info('waiting for its chunk jobs');
+      throw err;
+    }
+    const message = (err as Error).message ?? String(err);
+    log.error(`failed: ${message}`);
+    await job.log(`${new Date().toISOString()} ${label} failed: ${message}`);
+    if (err instanceof BadInputError) throw new UnrecoverableError(message);
+    throw err;
+  }
+}
+
+/**
+ * The parent job of a batch classification, in two steps like text processing. "split" opens the dataset
+ * inside this worker's data root, scans it for record boundaries (bad files fail here, on the first
+ * attempt) and adds one chunk job per byte range of `chunkSize` records, then waits for them; "merge"
+ * joins the chunks' prediction rows in input order into `predictions.csv`, writes `summary.json`,
+ * removes `parts/` and returns the summary. Inline: it streams files and awaits Redis.
+ */
+export function classificationProcessor(config: TicketflowConfig, chunkQueue: Queue) {
+  // Three parameters: BullMQ then hands over an abort signal.
+  return async (
+    job: Job<ClassificationJobData>,
+    token?: string,
+    signal?: AbortSignal,
+  ): Promise<ClassificationSummary> =>
+    runClassificationLogged(job, 'classification', async (log) => {
+      const dir = classificationDir(config.storageDir, job.data.classificationId);
+      if (job.data.step !== 'merge') {
+        const startedAt = Date.now();
+        const dataset = await openJobDataset(config, job.data.dataset);
+        const plan = await planChunks(dataset, job.data.params.chunkSize).finally(() => dataset.close());
+        if (plan.chunks.length === 0) throw noNarrative(plan.file, plan.records);
+        signal?.throwIfAborted();
+        const done = await Promise.all(plan.chunks.map((range, chunk) => readPartStats(dir, chunk, range)));
+        const parent = { id: job.id!, queue: job.queueQualifiedName };
+        const children = plan.chunks.flatMap((range, chunk) => {
+          if (done[chunk]) return [];
+          const data: ClassificationChunkJobData = {
+            runId: job.data.runId,
+            classificationId: job.data.classificationId,
+            chunk,
+            dataset: job.data.dataset,
+            format: plan.format,
+            range,
+            model: job.data.model,
+            threshold: job.data.threshold,
+            artifacts: job.data.artifacts,
+          };
+          const id = classificationChunkJobId(job.data.classificationId, chunk);
+          return [
+            { name: CLASSIFICATION_CHUNK_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } },
+          ];
+        });
+        // Deterministic chunk job ids: a repeated split step adds nothing twice.
+        if (children.length > 0) await chunkQueue.addBulk(children);
+        const reusedChunks = plan.chunks.length - children.length;
+        const splitSeconds = (Date.now() - startedAt) / 1000;
+        log.info(
+          `${plan.records} records in ${plan.file}: ${plan.chunks.length} chunk(s) of up to ${job.data.params.chunkSize}` +
+            `${reusedChunks > 0 ? `, ${reusedChunks} already done by an earlier attempt` : ''} (${splitSeconds} s)`,
+        );
+        await job.updateData({
+          ...job.data,
+          step: 'merge',
+          startedAt,
+          chunks: plan.chunks.length,
+          reusedChunks,
+          records: plan.records,
+          splitSeconds,
+        });
+        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
+      }
+      return merge(dir, job, log, signal);
+    });
+}
+
+/** A chunk's counts when its output for exactly this byte range is in storage, else null. */
+async function readPartStats(dir: string, chunk: number, range: TicketRange): Promise<PartStats | null> {
+  try {
+    const stats = JSON.parse(await fsp.readFile(partStatsPath(dir, chunk), 'utf8')) as PartStats;
+    const r = stats.range;
+    if (r.start !== range.start || r.end !== range.end || r.firstRecord !== range.firstRecord) return null;
+    await fsp.access(partPath(dir, chunk));
+    return stats;
+  } catch {
+    return null;
+  }
+}
+
+const exists = (p: string) =>
+  fsp.stat(p).then(
+    () => true,
+    () => false,
+  );
+
+async function merge(
+  dir: string,
+  job: Job<ClassificationJobData>,
+  log: Logger,
+  signal: AbortSignal | undefined,
+): Promise<ClassificationSummary> {
+  const { chunks } = job.data;
+  if (chunks === undefined)
+    throw new Error(`classification job ${job.id} reached merge without its split results`);
+  const predictionsFile = path.join(dir, CLASSIFICATION_FILES.predictions);
+  const summaryFile = path.join(dir, CLASSIFICATION_FILES.summary);
+  const partsDir = path.join(dir, CLASSIFICATION_FILES.partsDir);
+  if ((await exists(summaryFile)) && (await exists(predictionsFile))) {
+    // A retry after a finished merge: its output is in place.
+    await fsp.rm(partsDir, { recursive: true, force: true });
+    return JSON.parse(await fsp.readFile(summaryFile, 'utf8')) as ClassificationSummary;
+  }
+  const parts = await Promise.all(
+    Array.from({ length: chunks }, async (_, c) => {
+      const file = partStatsPath(dir, c);
+      const text = await fsp.readFile(file, 'utf8').catch((err: unknown) => {
+        throw new Error(`classification ${job.data.classificationId}: chunk ${c} has no output (${file})`, {
+          cause: err,
+        });
+      });
+      return JSON.parse(text) as PartStats;
+    }),
+  );
+  const first = parts[0]!;
+  const kept = parts.reduce((s, p) => s + p.read.kept, 0);
+  if (kept === 0)
+    throw noNarrative(
+      first.read.file,
+      parts.reduce((s, p) => s + p.read.read, 0),
+    );
+  const columns = predictionColumns(first.classes);
+  const other = parts.find((p) => predictionColumns(p.classes).join('\n') !== columns.join('\n'));
+  if (other) throw new Error(`classification chunk ${other.chunk} was classified with other classes`);
+
+  const out = await openAtomicWriter(predictionsFile);
+  try {
+    await out.write(csvRow(columns));
+    for (let c = 0; c < chunks; c++) {
+      for await (const piece of fs.createReadStream(partPath(dir, c), {
+        encoding: 'utf8',
+        highWaterMark: 1 << 20,
+      })) {
+        await out.write(piece as string);
+      }
+    }
+    signal?.throwIfAborted();
+    await out.commit();
+  } catch (err) {
+    await out.abort();
+    if (err instanceof BadInputError) throw err;
+    throw new Error(`merging the chunks of ${job.data.classificationId} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const seconds = Math.round(Date.now() - (job.data.startedAt ?? Date.now())) / 1000;
+  const summary = summariseParts(job.data, parts, seconds);
+  await writeJsonAtomic(summaryFile, summary);
+  await fsp.rm(partsDir, { recursive: true, force: true });
+  log.info(
+    `classified ${summary.tickets} tickets with model ${summary.model}: ${summary.abstained} abstained, ` +
+      `${JSON.stringify(summary.counts)}`,
+  );
+  return summary;
+}

@@ -1,0 +1,132 @@
+import './die-with-worker';
+import path from 'node:path';
+import { PartStats, classificationDir, partPath, partStatsPath } from '../../../shared/classify/batch';
+import { DatasetFile } from '../../../shared/dataset/open-dataset';
+import { readTickets } from '../../../shared/dataset/read-tickets';
+import { ClassificationChunkJobData, ClassificationChunkJobResult } from '../../../shared/flow/job-types';
+import { csvRow } from '../../../shared/io/csv';
+import { LoadedModel, readModel } from '../../../shared/model/load-model';
+import { ARTIFACTS } from '../../../shared/stages/context';
+import { openAtomicWriter, runDir, writeJsonAtomic } from '../../../shared/storage';
+import { runClassificationLogged } from '../classification';
+import { openJobDataset } from '../dataset-path';
+import { processConfig, ProcessorJob } from '../stage-context';
+
+/** Tickets classified at once: bounds memory whatever the chunk size. */
+const BATCH = 256;
+/** Models kept loaded in this process (most recently used last); a model never changes. */
+const KEEP_MODELS = 2;
+const models = new Map<string, Promise<LoadedModel>>();
+
+function modelOf(storageDir: string, run: string): Promise<LoadedModel> {
+  const file = path.join(runDir(storageDir, run), ARTIFACTS.model);
+  let entry = models.get(file);
+  if (entry) models.delete(file);
+  else {
+    entry = readModel(file);
+    entry.catch(() => models.delete(file));
+  }
+  models.set(file, entry);
+  while (models.size > KEEP_MODELS) models.delete(models.keys().next().value!);
+  return entry;
+}
+
+/**
+ * Sandboxed: classify one chunk's byte range of the dataset — its records validated as they are read,
+ * through the same reader as text chunks — and write `parts/part-NNNNN.csv` (prediction rows, no header)
+ * and then `part-NNNNN.stats.json`, each atomically.
+ */
+export default async function classificationChunk(
+  job: ProcessorJob<ClassificationChunkJobData>,
+): Promise<ClassificationChunkJobResult> {
+  return runClassificationLogged(job, `classification/chunk-${job.data.chunk}`, async (log) => {
+    const start = performance.now();
+    const config = processConfig();
+    const { chunk, classificationId, format, range, threshold } = job.data;
+    const dir = classificationDir(config.storageDir, classificationId);
+    const model = await modelOf(config.storageDir, job.data.model);
+    const file = await openJobDataset(config, job.data.dataset);
+    let stats: PartStats;
+    try {
+      stats = await classifyRange(model, file, { chunk, format, range, threshold }, dir);
+    } finally {
+      await file.close();
+    }
+    stats.seconds = Math.round(performance.now() - start) / 1000;
+    await writeJsonAtomic(partStatsPath(dir, chunk), stats);
+    log.debug(
+      `chunk ${chunk}: ${stats.read.kept} tickets, ${stats.abstained} abstained (${stats.seconds} s)`,
+    );
+    return { chunk, rows: stats.read.kept, seconds: stats.seconds };
+  });
+}
+
+async function classifyRange(
+  model: LoadedModel,
+  file: DatasetFile,
+  input: Pick<ClassificationChunkJobData, 'chunk' | 'format' | 'range' | 'threshold'>,
+  dir: string,
+): Promise<PartStats> {
+  const classes = model.classes;
+  const counts: Record<string, number> = {};
+  const predicted: Record<string, number> = {};
+  let abstained = 0;
+  let tokens = 0;
+  let outOfVocabulary = 0;
+  let ids: string[] = [];
+  let texts: string[] = [];
+  const out = await openAtomicWriter(partPath(dir, input.chunk));
+  const flush = (): void | Promise<void> => {
+    const result = model.classifyWithStats(texts, input.threshold);
+    tokens += result.tokens;
+    outOfVocabulary += result.outOfVocabulary;
+    let rows = '';
+    result.predictions.forEach((p, i) => {
+      counts[p.label] = (counts[p.label] ?? 0) + 1;
+      if (p.abstained) abstained++;
+      // The most probable class, abstained or not (lowest class on ties, like the model's argmax).
+      let best = classes[0]!;
+      for (const c of classes) if (p.probabilities[c]! > p.probabilities[best]!) best = c;
+      predicted[best] = (predicted[best] ?? 0) + 1;
+      rows += csvRow([
+        ids[i]!,
+        p.label,
+        String(p.confidence),
+        ...classes.map((c) => String(p.probabilities[c])),
+        String(p.abstained),
+      ]);
+    });
+    ids = [];
+    texts = [];
+    return out.write(rows);
+  };
+  try {
+    const read = await readTickets(
+      file,
+      (rec) => {
+        ids.push(rec.id ?? String(rec.index));
+        texts.push(rec.narrative);
+        if (texts.length >= BATCH) return flush();
+      },
+      { format: input.format, range: input.range },
+    );
+    if (texts.length > 0) await flush();
+    await out.commit();
+    return {
+      chunk: input.chunk,
+      range: input.range,
+      classes: [...classes],
+      trainingLabelMix: model.file.trainingLabelMix,
+      read,
+      counts,
+      predicted,
+      abstained,
+      tokens,
+      outOfVocabulary,
+      seconds: 0,
+    };
+  } catch (err) {
+    await out.abort();
+    throw err;
+  }
+}
