@@ -1,14 +1,49 @@
+import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
+import { ReadStats } from '../../shared/dataset/read-tickets';
 import { RunRecord } from '../../shared/runs/record';
 import { SplitMetrics } from '../../shared/stages/evaluate';
-import { FeatureExtractionResult } from '../../shared/stages/feature-extraction';
+import { FeatureExtractionResult, TopicsFile } from '../../shared/stages/feature-extraction';
+
+/** What the report says about time: from enqueue to the end, and the self-contained start-up apart. */
+export interface ReportTiming {
+  /** seconds from enqueue to the run's end */
+  seconds: number;
+  /** seconds the self-contained mode spent starting Redis and workers before enqueueing (0 when none) */
+  startupSeconds: number;
+}
 
 const f4 = (v: number | null) => (v === null ? '   n/a' : v.toFixed(4));
 
 /** The end-of-run report, like the seed's: stage times, topics, test classification report, metrics, warnings. */
-export function formatReport(run: RunRecord, artifactsDir: string, wallSeconds: number): string {
+export function formatReport(
+  run: RunRecord,
+  artifactsDir: string,
+  timing: ReportTiming,
+  topicsFile?: TopicsFile | null,
+): string {
   const lines: string[] = [];
-  lines.push(`Run ${run.id} ${run.state} in ${wallSeconds.toFixed(2)} s`);
-  lines.push(`Artifacts: ${artifactsDir}`, '');
+  const startup =
+    timing.startupSeconds > 0
+      ? ` (start-up of Redis and workers before it: ${timing.startupSeconds.toFixed(2)} s)`
+      : '';
+  lines.push(`Run ${run.id} ${run.state} in ${timing.seconds.toFixed(2)} s from enqueue${startup}`);
+  lines.push(`Artifacts: ${artifactsDir}`);
+  const changed = Object.entries(run.params ?? {}).filter(
+    ([k, v]) => JSON.stringify(v) !== JSON.stringify((DEFAULT_PIPELINE_PARAMS as Record<string, unknown>)[k]),
+  );
+  lines.push(
+    `Parameters not at their defaults: ${changed.length === 0 ? 'none' : changed.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`,
+  );
+  const stats = (run.stages[0]?.result as { stats?: ReadStats } | null)?.stats;
+  if (stats) {
+    const dropped = Object.entries(stats.dropped)
+      .map(([why, n]) => `${n} ${why}`)
+      .join(', ');
+    lines.push(
+      `Records: ${stats.read} read, ${stats.kept} kept, ${stats.read - stats.kept} dropped${dropped ? ` (${dropped})` : ''}`,
+    );
+  }
+  lines.push('');
   lines.push('stage                 state      seconds  attempts');
   for (const s of run.stages) {
     const from = s.cachedFrom ? `  (from run ${s.cachedFrom})` : '';
@@ -20,9 +55,11 @@ export function formatReport(run: RunRecord, artifactsDir: string, wallSeconds: 
     FeatureExtractionResult | undefined;
   if (fe) {
     lines.push('', `Topics (TF-IDF vocabulary ${fe.vocabularySize}):`);
-    fe.topics.forEach((t, i) =>
-      lines.push(`  ${i}  ${t.name.padEnd(32)} ${String(t.size).padStart(7)} tickets`),
-    );
+    fe.topics.forEach((t, i) => {
+      lines.push(`  ${i}  ${t.name.padEnd(32)} ${String(t.size).padStart(7)} tickets`);
+      const words = topicsFile?.topics[i]?.topWords;
+      if (words) lines.push(`     ${words.join(' ')}`);
+    });
   }
   const m = run.metrics;
   if (m) {

@@ -13,10 +13,14 @@ import { RunsContext } from '../../shared/runs/context';
 import { isFinal, RUN_STATES, RunRecord, RunState } from '../../shared/runs/record';
 import { submitRun } from '../../shared/runs/submit';
 import { readRun } from '../../shared/runs/sync';
-import { runDir } from '../../shared/storage';
+import { readJson, runDir } from '../../shared/storage';
 import { classifyCommand } from './classify-command';
 import { redisCommand } from './redis-command';
-import { formatReport, progressLine } from './report';
+import { formatReport } from './report';
+import { CODE_VERSION } from '../../shared/runs/code-version';
+import { createLiveDisplay, LiveDisplay } from './live-display';
+import { ARTIFACTS } from '../../shared/stages/context';
+import { TopicsFile } from '../../shared/stages/feature-extraction';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
 import { inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
 
@@ -26,6 +30,7 @@ const HELP = `Usage: ticketflow <command> [options]
 
 Commands:
   run ...            enqueue a training run, follow it live, print the report
+  --version          the package version and commit
   classify ...       classify a dataset with a trained model, in chunk jobs (ticketflow classify --help)
   retry ID           go on with a failed or cancelled run from its first stage not done, and follow it
   cancel ID          stop every job of a run on every worker
@@ -83,6 +88,9 @@ async function followRun(
     }
     const first = await start(workers !== null);
     const runId = first.id;
+    const enqueuedAt = performance.now();
+    const startupSeconds = workers !== null ? (enqueuedAt - started) / 1000 : 0;
+    const display = createLiveDisplay(process.stderr, Date.now());
     let interrupted = false;
     const onSigint = () => {
       if (interrupted) return;
@@ -92,7 +100,7 @@ async function followRun(
     process.on('SIGINT', onSigint);
     let record: RunRecord;
     try {
-      record = await follow(runs, runId, opts.timeoutSeconds, () => interrupted);
+      record = await follow(runs, runId, opts.timeoutSeconds, () => interrupted, display);
       if (interrupted && !isFinal(record.state)) {
         const { stoppedSeconds } = await cancelRun(runs, runId);
         say(`run ${runId} cancelled: its jobs stopped within ${stoppedSeconds.toFixed(2)} s`);
@@ -101,7 +109,8 @@ async function followRun(
     } finally {
       process.off('SIGINT', onSigint);
     }
-    const wall = (performance.now() - started) / 1000;
+    // "completed in" counts from enqueue; the self-contained start-up is reported apart.
+    const wall = (performance.now() - enqueuedAt) / 1000;
     const artifactsDir = runDir(runs.config.storageDir, runId);
     if (opts.json) {
       const stages = Object.fromEntries(record.stages.map((s) => [s.stage, s.seconds]));
@@ -112,6 +121,7 @@ async function followRun(
           state: record.state,
           artifactsDir,
           wallSeconds: wall,
+          startupSeconds,
           stages,
           cached,
           error: record.error,
@@ -120,7 +130,8 @@ async function followRun(
         }) + '\n',
       );
     } else if (record.state === 'completed') {
-      process.stdout.write(formatReport(record, artifactsDir, wall));
+      const topics = await readJson<TopicsFile>(path.join(artifactsDir, ARTIFACTS.topics)).catch(() => null);
+      process.stdout.write(formatReport(record, artifactsDir, { seconds: wall, startupSeconds }, topics));
     }
     if (record.state === 'completed') return 0;
     if (record.state === 'cancelled') return 130;
@@ -139,16 +150,17 @@ async function follow(
   runId: string,
   timeoutSeconds: number,
   stop: () => boolean,
+  display: LiveDisplay,
 ): Promise<RunRecord> {
   const deadline = Date.now() + timeoutSeconds * 1000;
-  let last = '';
   for (;;) {
     const record = await readRun(runs, runId);
     if (!record) throw new Error(`run ${runId} vanished from storage`);
-    const line = progressLine(record);
-    if (line !== last) say(line);
-    last = line;
-    if (isFinal(record.state) || stop()) return record;
+    display.update(record);
+    if (isFinal(record.state) || stop()) {
+      display.end();
+      return record;
+    }
     if (Date.now() > deadline)
       throw new Error(
         `run ${runId} not finished after ${timeoutSeconds} s; it goes on: ticketflow status ${runId}`,
@@ -345,6 +357,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(HELP + '\n');
     return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`ticketflow ${CODE_VERSION}\n`);
+    return 0;
   }
   if (command === 'run') return run(rest);
   if (command === 'classify') return classifyCommand(rest);

@@ -170,7 +170,7 @@ describe('model.json v2 after a real run on the bundled sample', () => {
       metrics,
       warnings: [],
     } as unknown as RunRecord;
-    const report = formatReport(record, dir, 1);
+    const report = formatReport(record, dir, { seconds: 1, startupSeconds: 0 });
     const t = metrics.threshold!;
     assert.match(
       report,
