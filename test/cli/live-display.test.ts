@@ -72,8 +72,8 @@ describe('the CLI live display and report', () => {
     assert.equal(lines.length, 5);
     assert.match(lines[0]!, /run r1 active, 3\.0 s since enqueue/);
     assert.match(lines[1]!, /^text-processing +\[#{24}\] 100% completed +1\.5 s$/);
-    assert.match(lines[2]!, /^feature-extraction +\[#{10}\.{14}\]  40% active +attempt 2 1\.4 s$/);
-    assert.match(lines[3]!, /^transform-split +\[\.{24}\]   0% pending/);
+    assert.match(lines[2]!, /^feature-extraction +\[#{10}\.{14}\] {2}40% active +attempt 2 1\.4 s$/);
+    assert.match(lines[3]!, /^transform-split +\[\.{24}\] {3}0% pending/);
   });
 
   it('redraws in place on a terminal, and prints a line per change otherwise', () => {
@@ -91,7 +91,7 @@ describe('the CLI live display and report', () => {
       2,
       'the second frame moves back up over the five lines of the first',
     );
-    assert.equal((out.match(/\x1b\[2K/g) ?? []).length, 10);
+    assert.equal(out.split('\x1b[2K').length - 1, 10);
 
     const pipe = new PassThrough() as unknown as NodeJS.WriteStream;
     let plain = '';
@@ -100,7 +100,7 @@ describe('the CLI live display and report', () => {
     lines.update(record());
     lines.update(record());
     assert.equal(plain.trim().split('\n').length, 1, 'unchanged state: no new line');
-    assert.doesNotMatch(plain, /\x1b/);
+    assert.ok(!plain.includes('\x1b'), 'no escape codes when stderr is not a terminal');
   });
 
   it('the report counts records, names the parameters off their defaults and times from enqueue', () => {
