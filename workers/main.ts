@@ -5,10 +5,12 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../shared/config/config';
 import { QUEUES, QueueName, isQueueName } from '../shared/config/stages';
 import { createLogger } from '../shared/logger';
+import { WorkerMetrics } from '../shared/metrics/worker-metrics';
+import { MetricsServer, serveMetrics } from '../shared/metrics/server';
 import { ensureRedis } from '../shared/redis/local-redis';
 import { startWorkers } from './start-workers';
 
-const HELP = `Usage: npm run worker -- [--queues q1,q2] [--concurrency N] [--shutdown-timeout MS]
+const HELP = `Usage: npm run worker -- [--queues q1,q2] [--concurrency N] [--shutdown-timeout MS] [--metrics-port N]
 
 Starts a ticketflow worker process serving the stage queues at REDIS_URL (default redis://127.0.0.1:6379),
 reading and writing artifacts under TICKETFLOW_STORAGE_DIR. Start as many as you like, on as many machines
@@ -17,6 +19,8 @@ as share the Redis and the storage folder.
   --queues LIST          comma-separated queues to serve (default: all: ${QUEUES.join(', ')})
   --concurrency N        jobs per queue at once in this process (default TICKETFLOW_CONCURRENCY or 1)
   --shutdown-timeout MS  on SIGINT/SIGTERM, wait this long for active jobs before closing forcibly (default 30000)
+  --metrics-port N       serve this process's Prometheus metrics at http://HOST:N/metrics (HOST default
+                         127.0.0.1; default TICKETFLOW_METRICS_PORT, else off; Bearer TICKETFLOW_API_TOKEN if set)
   -h, --help             this text
 
 When no Redis answers at a loopback REDIS_URL, the worker starts a durable redis-server on that port (an
@@ -45,6 +49,7 @@ async function main(): Promise<number> {
       queues: { type: 'string' },
       concurrency: { type: 'string' },
       'shutdown-timeout': { type: 'string' },
+      'metrics-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -72,6 +77,12 @@ async function main(): Promise<number> {
   const shutdownMs = Number(values['shutdown-timeout'] ?? 30000);
   if (!Number.isFinite(shutdownMs) || shutdownMs < 0)
     throw new Error(`--shutdown-timeout must be milliseconds ≥ 0`);
+  const metricsPortText = (values['metrics-port'] ?? process.env.TICKETFLOW_METRICS_PORT ?? '').trim();
+  const metricsPort = metricsPortText === '' ? null : Number(metricsPortText);
+  if (metricsPort !== null && (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535))
+    throw new Error(
+      `--metrics-port (TICKETFLOW_METRICS_PORT) must be a port from 1 to 65535, got ${metricsPortText}`,
+    );
 
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
   if (redis.started)
@@ -79,7 +90,20 @@ async function main(): Promise<number> {
       `no Redis answered at ${config.redisUrl}: started a durable redis-server there (ticketflow redis stop stops it)`,
     );
   await checkStorageWritable(config.storageDir);
-  const running = await startWorkers({ config, queues: queues as QueueName[], concurrency, log });
+  const metrics = metricsPort === null ? undefined : new WorkerMetrics();
+  let metricsServer: MetricsServer | null = null;
+  if (metrics) {
+    const token = config.apiToken;
+    metricsServer = await serveMetrics(metrics.registry, { host: config.host, port: metricsPort!, token });
+    log.info(
+      `metrics at http://${metricsServer.address}/metrics${token !== null ? ' (token required)' : ''}`,
+    );
+    if (token === null && !/^(127\.|::1$|localhost$)/.test(config.host))
+      log.warn(
+        `metrics on ${config.host} without TICKETFLOW_API_TOKEN: anyone who can reach it can read them`,
+      );
+  }
+  const running = await startWorkers({ config, queues: queues as QueueName[], concurrency, log, metrics });
   // A parent that started us with an IPC channel (the CLI's self-contained mode, the bench) waits for this.
   process.send?.({ type: 'ticketflow-worker-ready' });
 
@@ -92,6 +116,7 @@ async function main(): Promise<number> {
     process.exit(1);
   }, shutdownMs + SHUTDOWN_GRACE_MS).unref();
   await running.close(shutdownMs);
+  await metricsServer?.close();
   await redis.stop();
   return 0;
 }

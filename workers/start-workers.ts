@@ -14,6 +14,7 @@ import { createConnection } from '../shared/flow/connection';
 import { openQueue } from '../shared/flow/queues';
 import { StageJobData } from '../shared/flow/job-types';
 import { Logger } from '../shared/logger';
+import { WorkerMetrics } from '../shared/metrics/worker-metrics';
 import { closeRunsContext, openRunsContext, RunsContext } from '../shared/runs/context';
 import { startHeartbeat } from '../shared/runs/heartbeats';
 import { syncRun } from '../shared/runs/sync';
@@ -29,6 +30,8 @@ export interface StartWorkersOptions {
   /** jobs per queue at once @defaultValue config.concurrency */
   concurrency?: number;
   log: Logger;
+  /** job durations, retries, stalls and active jobs of this process (`--metrics-port`) */
+  metrics?: WorkerMetrics;
 }
 
 export interface RunningWorkers {
@@ -145,7 +148,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         timeoutSetting: `TICKETFLOW_STAGE_TIMEOUTS="${queue}=<seconds>"`,
       },
     );
-    wireEvents(worker, queue, runs, log, sync);
+    wireEvents(worker, queue, runs, log, sync, opts.metrics);
+    opts.metrics?.track(queue, worker);
     worker.on('error', (err) => outage.error(err, `worker on ${queue}`));
     return worker;
   });
@@ -205,6 +209,7 @@ function wireEvents(
   runs: RunsContext,
   log: Logger,
   sync: (runId: string, why: string) => Promise<unknown>,
+  metrics?: WorkerMetrics,
 ): void {
   const stage = isStageName(queue) ? queue : null;
   const ofRun = stage !== null || queue === CHUNK_QUEUE;
@@ -212,6 +217,7 @@ function wireEvents(
     if (stage) void sync(job.data.runId, `${stage} active`);
   });
   worker.on('completed', (job: Job<{ runId: string }>, result: unknown) => {
+    metrics?.completed(queue, job);
     if (!stage) return;
     const { cacheKey, runId } = job.data as StageJobData;
     runs.cache
@@ -221,6 +227,7 @@ function wireEvents(
   });
   worker.on('failed', (job: Job<{ runId: string }> | undefined, err: Error) => {
     if (!job) return;
+    metrics?.failed(queue, job);
     log.warn(
       `job ${job.id} (${queue}) attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${err.message}`,
     );
@@ -233,6 +240,7 @@ function wireEvents(
       );
     }
   });
+  if (metrics) worker.on('stalled', () => metrics.stalled(queue));
 }
 
 /** Runs a crashed process left unsynced: bring every waiting or active run's record up to date. */

@@ -7,6 +7,9 @@ import { ModelRegistry } from '../../shared/model/registry';
 import { RunsContext } from '../../shared/runs/context';
 import { Logger } from '../../shared/logger';
 import { requireBearer, requireBoardAuth } from './auth';
+import { getRunLogs } from './logs';
+import { uiDataRouter, uiPageRouter } from './ui/routes';
+import { createApiMetrics } from '../../shared/metrics/api-metrics';
 
 interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -24,6 +27,11 @@ const ROUTES: Route[] = [
   },
   { method: 'get', path: '/runs', handler: (d, req) => getRuns(d, req.query as Record<string, unknown>) },
   { method: 'get', path: '/runs/:id', handler: (d, req) => getRun(d, id(req)) },
+  {
+    method: 'get',
+    path: '/runs/:id/logs',
+    handler: (d, req) => getRunLogs(d, id(req), req.query as Record<string, unknown>),
+  },
   { method: 'delete', path: '/runs/:id', handler: (d, req) => remove(d, id(req)) },
   { method: 'post', path: '/runs/:id/retry', handler: (d, req) => retry(d, id(req)) },
   { method: 'post', path: '/runs/:id/cancel', handler: (d, req) => cancel(d, id(req)) },
@@ -91,17 +99,23 @@ export function createApp(runs: RunsContext, log: Logger): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, uptimeSeconds: Math.round(process.uptime()) });
   });
+  app.use(uiPageRouter()); // the page and its script hold no data: the script sends the token itself
   const board = createBoard(deps.queues, '/board', { readOnly: deps.config.boardReadOnly });
   if (token !== null) {
     app.use('/board', requireBoardAuth(token), board);
     app.use(requireBearer(token));
   } else app.use('/board', board);
+  // Behind the token guard when there is one; the timer includes reading the body.
+  const metrics = createApiMetrics(deps);
+  app.get('/metrics', metrics.handler);
+  app.post('/classify', metrics.timeClassify);
   app.use(express.json({ limit: '1mb' }));
   for (const route of ROUTES) {
     app[route.method](route.path, (req: Request, res: Response, next: NextFunction) => {
       withRedis(deps, () => route.handler(deps, req)).then((r) => res.status(r.status).json(r.body), next);
     });
   }
+  app.use(uiDataRouter(deps));
   app.get('/', (_req, res) => {
     res.json({
       service: 'ticketflow',
@@ -109,11 +123,16 @@ export function createApp(runs: RunsContext, log: Logger): express.Express {
         'POST /runs',
         'GET /runs?state=&limit=&cursor=',
         'GET /runs/:id',
+        'GET /runs/:id/report',
+        'GET /runs/:id/logs',
+        'GET /runs/:id/timeline',
+        'GET /ui',
         'POST /runs/:id/retry',
         'POST /runs/:id/cancel',
         'DELETE /runs/:id',
         'GET /healthz',
         'GET /readyz',
+        'GET /metrics',
         'GET /models',
         'PUT /models/aliases/:name',
         'POST /classify',

@@ -1,7 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
+import readline from 'node:readline';
 import { TicketflowConfig } from '../../shared/config/config';
 import { Queues, queuesWithoutWorkers } from '../../shared/flow/queues';
+import { formatTextLine, levelRank } from '../../shared/logger';
+import { runLogFile } from '../../shared/runs/run-logs';
 
 export interface SpawnedWorkers {
   count: number;
@@ -13,8 +17,82 @@ export interface SpawnedWorkers {
 const WORKER_MAIN = path.resolve(__dirname, '../../workers/main.js');
 
 /**
+ * Appends worker log lines to their run's `runs/<id>/logs.jsonl`, in the order they arrive: lines that
+ * arrive while a file is being written are appended together next. A run whose folder is gone (deleted)
+ * gets nothing: the folder is never created here.
+ */
+class RunLogAppender {
+  private readonly queued = new Map<string, string[]>();
+  private readonly writing = new Map<string, Promise<void>>();
+
+  constructor(private readonly storageDir: string) {}
+
+  add(runId: string, line: string): void {
+    let file: string;
+    try {
+      file = runLogFile(this.storageDir, runId);
+    } catch {
+      return; // not a run id
+    }
+    const lines = this.queued.get(file);
+    if (lines) lines.push(line);
+    else this.queued.set(file, [line]);
+    if (!this.writing.has(file)) this.writing.set(file, this.write(file));
+  }
+
+  private async write(file: string): Promise<void> {
+    for (;;) {
+      const lines = this.queued.get(file);
+      if (!lines || lines.length === 0) break;
+      this.queued.delete(file);
+      await fsp.appendFile(file, lines.join('\n') + '\n').catch(() => undefined);
+    }
+    this.writing.delete(file);
+  }
+
+  async drain(): Promise<void> {
+    while (this.writing.size > 0) await Promise.all(this.writing.values());
+  }
+}
+
+/**
+ * Read a worker's stderr line by line: JSON lines that carry a `runId` go to that run's `logs.jsonl`; lines
+ * at `echoLevel` or above are shown on our stderr in the readable format; anything that is not a JSON
+ * log line (a crash, a Node warning) is shown as it is.
+ */
+function followWorkerLog(
+  stream: NodeJS.ReadableStream,
+  echoLevel: string,
+  appender: RunLogAppender,
+): Promise<void> {
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  const echo = levelRank(echoLevel);
+  lines.on('line', (line) => {
+    let entry: Record<string, unknown> | null = null;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        entry = parsed as Record<string, unknown>;
+    } catch {
+      // not JSON
+    }
+    if (entry === null || typeof entry.level !== 'string' || entry.message === undefined) {
+      if (line.trim() !== '') process.stderr.write(line + '\n');
+      return;
+    }
+    if (typeof entry.runId === 'string') appender.add(entry.runId, line);
+    if (levelRank(entry.level) <= echo) process.stderr.write(formatTextLine(entry) + '\n');
+  });
+  return new Promise((resolve) => lines.once('close', () => resolve()));
+}
+
+/**
  * Start `count` worker processes against `redisUrl` for the duration of a CLI run and wait until every
  * queue has a worker. Their stdout goes to our stderr: the CLI's stdout carries only its report.
+ *
+ * They log in JSON at level info (debug when `logLevel` is debug) to a pipe we read: every line of a run's
+ * jobs is appended to `runs/<id>/logs.jsonl`, and only lines at `logLevel` or above (the CLI passes warn)
+ * reach our stderr, readable. `extraEnv` may override TICKETFLOW_LOG_FORMAT / TICKETFLOW_LOG_LEVEL.
  */
 export async function spawnWorkers(
   config: TicketflowConfig,
@@ -25,30 +103,37 @@ export async function spawnWorkers(
   extraEnv: Record<string, string> = {},
 ): Promise<SpawnedWorkers> {
   const children: ChildProcess[] = [];
+  const appender = new RunLogAppender(config.storageDir);
+  const logsRead: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
-    children.push(
-      spawn(process.execPath, [WORKER_MAIN], {
-        env: {
-          ...process.env,
-          REDIS_URL: redisUrl,
-          TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
-          TICKETFLOW_STORAGE_DIR: config.storageDir,
-          TICKETFLOW_DATA_DIR: config.dataDir,
-          TICKETFLOW_LOG_LEVEL: logLevel,
-          ...extraEnv,
-        },
-        stdio: ['ignore', process.stderr, 'inherit', 'ipc'],
-        // Their own process group: a terminal's Ctrl-C reaches only the CLI, which cancels the run (the
-        // workers stop its jobs) and then stops the workers.
-        detached: true,
-      }),
-    );
+    const child = spawn(process.execPath, [WORKER_MAIN], {
+      env: {
+        ...process.env,
+        REDIS_URL: redisUrl,
+        TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
+        TICKETFLOW_STORAGE_DIR: config.storageDir,
+        TICKETFLOW_DATA_DIR: config.dataDir,
+        TICKETFLOW_LOG_LEVEL: logLevel === 'debug' ? 'debug' : 'info',
+        TICKETFLOW_LOG_FORMAT: 'json',
+        ...extraEnv,
+      },
+      stdio: ['ignore', process.stderr, 'pipe', 'ipc'],
+      // Their own process group: a terminal's Ctrl-C reaches only the CLI, which cancels the run (the
+      // workers stop its jobs) and then stops the workers.
+      detached: true,
+    });
+    logsRead.push(followWorkerLog(child.stderr!, logLevel, appender));
+    children.push(child);
   }
   const exited = children.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
   const stop = async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 15000).unref())]);
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    // Their last lines: read to the end of each pipe (a sandboxed child may still hold one a moment), then
+    // written to the runs' files.
+    await Promise.race([Promise.all(logsRead), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await appender.drain();
   };
   // Each worker process says when its queues are served and its sandboxes are started.
   let ready = 0;

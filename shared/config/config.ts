@@ -51,6 +51,12 @@ export interface TicketflowConfig {
   concurrency: number;
   /** `TICKETFLOW_LOG_LEVEL` @defaultValue 'info' */
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /**
+   * `TICKETFLOW_LOG_FORMAT`: `text` (one readable line per entry) or `json` (winston's JSON: one object per
+   * line with `timestamp`, `level`, `message`, and for a job's lines `runId`, `stage`, `jobId`, `attempt`,
+   * `worker`). @defaultValue 'text'
+   */
+  logFormat: 'text' | 'json';
   /** `TICKETFLOW_REDIS_DIR`: where a privately started redis-server keeps its files. @defaultValue '<project>/.ticketflow/redis' */
   redisDir: string;
   /** Pipeline parameters; a run may override them. */
@@ -148,6 +154,10 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
   if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) {
     problems.push(`TICKETFLOW_LOG_LEVEL must be error, warn, info or debug, got "${logLevel}"`);
   }
+  const logFormat = text('TICKETFLOW_LOG_FORMAT', 'text').toLowerCase();
+  if (!['text', 'json'].includes(logFormat)) {
+    problems.push(`TICKETFLOW_LOG_FORMAT must be text or json, got "${logFormat}"`);
+  }
   const stageTimeoutMs = { ...DEFAULT_STAGE_TIMEOUT_MS };
   for (const entry of text('TICKETFLOW_STAGE_TIMEOUTS', '')
     .split(',')
@@ -188,6 +198,7 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     boardReadOnly: flag('TICKETFLOW_BOARD_READONLY'),
     concurrency: int('TICKETFLOW_CONCURRENCY', 1, 1, Math.max(64, os.availableParallelism() * 8)),
     logLevel: logLevel as TicketflowConfig['logLevel'],
+    logFormat: logFormat as TicketflowConfig['logFormat'],
     pipeline: { ...DEFAULT_PIPELINE_PARAMS },
     retry: DEFAULT_RETRY,
     recovery: {

@@ -74,7 +74,13 @@ async function refreshStage(
     ...s,
     rawState: raw,
     attemptsMade: job.attemptsMade,
-    attemptsStarted: job.attemptsStarted ?? job.attemptsMade,
+    // Text processing's job starts once more for its merge step (after waiting for its chunks): that is
+    // the same attempt, not another.
+    attemptsStarted: Math.max(
+      job.attemptsMade,
+      (job.attemptsStarted ?? job.attemptsMade) -
+        (s.stage === 'text-processing' && job.data.step === 'merge' && raw !== 'waiting-children' ? 1 : 0),
+    ),
     stalls: job.stalledCounter ?? 0,
     maxAttempts: job.opts.attempts ?? 1,
     startedAt: iso(job.data.startedAt ?? job.processedOn),
@@ -99,7 +105,8 @@ async function refreshStage(
     const counts = await job.getDependenciesCount();
     const reused = await countFiles(path.join(runDir(storageDir, runId), ARTIFACTS.chunksDir), '.stats.json');
     const total = job.data.chunks;
-    const completed = Math.min(total, reused);
+    // After the merge the chunk files are gone: a completed stage has done every chunk.
+    const completed = next.state === 'completed' ? total : Math.min(total, reused);
     next.chunks = {
       total,
       completed,

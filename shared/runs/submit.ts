@@ -7,6 +7,7 @@ import { buildRunFlow } from '../flow/build-flow';
 import { newRunId } from '../flow/run-id';
 import { stageJobId } from '../flow/job-types';
 import { CODE_VERSION } from './code-version';
+import { writeRunReport } from '../report/run-report';
 import { RunsContext } from './context';
 import { deriveRunFields, initialStages, RunRecord } from './record';
 import { stageCacheKeys } from './stage-cache';
@@ -148,6 +149,8 @@ async function createRun(
   if (record.state === 'completed')
     record.events.push({ at: record.finishedAt!, event: 'completed', detail: 'every stage cached' });
   await ctx.store.write(record);
+  // A run that every stage's cache completed has its report at once, like any run that ends.
+  if (first === null) await writeRunReport(ctx, runId).catch(() => undefined);
   if (first !== null) {
     try {
       await ctx.flowProducer.add(

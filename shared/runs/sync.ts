@@ -1,5 +1,6 @@
 import { runDir } from '../storage';
 import { removeTemporaryFiles } from './cleanup';
+import { writeRunReport } from '../report/run-report';
 import { isFinal, RunRecord } from './record';
 import { refreshRecord } from './refresh';
 import { RunsContext } from './context';
@@ -17,7 +18,8 @@ export async function syncRun(
 ): Promise<RunRecord | null> {
   const first = await ctx.store.read(runId);
   if (!first || isFinal(first.state)) return first;
-  return withLock(
+  let becameFinal = false;
+  const result = await withLock(
     ctx.redis,
     ctx.keys.lock(runId),
     async () => {
@@ -34,11 +36,16 @@ export async function syncRun(
           ];
         }
         await ctx.store.write(next);
+        becameFinal = isFinal(next.state) && !isFinal(record.state);
       }
       return next;
     },
     lockWaitMs,
   );
+  // The pictures for CLI users too: a self-contained report.html at the end of every run (outside the
+  // lock: rendering reads every job of the run).
+  if (becameFinal) await writeRunReport(ctx, runId).catch(() => undefined);
+  return result;
 }
 
 /**

@@ -48,4 +48,21 @@ elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
 else
   echo "setup: docker-compose not found (optional: install it to let the compose test check docker-compose.yml)"
 fi
+# Debian's chromium only lets `npm test` run the browser test of the run pages (test/ui): optional, so setup
+# never fails over it (the test says it is skipped without it). playwright-core drives it; no browser is downloaded.
+if [ -x /usr/bin/chromium ]; then
+  echo "setup: chromium found: /usr/bin/chromium"
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing chromium with apt (optional: used by the browser test of /ui)"
+  export DEBIAN_FRONTEND=noninteractive
+  if apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 &&
+      apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }; then
+    echo "setup: chromium installed: /usr/bin/chromium"
+  else
+    echo "setup: chromium is not available from apt here; the browser test will be skipped" >&2
+  fi
+else
+  echo "setup: chromium not found (optional: install Debian's chromium to run the browser test of /ui)"
+fi
 echo "setup: done. Run the pipeline on the bundled sample with: npm start"

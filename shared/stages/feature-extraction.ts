@@ -60,6 +60,7 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
   const ticketsFile = artifactPath(ctx, ARTIFACTS.tickets);
   const rows = await readTicketRows(ticketsFile, false);
   const n = rows.processed.length;
+  ctx.log.info(`read ${n} tickets from ${ARTIFACTS.tickets} in ${secondsSince(start)} s`);
   // Failures certain from the ticket count fail now, on the first attempt: retrying cannot fix them.
   const problems = checkParamsAgainstData(params, n);
   if (problems.length > 0) throw new BadInputError(`${ticketsFile}: ${n} ticket(s): ${problems.join('; ')}`);
@@ -75,6 +76,7 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
       cause === undefined ? undefined : { cause },
     );
   let tfidf: ReturnType<typeof fitTfidfVectorizer>;
+  const tfidfStart = performance.now();
   try {
     tfidf = fitTfidfVectorizer(rows.processed, { minDf: params.minDf, maxDf: params.maxDf });
   } catch (err) {
@@ -86,14 +88,21 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
   if (tfidf.vocabulary.length < params.topics) {
     throw vocabularyProblem(tfidf.vocabulary.length, `fewer terms than the ${params.topics} topics`);
   }
+  ctx.log.info(
+    `TF-IDF: vocabulary ${tfidf.vocabulary.length} terms (minDf ${params.minDf}, maxDf ${params.maxDf}), ${tfidf.matrix.data.length} non-zeros, in ${secondsSince(tfidfStart)} s`,
+  );
   await ctx.progress?.(30);
   const k = params.topics;
+  const nmfStart = performance.now();
   const nmf = fitNmf(tfidf.matrix, {
     nComponents: k,
     tol: params.nmfTol,
     maxIter: params.nmfMaxIter,
     randomState: params.nmfSeed,
   });
+  ctx.log.info(
+    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${nmf.reconstructionError.toFixed(4)}, in ${secondsSince(nmfStart)} s`,
+  );
   await ctx.progress?.(80);
 
   const cols = tfidf.vocabulary.length;
@@ -144,7 +153,7 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
   };
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.topics), file);
   ctx.log.info(
-    `${k} topics over ${labels.length} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}`,
+    `${k} topics over ${labels.length} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}; wrote ${ARTIFACTS.topics}, ${ARTIFACTS.ticketsTopics} (${secondsSince(start)} s in all)`,
   );
   return {
     topics: topics.map((t) => ({ name: t.name, size: t.size })),

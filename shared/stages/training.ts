@@ -69,6 +69,9 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const Xtest = selectRows(X, testIdx);
   const ytest = pick(testIdx);
   await ctx.progress?.(10);
+  ctx.log.info(
+    `read ${X.rows} × ${X.cols} TF-IDF matrix: ${trainIdx.length} train / ${testIdx.length} test rows in ${secondsSince(start)} s`,
+  );
 
   const k = names.length;
   const trainClasses = presentClasses(classCounts(ytrain, k));
@@ -79,11 +82,18 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
       `the training split holds ${held}, and a classifier needs two topics or more: use more of the other topics' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
     );
   }
+  const fitStart = performance.now();
   const model = fitLogisticRegression(Xtrain, ytrain, k, { C: params.C, maxIter: params.maxIter });
+  ctx.log.info(
+    `L-BFGS: ${model.nIter} iterations (${model.nIter < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), C ${params.C}, ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
+  );
   await ctx.progress?.(80);
   const train = evaluate(ytrain, predictProba(model, Xtrain), names, false);
   const testProba = predictProba(model, Xtest);
   const test = evaluate(ytest, testProba, names, true);
+  ctx.log.info(
+    `accuracy: train ${train.accuracy.toFixed(4)}, test ${test.accuracy.toFixed(4)} (test weighted F1 ${test.f1.toFixed(4)})`,
+  );
   const warnings: string[] = [];
   const majority = majorityClass(ytest, k);
   if (test.rows > 0 && test.accuracy < majority.rate) {
@@ -97,6 +107,9 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const top = topClasses(testProba, ytest.length, k);
   const correct = Uint8Array.from(ytest, (y, i) => (top.label[i] === y ? 1 : 0));
   const { choice: threshold, reached } = calibrateThreshold(top.confidence, correct, targetPrecision);
+  ctx.log.info(
+    `threshold ${threshold.value.toFixed(4)} for target precision ${targetPrecision}${reached ? '' : ' (not reached)'}: precision ${threshold.precision.toFixed(4)}, coverage ${(threshold.coverage * 100).toFixed(1)} % of test tickets`,
+  );
   if (!reached) {
     warnings.push(
       `no confidence threshold reaches precision ${targetPrecision} on the test split: the default threshold ${threshold.value.toFixed(4)} gives the highest precision, ${threshold.precision.toFixed(4)}, answering ${(threshold.coverage * 100).toFixed(1)} % of tickets; lower "targetPrecision" or improve the model`,
@@ -157,7 +170,7 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.testPredictions), testPredictions);
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.metrics), metrics);
   ctx.log.info(
-    `trained in ${model.nIter} iterations: train accuracy ${metrics.train.accuracy.toFixed(4)}, test accuracy ${metrics.test.accuracy.toFixed(4)}; threshold ${threshold.value.toFixed(4)} answers ${(threshold.coverage * 100).toFixed(1)} % of test tickets at precision ${threshold.precision.toFixed(4)}`,
+    `wrote ${ARTIFACTS.model}, ${ARTIFACTS.metrics}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`,
   );
   return { metrics, warnings, seconds: secondsSince(start) };
 }

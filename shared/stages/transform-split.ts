@@ -39,10 +39,15 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   const { params } = ctx;
   const { texts, labels, names } = await readLabelledTexts(ctx);
   checkSplittable(labels, names, params);
+  ctx.log.info(`read ${texts.length} labelled tickets (${names.length} topics) in ${secondsSince(start)} s`);
+  const fitStart = performance.now();
   // The settings every model file records, so classification transforms new text the same way.
   const { vocabulary, counts } = fitCountVectorizer(texts, countVectorizerOptions(FEATURE_VECTORIZER));
   const weighting = tfidfOptions(FEATURE_VECTORIZER);
   const idf = fitIdf(counts, weighting);
+  ctx.log.info(
+    `count vectorizer + TF-IDF: vocabulary ${vocabulary.length} terms, ${counts.data.length} non-zeros, in ${secondsSince(fitStart)} s`,
+  );
   const split = trainTestSplit(texts.length, {
     testSize: params.testSize,
     seed: params.splitSeed,
@@ -60,7 +65,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   await writeCsrFile(artifactPath(ctx, ARTIFACTS.matrix), applyTfidf(counts, idf, weighting), labels);
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.split), splitFile);
   ctx.log.info(
-    `vocabulary ${vocabulary.length}; ${split.train.length} train / ${split.test.length} test tickets`,
+    `split ${split.train.length} train / ${split.test.length} test tickets (testSize ${params.testSize}, ${params.stratify ? 'stratified' : 'plain shuffle'}, seed ${params.splitSeed}); wrote ${ARTIFACTS.features}, ${ARTIFACTS.matrix}, ${ARTIFACTS.split} (${secondsSince(start)} s in all)`,
   );
   return {
     vocabularySize: vocabulary.length,

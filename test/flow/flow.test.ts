@@ -98,6 +98,18 @@ describe('a run on the bundled sample, through real worker processes', () => {
       split.test.length,
     );
     assert.ok(!fs.existsSync(path.join(dir, 'chunks')), 'chunk files are removed after the merge');
+    // The report is written when the run ends, just after its record turns final.
+    for (let i = 0; i < 100 && !fs.existsSync(path.join(dir, 'report.html')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+    assert.match(html, new RegExp(runId));
+    assert.doesNotMatch(html, /<script|https?:\/\//, 'self-contained: no script, no external address');
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as {
+      stages: { chunks?: { total: number; completed: number }; attemptsStarted: number }[];
+    };
+    assert.equal(record.stages[0]!.chunks!.completed, record.stages[0]!.chunks!.total);
+    assert.equal(record.stages[0]!.attemptsStarted, 1, 'the merge step is not another attempt');
   });
 
   it('is one flow: training root, text processing deepest, retry policy and tags on every node', async () => {
@@ -121,6 +133,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
     for (const n of chain) {
       const stage = n.job.queueName as (typeof STAGES)[number];
       assert.equal(n.job.opts.attempts, 4, `${stage} attempts`);
+      assert.equal(n.job.progress, 100, `${stage}: BullMQ's progress of a completed job is 100`);
       assert.deepEqual(n.job.opts.backoff, { type: 'fixed', delay: 2000 }, `${stage} backoff`);
       assert.deepEqual(n.job.data.tags, stack.config.tags[stage]);
       assert.equal(n.job.data.runId, runId);
@@ -142,6 +155,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
     assert.ok(chunks.length >= 2);
     for (const c of chunks) {
       assert.equal(c.job.opts.attempts, 4);
+      assert.equal(c.job.progress, 100);
       assert.deepEqual(c.job.opts.backoff, { type: 'fixed', delay: 2000 });
       assert.deepEqual(c.job.data.tags, stack.config.tags['text-processing']);
       assert.equal(c.job.opts.failParentOnFailure, true);

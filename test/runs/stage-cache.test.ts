@@ -59,6 +59,10 @@ describe('stage cache across runs', () => {
     );
     const model = (id: string) => fs.statSync(path.join(runDir(stack.config.storageDir, id), 'model.json'));
     assert.equal(model(again.id).ino, model(first.id).ino, 'artifacts are hard links, not copies');
+    assert.ok(
+      fs.existsSync(path.join(runDir(stack.config.storageDir, again.id), 'report.html')),
+      'its report too',
+    );
 
     // Changing only C recomputes only training; chunkSize changes no output, so it changes no key.
     const changedC = await run(sample, { C: 0.5, chunkSize: 97 });

@@ -1,4 +1,7 @@
+import os from 'node:os';
+import { Writable } from 'node:stream';
 import { UnrecoverableError, WaitingChildrenError } from 'bullmq';
+import winston from 'winston';
 import { resolveConfig, TicketflowConfig } from '../../shared/config/config';
 import { BadInputError } from '../../shared/errors';
 import { createLogger, Logger } from '../../shared/logger';
@@ -22,9 +25,79 @@ export function processConfig(): TicketflowConfig {
   return config;
 }
 
-export function jobLogger(job: ProcessorJob<{ runId: string }>, stage: string): Logger {
+/**
+ * The name of the worker running this code, as its BullMQ workers are named (`ticketflow-worker@<host>:<pid>`):
+ * a sandboxed child (forked by BullMQ from its own main.js) names its parent, the worker process.
+ */
+export function workerName(): string {
+  const sandboxed = /[\\/]bullmq[\\/]/.test(process.argv[1] ?? '');
+  return `ticketflow-worker@${os.hostname()}:${sandboxed ? process.ppid : process.pid}`;
+}
+
+const SCOPE_FIELDS = new Set(['runId', 'stage', 'jobId', 'attempt', 'worker', 'component']);
+
+/** A job logger that also copies its lines to the job's own log; `flush` waits until they are handed over. */
+export type JobLogger = Logger & { flushJobLog(): Promise<void> };
+
+/**
+ * One line of a job's own log (Bull Board's Logs tab, `GET /runs/:id/logs`): `<ISO time> <level> <message>`.
+ * The job already says which run, stage and attempt; extra fields follow as JSON.
+ */
+export function jobLogRow(info: Record<string, unknown>): string {
+  const { level, message, timestamp, ...rest } = info;
+  const extra = Object.fromEntries(Object.entries(rest).filter(([k]) => !SCOPE_FIELDS.has(k)));
+  const extraText = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
+  return `${String(timestamp)} ${String(level)} ${String(message)}${extraText}`;
+}
+
+/**
+ * A winston transport forwarding info-and-above lines to `job.log`, in order and without making the caller
+ * wait: each row is chained after the previous one; `flush()` resolves when all have been handed over.
+ * (In a sandboxed child, `job.log` is an IPC message the worker turns into a Redis call.)
+ */
+function jobLogTransport(job: Pick<ProcessorJob<unknown>, 'log'>) {
+  let chain: Promise<unknown> = Promise.resolve();
+  const sink = new Writable({
+    objectMode: true,
+    write(info: Record<string, unknown>, _encoding, done) {
+      const row = jobLogRow(info);
+      chain = chain.then(() => job.log(row)).catch(() => undefined);
+      done();
+    },
+  });
+  return {
+    transport: new winston.transports.Stream({ stream: sink, level: 'info' }),
+    flush: () => chain.then(() => undefined),
+  };
+}
+
+/**
+ * The logger of one job: the process log (stderr, TICKETFLOW_LOG_LEVEL and TICKETFLOW_LOG_FORMAT) with the
+ * job's run, stage, job id, attempt and worker on every line; with `jobLog`, its info-and-above lines go to
+ * the job's own log too.
+ */
+export function jobLogger(job: ProcessorJob<{ runId: string }>, stage: string): Logger;
+export function jobLogger(
+  job: ProcessorJob<{ runId: string }>,
+  stage: string,
+  opts: { jobLog: true },
+): JobLogger;
+export function jobLogger(
+  job: ProcessorJob<{ runId: string }>,
+  stage: string,
+  opts: { jobLog?: boolean } = {},
+): Logger | JobLogger {
   const attempt = `${job.attemptsMade + 1}/${job.opts.attempts ?? 1}`;
-  return createLogger(processConfig().logLevel, { runId: job.data.runId, stage, jobId: job.id, attempt });
+  const config = processConfig();
+  const scope = { runId: job.data.runId, stage, jobId: job.id, attempt, worker: workerName() };
+  if (!opts.jobLog) return createLogger(config.logLevel, scope, { format: config.logFormat });
+  const forward = jobLogTransport(job);
+  const log = createLogger(config.logLevel, scope, {
+    format: config.logFormat,
+    transports: [forward.transport],
+  }) as JobLogger;
+  log.flushJobLog = forward.flush;
+  return log;
 }
 
 export function stageContext(
@@ -54,18 +127,16 @@ export async function runLogged<Data extends { runId: string; params: PipelinePa
   body: (ctx: StageContext) => Promise<Result>,
   signal?: AbortSignal,
 ): Promise<Result> {
-  const log = jobLogger(job, stage);
+  const log = jobLogger(job, stage, { jobLog: true });
   const ctx = { ...stageContext(job, log), ...(signal ? { signal } : {}) };
   const start = performance.now();
-  log.info('started');
-  await job.log(
-    `${new Date().toISOString()} ${stage} attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1} started`,
-  );
+  log.info(`attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1} started`);
   try {
     const result = await body(ctx);
+    // Progress is true: a completed job reads 100, whatever its stage reported last.
+    await job.updateProgress(100);
     const seconds = ((performance.now() - start) / 1000).toFixed(3);
     log.info(`completed in ${seconds} s`);
-    await job.log(`${new Date().toISOString()} ${stage} completed in ${seconds} s`);
     return result;
   } catch (err) {
     if (err instanceof WaitingChildrenError) {
@@ -74,8 +145,10 @@ export async function runLogged<Data extends { runId: string; params: PipelinePa
     }
     const message = (err as Error).message ?? String(err);
     log.error(`failed: ${message}`);
-    await job.log(`${new Date().toISOString()} ${stage} failed: ${message}`);
     if (err instanceof BadInputError) throw new UnrecoverableError(message);
     throw err;
+  } finally {
+    // Every line is in the job's log before BullMQ learns the outcome.
+    await log.flushJobLog();
   }
 }

@@ -5,6 +5,7 @@ import { BadInputError } from '../../errors';
 import { openAtomicWriter } from '../../storage';
 import { ARTIFACTS, StageContext, TICKETS_COLUMNS, artifactPath, secondsSince } from '../context';
 import { chunkOutputPath } from './chunk-files';
+import { droppedText } from './process-chunk';
 
 export interface MergeChunksResult {
   stats: ReadStats;
@@ -57,7 +58,7 @@ export async function mergeChunks(
     });
   }
   ctx.log.info(
-    `read ${stats.read} records from ${stats.file}: kept ${stats.kept}, dropped ${JSON.stringify(stats.dropped)}`,
+    `read ${stats.read} records from ${stats.file}: kept ${stats.kept}, dropped ${droppedText(stats.dropped)}; merged ${chunkStats.length} chunk(s) into ${ARTIFACTS.tickets} in ${secondsSince(start)} s`,
   );
   return { stats, seconds: secondsSince(start) };
 }

@@ -24,6 +24,13 @@ export interface ProcessChunkResult {
   seconds: number;
 }
 
+/** Dropped records by reason, for log lines: `0` or `3 (emptyNarrative 2, notAnObject 1)`. */
+export function droppedText(dropped: Readonly<Record<string, number>>): string {
+  const reasons = Object.entries(dropped).filter(([, n]) => n > 0);
+  const total = reasons.reduce((sum, [, n]) => sum + n, 0);
+  return reasons.length === 0 ? '0' : `${total} (${reasons.map(([r, n]) => `${r} ${n}`).join(', ')})`;
+}
+
 /** The ticket → processed-text function classification also uses (shared/nlp/ticket-lemmas.ts). */
 let lemmatize: ((text: string) => string) | null = null;
 
@@ -59,6 +66,8 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
     throw err;
   }
   await writeChunkStats(ctx, { chunk: input.chunk, range: input.range, stats });
-  ctx.log.debug(`chunk ${input.chunk}: ${stats.kept} tickets in ${secondsSince(start)} s`);
+  ctx.log.info(
+    `chunk ${input.chunk}: read ${stats.read} records, kept ${stats.kept}, dropped ${droppedText(stats.dropped)} in ${secondsSince(start)} s`,
+  );
   return { chunk: input.chunk, rows: stats.kept, stats, seconds: secondsSince(start) };
 }

@@ -1,0 +1,81 @@
+/** `GET /ui`: the page's markup and style; everything it shows comes from the API through `/ui/app.js`. */
+export const UI_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>ticketflow runs</title>
+<style>
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#fff}
+header.top{display:flex;align-items:center;gap:16px;padding:10px 16px;background:#24292f;color:#fff}
+header.top a{color:#fff;text-decoration:none;font-weight:600}
+header.top .right{margin-left:auto;display:flex;gap:12px;align-items:center;font-size:13px}
+header.top .right a{font-weight:400;opacity:.85}
+main{max-width:1100px;margin:0 auto;padding:16px}
+h2{font-size:16px;margin:16px 0 8px}
+.badge{display:inline-block;color:#fff;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600}
+.state-completed{background:#2e7d32}.state-failed{background:#c62828}.state-active{background:#1565c0}
+.state-waiting{background:#42a5f5}.state-cancelled{background:#757575}
+table.runs{border-collapse:collapse;width:100%}
+table.runs th,table.runs td{border-bottom:1px solid #d0d7de;padding:5px 8px;text-align:left}
+table.runs th{background:#f6f8fa;font-weight:600}
+table.runs tr.run-row{cursor:pointer}
+table.runs tr.run-row:hover{background:#f3f8ff}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.muted{color:#57606a}
+.toolbar{display:flex;gap:10px;align-items:center;margin:8px 0}
+#chart svg text{font:11px system-ui,sans-serif;fill:#57606a}
+#chart .dot{cursor:pointer}
+.legend span{margin-right:12px;font-size:12px}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:4px;vertical-align:-1px}
+button{font:inherit;padding:4px 12px;border:1px solid #d0d7de;border-radius:6px;background:#f6f8fa;cursor:pointer}
+button:disabled{opacity:.45;cursor:default}
+button.danger{color:#c62828}
+.actions{display:flex;gap:8px;align-items:center;margin:8px 0}
+.progress{height:8px;background:#eaeef2;border-radius:4px;overflow:hidden;width:260px;display:inline-block;vertical-align:middle}
+.progress i{display:block;height:100%;background:#1565c0}
+#message{margin:8px 0;color:#c62828}
+#token-form{border:1px solid #d0d7de;border-radius:6px;padding:12px;max-width:520px}
+#token-form input{width:100%;box-sizing:border-box;padding:4px;font:inherit;margin:6px 0}
+.run-report{padding:0 !important}
+</style>
+</head>
+<body>
+<header class="top"><a href="#/">ticketflow</a><span>runs</span>
+<span class="right"><span id="live" class="muted"></span><a href="/board" target="_blank" rel="noopener">Bull Board</a>
+<a href="#" id="forget-token" hidden>forget token</a></span></header>
+<main>
+<div id="message" role="alert"></div>
+<form id="token-form" hidden>
+<strong>This API needs its token</strong>
+<p class="muted">Enter TICKETFLOW_API_TOKEN. It is kept in this tab only (sessionStorage) and sent as
+<code>Authorization: Bearer</code>; never in a URL.</p>
+<input id="token" type="password" autocomplete="off" placeholder="API token"><button type="submit">Use token</button>
+</form>
+<section id="list-view" hidden>
+<h2>Runs over time</h2>
+<div class="legend"><span><i style="background:#2e7d32"></i>completed</span><span><i style="background:#c62828"></i>failed</span>
+<span><i style="background:#1565c0"></i>running / waiting</span><span><i style="background:#9e9e9e"></i>cancelled</span>
+<span class="muted">x: start time, y: duration</span></div>
+<div id="chart" data-testid="runs-chart"></div>
+<div class="toolbar"><label>State <select id="state-filter" data-testid="state-filter">
+<option value="">all</option><option>waiting</option><option>active</option><option>completed</option>
+<option>failed</option><option>cancelled</option></select></label><span id="count" class="muted"></span></div>
+<table class="runs" data-testid="runs"><thead><tr><th>state</th><th>run</th><th>dataset</th><th>created</th>
+<th>duration</th><th>test accuracy</th></tr></thead><tbody id="runs-body"></tbody></table>
+</section>
+<section id="run-view" hidden>
+<p><a href="#/">← all runs</a></p>
+<div class="actions"><span id="run-state" data-testid="run-state"></span>
+<span class="progress"><i id="run-progress" style="width:0"></i></span><span id="run-progress-text" class="muted"></span>
+<button id="btn-retry" data-testid="retry">Retry</button><button id="btn-cancel" data-testid="cancel">Cancel</button>
+<button id="btn-delete" class="danger" data-testid="delete">Delete</button>
+<a id="report-link" href="#" data-testid="report-link">report.html</a></div>
+<p id="timeline-summary" class="muted" data-testid="timeline-summary"></p>
+<div id="report"></div>
+</section>
+</main>
+<script src="/ui/app.js"></script>
+</body>
+</html>
+`;

@@ -1,0 +1,108 @@
+/**
+ * The run pages: `GET /ui` (a page and its script, no data in them: served without the token; the script
+ * asks for the token and sends it as Bearer), `GET /runs/:id/report` (the run's report.html, or with
+ * `?live=1` the report's sections rendered now, for the page) and `GET /runs/:id/timeline` (JSON).
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import express, { NextFunction, Request, Response, Router } from 'express';
+import { RUN_ID_PATTERN } from '../../../shared/flow/run-id';
+import {
+  REPORT_FILE,
+  gatherRunReport,
+  renderRunReport,
+  renderRunReportFragment,
+} from '../../../shared/report/run-report';
+import { RunsContext } from '../../../shared/runs/context';
+import { isFinal } from '../../../shared/runs/record';
+import { readRun } from '../../../shared/runs/sync';
+import { runTimeline } from '../../../shared/runs/timeline';
+import { runDir, writeFileAtomic } from '../../../shared/storage';
+import { UI_HTML } from './page';
+import { UI_JS } from './client';
+
+/** A report is one self-contained document: it may load nothing, run nothing. */
+const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'";
+const UI_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
+
+/** The page and its script: mounted before the token guard (they hold no data). */
+export function uiPageRouter(): Router {
+  const router = express.Router();
+  router.get(['/ui', '/ui/'], (_req, res) => {
+    res.set('Content-Security-Policy', UI_CSP).set('Cache-Control', 'no-cache').type('html').send(UI_HTML);
+  });
+  router.get('/ui/app.js', (_req, res) => {
+    res.set('Cache-Control', 'no-cache').type('application/javascript').send(UI_JS);
+  });
+  return router;
+}
+
+type Handler = (ctx: RunsContext, req: Request, res: Response) => Promise<void>;
+
+function route(ctx: RunsContext, handler: Handler) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (ctx.redis.status !== 'ready') {
+      res.status(503).json({
+        error: `Redis at ${ctx.config.redisUrl} is unreachable (connection ${ctx.redis.status}): try again shortly`,
+      });
+      return;
+    }
+    handler(ctx, req, res).catch(next);
+  };
+}
+
+const notFound = (res: Response, id: string) =>
+  res.status(404).json({ error: `no run with id ${JSON.stringify(id)}` });
+
+async function report(ctx: RunsContext, req: Request, res: Response): Promise<void> {
+  const id = String(req.params.id);
+  if (!RUN_ID_PATTERN.test(id)) return void notFound(res, id);
+  const live = req.query.live === '1';
+  if (live) {
+    const record = await readRun(ctx, id);
+    if (!record) return void notFound(res, id);
+    const html = renderRunReportFragment(record, await gatherRunReport(ctx, record));
+    res.set('Cache-Control', 'no-store').type('html').send(html);
+    return;
+  }
+  const file = path.join(runDir(ctx.config.storageDir, id), REPORT_FILE);
+  let html = await fsp.readFile(file, 'utf8').catch(() => null);
+  if (html === null) {
+    const record = await readRun(ctx, id);
+    if (!record) return void notFound(res, id);
+    if (!isFinal(record.state)) {
+      res.status(404).json({
+        error: `run ${id} is ${record.state}: its report is written when it ends (the page /ui follows it live)`,
+      });
+      return;
+    }
+    // A final run whose report was never written (or was removed): render it now, and keep it.
+    html = renderRunReport(record, await gatherRunReport(ctx, record));
+    await writeFileAtomic(file, html).catch(() => undefined);
+  }
+  res.set('Content-Security-Policy', REPORT_CSP).set('Cache-Control', 'no-cache').type('html').send(html);
+}
+
+async function timeline(ctx: RunsContext, req: Request, res: Response): Promise<void> {
+  const id = String(req.params.id);
+  if (!RUN_ID_PATTERN.test(id)) return void notFound(res, id);
+  const record = await readRun(ctx, id);
+  if (!record) return void notFound(res, id);
+  const entries = await runTimeline(ctx, record);
+  res.set('Cache-Control', 'no-store').json({
+    id,
+    state: record.state,
+    generation: record.generation,
+    entries,
+    cached: record.stages.filter((s) => s.cached).map((s) => ({ stage: s.stage, cachedFrom: s.cachedFrom })),
+  });
+}
+
+/** `GET /runs/:id/report` and `GET /runs/:id/timeline`: mounted behind the token guard. */
+export function uiDataRouter(ctx: RunsContext): Router {
+  const router = express.Router();
+  router.get('/runs/:id/report', route(ctx, report));
+  router.get('/runs/:id/timeline', route(ctx, timeline));
+  return router;
+}

@@ -1,0 +1,215 @@
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { CHUNK_QUEUE, StageName } from '../config/stages';
+import { chunkJobId, stageJobId, StageJobData } from '../flow/job-types';
+import { RunsContext } from './context';
+import { RunRecord } from './record';
+
+export type TimelineOutcome = 'completed' | 'failed' | 'active' | 'retried';
+
+/** One attempt of one job of a run: a bar of the run's Gantt chart. */
+export interface TimelineEntry {
+  /** the stage's queue, or `text-chunks` for a chunk job */
+  queue: StageName | typeof CHUNK_QUEUE;
+  /** the stage this bar belongs to (chunks: text-processing) */
+  stage: StageName;
+  jobId: string;
+  /** chunk jobs: the chunk's index */
+  chunk?: number;
+  generation: number;
+  /** "ticketflow-worker@host:pid"; null when unknown (an earlier attempt: BullMQ keeps only the last worker) */
+  worker: string | null;
+  /** 1-based attempt number */
+  attempt: number;
+  startedAt: string;
+  /** null while active */
+  finishedAt: string | null;
+  /** `retried`: this attempt failed (or stalled) and a later attempt followed */
+  outcome: TimelineOutcome;
+  /** the attempt's failure message, when it failed */
+  message?: string;
+}
+
+const LOG_LINE =
+  /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z) \S+ (?:attempt (\d+) of \d+ (started)|(completed)\b|(failed): ?(.*))/;
+
+interface Attempt {
+  attempt: number;
+  startedAt: number;
+  finishedAt: number | null;
+  end: 'completed' | 'failed' | null;
+  message?: string;
+}
+
+/**
+ * The attempts a job's log tells of (`runLogged` writes "<ISO> <stage> attempt N of M started", then
+ * "… completed in S s" or "… failed: message"). A text-processing job logs "attempt N started" twice per
+ * attempt (split, then merge after its children): lines with the same number belong to one attempt. A
+ * start followed by another start of a higher number without an end stalled (its worker died).
+ */
+export function attemptsFromLogs(lines: readonly string[]): Attempt[] {
+  const attempts: Attempt[] = [];
+  for (const line of lines) {
+    const m = LOG_LINE.exec(line);
+    if (!m) continue;
+    const at = Date.parse(m[1]!);
+    if (Number.isNaN(at)) continue;
+    const last = attempts[attempts.length - 1];
+    if (m[3]) {
+      const n = Number(m[2]);
+      if (last && last.attempt === n && last.end === null) continue;
+      if (last && last.end === null) last.finishedAt = at;
+      attempts.push({ attempt: n, startedAt: at, finishedAt: null, end: null });
+    } else if (last && last.end === null) {
+      last.finishedAt = at;
+      last.end = m[4] ? 'completed' : 'failed';
+      if (m[5]) last.message = m[6];
+    }
+  }
+  return attempts;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The bars of one job: from its log's attempts, the last one completed from the job's own fields. */
+async function jobEntries(
+  redis: Redis,
+  queue: Queue,
+  job: Job,
+  base: Pick<TimelineEntry, 'queue' | 'stage' | 'jobId' | 'generation' | 'chunk'>,
+): Promise<TimelineEntry[]> {
+  const { logs } = await queue.getJobLogs(job.id!, 0, -1).catch(() => ({ logs: [] as string[] }));
+  const state = await job.getState().catch(() => 'unknown');
+  const attempts = attemptsFromLogs(logs);
+  if (attempts.length === 0 && job.processedOn)
+    attempts.push({
+      attempt: Math.max(1, job.attemptsMade),
+      startedAt: job.processedOn,
+      finishedAt: job.finishedOn ?? null,
+      end: state === 'completed' ? 'completed' : state === 'failed' ? 'failed' : null,
+    });
+  // BullMQ stores the worker's name in the job hash as "pb" when an attempt starts; read it when the
+  // Job object does not carry it.
+  const worker =
+    (job as Job & { processedBy?: string }).processedBy ??
+    (await redis.hget(queue.toKey(job.id!), 'pb').catch(() => null)) ??
+    null;
+  return attempts.map((a, i) => {
+    const isLast = i === attempts.length - 1;
+    let outcome: TimelineOutcome;
+    if (!isLast) outcome = a.end === 'completed' ? 'completed' : 'retried';
+    else if (a.end === 'completed' || state === 'completed') outcome = 'completed';
+    else if (state === 'failed') outcome = 'failed';
+    else if (a.end === 'failed') outcome = 'retried';
+    else if (state === 'active' || state === 'waiting-children') outcome = 'active';
+    else outcome = 'retried';
+    const finishedAt =
+      a.finishedAt ?? (isLast && outcome !== 'active' ? (job.finishedOn ?? null) : a.finishedAt);
+    const message = a.message ?? (isLast && outcome === 'failed' ? job.failedReason : undefined);
+    return {
+      ...base,
+      worker: isLast ? worker : null,
+      attempt: a.attempt,
+      startedAt: iso(a.startedAt),
+      finishedAt: finishedAt === null ? null : iso(finishedAt),
+      outcome,
+      ...(message ? { message } : {}),
+    };
+  });
+}
+
+/**
+ * A run's timeline: every attempt of every stage job and chunk job of every generation, read from BullMQ
+ * while the jobs exist (`processedOn`, `finishedOn`, `processedBy`, `attemptsMade`, and the job's log for
+ * earlier attempts). A stage whose jobs retention removed falls back to its record's times (one bar);
+ * stages served from the cache have no bars (the record says `cached`/`cachedFrom`). Sorted by start.
+ */
+export async function runTimeline(ctx: RunsContext, record: RunRecord): Promise<TimelineEntry[]> {
+  const entries: TimelineEntry[] = [];
+  for (const s of record.stages) {
+    if (s.cached) continue;
+    const queue = ctx.queues[s.stage];
+    const found: TimelineEntry[] = [];
+    for (let g = 1; g <= record.generation; g++) {
+      const jobId = stageJobId(record.id, s.stage, g);
+      const job = (await Job.fromId(queue, jobId).catch(() => undefined)) as Job<StageJobData> | undefined;
+      if (!job) continue;
+      found.push(
+        ...(await jobEntries(ctx.redis, queue, job, {
+          queue: s.stage,
+          stage: s.stage,
+          jobId,
+          generation: g,
+        })),
+      );
+      const chunks = s.stage === 'text-processing' ? job.data.chunks : undefined;
+      if (chunks === undefined) continue;
+      const chunkQueue = ctx.queues[CHUNK_QUEUE];
+      const chunkJobs = await Promise.all(
+        Array.from({ length: chunks }, (_, c) =>
+          Job.fromId(chunkQueue, chunkJobId(record.id, c, g)).catch(() => undefined),
+        ),
+      );
+      for (const [c, chunkJob] of chunkJobs.entries()) {
+        if (!chunkJob) continue;
+        found.push(
+          ...(await jobEntries(ctx.redis, chunkQueue, chunkJob, {
+            queue: CHUNK_QUEUE,
+            stage: s.stage,
+            jobId: chunkJob.id!,
+            chunk: c,
+            generation: g,
+          })),
+        );
+      }
+    }
+    if (!found.some((e) => e.queue === s.stage) && s.startedAt !== null && s.jobId !== null) {
+      // The jobs are gone (retention, a deleted run's jobs): the record still knows the last attempt.
+      found.push({
+        queue: s.stage,
+        stage: s.stage,
+        jobId: s.jobId,
+        generation: s.generation ?? record.generation,
+        worker: s.worker,
+        attempt: Math.max(1, s.attemptsMade),
+        startedAt: s.startedAt,
+        finishedAt: s.finishedAt,
+        outcome:
+          s.state === 'completed'
+            ? 'completed'
+            : s.state === 'failed' || s.state === 'cancelled'
+              ? 'failed'
+              : s.finishedAt === null
+                ? 'active'
+                : 'retried',
+        ...(s.failedReason ? { message: s.failedReason } : {}),
+      });
+    }
+    entries.push(...found);
+  }
+  entries.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.jobId.localeCompare(b.jobId));
+  return entries;
+}
+
+/** At most this many log lines per run (the first ones of a huge run's chunk jobs are enough). */
+export const MAX_LOG_LINES = 2000;
+
+/**
+ * The log lines of a run's stage jobs (all generations), each prefixed by its job id, in time order
+ * (the lines start with an ISO time). Chunk jobs' lines are left out: a big run has thousands.
+ */
+export async function runLogs(ctx: RunsContext, record: RunRecord): Promise<string[]> {
+  const lines: { at: string; text: string }[] = [];
+  for (const s of record.stages) {
+    if (s.cached) continue;
+    for (let g = 1; g <= record.generation; g++) {
+      const jobId = stageJobId(record.id, s.stage, g);
+      const { logs } = await ctx.queues[s.stage]
+        .getJobLogs(jobId, 0, MAX_LOG_LINES - 1)
+        .catch(() => ({ logs: [] as string[] }));
+      for (const l of logs) lines.push({ at: l.slice(0, 24), text: `[${jobId}] ${l}` });
+    }
+  }
+  lines.sort((a, b) => a.at.localeCompare(b.at));
+  return lines.slice(0, MAX_LOG_LINES).map((l) => l.text);
+}
