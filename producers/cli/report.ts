@@ -37,6 +37,7 @@ export function formatReport(
   const stats = (run.stages[0]?.result as { stats?: ReadStats } | null)?.stats;
   if (stats) {
     const dropped = Object.entries(stats.dropped)
+      .filter(([, n]) => n > 0)
       .map(([why, n]) => `${n} ${why}`)
       .join(', ');
     lines.push(
