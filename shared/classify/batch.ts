@@ -336,8 +336,10 @@ export async function getClassification(ctx: RunsContext, id: string): Promise<C
   }
   const raw = await job.getState();
   if (raw === 'failed') {
-    const reason = await rootCause(ctx, job.failedReason ?? 'failed');
-    return fail(status, failureFile, reason, new Date(job.finishedOn ?? Date.now()).toISOString());
+    // The job was read before its state: read it again, so its failure reason is the final one.
+    const failed = (await ctx.queues[CLASSIFICATION_QUEUE].getJob(job.id!)) ?? job;
+    const reason = await rootCause(ctx, failed.failedReason || 'failed');
+    return fail(status, failureFile, reason, new Date(failed.finishedOn ?? Date.now()).toISOString());
   }
   if (raw === 'completed') {
     // The merge writes summary.json before the job completes: read it again (it may have just appeared).

@@ -12,7 +12,24 @@ import { ProcessChunkResult } from '../stages/text-processing/process-chunk';
  * (relative paths resolve inside each worker's data root) and the artifacts folder relative to the
  * storage root. The corpus itself never travels through Redis.
  */
-export interface StageJobData {
+/**
+ * A parent job that fans out into chunk jobs (text processing, batch classification) runs in two steps:
+ * split (plan byte ranges, add the chunk children), then — re-activated once they are done — merge.
+ */
+export interface FanOutState {
+  /** which step of split → chunks → merge it has reached */
+  step?: 'split' | 'merge';
+  /** epoch ms when the split step began (the job is re-activated for the merge) */
+  startedAt?: number;
+  chunks?: number;
+  /** chunks whose output an earlier attempt or generation left in storage: not run again */
+  reusedChunks?: number;
+  /** records the split found (JSON elements, lines or CSV rows) */
+  records?: number;
+  splitSeconds?: number;
+}
+
+export interface StageJobData extends FanOutState {
   runId: string;
   stage: StageName;
   /** the seed's Prefect tags for this stage */
@@ -29,16 +46,6 @@ export interface StageJobData {
   /** the dataset's SHA-256 at submission and the code version: a model's lineage */
   datasetSha256: string;
   codeVersion: string;
-  /** text processing only: which step of split → chunks → merge it has reached */
-  step?: 'split' | 'merge';
-  /** text processing: epoch ms when the split step began (the job is re-activated for the merge) */
-  startedAt?: number;
-  chunks?: number;
-  /** chunks whose output an earlier generation of the run left in storage: not run again */
-  reusedChunks?: number;
-  /** records the split found (JSON elements, lines or CSV rows) */
-  records?: number;
-  splitSeconds?: number;
 }
 
 export interface ChunkJobData {
@@ -82,7 +89,7 @@ function generationSuffix(generation: number): string {
  * `classification-chunks` → merge, like text processing. `runId` is the classification id too: the
  * worker checks it for cancellation, as it does for every job.
  */
-export interface ClassificationJobData {
+export interface ClassificationJobData extends FanOutState {
   /** the classification id (`cls-…`), under the name every job carries */
   runId: string;
   classificationId: string;
@@ -96,15 +103,6 @@ export interface ClassificationJobData {
   /** output folder relative to the storage root: `classifications/<id>` */
   artifacts: string;
   createdAt: string;
-  step?: 'split' | 'merge';
-  /** epoch ms when the split step began */
-  startedAt?: number;
-  chunks?: number;
-  /** chunks whose output an earlier attempt left in storage: not run again */
-  reusedChunks?: number;
-  /** records the split found */
-  records?: number;
-  splitSeconds?: number;
 }
 
 export interface ClassificationChunkJobData {

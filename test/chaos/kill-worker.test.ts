@@ -23,7 +23,7 @@ import {
 import { scaleDataset } from '../bench/scale-dataset';
 import { artifactHashes } from '../runs/artifacts';
 import { submitRun } from '../../shared/runs/submit';
-import { readRun } from '../../shared/runs/sync';
+import { waitForRun } from '../helpers/stack';
 
 /** Pids of a process's children (its sandboxed processors), from /proc. */
 function childrenOf(pid: number): number[] {
@@ -77,16 +77,7 @@ describe('chaos: kill -9 a worker mid-stage', () => {
         params: { cache: false, chunkSize: 1500 },
       })
     ).record.id;
-  const finish = (id: string) =>
-    waitFor(
-      `run ${id} to finish`,
-      async () => {
-        const r = await readRun(runs, id);
-        return r && ['completed', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
-      },
-      90_000,
-      50,
-    );
+  const finish = (id: string) => waitForRun(runs, id, 90_000);
 
   /** Wait until a job of the run is active on `queue`, then kill -9 its worker; returns the kill's facts. */
   async function killDuring(runId: string, queue: QueueName) {

@@ -19,6 +19,7 @@ import {
 } from '../helpers/processes';
 import { scaleDataset } from '../bench/scale-dataset';
 import { artifactHashes } from '../runs/artifacts';
+import { waitForRun } from '../helpers/stack';
 
 describe('chaos: Redis restarts and shutdowns', () => {
   let d: Deployment;
@@ -47,16 +48,7 @@ describe('chaos: Redis restarts and shutdowns', () => {
         params: { cache: false, chunkSize: 500 },
       })
     ).record.id;
-  const finish = (id: string, timeoutMs = 90_000) =>
-    waitFor(
-      `run ${id} to finish`,
-      async () => {
-        const r = await readRun(runs, id);
-        return r && ['completed', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
-      },
-      timeoutMs,
-      100,
-    );
+  const finish = (id: string) => waitForRun(runs, id, 90_000);
 
   it('a run survives Redis stopped and restarted mid-run (append-only file): completes, same bytes', async (t) => {
     const workers = await Promise.all([1, 2].map((i) => startWorker(d, [], `worker-${i}`)));

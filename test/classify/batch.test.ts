@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +10,6 @@ import {
   classificationDir,
   predictionColumns,
 } from '../../shared/classify/batch';
-import { PROJECT_ROOT } from '../../shared/config/config';
 import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/config/stages';
 import { readTickets } from '../../shared/dataset/read-tickets';
 import { ClassificationJobData, classificationChunkJobId } from '../../shared/flow/job-types';
@@ -23,22 +21,7 @@ import { submitRun } from '../../shared/runs/submit';
 import { createClassification, getClassificationHandler } from '../../producers/api/classifications';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
-
-const CLI = path.join(PROJECT_ROOT, 'dist', 'producers', 'cli', 'ticketflow.js');
-
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { runCli } from '../helpers/cli';
 
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];

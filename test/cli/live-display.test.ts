@@ -4,13 +4,14 @@ import { PassThrough } from 'node:stream';
 import { createLiveDisplay, displayLines } from '../../producers/cli/live-display';
 import { formatReport } from '../../producers/cli/report';
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
-import { STAGE_TAGS } from '../../shared/config/config';
-import { deriveRunFields, initialStages, RunRecord } from '../../shared/runs/record';
-import { stageCacheKeys } from '../../shared/runs/stage-cache';
+import { RunRecord } from '../../shared/runs/record';
+import { makeRecord } from '../helpers/records';
 
 function record(): RunRecord {
   const at = '2026-11-29T00:00:00.000Z';
-  const stages = initialStages(stageCacheKeys('0'.repeat(64), DEFAULT_PIPELINE_PARAMS), STAGE_TAGS, 4).map(
+  return makeRecord(
+    'r1',
+    at,
     (s, i) =>
       i === 0
         ? {
@@ -35,30 +36,7 @@ function record(): RunRecord {
               startedAt: '2026-11-29T00:00:01.600Z',
             }
           : s,
-  );
-  return deriveRunFields(
-    {
-      id: 'r1',
-      state: 'active',
-      dataset: 'x.json',
-      datasetSha256: '0'.repeat(64),
-      datasetBytes: 1,
-      params: { ...DEFAULT_PIPELINE_PARAMS, topics: 5, C: 0.5 },
-      cache: true,
-      codeVersion: 'test',
-      createdAt: at,
-      startedAt: at,
-      finishedAt: null,
-      durationSeconds: null,
-      progress: 0,
-      generation: 1,
-      stages,
-      error: null,
-      metrics: null,
-      warnings: [],
-      events: [{ at, event: 'created' }],
-    },
-    new Date(at),
+    { state: 'active', startedAt: at, params: { ...DEFAULT_PIPELINE_PARAMS, topics: 5, C: 0.5 } },
   );
 }
 

@@ -1,29 +1,11 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/config/config';
 import { STAGES } from '../../shared/config/stages';
 import { freePort } from '../../shared/redis/local-redis';
 import { runLogFile } from '../../shared/runs/run-logs';
 import { tempDir } from '../helpers/env';
-
-const CLI = path.join(PROJECT_ROOT, 'dist', 'producers', 'cli', 'ticketflow.js');
-
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { runCli } from '../helpers/cli';
 
 describe('ticketflow run (self-contained) keeps its workers’ lines', () => {
   const storage = tempDir('cli-logs-storage');

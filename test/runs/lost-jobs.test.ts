@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { createConnection } from '../../shared/flow/connection';
 import { stageJobId } from '../../shared/flow/job-types';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
-import { deriveRunFields, initialStages, RunRecord } from '../../shared/runs/record';
+import { RunRecord } from '../../shared/runs/record';
+import { makeRecord } from '../helpers/records';
 import { LOST_JOBS_AFTER_MS, refreshRecord } from '../../shared/runs/refresh';
-import { stageCacheKeys } from '../../shared/runs/stage-cache';
 import { cleanup, testConfig } from '../helpers/env';
 
 describe('a run whose jobs are gone from Redis', () => {
@@ -21,7 +21,9 @@ describe('a run whose jobs are gone from Redis', () => {
   const record = (lastEventAgoMs: number): RunRecord => {
     const at = new Date(Date.now() - lastEventAgoMs).toISOString();
     const id = 'lost-run';
-    const stages = initialStages(stageCacheKeys('0'.repeat(64), config.pipeline), config.tags, 4).map(
+    return makeRecord(
+      id,
+      at,
       (s) => ({
         ...s,
         jobId: stageJobId(id, s.stage),
@@ -29,30 +31,7 @@ describe('a run whose jobs are gone from Redis', () => {
         state: s.stage === 'text-processing' ? ('active' as const) : s.state,
         startedAt: s.stage === 'text-processing' ? at : null,
       }),
-    );
-    return deriveRunFields(
-      {
-        id,
-        state: 'active',
-        dataset: 'x.json',
-        datasetSha256: '0'.repeat(64),
-        datasetBytes: 1,
-        params: config.pipeline,
-        cache: true,
-        codeVersion: 'test',
-        createdAt: at,
-        startedAt: at,
-        finishedAt: null,
-        durationSeconds: null,
-        progress: 0,
-        generation: 1,
-        stages,
-        error: null,
-        metrics: null,
-        warnings: [],
-        events: [{ at, event: 'created' }],
-      },
-      new Date(),
+      { state: 'active', startedAt: at, params: config.pipeline },
     );
   };
 

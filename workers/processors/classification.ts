@@ -28,6 +28,7 @@ import { Logger } from '../../shared/logger';
 import { openAtomicWriter, writeJsonAtomic } from '../../shared/storage';
 import { openJobDataset } from './dataset-path';
 import { jobLogger, ProcessorJob } from './stage-context';
+import { awaitChunks } from './fan-out';
 
 /**
  * A classification job's body with logging to the process log and the job's own log (Bull Board); bad
@@ -107,22 +108,13 @@ export function classificationProcessor(config: TicketflowConfig, chunkQueue: Qu
         });
         // Deterministic chunk job ids: a repeated split step adds nothing twice.
         if (children.length > 0) await chunkQueue.addBulk(children);
-        const reusedChunks = plan.chunks.length - children.length;
-        const splitSeconds = (Date.now() - startedAt) / 1000;
-        log.info(
-          `${plan.records} records in ${plan.file}: ${plan.chunks.length} chunk(s) of up to ${job.data.params.chunkSize}` +
-            `${reusedChunks > 0 ? `, ${reusedChunks} already done by an earlier attempt` : ''} (${splitSeconds} s)`,
-        );
-        await job.updateData({
-          ...job.data,
-          step: 'merge',
+        await awaitChunks(job, token!, {
+          plan,
+          added: children.length,
           startedAt,
-          chunks: plan.chunks.length,
-          reusedChunks,
-          records: plan.records,
-          splitSeconds,
+          chunkSize: job.data.params.chunkSize,
+          log,
         });
-        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
       }
       return merge(dir, job, log, signal);
     });

@@ -1,5 +1,5 @@
 import fsp from 'node:fs/promises';
-import { Job, Queue, WaitingChildrenError } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { TicketflowConfig } from '../../shared/config/config';
 import { CHUNK_QUEUE } from '../../shared/config/stages';
 import { nodeOptions } from '../../shared/flow/build-flow';
@@ -12,6 +12,7 @@ import { ReadStats } from '../../shared/dataset/read-tickets';
 import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
+import { awaitChunks } from './fan-out';
 
 /**
  * Stage 1 as a parent job in two steps. Step "split" scans the dataset for record boundaries (no
@@ -37,7 +38,6 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
           await failOnceIfAsked(ctx, 'text-processing');
           const startedAt = Date.now();
           const dataset = await openJobDataset(config, job.data.dataset);
-          const file = dataset.path;
           const plan = await planChunks(dataset, ctx.params.chunkSize).finally(() => dataset.close());
           signal?.throwIfAborted();
           const done = await Promise.all(
@@ -63,22 +63,13 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
           });
           // Deterministic chunk job ids make a repeated split step add nothing twice.
           if (children.length > 0) await chunkQueue.addBulk(children);
-          const reusedChunks = plan.chunks.length - children.length;
-          const splitSeconds = (Date.now() - startedAt) / 1000;
-          ctx.log.info(
-            `${plan.records} records in ${file}: ${plan.chunks.length} chunk(s) of up to ${ctx.params.chunkSize}` +
-              `${reusedChunks > 0 ? `, ${reusedChunks} already done by an earlier attempt of the run` : ''} (${splitSeconds} s)`,
-          );
-          await job.updateData({
-            ...job.data,
-            step: 'merge',
+          await awaitChunks(job, token!, {
+            plan,
+            added: children.length,
             startedAt,
-            chunks: plan.chunks.length,
-            reusedChunks,
-            records: plan.records,
-            splitSeconds,
+            chunkSize: ctx.params.chunkSize,
+            log: ctx.log,
           });
-          if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
         }
         return merge(ctx, job);
       },

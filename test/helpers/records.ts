@@ -1,0 +1,43 @@
+import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
+import { STAGE_TAGS } from '../../shared/config/config';
+import { deriveRunFields, initialStages, RunRecord, StageRecord } from '../../shared/runs/record';
+import { stageCacheKeys } from '../../shared/runs/stage-cache';
+
+/**
+ * A run record made by hand (no run behind it), for tests of code that only reads records: `stages`
+ * rewrites the four initial (pending) stages, `fields` overrides the rest before the run-level fields are
+ * derived.
+ */
+export function makeRecord(
+  id: string,
+  createdAt: string,
+  stages: (s: StageRecord, index: number) => StageRecord = (s) => s,
+  fields: Partial<RunRecord> = {},
+): RunRecord {
+  const keys = stageCacheKeys('0'.repeat(64), DEFAULT_PIPELINE_PARAMS);
+  return deriveRunFields(
+    {
+      id,
+      state: 'waiting',
+      dataset: 'x.json',
+      datasetSha256: '0'.repeat(64),
+      datasetBytes: 1,
+      params: { ...DEFAULT_PIPELINE_PARAMS },
+      cache: true,
+      codeVersion: 'test',
+      createdAt,
+      startedAt: null,
+      finishedAt: null,
+      durationSeconds: null,
+      progress: 0,
+      generation: 1,
+      stages: initialStages(keys, STAGE_TAGS, 4).map(stages),
+      error: null,
+      metrics: null,
+      warnings: [],
+      events: [{ at: createdAt, event: 'created' }],
+      ...fields,
+    },
+    new Date(createdAt),
+  );
+}
