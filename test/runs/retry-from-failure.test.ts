@@ -42,6 +42,16 @@ describe('retry from the failed stage', () => {
         assert.equal(later.state, 'skipped', `${later.stage} never ran`);
       const done = record.stages.slice(0, index);
       for (const s of done) assert.equal(s.state, 'completed');
+      // A failed chunk fails its stage at once, while its siblings go on: let them finish, so the retry
+      // finds their outputs (chunks that completed are not run again — the assertion below).
+      const chunkJobs = faulty.queues['text-chunks'];
+      for (let i = 0; i < 200; i++) {
+        const pending = (await chunkJobs.getJobs(['active', 'waiting', 'delayed'])).filter(
+          (j) => j?.data.runId === runId,
+        );
+        if (pending.length === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const before = {
         files: fileIdentities(faulty.config.storageDir, runId),
         attempts: done.map((s) => [s.stage, s.attemptsMade, s.jobId]),
