@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STAGES } from '../../shared/config/stages';
 import { enqueueRun } from '../../shared/flow/enqueue';
-import { chunkJobId } from '../../shared/flow/job-types';
+import { chunkJobId, stageJobId } from '../../shared/flow/job-types';
 import { retryRun } from '../../shared/runs/control';
+import { readRunLogs } from '../../shared/runs/run-logs';
 import { STAGE_ARTIFACTS } from '../../shared/runs/stage-cache';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
@@ -111,6 +112,19 @@ describe('retry from the failed stage', () => {
         'completed',
       ],
     );
+    // The run's log holds every generation's jobs, the failed attempts and the one that completed.
+    const logs = await readRunLogs(faulty.runs, runId);
+    const jobIds = new Set(logs!.lines.map((l) => l.jobId));
+    assert.ok(jobIds.has(stageJobId(runId, 'text-processing', 1)), 'generation 1 in the logs');
+    for (const g of [2, 3, 4, 5, 6]) {
+      assert.ok(
+        [...jobIds].some((j) => j?.endsWith(`-g${g}`)),
+        `generation ${g} in the logs`,
+      );
+    }
+    assert.ok(logs!.lines.some((l) => /injected permanent failure of training/.test(l.line)));
+    const times = logs!.lines.map((l) => l.at).filter((t): t is string => t !== null);
+    assert.deepEqual(times, [...times].sort(), 'in time order');
     const cleanRecord = await waitForRun(clean.runs, cleanId);
     assert.equal(cleanRecord.state, 'completed');
     assert.deepEqual(
