@@ -11,8 +11,7 @@ import {
   type TicketRecord,
 } from '../../shared/dataset/read-tickets';
 
-const PROJECT_ROOT = path.resolve(__dirname, '../../..');
-const DEV_FILE = path.resolve(PROJECT_ROOT, '../shared/data/complaints-dev.json');
+import { DEV_FILE, skipUnless } from '../nlp/paths';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-tickets-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -395,29 +394,25 @@ test('errors: CSV without the required columns names them; ragged rows', async (
   ]);
 });
 
-test(
-  'the dev dataset: 15,930 complaints, all kept',
-  { skip: fs.existsSync(DEV_FILE) ? false : `${DEV_FILE} is absent` },
-  async () => {
-    let nullSub = 0;
-    let next = 0;
-    const products = new Set<string>();
-    const t0 = process.hrtime.bigint();
-    const stats = await readTickets(DEV_FILE, (r) => {
-      assert.equal(r.index, next++);
-      assert.ok(r.narrative.trim().length > 0);
-      assert.ok(r.id !== null && r.id.length > 0);
-      products.add(r.product);
-      if (r.subProduct === null) nullSub++;
-    });
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    assert.deepEqual(
-      [stats.format, stats.read, stats.kept, stats.dropped.emptyNarrative],
-      ['json', 15_930, 15_930, 0],
-    );
-    // README: 7,759 sub_product null; 63 more are "" (also null for the pipeline)
-    assert.equal(nullSub, 7_759 + 63);
-    assert.equal(products.size, 24);
-    assert.ok(seconds < 30, `${seconds} s`);
-  },
-);
+test('the dev dataset: 15,930 complaints, all kept', { skip: skipUnless(DEV_FILE) }, async () => {
+  let nullSub = 0;
+  let next = 0;
+  const products = new Set<string>();
+  const t0 = process.hrtime.bigint();
+  const stats = await readTickets(DEV_FILE, (r) => {
+    assert.equal(r.index, next++);
+    assert.ok(r.narrative.trim().length > 0);
+    assert.ok(r.id !== null && r.id.length > 0);
+    products.add(r.product);
+    if (r.subProduct === null) nullSub++;
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  assert.deepEqual(
+    [stats.format, stats.read, stats.kept, stats.dropped.emptyNarrative],
+    ['json', 15_930, 15_930, 0],
+  );
+  // README: 7,759 sub_product null; 63 more are "" (also null for the pipeline)
+  assert.equal(nullSub, 7_759 + 63);
+  assert.equal(products.size, 24);
+  assert.ok(seconds < 30, `${seconds} s`);
+});

@@ -13,6 +13,7 @@ import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { TopicsFile } from '../../shared/stages/feature-extraction';
 import { MetricsFile, ModelFile } from '../../shared/stages/training';
 import { SplitFile } from '../../shared/stages/transform-split';
+import { readModel } from '../../shared/model/load-model';
 
 describe('a run on the bundled sample, through real worker processes', () => {
   let stack: Stack;
@@ -60,6 +61,15 @@ describe('a run on the bundled sample, through real worker processes', () => {
     );
     assert.equal(rows, textResult.stats.kept);
     assert.ok(withNouns > rows * 0.95);
+    const lemmas: string[] = [];
+    await readCsvFile(path.join(dir, 'tickets.csv'), ['processed_text'], (row) =>
+      lemmas.push(...row.processed_text!.split(' ').filter(Boolean)),
+    );
+    assert.deepEqual(
+      lemmas.filter((l) => l.length < 3),
+      [],
+      'lemmas shorter than 3 letters are dropped',
+    );
 
     const topics = JSON.parse(fs.readFileSync(path.join(dir, 'topics.json'), 'utf8')) as TopicsFile;
     assert.equal(topics.topics.length, 3);
@@ -87,6 +97,35 @@ describe('a run on the bundled sample, through real worker processes', () => {
 
     const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as MetricsFile;
     assert.deepEqual(metrics, status.metrics);
+    // Pinned on the bundled sample (deterministic for any chunk size and worker count): a model fitted on
+    // the wrong rows, or a split that ignores stratification, changes these.
+    assert.equal(metrics.test.accuracy, 0.9766081871345029);
+    assert.equal(metrics.train.accuracy, 0.9949874686716792);
+    assert.deepEqual(metrics.test.confusionMatrix, [
+      [139, 0, 0],
+      [5, 103, 0],
+      [3, 0, 92],
+    ]);
+    // Stratified 70/30 by topic: each topic's test share is its size × 0.3, the .5 tie rounded as
+    // scikit-learn's allocation does (464 → 139, 361 → 108, 315 → 95), with no slack.
+    const testPerTopic = topics.topics.map((t) => split.test.filter((r) => topicRows[r] === t.name).length);
+    assert.deepEqual(
+      topics.topics.map((t) => t.size),
+      [464, 361, 315],
+    );
+    assert.deepEqual(testPerTopic, [139, 108, 95]);
+    // The saved model reproduces the reported test metrics from the raw narratives.
+    const narratives: string[] = [];
+    await readCsvFile(path.join(dir, 'tickets.csv'), ['complaint_what_happened'], (row) =>
+      narratives.push(row.complaint_what_happened!),
+    );
+    const loaded = await readModel(path.join(dir, 'model.json'));
+    const predicted = loaded.classify(
+      split.test.map((r) => narratives[r]!),
+      0,
+    );
+    const correct = predicted.filter((p, i) => p.label === topicRows[split.test[i]!]).length;
+    assert.equal(correct / split.test.length, metrics.test.accuracy);
     assert.ok(
       metrics.test.accuracy > 0.8,
       `test accuracy ${metrics.test.accuracy} is well above chance (1/3)`,

@@ -7,7 +7,10 @@ import { resolveConfig, PROJECT_ROOT, TicketflowConfig } from '../../shared/conf
 import { createLogger, Logger } from '../../shared/logger';
 import { StageContext } from '../../shared/stages/context';
 
-export const SHARED_DATA = path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
+/** `../shared/data` beside the project, or `TICKETFLOW_SHARED_DATA`. */
+export const SHARED_DATA = path.resolve(
+  process.env.TICKETFLOW_SHARED_DATA ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
+);
 export const DEV_DATASET = path.join(SHARED_DATA, 'complaints-dev.json');
 export const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
 export const hasSharedData = fs.existsSync(DEV_DATASET);
