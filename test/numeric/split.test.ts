@@ -103,3 +103,22 @@ describe('trainTestSplit behaviour', () => {
     );
   });
 });
+
+it('stratified: train and test partition the rows for every seed (classes of 3, 3 and 4)', () => {
+  // Allocating the train side from the full class counts instead of what the test side left would put
+  // some rows on both sides for many seeds.
+  const labels = Int32Array.from([0, 0, 0, 1, 1, 1, 2, 2, 2, 2]);
+  for (let seed = 0; seed < 200; seed++) {
+    for (const testSize of [0.3, 0.4, 0.5]) {
+      const { train, test } = trainTestSplit(labels.length, { testSize, seed, stratify: labels });
+      const all = [...train, ...test];
+      assert.equal(all.length, labels.length, `seed ${seed}, testSize ${testSize}: every row once`);
+      assert.equal(
+        new Set(all).size,
+        labels.length,
+        `seed ${seed}, testSize ${testSize}: no row on both sides`,
+      );
+      assert.equal(test.length, Math.ceil(testSize * labels.length));
+    }
+  }
+});
