@@ -1,10 +1,11 @@
-import { withLock } from '../runs/run-lock';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { STAGES, StageName } from '../config/stages';
 import { RunsContext } from '../runs/context';
 import { RunRecord, StageRecord } from '../runs/record';
-import { runLogs, runTimeline, TimelineEntry } from '../runs/timeline';
+import { runTimeline, TimelineEntry } from '../runs/timeline';
+import { readRunLogs } from '../runs/run-logs';
+import { withLock } from '../runs/run-lock';
 import { ARTIFACTS } from '../stages/context';
 import { TopicsFile } from '../stages/feature-extraction';
 import { MetricsFile } from '../stages/training';
@@ -12,6 +13,9 @@ import { runDir, writeFileAtomic } from '../storage';
 
 /** The report's file in the run's folder. */
 export const REPORT_FILE = 'report.html';
+
+/** At most this many log lines in a report. */
+const MAX_LOG_LINES = 2000;
 
 export interface RunReportExtras {
   topics?: TopicsFile;
@@ -405,11 +409,14 @@ export async function gatherRunReport(ctx: RunsContext, record: RunRecord): Prom
     readOptionalJson<TopicsFile>(path.join(dir, ARTIFACTS.topics)),
     readOptionalJson<MetricsFile>(path.join(dir, ARTIFACTS.metrics)),
     runTimeline(ctx, record),
-    runLogs(ctx, record),
+    readRunLogs(ctx, record.id, { withChunks: false }),
   ]);
   return {
     timeline,
-    logs,
+    // The first lines of the stage jobs: enough to tell the story of a run of any size.
+    logs: (logs?.lines ?? [])
+      .slice(0, MAX_LOG_LINES)
+      .map((l) => `[${l.jobId ?? '-'}] ${l.at ?? ''} ${l.line}`),
     ...(topics ? { topics } : {}),
     ...(metrics ? { metrics } : {}),
   };

@@ -90,12 +90,17 @@ export function parseFileLogLine(text: string): RunLogLine | null {
   };
 }
 
-/** Every job a run may have had: its stage jobs of every generation and their chunk jobs. */
-async function runJobs(ctx: RunsContext, record: RunRecord): Promise<{ queue: QueueName; jobId: string }[]> {
+/** Every job a run may have had: its stage jobs of every generation and (unless left out) their chunk jobs. */
+async function runJobs(
+  ctx: RunsContext,
+  record: RunRecord,
+  withChunks: boolean,
+): Promise<{ queue: QueueName; jobId: string }[]> {
   const jobs: { queue: QueueName; jobId: string }[] = [];
   const textStage = record.stages.find((s) => s.stage === 'text-processing');
   for (let g = 1; g <= Math.max(1, record.generation); g++) {
     for (const stage of STAGES) jobs.push({ queue: stage, jobId: stageJobId(record.id, stage, g) });
+    if (!withChunks) continue;
     // The split step stores how many chunks it planned in its job's data.
     const textJob = await ctx.queues['text-processing'].getJob(stageJobId(record.id, 'text-processing', g));
     const planned = (textJob?.data as { chunks?: number } | undefined)?.chunks;
@@ -126,16 +131,18 @@ const BATCH = 200;
 /**
  * A run's log: the rows of every job's own log (BullMQ `getJobLogs`) and the lines of
  * `runs/<id>/logs.jsonl` when present (a line found in both is shown once, from the job), merged in time
- * order (a job's rows keep their order). Null for an unknown run.
+ * order (a job's rows keep their order). Null for an unknown run. `limit` keeps the last lines;
+ * `withChunks: false` leaves chunk jobs out (a big run has thousands of them).
  */
 export async function readRunLogs(
   ctx: RunsContext,
   runId: string,
-  opts: { limit?: number } = {},
+  opts: { limit?: number; withChunks?: boolean } = {},
 ): Promise<RunLogs | null> {
   const record = await ctx.store.read(runId);
   if (!record) return null;
-  const jobs = await runJobs(ctx, record);
+  const withChunks = opts.withChunks ?? true;
+  const jobs = await runJobs(ctx, record, withChunks);
   const fromJobs: RunLogLine[] = [];
   for (let i = 0; i < jobs.length; i += BATCH) {
     const batch = jobs.slice(i, i + BATCH);
@@ -145,7 +152,7 @@ export async function readRunLogs(
   const key = (l: RunLogLine) => `${l.jobId ?? ''}\u0000${l.at ?? ''}\u0000${l.line}`;
   const seen = new Set(fromJobs.map(key));
   const fromFile = (await readFileLines(runLogFile(ctx.config.storageDir, runId))).filter(
-    (l) => !seen.has(key(l)),
+    (l) => !seen.has(key(l)) && (withChunks || l.queue !== CHUNK_QUEUE),
   );
   // Stable: lines with the same time keep the order they were read in (each job's rows in order).
   const all = [...fromJobs, ...fromFile]

@@ -190,26 +190,3 @@ export async function runTimeline(ctx: RunsContext, record: RunRecord): Promise<
   entries.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.jobId.localeCompare(b.jobId));
   return entries;
 }
-
-/** At most this many log lines per run (the first ones of a huge run's chunk jobs are enough). */
-export const MAX_LOG_LINES = 2000;
-
-/**
- * The log lines of a run's stage jobs (all generations), each prefixed by its job id, in time order
- * (the lines start with an ISO time). Chunk jobs' lines are left out: a big run has thousands.
- */
-export async function runLogs(ctx: RunsContext, record: RunRecord): Promise<string[]> {
-  const lines: { at: string; text: string }[] = [];
-  for (const s of record.stages) {
-    if (s.cached) continue;
-    for (let g = 1; g <= record.generation; g++) {
-      const jobId = stageJobId(record.id, s.stage, g);
-      const { logs } = await ctx.queues[s.stage]
-        .getJobLogs(jobId, 0, MAX_LOG_LINES - 1)
-        .catch(() => ({ logs: [] as string[] }));
-      for (const l of logs) lines.push({ at: l.slice(0, 24), text: `[${jobId}] ${l}` });
-    }
-  }
-  lines.sort((a, b) => a.at.localeCompare(b.at));
-  return lines.slice(0, MAX_LOG_LINES).map((l) => l.text);
-}
