@@ -1,29 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { Job } from 'bullmq';
-import { resolveConfig } from '../../shared/config/config';
 import { QueueName } from '../../shared/config/stages';
-import { createConnection } from '../../shared/flow/connection';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { RunsContext } from '../../shared/runs/context';
 import { RunRecord } from '../../shared/runs/record';
-import { SAMPLE_DATASET } from '../helpers/env';
-import {
-  Deployment,
-  newDeployment,
-  Proc,
-  redisCommand,
-  sleep,
-  startWorker,
-  stopAll,
-  teardownDeployment,
-  waitFor,
-} from '../helpers/processes';
-import { scaleDataset } from '../bench/scale-dataset';
+import { Deployment, Proc, sleep, startWorker, waitFor } from '../helpers/processes';
 import { artifactHashes } from '../runs/artifacts';
-import { submitRun } from '../../shared/runs/submit';
 import { waitForRun } from '../helpers/stack';
+import { ChaosDeployment, chaosDeployment } from './chaos-deployment';
 
 /** Pids of a process's children (its sandboxed processors), from /proc. */
 function childrenOf(pid: number): number[] {
@@ -48,35 +33,18 @@ function alive(pid: number): boolean {
 }
 
 describe('chaos: kill -9 a worker mid-stage', () => {
+  let chaos: ChaosDeployment;
   let d: Deployment;
   let runs: RunsContext;
   let workers: Proc[] = [];
-  let dataset: string;
   before(async () => {
-    d = await newDeployment('chaos-kill');
-    d.env.TICKETFLOW_LOG_LEVEL = 'warn';
-    assert.equal((await redisCommand(d, 'start')).code, 0);
-    dataset = path.join(d.dataDir, 'sample-x20.jsonl');
-    await scaleDataset(SAMPLE_DATASET, 20, dataset);
-    const config = resolveConfig(d.env);
-    runs = openRunsContext(config, createConnection(d.redisUrl));
+    chaos = await chaosDeployment('chaos-kill', 20, 1500);
+    ({ d, runs } = chaos);
     workers = await Promise.all([1, 2, 3].map((i) => startWorker(d, [], `worker-${i}`)));
   });
-  after(async () => {
-    await closeRunsContext(runs);
-    runs.redis.disconnect();
-    await stopAll();
-    await teardownDeployment(d);
-  });
+  after(() => chaos.close());
 
-  const submit = async () =>
-    (
-      await submitRun(runs, {
-        dataset: path.basename(dataset),
-        datasetFile: dataset,
-        params: { cache: false, chunkSize: 1500 },
-      })
-    ).record.id;
+  const submit = () => chaos.submit();
   const finish = (id: string) => waitForRun(runs, id, 90_000);
 
   /** Wait until a job of the run is active on `queue`, then kill -9 its worker; returns the kill's facts. */

@@ -1,53 +1,23 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { resolveConfig } from '../../shared/config/config';
-import { createConnection } from '../../shared/flow/connection';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
-import { submitRun } from '../../shared/runs/submit';
+import { RunsContext } from '../../shared/runs/context';
 import { readRun } from '../../shared/runs/sync';
-import { SAMPLE_DATASET } from '../helpers/env';
-import {
-  Deployment,
-  newDeployment,
-  redisCommand,
-  sleep,
-  startWorker,
-  stopAll,
-  teardownDeployment,
-  waitFor,
-} from '../helpers/processes';
-import { scaleDataset } from '../bench/scale-dataset';
+import { Deployment, redisCommand, sleep, startWorker, waitFor } from '../helpers/processes';
 import { artifactHashes } from '../runs/artifacts';
 import { waitForRun } from '../helpers/stack';
+import { ChaosDeployment, chaosDeployment } from './chaos-deployment';
 
 describe('chaos: Redis restarts and shutdowns', () => {
+  let chaos: ChaosDeployment;
   let d: Deployment;
   let runs: RunsContext;
-  let dataset: string;
   before(async () => {
-    d = await newDeployment('chaos-outage');
-    d.env.TICKETFLOW_LOG_LEVEL = 'warn';
-    assert.equal((await redisCommand(d, 'start')).code, 0);
-    dataset = path.join(d.dataDir, 'sample-x10.jsonl');
-    await scaleDataset(SAMPLE_DATASET, 10, dataset);
-    runs = openRunsContext(resolveConfig(d.env), createConnection(d.redisUrl));
+    chaos = await chaosDeployment('chaos-outage', 10, 500);
+    ({ d, runs } = chaos);
   });
-  after(async () => {
-    await closeRunsContext(runs);
-    runs.redis.disconnect();
-    await stopAll();
-    await teardownDeployment(d);
-  });
+  after(() => chaos.close());
 
-  const submit = async () =>
-    (
-      await submitRun(runs, {
-        dataset: path.basename(dataset),
-        datasetFile: dataset,
-        params: { cache: false, chunkSize: 500 },
-      })
-    ).record.id;
+  const submit = () => chaos.submit();
   const finish = (id: string) => waitForRun(runs, id, 90_000);
 
   it('a run survives Redis stopped and restarted mid-run (append-only file): completes, same bytes', async (t) => {
