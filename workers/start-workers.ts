@@ -7,6 +7,8 @@ import {
   CLASSIFICATION_CHUNK_QUEUE,
   CLASSIFICATION_QUEUE,
   QueueName,
+  SEARCH_QUEUE,
+  isChildQueue,
   isStageName,
 } from '../shared/config/stages';
 import { getClassification } from '../shared/classify/batch';
@@ -21,6 +23,7 @@ import { syncRun } from '../shared/runs/sync';
 import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
 import { textProcessingProcessor } from './processors/text-processing';
+import { trainingProcessor } from './processors/training';
 import { RedisOutage } from './redis-outage';
 
 /** Options of a worker process: which queues it serves and how many jobs of each it runs at once. */
@@ -58,7 +61,8 @@ const PROCESSORS: Record<QueueName, ProcessorSpec> = {
   [CHUNK_QUEUE]: { sandbox: 'text-chunk.js' },
   'feature-extraction': { sandbox: 'feature-extraction.js' },
   'transform-split': { sandbox: 'transform-split.js' },
-  training: { sandbox: 'training.js' },
+  training: { inline: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)) },
+  [SEARCH_QUEUE]: { sandbox: 'training-search.js' },
   [CLASSIFICATION_QUEUE]: {
     inline: ({ config, queue }) => classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE)),
   },
@@ -212,7 +216,7 @@ function wireEvents(
   metrics?: WorkerMetrics,
 ): void {
   const stage = isStageName(queue) ? queue : null;
-  const ofRun = stage !== null || queue === CHUNK_QUEUE;
+  const ofRun = stage !== null || isChildQueue(queue);
   worker.on('active', (job: Job<{ runId: string }>) => {
     if (stage) void sync(job.data.runId, `${stage} active`);
   });

@@ -3,6 +3,7 @@ import { ReadStats } from '../../shared/dataset/read-tickets';
 import { RunRecord } from '../../shared/runs/record';
 import { SplitMetrics } from '../../shared/stages/evaluate';
 import { FeatureExtractionResult, TopicsFile } from '../../shared/stages/feature-extraction';
+import { SearchFile } from '../../shared/stages/model-search';
 
 /** What the report says about time: from enqueue to the end, and the self-contained start-up apart. */
 export interface ReportTiming {
@@ -73,6 +74,8 @@ export function formatReport(
     lines.push(row('recall (weighted)', (x) => x.recall));
     lines.push(row('f1 (weighted)', (x) => x.f1));
     lines.push(row('roc_auc (ovr, wtd)', (x) => x.rocAuc));
+    lines.push(row('f1 (macro)', (x) => x.macroF1 ?? null));
+    if (m.search) lines.push('', ...searchTable(m.search));
     if (m.threshold && m.thresholds) {
       const t = m.threshold;
       const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
@@ -95,6 +98,20 @@ export function formatReport(
     for (const w of run.warnings) lines.push(`  - ${w}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The model search: every candidate with its CV mean ± std and time, the winner marked. */
+export function searchTable(search: SearchFile): string[] {
+  const lines = [
+    `Model search: ${search.candidates.length} candidate(s), stratified ${search.folds}-fold CV on the training split, by ${search.score === 'macroF1' ? 'macro-F1' : 'accuracy'}:`,
+    `  ${'id'.padStart(3)}  ${'features'.padEnd(12)} ${'weights'.padEnd(9)} ${'C'.padStart(7)}  ${`CV ${search.score}`.padStart(17)}  ${'seconds'.padStart(8)}`,
+  ];
+  for (const c of search.candidates) {
+    lines.push(
+      `  ${String(c.id).padStart(3)}  ${(c.ngrams === 1 ? 'words' : `1–${c.ngrams}-grams`).padEnd(12)} ${c.classWeight.padEnd(9)} ${String(c.C).padStart(7)}  ${`${c.meanScore.toFixed(4)} ± ${c.stdScore.toFixed(4)}`.padStart(17)}  ${c.seconds.toFixed(2).padStart(8)}${c.winner ? '  ← chosen' : ''}`,
+    );
+  }
+  return lines;
 }
 
 /** One line of live progress per change, e.g. "text-processing active 3/8 chunks". */

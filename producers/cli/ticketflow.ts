@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
 import { resolvePipelineParams } from '../../shared/config/pipeline-params';
+import { readLabelMapFile } from '../../shared/config/label-map';
 import { datasetFileProblem } from '../../shared/dataset/open-dataset';
 import { queuesWithoutWorkers } from '../../shared/flow/queues';
 import { LocalRedis } from '../../shared/redis/local-redis';
@@ -40,9 +41,13 @@ Commands:
   redis start|stop|status        the durable Redis on REDIS_URL's port (ticketflow redis --help)
   help               this text
 
-ticketflow run [--data FILE] [--topics K] [--chunk-size N] [--params JSON] [--no-cache] [--workers N] [--json]
+ticketflow run [--data FILE] [--topics K] [--labels L] [--label-map FILE] [--chunk-size N] [--params JSON]
+               [--no-cache] [--workers N] [--json]
   --data FILE       dataset: Kaggle-schema JSON array, JSON Lines, or CFPB CSV export (default: the bundled sample)
-  --topics K        number of NMF topics = classes (default 3)
+  --topics K        number of NMF topics (default 3): the classes, unless --labels category
+  --labels L        what the classifier learns: "topics" (default) or "category" (each ticket's own product)
+  --label-map FILE  raw product → class, for --labels category: a TSV with a header line (raw<TAB>class,
+                    like product-labels.tsv) or a JSON object
   --chunk-size N    tickets per text-processing chunk job (default 2000)
   --params JSON     other pipeline parameters as a JSON object, e.g. '{"C": 0.5, "stratify": false}'
   --no-cache        compute every stage, even those an earlier run with the same inputs computed
@@ -183,6 +188,8 @@ async function run(argv: string[]): Promise<number> {
     options: {
       data: { type: 'string' },
       topics: { type: 'string' },
+      labels: { type: 'string' },
+      'label-map': { type: 'string' },
       'chunk-size': { type: 'string' },
       params: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
@@ -217,6 +224,15 @@ async function run(argv: string[]): Promise<number> {
   const chunkSize = positiveInt('--chunk-size', values['chunk-size']);
   if (topics !== undefined) params.topics = topics;
   if (chunkSize !== undefined) params.chunkSize = chunkSize;
+  if (values.labels !== undefined) params.labels = values.labels;
+  if (values['label-map'] !== undefined) {
+    try {
+      params.labelMap = await readLabelMapFile(path.resolve(values['label-map']));
+    } catch (err) {
+      throw new UsageError(`--label-map: ${(err as Error).message}`);
+    }
+    params.labels ??= 'category';
+  }
   if (values['no-cache']) params.cache = false;
   try {
     const { cache: _cache, ...pipeline } = params;

@@ -96,6 +96,7 @@ export const DEFAULT_STAGE_TIMEOUT_MS: Readonly<Record<QueueName, number>> = {
   'feature-extraction': 3600_000,
   'transform-split': 1800_000,
   training: 3600_000,
+  'training-search': 1800_000,
   classification: 1800_000,
   'classification-chunks': 600_000,
 };

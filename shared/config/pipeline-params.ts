@@ -37,6 +37,52 @@ export interface PipelineParams {
   /** Tickets per text-processing chunk job. @defaultValue 2000 */
   chunkSize: number;
   /**
+   * What the classifier learns: `"topics"`, stage 2's NMF topics (pseudo-labels, the seed's behaviour), or
+   * `"category"`, each ticket's own product from the dataset (see `labelField`, `labelMap`). Stage 2's
+   * topics are computed and reported either way. @defaultValue 'topics'
+   */
+  labels: 'topics' | 'category';
+  /**
+   * With `labels: "category"`, the dataset field a ticket's raw label is: its `"product"`, or
+   * `"category"`, its product and sub-product as `Product + Sub-product`. @defaultValue 'product'
+   */
+  labelField: 'product' | 'category';
+  /**
+   * Raw label → class (e.g. the rows of `product-labels.tsv`); null uses the raw values as classes. A raw
+   * `"category"` value not in the map is looked up by its product too. @defaultValue null
+   */
+  labelMap: Record<string, string> | null;
+  /** What a raw value `labelMap` does not list becomes: the class `"other"`, or `"drop"` the ticket. @defaultValue 'other' */
+  unmappedLabel: 'other' | 'drop';
+  /** Classes with fewer tickets than this are merged into `"other"` (category labels). @defaultValue 10 */
+  minClassSize: number;
+  /**
+   * The `C` values the model search tries; null: `[C]` for topics (the seed's one model), `[1, 3, 10]` for
+   * categories. @defaultValue null
+   */
+  searchC: number[] | null;
+  /**
+   * Class weightings the search tries (`"none"`, `"balanced"`); null: `["none"]` for topics,
+   * `["none", "balanced"]` for categories. @defaultValue null
+   */
+  searchClassWeight: ('none' | 'balanced')[] | null;
+  /**
+   * Longest word n-gram of the category features the search tries (1: words, 2: words and bigrams); null:
+   * `[1, 2]`. Topic labels always use the seed's noun-lemma features. @defaultValue null
+   */
+  searchNgrams: number[] | null;
+  /** Folds of the stratified cross-validation on the training split. @defaultValue 3 */
+  cvFolds: number;
+  /**
+   * What the search maximises: `"accuracy"`, `"macroF1"`, or `"auto"` (macro-F1 for categories, accuracy
+   * for topics). @defaultValue 'auto'
+   */
+  searchScore: 'auto' | 'accuracy' | 'macroF1';
+  /** `min_df` of the category features (words of the narrative): a count, or a proportion. @defaultValue 2 */
+  featureMinDf: number;
+  /** `max_df` of the category features. @defaultValue 0.95 */
+  featureMaxDf: number;
+  /**
    * Names for NMF topics: name → keywords. Each topic takes the name whose keywords weigh most in its top
    * words, each name used once; topics left without a name are called by their top three words.
    */
@@ -59,6 +105,18 @@ export const DEFAULT_PIPELINE_PARAMS: Readonly<PipelineParams> = Object.freeze({
   maxIter: 100,
   targetPrecision: 0.98,
   chunkSize: 2000,
+  labels: 'topics',
+  labelField: 'product',
+  labelMap: null,
+  unmappedLabel: 'other',
+  minClassSize: 10,
+  searchC: null,
+  searchClassWeight: null,
+  searchNgrams: null,
+  cvFolds: 3,
+  searchScore: 'auto',
+  featureMinDf: 2,
+  featureMaxDf: 0.95,
   topicDictionary: {
     'Bank Account Services': [
       'account',
@@ -176,6 +234,31 @@ const isDictionary: Check = (v) => {
   return null;
 };
 
+const isLabelMap: Check = (v) => {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) return 'must be null or an object of raw label → class';
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0) return 'must map at least one raw label (or be null)';
+  for (const [raw, cls] of entries) {
+    if (typeof cls !== 'string' || cls.trim() === '')
+      return `entry ${JSON.stringify(raw)} must map to a non-empty class name`;
+  }
+  return null;
+};
+const isListOf =
+  (what: string, item: Check, max: number): Check =>
+  (v) => {
+    if (v === null) return null;
+    if (!Array.isArray(v) || v.length === 0 || v.length > max)
+      return `must be null or a list of 1 to ${max} ${what}`;
+    for (const x of v) {
+      const problem = item(x);
+      if (problem) return `has ${JSON.stringify(x)}, which ${problem}`;
+    }
+    if (new Set(v).size !== v.length) return 'lists a value twice';
+    return null;
+  };
+
 const CHECKS: { [K in keyof PipelineParams]: Check } = {
   language: isOneOf('english'),
   topics: isInt(2, 50),
@@ -192,6 +275,18 @@ const CHECKS: { [K in keyof PipelineParams]: Check } = {
   maxIter: isInt(1, 100_000),
   targetPrecision: isAbove(0, 1),
   chunkSize: isInt(1, 10_000_000),
+  labels: isOneOf('topics', 'category'),
+  labelField: isOneOf('product', 'category'),
+  labelMap: isLabelMap,
+  unmappedLabel: isOneOf('other', 'drop'),
+  minClassSize: isInt(0, 1_000_000),
+  searchC: isListOf('C values', isNumber(0, 1e12, true), 20),
+  searchClassWeight: isListOf('class weightings', isOneOf('none', 'balanced'), 2),
+  searchNgrams: isListOf('n-gram lengths', isInt(1, 3), 3),
+  cvFolds: isInt(2, 20),
+  searchScore: isOneOf('auto', 'accuracy', 'macroF1'),
+  featureMinDf: isDf,
+  featureMaxDf: isDf,
   topicDictionary: isDictionary,
 };
 
@@ -239,6 +334,18 @@ export function resolvePipelineParams(base: Readonly<PipelineParams>, overrides:
   }
   const params = merged as unknown as PipelineParams;
   if (!invalid.has('minDf') && !invalid.has('maxDf')) problems.push(...dfOrderProblems(params));
+  if (!invalid.has('featureMinDf') && !invalid.has('featureMaxDf'))
+    problems.push(...dfOrderProblems(params, 'featureMinDf', 'featureMaxDf'));
+  if (params.labels === 'topics') {
+    const categoryOnly = (['labelMap', 'searchNgrams'] as const).filter(
+      (p) => Object.hasOwn(overrides, p) && params[p] !== null,
+    );
+    for (const p of categoryOnly) {
+      problems.push(
+        `parameter "${p}" applies to "labels": "category" only (topic labels use the seed's noun-lemma features): set "labels": "category" or leave it out`,
+      );
+    }
+  }
   if (problems.length > 0) throw new BadInputError(problems.join('; '));
   return params;
 }
@@ -247,12 +354,17 @@ export function resolvePipelineParams(base: Readonly<PipelineParams>, overrides:
  * `minDf` ≤ `maxDf` when both are of one kind (both counts or both proportions). A count against a
  * proportion depends on the number of tickets: `checkParamsAgainstData` checks it.
  */
-function dfOrderProblems(params: Readonly<PipelineParams>): string[] {
-  const { minDf, maxDf } = params;
+function dfOrderProblems(
+  params: Readonly<PipelineParams>,
+  minName: 'minDf' | 'featureMinDf' = 'minDf',
+  maxName: 'maxDf' | 'featureMaxDf' = 'maxDf',
+): string[] {
+  const minDf = params[minName];
+  const maxDf = params[maxName];
   const minIsFraction = isFraction('minDf', minDf);
   if (minIsFraction !== isFraction('maxDf', maxDf) || minDf <= maxDf) return [];
   const kind = minIsFraction ? 'proportions of the tickets' : 'document counts';
-  return [`parameter "minDf" (${minDf}) must not exceed "maxDf" (${maxDf}) when both are ${kind}`];
+  return [`parameter "${minName}" (${minDf}) must not exceed "${maxName}" (${maxDf}) when both are ${kind}`];
 }
 
 /** Test tickets of a split of `tickets` rows, like sklearn's train_test_split (shared/numeric/split.ts). */

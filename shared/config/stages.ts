@@ -9,6 +9,19 @@ export const ROOT_STAGE: StageName = STAGES[STAGES.length - 1]!;
 export const CHUNK_QUEUE = 'text-chunks';
 
 /**
+ * Training's model search fans out into jobs on this queue (children of the training job): one per
+ * candidate and cross-validation fold, then one refitting the winner.
+ */
+export const SEARCH_QUEUE = 'training-search';
+
+/** The queue of each fanning-out stage's child jobs: what a run's jobs are, besides its stage jobs. */
+export const STAGE_CHILD_QUEUE = {
+  'text-processing': CHUNK_QUEUE,
+  training: SEARCH_QUEUE,
+} as const satisfies Partial<Record<StageName, string>>;
+export type ChildQueueName = (typeof STAGE_CHILD_QUEUE)[keyof typeof STAGE_CHILD_QUEUE];
+
+/**
  * Batch classification with a trained model: a parent job per classification on this queue, fanning out
  * into chunk jobs on the next (its children). Not part of any run: no run record follows them.
  */
@@ -16,10 +29,15 @@ export const CLASSIFICATION_QUEUE = 'classification';
 export const CLASSIFICATION_CHUNK_QUEUE = 'classification-chunks';
 
 export type QueueName =
-  StageName | typeof CHUNK_QUEUE | typeof CLASSIFICATION_QUEUE | typeof CLASSIFICATION_CHUNK_QUEUE;
+  | StageName
+  | typeof CHUNK_QUEUE
+  | typeof SEARCH_QUEUE
+  | typeof CLASSIFICATION_QUEUE
+  | typeof CLASSIFICATION_CHUNK_QUEUE;
 export const QUEUES: readonly QueueName[] = [
   ...STAGES,
   CHUNK_QUEUE,
+  SEARCH_QUEUE,
   CLASSIFICATION_QUEUE,
   CLASSIFICATION_CHUNK_QUEUE,
 ];
@@ -30,4 +48,15 @@ export function isQueueName(name: string): name is QueueName {
 
 export function isStageName(name: string): name is StageName {
   return (STAGES as readonly string[]).includes(name);
+}
+
+/** The child queue of a run stage that fans out, or undefined. */
+export function childQueueOf(stage: StageName): ChildQueueName | undefined {
+  return Object.hasOwn(STAGE_CHILD_QUEUE, stage)
+    ? STAGE_CHILD_QUEUE[stage as keyof typeof STAGE_CHILD_QUEUE]
+    : undefined;
+}
+
+export function isChildQueue(name: string): name is ChildQueueName {
+  return (Object.values(STAGE_CHILD_QUEUE) as string[]).includes(name);
 }

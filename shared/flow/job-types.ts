@@ -1,5 +1,5 @@
 import { PipelineParams } from '../config/pipeline-params';
-import { StageName } from '../config/stages';
+import { ChildQueueName, StageName, childQueueOf } from '../config/stages';
 import { DatasetFormat, TicketRange } from '../dataset/read-tickets';
 import { TextProcessingResult } from '../stages/text-processing';
 import { FeatureExtractionResult } from '../stages/feature-extraction';
@@ -17,10 +17,14 @@ import { ProcessChunkResult } from '../stages/text-processing/process-chunk';
  * split (plan byte ranges, add the chunk children), then — re-activated once they are done — merge.
  */
 export interface FanOutState {
-  /** which step of split → chunks → merge it has reached */
-  step?: 'split' | 'merge';
+  /**
+   * which step it has reached: split → chunks → merge (text processing, classification); search → CV
+   * jobs → refit → refit job → done (training)
+   */
+  step?: 'split' | 'merge' | 'search' | 'refit' | 'done';
   /** epoch ms when the split step began (the job is re-activated for the merge) */
   startedAt?: number;
+  /** child jobs planned so far (chunks; for training, search jobs) */
   chunks?: number;
   /** chunks whose output an earlier attempt or generation left in storage: not run again */
   reusedChunks?: number;
@@ -63,6 +67,26 @@ export interface ChunkJobData {
   artifacts: string;
 }
 
+/**
+ * A job of training's model search: `cv` fits grid candidate `candidate` without fold `fold` of the
+ * training split and scores it on that fold; `refit` fits the winner on the whole training split.
+ */
+export interface SearchJobData {
+  runId: string;
+  generation: number;
+  stage: 'training';
+  /** position among the training job's children (CV jobs first, the refit last) */
+  child: number;
+  kind: 'cv' | 'refit';
+  candidate: number;
+  fold: number | null;
+  tags: readonly string[];
+  params: PipelineParams;
+  artifacts: string;
+  datasetSha256: string;
+  codeVersion: string;
+}
+
 export type TextProcessingJobResult = TextProcessingResult;
 
 export type StageJobResult =
@@ -77,6 +101,24 @@ export function stageJobId(runId: string, stage: StageName, generation = 1): str
 
 export function chunkJobId(runId: string, chunk: number, generation = 1): string {
   return `${runId}-chunk-${String(chunk).padStart(5, '0')}${generationSuffix(generation)}`;
+}
+
+export function searchJobId(runId: string, child: number, generation = 1): string {
+  return `${runId}-search-${String(child).padStart(4, '0')}${generationSuffix(generation)}`;
+}
+
+/** Child `child` of a fanning-out stage's job; undefined for a stage without children. */
+export function childJob(
+  runId: string,
+  stage: StageName,
+  child: number,
+  generation = 1,
+): { queue: ChildQueueName; jobId: string } | undefined {
+  const queue = childQueueOf(stage);
+  if (queue === undefined) return undefined;
+  const jobId =
+    stage === 'text-processing' ? chunkJobId(runId, child, generation) : searchJobId(runId, child, generation);
+  return { queue, jobId };
 }
 
 /** A retry adds new jobs beside the failed ones (BullMQ cannot revive a failed parent): `-g2`, `-g3`, … */

@@ -39,7 +39,7 @@ export interface LoadedModel {
     texts: readonly string[],
     threshold?: number,
   ): { predictions: TicketPrediction[]; tokens: number; outOfVocabulary: number };
-  /** Processed (lemma) texts → n × k probabilities, row-major: the same arithmetic as training. */
+  /** Processed texts (the model's `textProcessing` output) → n × k probabilities, row-major: as training. */
   probabilities(processed: readonly string[]): Float64Array;
 }
 
@@ -194,6 +194,18 @@ function modelFileProblem(m: unknown): string | null {
     new RegExp(v.tokenPattern, 'u');
   } catch (err) {
     return `vectorizer.tokenPattern does not compile: ${(err as Error).message}`;
+  }
+  const ngrams = v.ngramRange;
+  if (
+    ngrams !== undefined &&
+    !(
+      Array.isArray(ngrams) &&
+      ngrams.length === 2 &&
+      ngrams.every((n) => Number.isInteger(n) && (n as number) >= 1) &&
+      (ngrams[0] as number) <= (ngrams[1] as number)
+    )
+  ) {
+    return 'vectorizer.ngramRange must be [min, max] with integers 1 ≤ min ≤ max';
   }
   const vocabulary = v.vocabulary;
   if (

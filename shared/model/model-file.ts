@@ -4,7 +4,7 @@
  * regression, the calibrated abstention threshold — and where the model came from (lineage).
  */
 import { PipelineParams } from '../config/pipeline-params';
-import { TextProcessingSettings } from '../nlp/ticket-lemmas';
+import { TicketTextSettings } from '../nlp/ticket-lemmas';
 import { CountVectorizerOptions, DEFAULT_TOKEN_PATTERN, TfidfOptions } from '../numeric/vectorizer';
 
 export const MODEL_FORMAT = 'ticketflow-model';
@@ -19,6 +19,8 @@ export interface VectorizerSettings {
   norm: 'l2' | 'l1' | null;
   smoothIdf: boolean;
   sublinearTf: boolean;
+  /** word n-grams counted, like sklearn's `ngram_range`; absent: [1, 1] */
+  ngramRange?: [number, number];
 }
 
 /** Stage 3's settings (shared/stages/transform-split.ts fits with exactly these). */
@@ -31,9 +33,22 @@ export const FEATURE_VECTORIZER: Readonly<VectorizerSettings> = Object.freeze({
   sublinearTf: false,
 });
 
+/**
+ * Stage 3's settings for category labels: the narrative's words (and n-grams up to the search's longest,
+ * set per run) with sublinear tf, which damps the words a long narrative repeats.
+ */
+export const CATEGORY_VECTORIZER: Readonly<VectorizerSettings> = Object.freeze({
+  ...FEATURE_VECTORIZER,
+  sublinearTf: true,
+});
+
 /** The vectorizer options of `settings`: stage 3 fits with them and a loaded model transforms with them. */
 export function countVectorizerOptions(settings: Readonly<VectorizerSettings>): CountVectorizerOptions {
-  return { lowercase: settings.lowercase, tokenPattern: new RegExp(settings.tokenPattern, 'gu') };
+  return {
+    lowercase: settings.lowercase,
+    tokenPattern: new RegExp(settings.tokenPattern, 'gu'),
+    ngramRange: settings.ngramRange ?? [1, 1],
+  };
 }
 
 export function tfidfOptions(settings: Readonly<VectorizerSettings>): TfidfOptions {
@@ -77,14 +92,22 @@ export interface ModelFile {
   kind: 'logistic-regression';
   /** class names, in the order of `coef`, `intercept` and every probability vector */
   classes: string[];
-  textProcessing: TextProcessingSettings;
+  textProcessing: TicketTextSettings;
   vectorizer: VectorizerSettings & { vocabulary: string[]; idf: number[] };
   /** classes × vocabulary */
   coef: number[][];
   intercept: number[];
   multiClass: 'multinomial' | 'ovr';
-  params: { C: number; penalty: string; maxIter: number };
-  /** L-BFGS iterations the fit took */
+  params: {
+    C: number;
+    penalty: string;
+    maxIter: number;
+    /** absent in models trained before the search: "none" */
+    classWeight?: 'none' | 'balanced';
+    /** absent: "lbfgs" */
+    solver?: 'lbfgs' | 'dual-cd';
+  };
+  /** the solver's iterations the fit took */
   iterations: number;
   lineage: ModelLineage;
   threshold: ThresholdChoice;

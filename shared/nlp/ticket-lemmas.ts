@@ -28,12 +28,52 @@ export const TEXT_PROCESSING: Readonly<TextProcessingSettings> = Object.freeze({
 });
 
 /**
+ * The text a category model reads (`labels: "category"`): the whole narrative, lower-cased, with the CFPB's
+ * `XX…` masks (redacted names, dates, amounts) removed, since they say nothing about a ticket's product.
+ */
+export interface NarrativeTextSettings {
+  function: 'narrative-words';
+  language: 'english';
+  /** source of the mask regexp (flags `gu`), matched on the lower-cased text and removed */
+  maskPattern: string;
+  version: number;
+}
+
+export const NARRATIVE_TEXT: Readonly<NarrativeTextSettings> = Object.freeze({
+  function: 'narrative-words',
+  language: 'english',
+  maskPattern: '\\bx{2,}\\b',
+  version: 1,
+});
+
+/** A ticket's text as a model sees it: its noun lemmas (topic models) or its narrative's words. */
+export type TicketTextSettings = TextProcessingSettings | NarrativeTextSettings;
+
+/** The narrative → model text function of NARRATIVE_TEXT-style settings. */
+export function narrativeText(settings: Readonly<NarrativeTextSettings> = NARRATIVE_TEXT): (text: string) => string {
+  const mask = new RegExp(settings.maskPattern, 'gu');
+  return (text: string): string => text.toLowerCase().replace(mask, '');
+}
+
+/**
  * The problem with `settings` for this code, or null when it can reproduce them: a model trained with
  * another function, language or version cannot be served by this build.
  */
 export function textProcessingProblem(settings: unknown): string | null {
   if (typeof settings !== 'object' || settings === null) return 'textProcessing must be an object';
   const s = settings as Record<string, unknown>;
+  if (s.function === NARRATIVE_TEXT.function) {
+    if (s.language !== NARRATIVE_TEXT.language || s.version !== NARRATIVE_TEXT.version) {
+      return `textProcessing "${NARRATIVE_TEXT.function}" language ${JSON.stringify(s.language)} version ${JSON.stringify(s.version)} is not this build's (${NARRATIVE_TEXT.language}, version ${NARRATIVE_TEXT.version}): retrain the model`;
+    }
+    if (typeof s.maskPattern !== 'string') return 'textProcessing.maskPattern must be a regular expression source';
+    try {
+      new RegExp(s.maskPattern, 'gu');
+    } catch (err) {
+      return `textProcessing.maskPattern does not compile: ${(err as Error).message}`;
+    }
+    return null;
+  }
   if (s.function !== TEXT_PROCESSING.function) {
     return `textProcessing.function ${JSON.stringify(s.function)} is not supported (this build has "${TEXT_PROCESSING.function}")`;
   }
@@ -62,10 +102,11 @@ export function textProcessingProblem(settings: unknown): string | null {
  * model and reuse it. Synchronous; not reentrant across threads (there are none in a JS isolate).
  */
 export function createTicketLemmatizer(
-  settings: Readonly<TextProcessingSettings> = TEXT_PROCESSING,
+  settings: Readonly<TicketTextSettings> = TEXT_PROCESSING,
 ): (text: string) => string {
   const problem = textProcessingProblem(settings);
   if (problem !== null) throw new RangeError(problem);
+  if (settings.function === 'narrative-words') return narrativeText(settings);
   const extract = createNounExtractor({ keepTags: settings.keepTags, minLength: settings.minLength });
   return (text: string): string => extract(text).join(' ');
 }

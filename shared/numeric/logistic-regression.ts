@@ -24,6 +24,12 @@ export interface LogisticRegressionOptions {
    * binary ('ovr') problem for 2 classes.
    */
   multiClass?: 'multinomial' | 'ovr';
+  /**
+   * Per-sample weights multiplying each sample's loss and gradient (default none = all 1), like
+   * sklearn's `fit(X, y, sample_weight)`; class_weight='balanced' with multinomial is the same as
+   * sampleWeight[i] = balanced weight of y[i] (see class-weight.ts). Must be finite and >= 0.
+   */
+  sampleWeight?: Float64Array | null;
 }
 
 export interface LogisticModel {
@@ -43,15 +49,21 @@ interface ResolvedLrOptions {
   tol: number;
   fitIntercept: boolean;
   multiClass: 'multinomial' | 'ovr';
+  sampleWeight: Float64Array | null;
 }
 
-function resolveOptions(o: LogisticRegressionOptions | undefined, classes: number): ResolvedLrOptions {
+function resolveOptions(
+  o: LogisticRegressionOptions | undefined,
+  classes: number,
+  rows: number,
+): ResolvedLrOptions {
   const r: ResolvedLrOptions = {
     C: o?.C ?? 1.0,
     maxIter: o?.maxIter ?? 100,
     tol: o?.tol ?? 1e-4,
     fitIntercept: o?.fitIntercept ?? true,
     multiClass: o?.multiClass ?? (classes > 2 ? 'multinomial' : 'ovr'),
+    sampleWeight: o?.sampleWeight ?? null,
   };
   if (!(r.C > 0) || !Number.isFinite(r.C))
     throw new RangeError(`C must be a positive finite number, got ${r.C}`);
@@ -60,6 +72,16 @@ function resolveOptions(o: LogisticRegressionOptions | undefined, classes: numbe
   if (!(r.tol >= 0)) throw new RangeError(`tol must be >= 0, got ${r.tol}`);
   if (r.multiClass !== 'multinomial' && r.multiClass !== 'ovr') {
     throw new RangeError(`multiClass must be 'multinomial' or 'ovr', got ${String(r.multiClass)}`);
+  }
+  const sw = r.sampleWeight;
+  if (sw !== null) {
+    if (sw.length !== rows)
+      throw new RangeError(`sampleWeight has ${sw.length} values, X has ${rows} rows`);
+    for (let i = 0; i < rows; i++) {
+      const v = sw[i]!;
+      if (!(v >= 0) || !Number.isFinite(v))
+        throw new RangeError(`sampleWeight[${i}] = ${v} is not a finite number >= 0`);
+    }
   }
   return r;
 }
@@ -84,7 +106,7 @@ export function fitLogisticRegression(
       'This solver needs samples of at least 2 classes in the data, but the data contains only one class',
     );
   }
-  const o = resolveOptions(opts, classes);
+  const o = resolveOptions(opts, classes, X.rows);
   const F = X.cols;
   const coef = new Float64Array(classes * F);
   const intercept = new Float64Array(classes);
@@ -93,7 +115,7 @@ export function fitLogisticRegression(
   if (o.multiClass === 'multinomial') {
     const K = classes;
     const w0 = new Float64Array((F + (o.fitIntercept ? 1 : 0)) * K);
-    const res = minimizeLbfgs(multinomialObjective(X, y, K, o.C, o.fitIntercept), w0, {
+    const res = minimizeLbfgs(multinomialObjective(X, y, K, o.C, o.fitIntercept, o.sampleWeight), w0, {
       maxIter: o.maxIter,
       gtol: o.tol,
     });
@@ -113,7 +135,7 @@ export function fitLogisticRegression(
     for (const c of problems) {
       for (let i = 0; i < y.length; i++) target[i] = y[i] === c ? 1 : 0;
       const w0 = new Float64Array(F + (o.fitIntercept ? 1 : 0));
-      const res = minimizeLbfgs(binomialObjective(X, Xt, target, o.C, o.fitIntercept), w0, {
+      const res = minimizeLbfgs(binomialObjective(X, Xt, target, o.C, o.fitIntercept, o.sampleWeight), w0, {
         maxIter: o.maxIter,
         gtol: o.tol,
       });
@@ -130,7 +152,14 @@ export function fitLogisticRegression(
 }
 
 /** Multinomial objective; parameters laid out feature-major (w[j·K + c]) with intercepts last, like sklearn's F-ordered ravel. */
-function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, C: number, fitIntercept: boolean) {
+function multinomialObjective(
+  X: CsrMatrix,
+  y: Int32Array,
+  K: number,
+  C: number,
+  fitIntercept: boolean,
+  sampleWeight: Float64Array | null,
+) {
   const n = X.rows;
   const F = X.cols;
   const Xt = transpose(X);
@@ -139,7 +168,7 @@ function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, C: number,
   return (w: Float64Array, g: Float64Array): number => {
     // raw = X·W (+ b), then turned into the residual softmax − onehot in place.
     spmm(X, w, K, raw);
-    const loss = softmaxResidual(raw, y, n, K, fitIntercept ? w.subarray(F * K) : null);
+    const loss = softmaxResidual(raw, y, n, K, fitIntercept ? w.subarray(F * K) : null, sampleWeight);
     // Gradient: Xᵀ·residual (a gather over Xᵀ), intercept = column sums, plus W/C.
     spmm(Xt, raw, K, g);
     if (fitIntercept) columnSums(raw, n, K, g.subarray(F * K));
@@ -149,7 +178,8 @@ function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, C: number,
 
 /**
  * Turns raw scores (n × K, plus optional intercepts) into softmax − onehot in place and returns
- * Σ_i logsumexp(z_i) − z_i[y_i] (HalfMultinomialLoss), computed with the row max shifted out.
+ * Σ_i logsumexp(z_i) − z_i[y_i] (HalfMultinomialLoss), computed with the row max shifted out. With
+ * sample weights s_i, row i of the residual and its loss term are multiplied by s_i.
  */
 function softmaxResidual(
   raw: Float64Array,
@@ -157,6 +187,7 @@ function softmaxResidual(
   n: number,
   K: number,
   intercept: Float64Array | null,
+  sampleWeight: Float64Array | null,
 ): number {
   let loss = 0;
   for (let i = 0; i < n; i++) {
@@ -172,10 +203,16 @@ function softmaxResidual(
       sum += e;
       raw[o + c] = e;
     }
-    loss += Math.log(sum) - zy;
     const inv = 1 / sum;
     for (let c = 0; c < K; c++) raw[o + c]! *= inv;
     raw[o + yi]! -= 1;
+    if (sampleWeight === null) {
+      loss += Math.log(sum) - zy;
+    } else {
+      const s = sampleWeight[i]!;
+      loss += s * (Math.log(sum) - zy);
+      for (let c = 0; c < K; c++) raw[o + c]! *= s;
+    }
   }
   return loss;
 }
@@ -202,6 +239,7 @@ function binomialObjective(
   target: Float64Array,
   C: number,
   fitIntercept: boolean,
+  sampleWeight: Float64Array | null,
 ) {
   const n = X.rows;
   const F = X.cols;
@@ -210,7 +248,7 @@ function binomialObjective(
   return (w: Float64Array, g: Float64Array): number => {
     const b0 = fitIntercept ? w[F]! : 0;
     spmm(X, w, 1, z);
-    const loss = binomialResidual(z, target, n, b0);
+    const loss = binomialResidual(z, target, n, b0, sampleWeight);
     spmm(Xt, z, 1, g);
     if (fitIntercept) {
       let gb = 0;
@@ -223,9 +261,17 @@ function binomialObjective(
 
 /**
  * Replaces raw scores z (without intercept b0) by expit(z + b0) − t in place and returns
- * Σ_i log(1 + e^{z_i}) − t_i·z_i (HalfBinomialLoss), both in overflow-safe forms.
+ * Σ_i log(1 + e^{z_i}) − t_i·z_i (HalfBinomialLoss), both in overflow-safe forms; with sample weights
+ * s_i, the residual and loss of sample i are multiplied by s_i.
  */
-function binomialResidual(z: Float64Array, target: Float64Array, n: number, b0: number): number {
+function binomialResidual(
+  z: Float64Array,
+  target: Float64Array,
+  n: number,
+  b0: number,
+  sampleWeight: Float64Array | null,
+): number {
+  if (sampleWeight !== null) return weightedBinomialResidual(z, target, n, b0, sampleWeight);
   let loss = 0;
   for (let i = 0; i < n; i++) {
     const zi = z[i]! + b0;
@@ -238,6 +284,31 @@ function binomialResidual(z: Float64Array, target: Float64Array, n: number, b0: 
       const e = Math.exp(zi);
       loss += Math.log1p(e) - t * zi;
       z[i] = e / (1 + e) - t;
+    }
+  }
+  return loss;
+}
+
+function weightedBinomialResidual(
+  z: Float64Array,
+  target: Float64Array,
+  n: number,
+  b0: number,
+  sampleWeight: Float64Array,
+): number {
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    const zi = z[i]! + b0;
+    const t = target[i]!;
+    const s = sampleWeight[i]!;
+    if (zi > 0) {
+      const e = Math.exp(-zi);
+      loss += s * (zi + Math.log1p(e) - t * zi);
+      z[i] = s * (1 / (1 + e) - t);
+    } else {
+      const e = Math.exp(zi);
+      loss += s * (Math.log1p(e) - t * zi);
+      z[i] = s * (e / (1 + e) - t);
     }
   }
   return loss;

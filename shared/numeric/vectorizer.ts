@@ -1,7 +1,7 @@
 /**
  * Bag-of-words counting and TF-IDF weighting with scikit-learn 1.2.1 semantics
  * (sklearn.feature_extraction.text: CountVectorizer, TfidfTransformer, TfidfVectorizer), restricted to
- * word unigrams without stop words, accents stripping or max_features.
+ * word n-grams without stop words, accents stripping or max_features.
  */
 import { CsrMatrix, transpose } from './csr';
 
@@ -23,6 +23,11 @@ export interface CountVectorizerOptions {
    * added. With one capturing group the group is the token (like re.findall); more groups are rejected.
    */
   tokenPattern?: RegExp;
+  /**
+   * Word n-grams from `min` to `max` tokens (default [1, 1]), like sklearn's `ngram_range`: an n-gram is
+   * its tokens joined by one space.
+   */
+  ngramRange?: readonly [number, number];
 }
 
 export interface TfidfOptions {
@@ -50,6 +55,8 @@ interface ResolvedCountOptions {
   lowercase: boolean;
   pattern: RegExp;
   useGroup: boolean;
+  minN: number;
+  maxN: number;
 }
 
 interface ResolvedTfidfOptions {
@@ -73,7 +80,19 @@ function resolveCountOptions(opts: CountVectorizerOptions | undefined): Resolved
   if (groups > 1) {
     throw new RangeError(`tokenPattern has ${groups} capturing groups; at most 1 is allowed (like sklearn)`);
   }
-  return { minDf, maxDf, lowercase: opts?.lowercase ?? true, pattern, useGroup: groups === 1 };
+  const [minN, maxN] = opts?.ngramRange ?? [1, 1];
+  if (!Number.isInteger(minN) || !Number.isInteger(maxN) || minN < 1 || maxN < minN) {
+    throw new RangeError(`ngramRange must be integers 1 ≤ min ≤ max, got [${minN}, ${maxN}]`);
+  }
+  return {
+    minDf,
+    maxDf,
+    lowercase: opts?.lowercase ?? true,
+    pattern,
+    useGroup: groups === 1,
+    minN,
+    maxN,
+  };
 }
 
 function checkDf(name: string, v: number): void {
@@ -105,8 +124,28 @@ function docCountLimits(o: ResolvedCountOptions, nDocs: number): { low: number; 
   return { low, high };
 }
 
-/** Tokens of one document, per the resolved options (lowercasing first, like sklearn's preprocessor). */
+/**
+ * Terms of one document, per the resolved options (lowercasing first, like sklearn's preprocessor): its
+ * tokens, or its word n-grams in sklearn's `_word_ngrams` order (all n-grams of the smallest n first).
+ */
 function tokenize(doc: string, o: ResolvedCountOptions, out: string[]): void {
+  if (o.minN === 1 && o.maxN === 1) {
+    words(doc, o, out);
+    return;
+  }
+  const toks: string[] = [];
+  words(doc, o, toks);
+  out.length = 0;
+  for (let n = o.minN; n <= Math.min(o.maxN, toks.length); n++) {
+    if (n === 1) {
+      for (const t of toks) out.push(t);
+      continue;
+    }
+    for (let i = 0; i + n <= toks.length; i++) out.push(toks.slice(i, i + n).join(' '));
+  }
+}
+
+function words(doc: string, o: ResolvedCountOptions, out: string[]): void {
   out.length = 0;
   const text = o.lowercase ? doc.toLowerCase() : doc;
   if (o.pattern.source === DEFAULT_TOKEN_PATTERN.source) {

@@ -1,8 +1,8 @@
 import { Job } from 'bullmq';
-import { CHUNK_QUEUE, STAGES, StageName } from '../config/stages';
+import { STAGES, StageName } from '../config/stages';
 import { hashFile } from '../dataset/hash-file';
 import { buildRunFlow } from '../flow/build-flow';
-import { chunkJobId, StageJobData, stageJobId } from '../flow/job-types';
+import { childJob, StageJobData, stageJobId } from '../flow/job-types';
 import { runDir } from '../storage';
 import { removeChunkOutputs, removeTemporaryFiles } from './cleanup';
 import { RunsContext } from './context';
@@ -194,18 +194,17 @@ export async function deleteRun(ctx: RunsContext, runId: string): Promise<void> 
   });
 }
 
-/** The jobs of one generation of a run that still exist: its stage jobs and their chunk jobs. */
+/** The jobs of one generation of a run that still exist: its stage jobs and their child jobs. */
 async function runJobs(ctx: RunsContext, record: RunRecord, generation: number): Promise<Job[]> {
   const jobs: Job[] = [];
   for (const stage of STAGES) {
     const job = (await ctx.queues[stage].getJob(stageJobId(record.id, stage, generation))) as
       Job<StageJobData> | undefined;
     if (!job) continue;
-    if (stage === 'text-processing') {
-      for (let c = 0; c < (job.data.chunks ?? 0); c++) {
-        const chunk = await ctx.queues[CHUNK_QUEUE].getJob(chunkJobId(record.id, c, generation));
-        if (chunk) jobs.push(chunk);
-      }
+    for (let c = 0; c < (job.data.chunks ?? 0); c++) {
+      const ref = childJob(record.id, stage, c, generation);
+      const child = ref && (await ctx.queues[ref.queue].getJob(ref.jobId));
+      if (child) jobs.push(child);
     }
     jobs.push(job);
   }

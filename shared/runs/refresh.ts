@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Job } from 'bullmq';
-import { CHUNK_QUEUE, StageName, isQueueName } from '../config/stages';
+import { childQueueOf, isChildQueue, isQueueName } from '../config/stages';
 import { Queues } from '../flow/queues';
 import { StageJobData } from '../flow/job-types';
 import { ARTIFACTS } from '../stages/context';
@@ -74,12 +74,11 @@ async function refreshStage(
     ...s,
     rawState: raw,
     attemptsMade: job.attemptsMade,
-    // Text processing's job starts once more for its merge step (after waiting for its chunks): that is
-    // the same attempt, not another.
+    // A fanning-out job starts once more after each wait for its children (text processing's merge,
+    // training's refit and done steps): that is the same attempt, not another.
     attemptsStarted: Math.max(
       job.attemptsMade,
-      (job.attemptsStarted ?? job.attemptsMade) -
-        (s.stage === 'text-processing' && job.data.step === 'merge' && raw !== 'waiting-children' ? 1 : 0),
+      (job.attemptsStarted ?? job.attemptsMade) - restarts(job.data.step, raw),
     ),
     stalls: job.stalledCounter ?? 0,
     maxAttempts: job.opts.attempts ?? 1,
@@ -89,7 +88,7 @@ async function refreshStage(
     failedReason: job.failedReason ? await rootCause(queues, job.failedReason) : null,
     progress: typeof job.progress === 'number' ? job.progress : 0,
   };
-  next.state = normalise(s.stage, raw, job);
+  next.state = normalise(raw, job);
   if (next.state === 'completed') {
     next.result = job.returnvalue;
     next.progress = 100;
@@ -101,12 +100,16 @@ async function refreshStage(
           ? (job.finishedOn - job.processedOn) / 1000
           : null;
   }
-  if (s.stage === 'text-processing' && job.data.chunks !== undefined) {
+  if (childQueueOf(s.stage) !== undefined && job.data.chunks !== undefined) {
     const counts = await job.getDependenciesCount();
-    const reused = await countFiles(path.join(runDir(storageDir, runId), ARTIFACTS.chunksDir), '.stats.json');
     const total = job.data.chunks;
-    // After the merge the chunk files are gone: a completed stage has done every chunk.
-    const completed = next.state === 'completed' ? total : Math.min(total, reused);
+    // Chunks: their output files count (reused ones too); after the merge the files are gone, so a
+    // completed stage has done every chunk. Search jobs: the children BullMQ has processed.
+    const done =
+      s.stage === 'text-processing'
+        ? await countFiles(path.join(runDir(storageDir, runId), ARTIFACTS.chunksDir), '.stats.json')
+        : (counts.processed ?? 0);
+    const completed = next.state === 'completed' ? total : Math.min(total, done);
     next.chunks = {
       total,
       completed,
@@ -118,7 +121,13 @@ async function refreshStage(
   return next;
 }
 
-function normalise(stage: StageName, raw: string, job: Job<StageJobData>): StageState {
+/** Times a fanning-out job has been re-activated after waiting for children, by the step it reached. */
+function restarts(step: StageJobData['step'], raw: string): number {
+  const waits = step === 'merge' || step === 'refit' ? 1 : step === 'done' ? 2 : 0;
+  return raw === 'waiting-children' ? Math.max(0, waits - 1) : waits;
+}
+
+function normalise(raw: string, job: Job<StageJobData>): StageState {
   switch (raw) {
     case 'completed':
       return 'completed';
@@ -127,10 +136,10 @@ function normalise(stage: StageName, raw: string, job: Job<StageJobData>): Stage
     case 'failed': {
       // Failed because its upstream stage failed: it never ran. A failed chunk is text processing's own.
       const m = CHILD_FAILED.exec(job.failedReason ?? '');
-      return m && m[1] !== CHUNK_QUEUE ? 'skipped' : 'failed';
+      return m && !isChildQueue(m[1] ?? '') ? 'skipped' : 'failed';
     }
     case 'waiting-children':
-      return stage === 'text-processing' && job.data.step === 'merge' ? 'active' : 'pending';
+      return restarts(job.data.step, 'active') > 0 ? 'active' : 'pending';
     default:
       // waiting, prioritized, delayed: queued; after a failed attempt it is a retry.
       return job.attemptsMade > 0 ? 'retrying' : 'waiting';

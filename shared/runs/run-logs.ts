@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { CHUNK_QUEUE, QueueName, STAGES } from '../config/stages';
-import { chunkJobId, stageJobId } from '../flow/job-types';
+import { QueueName, STAGES, childQueueOf, isChildQueue, isStageName } from '../config/stages';
+import { childJob, stageJobId } from '../flow/job-types';
 import { runDir } from '../storage';
 import { RunsContext } from './context';
 import { RunRecord } from './record';
@@ -49,11 +49,15 @@ export function parseJobLogRows(rows: readonly string[], jobId: string, queue: s
   return lines;
 }
 
-/** The queue of a job from its logger's `stage` field: `text-processing/chunk-3` ran on `text-chunks`. */
+/**
+ * The queue of a job from its logger's `stage` field: `text-processing/chunk-3` ran on `text-chunks`,
+ * `training/search-2-fold-0` and `training/refit` on `training-search`.
+ */
 export function queueOfStage(stage: unknown): string | null {
   if (typeof stage !== 'string') return null;
-  if (/^text-processing\/chunk-\d+$/.test(stage)) return CHUNK_QUEUE;
-  return stage.split('/')[0] ?? null;
+  const [head, sub] = stage.split('/');
+  if (sub !== undefined && head !== undefined && isStageName(head)) return childQueueOf(head) ?? head;
+  return head ?? null;
 }
 
 /** Extra fields of a JSON line that its job-log row shows after the message. */
@@ -97,15 +101,21 @@ async function runJobs(
   withChunks: boolean,
 ): Promise<{ queue: QueueName; jobId: string }[]> {
   const jobs: { queue: QueueName; jobId: string }[] = [];
-  const textStage = record.stages.find((s) => s.stage === 'text-processing');
   for (let g = 1; g <= Math.max(1, record.generation); g++) {
-    for (const stage of STAGES) jobs.push({ queue: stage, jobId: stageJobId(record.id, stage, g) });
-    if (!withChunks) continue;
-    // The split step stores how many chunks it planned in its job's data.
-    const textJob = await ctx.queues['text-processing'].getJob(stageJobId(record.id, 'text-processing', g));
-    const planned = (textJob?.data as { chunks?: number } | undefined)?.chunks;
-    const chunks = planned ?? (textStage?.generation === g && textStage.chunks ? textStage.chunks.total : 0);
-    for (let c = 0; c < chunks; c++) jobs.push({ queue: CHUNK_QUEUE, jobId: chunkJobId(record.id, c, g) });
+    for (const stage of STAGES) {
+      jobs.push({ queue: stage, jobId: stageJobId(record.id, stage, g) });
+      if (!withChunks || childQueueOf(stage) === undefined) continue;
+      // A fanning-out job stores how many children it planned in its data; the record keeps the count
+      // when the job is gone.
+      const parent = await ctx.queues[stage].getJob(stageJobId(record.id, stage, g));
+      const planned = (parent?.data as { chunks?: number } | undefined)?.chunks;
+      const own = record.stages.find((s) => s.stage === stage);
+      const children = planned ?? (own?.generation === g && own.chunks ? own.chunks.total : 0);
+      for (let c = 0; c < children; c++) {
+        const ref = childJob(record.id, stage, c, g);
+        if (ref) jobs.push(ref);
+      }
+    }
   }
   return jobs;
 }
@@ -152,7 +162,7 @@ export async function readRunLogs(
   const key = (l: RunLogLine) => `${l.jobId ?? ''}\u0000${l.at ?? ''}\u0000${l.line}`;
   const seen = new Set(fromJobs.map(key));
   const fromFile = (await readFileLines(runLogFile(ctx.config.storageDir, runId))).filter(
-    (l) => !seen.has(key(l)) && (withChunks || l.queue !== CHUNK_QUEUE),
+    (l) => !seen.has(key(l)) && (withChunks || l.queue === null || !isChildQueue(l.queue)),
   );
   // Stable: lines with the same time keep the order they were read in (each job's rows in order).
   const all = [...fromJobs, ...fromFile]

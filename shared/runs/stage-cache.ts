@@ -12,25 +12,53 @@ import { RunKeys } from './keys';
 export const STAGE_PARAMS: Record<StageName, readonly (keyof PipelineParams)[]> = {
   'text-processing': ['language'],
   'feature-extraction': ['topics', 'minDf', 'maxDf', 'nmfSeed', 'nmfTol', 'nmfMaxIter', 'topicDictionary'],
-  'transform-split': ['testSize', 'splitSeed', 'stratify'],
-  training: ['C', 'penalty', 'maxIter', 'targetPrecision'],
+  'transform-split': [
+    'testSize',
+    'splitSeed',
+    'stratify',
+    'labels',
+    'labelField',
+    'labelMap',
+    'unmappedLabel',
+    'minClassSize',
+    'featureMinDf',
+    'featureMaxDf',
+    // the longest n-gram searched decides the vocabulary; the folds decide the smallest class allowed
+    'searchNgrams',
+    'cvFolds',
+  ],
+  training: [
+    'C',
+    'penalty',
+    'maxIter',
+    'targetPrecision',
+    'labels',
+    'searchC',
+    'searchClassWeight',
+    'searchNgrams',
+    'cvFolds',
+    'searchScore',
+    'splitSeed',
+  ],
 };
 
 /** Raise a stage's number when its code changes what it writes: older cache entries then miss. */
 export const STAGE_CODE_VERSION: Record<StageName, number> = {
   'text-processing': 1,
   'feature-extraction': 1,
-  'transform-split': 1,
+  // 2: count matrix (weighted in training), labels.json, category labels
+  'transform-split': 2,
   // 2: model.json version 2 (text processing, vectorizer settings, lineage, threshold), test_predictions.json
-  training: 2,
+  // 3: the model search (search.json), class weights, the dual coordinate-descent solver
+  training: 3,
 };
 
 /** The files each stage writes under `runs/<id>/`: what a cache hit links into the new run. */
 export const STAGE_ARTIFACTS: Record<StageName, readonly string[]> = {
   'text-processing': [ARTIFACTS.tickets],
   'feature-extraction': [ARTIFACTS.topics, ARTIFACTS.ticketsTopics],
-  'transform-split': [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split],
-  training: [ARTIFACTS.model, ARTIFACTS.metrics, ARTIFACTS.testPredictions],
+  'transform-split': [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split, ARTIFACTS.labels],
+  training: [ARTIFACTS.search, ARTIFACTS.model, ARTIFACTS.metrics, ARTIFACTS.testPredictions],
 };
 
 /**

@@ -1,7 +1,7 @@
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { CHUNK_QUEUE, StageName } from '../config/stages';
-import { chunkJobId, stageJobId, StageJobData } from '../flow/job-types';
+import { ChildQueueName, StageName } from '../config/stages';
+import { childJob, stageJobId, StageJobData } from '../flow/job-types';
 import { RunsContext } from './context';
 import { RunRecord } from './record';
 
@@ -9,12 +9,12 @@ export type TimelineOutcome = 'completed' | 'failed' | 'active' | 'retried';
 
 /** One attempt of one job of a run: a bar of the run's Gantt chart. */
 export interface TimelineEntry {
-  /** the stage's queue, or `text-chunks` for a chunk job */
-  queue: StageName | typeof CHUNK_QUEUE;
-  /** the stage this bar belongs to (chunks: text-processing) */
+  /** the stage's queue, or its child queue (`text-chunks`, `training-search`) for a child job */
+  queue: StageName | ChildQueueName;
+  /** the stage this bar belongs to (chunks: text-processing; search jobs: training) */
   stage: StageName;
   jobId: string;
-  /** chunk jobs: the chunk's index */
+  /** child jobs: the child's index (a chunk's number, a search job's) */
   chunk?: number;
   generation: number;
   /** "ticketflow-worker@host:pid"; null when unknown (an earlier attempt: BullMQ keeps only the last worker) */
@@ -142,21 +142,18 @@ export async function runTimeline(ctx: RunsContext, record: RunRecord): Promise<
           generation: g,
         })),
       );
-      const chunks = s.stage === 'text-processing' ? job.data.chunks : undefined;
-      if (chunks === undefined) continue;
-      const chunkQueue = ctx.queues[CHUNK_QUEUE];
-      const chunkJobs = await Promise.all(
-        Array.from({ length: chunks }, (_, c) =>
-          Job.fromId(chunkQueue, chunkJobId(record.id, c, g)).catch(() => undefined),
-        ),
+      const refs = Array.from({ length: job.data.chunks ?? 0 }, (_, c) => childJob(record.id, s.stage, c, g));
+      const childJobs = await Promise.all(
+        refs.map((ref) => ref && Job.fromId(ctx.queues[ref.queue], ref.jobId).catch(() => undefined)),
       );
-      for (const [c, chunkJob] of chunkJobs.entries()) {
-        if (!chunkJob) continue;
+      for (const [c, child] of childJobs.entries()) {
+        const ref = refs[c];
+        if (!child || !ref) continue;
         found.push(
-          ...(await jobEntries(ctx.redis, chunkQueue, chunkJob, {
-            queue: CHUNK_QUEUE,
+          ...(await jobEntries(ctx.redis, ctx.queues[ref.queue], child, {
+            queue: ref.queue,
             stage: s.stage,
-            jobId: chunkJob.id!,
+            jobId: child.id!,
             chunk: c,
             generation: g,
           })),

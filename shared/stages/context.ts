@@ -23,9 +23,15 @@ export const ARTIFACTS = {
   ticketsTopics: 'tickets_topics.csv',
   topics: 'topics.json',
   features: 'features.json',
-  /** TF-IDF matrix of every ticket with its topic label (binary CSR) */
+  /** term counts of every ticket with its label (binary CSR; −1 for a dropped ticket) */
   matrix: 'features.bin',
   split: 'split.json',
+  /** the classes stage 4 learns (topics or categories) and how they were made */
+  labels: 'labels.json',
+  /** every search candidate's cross-validation scores and the winner */
+  search: 'search.json',
+  /** the search's per-fold results, one file per candidate and fold */
+  searchDir: 'search',
   model: 'model.json',
   metrics: 'metrics.json',
   /** the test rows (split.json's order) and the probabilities training computed for them */

@@ -13,6 +13,8 @@ export interface SplitMetrics {
   precision: number;
   recall: number;
   f1: number;
+  /** unweighted mean of the classes' F1 (the search's default score for category labels) */
+  macroF1: number;
   rocAuc: number | null;
   /** test only: per-class report and confusion matrix */
   report?: string;
@@ -36,6 +38,7 @@ export function evaluate(
     precision: avg.weighted.precision,
     recall: avg.weighted.recall,
     f1: avg.weighted.f1,
+    macroF1: avg.macro.f1,
     // ROC-AUC is undefined when a split holds a single class (sklearn raises); report null then.
     rocAuc: present === k ? rocAucOvr(yTrue, proba, k, 'weighted') : null,
   };

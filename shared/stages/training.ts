@@ -1,17 +1,14 @@
-import { readCsrFile } from '../io/csr-file';
-import { selectRows } from '../numeric/csr';
-import { fitLogisticRegression, predictProba } from '../numeric/logistic-regression';
+import { predictProba } from '../numeric/logistic-regression';
 import { readJson, writeJsonAtomic } from '../storage';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
-import { TopicsFile } from './feature-extraction';
-import { FeaturesFile, SplitFile } from './transform-split';
+import { SearchFile } from './model-search';
+import { describeCandidate } from './search-grid';
+import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
 import { BadInputError } from '../errors';
 import { classCounts, presentClasses } from './labels';
 import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../config/pipeline-params';
-import { TEXT_PROCESSING } from '../nlp/ticket-lemmas';
 import {
-  FEATURE_VECTORIZER,
   MODEL_FORMAT,
   MODEL_VERSION,
   ModelFile,
@@ -36,6 +33,8 @@ export interface MetricsFile {
   threshold?: ThresholdChoice;
   /** Coverage and accuracy of the answered test predictions at a grid of thresholds and the chosen one. */
   thresholds?: ThresholdRow[];
+  /** every candidate of the model search with its cross-validation scores; absent before the search */
+  search?: SearchFile;
 }
 
 /** `test_predictions.json`: what training predicted for the test split, for parity checks of a loaded model. */
@@ -53,46 +52,47 @@ export interface TrainingResult {
   seconds: number;
 }
 
-/** Stage 4: logistic regression on the TF-IDF features of the train rows, scored on train and test. */
+/**
+ * Stage 4's last step: refit the search's winner (`search.json`) on the whole training split, score it
+ * once on the test split, calibrate the abstention threshold and write the model.
+ */
 export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const start = performance.now();
   const { params } = ctx;
-  const names = (await readJson<TopicsFile>(artifactPath(ctx, ARTIFACTS.topics))).topics.map((t) => t.name);
-  const features = await readJson<FeaturesFile>(artifactPath(ctx, ARTIFACTS.features));
-  const split = await readJson<SplitFile>(artifactPath(ctx, ARTIFACTS.split));
-  const { matrix: X, labels } = await readCsrFile(artifactPath(ctx, ARTIFACTS.matrix));
-  const trainIdx = Int32Array.from(split.train);
-  const testIdx = Int32Array.from(split.test);
-  const pick = (idx: Int32Array): Int32Array => idx.map((i) => labels[i]!);
-  const Xtrain = selectRows(X, trainIdx);
-  const ytrain = pick(trainIdx);
-  const Xtest = selectRows(X, testIdx);
-  const ytest = pick(testIdx);
+  const search = await readJson<SearchFile>(artifactPath(ctx, ARTIFACTS.search));
+  const data = await readTrainingData(ctx);
+  const names = data.classes;
+  const candidate = search.candidates.find((c) => c.id === search.winner);
+  if (!candidate) throw new Error(`${ARTIFACTS.search} names winner ${search.winner}, which it does not list`);
+  const view = featureView(data, candidate.ngrams);
+  const { X: Xtrain, y: ytrain } = rowsOf(view.X, data.labels, data.train);
+  const { X: Xtest, y: ytest } = rowsOf(view.X, data.labels, data.test);
+  const split = data.split;
   await ctx.progress?.(10);
   ctx.log.info(
-    `read ${X.rows} × ${X.cols} TF-IDF matrix: ${trainIdx.length} train / ${testIdx.length} test rows in ${secondsSince(start)} s`,
+    `read ${data.counts.rows} × ${view.vocabulary.length} features: ${ytrain.length} train / ${ytest.length} test rows in ${secondsSince(start)} s`,
   );
 
   const k = names.length;
   const trainClasses = presentClasses(classCounts(ytrain, k));
   if (trainClasses.length < 2) {
     const only = trainClasses[0];
-    const held = only === undefined ? 'no ticket' : `only topic "${names[only]}" (${ytrain.length} tickets)`;
+    const held = only === undefined ? 'no ticket' : `only "${names[only]}" (${ytrain.length} tickets)`;
     throw new BadInputError(
-      `the training split holds ${held}, and a classifier needs two topics or more: use more of the other topics' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
+      `the training split holds ${held}, and a classifier needs two classes or more: use more of the other classes' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
     );
   }
   const fitStart = performance.now();
-  const model = fitLogisticRegression(Xtrain, ytrain, k, { C: params.C, maxIter: params.maxIter });
+  const model = fitCandidate(Xtrain, ytrain, k, candidate, params);
   ctx.log.info(
-    `L-BFGS: ${model.nIter} iterations (${model.nIter < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), C ${params.C}, ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
+    `refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.nIter} iterations (${model.nIter < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
   );
   await ctx.progress?.(80);
   const train = evaluate(ytrain, predictProba(model, Xtrain), names, false);
   const testProba = predictProba(model, Xtest);
   const test = evaluate(ytest, testProba, names, true);
   ctx.log.info(
-    `accuracy: train ${train.accuracy.toFixed(4)}, test ${test.accuracy.toFixed(4)} (test weighted F1 ${test.f1.toFixed(4)})`,
+    `accuracy: train ${train.accuracy.toFixed(4)}, test ${test.accuracy.toFixed(4)} (test weighted F1 ${test.f1.toFixed(4)}, macro-F1 ${test.macroF1.toFixed(4)})`,
   );
   const warnings: string[] = [];
   const majority = majorityClass(ytest, k);
@@ -117,7 +117,7 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   }
   const thresholds = thresholdTable(top.confidence, correct, [...THRESHOLD_GRID, threshold.value]);
   for (const w of warnings) ctx.log.warn(w);
-  const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds };
+  const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds, search };
 
   const f = model.features;
   const trainCounts = classCounts(ytrain, k);
@@ -145,16 +145,28 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
     version: MODEL_VERSION,
     kind: 'logistic-regression',
     classes: names,
-    textProcessing: {
-      ...TEXT_PROCESSING,
-      keepTags: [...TEXT_PROCESSING.keepTags],
-      language: params.language,
+    textProcessing:
+      data.features.text.function === 'noun-lemmas'
+        ? { ...data.features.text, keepTags: [...data.features.text.keepTags], language: params.language }
+        : { ...data.features.text },
+    vectorizer: {
+      ...data.features.vectorizer,
+      ...(candidate.ngrams > 1 || data.features.vectorizer.ngramRange
+        ? { ngramRange: [1, candidate.ngrams] as [number, number] }
+        : {}),
+      vocabulary: view.vocabulary,
+      idf: Array.from(view.idf),
     },
-    vectorizer: { ...FEATURE_VECTORIZER, vocabulary: features.vocabulary, idf: features.idf },
     coef: names.map((_, c) => Array.from(model.coef.subarray(c * f, (c + 1) * f))),
     intercept: Array.from(model.intercept),
     multiClass: model.multiClass,
-    params: { C: params.C, penalty: params.penalty, maxIter: params.maxIter },
+    params: {
+      C: candidate.C,
+      penalty: params.penalty,
+      maxIter: params.maxIter,
+      classWeight: candidate.classWeight,
+      solver: candidate.solver,
+    },
     iterations: model.nIter,
     lineage,
     threshold,

@@ -1,17 +1,45 @@
-import { applyTfidf, fitCountVectorizer, fitIdf } from '../numeric/vectorizer';
+import { CountVectorizerOptions, fitCountVectorizer, fitIdf, transformCounts } from '../numeric/vectorizer';
 import { writeCsrFile } from '../io/csr-file';
 import { trainTestSplit } from '../numeric/split';
 import { writeJsonAtomic } from '../storage';
 import { PipelineParams } from '../config/pipeline-params';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
-import { FEATURE_VECTORIZER, countVectorizerOptions, tfidfOptions } from '../model/model-file';
+import {
+  CATEGORY_VECTORIZER,
+  FEATURE_VECTORIZER,
+  VectorizerSettings,
+  countVectorizerOptions,
+} from '../model/model-file';
 import { BadInputError } from '../errors';
-import { classCounts, presentClasses, readLabelledTexts } from './labels';
+import { CategoryLabels, categoryLabels, classCounts, presentClasses, readLabelledTexts } from './labels';
+import { NARRATIVE_TEXT, TEXT_PROCESSING, TicketTextSettings, narrativeText } from '../nlp/ticket-lemmas';
+import { maxNgrams } from './search-grid';
 
-/** The fitted count vocabulary and TF-IDF idf weights: enough to turn any text into model features. */
+/**
+ * The fitted count vocabulary and idf weights, and how they were made: enough to turn any text into the
+ * features of every search candidate (a candidate with shorter n-grams keeps their columns).
+ */
 export interface FeaturesFile {
+  /** what the vocabulary counts: noun lemmas (topic labels) or the narrative's words (category labels) */
+  text: TicketTextSettings;
+  vectorizer: VectorizerSettings;
+  /** rows the vocabulary and idf were fitted on: every ticket (topics, as the seed) or the training split */
+  fittedOn: 'all' | 'train';
   vocabulary: string[];
   idf: number[];
+}
+
+/** `labels.json`: the classes stage 4 learns and where they came from. */
+export interface LabelsFile {
+  source: PipelineParams['labels'];
+  classes: string[];
+  /** tickets per class, in `classes` order (kept tickets only) */
+  counts: number[];
+  /** category labels: tickets dropped as unmapped, unmapped values, classes merged into `other` */
+  dropped: number;
+  unmapped: number;
+  unmappedValues: Record<string, number>;
+  merged: string[];
 }
 
 export interface SplitFile {
@@ -30,42 +58,97 @@ export interface TransformSplitResult {
 }
 
 /**
- * Stage 3 (the seed's CountVectorizer + TfidfTransformer + train_test_split): fit the count vocabulary and
- * idf over all tickets' processed text and split rows into train and test, stratified by topic unless the
- * run asks for the seed's plain shuffle. The TF-IDF matrix and labels go to a binary file for stage 4.
+ * Stage 3 (the seed's CountVectorizer + train_test_split): the labels (topics, or the tickets' own
+ * categories), the split into train and test (stratified by label unless the run asks for the seed's
+ * plain shuffle) and the count vocabulary with its idf. Topic labels count noun lemmas fitted over every
+ * ticket, as the seed; category labels count the narrative's words and n-grams fitted on the training
+ * split only. The count matrix (every ticket row; dropped rows labelled −1) goes to a binary file for
+ * stage 4, which weights it for each candidate.
  */
 export async function runTransformSplit(ctx: StageContext): Promise<TransformSplitResult> {
   const start = performance.now();
   const { params } = ctx;
-  const { texts, labels, names } = await readLabelledTexts(ctx);
-  checkSplittable(labels, names, params);
-  ctx.log.info(`read ${texts.length} labelled tickets (${names.length} topics) in ${secondsSince(start)} s`);
-  const fitStart = performance.now();
-  // The settings every model file records, so classification transforms new text the same way.
-  const { vocabulary, counts } = fitCountVectorizer(texts, countVectorizerOptions(FEATURE_VECTORIZER));
-  const weighting = tfidfOptions(FEATURE_VECTORIZER);
-  const idf = fitIdf(counts, weighting);
+  const read = await readLabelledTexts(ctx);
+  const category: CategoryLabels | null =
+    params.labels === 'category' ? categoryLabels(read.categories, params) : null;
+  const names = category?.names ?? read.names;
+  const labels = category?.labels ?? read.labels;
+  const kept = Int32Array.from(labels.keys()).filter((r) => labels[r]! >= 0);
+  const keptLabels = Int32Array.from(kept, (r) => labels[r]!);
+  const noun = category ? 'class' : 'topic';
+  checkSplittable(keptLabels, names, params, noun);
   ctx.log.info(
-    `count vectorizer + TF-IDF: vocabulary ${vocabulary.length} terms, ${counts.data.length} non-zeros, in ${secondsSince(fitStart)} s`,
+    `read ${labels.length} tickets: ${kept.length} labelled with ${names.length} ${noun}s${category ? ` (${category.dropped} dropped as unmapped${category.merged.length > 0 ? `, ${category.merged.length} rare class(es) merged into "other"` : ''})` : ''} in ${secondsSince(start)} s`,
   );
-  const split = trainTestSplit(texts.length, {
+  const split = trainTestSplit(kept.length, {
     testSize: params.testSize,
     seed: params.splitSeed,
-    stratify: params.stratify ? labels : null,
+    stratify: params.stratify ? keptLabels : null,
   });
-  const features: FeaturesFile = { vocabulary, idf: Array.from(idf) };
+  // Split positions are among the kept rows; the files speak of tickets.csv rows.
+  const train = Array.from(split.train, (i) => kept[i]!);
+  const test = Array.from(split.test, (i) => kept[i]!);
+  checkFoldable(Int32Array.from(split.train, (i) => keptLabels[i]!), names, params, noun);
+
+  const fitStart = performance.now();
+  // The settings every model file records, so classification transforms new text the same way.
+  const text: TicketTextSettings = category ? NARRATIVE_TEXT : TEXT_PROCESSING;
+  const vectorizer: VectorizerSettings = category
+    ? { ...CATEGORY_VECTORIZER, ngramRange: [1, maxNgrams(params)] }
+    : FEATURE_VECTORIZER;
+  const texts = category ? read.narratives.map(narrativeText()) : read.texts;
+  const counting: CountVectorizerOptions = {
+    ...countVectorizerOptions(vectorizer),
+    ...(category ? { minDf: params.featureMinDf, maxDf: params.featureMaxDf } : {}),
+  };
+  const fitRows = category ? train : null;
+  let fitted: ReturnType<typeof fitCountVectorizer>;
+  try {
+    fitted = fitCountVectorizer(fitRows ? fitRows.map((r) => texts[r]!) : texts, counting);
+  } catch (err) {
+    if (err instanceof RangeError && category) {
+      throw new BadInputError(
+        `the narratives of the ${train.length} training tickets leave no word with featureMinDf ${params.featureMinDf} and featureMaxDf ${params.featureMaxDf}: lower featureMinDf or raise featureMaxDf`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  const { vocabulary } = fitted;
+  const idf = fitIdf(fitted.counts, { smoothIdf: vectorizer.smoothIdf });
+  const counts = fitRows ? transformCounts(texts, vocabulary, counting) : fitted.counts;
+  ctx.log.info(
+    `count vectorizer (${category ? `narrative words, 1–${maxNgrams(params)}-grams, fitted on the training split` : 'noun lemmas'}): vocabulary ${vocabulary.length} terms, ${counts.data.length} non-zeros, in ${secondsSince(fitStart)} s`,
+  );
+  const features: FeaturesFile = {
+    text,
+    vectorizer,
+    fittedOn: category ? 'train' : 'all',
+    vocabulary,
+    idf: Array.from(idf),
+  };
   const splitFile: SplitFile = {
     seed: params.splitSeed,
     testSize: params.testSize,
     stratified: params.stratify,
-    train: Array.from(split.train),
-    test: Array.from(split.test),
+    train,
+    test,
+  };
+  const labelsFile: LabelsFile = {
+    source: params.labels,
+    classes: names,
+    counts: classCounts(keptLabels, names.length),
+    dropped: category?.dropped ?? 0,
+    unmapped: category?.unmapped ?? 0,
+    unmappedValues: category?.unmappedValues ?? {},
+    merged: category?.merged ?? [],
   };
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.features), features);
-  await writeCsrFile(artifactPath(ctx, ARTIFACTS.matrix), applyTfidf(counts, idf, weighting), labels);
+  await writeCsrFile(artifactPath(ctx, ARTIFACTS.matrix), counts, labels);
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.split), splitFile);
+  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.labels), labelsFile);
   ctx.log.info(
-    `split ${split.train.length} train / ${split.test.length} test tickets (testSize ${params.testSize}, ${params.stratify ? 'stratified' : 'plain shuffle'}, seed ${params.splitSeed}); wrote ${ARTIFACTS.features}, ${ARTIFACTS.matrix}, ${ARTIFACTS.split} (${secondsSince(start)} s in all)`,
+    `split ${split.train.length} train / ${split.test.length} test tickets (testSize ${params.testSize}, ${params.stratify ? 'stratified' : 'plain shuffle'}, seed ${params.splitSeed}); wrote ${ARTIFACTS.features}, ${ARTIFACTS.matrix}, ${ARTIFACTS.split}, ${ARTIFACTS.labels} (${secondsSince(start)} s in all)`,
   );
   return {
     vocabularySize: vocabulary.length,
@@ -80,16 +163,23 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
  * (retrying cannot fix them): a single topic, a split leaving one side without two topics' worth of
  * tickets, and every condition under which the stratified split itself refuses (shared/numeric/split.ts).
  */
-export function checkSplittable(labels: Int32Array, names: readonly string[], params: PipelineParams): void {
+export function checkSplittable(
+  labels: Int32Array,
+  names: readonly string[],
+  params: PipelineParams,
+  noun: 'topic' | 'class' = 'topic',
+): void {
   const n = labels.length;
   const counts = classCounts(labels, names.length);
   const present = presentClasses(counts);
   const largest = present[0];
   if (largest === undefined || present.length < 2) {
     const where =
-      largest === undefined ? 'no ticket has a topic' : `all ${n} tickets fall in topic "${names[largest]}"`;
+      largest === undefined ? `no ticket has a ${noun}` : `all ${n} tickets fall in ${noun} "${names[largest]}"`;
     throw new BadInputError(
-      `after topic labelling ${where}, so there is nothing to classify: change "topics" (or "nmfSeed") or use a more varied dataset`,
+      noun === 'topic'
+        ? `after topic labelling ${where}, so there is nothing to classify: change "topics" (or "nmfSeed") or use a more varied dataset`
+        : `after category labelling ${where}, so there is nothing to classify: check "labelMap", "labelField" and "minClassSize"`,
     );
   }
   // Sizes as train_test_split computes them (shared/numeric/split.ts).
@@ -103,12 +193,31 @@ export function checkSplittable(labels: Int32Array, names: readonly string[], pa
   const smallest = present[present.length - 1]!;
   if (counts[smallest]! < 2) {
     throw new BadInputError(
-      `topic "${names[smallest]}" holds only ${counts[smallest]} ticket, too few for a stratified split (it needs one on each side): set "stratify": false, or change "topics"`,
+      `${noun} "${names[smallest]}" holds only ${counts[smallest]} ticket, too few for a stratified split (it needs one on each side): ${noun === 'topic' ? 'set "stratify": false, or change "topics"' : 'raise "minClassSize" to merge it into "other", or set "stratify": false'}`,
     );
   }
   if (nTrain < present.length || nTest < present.length) {
     throw new BadInputError(
-      `${sides}, fewer than the ${present.length} topics a stratified split puts on each side: change "testSize", set "stratify": false, or use a larger dataset`,
+      `${sides}, fewer than the ${present.length} ${noun}s a stratified split puts on each side: change "testSize", set "stratify": false, or use a larger dataset`,
     );
   }
+}
+
+/**
+ * Stage 4's stratified cross-validation puts every class in every fold: a class with fewer training
+ * tickets than `cvFolds` fails now, on the first attempt, naming what to change.
+ */
+function checkFoldable(
+  yTrain: Int32Array,
+  names: readonly string[],
+  params: PipelineParams,
+  noun: 'topic' | 'class',
+): void {
+  const counts = classCounts(yTrain, names.length);
+  const rare = presentClasses(counts).filter((c) => counts[c]! < params.cvFolds);
+  if (rare.length === 0) return;
+  const list = rare.map((c) => `"${names[c]}" (${counts[c]})`).join(', ');
+  throw new BadInputError(
+    `the training split holds fewer than cvFolds ${params.cvFolds} tickets of ${noun} ${list}, too few for a stratified ${params.cvFolds}-fold cross-validation: lower "cvFolds"${noun === 'class' ? ', or raise "minClassSize" to merge rare classes into "other"' : ', or change "topics"'}`,
+  );
 }

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { runTextProcessing } from '../../shared/stages/text-processing';
 import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
 import { runTransformSplit } from '../../shared/stages/transform-split';
-import { MetricsFile, runTraining, TestPredictionsFile } from '../../shared/stages/training';
+import { MetricsFile, TestPredictionsFile } from '../../shared/stages/training';
+import { runModelSearchInProcess } from '../../shared/stages/model-search';
 import { SplitFile } from '../../shared/stages/transform-split';
 import { readTicketRows } from '../../shared/stages/read-tickets-csv';
 import { ARTIFACTS, StageContext } from '../../shared/stages/context';
@@ -51,7 +52,7 @@ describe('model.json v2 after a real run on the bundled sample', () => {
     await runTextProcessing(ctx, SAMPLE_DATASET);
     await runFeatureExtraction(ctx);
     await runTransformSplit(ctx);
-    trainingWarnings = (await runTraining(ctx)).warnings;
+    trainingWarnings = (await runModelSearchInProcess(ctx)).warnings;
     model = await readModel(path.join(dir, ARTIFACTS.model));
     file = readJsonFile<ModelFile>(path.join(dir, ARTIFACTS.model));
     predictions = readJsonFile<TestPredictionsFile>(path.join(dir, ARTIFACTS.testPredictions));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runTextProcessing } from '../../shared/stages/text-processing';
 import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
 import { runTransformSplit } from '../../shared/stages/transform-split';
-import { runTraining } from '../../shared/stages/training';
+import { runModelSearchInProcess } from '../../shared/stages/model-search';
 import { runDir } from '../../shared/storage';
 import { BadInputError } from '../../shared/errors';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
@@ -29,7 +29,7 @@ describe('stage functions, without BullMQ', () => {
       const text = await runTextProcessing(ctx, SAMPLE_DATASET);
       const topics = await runFeatureExtraction(ctx);
       const split = await runTransformSplit(ctx);
-      const trained = await runTraining(ctx);
+      const trained = await runModelSearchInProcess(ctx);
       return { text, topics, split, trained };
     };
     const first = await runAll();

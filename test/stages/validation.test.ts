@@ -18,7 +18,8 @@ import {
   TopicsFile,
 } from '../../shared/stages/feature-extraction';
 import { runTextProcessing } from '../../shared/stages/text-processing';
-import { MetricsFile, runTraining } from '../../shared/stages/training';
+import { MetricsFile } from '../../shared/stages/training';
+import { runModelSearchInProcess } from '../../shared/stages/model-search';
 import { runTransformSplit, SplitFile } from '../../shared/stages/transform-split';
 import { runDir } from '../../shared/storage';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
@@ -180,7 +181,7 @@ describe('data-dependent failures fail at once (BadInputError) and say what to c
       const ctx = sampleCtx('healthy', {});
       const topics = await runFeatureExtraction(ctx);
       await runTransformSplit(ctx);
-      const trained = await runTraining(ctx);
+      const trained = await runModelSearchInProcess(ctx);
       assert.deepEqual(topics.warnings, []);
       assert.deepEqual(trained.warnings, []);
       assert.deepEqual(trained.metrics.warnings, []);
@@ -268,7 +269,7 @@ describe('data-dependent failures fail at once (BadInputError) and say what to c
       ];
       const ctx = await prepare('train-one-topic', rows, [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]);
       await rejectsBadInput(
-        runTraining(ctx),
+        runModelSearchInProcess(ctx),
         /the training split holds only topic "A" \(5 tickets\)/,
         /use more of the other topics' data or a different split \(set "stratify": true, or change "splitSeed" or "testSize"\)/,
       );
@@ -284,7 +285,7 @@ describe('data-dependent failures fail at once (BadInputError) and say what to c
       ];
       const train = Array.from({ length: 12 }, (_, i) => i);
       const ctx = await prepare('below-majority', rows, train, [12, 13, 14, 15]);
-      const result = await runTraining(ctx);
+      const result = await runModelSearchInProcess(ctx);
       assert.equal(result.metrics.test.accuracy, 0);
       assert.deepEqual(result.warnings, [
         'test accuracy 0.0000 is below the majority-class rate 0.7500 of the test split (always answering "B"): the model does worse than a constant guess',

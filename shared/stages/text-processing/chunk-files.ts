@@ -52,6 +52,9 @@ export async function readChunkStats(
   }
 }
 
+/** Between product and sub-product in `tickets.csv`'s category column. */
+export const CATEGORY_SEPARATOR = ' + ';
+
 export function categoryOf(product: string, subProduct: string | null): string {
-  return subProduct ? `${product} + ${subProduct}` : product;
+  return subProduct ? `${product}${CATEGORY_SEPARATOR}${subProduct}` : product;
 }

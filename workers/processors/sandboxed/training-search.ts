@@ -1,0 +1,20 @@
+import './die-with-worker';
+import { runTraining, TrainingResult } from '../../../shared/stages/training';
+import { FoldResult, runCvFold } from '../../../shared/stages/model-search';
+import { SearchJobData } from '../../../shared/flow/job-types';
+import { ProcessorJob, runLogged } from '../stage-context';
+import { failOnceIfAsked } from '../fault-injection';
+
+/** Sandboxed: fitting a candidate on a fold, or the winner on the training split, is CPU-bound. */
+export default async function trainingSearch(
+  job: ProcessorJob<SearchJobData>,
+): Promise<FoldResult | TrainingResult> {
+  const { kind, candidate, fold } = job.data;
+  const name = kind === 'refit' ? 'training/refit' : `training/search-${candidate}-fold-${fold}`;
+  return runLogged(job, name, async (ctx) => {
+    await failOnceIfAsked(ctx, 'training-search');
+    if (kind === 'refit') return runTraining(ctx);
+    if (fold === null) throw new Error(`search job ${job.id} of kind "cv" has no fold`);
+    return runCvFold(ctx, candidate, fold);
+  });
+}

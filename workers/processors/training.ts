@@ -1,0 +1,110 @@
+import { Job, Queue, WaitingChildrenError } from 'bullmq';
+import { TicketflowConfig } from '../../shared/config/config';
+import { SEARCH_QUEUE } from '../../shared/config/stages';
+import { nodeOptions } from '../../shared/flow/build-flow';
+import { SearchJobData, StageJobData, searchJobId } from '../../shared/flow/job-types';
+import { StageContext } from '../../shared/stages/context';
+import { FoldResult, summarizeSearch, writeSearchFile } from '../../shared/stages/model-search';
+import { describeCandidate, searchGrid } from '../../shared/stages/search-grid';
+import { TrainingResult } from '../../shared/stages/training';
+import { runLogged } from './stage-context';
+import { failOnceIfAsked } from './fault-injection';
+
+/** Training's result, with the search's candidates and the winner (as in `search.json`). */
+export type TrainingJobResult = TrainingResult;
+
+/**
+ * Stage 4 as a parent job in three steps, each ending by waiting for its child jobs on the search queue
+ * (any worker may take them; the fitting runs in their sandboxes, so this job only plans and waits):
+ * "search" adds one job per grid candidate and cross-validation fold; "refit" gathers their scores,
+ * writes `search.json` with the winner and adds one job refitting it on the whole training split (it
+ * writes model.json and metrics.json); "done" returns that job's result. Job ids are deterministic, so a
+ * repeated step adds nothing twice.
+ */
+export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) {
+  return async (job: Job<StageJobData>, token?: string, signal?: AbortSignal): Promise<TrainingJobResult> => {
+    return runLogged(
+      job,
+      'training',
+      async (ctx) => {
+        const step = job.data.step ?? 'search';
+        if (step === 'search') {
+          await failOnceIfAsked(ctx, 'training');
+          const grid = searchGrid(ctx.params);
+          const folds = ctx.params.cvFolds;
+          const children = grid.flatMap((c) =>
+            Array.from({ length: folds }, (_, fold) =>
+              child(config, job, { kind: 'cv', candidate: c.id, fold, child: c.id * folds + fold }),
+            ),
+          );
+          ctx.log.info(
+            `model search: ${grid.length} candidate(s) × ${folds} folds = ${children.length} jobs: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
+          );
+          signal?.throwIfAborted();
+          await searchQueue.addBulk(children);
+          await wait(job, token!, { step: 'refit', chunks: children.length, startedAt: Date.now() });
+        }
+        if ((job.data.step ?? step) === 'refit') {
+          const search = summarizeSearch(ctx.params, await childResults<FoldResult>(job, 'cv'));
+          await writeSearchFile(ctx, search);
+          const best = search.candidates.find((c) => c.winner)!;
+          ctx.log.info(
+            `search winner: candidate ${best.id} ${describeCandidate(best)}, CV ${search.score} ${best.meanScore.toFixed(4)} ± ${best.stdScore.toFixed(4)}`,
+          );
+          const n = job.data.chunks ?? 0;
+          signal?.throwIfAborted();
+          await searchQueue.addBulk([
+            child(config, job, { kind: 'refit', candidate: best.id, fold: null, child: n }),
+          ]);
+          await wait(job, token!, { step: 'done', chunks: n + 1 });
+        }
+        return done(ctx, job);
+      },
+      signal,
+    );
+  };
+}
+
+function child(
+  config: TicketflowConfig,
+  job: Job<StageJobData>,
+  what: Pick<SearchJobData, 'kind' | 'candidate' | 'fold' | 'child'>,
+) {
+  const { runId, generation, tags, params, artifacts, datasetSha256, codeVersion } = job.data;
+  const data: SearchJobData = {
+    runId,
+    generation,
+    stage: 'training',
+    ...what,
+    tags,
+    params,
+    artifacts,
+    datasetSha256,
+    codeVersion,
+  };
+  const id = searchJobId(runId, what.child, generation);
+  const parent = { id: job.id!, queue: job.queueQualifiedName };
+  return { name: SEARCH_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } };
+}
+
+async function wait(job: Job<StageJobData>, token: string, next: Partial<StageJobData>): Promise<void> {
+  await job.updateData({ ...job.data, ...next });
+  if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+}
+
+/** The results of this generation's children of one kind (their return values). */
+async function childResults<R>(job: Job<StageJobData>, kind: SearchJobData['kind']): Promise<R[]> {
+  const values = await job.getChildrenValues<R & { kind?: string }>();
+  return Object.values(values).filter((v) => (kind === 'refit' ? isTraining(v) : !isTraining(v))) as R[];
+}
+
+function isTraining(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && 'metrics' in v;
+}
+
+async function done(ctx: StageContext, job: Job<StageJobData>): Promise<TrainingJobResult> {
+  const [result] = await childResults<TrainingResult>(job, 'refit');
+  if (!result) throw new Error(`training job ${job.id} reached its last step without the refit's result`);
+  ctx.log.info(`test accuracy ${result.metrics.test.accuracy.toFixed(4)}`);
+  return result;
+}
