@@ -33,8 +33,14 @@ export function parseLabelMapTsv(text: string, file = 'label map'): Record<strin
     const key = raw.trim();
     if (Object.hasOwn(map, key) && map[key] !== cls.trim())
       throw new Error(`${file}:${i + 1}: "${key}" is mapped twice, to "${map[key]}" and "${cls.trim()}"`);
-    Object.defineProperty(map, key, { value: cls.trim(), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(map, key, {
+      value: cls.trim(),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
-  if (Object.keys(map).length === 0) throw new Error(`${file}: no "raw label<TAB>class" line after the header`);
+  if (Object.keys(map).length === 0)
+    throw new Error(`${file}: no "raw label<TAB>class" line after the header`);
   return map;
 }

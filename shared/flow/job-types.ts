@@ -117,7 +117,9 @@ export function childJob(
   const queue = childQueueOf(stage);
   if (queue === undefined) return undefined;
   const jobId =
-    stage === 'text-processing' ? chunkJobId(runId, child, generation) : searchJobId(runId, child, generation);
+    stage === 'text-processing'
+      ? chunkJobId(runId, child, generation)
+      : searchJobId(runId, child, generation);
   return { queue, jobId };
 }
 

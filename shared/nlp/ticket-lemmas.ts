@@ -50,7 +50,9 @@ export const NARRATIVE_TEXT: Readonly<NarrativeTextSettings> = Object.freeze({
 export type TicketTextSettings = TextProcessingSettings | NarrativeTextSettings;
 
 /** The narrative → model text function of NARRATIVE_TEXT-style settings. */
-export function narrativeText(settings: Readonly<NarrativeTextSettings> = NARRATIVE_TEXT): (text: string) => string {
+export function narrativeText(
+  settings: Readonly<NarrativeTextSettings> = NARRATIVE_TEXT,
+): (text: string) => string {
   const mask = new RegExp(settings.maskPattern, 'gu');
   return (text: string): string => text.toLowerCase().replace(mask, '');
 }
@@ -66,7 +68,8 @@ export function textProcessingProblem(settings: unknown): string | null {
     if (s.language !== NARRATIVE_TEXT.language || s.version !== NARRATIVE_TEXT.version) {
       return `textProcessing "${NARRATIVE_TEXT.function}" language ${JSON.stringify(s.language)} version ${JSON.stringify(s.version)} is not this build's (${NARRATIVE_TEXT.language}, version ${NARRATIVE_TEXT.version}): retrain the model`;
     }
-    if (typeof s.maskPattern !== 'string') return 'textProcessing.maskPattern must be a regular expression source';
+    if (typeof s.maskPattern !== 'string')
+      return 'textProcessing.maskPattern must be a regular expression source';
     try {
       new RegExp(s.maskPattern, 'gu');
     } catch (err) {

@@ -74,8 +74,7 @@ function resolveOptions(o: DualLogisticOptions | undefined, rows: number): Resol
   if (!Number.isFinite(r.seed)) throw new RangeError(`seed must be a finite number, got ${r.seed}`);
   const sw = r.sampleWeight;
   if (sw !== null) {
-    if (sw.length !== rows)
-      throw new RangeError(`sampleWeight has ${sw.length} values, X has ${rows} rows`);
+    if (sw.length !== rows) throw new RangeError(`sampleWeight has ${sw.length} values, X has ${rows} rows`);
     for (let i = 0; i < rows; i++) {
       const v = sw[i]!;
       if (!(v >= 0) || !Number.isFinite(v))
@@ -89,7 +88,8 @@ function resolveOptions(o: DualLogisticOptions | undefined, rows: number): Resol
  * One-vs-rest L2 logistic regression by liblinear's dual coordinate descent. Returns a LogisticModel
  * with multiClass 'ovr' (predictProba normalises the per-class sigmoids); for 2 classes a single
  * problem (class 1 positive) is solved and row 0 is the negation of row 1, like fitLogisticRegression.
- * nIter is the largest number of outer iterations over the binary problems.
+ * nIter is the largest number of outer iterations over the binary problems. Every binary problem draws
+ * its permutations from a fresh Rng(seed), so a class's row does not depend on the other classes.
  */
 export function fitLogisticRegressionDual(
   X: CsrMatrix,

@@ -75,8 +75,7 @@ function resolveOptions(
   }
   const sw = r.sampleWeight;
   if (sw !== null) {
-    if (sw.length !== rows)
-      throw new RangeError(`sampleWeight has ${sw.length} values, X has ${rows} rows`);
+    if (sw.length !== rows) throw new RangeError(`sampleWeight has ${sw.length} values, X has ${rows} rows`);
     for (let i = 0; i < rows; i++) {
       const v = sw[i]!;
       if (!(v >= 0) || !Number.isFinite(v))

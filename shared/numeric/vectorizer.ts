@@ -141,7 +141,11 @@ function tokenize(doc: string, o: ResolvedCountOptions, out: string[]): void {
       for (const t of toks) out.push(t);
       continue;
     }
-    for (let i = 0; i + n <= toks.length; i++) out.push(toks.slice(i, i + n).join(' '));
+    for (let i = 0; i + n <= toks.length; i++) {
+      let gram = toks[i]!;
+      for (let q = 1; q < n; q++) gram += ' ' + toks[i + q]!;
+      out.push(gram);
+    }
   }
 }
 

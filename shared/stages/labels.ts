@@ -84,7 +84,10 @@ export interface CategoryLabels {
  * `minClassSize` merged into `other`. Fails with BadInputError, naming the parameters to change, when
  * fewer than two classes are left.
  */
-export function categoryLabels(categories: readonly string[], params: Readonly<PipelineParams>): CategoryLabels {
+export function categoryLabels(
+  categories: readonly string[],
+  params: Readonly<PipelineParams>,
+): CategoryLabels {
   const map = params.labelMap;
   const lookup = (raw: string): string | undefined =>
     map !== null && Object.hasOwn(map, raw) ? map[raw] : undefined;
@@ -96,7 +99,8 @@ export function categoryLabels(categories: readonly string[], params: Readonly<P
       classOf.push(raw);
       continue;
     }
-    const cls = lookup(raw) ?? (params.labelField === 'category' ? lookup(rawLabel(category, 'product')) : undefined);
+    const cls =
+      lookup(raw) ?? (params.labelField === 'category' ? lookup(rawLabel(category, 'product')) : undefined);
     if (cls !== undefined) classOf.push(cls.trim());
     else {
       unmappedCounts.set(raw, (unmappedCounts.get(raw) ?? 0) + 1);
@@ -114,7 +118,10 @@ export function categoryLabels(categories: readonly string[], params: Readonly<P
   const names = [...new Set(final.filter((c): c is string => c !== null))].sort(compareCodePoints);
   const index = new Map(names.map((n, i) => [n, i]));
   const labels = Int32Array.from(final, (c) => (c === null ? -1 : index.get(c)!));
-  const counts = classCounts(labels.filter((l) => l >= 0), names.length);
+  const counts = classCounts(
+    labels.filter((l) => l >= 0),
+    names.length,
+  );
   const unmapped = [...unmappedCounts.values()].reduce((s, n) => s + n, 0);
   const unmappedValues = Object.fromEntries(
     [...unmappedCounts].sort((a, b) => b[1] - a[1] || compareCodePoints(a[0], b[0])).slice(0, 20),

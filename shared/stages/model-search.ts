@@ -6,7 +6,7 @@ import { PipelineParams } from '../config/pipeline-params';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
 import { Candidate, SearchScore, describeCandidate, searchGrid, searchScore } from './search-grid';
 import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
-import { runTraining, TrainingResult } from './training';
+import { requireTwoClasses, runTraining, TrainingResult } from './training';
 
 /** One candidate fitted on the other folds of the training split and scored on one fold. */
 export interface FoldResult {
@@ -58,10 +58,19 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const k = data.classes.length;
   const view = featureView(data, candidate.ngrams);
   const yTrain = data.train.map((r) => data.labels[r]!);
+  requireTwoClasses(yTrain, data.classes);
   const part = foldsOf(yTrain, params)[fold];
   if (!part) throw new Error(`fold ${fold} is not among the ${params.cvFolds} folds`);
-  const fit = rowsOf(view.X, data.labels, part.train.map((i) => data.train[i]!));
-  const held = rowsOf(view.X, data.labels, part.validation.map((i) => data.train[i]!));
+  const fit = rowsOf(
+    view.X,
+    data.labels,
+    part.train.map((i) => data.train[i]!),
+  );
+  const held = rowsOf(
+    view.X,
+    data.labels,
+    part.validation.map((i) => data.train[i]!),
+  );
   const model = fitCandidate(fit.X, fit.y, k, candidate, params);
   const pred = predict(model, held.X);
   const acc = accuracy(held.y, pred);
@@ -78,7 +87,10 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
  * Every candidate's mean ± std over its folds, and the winner: the highest mean score, ties to the
  * lower candidate id (the grid lists simpler models first). Fails if a fold result is missing.
  */
-export function summarizeSearch(params: Readonly<PipelineParams>, results: readonly FoldResult[]): SearchFile {
+export function summarizeSearch(
+  params: Readonly<PipelineParams>,
+  results: readonly FoldResult[],
+): SearchFile {
   const grid = searchGrid(params);
   const folds = params.cvFolds;
   const summaries: CandidateSummary[] = grid.map((c) => {

@@ -29,7 +29,9 @@ export function searchGrid(params: Readonly<PipelineParams>): Candidate[] {
   const topics = params.labels === 'topics';
   const Cs = params.searchC ?? (topics ? [params.C] : GRID_DEFAULTS.category.C);
   const weights = params.searchClassWeight ?? GRID_DEFAULTS[params.labels].classWeight;
-  const ngrams = topics ? GRID_DEFAULTS.topics.ngrams : (params.searchNgrams ?? GRID_DEFAULTS.category.ngrams);
+  const ngrams = topics
+    ? GRID_DEFAULTS.topics.ngrams
+    : (params.searchNgrams ?? GRID_DEFAULTS.category.ngrams);
   const solver = topics ? 'lbfgs' : 'dual-cd';
   const out: Candidate[] = [];
   for (const n of [...ngrams].sort((a, b) => a - b))

@@ -29,7 +29,9 @@ let cached: { key: string; data: TrainingData; views: Map<number, FeatureView> }
  * Stage 3's outputs of a run. A sandboxed process runs many search jobs of one run in a row, so the last
  * run's data stays in memory, keyed by the files' identity (a rewritten file has a new inode or mtime).
  */
-export async function readTrainingData(ctx: Pick<StageContext, 'storageDir' | 'runId'>): Promise<TrainingData> {
+export async function readTrainingData(
+  ctx: Pick<StageContext, 'storageDir' | 'runId'>,
+): Promise<TrainingData> {
   const files = [ARTIFACTS.labels, ARTIFACTS.features, ARTIFACTS.split, ARTIFACTS.matrix].map((f) =>
     artifactPath(ctx, f),
   );

@@ -63,7 +63,8 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const data = await readTrainingData(ctx);
   const names = data.classes;
   const candidate = search.candidates.find((c) => c.id === search.winner);
-  if (!candidate) throw new Error(`${ARTIFACTS.search} names winner ${search.winner}, which it does not list`);
+  if (!candidate)
+    throw new Error(`${ARTIFACTS.search} names winner ${search.winner}, which it does not list`);
   const view = featureView(data, candidate.ngrams);
   const { X: Xtrain, y: ytrain } = rowsOf(view.X, data.labels, data.train);
   const { X: Xtest, y: ytest } = rowsOf(view.X, data.labels, data.test);
@@ -74,18 +75,11 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   );
 
   const k = names.length;
-  const trainClasses = presentClasses(classCounts(ytrain, k));
-  if (trainClasses.length < 2) {
-    const only = trainClasses[0];
-    const held = only === undefined ? 'no ticket' : `only "${names[only]}" (${ytrain.length} tickets)`;
-    throw new BadInputError(
-      `the training split holds ${held}, and a classifier needs two classes or more: use more of the other classes' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
-    );
-  }
+  requireTwoClasses(ytrain, names);
   const fitStart = performance.now();
   const model = fitCandidate(Xtrain, ytrain, k, candidate, params);
   ctx.log.info(
-    `refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.nIter} iterations (${model.nIter < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
+    `${candidate.solver === 'lbfgs' ? 'L-BFGS' : 'dual coordinate descent'}: ${model.nIter} iterations (${model.nIter < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
   );
   await ctx.progress?.(80);
   const train = evaluate(ytrain, predictProba(model, Xtrain), names, false);
@@ -185,4 +179,15 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
     `wrote ${ARTIFACTS.model}, ${ARTIFACTS.metrics}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`,
   );
   return { metrics, warnings, seconds: secondsSince(start) };
+}
+
+/** A classifier needs two classes in its training rows: bad input (a split or labels to change) if not. */
+export function requireTwoClasses(ytrain: Int32Array, names: readonly string[]): void {
+  const trainClasses = presentClasses(classCounts(ytrain, names.length));
+  if (trainClasses.length >= 2) return;
+  const only = trainClasses[0];
+  const held = only === undefined ? 'no ticket' : `only topic "${names[only]}" (${ytrain.length} tickets)`;
+  throw new BadInputError(
+    `the training split holds ${held}, and a classifier needs two classes or more: use more of the other topics' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
+  );
 }

@@ -1,4 +1,5 @@
 import { CountVectorizerOptions, fitCountVectorizer, fitIdf, transformCounts } from '../numeric/vectorizer';
+import { CsrMatrix } from '../numeric/csr';
 import { writeCsrFile } from '../io/csr-file';
 import { trainTestSplit } from '../numeric/split';
 import { writeJsonAtomic } from '../storage';
@@ -88,7 +89,12 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   // Split positions are among the kept rows; the files speak of tickets.csv rows.
   const train = Array.from(split.train, (i) => kept[i]!);
   const test = Array.from(split.test, (i) => kept[i]!);
-  checkFoldable(Int32Array.from(split.train, (i) => keptLabels[i]!), names, params, noun);
+  checkFoldable(
+    Int32Array.from(split.train, (i) => keptLabels[i]!),
+    names,
+    params,
+    noun,
+  );
 
   const fitStart = performance.now();
   // The settings every model file records, so classification transforms new text the same way.
@@ -116,7 +122,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   }
   const { vocabulary } = fitted;
   const idf = fitIdf(fitted.counts, { smoothIdf: vectorizer.smoothIdf });
-  const counts = fitRows ? transformCounts(texts, vocabulary, counting) : fitted.counts;
+  const counts = fitRows ? withOtherRows(fitted.counts, fitRows, texts, vocabulary, counting) : fitted.counts;
   ctx.log.info(
     `count vectorizer (${category ? `narrative words, 1–${maxNgrams(params)}-grams, fitted on the training split` : 'noun lemmas'}): vocabulary ${vocabulary.length} terms, ${counts.data.length} non-zeros, in ${secondsSince(fitStart)} s`,
   );
@@ -175,7 +181,9 @@ export function checkSplittable(
   const largest = present[0];
   if (largest === undefined || present.length < 2) {
     const where =
-      largest === undefined ? `no ticket has a ${noun}` : `all ${n} tickets fall in ${noun} "${names[largest]}"`;
+      largest === undefined
+        ? `no ticket has a ${noun}`
+        : `all ${n} tickets fall in ${noun} "${names[largest]}"`;
     throw new BadInputError(
       noun === 'topic'
         ? `after topic labelling ${where}, so there is nothing to classify: change "topics" (or "nmfSeed") or use a more varied dataset`
@@ -220,4 +228,45 @@ function checkFoldable(
   throw new BadInputError(
     `the training split holds fewer than cvFolds ${params.cvFolds} tickets of ${noun} ${list}, too few for a stratified ${params.cvFolds}-fold cross-validation: lower "cvFolds"${noun === 'class' ? ', or raise "minClassSize" to merge rare classes into "other"' : ', or change "topics"'}`,
   );
+}
+
+/**
+ * The counts of every row of `texts` when `fitted` holds those of `fitRows` (in that order): the other
+ * rows are counted with the fitted vocabulary, the fitted rows not tokenized twice.
+ */
+function withOtherRows(
+  fitted: CsrMatrix,
+  fitRows: readonly number[],
+  texts: readonly string[],
+  vocabulary: readonly string[],
+  counting: CountVectorizerOptions,
+): CsrMatrix {
+  const n = texts.length;
+  const source = new Int32Array(n).fill(-1);
+  fitRows.forEach((r, i) => (source[r] = i));
+  const others = Int32Array.from(source.keys()).filter((r) => source[r]! < 0);
+  const rest = transformCounts(
+    Array.from(others, (r) => texts[r]!),
+    vocabulary,
+    counting,
+  );
+  others.forEach((r, i) => (source[r] = -2 - i));
+  const indptr = new Int32Array(n + 1);
+  for (let r = 0; r < n; r++) {
+    const s = source[r]!;
+    const len =
+      s >= 0 ? fitted.indptr[s + 1]! - fitted.indptr[s]! : rest.indptr[-2 - s + 1]! - rest.indptr[-2 - s]!;
+    indptr[r + 1] = indptr[r]! + len;
+  }
+  const indices = new Int32Array(indptr[n]!);
+  const data = new Float64Array(indptr[n]!);
+  for (let r = 0; r < n; r++) {
+    const s = source[r]!;
+    const [m, row] = s >= 0 ? [fitted, s] : [rest, -2 - s];
+    const a = m.indptr[row]!;
+    const b = m.indptr[row + 1]!;
+    indices.set(m.indices.subarray(a, b), indptr[r]!);
+    data.set(m.data.subarray(a, b), indptr[r]!);
+  }
+  return { rows: n, cols: vocabulary.length, indptr, indices, data };
 }

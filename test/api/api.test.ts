@@ -105,6 +105,7 @@ describe('HTTP API', () => {
       'text-chunks',
       'text-processing',
       'training',
+      'training-search',
       'transform-split',
     ]);
   });

@@ -8,6 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readLabelMapFile } from '../../shared/config/label-map';
+import { searchTable } from '../../producers/cli/report';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
 import { createConnection } from '../../shared/flow/connection';
@@ -29,12 +31,16 @@ import { TransformSplitResult } from '../../shared/stages/transform-split';
 const DEV = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'complaints-dev.json');
 const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-labels.tsv');
 
-const HELP = `Usage: npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K] [--out FILE] [--repeat N]
+const HELP = `Usage: npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K]
+                        [--labels L] [--label-map FILE] [--params JSON] [--out FILE] [--repeat N]
   --data FILE      dataset (default ../shared/data/complaints-dev.json, else the bundled sample)
   --workers N      worker processes (default 2)
   --scale F        repeat the data F times with distinct ids (default 1)
   --chunk-size N   tickets per text-processing chunk (default from config: 2000)
   --topics K       NMF topics (default 3)
+  --labels L       "topics" (default) or "category": learn the tickets' products, with --label-map
+  --label-map FILE raw product → class TSV for --labels category (default ../shared/data/product-labels.tsv)
+  --params JSON    other pipeline parameters, e.g. '{"searchC": [3, 10]}'
   --out FILE       also write the results as JSON
   --classify       instead: train on the dataset, promote the model, then time online POST /classify
                    (--rate N per second, default 200, for --duration S, default 30) and batch classification
@@ -79,6 +85,9 @@ async function main(): Promise<void> {
       scale: { type: 'string', default: '1' },
       'chunk-size': { type: 'string' },
       topics: { type: 'string' },
+      labels: { type: 'string' },
+      'label-map': { type: 'string' },
+      params: { type: 'string' },
       out: { type: 'string' },
       repeat: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h' },
@@ -123,6 +132,12 @@ async function main(): Promise<void> {
   const params: Record<string, unknown> = {};
   if (values['chunk-size']) params.chunkSize = Number(values['chunk-size']);
   if (values.topics) params.topics = Number(values.topics);
+  if (values.params) Object.assign(params, JSON.parse(values.params) as Record<string, unknown>);
+  if (values.labels) params.labels = values.labels;
+  if (params.labels === 'category' && params.labelMap === undefined) {
+    const map = values['label-map'] ?? path.join(path.dirname(DEV), 'product-labels.tsv');
+    params.labelMap = await readLabelMapFile(map);
+  }
   const t0 = performance.now();
   let runId: string;
   try {
@@ -179,8 +194,9 @@ async function main(): Promise<void> {
     topicAgreement: agreement,
     metrics: {
       train: { accuracy: m.train.accuracy, f1: m.train.f1, rocAuc: m.train.rocAuc },
-      test: { accuracy: m.test.accuracy, f1: m.test.f1, rocAuc: m.test.rocAuc },
+      test: { accuracy: m.test.accuracy, f1: m.test.f1, macroF1: m.test.macroF1, rocAuc: m.test.rocAuc },
     },
+    search: m.search,
     artifactsDir,
     repeats,
     machine: {
@@ -191,6 +207,13 @@ async function main(): Promise<void> {
     },
   };
   process.stdout.write(formatTable(result) + '\n');
+  if (m.search) {
+    process.stdout.write(
+      `labels ${String(params.labels ?? 'topics')}: test accuracy ${m.test.accuracy.toFixed(4)}, macro-F1 ${m.test.macroF1.toFixed(4)}\n` +
+        searchTable(m.search).join('\n') +
+        '\n',
+    );
+  }
   for (const [i, r] of repeats.entries()) {
     process.stdout.write(
       `repeat ${i + 1}: ${r.wallSeconds.toFixed(3)} s wall, cached: ${r.cached.join(', ') || 'none'}\n`,

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Job } from 'bullmq';
-import { QueueName } from '../../shared/config/stages';
+import { QueueName, isStageName } from '../../shared/config/stages';
 import { RunsContext } from '../../shared/runs/context';
 import { RunRecord } from '../../shared/runs/record';
 import { Deployment, Proc, sleep, startWorker, waitFor } from '../helpers/processes';
@@ -88,6 +88,7 @@ describe('chaos: kill -9 a worker mid-stage', () => {
       'feature-extraction',
       'transform-split',
       'training',
+      'training-search',
     ];
     for (const queue of targets) {
       const started = performance.now();
@@ -116,8 +117,10 @@ describe('chaos: kill -9 a worker mid-stage', () => {
       await sleep(500);
       const orphans = kill.children.filter(alive);
       assert.deepEqual(orphans, [], `${queue}: sandboxed children of the killed worker are gone`);
-      // A chunk may finish in the instant between being seen active and the kill: only stages are checked.
-      if (queue !== 'text-chunks') {
+      // A child job may finish in the instant between being seen active and the kill: only stages are
+      // checked. The training job is active only for the instants it plans and gathers its search jobs,
+      // so the kill usually finds it already waiting for them: not a stall.
+      if (isStageName(queue) && queue !== 'training') {
         const job = await runs.queues[queue].getJob(kill.jobId);
         assert.ok(job && job.stalledCounter >= 1, `${queue}: the job counts its stall`);
         const stage = record.stages.find((s) => s.stage === queue)!;
@@ -132,17 +135,18 @@ describe('chaos: kill -9 a worker mid-stage', () => {
 
   it('a job whose worker is killed twice still completes', async (t) => {
     const id = await submit();
-    const first = await killDuring(id, 'training');
+    // Topic modeling: a single sandboxed job, CPU-bound from start to end.
+    const first = await killDuring(id, 'feature-extraction');
     await first.replacement;
-    const second = await killDuring(id, 'training');
+    const second = await killDuring(id, 'feature-extraction');
     await second.replacement;
     const record = await finish(id);
     assert.equal(record.state, 'completed', JSON.stringify(record.error));
-    const training = record.stages.find((s) => s.stage === 'training')!;
+    const stage = record.stages.find((s) => s.stage === 'feature-extraction')!;
     t.diagnostic(
-      `training: attemptsStarted ${training.attemptsStarted}, attemptsMade ${training.attemptsMade}, stalls ${training.stalls}`,
+      `feature-extraction: attemptsStarted ${stage.attemptsStarted}, attemptsMade ${stage.attemptsMade}, stalls ${stage.stalls}`,
     );
-    assert.equal(training.stalls, 2);
-    assert.equal(training.attemptsStarted, 3);
+    assert.equal(stage.stalls, 2);
+    assert.equal(stage.attemptsStarted, 3);
   });
 });

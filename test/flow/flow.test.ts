@@ -7,7 +7,7 @@ import { enqueueRun } from '../../shared/flow/enqueue';
 import { stageJobId } from '../../shared/flow/job-types';
 import { runDir } from '../../shared/storage';
 import { readCsvFile } from '../../shared/io/read-csv';
-import { STAGES, CHUNK_QUEUE } from '../../shared/config/stages';
+import { STAGES, CHUNK_QUEUE, SEARCH_QUEUE, isChildQueue } from '../../shared/config/stages';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { TopicsFile } from '../../shared/stages/feature-extraction';
@@ -163,7 +163,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
     let node: JobNode | undefined = tree;
     while (node) {
       chain.push(node);
-      node = node.children?.find((c) => c.job.queueName !== CHUNK_QUEUE);
+      node = node.children?.find((c) => !isChildQueue(c.job.queueName));
     }
     assert.deepEqual(
       chain.map((n) => n.job.queueName),
@@ -188,6 +188,15 @@ describe('a run on the bundled sample, through real worker processes', () => {
         );
         assert.equal(n.job.opts.failParentOnFailure, true);
       }
+    }
+    // Topic labels search the seed's one model: 3 folds, then its refit, each a child job of training.
+    const search = chain[0]!.children!.filter((c) => c.job.queueName === SEARCH_QUEUE);
+    assert.equal(search.length, 4);
+    for (const c of search) {
+      assert.equal(c.job.opts.attempts, 4);
+      assert.equal(c.job.progress, 100);
+      assert.deepEqual(c.job.opts.backoff, { type: 'fixed', delay: 2000 });
+      assert.equal(c.job.opts.failParentOnFailure, true);
     }
     const text = chain[chain.length - 1]!;
     const chunks = text.children!.filter((c) => c.job.queueName === CHUNK_QUEUE);

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import { resolveConfig } from '../../shared/config/config';
-import { CHUNK_QUEUE, STAGES } from '../../shared/config/stages';
+import { CHUNK_QUEUE, SEARCH_QUEUE, STAGES } from '../../shared/config/stages';
 import { enqueueRun } from '../../shared/flow/enqueue';
-import { chunkJobId, stageJobId } from '../../shared/flow/job-types';
+import { chunkJobId, searchJobId, stageJobId } from '../../shared/flow/job-types';
 import { parseJobLogRows, RunLogLine, RunLogs, runLogFile } from '../../shared/runs/run-logs';
 import { getRunLogs } from '../../producers/api/logs';
 import { SAMPLE_DATASET } from '../helpers/env';
@@ -83,7 +83,7 @@ describe('run logs: JSON process log, job logs, GET /runs/:id/logs', () => {
       assert.equal(l.runId, runId);
       assert.match(
         String(l.stage),
-        /^(text-processing(\/chunk-\d+)?|feature-extraction|transform-split|training)$/,
+        /^(text-processing(\/chunk-\d+)?|feature-extraction|transform-split|training(\/(search-\d+-fold-\d+|refit))?)$/,
       );
       assert.match(String(l.jobId), new RegExp(`^${runId}-`));
       assert.match(String(l.attempt), /^1\/4$/);
@@ -119,7 +119,16 @@ describe('run logs: JSON process log, job logs, GET /runs/:id/logs', () => {
     const ts = await rows('transform-split', stageJobId(runId, 'transform-split'));
     assert.match(ts, /vocabulary \d+ terms/);
     assert.match(ts, /split \d+ train \/ \d+ test tickets/);
-    const tr = await rows('training', stageJobId(runId, 'training'));
+    const parent = await rows('training', stageJobId(runId, 'training'));
+    assert.match(parent, /model search: 1 candidate\(s\) × 3 folds = 3 jobs/);
+    assert.match(
+      parent,
+      /search winner: candidate 0 C=1 unweighted words \(lbfgs\), CV accuracy [\d.]+ ± [\d.]+/,
+    );
+    const fold = await rows(SEARCH_QUEUE, searchJobId(runId, 1));
+    assert.match(fold, /candidate 0 .* fold 2\/3: \d+ fit \/ \d+ held-out tickets/);
+    // The refit, the training job's last child, fits the winner and evaluates it.
+    const tr = await rows(SEARCH_QUEUE, searchJobId(runId, 3));
     assert.match(tr, /L-BFGS: \d+ iterations \((converged|reached).* in [\d.]+ s/);
     assert.match(tr, /accuracy: train [\d.]+, test [\d.]+/);
     assert.match(tr, /threshold [\d.]+ for target precision/);

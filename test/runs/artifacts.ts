@@ -5,6 +5,7 @@ import { STAGES } from '../../shared/config/stages';
 import { STAGE_ARTIFACTS } from '../../shared/runs/stage-cache';
 import { ARTIFACTS } from '../../shared/stages/context';
 import { ModelFile } from '../../shared/model/model-file';
+import { SearchFile } from '../../shared/stages/model-search';
 import { runDir } from '../../shared/storage';
 
 /** Every artifact a completed run leaves, in flow order. */
@@ -12,11 +13,18 @@ export const ALL_ARTIFACTS = STAGES.flatMap((s) => [...STAGE_ARTIFACTS[s]]);
 
 /**
  * An artifact's bytes as runs are compared across run ids: model.json names the run that trained it
- * (`lineage.runId`), so it is compared with that one field removed — and must otherwise be byte-identical
- * (re-serialised exactly as writeJsonAtomic writes, so any other difference still shows). Every other
- * artifact is compared as it is.
+ * (`lineage.runId`), so it is compared with that one field removed; search.json and metrics.json hold
+ * each search candidate's measured `seconds`, compared without them. They must otherwise be
+ * byte-identical (re-serialised exactly as writeJsonAtomic writes, so any other difference still shows).
+ * Every other artifact is compared as it is.
  */
 export function comparableBytes(name: string, bytes: Buffer): Buffer {
+  if (name === ARTIFACTS.search || name === ARTIFACTS.metrics) {
+    const file = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    const search = (name === ARTIFACTS.search ? file : file.search) as SearchFile | undefined;
+    if (search) for (const c of search.candidates) c.seconds = 0;
+    return Buffer.from(JSON.stringify(file, null, 2) + '\n', 'utf8');
+  }
   if (name !== ARTIFACTS.model) return bytes;
   const model = JSON.parse(bytes.toString('utf8')) as Partial<ModelFile>;
   const { runId: _runId, ...lineage } = model.lineage ?? ({} as Partial<ModelFile['lineage']>);

@@ -198,6 +198,7 @@ describe('data-dependent failures fail at once (BadInputError) and say what to c
         'warnings',
         'threshold',
         'thresholds',
+        'search',
       ]);
     });
   });
@@ -253,7 +254,8 @@ describe('data-dependent failures fail at once (BadInputError) and say what to c
       train: number[],
       test: number[],
     ): Promise<StageContext> {
-      const ctx = ctxFor(runId, { stratify: false });
+      // Two folds: the tiny test datasets have a class of 2 training tickets.
+      const ctx = ctxFor(runId, { stratify: false, cvFolds: 2 });
       writeLabelled(ctx, ['A', 'B'], rows);
       await runTransformSplit(ctx);
       const file = artifact(ctx, ARTIFACTS.split);
