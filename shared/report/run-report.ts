@@ -9,6 +9,7 @@ import { withLock } from '../runs/run-lock';
 import { ARTIFACTS } from '../stages/context';
 import { TopicsFile } from '../stages/feature-extraction';
 import { MetricsFile } from '../stages/training';
+import { SearchFile } from '../stages/model-search';
 import { runDir, writeFileAtomic } from '../storage';
 
 /** The report's file in the run's folder. */
@@ -336,7 +337,21 @@ ${metrics.threshold ? `<p class="muted">default threshold ${metrics.threshold.va
 ${split('train', metrics.train)}${split('test', metrics.test)}</table>
 ${matrix}
 ${metrics.test.report ? `<h3>Classification report (test split)</h3><pre data-testid="classification-report">${h(metrics.test.report)}</pre>` : ''}
+${searchTable(metrics.search)}
 ${thresholds}</section>`;
+}
+
+/** The model search: every candidate's CV mean ± std and time, the winner highlighted. */
+function searchTable(search: SearchFile | undefined): string {
+  if (!search) return '';
+  const rows = search.candidates
+    .map(
+      (c) =>
+        `<tr data-candidate="${c.id}"${c.winner ? ' data-winner="true" style="font-weight:700;background:#fff8c5"' : ''}><td class="num">${c.id}</td><td>${c.ngrams === 1 ? 'words' : `1–${c.ngrams}-grams`}</td><td>${h(c.classWeight)}</td><td class="num">${c.C}</td><td class="num">${c.meanScore.toFixed(4)} ± ${c.stdScore.toFixed(4)}</td><td class="num">${c.seconds.toFixed(2)}</td><td>${c.winner ? 'chosen' : ''}</td></tr>`,
+    )
+    .join('');
+  return `<h3>Model search (stratified ${search.folds}-fold CV on the training split, by ${search.score === 'macroF1' ? 'macro-F1' : 'accuracy'})</h3>
+<div class="scroll"><table data-testid="search"><tr><th>id</th><th>features</th><th>class weight</th><th>C</th><th>CV ${search.score === 'macroF1' ? 'macro-F1' : 'accuracy'}</th><th>seconds</th><th></th></tr>${rows}</table></div>`;
 }
 
 function warningsSection(r: RunRecord, topics?: TopicsFile, metrics?: MetricsFile): string {

@@ -71,7 +71,7 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
     data.labels,
     part.validation.map((i) => data.train[i]!),
   );
-  const model = fitCandidate(fit.X, fit.y, k, candidate, params);
+  const model = fitCandidate(fit.X, fit.y, k, candidate, params, 'cv');
   const pred = predict(model, held.X);
   const acc = accuracy(held.y, pred);
   const macroF1 = averagedScores(held.y, pred, k).macro.f1;

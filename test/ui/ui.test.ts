@@ -109,6 +109,17 @@ describe('the run pages in a real headless Chromium', { skip, timeout: 120_000 }
       const matrix = metrics.test.confusionMatrix!;
       assert.equal(cells.length, matrix.length * matrix.length);
       for (const [r, c, n] of cells) assert.equal(n, matrix[r!]![c!], `confusion cell ${r},${c}`);
+      const candidates = await page.$$eval('table[data-testid="search"] tr[data-candidate]', (trs) =>
+        trs.map((tr) => [
+          Number(tr.getAttribute('data-candidate')),
+          tr.getAttribute('data-winner') === 'true',
+        ]),
+      );
+      assert.deepEqual(
+        candidates,
+        metrics.search!.candidates.map((c) => [c.id, c.winner]),
+        'the search table lists every candidate and marks the winner',
+      );
       const names = await page.$$eval('.topic-name', (els) => els.map((e) => e.textContent));
       assert.deepEqual(
         names,

@@ -41,7 +41,9 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
             `model search: ${grid.length} candidate(s) × ${folds} folds = ${children.length} jobs: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
           );
           signal?.throwIfAborted();
-          await searchQueue.addBulk(children);
+          // Longest first (the grid lists longer n-grams and larger C later, and they take longest), so
+          // the last jobs to finish are short ones and no worker idles long at the end of the search.
+          await searchQueue.addBulk([...children].reverse());
           await wait(job, token!, { step: 'refit', chunks: children.length, startedAt: Date.now() });
         }
         if ((job.data.step ?? step) === 'refit') {
