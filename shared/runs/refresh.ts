@@ -108,7 +108,7 @@ async function refreshStage(
     const done =
       s.stage === 'text-processing'
         ? await countFiles(path.join(runDir(storageDir, runId), ARTIFACTS.chunksDir), '.stats.json')
-        : (counts.processed ?? 0);
+        : (counts.processed ?? 0) + (job.data.reusedChunks ?? 0);
     const completed = next.state === 'completed' ? total : Math.min(total, done);
     next.chunks = {
       total,

@@ -1,7 +1,9 @@
 import { predict } from '../numeric/logistic-regression';
 import { accuracy, averagedScores } from '../numeric/metrics';
 import { stratifiedKFold } from '../numeric/kfold';
-import { writeJsonAtomic } from '../storage';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { readJson, writeJsonAtomic } from '../storage';
 import { PipelineParams } from '../config/pipeline-params';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
 import { Candidate, SearchScore, describeCandidate, searchGrid, searchScore } from './search-grid';
@@ -77,10 +79,66 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const macroF1 = averagedScores(held.y, pred, k).macro.f1;
   const score = searchScore(params) === 'accuracy' ? acc : macroF1;
   const seconds = secondsSince(start);
+  const result: FoldResult = {
+    candidate: id,
+    fold,
+    accuracy: acc,
+    macroF1,
+    score,
+    iterations: model.nIter,
+    seconds,
+  };
+  const file: FoldFile = { candidate, cvFolds: params.cvFolds, seed: params.splitSeed, result };
+  await writeJsonAtomic(foldFile(ctx, id, fold), file);
   ctx.log.info(
     `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fit.y.length} fit / ${held.y.length} held-out tickets, ${view.vocabulary.length} features, ${model.nIter} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
   );
-  return { candidate: id, fold, accuracy: acc, macroF1, score, iterations: model.nIter, seconds };
+  return result;
+}
+
+/**
+ * `search/cv-<candidate>-<fold>.json`: one fold's result with what it was computed for. A retry of the
+ * run reuses every fold result of the same candidate, folds and seed, as text processing reuses chunks;
+ * the folder goes once the winner is refitted.
+ */
+interface FoldFile {
+  candidate: Candidate;
+  cvFolds: number;
+  seed: number;
+  result: FoldResult;
+}
+
+function foldFile(ctx: Pick<StageContext, 'storageDir' | 'runId'>, id: number, fold: number): string {
+  return artifactPath(ctx, path.join(ARTIFACTS.searchDir, `cv-${id}-${fold}.json`));
+}
+
+/** The fold results already in storage for this run's grid (see FoldFile), keyed `candidate/fold`. */
+export async function readFoldResults(ctx: StageContext): Promise<Map<string, FoldResult>> {
+  const { params } = ctx;
+  const found = new Map<string, FoldResult>();
+  for (const c of searchGrid(params)) {
+    for (let fold = 0; fold < params.cvFolds; fold++) {
+      const file = await readJson<FoldFile>(foldFile(ctx, c.id, fold)).catch(() => null);
+      const same =
+        file !== null &&
+        file.cvFolds === params.cvFolds &&
+        file.seed === params.splitSeed &&
+        JSON.stringify(file.candidate) === JSON.stringify(c) &&
+        file.result.candidate === c.id &&
+        file.result.fold === fold;
+      if (same) found.set(foldKey(c.id, fold), file.result);
+    }
+  }
+  return found;
+}
+
+export function foldKey(candidate: number, fold: number): string {
+  return `${candidate}/${fold}`;
+}
+
+/** The per-fold files: search.json holds their summary once the winner is chosen. */
+export async function removeFoldFiles(ctx: Pick<StageContext, 'storageDir' | 'runId'>): Promise<void> {
+  await fsp.rm(artifactPath(ctx, ARTIFACTS.searchDir), { recursive: true, force: true });
 }
 
 /**
@@ -133,5 +191,7 @@ export async function runModelSearchInProcess(ctx: StageContext): Promise<Traini
   for (const c of searchGrid(ctx.params))
     for (let fold = 0; fold < ctx.params.cvFolds; fold++) results.push(await runCvFold(ctx, c.id, fold));
   await writeSearchFile(ctx, summarizeSearch(ctx.params, results));
-  return runTraining(ctx);
+  const trained = await runTraining(ctx);
+  await removeFoldFiles(ctx);
+  return trained;
 }

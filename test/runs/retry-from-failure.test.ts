@@ -10,9 +10,16 @@ import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { artifactHashes, fileIdentities } from './artifacts';
 
-// Every stage (and one chunk) fails for good on its first attempt in the run, once: the run fails five
-// times, in flow order, and each retry must go on from exactly the stage that failed.
-const DRILL = ['text-processing', 'text-chunks', 'feature-extraction', 'transform-split', 'training']
+// Every stage (and one chunk, and one search job) fails for good on its first attempt in the run, once: the
+// run fails six times, in flow order, and each retry must go on from exactly the stage that failed.
+const DRILL = [
+  'text-processing',
+  'text-chunks',
+  'feature-extraction',
+  'transform-split',
+  'training',
+  'training-search',
+]
   .map((s) => `${s}:permanent`)
   .join(',');
 
@@ -45,11 +52,17 @@ describe('retry from the failed stage', () => {
       for (const s of done) assert.equal(s.state, 'completed');
       // A failed chunk fails its stage at once, while its siblings go on: let them finish, so the retry
       // finds their outputs (chunks that completed are not run again — the assertion below).
-      const chunkJobs = faulty.queues['text-chunks'];
+      // The same for a failed search job and its sibling folds.
       for (let i = 0; i < 200; i++) {
-        const pending = (await chunkJobs.getJobs(['active', 'waiting', 'delayed'])).filter(
-          (j) => j?.data.runId === runId,
-        );
+        const pending = (
+          await Promise.all(
+            (['text-chunks', 'training-search'] as const).map((q) =>
+              faulty.queues[q].getJobs(['active', 'waiting', 'delayed']),
+            ),
+          )
+        )
+          .flat()
+          .filter((j) => j?.data.runId === runId);
         if (pending.length === 0) break;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -85,6 +98,18 @@ describe('retry from the failed stage', () => {
         );
         assert.equal(rerun.filter(Boolean).length, chunks.total - chunks.reused);
       }
+      if (failing.stage === 'training' && failedAt.filter((s) => s === 'training').length === 2) {
+        // A search job failed: the fold results that completed are reused, not computed again.
+        const training = record.stages.find((s) => s.stage === 'training')!;
+        const job = await faulty.queues.training.getJob(stageJobId(runId, 'training', record.generation));
+        const reused = job!.data.reusedChunks ?? 0;
+        assert.ok(reused >= 1, `reused ${reused} fold result(s)`);
+        const cvJobs = (await faulty.queues['training-search'].getJobs(['completed'])).filter(
+          (j) => j?.data.runId === runId && j.data.generation === record.generation && j.data.kind === 'cv',
+        );
+        assert.equal(cvJobs.length, 3 - reused, 'only the missing folds ran');
+        assert.equal(training.chunks?.completed, training.chunks?.total);
+      }
     }
     assert.deepEqual(failedAt, [
       'text-processing',
@@ -92,13 +117,16 @@ describe('retry from the failed stage', () => {
       'feature-extraction',
       'transform-split',
       'training',
+      'training',
     ]);
     assert.equal(record.state, 'completed', JSON.stringify(record.error));
-    assert.equal(record.generation, 6);
+    assert.equal(record.generation, 7);
     assert.deepEqual(
       record.events.map((e) => e.event),
       [
         'created',
+        'failed',
+        'retried',
         'failed',
         'retried',
         'failed',
@@ -116,7 +144,7 @@ describe('retry from the failed stage', () => {
     const logs = await readRunLogs(faulty.runs, runId);
     const jobIds = new Set(logs!.lines.map((l) => l.jobId));
     assert.ok(jobIds.has(stageJobId(runId, 'text-processing', 1)), 'generation 1 in the logs');
-    for (const g of [2, 3, 4, 5, 6]) {
+    for (const g of [2, 3, 4, 5, 6, 7]) {
       assert.ok(
         [...jobIds].some((j) => j?.endsWith(`-g${g}`)),
         `generation ${g} in the logs`,

@@ -4,7 +4,13 @@ import { SEARCH_QUEUE } from '../../shared/config/stages';
 import { nodeOptions } from '../../shared/flow/build-flow';
 import { SearchJobData, StageJobData, searchJobId } from '../../shared/flow/job-types';
 import { StageContext } from '../../shared/stages/context';
-import { FoldResult, summarizeSearch, writeSearchFile } from '../../shared/stages/model-search';
+import {
+  foldKey,
+  readFoldResults,
+  removeFoldFiles,
+  summarizeSearch,
+  writeSearchFile,
+} from '../../shared/stages/model-search';
 import { describeCandidate, searchGrid } from '../../shared/stages/search-grid';
 import { TrainingResult } from '../../shared/stages/training';
 import { runLogged } from './stage-context';
@@ -32,28 +38,38 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           await failOnceIfAsked(ctx, 'training');
           const grid = searchGrid(ctx.params);
           const folds = ctx.params.cvFolds;
+          // Fold results an earlier generation of the run left in storage are not computed again.
+          const done = await readFoldResults(ctx);
           const children = grid.flatMap((c) =>
             Array.from({ length: folds }, (_, fold) =>
-              child(config, job, { kind: 'cv', candidate: c.id, fold, child: c.id * folds + fold }),
-            ),
+              done.has(foldKey(c.id, fold))
+                ? []
+                : [child(config, job, { kind: 'cv', candidate: c.id, fold, child: c.id * folds + fold })],
+            ).flat(),
           );
           ctx.log.info(
-            `model search: ${grid.length} candidate(s) × ${folds} folds = ${children.length} jobs: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
+            `model search: ${grid.length} candidate(s) × ${folds} folds = ${grid.length * folds} jobs${done.size > 0 ? ` (${done.size} done by an earlier attempt)` : ''}: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
           );
           signal?.throwIfAborted();
           // Longest first (the grid lists longer n-grams and larger C later, and they take longest), so
           // the last jobs to finish are short ones and no worker idles long at the end of the search.
-          await searchQueue.addBulk([...children].reverse());
-          await wait(job, token!, { step: 'refit', chunks: children.length, startedAt: Date.now() });
+          if (children.length > 0) await searchQueue.addBulk([...children].reverse());
+          await wait(job, token!, {
+            step: 'refit',
+            chunks: grid.length * folds,
+            reusedChunks: done.size,
+            startedAt: Date.now(),
+          });
         }
         if ((job.data.step ?? step) === 'refit') {
-          const search = summarizeSearch(ctx.params, await childResults<FoldResult>(job, 'cv'));
+          const search = summarizeSearch(ctx.params, [...(await readFoldResults(ctx)).values()]);
           await writeSearchFile(ctx, search);
           const best = search.candidates.find((c) => c.winner)!;
           ctx.log.info(
             `search winner: candidate ${best.id} ${describeCandidate(best)}, CV ${search.score} ${best.meanScore.toFixed(4)} ± ${best.stdScore.toFixed(4)}`,
           );
           const n = job.data.chunks ?? 0;
+          // `chunks` counts every CV job id (reused ones too): the refit's is the next.
           signal?.throwIfAborted();
           await searchQueue.addBulk([
             child(config, job, { kind: 'refit', candidate: best.id, fold: null, child: n }),
@@ -94,7 +110,7 @@ async function wait(job: Job<StageJobData>, token: string, next: Partial<StageJo
   if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
 }
 
-/** The results of this generation's children of one kind (their return values). */
+/** The return values of this generation's children of one kind. */
 async function childResults<R>(job: Job<StageJobData>, kind: SearchJobData['kind']): Promise<R[]> {
   const values = await job.getChildrenValues<R & { kind?: string }>();
   return Object.values(values).filter((v) => (kind === 'refit' ? isTraining(v) : !isTraining(v))) as R[];
@@ -107,6 +123,7 @@ function isTraining(v: unknown): boolean {
 async function done(ctx: StageContext, job: Job<StageJobData>): Promise<TrainingJobResult> {
   const [result] = await childResults<TrainingResult>(job, 'refit');
   if (!result) throw new Error(`training job ${job.id} reached its last step without the refit's result`);
+  await removeFoldFiles(ctx);
   ctx.log.info(`test accuracy ${result.metrics.test.accuracy.toFixed(4)}`);
   return result;
 }
