@@ -1,3 +1,4 @@
+import { childNoun } from '../../shared/config/stages';
 import { RunRecord, StageRecord } from '../../shared/runs/record';
 import { progressLine } from './report';
 
@@ -21,7 +22,7 @@ function stageLine(s: StageRecord, now: number): string {
   const pct = done ? 100 : Math.max(0, Math.min(100, s.progress));
   const filled = Math.round((pct / 100) * BAR);
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}]`;
-  const chunks = s.chunks ? ` ${s.chunks.completed}/${s.chunks.total} chunks` : '';
+  const chunks = s.chunks ? ` ${s.chunks.completed}/${s.chunks.total} ${childNoun(s.stage)}` : '';
   const attempt = s.attemptsStarted > 1 ? ` attempt ${s.attemptsStarted}` : '';
   const time = s.cached ? ` cached from ${s.cachedFrom}` : elapsed(s, now) ? ` ${elapsed(s, now)}` : '';
   return `${s.stage.padEnd(19)} ${bar} ${String(Math.round(pct)).padStart(3)}% ${s.state.padEnd(9)}${chunks}${attempt}${time}`;

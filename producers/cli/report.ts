@@ -1,3 +1,4 @@
+import { childNoun } from '../../shared/config/stages';
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
 import { ReadStats } from '../../shared/dataset/read-tickets';
 import { RunRecord } from '../../shared/runs/record';
@@ -119,7 +120,9 @@ export function progressLine(run: RunRecord): string {
   return run.stages
     .map((s) => {
       const chunks =
-        s.chunks && s.state === 'active' ? ` ${s.chunks.completed}/${s.chunks.total} chunks` : '';
+        s.chunks && s.state === 'active'
+          ? ` ${s.chunks.completed}/${s.chunks.total} ${childNoun(s.stage)}`
+          : '';
       const attempt =
         s.attemptsMade > 1 || s.state === 'retrying'
           ? ` (attempt ${s.attemptsMade + (s.state === 'retrying' ? 1 : 0)})`

@@ -60,3 +60,15 @@ export function childQueueOf(stage: StageName): ChildQueueName | undefined {
 export function isChildQueue(name: string): name is ChildQueueName {
   return (Object.values(STAGE_CHILD_QUEUE) as string[]).includes(name);
 }
+
+/** What a child job of each child queue is called in progress lines. */
+const CHILD_NOUN: Record<ChildQueueName, string> = {
+  'text-chunks': 'chunks',
+  'training-search': 'search jobs',
+};
+
+/** "chunks", "search jobs": the children of a fanning-out stage, for progress lines. */
+export function childNoun(stage: StageName): string {
+  const queue = childQueueOf(stage);
+  return queue === undefined ? 'child jobs' : CHILD_NOUN[queue];
+}

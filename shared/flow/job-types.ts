@@ -107,6 +107,12 @@ export function searchJobId(runId: string, child: number, generation = 1): strin
   return `${runId}-search-${String(child).padStart(4, '0')}${generationSuffix(generation)}`;
 }
 
+/** The job id of a child job, by its queue. */
+const CHILD_JOB_ID: Record<ChildQueueName, (runId: string, child: number, generation: number) => string> = {
+  'text-chunks': chunkJobId,
+  'training-search': searchJobId,
+};
+
 /** Child `child` of a fanning-out stage's job; undefined for a stage without children. */
 export function childJob(
   runId: string,
@@ -115,12 +121,7 @@ export function childJob(
   generation = 1,
 ): { queue: ChildQueueName; jobId: string } | undefined {
   const queue = childQueueOf(stage);
-  if (queue === undefined) return undefined;
-  const jobId =
-    stage === 'text-processing'
-      ? chunkJobId(runId, child, generation)
-      : searchJobId(runId, child, generation);
-  return { queue, jobId };
+  return queue === undefined ? undefined : { queue, jobId: CHILD_JOB_ID[queue](runId, child, generation) };
 }
 
 /** A retry adds new jobs beside the failed ones (BullMQ cannot revive a failed parent): `-g2`, `-g3`, … */
