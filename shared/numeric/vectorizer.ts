@@ -301,14 +301,15 @@ export function fitCountVectorizer(
   for (let p = 0; p < nnzRaw; p++) df[raw.ids.a[p]!]!++;
   const { low, high } = docCountLimits(o, docs.length);
 
-  const order = Array.from(terms.keys()).sort((a, b) => compareCodePoints(terms[a]!, terms[b]!));
+  // Only the kept terms are sorted: with n-grams most terms occur once and are pruned by minDf.
+  const order = Array.from(terms.keys())
+    .filter((id) => df[id]! >= low && df[id]! <= high)
+    .sort((a, b) => compareCodePoints(terms[a]!, terms[b]!));
   const newId = new Int32Array(terms.length).fill(-1);
   const vocabulary: string[] = [];
   for (const id of order) {
-    if (df[id]! >= low && df[id]! <= high) {
-      newId[id] = vocabulary.length;
-      vocabulary.push(terms[id]!);
-    }
+    newId[id] = vocabulary.length;
+    vocabulary.push(terms[id]!);
   }
   if (vocabulary.length === 0) {
     throw new RangeError('After pruning, no terms remain. Try a lower min_df or a higher max_df.');
