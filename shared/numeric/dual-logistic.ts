@@ -20,7 +20,7 @@
  * iterates than sklearn's: they agree with it to the accuracy the stopping tolerance allows.
  */
 import { CsrMatrix } from './csr';
-import { LogisticModel } from './logistic-regression';
+import { LogisticModel, checkLabels, checkSolverOptions } from './logistic-regression';
 import { Rng } from './random';
 
 export interface DualLogisticOptions {
@@ -64,23 +64,10 @@ function resolveOptions(o: DualLogisticOptions | undefined, rows: number): Resol
     interceptScaling: o?.interceptScaling ?? 1.0,
     seed: o?.seed ?? 0,
   };
-  if (!(r.C > 0) || !Number.isFinite(r.C))
-    throw new RangeError(`C must be a positive finite number, got ${r.C}`);
-  if (!Number.isInteger(r.maxIter) || r.maxIter < 0)
-    throw new RangeError(`maxIter must be a non-negative integer, got ${r.maxIter}`);
-  if (!(r.tol >= 0)) throw new RangeError(`tol must be >= 0, got ${r.tol}`);
+  checkSolverOptions(r, rows);
   if (!(r.interceptScaling >= 0) || !Number.isFinite(r.interceptScaling))
     throw new RangeError(`interceptScaling must be a finite number >= 0, got ${r.interceptScaling}`);
   if (!Number.isFinite(r.seed)) throw new RangeError(`seed must be a finite number, got ${r.seed}`);
-  const sw = r.sampleWeight;
-  if (sw !== null) {
-    if (sw.length !== rows) throw new RangeError(`sampleWeight has ${sw.length} values, X has ${rows} rows`);
-    for (let i = 0; i < rows; i++) {
-      const v = sw[i]!;
-      if (!(v >= 0) || !Number.isFinite(v))
-        throw new RangeError(`sampleWeight[${i}] = ${v} is not a finite number >= 0`);
-    }
-  }
   return r;
 }
 
@@ -97,20 +84,7 @@ export function fitLogisticRegressionDual(
   classes: number,
   opts?: DualLogisticOptions,
 ): LogisticModel {
-  if (!Number.isInteger(classes) || classes < 2)
-    throw new RangeError(`classes must be an integer >= 2, got ${classes}`);
-  if (y.length !== X.rows) throw new RangeError(`y has ${y.length} labels, X has ${X.rows} rows`);
-  const seen = new Uint8Array(classes);
-  for (let i = 0; i < y.length; i++) {
-    const v = y[i]!;
-    if (v < 0 || v >= classes) throw new RangeError(`y[${i}] = ${v} is outside [0, ${classes})`);
-    seen[v] = 1;
-  }
-  if (seen.reduce((s, v) => s + v, 0) < 2) {
-    throw new RangeError(
-      'This solver needs samples of at least 2 classes in the data, but the data contains only one class',
-    );
-  }
+  checkLabels(X, y, classes);
   const o = resolveOptions(opts, X.rows);
   const F = X.cols;
   const bias = o.interceptScaling;

@@ -65,14 +65,26 @@ function resolveOptions(
     multiClass: o?.multiClass ?? (classes > 2 ? 'multinomial' : 'ovr'),
     sampleWeight: o?.sampleWeight ?? null,
   };
+  checkSolverOptions(r, rows);
+  if (r.multiClass !== 'multinomial' && r.multiClass !== 'ovr') {
+    throw new RangeError(`multiClass must be 'multinomial' or 'ovr', got ${String(r.multiClass)}`);
+  }
+  return r;
+}
+
+/**
+ * The options both logistic-regression solvers share (this file's L-BFGS and dual-logistic.ts): C, the
+ * iteration cap, the tolerance and per-sample weights for `rows` samples.
+ */
+export function checkSolverOptions(
+  r: { C: number; maxIter: number; tol: number; sampleWeight: Float64Array | null },
+  rows: number,
+): void {
   if (!(r.C > 0) || !Number.isFinite(r.C))
     throw new RangeError(`C must be a positive finite number, got ${r.C}`);
   if (!Number.isInteger(r.maxIter) || r.maxIter < 0)
     throw new RangeError(`maxIter must be a non-negative integer, got ${r.maxIter}`);
   if (!(r.tol >= 0)) throw new RangeError(`tol must be >= 0, got ${r.tol}`);
-  if (r.multiClass !== 'multinomial' && r.multiClass !== 'ovr') {
-    throw new RangeError(`multiClass must be 'multinomial' or 'ovr', got ${String(r.multiClass)}`);
-  }
   const sw = r.sampleWeight;
   if (sw !== null) {
     if (sw.length !== rows) throw new RangeError(`sampleWeight has ${sw.length} values, X has ${rows} rows`);
@@ -82,15 +94,13 @@ function resolveOptions(
         throw new RangeError(`sampleWeight[${i}] = ${v} is not a finite number >= 0`);
     }
   }
-  return r;
 }
 
-export function fitLogisticRegression(
-  X: CsrMatrix,
-  y: Int32Array,
-  classes: number,
-  opts?: LogisticRegressionOptions,
-): LogisticModel {
+/**
+ * What both solvers require of their data: `classes` ≥ 2, one label per row of X, every label in
+ * [0, classes), and at least two classes present (sklearn's messages).
+ */
+export function checkLabels(X: CsrMatrix, y: Int32Array, classes: number): void {
   if (!Number.isInteger(classes) || classes < 2)
     throw new RangeError(`classes must be an integer >= 2, got ${classes}`);
   if (y.length !== X.rows) throw new RangeError(`y has ${y.length} labels, X has ${X.rows} rows`);
@@ -105,6 +115,15 @@ export function fitLogisticRegression(
       'This solver needs samples of at least 2 classes in the data, but the data contains only one class',
     );
   }
+}
+
+export function fitLogisticRegression(
+  X: CsrMatrix,
+  y: Int32Array,
+  classes: number,
+  opts?: LogisticRegressionOptions,
+): LogisticModel {
+  checkLabels(X, y, classes);
   const o = resolveOptions(opts, classes, X.rows);
   const F = X.cols;
   const coef = new Float64Array(classes * F);

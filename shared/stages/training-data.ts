@@ -10,6 +10,7 @@ import { PipelineParams } from '../config/pipeline-params';
 import { ARTIFACTS, StageContext, artifactPath } from './context';
 import { FeaturesFile, LabelsFile, SplitFile } from './transform-split';
 import { Candidate } from './search-grid';
+import { tfidfOptions } from '../model/model-file';
 
 /** What stage 3 wrote, as stage 4 reads it: counts of every ticket, labels, split, vocabulary. */
 export interface TrainingData {
@@ -89,11 +90,7 @@ export function featureView(data: TrainingData, ngrams: number): FeatureView {
     columns,
     vocabulary: keep.map((j) => vocabulary[j]!),
     idf: subIdf,
-    X: applyTfidf(counts, subIdf, {
-      norm: vectorizer.norm,
-      smoothIdf: vectorizer.smoothIdf,
-      sublinearTf: vectorizer.sublinearTf,
-    }),
+    X: applyTfidf(counts, subIdf, tfidfOptions(vectorizer)),
   };
   if (cached?.data === data) cached.views.set(ngrams, view);
   return view;

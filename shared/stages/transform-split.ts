@@ -10,6 +10,7 @@ import {
   FEATURE_VECTORIZER,
   VectorizerSettings,
   countVectorizerOptions,
+  tfidfOptions,
 } from '../model/model-file';
 import { BadInputError } from '../errors';
 import { CategoryLabels, categoryLabels, classCounts, presentClasses, readLabelledTexts } from './labels';
@@ -121,7 +122,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     throw err;
   }
   const { vocabulary } = fitted;
-  const idf = fitIdf(fitted.counts, { smoothIdf: vectorizer.smoothIdf });
+  const idf = fitIdf(fitted.counts, tfidfOptions(vectorizer));
   const counts = fitRows ? withOtherRows(fitted.counts, fitRows, texts, vocabulary, counting) : fitted.counts;
   ctx.log.info(
     `count vectorizer (${category ? `narrative words, 1–${maxNgrams(params)}-grams, fitted on the training split` : 'noun lemmas'}): vocabulary ${vocabulary.length} terms, ${counts.data.length} non-zeros, in ${secondsSince(fitStart)} s`,

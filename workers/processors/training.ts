@@ -61,7 +61,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
             startedAt: Date.now(),
           });
         }
-        if ((job.data.step ?? step) === 'refit') {
+        if (job.data.step === 'refit') {
           const search = summarizeSearch(ctx.params, [...(await readFoldResults(ctx)).values()]);
           await writeSearchFile(ctx, search);
           const best = search.candidates.find((c) => c.winner)!;
@@ -110,18 +110,17 @@ async function wait(job: Job<StageJobData>, token: string, next: Partial<StageJo
   if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
 }
 
-/** The return values of this generation's children of one kind. */
-async function childResults<R>(job: Job<StageJobData>, kind: SearchJobData['kind']): Promise<R[]> {
-  const values = await job.getChildrenValues<R & { kind?: string }>();
-  return Object.values(values).filter((v) => (kind === 'refit' ? isTraining(v) : !isTraining(v))) as R[];
-}
-
-function isTraining(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && 'metrics' in v;
+/**
+ * The refit's result: its return value, among the children's (the CV jobs return fold results, which the
+ * refit step read from storage).
+ */
+async function refitResult(job: Job<StageJobData>): Promise<TrainingResult | undefined> {
+  const values = Object.values(await job.getChildrenValues<unknown>());
+  return values.find((v): v is TrainingResult => typeof v === 'object' && v !== null && 'metrics' in v);
 }
 
 async function done(ctx: StageContext, job: Job<StageJobData>): Promise<TrainingJobResult> {
-  const [result] = await childResults<TrainingResult>(job, 'refit');
+  const result = await refitResult(job);
   if (!result) throw new Error(`training job ${job.id} reached its last step without the refit's result`);
   await removeFoldFiles(ctx);
   ctx.log.info(`test accuracy ${result.metrics.test.accuracy.toFixed(4)}`);
