@@ -1,11 +1,7 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { Job } from 'bullmq';
 import { childQueueOf, isChildQueue, isQueueName } from '../config/stages';
 import { Queues } from '../flow/queues';
 import { StageJobData } from '../flow/job-types';
-import { ARTIFACTS } from '../stages/context';
-import { runDir } from '../storage';
 import { RunRecord, StageRecord, StageState, deriveRunFields, isDone, isFinal } from './record';
 
 const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
@@ -21,19 +17,13 @@ const CHILD_FAILED = /^child .*:([^:]+):([^:]+) failed$/;
 
 /**
  * The record brought up to date from the BullMQ jobs of its current generation. Final records and
- * stages already done are left as they are (their jobs may be gone). Pure apart from reading Redis and
- * storage: the caller decides whether to write the result.
+ * stages already done are left as they are (their jobs may be gone). Pure apart from reading Redis: the
+ * caller decides whether to write the result.
  */
-export async function refreshRecord(
-  record: RunRecord,
-  queues: Queues,
-  storageDir: string,
-): Promise<RunRecord> {
+export async function refreshRecord(record: RunRecord, queues: Queues): Promise<RunRecord> {
   if (isFinal(record.state)) return record;
   const stages = await Promise.all(
-    record.stages.map((s) =>
-      isDone(s) || s.jobId === null ? s : refreshStage(s, queues, storageDir, record.id),
-    ),
+    record.stages.map((s) => (isDone(s) || s.jobId === null ? s : refreshStage(s, queues))),
   );
   const open = stages.filter((s) => !isDone(s) && s.jobId !== null);
   const lastEvent = Date.parse(record.events[record.events.length - 1]?.at ?? record.createdAt);
@@ -58,12 +48,7 @@ export async function refreshRecord(
   return deriveRunFields({ ...record, stages: settled }, new Date());
 }
 
-async function refreshStage(
-  s: StageRecord,
-  queues: Queues,
-  storageDir: string,
-  runId: string,
-): Promise<StageRecord> {
+async function refreshStage(s: StageRecord, queues: Queues): Promise<StageRecord> {
   const queue = queues[s.stage];
   // State first, then the job: a job read after its state is at least as new, so "completed" always
   // comes with its finish time and return value.
@@ -103,12 +88,9 @@ async function refreshStage(
   if (childQueueOf(s.stage) !== undefined && job.data.chunks !== undefined) {
     const counts = await job.getDependenciesCount();
     const total = job.data.chunks;
-    // Chunks: their output files count (reused ones too); after the merge the files are gone, so a
-    // completed stage has done every chunk. Search jobs: the children BullMQ has processed.
-    const done =
-      s.stage === 'text-processing'
-        ? await countFiles(path.join(runDir(storageDir, runId), ARTIFACTS.chunksDir), '.stats.json')
-        : (counts.processed ?? 0) + (job.data.reusedChunks ?? 0);
+    // The children BullMQ has processed, and those whose output an earlier generation left (reused); a
+    // completed stage has done every child.
+    const done = (counts.processed ?? 0) + (job.data.reusedChunks ?? 0);
     const completed = next.state === 'completed' ? total : Math.min(total, done);
     next.chunks = {
       total,
@@ -159,12 +141,4 @@ async function rootCause(queues: Queues, reason: string): Promise<string> {
     reason = child.failedReason;
   }
   return reason;
-}
-
-async function countFiles(dir: string, suffix: string): Promise<number> {
-  try {
-    return (await fs.readdir(dir)).filter((f) => f.endsWith(suffix)).length;
-  } catch {
-    return 0;
-  }
 }

@@ -25,7 +25,7 @@ export async function syncRun(
     async () => {
       const record = await ctx.store.read(runId);
       if (!record) return null;
-      const next = await refreshRecord(record, ctx.queues, ctx.config.storageDir);
+      const next = await refreshRecord(record, ctx.queues);
       if (JSON.stringify(next) !== JSON.stringify(record)) {
         if (isFinal(next.state) && !isFinal(record.state)) {
           // A failed run keeps the chunk outputs that completed (a retry reuses them), not half-written files.
@@ -58,8 +58,6 @@ export async function readRun(ctx: RunsContext, runId: string): Promise<RunRecor
   } catch (err) {
     if (!(err instanceof LockBusy)) throw err;
     const record = await ctx.store.read(runId);
-    return record && !isFinal(record.state)
-      ? refreshRecord(record, ctx.queues, ctx.config.storageDir)
-      : record;
+    return record && !isFinal(record.state) ? refreshRecord(record, ctx.queues) : record;
   }
 }

@@ -36,7 +36,7 @@ describe('a run whose jobs are gone from Redis', () => {
   };
 
   it('fails, saying so and how to go on, once its last event is old enough', async () => {
-    const lost = await refreshRecord(record(LOST_JOBS_AFTER_MS + 1000), runs.queues, config.storageDir);
+    const lost = await refreshRecord(record(LOST_JOBS_AFTER_MS + 1000), runs.queues);
     assert.equal(lost.state, 'failed');
     assert.equal(lost.error?.stage, 'text-processing');
     assert.match(lost.error?.message ?? '', /jobs are gone from Redis.*retry the run/);
@@ -47,7 +47,7 @@ describe('a run whose jobs are gone from Redis', () => {
   });
 
   it('is left alone right after submission, while its flow is being added', async () => {
-    const fresh = await refreshRecord(record(100), runs.queues, config.storageDir);
+    const fresh = await refreshRecord(record(100), runs.queues);
     assert.equal(fresh.state, 'active');
     assert.equal(fresh.error, null);
   });
