@@ -1,5 +1,6 @@
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import {
   DEFAULT_PIPELINE_PARAMS,
   PARAM_NAMES,
@@ -7,7 +8,13 @@ import {
   resolvePipelineParams,
 } from '../../shared/config/pipeline-params';
 import { STAGES, StageName } from '../../shared/config/stages';
-import { stageCacheKeys } from '../../shared/runs/stage-cache';
+import { STAGE_PARAMS, stageCacheKeys } from '../../shared/runs/stage-cache';
+import { StageContext } from '../../shared/stages/context';
+import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
+import { runModelSearchInProcess } from '../../shared/stages/model-search';
+import { runTextProcessing } from '../../shared/stages/text-processing';
+import { runTransformSplit } from '../../shared/stages/transform-split';
+import { SAMPLE_DATASET, stageContext, testConfig } from '../helpers/env';
 
 /**
  * The first stage whose output each parameter changes, written down here from what the parameters mean
@@ -143,6 +150,80 @@ describe('stage cache keys and the pipeline parameters', () => {
         seen.add(keys['transform-split']);
       }
       assert.equal(seen.size, values.length + 1, `every value of ${name} has a key of its own`);
+    }
+  });
+});
+
+/**
+ * Parameters a stage reads although they change none of its output, each with the reason: the only
+ * reads outside the stage's cache key (its own STAGE_PARAMS and those of the stages before it) allowed.
+ */
+const READ_WITHOUT_OUTPUT: Partial<Record<StageName, Partial<Record<keyof PipelineParams, string>>>> = {
+  'text-processing': { chunkSize: 'only partitions the work into chunk jobs' },
+  'feature-extraction': {
+    testSize: 'checkParamsAgainstData refuses a split the ticket count cannot give, before fitting',
+    stratify: 'checkParamsAgainstData, as testSize',
+  },
+  'transform-split': {
+    searchC: 'the grid is listed only for its longest n-gram (maxNgrams)',
+    searchClassWeight: 'as searchC',
+  },
+};
+
+/** `params` as a stage sees it, noting every parameter the stage reads. */
+function recording(params: PipelineParams, reads: Set<string>): PipelineParams {
+  return new Proxy(params, {
+    get(target, key, receiver) {
+      if (typeof key === 'string') reads.add(key);
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+    ownKeys(target) {
+      reads.add('(every parameter, by listing them)');
+      return Reflect.ownKeys(target);
+    },
+  });
+}
+
+describe('what each stage reads of the parameters, running on the sample', () => {
+  const config = testConfig();
+  const reads = new Map<StageName, Set<string>>(STAGES.map((s) => [s, new Set<string>()]));
+  const runStage = async (
+    stage: StageName,
+    params: PipelineParams,
+    fn: (ctx: StageContext) => Promise<unknown>,
+  ) => {
+    await fn({ ...stageContext(config, 'reads'), params: recording(params, reads.get(stage)!) });
+  };
+  before(async () => {
+    const topics: PipelineParams = { ...config.pipeline };
+    await runStage('text-processing', topics, (ctx) => runTextProcessing(ctx, SAMPLE_DATASET));
+    await runStage('feature-extraction', topics, runFeatureExtraction);
+    await runStage('transform-split', topics, runTransformSplit);
+    await runStage('training', topics, runModelSearchInProcess);
+    // Category labels read the label and feature parameters topic labels leave alone.
+    const category: PipelineParams = { ...topics, labels: 'category', searchC: [1], minClassSize: 20 };
+    await runStage('transform-split', category, runTransformSplit);
+    await runStage('training', category, runModelSearchInProcess);
+  });
+  after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
+
+  it('every parameter a stage reads is in its cache key, or the key of a stage before it', () => {
+    for (const [i, stage] of STAGES.entries()) {
+      const keyed = new Set<string>(STAGES.slice(0, i + 1).flatMap((s) => STAGE_PARAMS[s]));
+      const allowed = READ_WITHOUT_OUTPUT[stage] ?? {};
+      const outside = [...reads.get(stage)!].filter((p) => !keyed.has(p) && !Object.hasOwn(allowed, p));
+      assert.deepEqual(outside, [], `${stage} reads parameters its cache key does not cover`);
+      assert.ok(reads.get(stage)!.size > 0, `${stage} read its parameters through the recording proxy`);
+    }
+  });
+
+  it('each parameter is first read by the stage the cache keys expect', () => {
+    for (const name of PARAM_NAMES) {
+      const first = STAGES.find((s) => reads.get(s)!.has(name) && !READ_WITHOUT_OUTPUT[s]?.[name]);
+      const expected = FIRST_STAGE[name];
+      // language has one value, English, which text processing assumes without reading it.
+      if (name === 'language' || expected === null) continue;
+      assert.equal(first, expected, `"${name}" is first read by ${first ?? 'no stage'}`);
     }
   });
 });
