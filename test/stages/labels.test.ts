@@ -66,6 +66,14 @@ describe('category labels', () => {
     assert.deepEqual(l.counts, [9, 6, 5]);
   });
 
+  it('a class of exactly minClassSize tickets is kept; one ticket fewer is merged', () => {
+    // Debt collection has 3 tickets (at the bound), Virtual currency 2 (one under it).
+    const l = categoryLabels(categories, params({ minClassSize: 3 }));
+    assert.deepEqual(l.merged, ['Virtual currency']);
+    assert.deepEqual(l.names, ['Debt collection', 'Mortgage', 'Student loan', 'other']);
+    assert.deepEqual(l.counts, [3, 9, 6, 2]);
+  });
+
   it('a single class left is bad input that names the parameters to change', () => {
     assert.throws(
       () => categoryLabels(categories, params({ labelMap: { Mortgage: 'loan' }, unmappedLabel: 'drop' })),
