@@ -164,6 +164,7 @@ async function createRun(
             generation: 1,
             cacheKeys,
             datasetSha256: digest.sha256,
+            datasetBytes: digest.bytes,
             codeVersion: CODE_VERSION,
           },
           first,
