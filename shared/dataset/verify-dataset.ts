@@ -120,7 +120,11 @@ export async function planVerified(
     throw datasetChanged(ds.path, withBytes(expected, bytes), `${bytes} bytes with SHA-256 ${sha256}`);
   const after = await fileIdentity(ds);
   if (!sameIdentity(before, after))
-    throw datasetChanged(ds.path, withBytes(expected, bytes), `written while read: ${identityChange(before, after)}`);
+    throw datasetChanged(
+      ds.path,
+      withBytes(expected, bytes),
+      `written while read: ${identityChange(before, after)}`,
+    );
   return { plan, check: { sha256, bytes, identity: after } };
 }
 
@@ -145,7 +149,11 @@ export async function checkChunkDataset(ds: DatasetFile, check: DatasetCheck): P
   const now = identityOf(st);
   if (sameIdentity(now, check.identity)) return now;
   if (now.size !== check.bytes)
-    throw datasetChanged(ds.path, check, `it holds ${now.size} bytes: ${identityChange(check.identity, now)}`);
+    throw datasetChanged(
+      ds.path,
+      check,
+      `it holds ${now.size} bytes: ${identityChange(check.identity, now)}`,
+    );
   const key = memoKey(st);
   if (verified.get(key) !== check.sha256) {
     const digest = await hashFile(ds);

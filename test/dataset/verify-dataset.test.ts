@@ -55,7 +55,9 @@ describe('verifying a dataset against its run record', () => {
     // a file that no longer parses reports the change, not the parse error
     fs.writeFileSync(file, '[{"_source": ');
     await assert.rejects(
-      openDataset(file).then((d) => planVerified(d, { sha256: expected.sha256 }, 100).finally(() => d.close())),
+      openDataset(file).then((d) =>
+        planVerified(d, { sha256: expected.sha256 }, 100).finally(() => d.close()),
+      ),
       changed(file),
     );
   });
