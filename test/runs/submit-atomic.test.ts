@@ -7,6 +7,7 @@ import IORedis from 'ioredis';
 import { createConnection } from '../../shared/flow/connection';
 import { freePort } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { submitRun, SubmitDeadlinePassed } from '../../shared/runs/submit';
 import { cleanup, SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 import { API_MAIN, Proc, sleep, spawnNode, waitFor } from '../helpers/processes';
 
@@ -140,5 +141,22 @@ describe('POST /runs: a run is created exactly when the answer says so', () => {
       await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();
     }
+  });
+
+  it('a deadline that passes before the commit rolls back, the idempotency claim included', async () => {
+    const before = await created();
+    const key = `late-${Date.now()}`;
+    await assert.rejects(
+      submitRun(runs, {
+        dataset: 'sample.json',
+        datasetFile: path.join(data, 'sample.json'),
+        params: { cache: false },
+        idempotencyKey: key,
+        deadlineMs: -1,
+      }),
+      SubmitDeadlinePassed,
+    );
+    assert.deepEqual(await created(), before);
+    assert.equal(await idempotencyKeyExists(key), false);
   });
 });
