@@ -15,6 +15,8 @@ interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   handler: (deps: ApiDeps, req: Request) => Promise<HandlerResult>;
+  /** the handler keeps REDIS_DEADLINE_MS itself, rolling back what it started (it is not raced) */
+  ownDeadline?: true;
 }
 
 const id = (req: Request) => String(req.params.id);
@@ -23,7 +25,8 @@ const ROUTES: Route[] = [
   {
     method: 'post',
     path: '/runs',
-    handler: (d, req) => createRun(d, req.body, req.get('Idempotency-Key') ?? undefined),
+    handler: (d, req) => createRun(d, req.body, req.get('Idempotency-Key') ?? undefined, REDIS_DEADLINE_MS),
+    ownDeadline: true,
   },
   { method: 'get', path: '/runs', handler: (d, req) => getRuns(d, req.query as Record<string, unknown>) },
   { method: 'get', path: '/runs/:id', handler: (d, req) => getRun(d, id(req)) },
@@ -61,7 +64,11 @@ class RedisUnavailable extends Error {}
  * `REDIS_DEADLINE_MS` when Redis does not answer: a client learns in seconds that it should retry,
  * instead of hanging.
  */
-async function withRedis(deps: ApiDeps, work: () => Promise<HandlerResult>): Promise<HandlerResult> {
+async function withRedis(
+  deps: ApiDeps,
+  work: () => Promise<HandlerResult>,
+  race = true,
+): Promise<HandlerResult> {
   const unavailable = (why: string): HandlerResult => ({
     status: 503,
     body: { error: `Redis at ${deps.config.redisUrl} ${why}: try again shortly` },
@@ -69,10 +76,10 @@ async function withRedis(deps: ApiDeps, work: () => Promise<HandlerResult>): Pro
   if (deps.redis.status !== 'ready') return unavailable(`is unreachable (connection ${deps.redis.status})`);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnavailable()), REDIS_DEADLINE_MS);
+    if (race) timer = setTimeout(() => reject(new RedisUnavailable()), REDIS_DEADLINE_MS);
   });
   try {
-    return await Promise.race([work(), deadline]);
+    return await (race ? Promise.race([work(), deadline]) : work());
   } catch (err) {
     // The connection's own command timeout (shorter than the deadline) says the same.
     if (err instanceof RedisUnavailable || /Command timed out/.test((err as Error).message)) {
@@ -112,7 +119,10 @@ export function createApp(runs: RunsContext, log: Logger): express.Express {
   app.use(express.json({ limit: '1mb' }));
   for (const route of ROUTES) {
     app[route.method](route.path, (req: Request, res: Response, next: NextFunction) => {
-      withRedis(deps, () => route.handler(deps, req)).then((r) => res.status(r.status).json(r.body), next);
+      withRedis(deps, () => route.handler(deps, req), !route.ownDeadline).then(
+        (r) => res.status(r.status).json(r.body),
+        next,
+      );
     });
   }
   app.use(uiDataRouter(deps));

@@ -9,7 +9,8 @@ import { ModelRegistry } from '../../shared/model/registry';
 import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
 import { liveWorkers } from '../../shared/runs/heartbeats';
 import { RUN_STATES, RunState } from '../../shared/runs/record';
-import { IdempotencyConflict, submitRun } from '../../shared/runs/submit';
+import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runs/submit';
+import { HashCache } from '../../shared/dataset/hash-cache';
 import { readRun } from '../../shared/runs/sync';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
@@ -59,10 +60,20 @@ export async function resolveDataset(dataDir: string, dataset: unknown): Promise
   return path.relative(root, real);
 }
 
+/** Digests of the data root's files, shared by every request of this process. */
+const datasetDigests = new HashCache();
+
+/**
+ * Submit a run. The dataset is hashed first, outside `redisDeadlineMs` (a large file takes seconds; the
+ * hash cache makes an unchanged file's next submission instant, and bounds how many are hashed at once);
+ * the deadline then covers the Redis part, which either commits the run (202) or rolls everything back
+ * and answers 503: a 503 never leaves a run behind.
+ */
 export async function createRun(
   deps: ApiDeps,
   body: unknown,
   idempotencyKey: string | undefined,
+  redisDeadlineMs?: number,
 ): Promise<HandlerResult> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return error(
@@ -85,8 +96,12 @@ export async function createRun(
       datasetFile,
       params,
       idempotencyKey,
+      hash: (file) => datasetDigests.digest(file),
+      ...(redisDeadlineMs !== undefined ? { deadlineMs: redisDeadlineMs } : {}),
     });
-    const idle = Object.entries(await liveWorkers(deps.redis, deps.keys, QUEUES)).filter(([, n]) => n === 0);
+    // The run is committed: a failure from here on must not answer as if it were not.
+    const workers = await liveWorkers(deps.redis, deps.keys, QUEUES).catch(() => ({}));
+    const idle = Object.entries(workers).filter(([, n]) => n === 0);
     const warnings =
       idle.length > 0 && record.state !== 'completed'
         ? [
@@ -108,6 +123,11 @@ export async function createRun(
     if (err instanceof StorageError) return error(507, err.message);
     if (err instanceof BadInputError) return error(400, err.message);
     if (err instanceof IdempotencyConflict) return error(409, err.message);
+    if (err instanceof SubmitDeadlinePassed)
+      return error(
+        503,
+        `Redis at ${deps.config.redisUrl} did not answer in time: ${err.message}; try again shortly`,
+      );
     throw err;
   }
 }

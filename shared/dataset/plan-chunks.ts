@@ -44,6 +44,8 @@ export interface PlanOptions {
   maxRecordBytes?: number;
   /** default MAX_CHUNK_BYTES */
   maxChunkBytes?: number;
+  /** sees every piece of the file, in order, from its first byte to its end (as the scan reads them) */
+  onPiece?: (piece: Buffer) => void;
 }
 
 interface Limits {
@@ -76,7 +78,7 @@ export async function planChunks(
       timeLimitMs,
       deadline: performance.now() + timeLimitMs,
     };
-    const stream = readPieces(ds, { highWaterMark: opts.highWaterMark ?? 1 << 20 });
+    const stream = tap(readPieces(ds, { highWaterMark: opts.highWaterMark ?? 1 << 20 }), opts.onPiece);
     try {
       if (format === 'json') return await planJson(stream, limits);
       if (looksLikeJsonObjectFile(file, format)) await checkJsonLinesStart(ds);
@@ -94,6 +96,20 @@ export async function planChunks(
       await stream.return(undefined);
     }
   });
+}
+
+async function* tap(
+  pieces: AsyncGenerator<Buffer>,
+  onPiece: ((piece: Buffer) => void) | undefined,
+): AsyncGenerator<Buffer> {
+  try {
+    for await (const piece of pieces) {
+      onPiece?.(piece);
+      yield piece;
+    }
+  } finally {
+    await pieces.return(undefined);
+  }
 }
 
 function checkTime(limits: Limits, offset: number, where: InputLocation): void {

@@ -15,6 +15,7 @@ export interface FlowRun {
   /** each stage's cache key */
   cacheKeys: Record<StageName, string>;
   datasetSha256: string;
+  datasetBytes?: number;
   codeVersion: string;
 }
 
@@ -52,6 +53,7 @@ export function buildRunFlow(config: TicketflowConfig, run: FlowRun, first: Stag
       generation: run.generation,
       cacheKey: run.cacheKeys[stage],
       datasetSha256: run.datasetSha256,
+      ...(run.datasetBytes !== undefined ? { datasetBytes: run.datasetBytes } : {}),
       codeVersion: run.codeVersion,
       ...(stage === 'text-processing' ? { step: 'split' as const } : {}),
     };

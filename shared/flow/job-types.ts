@@ -1,6 +1,7 @@
 import { PipelineParams } from '../config/pipeline-params';
 import { ChildQueueName, StageName, childQueueOf } from '../config/stages';
 import { DatasetFormat, TicketRange } from '../dataset/read-tickets';
+import { DatasetCheck } from '../dataset/verify-dataset';
 import { TextProcessingResult } from '../stages/text-processing';
 import { FeatureExtractionResult } from '../stages/feature-extraction';
 import { TransformSplitResult } from '../stages/transform-split';
@@ -49,6 +50,8 @@ export interface StageJobData extends FanOutState {
   cacheKey: string;
   /** the dataset's SHA-256 at submission and the code version: a model's lineage */
   datasetSha256: string;
+  /** the dataset's size at submission: stage 1 refuses another size before hashing */
+  datasetBytes?: number;
   codeVersion: string;
 }
 
@@ -62,6 +65,8 @@ export interface ChunkJobData {
   format: DatasetFormat;
   /** this chunk's byte range of the dataset and the index of its first record */
   range: TicketRange;
+  /** the record's bytes and the file's identity while stage 1 verified them: checked before and after reading */
+  datasetCheck: DatasetCheck;
   tags: readonly string[];
   params: PipelineParams;
   artifacts: string;

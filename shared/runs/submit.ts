@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { checkParamsAgainstData, resolvePipelineParams } from '../config/pipeline-params';
-import { STAGES, StageName } from '../config/stages';
+import { ROOT_STAGE, STAGES, StageName } from '../config/stages';
 import { BadInputError } from '../errors';
-import { hashFile } from '../dataset/hash-file';
+import { FileDigest, hashFile } from '../dataset/hash-file';
 import { buildRunFlow } from '../flow/build-flow';
 import { newRunId } from '../flow/run-id';
 import { stageJobId } from '../flow/job-types';
 import { CODE_VERSION } from './code-version';
 import { writeRunReport } from '../report/run-report';
+import { writeJsonAtomic } from '../storage';
 import { RunsContext } from './context';
 import { deriveRunFields, initialStages, RunRecord } from './record';
 import { stageCacheKeys } from './stage-cache';
@@ -21,6 +22,13 @@ export interface SubmitInput {
   params?: unknown;
   /** the client's Idempotency-Key: the same key answers the same run */
   idempotencyKey?: string;
+  /** how to hash the dataset (the API's hash cache); hashFile by default */
+  hash?: (file: string) => Promise<FileDigest>;
+  /**
+   * ms the Redis part of the submission may take, counted after hashing: a submission not committed by
+   * then is rolled back and throws SubmitDeadlinePassed. No limit by default.
+   */
+  deadlineMs?: number;
 }
 
 export interface SubmitResult {
@@ -31,43 +39,154 @@ export interface SubmitResult {
 
 /** How long an Idempotency-Key keeps answering the same run. */
 export const IDEMPOTENCY_TTL_SECONDS = 48 * 3600;
+/** A claim on a key whose run was not committed after this long belongs to a submission that died. */
+const ABANDONED_CLAIM_MS = 15_000;
+/** How long rolling back waits for each Redis compensation before answering (they still run, in order). */
+const UNDO_WAIT_MS = 200;
+/** How long a withdrawn run's jobs are refused by workers (they see it as cancelled). */
+const WITHDRAWN_FLAG_SECONDS = 86_400;
+
+/** The deadline passed before the run was committed: everything it had written was rolled back. */
+export class SubmitDeadlinePassed extends Error {
+  override readonly name = 'SubmitDeadlinePassed';
+}
 
 /**
  * Submit a run: validate the parameters, hash the dataset, reuse every stage the stage cache holds (in
  * flow order, up to the first miss), write the run record, and add a flow for the stages left. A run
  * whose every stage is cached is complete at once and adds no job.
+ *
+ * Atomic with its answer: the run is committed by one Redis transaction — the flow (BullMQ adds a flow
+ * in one MULTI), or, for a run every stage's cache completes, its index entry. Before that point any
+ * failure, or the deadline passing, undoes what was written (the run's folder and index entry, the
+ * idempotency claim) and throws; after it nothing fails the submission. When the commit itself gets no
+ * answer in time (it may still run later), the run is withdrawn too: its jobs removed and flagged
+ * cancelled. Undoing goes through the same connection as the writes, so it runs after them even when
+ * Redis answers late.
  */
 export async function submitRun(ctx: RunsContext, input: SubmitInput): Promise<SubmitResult> {
   const { cache, overrides } = splitCacheFlag(input.params);
   const params = resolvePipelineParams(ctx.config.pipeline, overrides);
+  const digest = await (input.hash ?? hashFile)(input.datasetFile).catch((err: NodeJS.ErrnoException) => {
+    if (err instanceof BadInputError) throw err;
+    throw new BadInputError(`${input.datasetFile}: cannot read the dataset (${err.code ?? err.message})`);
+  });
+  const deadline = input.deadlineMs === undefined ? Infinity : Date.now() + input.deadlineMs;
   const createdAt = new Date();
   const runId = newRunId(createdAt);
-  if (input.idempotencyKey !== undefined) {
-    const bodyHash = sha256(JSON.stringify({ dataset: input.dataset, params: input.params ?? null }));
-    const key = ctx.keys.idempotency(sha256(input.idempotencyKey));
-    const claim = JSON.stringify({ runId, bodyHash });
-    const won = await ctx.redis.set(key, claim, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
-    if (won !== 'OK') {
-      const prior = JSON.parse((await ctx.redis.get(key)) ?? claim) as { runId: string; bodyHash: string };
-      if (prior.bodyHash !== bodyHash) {
-        throw new IdempotencyConflict(
-          `the Idempotency-Key was used for a different request (run ${prior.runId})`,
-        );
-      }
-      const record = await waitForRecord(ctx, prior.runId);
-      if (record) return { record, existing: true };
+  const undo = new Rollback();
+  try {
+    if (input.idempotencyKey !== undefined) {
+      const prior = await claimKey(ctx, input, runId, deadline, undo);
+      if (prior) return { record: prior, existing: true };
+    }
+    const record = await createRun(ctx, input, runId, createdAt, params, cache, digest, deadline, undo);
+    if (input.idempotencyKey !== undefined) await markCommitted(ctx, input, runId).catch(() => undefined);
+    return { record, existing: false };
+  } catch (err) {
+    await undo.run();
+    throw err;
+  }
+}
+
+/** Compensations for what a submission wrote, run newest first; each waits at most UNDO_WAIT_MS. */
+class Rollback {
+  private steps: (() => Promise<unknown>)[] = [];
+  add(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+  /** The run is committed: nothing is to be undone any more. */
+  clear(): void {
+    this.steps = [];
+  }
+  async run(): Promise<void> {
+    for (const step of this.steps.reverse()) {
+      const done = step().catch(() => undefined);
+      await Promise.race([done, new Promise((r) => setTimeout(r, UNDO_WAIT_MS).unref())]);
+    }
+    this.steps = [];
+  }
+}
+
+function checkDeadline(deadline: number): void {
+  if (Date.now() > deadline)
+    throw new SubmitDeadlinePassed('the submission did not finish in time: nothing was created');
+}
+
+interface Claim {
+  runId: string;
+  bodyHash: string;
+  /** epoch ms of the claim */
+  at: number;
+  /** set once the run is committed */
+  committed?: boolean;
+}
+
+const keyOf = (ctx: RunsContext, input: SubmitInput) => ctx.keys.idempotency(sha256(input.idempotencyKey!));
+
+/** Deletes KEYS[1] only while it holds ARGV[1]: a submission releases its own claim, never a newer one. */
+const RELEASE_CLAIM = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+
+/**
+ * Claim the Idempotency-Key for `runId`, or answer the run an earlier request with the key made: that
+ * request's run once it is committed; the key again when that request rolled back or died before
+ * committing; 409 for another body or a run since deleted.
+ */
+async function claimKey(
+  ctx: RunsContext,
+  input: SubmitInput,
+  runId: string,
+  deadline: number,
+  undo: Rollback,
+): Promise<RunRecord | null> {
+  const bodyHash = sha256(JSON.stringify({ dataset: input.dataset, params: input.params ?? null }));
+  const key = keyOf(ctx, input);
+  const giveUp = Math.min(deadline, Date.now() + 5000);
+  for (;;) {
+    const claim = JSON.stringify({ runId, bodyHash, at: Date.now() } satisfies Claim);
+    // Undone even when the SET gets no answer: it may still run.
+    undo.add(() => ctx.redis.eval(RELEASE_CLAIM, 1, key, claim));
+    if ((await ctx.redis.set(key, claim, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX')) === 'OK') return null;
+    undo.clear();
+    const raw = await ctx.redis.get(key);
+    if (raw === null) continue; // released meanwhile: claim it again
+    const prior = JSON.parse(raw) as Claim;
+    if (prior.bodyHash !== bodyHash) {
+      throw new IdempotencyConflict(
+        `the Idempotency-Key was used for a different request (run ${prior.runId})`,
+      );
+    }
+    if (prior.committed) {
+      const record = await ctx.store.read(prior.runId);
+      if (record) return record;
       throw new IdempotencyConflict(
         `the Idempotency-Key's run ${prior.runId} no longer exists: use a new key`,
       );
     }
+    if (Date.now() - (prior.at ?? 0) > ABANDONED_CLAIM_MS) {
+      // Its submission died between writing and committing (or could not mark the commit): a run that is
+      // there is the answer; otherwise the key is free again.
+      const record = await ctx.store.read(prior.runId);
+      if (record) return record;
+      await ctx.redis.eval(RELEASE_CLAIM, 1, key, raw);
+      continue;
+    }
+    if (Date.now() > giveUp) {
+      throw new SubmitDeadlinePassed(
+        `the Idempotency-Key's run ${prior.runId} is still being created by another request: nothing was created`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
-  try {
-    return { record: await createRun(ctx, input, runId, createdAt, params, cache), existing: false };
-  } catch (err) {
-    if (input.idempotencyKey !== undefined)
-      await ctx.redis.del(ctx.keys.idempotency(sha256(input.idempotencyKey)));
-    throw err;
-  }
+}
+
+async function markCommitted(ctx: RunsContext, input: SubmitInput, runId: string): Promise<void> {
+  const key = keyOf(ctx, input);
+  const raw = await ctx.redis.get(key);
+  if (raw === null) return;
+  const claim = JSON.parse(raw) as Claim;
+  if (claim.runId !== runId) return;
+  await ctx.redis.set(key, JSON.stringify({ ...claim, committed: true }), 'KEEPTTL', 'XX');
 }
 
 async function createRun(
@@ -77,10 +196,10 @@ async function createRun(
   createdAt: Date,
   params: ReturnType<typeof resolvePipelineParams>,
   cache: boolean,
+  digest: FileDigest,
+  deadline: number,
+  undo: Rollback,
 ): Promise<RunRecord> {
-  const digest = await hashFile(input.datasetFile).catch((err: NodeJS.ErrnoException) => {
-    throw new BadInputError(`${input.datasetFile}: cannot read the dataset (${err.code ?? err.message})`);
-  });
   const cacheKeys = stageCacheKeys(digest.sha256, params);
   // An earlier run of the same dataset tells how many tickets it holds: parameters that cannot work with
   // that many fail here, before anything is enqueued, rather than in stage 2.
@@ -90,6 +209,7 @@ async function createRun(
     if (problems.length > 0)
       throw new BadInputError(`${problems.join('; ')} (the dataset holds ${known.rows} tickets)`);
   }
+  checkDeadline(deadline);
   let record: RunRecord = {
     id: runId,
     state: 'waiting',
@@ -111,6 +231,9 @@ async function createRun(
     warnings: [],
     events: [{ at: createdAt.toISOString(), event: 'created' }],
   };
+  // From here on the run has a folder (cache links, the record) and an index entry until committed.
+  const written = record;
+  undo.add(() => ctx.store.remove(written));
   let first: StageName | null = STAGES[0];
   if (cache) {
     first = null;
@@ -148,34 +271,53 @@ async function createRun(
   record = deriveRunFields(record, new Date());
   if (record.state === 'completed')
     record.events.push({ at: record.finishedAt!, event: 'completed', detail: 'every stage cached' });
-  await ctx.store.write(record);
-  // A run that every stage's cache completed has its report at once, like any run that ends.
-  if (first === null) await writeRunReport(ctx, runId).catch(() => undefined);
-  if (first !== null) {
-    try {
-      await ctx.flowProducer.add(
-        buildRunFlow(
-          ctx.config,
-          {
-            runId,
-            dataset: input.dataset,
-            params,
-            createdAt: record.createdAt,
-            generation: 1,
-            cacheKeys,
-            datasetSha256: digest.sha256,
-            codeVersion: CODE_VERSION,
-          },
-          first,
-        ),
-      );
-    } catch (err) {
-      // Nothing was enqueued: leave no record that says "waiting" forever.
-      await ctx.store.remove(record).catch(() => undefined);
-      throw err;
-    }
+  if (first === null) {
+    // Every stage cached: the index entry is the commit.
+    await writeJsonAtomic(ctx.store.file(runId), record);
+    checkDeadline(deadline);
+    await ctx.store.index(record);
+    undo.clear();
+    // A run that every stage's cache completed has its report at once, like any run that ends.
+    await writeRunReport(ctx, runId).catch(() => undefined);
+    return record;
   }
+  // The record and its index entry before the flow: the first worker to start a job updates both.
+  await ctx.store.write(record);
+  checkDeadline(deadline);
+  const flow = buildRunFlow(
+    ctx.config,
+    {
+      runId,
+      dataset: input.dataset,
+      params,
+      createdAt: record.createdAt,
+      generation: 1,
+      cacheKeys,
+      datasetSha256: digest.sha256,
+      datasetBytes: digest.bytes,
+      codeVersion: CODE_VERSION,
+    },
+    first,
+  );
+  try {
+    await ctx.flowProducer.add(flow);
+  } catch (err) {
+    undo.add(() => withdrawFlow(ctx, runId));
+    throw err;
+  }
+  undo.clear();
   return record;
+}
+
+/**
+ * Take back a flow whose MULTI got no answer and may still run: flag the run cancelled (a worker that
+ * took a job meanwhile fails it at its start check) and remove the flow from its root job down.
+ */
+async function withdrawFlow(ctx: RunsContext, runId: string): Promise<void> {
+  await Promise.all([
+    ctx.redis.set(ctx.keys.cancelled(runId), '1', 'EX', WITHDRAWN_FLAG_SECONDS),
+    ctx.queues[ROOT_STAGE].remove(stageJobId(runId, ROOT_STAGE, 1), { removeChildren: true }),
+  ]);
 }
 
 /** `cache` is a run option, not a pipeline parameter: it changes how a run is computed, never its outputs. */
@@ -196,16 +338,6 @@ function splitCacheFlag(params: unknown): { cache: boolean; overrides: unknown }
 
 export class IdempotencyConflict extends Error {
   override readonly name = 'IdempotencyConflict';
-}
-
-/** The run an earlier request with the same key is still creating: wait for its record briefly. */
-async function waitForRecord(ctx: RunsContext, runId: string): Promise<RunRecord | null> {
-  for (let i = 0; i < 100; i++) {
-    const record = await ctx.store.read(runId);
-    if (record) return record;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return null;
 }
 
 function sha256(text: string): string {

@@ -7,7 +7,7 @@ import { ChunkJobData, StageJobData, TextProcessingJobResult, chunkJobId } from 
 import { ARTIFACTS, StageContext, artifactPath } from '../../shared/stages/context';
 import { mergeChunks, readChunkStats, removeChunkFiles, sumStats } from '../../shared/stages/text-processing';
 import { chunkStatsPath, ChunkStatsFile } from '../../shared/stages/text-processing/chunk-files';
-import { planChunks } from '../../shared/dataset/plan-chunks';
+import { planVerified } from '../../shared/dataset/verify-dataset';
 import { ReadStats } from '../../shared/dataset/read-tickets';
 import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
@@ -20,7 +20,9 @@ import { awaitChunks } from './fan-out';
  * them (BullMQ's WaitingChildrenError pattern); any worker may take a chunk, which reads, validates and
  * tags only its own range. A chunk whose output an earlier generation of the run left in storage is not
  * added again. Step "merge" joins the chunks' rows in input order into `tickets.csv` and sums their counts
- * (from the chunks' files, so reused chunks count too). Runs inline (not sandboxed): it streams the file
+ * (from the chunks' files, so reused chunks count too). The split step hashes the file as it scans it and
+ * fails when the bytes are not those the run's record names; each chunk checks that the file it reads is
+ * still the one verified (verify-dataset.ts). The merge reads only the chunks' output. Runs inline (not sandboxed): it streams the file
  * and awaits Redis, so the event loop stays free to renew the job's lock.
  */
 export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Queue) {
@@ -38,7 +40,13 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
           await failOnceIfAsked(ctx, 'text-processing');
           const startedAt = Date.now();
           const dataset = await openJobDataset(config, job.data.dataset);
-          const plan = await planChunks(dataset, ctx.params.chunkSize).finally(() => dataset.close());
+          // The bytes planned are hashed on the way and must be the record's (verify-dataset.ts).
+          const expected = { sha256: job.data.datasetSha256, bytes: job.data.datasetBytes };
+          const { plan, check: datasetCheck } = await planVerified(
+            dataset,
+            expected,
+            ctx.params.chunkSize,
+          ).finally(() => dataset.close());
           signal?.throwIfAborted();
           const done = await Promise.all(
             plan.chunks.map((range, chunk) => readChunkStats(ctx, chunk, range)),
@@ -53,6 +61,7 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
               dataset: job.data.dataset,
               format: plan.format,
               range,
+              datasetCheck,
               tags: job.data.tags,
               params: job.data.params,
               artifacts: job.data.artifacts,

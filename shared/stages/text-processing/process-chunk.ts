@@ -15,6 +15,11 @@ export interface ChunkInput {
   file: string | DatasetFile;
   format: DatasetFormat;
   range: TicketRange;
+  /**
+   * called after the range is read and before its output is put in place: throws when what was read
+   * cannot be trusted (the dataset changed meanwhile), so no output of other bytes is kept for a retry
+   */
+  afterRead?: () => Promise<void>;
 }
 
 export interface ProcessChunkResult {
@@ -60,6 +65,7 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
         out.write(csvRow([rec.narrative, categoryOf(rec.product, rec.subProduct), lemmas(rec.narrative)])),
       { format: input.format, range: input.range },
     );
+    await input.afterRead?.();
     await out.commit();
   } catch (err) {
     await out.abort();

@@ -4,6 +4,7 @@ import { ChunkJobData, ChunkJobResult } from '../../../shared/flow/job-types';
 import { ProcessorJob, processConfig, runLogged } from '../stage-context';
 import { openJobDataset } from '../dataset-path';
 import { failOnceIfAsked } from '../fault-injection';
+import { checkChunkDataset, checkUnchanged } from '../../../shared/dataset/verify-dataset';
 
 warmUpNounExtractor();
 
@@ -11,10 +12,13 @@ warmUpNounExtractor();
 export default async function textChunk(job: ProcessorJob<ChunkJobData>): Promise<ChunkJobResult> {
   return runLogged(job, `text-processing/chunk-${job.data.chunk}`, async (ctx) => {
     await failOnceIfAsked(ctx, 'text-chunks');
-    const { chunk, dataset, format, range } = job.data;
+    const { chunk, dataset, format, range, datasetCheck } = job.data;
     const file = await openJobDataset(processConfig(), dataset);
     try {
-      return await processChunk(ctx, { chunk, file, format, range });
+      // The file must still hold the bytes stage 1 verified, before and after this range is read.
+      const identity = await checkChunkDataset(file, datasetCheck);
+      const afterRead = () => checkUnchanged(file, datasetCheck, identity);
+      return await processChunk(ctx, { chunk, file, format, range, afterRead });
     } finally {
       await file.close();
     }

@@ -1,0 +1,184 @@
+/**
+ * A run trains on the bytes its record names (`datasetSha256`, `datasetBytes`), not on whatever the file
+ * holds when a worker gets to it. Stage 1's parent job hashes the file while it plans the chunks and fails
+ * when the digest differs; it hands the chunk jobs the file's identity as it was while hashed (size,
+ * mtime, ctime, inode), and each chunk checks its own descriptor against that identity before and after
+ * reading its range. A chunk that sees another identity (a copy of the dataset on another machine, a
+ * `touch`) hashes the file itself before trusting it, so only a real change fails the run.
+ *
+ * A changed dataset is bad input: the run fails on the first attempt (retrying reads the same new bytes),
+ * with a message naming the file. Nothing reaches the stage cache, which records a stage only when it
+ * completes.
+ */
+import fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { BadInputError } from '../errors';
+import { hashFile } from './hash-file';
+import { type DatasetFile } from './open-dataset';
+import { planChunks, type ChunkPlan, type PlanOptions } from './plan-chunks';
+
+/**
+ * What identifies a file's contents without reading them. ctime is in it because no one can set it back:
+ * a rewrite that restores size and mtime still moves ctime. No device number: the same file over NFS has
+ * another one on each machine.
+ */
+export interface DatasetIdentity {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+/** The bytes a run's record names, and the identity stage 1 saw while it verified them. */
+export interface DatasetCheck {
+  sha256: string;
+  bytes: number;
+  identity: DatasetIdentity;
+}
+
+export function identityOf(st: fs.Stats): DatasetIdentity {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+}
+
+/** fstat of the open descriptor: the identity of what is read, whatever the path names by now. */
+export function fileIdentity(ds: DatasetFile): Promise<DatasetIdentity> {
+  return new Promise((resolve, reject) =>
+    fs.fstat(ds.fd, (err, st) => (err ? reject(err) : resolve(identityOf(st)))),
+  );
+}
+
+export function sameIdentity(a: DatasetIdentity, b: DatasetIdentity): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+}
+
+/** Which fields of an identity differ, in words: "size 120 → 64, mtime …". */
+export function identityChange(was: DatasetIdentity, now: DatasetIdentity): string {
+  const parts: string[] = [];
+  if (was.size !== now.size) parts.push(`size ${was.size} → ${now.size} bytes`);
+  if (was.ino !== now.ino) parts.push(`inode ${was.ino} → ${now.ino} (replaced)`);
+  if (was.mtimeMs !== now.mtimeMs)
+    parts.push(`modified ${new Date(was.mtimeMs).toISOString()} → ${new Date(now.mtimeMs).toISOString()}`);
+  else if (was.ctimeMs !== now.ctimeMs) parts.push('status changed');
+  return parts.join(', ');
+}
+
+/** The dataset's bytes are not those of the run's record: bad input, as retrying reads the same bytes. */
+export class DatasetChangedError extends BadInputError {
+  override readonly name: string = 'DatasetChangedError';
+}
+
+export function datasetChanged(
+  file: string,
+  expected: { sha256: string; bytes: number },
+  detail: string,
+  cause?: unknown,
+): DatasetChangedError {
+  return new DatasetChangedError(
+    `${file}: the dataset changed since the run was submitted (${detail}); the run's record names ` +
+      `${expected.bytes} bytes with SHA-256 ${expected.sha256}: start a new run to train on the file as it is now`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Plan the chunks of an open dataset and verify, in the same pass, that its bytes are those the run's
+ * record names: the planner's pieces go through SHA-256, and the descriptor's identity must not move
+ * while they are read. When planning fails on the data (bad input part-way), the file is hashed to the
+ * end first, so a changed file is reported as changed rather than by what is wrong with its new bytes.
+ * Returns the plan and what the chunk jobs check: the verified bytes and the identity they had.
+ */
+export async function planVerified(
+  ds: DatasetFile,
+  expected: { sha256: string; bytes?: number },
+  chunkSize: number,
+  opts: PlanOptions = {},
+): Promise<{ plan: ChunkPlan; check: DatasetCheck }> {
+  const before = await fileIdentity(ds);
+  if (expected.bytes !== undefined && before.size !== expected.bytes) {
+    throw datasetChanged(ds.path, { ...expected, bytes: expected.bytes }, `it holds ${before.size} bytes`);
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let plan: ChunkPlan;
+  try {
+    plan = await planChunks(ds, chunkSize, {
+      ...opts,
+      onPiece: (piece) => {
+        hash.update(piece);
+        bytes += piece.length;
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof BadInputError)) throw err;
+    const now = await hashFile(ds).catch(() => null);
+    if (now !== null && now.sha256 !== expected.sha256)
+      throw datasetChanged(ds.path, withBytes(expected, now.bytes), `SHA-256 ${now.sha256}`, err);
+    throw err;
+  }
+  const sha256 = hash.digest('hex');
+  if (sha256 !== expected.sha256)
+    throw datasetChanged(ds.path, withBytes(expected, bytes), `${bytes} bytes with SHA-256 ${sha256}`);
+  const after = await fileIdentity(ds);
+  if (!sameIdentity(before, after))
+    throw datasetChanged(
+      ds.path,
+      withBytes(expected, bytes),
+      `written while read: ${identityChange(before, after)}`,
+    );
+  return { plan, check: { sha256, bytes, identity: after } };
+}
+
+const withBytes = (expected: { sha256: string; bytes?: number }, bytes: number) => ({
+  sha256: expected.sha256,
+  bytes: expected.bytes ?? bytes,
+});
+
+/** Identities (with the device) this process has hashed and found to hold the record's bytes. */
+const verified = new Map<string, string>();
+const memoKey = (st: fs.Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+
+/**
+ * A chunk's check before it reads its range: the open descriptor must be the file stage 1 verified. When
+ * its identity differs, the file is hashed (once per identity and process) and must hold the record's
+ * bytes. Returns the identity to check again after reading (`checkUnchanged`).
+ */
+export async function checkChunkDataset(ds: DatasetFile, check: DatasetCheck): Promise<DatasetIdentity> {
+  const st = await new Promise<fs.Stats>((resolve, reject) =>
+    fs.fstat(ds.fd, (err, s) => (err ? reject(err) : resolve(s))),
+  );
+  const now = identityOf(st);
+  if (sameIdentity(now, check.identity)) return now;
+  if (now.size !== check.bytes)
+    throw datasetChanged(
+      ds.path,
+      check,
+      `it holds ${now.size} bytes: ${identityChange(check.identity, now)}`,
+    );
+  const key = memoKey(st);
+  if (verified.get(key) !== check.sha256) {
+    const digest = await hashFile(ds);
+    if (digest.sha256 !== check.sha256) {
+      throw datasetChanged(
+        ds.path,
+        check,
+        `SHA-256 ${digest.sha256}: ${identityChange(check.identity, now)}`,
+      );
+    }
+    const after = await fileIdentity(ds);
+    if (!sameIdentity(now, after))
+      throw datasetChanged(ds.path, check, `written while read: ${identityChange(now, after)}`);
+    verified.set(key, check.sha256);
+  }
+  return now;
+}
+
+/** After reading: the descriptor's identity must be the one checked before, or the bytes read may be mixed. */
+export async function checkUnchanged(
+  ds: DatasetFile,
+  check: DatasetCheck,
+  before: DatasetIdentity,
+): Promise<void> {
+  const now = await fileIdentity(ds);
+  if (!sameIdentity(before, now))
+    throw datasetChanged(ds.path, check, `written while read: ${identityChange(before, now)}`);
+}
