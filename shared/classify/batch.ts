@@ -142,9 +142,23 @@ export function predictionColumns(classes: readonly string[]): string[] {
   return ['ticket_id', 'label', 'confidence', ...classes.map((c) => `p_${c}`), 'abstained'];
 }
 
-const shares = (counts: Record<string, number>, keys: readonly string[]): Record<string, number> => {
-  const total = keys.reduce((s, k) => s + (counts[k] ?? 0), 0);
-  return Object.fromEntries(keys.map((k) => [k, total > 0 ? (counts[k] ?? 0) / total : 0]));
+/** A class-keyed map without a prototype: a class may be called "__proto__" or "constructor". */
+export function classMap(): Record<string, number> {
+  return Object.create(null) as Record<string, number>;
+}
+
+/** `counts[key]` when `counts` itself holds `key` (never an inherited property), else 0. */
+const countOf = (counts: Readonly<Record<string, number>>, key: string): number =>
+  Object.hasOwn(counts, key) ? counts[key]! : 0;
+
+const shares = (
+  counts: Readonly<Record<string, number>>,
+  keys: readonly string[],
+): Record<string, number> => {
+  const total = keys.reduce((s, k) => s + countOf(counts, k), 0);
+  const out = classMap();
+  for (const k of keys) out[k] = total > 0 ? countOf(counts, k) / total : 0;
+  return out;
 };
 
 /** The whole dataset's summary from its chunks' counts (in chunk order; at least one chunk). */
@@ -156,8 +170,9 @@ export function summariseParts(
   const first = parts[0];
   if (first === undefined) throw new RangeError('summariseParts needs the counts of at least one chunk');
   const classes = first.classes;
-  const counts: Record<string, number> = Object.fromEntries([...classes, NEEDS_REVIEW].map((c) => [c, 0]));
-  const predicted: Record<string, number> = {};
+  const counts = classMap();
+  for (const c of [...classes, NEEDS_REVIEW]) counts[c] = 0;
+  const predicted = classMap();
   let tickets = 0;
   let abstained = 0;
   let tokens = 0;
@@ -167,8 +182,8 @@ export function summariseParts(
     abstained += p.abstained;
     tokens += p.tokens;
     outOfVocabulary += p.outOfVocabulary;
-    for (const [label, n] of Object.entries(p.counts)) counts[label] = (counts[label] ?? 0) + n;
-    for (const [label, n] of Object.entries(p.predicted)) predicted[label] = (predicted[label] ?? 0) + n;
+    for (const [label, n] of Object.entries(p.counts)) counts[label] = countOf(counts, label) + n;
+    for (const [label, n] of Object.entries(p.predicted)) predicted[label] = countOf(predicted, label) + n;
   }
   return {
     id: job.classificationId,

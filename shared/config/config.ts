@@ -47,6 +47,11 @@ export interface TicketflowConfig {
    * remove, ... from the board). @defaultValue false
    */
   boardReadOnly: boolean;
+  /**
+   * `TICKETFLOW_MODEL_CACHE_MB`: the most memory the API's loaded models may hold together (least recently
+   * used evicted first; the model just loaded is kept even when larger). @defaultValue 128
+   */
+  modelCacheMb: number;
   /** `TICKETFLOW_CONCURRENCY`: jobs per queue per worker process. @defaultValue 1 */
   concurrency: number;
   /** `TICKETFLOW_LOG_LEVEL` @defaultValue 'info' */
@@ -197,6 +202,7 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     apiToken,
     allowInsecure: flag('TICKETFLOW_ALLOW_INSECURE'),
     boardReadOnly: flag('TICKETFLOW_BOARD_READONLY'),
+    modelCacheMb: int('TICKETFLOW_MODEL_CACHE_MB', 128, 1, 1_048_576),
     concurrency: int('TICKETFLOW_CONCURRENCY', 1, 1, Math.max(64, os.availableParallelism() * 8)),
     logLevel: logLevel as TicketflowConfig['logLevel'],
     logFormat: logFormat as TicketflowConfig['logFormat'],

@@ -8,8 +8,9 @@ import fsp from 'node:fs/promises';
 import { createTicketLemmatizer, textProcessingProblem } from '../nlp/ticket-lemmas';
 import { LogisticModel, predictProba } from '../numeric/logistic-regression';
 import { CsrMatrix } from '../numeric/csr';
-import { applyTfidf, countTokens, transformCounts, vocabularyIndex } from '../numeric/vectorizer';
+import { applyTfidf, countTokens, transformCounts } from '../numeric/vectorizer';
 import { MODEL_FORMAT, MODEL_VERSION, ModelFile, countVectorizerOptions, tfidfOptions } from './model-file';
+import { ModelHeader, PackedModel, PackedVocabulary, packModel, packedBytes } from './packed-model';
 import { abstains, topClasses } from './threshold';
 
 /** The label of a prediction whose confidence is below the threshold. */
@@ -27,8 +28,11 @@ export interface TicketPrediction {
 }
 
 export interface LoadedModel {
-  file: ModelFile;
+  /** the model file without its vocabulary, idf, coefficients and intercepts (those are packed) */
+  file: ModelHeader;
   classes: readonly string[];
+  /** memory the loaded model holds, estimated (see packedBytes) */
+  bytes: number;
   /** Raw ticket texts → predictions; `threshold` defaults to the model's calibrated `threshold.value`. */
   classify(texts: readonly string[], threshold?: number): TicketPrediction[];
   /**
@@ -50,29 +54,39 @@ export class InvalidModelError extends Error {
 
 /** Validate a parsed `model.json` and make it ready to classify. */
 export function loadModel(file: ModelFile): LoadedModel {
-  const problem = modelFileProblem(file as unknown);
+  return assembleModel(checkAndPack(file));
+}
+
+/** Validate a parsed `model.json` and pack it (InvalidModelError naming what is wrong). */
+export function checkAndPack(file: unknown): PackedModel {
+  const problem = modelFileProblem(file);
   if (problem !== null) throw new InvalidModelError(`invalid model file: ${problem}`);
+  return packModel(file as ModelFile);
+}
+
+/**
+ * A packed model ready to classify. Cheap: it wraps the packed arrays (the vocabulary index included), so
+ * a thread that receives a model packed elsewhere does no work proportional to the model's size.
+ */
+export function assembleModel(packed: PackedModel): LoadedModel {
+  const file = packed.header;
   const classes = file.classes;
   const k = classes.length;
-  const { vocabulary } = file.vectorizer;
-  const F = vocabulary.length;
-  const coef = new Float64Array(k * F);
-  file.coef.forEach((row, c) => coef.set(row, c * F));
+  const F = packed.termEnds.length;
   const lr: LogisticModel = {
     classes: k,
     features: F,
-    coef,
-    intercept: Float64Array.from(file.intercept),
+    coef: packed.coef,
+    intercept: packed.intercept,
     multiClass: file.multiClass,
     nIter: file.iterations,
   };
-  const idf = Float64Array.from(file.vectorizer.idf);
+  const idf = packed.idf;
   const countOptions = countVectorizerOptions(file.vectorizer);
   const weighting = tfidfOptions(file.vectorizer);
   let lemmatize: ((text: string) => string) | null = null;
 
-  // Built once: a served model transforms one ticket at a time.
-  const index = vocabularyIndex(vocabulary);
+  const index = new PackedVocabulary(packed.terms, packed.termEnds, packed.termTable);
   const counts = (processed: readonly string[]): CsrMatrix => transformCounts(processed, index, countOptions);
   const probabilitiesOf = (c: CsrMatrix): Float64Array => predictProba(lr, applyTfidf(c, idf, weighting));
   const lemmas = (texts: readonly string[]): string[] => {
@@ -92,7 +106,8 @@ export function loadModel(file: ModelFile): LoadedModel {
     const { label, confidence } = topClasses(P, n, k);
     return Array.from({ length: n }, (_, i) => {
       const abstained = abstains(confidence[i]!, t);
-      const probabilities: Record<string, number> = {};
+      // No prototype: a class may be called "__proto__" or "constructor".
+      const probabilities: Record<string, number> = Object.create(null);
       classes.forEach((name, c) => (probabilities[name] = P[i * k + c]!));
       return {
         label: abstained ? NEEDS_REVIEW : classes[label[i]!]!,
@@ -106,6 +121,7 @@ export function loadModel(file: ModelFile): LoadedModel {
   return {
     file,
     classes,
+    bytes: packedBytes(packed),
     probabilities: (processed) => probabilitiesOf(counts(processed)),
     classify(texts, threshold) {
       const processed = lemmas(texts);
@@ -126,8 +142,8 @@ export function loadModel(file: ModelFile): LoadedModel {
   };
 }
 
-/** Read, parse and load `model.json`; errors name the file. */
-export async function readModel(file: string): Promise<LoadedModel> {
+/** Read, parse, validate and pack `model.json` (in whichever thread calls it); errors name the file. */
+export async function readPackedModel(file: string): Promise<PackedModel> {
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
@@ -142,11 +158,16 @@ export async function readModel(file: string): Promise<LoadedModel> {
     throw new InvalidModelError(`model file ${file} is not JSON: ${(err as Error).message}`, { cause: err });
   }
   try {
-    return loadModel(parsed as ModelFile);
+    return checkAndPack(parsed);
   } catch (err) {
     if (err instanceof InvalidModelError) throw new InvalidModelError(`${file}: ${err.message}`);
     throw err;
   }
+}
+
+/** Read, parse and load `model.json` in this thread; errors name the file. */
+export async function readModel(file: string): Promise<LoadedModel> {
+  return assembleModel(await readPackedModel(file));
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -4,7 +4,9 @@ import { RunsContext } from '../runs/context';
 import { RunSummary } from '../runs/record';
 import { ARTIFACTS } from '../stages/context';
 import { runDir } from '../storage';
-import { LoadedModel, readModel } from './load-model';
+import { LoadedModel } from './load-model';
+import { loadModelOffThread } from './load-off-thread';
+import { ModelCache } from './model-cache';
 
 /** The alias classification uses when a request names no model. */
 export const DEFAULT_ALIAS = 'production';
@@ -33,15 +35,23 @@ export interface ModelVersion {
 /**
  * Model versions and aliases. Every completed run is a model version (its `model.json`); an alias (e.g.
  * `production`) names one in a Redis hash. Aliases are read from Redis on every resolution, so moving one
- * takes effect at once in the API and in every worker; loaded models are cached by run id (immutable).
+ * takes effect at once in the API and in every worker; loaded models are cached by run id (immutable),
+ * loaded in a worker thread and bounded by memory (shared/model/model-cache.ts).
  */
 export class ModelRegistry {
-  private readonly loaded = new Map<string, Promise<LoadedModel>>();
+  readonly loaded: ModelCache;
 
   constructor(
     private readonly ctx: RunsContext,
-    private readonly cacheSize = 4,
-  ) {}
+    cache?: ModelCache,
+  ) {
+    this.loaded =
+      cache ??
+      new ModelCache({
+        maxBytes: ctx.config.modelCacheMb * 2 ** 20,
+        load: (runId) => loadModelOffThread(path.join(runDir(ctx.config.storageDir, runId), ARTIFACTS.model)),
+      });
+  }
 
   async aliases(): Promise<Record<string, string>> {
     return this.ctx.redis.hgetall(this.ctx.keys.aliases);
@@ -95,15 +105,8 @@ export class ModelRegistry {
   }
 
   /** The loaded model of a run (cached; a model file never changes once its run completed). */
-  async model(runId: string): Promise<LoadedModel> {
-    const cached = this.loaded.get(runId);
-    // Most recently used last.
-    this.loaded.delete(runId);
-    const entry = cached ?? readModel(path.join(runDir(this.ctx.config.storageDir, runId), ARTIFACTS.model));
-    if (!cached) entry.catch(() => this.loaded.delete(runId));
-    this.loaded.set(runId, entry);
-    while (this.loaded.size > this.cacheSize) this.loaded.delete(this.loaded.keys().next().value!);
-    return entry;
+  model(runId: string): Promise<LoadedModel> {
+    return this.loaded.get(runId);
   }
 
   /** A completed run with a model, else NoSuchModel. */

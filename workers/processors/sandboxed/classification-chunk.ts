@@ -1,6 +1,12 @@
 import './die-with-worker';
 import path from 'node:path';
-import { PartStats, classificationDir, partPath, partStatsPath } from '../../../shared/classify/batch';
+import {
+  PartStats,
+  classMap,
+  classificationDir,
+  partPath,
+  partStatsPath,
+} from '../../../shared/classify/batch';
 import { DatasetFile } from '../../../shared/dataset/open-dataset';
 import { readTickets } from '../../../shared/dataset/read-tickets';
 import { ClassificationChunkJobData, ClassificationChunkJobResult } from '../../../shared/flow/job-types';
@@ -68,8 +74,8 @@ async function classifyRange(
   dir: string,
 ): Promise<PartStats> {
   const classes = model.classes;
-  const counts: Record<string, number> = {};
-  const predicted: Record<string, number> = {};
+  const counts = classMap();
+  const predicted = classMap();
   let abstained = 0;
   let tokens = 0;
   let outOfVocabulary = 0;
