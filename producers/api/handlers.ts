@@ -11,6 +11,7 @@ import { liveWorkers } from '../../shared/runs/heartbeats';
 import { LISTED_STATES, ListedState } from '../../shared/runs/record';
 import { IdempotencyConflict, submitRun } from '../../shared/runs/submit';
 import { readRun } from '../../shared/runs/sync';
+import { LOCK_TTL_MS, LockBusy } from '../../shared/runs/run-lock';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
 export type ApiDeps = RunsContext & { registry: ModelRegistry };
@@ -153,6 +154,11 @@ async function control(id: string, action: () => Promise<HandlerResult>): Promis
     if (err instanceof NoSuchRun) return error(404, err.message);
     if (err instanceof RunConflict) return error(409, err.message);
     if (err instanceof StorageError) return error(507, err.message);
+    if (err instanceof LockBusy)
+      return error(
+        409,
+        `run ${id} is locked by another operation (one whose process died holds it at most ${LOCK_TTL_MS / 1000} s): try again shortly`,
+      );
     throw err;
   }
 }
@@ -183,14 +189,25 @@ export function cancel(deps: ApiDeps, id: string): Promise<HandlerResult> {
  * DELETE /runs/:id[?force=1]: 409 naming the aliases when an alias names the run, unless `force=1`, which
  * removes them too. A repeated DELETE finishes a delete that was cut short (200, `resumed: true`).
  */
-export function remove(deps: ApiDeps, id: string, query: Record<string, unknown> = {}): Promise<HandlerResult> {
+export function remove(
+  deps: ApiDeps,
+  id: string,
+  query: Record<string, unknown> = {},
+): Promise<HandlerResult> {
   const unknown = Object.keys(query).filter((k) => k !== 'force');
-  if (unknown.length > 0) return Promise.resolve(error(400, `unknown query parameter(s) ${unknown.join(', ')}: use force=1`));
+  if (unknown.length > 0)
+    return Promise.resolve(error(400, `unknown query parameter(s) ${unknown.join(', ')}: use force=1`));
   const force = query.force;
   if (force !== undefined && force !== '1' && force !== '0' && force !== 'true' && force !== 'false')
-    return Promise.resolve(error(400, '"force" must be 1 (or true) to remove the aliases that name the run, or 0'));
+    return Promise.resolve(
+      error(400, '"force" must be 1 (or true) to remove the aliases that name the run, or 0'),
+    );
   return control(id, async () => {
-    const { aliasesRemoved, resumed } = await deleteRun(deps, id, { force: force === '1' || force === 'true' });
+    // The lock wait stays within the Redis deadline: a lock left by a killed process answers 409, not 503.
+    const { aliasesRemoved, resumed } = await deleteRun(deps, id, {
+      lockWaitMs: 1000,
+      force: force === '1' || force === 'true',
+    });
     // This process's loaded copy goes too: the model no longer exists.
     deps.registry.forget(id);
     return { status: 200, body: { id, deleted: true, aliasesRemoved, ...(resumed ? { resumed } : {}) } };

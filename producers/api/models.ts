@@ -14,7 +14,10 @@ async function modelErrors(work: () => Promise<HandlerResult>): Promise<HandlerR
   } catch (err) {
     if (err instanceof NoSuchModel) return error(404, err.message);
     // A model file removed behind ticketflow's back: the model is gone, not the server broken.
-    if (err instanceof InvalidModelError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+    if (
+      err instanceof InvalidModelError &&
+      (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+    )
       return error(404, `${err.message}: the model is gone; GET /models lists those that are there`);
     if (err instanceof NoDefaultModel) return error(409, err.message);
     if (err instanceof RangeError) return error(400, err.message);

@@ -181,6 +181,8 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
 export interface DeleteOptions {
   /** also remove the aliases that name the run; without it a run that an alias names is refused */
   force?: boolean;
+  /** how long to wait for the run's lock before LockBusy (default: the lock's lifetime and more) */
+  lockWaitMs?: number;
 }
 
 export interface DeleteResult {
@@ -204,37 +206,42 @@ export async function deleteRun(
   runId: string,
   opts: DeleteOptions = {},
 ): Promise<DeleteResult> {
-  return withLock(ctx.redis, ctx.keys.lock(runId), async () => {
-    let mark = await ctx.store.deletion(runId);
-    const resumed = mark !== null;
-    if (mark === null) {
-      const record = await ctx.store.readStored(runId);
-      if (record) {
-        if (!isFinal(record.state)) {
-          throw new RunConflict(
-            `run ${runId} is ${record.state}: cancel it first (POST /runs/${runId}/cancel)`,
-          );
+  return withLock(
+    ctx.redis,
+    ctx.keys.lock(runId),
+    async () => {
+      let mark = await ctx.store.deletion(runId);
+      const resumed = mark !== null;
+      if (mark === null) {
+        const record = await ctx.store.readStored(runId);
+        if (record) {
+          if (!isFinal(record.state)) {
+            throw new RunConflict(
+              `run ${runId} is ${record.state}: cancel it first (POST /runs/${runId}/cancel)`,
+            );
+          }
+          const aliases = await aliasesOf(ctx.redis, ctx.keys, runId);
+          if (aliases.length > 0 && !opts.force) throw aliasConflict(runId, aliases);
+          mark = await ctx.store.markDeleting(summarise(record), record.generation);
+        } else {
+          // No record and no mark: only what a delete cut short outside this protocol leaves (an index entry
+          // naming a missing record, a doomed folder) is there to finish.
+          const summary = await ctx.store.summary(runId);
+          const doomed = (await ctx.store.doomedFolders()).some((f) => f.runId === runId);
+          if (summary === null && !doomed) throw new NoSuchRun(runId);
+          if (summary !== null) mark = await ctx.store.markDeleting(summary, null);
         }
-        const aliases = await aliasesOf(ctx.redis, ctx.keys, runId);
-        if (aliases.length > 0 && !opts.force) throw aliasConflict(runId, aliases);
-        mark = await ctx.store.markDeleting(summarise(record), record.generation);
-      } else {
-        // No record and no mark: only what a delete cut short outside this protocol leaves (an index entry
-        // naming a missing record, a doomed folder) is there to finish.
-        const summary = await ctx.store.summary(runId);
-        const doomed = (await ctx.store.doomedFolders()).some((f) => f.runId === runId);
-        if (summary === null && !doomed) throw new NoSuchRun(runId);
-        if (summary !== null) mark = await ctx.store.markDeleting(summary, null);
       }
-    }
-    const aliasesRemoved = await dropAliasesOf(ctx.redis, ctx.keys, runId);
-    await removeAllJobs(ctx, runId, mark?.generation ?? null);
-    await ctx.cache.forgetRun(runId);
-    await ctx.store.removeFiles(runId);
-    if (mark !== null) await ctx.store.unindex(runId, mark.createdAt);
-    await ctx.redis.del(ctx.keys.cancelled(runId));
-    return { aliasesRemoved, resumed };
-  });
+      const aliasesRemoved = await dropAliasesOf(ctx.redis, ctx.keys, runId);
+      await removeAllJobs(ctx, runId, mark?.generation ?? null);
+      await ctx.cache.forgetRun(runId);
+      await ctx.store.removeFiles(runId);
+      if (mark !== null) await ctx.store.unindex(runId, mark.createdAt);
+      await ctx.redis.del(ctx.keys.cancelled(runId));
+      return { aliasesRemoved, resumed };
+    },
+    opts.lockWaitMs,
+  );
 }
 
 function aliasConflict(runId: string, aliases: string[]): RunConflict {
