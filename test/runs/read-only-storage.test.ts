@@ -1,0 +1,126 @@
+/**
+ * Storage that cannot be written, for real: a small tmpfs remounted read-only, then filled up. Reading a
+ * waiting run needs no writable store; a cancel that storage refuses changes nothing (507, no cancel
+ * flag); a POST /runs refused for a full disk leaves no run folder. Needs root (mount); skipped otherwise.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SAMPLE_DATASET, tempDir } from '../helpers/env';
+import { call } from '../helpers/http';
+import { Stack, startStack } from '../helpers/stack';
+
+/** Mounts a tmpfs of `size` at a new folder under /tmp; the reason it cannot (not root, no mount) otherwise. */
+function mountTmpfs(size: string): { dir: string } | { skip: string } {
+  if (process.getuid?.() !== 0) return { skip: 'mounting a tmpfs needs root' };
+  const dir = fs.mkdtempSync('/tmp/ticketflow-ro-storage-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+    return { dir };
+  } catch (err) {
+    fs.rmdirSync(dir);
+    return { skip: `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+const remount = (dir: string, mode: 'ro' | 'rw') =>
+  execFileSync('mount', ['-o', `remount,${mode}`, dir], { stdio: 'pipe' });
+
+const mounted = mountTmpfs('256k');
+
+describe(
+  'storage that cannot be written (a real read-only, then full, tmpfs)',
+  { skip: 'skip' in mounted ? mounted.skip : false },
+  () => {
+    const storage = 'dir' in mounted ? mounted.dir : '';
+    let stack: Stack;
+    let data: string;
+    let waiting: string;
+    before(async () => {
+      data = tempDir('ro-storage-data');
+      fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
+      // No workers: the run stays waiting, and its record differs from what its jobs say once read.
+      stack = await startStack({
+        api: true,
+        env: { TICKETFLOW_DATA_DIR: data, TICKETFLOW_STORAGE_DIR: storage },
+      });
+      const res = await call(stack, 'POST', '/runs', { dataset: 'sample.json' });
+      assert.equal(res.status, 202, JSON.stringify(res.json));
+      waiting = res.json.id;
+    });
+    after(async () => {
+      try {
+        execFileSync('umount', [storage], { stdio: 'pipe' });
+      } catch {
+        execFileSync('umount', ['-l', storage], { stdio: 'pipe' });
+      }
+      await stack?.close();
+      fs.rmSync(data, { recursive: true, force: true });
+      fs.rmSync(storage, { recursive: true, force: true });
+    });
+
+    it('answers a waiting run while storage is read-only (200, brought up to date)', async () => {
+      remount(storage, 'ro');
+      try {
+        for (let i = 0; i < 3; i++) {
+          const res = await call(stack, 'GET', `/runs/${waiting}`);
+          assert.equal(res.status, 200, JSON.stringify(res.json));
+          assert.equal(res.json.state, 'waiting');
+          // Refreshed from its job (the stored record has no BullMQ state yet).
+          assert.equal(res.json.stages[0].rawState, 'waiting');
+        }
+      } finally {
+        remount(storage, 'rw');
+      }
+    });
+
+    it('refuses a cancel on read-only storage with 507 and changes nothing (no cancel flag)', async () => {
+      remount(storage, 'ro');
+      try {
+        const res = await call(stack, 'POST', `/runs/${waiting}/cancel`);
+        assert.equal(res.status, 507, JSON.stringify(res.json));
+        assert.match(res.json.error, /read-only file system/);
+        assert.match(res.json.error, /run\.json/);
+        assert.equal(await stack.connection.exists(stack.runs.keys.cancelled(waiting)), 0);
+        assert.equal((await call(stack, 'GET', `/runs/${waiting}`)).json.state, 'waiting');
+      } finally {
+        remount(storage, 'rw');
+      }
+      // Once storage is writable again the cancel works, completely.
+      const res = await call(stack, 'POST', `/runs/${waiting}/cancel`);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      assert.equal(res.json.state, 'cancelled');
+      assert.equal(await stack.connection.exists(stack.runs.keys.cancelled(waiting)), 1);
+    });
+
+    it('refuses POST /runs on a full disk with 507 and leaves no run folder', async () => {
+      const runsDir = path.join(storage, 'runs');
+      const before = fs.readdirSync(runsDir).sort();
+      const filler = path.join(storage, 'filler');
+      const fd = fs.openSync(filler, 'w');
+      try {
+        const block = Buffer.alloc(4096, 1);
+        for (;;) fs.writeSync(fd, block);
+      } catch (err) {
+        assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+      } finally {
+        fs.closeSync(fd);
+      }
+      try {
+        for (let i = 0; i < 3; i++) {
+          const res = await call(stack, 'POST', '/runs', {
+            dataset: 'sample.json',
+            params: { topics: 5 + i },
+          });
+          assert.equal(res.status, 507, JSON.stringify(res.json));
+          assert.match(res.json.error, /no space left on device/);
+        }
+        assert.deepEqual(fs.readdirSync(runsDir).sort(), before);
+      } finally {
+        fs.rmSync(filler);
+      }
+    });
+  },
+);
