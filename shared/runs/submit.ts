@@ -148,7 +148,11 @@ async function createRun(
   record = deriveRunFields(record, new Date());
   if (record.state === 'completed')
     record.events.push({ at: record.finishedAt!, event: 'completed', detail: 'every stage cached' });
-  await ctx.store.write(record);
+  await ctx.store.write(record).catch(async (err: unknown) => {
+    // Refused (e.g. a full disk): leave no folder of cached stages' links behind.
+    await ctx.store.removeFiles(runId).catch(() => undefined);
+    throw err;
+  });
   // A run that every stage's cache completed has its report at once, like any run that ends.
   if (first === null) await writeRunReport(ctx, runId).catch(() => undefined);
   if (first !== null) {
