@@ -92,8 +92,9 @@ export async function retryRun(
       },
       new Date(),
     );
-    await ctx.redis.del(ctx.keys.cancelled(runId));
+    // The record first: storage that refuses it (read-only, full) leaves the run as it was.
     await ctx.store.write(next);
+    await ctx.redis.del(ctx.keys.cancelled(runId));
     const cacheKeys = Object.fromEntries(record.stages.map((s) => [s.stage, s.cacheKey])) as Record<
       StageName,
       string

@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { resolveConfig } from '../../shared/config/config';
 import { createConnection } from '../../shared/flow/connection';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { sweepDeletes } from '../../shared/runs/control';
 import { LOCK_TTL_MS } from '../../shared/runs/run-lock';
 import { runDir } from '../../shared/storage';
 import { createApp } from '../../producers/api/app';
@@ -37,7 +38,7 @@ interface ListBody {
 }
 
 /** A completed run made by hand (no worker needed): its record, index entries and many artifact files. */
-async function completedRun(runs: RunsContext, id: string): Promise<void> {
+async function completedRun(runs: RunsContext, id: string, files = FILES): Promise<void> {
   const at = new Date(Date.now() - 60_000).toISOString();
   const record = makeRecord(id, at, (s) => ({
     ...s,
@@ -52,7 +53,7 @@ async function completedRun(runs: RunsContext, id: string): Promise<void> {
   for (let d = 0; d < 20; d++) {
     const sub = path.join(dir, 'chunks', `part-${d}`);
     fs.mkdirSync(sub, { recursive: true });
-    for (let f = 0; f < FILES / 20; f++) fs.writeFileSync(path.join(sub, `chunk-${f}.csv`), 'x\n');
+    for (let f = 0; f < files / 20; f++) fs.writeFileSync(path.join(sub, `chunk-${f}.csv`), 'x\n');
   }
   fs.writeFileSync(path.join(dir, 'model.json'), '{}');
 }
@@ -191,5 +192,32 @@ describe('DELETE /runs/:id is restartable after a kill -9 mid-delete', () => {
       [[kept, 'completed']],
     );
     assert.equal((await request(d.baseUrl, 'GET', `/runs/${kept}`)).status, 200);
+  });
+  it('finishes what a delete outside the mark left (index entry, .deleting folder), and keeps live runs', async () => {
+    // A record gone, its folder renamed away but not removed, its index entry still there: no mark.
+    const legacy = '20260101-000000-legacy';
+    await completedRun(runs, legacy, 10);
+    fs.renameSync(
+      runDir(d.storageDir, legacy),
+      path.join(d.storageDir, 'runs', `.deleting-${legacy}-0a1b2c3d`),
+    );
+    // A run that exists, beside a stray folder with its id.
+    const live = '20260101-000000-live';
+    await completedRun(runs, live, 10);
+    fs.mkdirSync(path.join(d.storageDir, 'runs', `.deleting-${live}-deadbeef`, 'chunks'), {
+      recursive: true,
+    });
+
+    const res = await request(inProcess, 'DELETE', `/runs/${legacy}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(doomedOf(d, legacy), []);
+    assert.equal(await connection.hexists(runs.keys.summaries, legacy), 0);
+
+    const swept = await sweepDeletes(runs);
+    assert.deepEqual(swept, { finished: [], failed: [] });
+    assert.deepEqual(doomedOf(d, live), []);
+    assert.equal((await request(inProcess, 'GET', `/runs/${live}`)).status, 200);
+    const list = await request(inProcess, 'GET', '/runs');
+    assert.ok((list.body as ListBody).runs.some((r) => r.id === live && r.state === 'completed'));
   });
 });
