@@ -135,5 +135,25 @@ describe(
         fs.rmSync(filler);
       }
     });
+    it('a DELETE that read-only storage refuses answers 507 and leaves the run deleting; a later DELETE finishes it', async () => {
+      remount(storage, 'ro');
+      try {
+        const res = await call(stack, 'DELETE', `/runs/${waiting}`);
+        assert.equal(res.status, 507, JSON.stringify(res.json));
+        assert.match(res.json.error, /read-only file system/);
+        const listed = await call(stack, 'GET', '/runs');
+        assert.deepEqual(
+          listed.json.runs.map((r: { id: string; state: string }) => [r.id, r.state]),
+          [[waiting, 'deleting']],
+        );
+      } finally {
+        remount(storage, 'rw');
+      }
+      const res = await call(stack, 'DELETE', `/runs/${waiting}`);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      assert.equal(res.json.resumed, true);
+      assert.deepEqual((await call(stack, 'GET', '/runs')).json.runs, []);
+      assert.deepEqual(fs.readdirSync(path.join(storage, 'runs')), []);
+    });
   },
 );
