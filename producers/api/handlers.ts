@@ -116,7 +116,10 @@ export async function createRun(
 export async function getRun(deps: ApiDeps, id: string): Promise<HandlerResult> {
   if (!RUN_ID_PATTERN.test(id)) return notFound(id);
   const record = await readRun(deps, id);
-  return record ? { status: 200, body: record } : notFound(id);
+  if (record) return { status: 200, body: record };
+  if (await deps.store.deletion(id))
+    return error(404, `run ${id} is being deleted (DELETE /runs/${id} finishes a delete that was cut short)`);
+  return notFound(id);
 }
 
 const LIST_PARAMS = new Set(['state', 'limit', 'cursor']);

@@ -138,7 +138,9 @@ describe('DELETE /runs/:id is restartable after a kill -9 mid-delete', () => {
     );
     const models = await request(inProcess, 'GET', '/models');
     assert.deepEqual((models.body as { models: unknown[] }).models, []);
-    assert.equal((await request(inProcess, 'GET', `/runs/${id}`)).status, 404);
+    const read = await request(inProcess, 'GET', `/runs/${id}`);
+    assert.equal(read.status, 404);
+    assert.match((read.body as { error: string }).error, /is being deleted/);
 
     // The killed process's lock on the run expires within LOCK_TTL_MS: until then a DELETE answers 409.
     const again = await waitFor(
