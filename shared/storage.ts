@@ -47,12 +47,29 @@ export function storageFailure(err: unknown, file: string): unknown {
   );
 }
 
-async function mkdirFor(file: string): Promise<void> {
+/** Makes the file's folder; returns the first folder it had to create (undefined: all were there). */
+async function mkdirFor(file: string): Promise<string | undefined> {
   const dir = path.dirname(file);
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    return await fsp.mkdir(dir, { recursive: true });
   } catch (err) {
     throw storageFailure(await mkdirCause(dir, err), dir);
+  }
+}
+
+/**
+ * Removes the folders mkdirFor created for `file` (from `first` down to the file's folder), deepest first,
+ * each only while empty: a failed write leaves no empty folder behind (e.g. a run folder of a run that was
+ * refused), and never takes a folder that another writer has put a file into meanwhile.
+ */
+async function removeCreatedFolders(file: string, first: string | undefined): Promise<void> {
+  if (first === undefined) return;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const removed = await fsp.rmdir(dir).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || dir === first || path.dirname(dir) === dir) return;
   }
 }
 
@@ -85,13 +102,14 @@ async function removeTemp(tmp: string): Promise<void> {
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdirFor(file);
+  const created = await mkdirFor(file);
   const tmp = tempNameFor(file);
   try {
     await fsp.writeFile(tmp, data);
     await fsp.rename(tmp, file);
   } catch (err) {
     await removeTemp(tmp);
+    await removeCreatedFolders(file, created);
     throw storageFailure(err, file);
   }
 }

@@ -35,7 +35,11 @@ const ROUTES: Route[] = [
     path: '/runs/:id/logs',
     handler: (d, req) => getRunLogs(d, id(req), req.query as Record<string, unknown>),
   },
-  { method: 'delete', path: '/runs/:id', handler: (d, req) => remove(d, id(req)) },
+  {
+    method: 'delete',
+    path: '/runs/:id',
+    handler: (d, req) => remove(d, id(req), req.query as Record<string, unknown>),
+  },
   { method: 'post', path: '/runs/:id/retry', handler: (d, req) => retry(d, id(req)) },
   { method: 'post', path: '/runs/:id/cancel', handler: (d, req) => cancel(d, id(req)) },
   { method: 'get', path: '/readyz', handler: (d) => ready(d) },

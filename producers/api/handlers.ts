@@ -8,10 +8,11 @@ import { RunsContext } from '../../shared/runs/context';
 import { ModelRegistry } from '../../shared/model/registry';
 import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
 import { liveWorkers } from '../../shared/runs/heartbeats';
-import { RUN_STATES, RunState } from '../../shared/runs/record';
+import { LISTED_STATES, ListedState } from '../../shared/runs/record';
 import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runs/submit';
 import { HashCache } from '../../shared/dataset/hash-cache';
 import { readRun } from '../../shared/runs/sync';
+import { LOCK_TTL_MS, LockBusy } from '../../shared/runs/run-lock';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
 export type ApiDeps = RunsContext & { registry: ModelRegistry };
@@ -135,7 +136,10 @@ export async function createRun(
 export async function getRun(deps: ApiDeps, id: string): Promise<HandlerResult> {
   if (!RUN_ID_PATTERN.test(id)) return notFound(id);
   const record = await readRun(deps, id);
-  return record ? { status: 200, body: record } : notFound(id);
+  if (record) return { status: 200, body: record };
+  if (await deps.store.deletion(id))
+    return error(404, `run ${id} is being deleted (DELETE /runs/${id} finishes a delete that was cut short)`);
+  return notFound(id);
 }
 
 const LIST_PARAMS = new Set(['state', 'limit', 'cursor']);
@@ -148,12 +152,12 @@ export async function getRuns(deps: ApiDeps, query: Record<string, unknown>): Pr
   const limit = limitParam === undefined ? 50 : Number(limitParam);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     return error(400, '"limit" must be a whole number from 1 to 1000');
-  if (state !== undefined && (typeof state !== 'string' || !RUN_STATES.includes(state as RunState))) {
-    return error(400, `"state" must be one of ${RUN_STATES.join(', ')}`);
+  if (state !== undefined && (typeof state !== 'string' || !LISTED_STATES.includes(state as ListedState))) {
+    return error(400, `"state" must be one of ${LISTED_STATES.join(', ')}`);
   }
   if (cursor !== undefined && typeof cursor !== 'string') return error(400, '"cursor" must be given once');
   try {
-    const page = await deps.store.list({ state: state as RunState | undefined, limit, cursor });
+    const page = await deps.store.list({ state: state as ListedState | undefined, limit, cursor });
     return { status: 200, body: page };
   } catch (err) {
     if (err instanceof RangeError) return error(400, err.message);
@@ -161,7 +165,10 @@ export async function getRuns(deps: ApiDeps, query: Record<string, unknown>): Pr
   }
 }
 
-/** Run control: 404 for unknown runs, 409 when the run's state does not allow the action. */
+/**
+ * Run control: 404 for unknown runs, 409 when the run's state does not allow the action, 507 when storage
+ * cannot take the change (read-only, full): then nothing was changed.
+ */
 async function control(id: string, action: () => Promise<HandlerResult>): Promise<HandlerResult> {
   if (!RUN_ID_PATTERN.test(id)) return notFound(id);
   try {
@@ -169,6 +176,12 @@ async function control(id: string, action: () => Promise<HandlerResult>): Promis
   } catch (err) {
     if (err instanceof NoSuchRun) return error(404, err.message);
     if (err instanceof RunConflict) return error(409, err.message);
+    if (err instanceof StorageError) return error(507, err.message);
+    if (err instanceof LockBusy)
+      return error(
+        409,
+        `run ${id} is locked by another operation (one whose process died holds it at most ${LOCK_TTL_MS / 1000} s): try again shortly`,
+      );
     throw err;
   }
 }
@@ -195,10 +208,32 @@ export function cancel(deps: ApiDeps, id: string): Promise<HandlerResult> {
   });
 }
 
-export function remove(deps: ApiDeps, id: string): Promise<HandlerResult> {
+/**
+ * DELETE /runs/:id[?force=1]: 409 naming the aliases when an alias names the run, unless `force=1`, which
+ * removes them too. A repeated DELETE finishes a delete that was cut short (200, `resumed: true`).
+ */
+export function remove(
+  deps: ApiDeps,
+  id: string,
+  query: Record<string, unknown> = {},
+): Promise<HandlerResult> {
+  const unknown = Object.keys(query).filter((k) => k !== 'force');
+  if (unknown.length > 0)
+    return Promise.resolve(error(400, `unknown query parameter(s) ${unknown.join(', ')}: use force=1`));
+  const force = query.force;
+  if (force !== undefined && force !== '1' && force !== '0' && force !== 'true' && force !== 'false')
+    return Promise.resolve(
+      error(400, '"force" must be 1 (or true) to remove the aliases that name the run, or 0'),
+    );
   return control(id, async () => {
-    await deleteRun(deps, id);
-    return { status: 200, body: { id, deleted: true } };
+    // The lock wait stays within the Redis deadline: a lock left by a killed process answers 409, not 503.
+    const { aliasesRemoved, resumed } = await deleteRun(deps, id, {
+      lockWaitMs: 1000,
+      force: force === '1' || force === 'true',
+    });
+    // This process's loaded copy goes too: the model no longer exists.
+    deps.registry.forget(id);
+    return { status: 200, body: { id, deleted: true, aliasesRemoved, ...(resumed ? { resumed } : {}) } };
   });
 }
 

@@ -4,6 +4,7 @@ import { createApiConnection } from '../../shared/flow/connection';
 import { createLogger } from '../../shared/logger';
 import { ensureRedis } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
+import { sweepDeletes } from '../../shared/runs/control';
 import { createApp } from './app';
 import { exposureCheck } from './auth';
 
@@ -12,11 +13,11 @@ const HELP = `Usage: npm run serve
 The ticketflow HTTP API and Bull Board, on HOST:PORT (default 127.0.0.1:3000):
   POST   /runs              {"dataset": "<path in TICKETFLOW_DATA_DIR>", "params": {...}} → 202 {"id"}
                             (header Idempotency-Key: the same key answers the same run for 48 h)
-  GET    /runs              runs newest first: ?state=waiting|active|completed|failed|cancelled&limit=&cursor=
+  GET    /runs              runs newest first: ?state=waiting|active|completed|failed|cancelled|deleting&limit=&cursor=
   GET    /runs/:id          a run's record: state, progress, stages, attempts, times, error, metrics, warnings
   POST   /runs/:id/retry    go on from the failed stage (same run id)
   POST   /runs/:id/cancel   stop every job of the run on every worker
-  DELETE /runs/:id          remove a finished run's record, jobs and artifacts
+  DELETE /runs/:id          remove a finished run's record, jobs and artifacts (?force=1: and its aliases)
   GET    /healthz           the process is up
   GET    /readyz            Redis answers and every queue has a live worker
   GET    /board             Bull Board over every queue
@@ -59,6 +60,19 @@ async function main(): Promise<void> {
   });
   if (!ready) log.warn(`Redis at ${config.redisUrl} does not answer yet: answering 503 until it does`);
   const runs = openRunsContext(config, connection);
+  // Deletes cut short (a process killed mid-delete) are finished in the background once Redis answers.
+  const sweep = (): void => {
+    sweepDeletes(runs).then(
+      ({ finished, failed }) => {
+        if (finished.length > 0)
+          log.info(`finished ${finished.length} delete(s) cut short: ${finished.join(', ')}`);
+        for (const f of failed) log.warn(`could not finish deleting run ${f.runId}: ${f.error}`);
+      },
+      (err: Error) => log.warn(`could not look for deletes cut short: ${err.message}`),
+    );
+  };
+  if (ready) sweep();
+  else connection.once('ready', sweep);
   const app = createApp(runs, log);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/model/registry';
+import { InvalidModelError } from '../../shared/model/load-model';
 import { HandlerResult } from './handlers';
 
 const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });
@@ -12,14 +13,25 @@ async function modelErrors(work: () => Promise<HandlerResult>): Promise<HandlerR
     return await work();
   } catch (err) {
     if (err instanceof NoSuchModel) return error(404, err.message);
+    // A model file removed behind ticketflow's back: the model is gone, not the server broken.
+    if (
+      err instanceof InvalidModelError &&
+      (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+    )
+      return error(404, `${err.message}: the model is gone; GET /models lists those that are there`);
     if (err instanceof NoDefaultModel) return error(409, err.message);
     if (err instanceof RangeError) return error(400, err.message);
     throw err;
   }
 }
 
+/**
+ * GET /models: the model versions (completed runs, newest first, each with the aliases naming it) and
+ * every alias, dangling ones too (an alias whose run is gone, being deleted or not completed).
+ */
 export async function listModels(registry: ModelRegistry): Promise<HandlerResult> {
-  return { status: 200, body: { models: await registry.list() } };
+  const [models, aliases] = await Promise.all([registry.list(), registry.aliasTable()]);
+  return { status: 200, body: { models, aliases } };
 }
 
 export function putAlias(registry: ModelRegistry, name: string, body: unknown): Promise<HandlerResult> {

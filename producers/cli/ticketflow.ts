@@ -11,7 +11,7 @@ import { queuesWithoutWorkers } from '../../shared/flow/queues';
 import { LocalRedis } from '../../shared/redis/local-redis';
 import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
 import { RunsContext } from '../../shared/runs/context';
-import { isFinal, RUN_STATES, RunRecord, RunState } from '../../shared/runs/record';
+import { isFinal, LISTED_STATES, ListedState, RunRecord } from '../../shared/runs/record';
 import { submitRun } from '../../shared/runs/submit';
 import { readRun } from '../../shared/runs/sync';
 import { readJson, runDir } from '../../shared/storage';
@@ -35,7 +35,8 @@ Commands:
   classify ...       classify a dataset with a trained model, in chunk jobs (ticketflow classify --help)
   retry ID           go on with a failed or cancelled run from its first stage not done, and follow it
   cancel ID          stop every job of a run on every worker
-  delete ID          remove a finished run: its record, jobs and artifacts
+  delete ID          remove a finished run: its record, jobs and artifacts (--force: also the aliases
+                     naming it; a delete cut short is finished by deleting again)
   status ID          print a run's record (JSON)
   list [--state S] [--limit N]   runs, newest first
   redis start|stop|status        the durable Redis on REDIS_URL's port (ticketflow redis --help)
@@ -282,6 +283,7 @@ async function control(command: string, argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       state: { type: 'string' },
       limit: { type: 'string' },
+      force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -327,8 +329,10 @@ async function control(command: string, argv: string[]): Promise<number> {
       case 'delete': {
         const id = runIdArg(command, positionals);
         return await withRuns(config, 'private', async (runs) => {
-          await deleteRun(runs, id);
-          say(`run ${id} deleted`);
+          const { aliasesRemoved } = await deleteRun(runs, id, { force: values.force });
+          say(
+            `run ${id} deleted${aliasesRemoved.length > 0 ? ` with its alias(es) ${aliasesRemoved.join(', ')}` : ''}`,
+          );
           return 0;
         });
       }
@@ -342,9 +346,9 @@ async function control(command: string, argv: string[]): Promise<number> {
         });
       }
       case 'list': {
-        const state = values.state as RunState | undefined;
-        if (state !== undefined && !RUN_STATES.includes(state))
-          throw new UsageError(`--state must be one of ${RUN_STATES.join(', ')}`);
+        const state = values.state as ListedState | undefined;
+        if (state !== undefined && !LISTED_STATES.includes(state))
+          throw new UsageError(`--state must be one of ${LISTED_STATES.join(', ')}`);
         const limit = positiveInt('--limit', values.limit) ?? 20;
         return await withRuns(config, 'existing', async (runs) => {
           const page = await runs.store.list({ state, limit });

@@ -15,7 +15,7 @@ import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUES, QueueName } from '../config/stages';
-import { RUN_STATES } from '../runs/record';
+import { LISTED_STATES } from '../runs/record';
 import type { RunKeys } from '../runs/keys';
 
 /** The job states BullMQ's `getJobCounts()` reports by default, each a `state` label value. */
@@ -62,7 +62,7 @@ export function createApiMetrics(sources: ApiMetricsSources): ApiMetrics {
   });
   const runs = new Gauge({
     name: 'ticketflow_runs',
-    help: 'Runs in the run index by state (waiting, active, completed, failed, cancelled), read at scrape time',
+    help: 'Runs in the run index by state (waiting, active, completed, failed, cancelled, deleting), read at scrape time',
     labelNames: ['state'] as const,
     registers: [registry],
   });
@@ -82,14 +82,14 @@ export function createApiMetrics(sources: ApiMetricsSources): ApiMetrics {
   async function readRedis(): Promise<void> {
     const perQueue = await Promise.all(QUEUES.map((q) => sources.queues[q].getJobCounts(...JOB_STATES)));
     const tx = sources.redis.multi();
-    for (const state of RUN_STATES) tx.zcard(sources.keys.byState(state));
+    for (const state of LISTED_STATES) tx.zcard(sources.keys.byState(state));
     const cards = (await tx.exec()) ?? [];
     jobCount.reset();
     QUEUES.forEach((queue, i) => {
       for (const state of JOB_STATES) jobCount.set({ queue, state }, perQueue[i]![state] ?? 0);
     });
     runs.reset();
-    RUN_STATES.forEach((state, i) => {
+    LISTED_STATES.forEach((state, i) => {
       const [err, n] = cards[i] ?? [null, 0];
       if (err) throw err;
       runs.set({ state }, Number(n));

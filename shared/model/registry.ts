@@ -1,3 +1,4 @@
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { RUN_ID_PATTERN } from '../flow/run-id';
 import { RunsContext } from '../runs/context';
@@ -21,6 +22,14 @@ export class NoSuchModel extends Error {
 /** A request that needs the `production` alias while none is set (→ 409). */
 export class NoDefaultModel extends Error {
   override readonly name = 'NoDefaultModel';
+}
+
+/** An alias in GET /models: the run it names, and whether that run is still a model version. */
+export interface AliasEntry {
+  run: string;
+  dangling: boolean;
+  /** why it is dangling */
+  problem?: string;
 }
 
 export interface ModelVersion {
@@ -87,11 +96,60 @@ export class ModelRegistry {
     }));
   }
 
+  /**
+   * Every alias with the run it names; `dangling` when that run is not a model version any more (gone,
+   * being deleted, not completed, or its model file missing), with the problem in words.
+   */
+  async aliasTable(): Promise<Record<string, AliasEntry>> {
+    const aliases = await this.aliases();
+    const entries = await Promise.all(
+      Object.entries(aliases).map(async ([name, run]): Promise<[string, AliasEntry]> => {
+        const problem = await this.aliasTargetProblem(run, true);
+        return [name, problem === null ? { run, dangling: false } : { run, dangling: true, problem }];
+      }),
+    );
+    return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /**
+   * Why run `runId` cannot serve as an alias's model, or null when it can: read from the run index (one
+   * Redis read, cheap enough for every request); `checkFile` also looks for its model file.
+   */
+  private async aliasTargetProblem(runId: string, checkFile: boolean): Promise<string | null> {
+    const raw = RUN_ID_PATTERN.test(runId) ? await this.ctx.redis.hget(this.ctx.keys.summaries, runId) : null;
+    if (raw === null) return `run ${runId} does not exist`;
+    const state = (JSON.parse(raw) as RunSummary).state;
+    if (state === 'deleting') return `run ${runId} is being deleted`;
+    if (state !== 'completed') return `run ${runId} is ${state}, not completed`;
+    if (checkFile) {
+      const file = path.join(runDir(this.ctx.config.storageDir, runId), ARTIFACTS.model);
+      const there = await fsp.access(file).then(
+        () => true,
+        () => false,
+      );
+      if (!there) return `the model file ${file} of run ${runId} is missing`;
+    }
+    return null;
+  }
+
+  /** Drop a run's loaded model from this process (its run was deleted). */
+  forget(runId: string): void {
+    this.loaded.delete(runId);
+  }
+
   /** The run id an alias or run id names; `production` by default. */
   async resolve(ref: string | undefined): Promise<{ run: string; alias: string | null }> {
     const name = ref ?? DEFAULT_ALIAS;
     const aliased = await this.ctx.redis.hget(this.ctx.keys.aliases, name);
-    if (aliased) return { run: aliased, alias: name };
+    if (aliased) {
+      const problem = await this.aliasTargetProblem(aliased, false);
+      if (problem !== null) {
+        throw new NoSuchModel(
+          `alias ${JSON.stringify(name)} is dangling: ${problem}; point it at a completed run (PUT /models/aliases/${name} {"run": "<run id>"})`,
+        );
+      }
+      return { run: aliased, alias: name };
+    }
     if (name === DEFAULT_ALIAS) {
       throw new NoDefaultModel(
         `no "${DEFAULT_ALIAS}" alias yet: point it at a completed run with PUT /models/aliases/${DEFAULT_ALIAS} {"run": "<run id>"}`,

@@ -1,12 +1,14 @@
+import fsp from 'node:fs/promises';
 import { Job } from 'bullmq';
 import { STAGES, StageName } from '../config/stages';
 import { hashFile } from '../dataset/hash-file';
+import { aliasesOf, dropAliasesOf } from '../model/aliases';
 import { buildRunFlow } from '../flow/build-flow';
 import { childJob, StageJobData, stageJobId } from '../flow/job-types';
 import { runDir } from '../storage';
 import { removeChunkOutputs, removeTemporaryFiles } from './cleanup';
 import { RunsContext } from './context';
-import { deriveRunFields, isDone, isFinal, RunRecord } from './record';
+import { deriveRunFields, isDone, isFinal, RunRecord, summarise } from './record';
 import { withLock } from './run-lock';
 
 /** A request that the run's state does not allow (→ 409), or a run that does not exist (→ 404). */
@@ -90,8 +92,9 @@ export async function retryRun(
       },
       new Date(),
     );
-    await ctx.redis.del(ctx.keys.cancelled(runId));
+    // The record first: storage that refuses it (read-only, full) leaves the run as it was.
     await ctx.store.write(next);
+    await ctx.redis.del(ctx.keys.cancelled(runId));
     const cacheKeys = Object.fromEntries(record.stages.map((s) => [s.stage, s.cacheKey])) as Record<
       StageName,
       string
@@ -135,8 +138,6 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
     if (current.state === 'cancelled') return current;
     if (isFinal(current.state))
       throw new RunConflict(`run ${runId} is already ${current.state}: nothing to cancel`);
-    await ctx.redis.set(ctx.keys.cancelled(runId), '1', 'EX', CANCEL_FLAG_SECONDS);
-    await ctx.redis.publish(ctx.keys.cancelChannel, runId);
     const at = new Date().toISOString();
     const next = deriveRunFields(
       {
@@ -148,7 +149,11 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
       },
       new Date(),
     );
+    // The record first: storage that cannot take it (read-only, full) refuses the cancel before anything
+    // else changed, so a refused cancel leaves no flag that would later fail the run.
     await ctx.store.write(next);
+    await ctx.redis.set(ctx.keys.cancelled(runId), '1', 'EX', CANCEL_FLAG_SECONDS);
+    await ctx.redis.publish(ctx.keys.cancelChannel, runId);
     return next;
   });
   const jobs = await runJobs(ctx, record, record.generation);
@@ -166,36 +171,132 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
     }
   }
   if (stillActive.length === 0) {
+    // Tidying only: the cancel is done whether or not storage lets these files go now.
     const dir = runDir(ctx.config.storageDir, runId);
-    await removeChunkOutputs(dir);
-    await removeTemporaryFiles(dir);
+    await removeChunkOutputs(dir).catch(() => undefined);
+    await removeTemporaryFiles(dir).catch(() => undefined);
   }
   return { record, stoppedSeconds };
 }
 
+export interface DeleteOptions {
+  /** also remove the aliases that name the run; without it a run that an alias names is refused */
+  force?: boolean;
+  /** how long to wait for the run's lock before LockBusy (default: the lock's lifetime and more) */
+  lockWaitMs?: number;
+}
+
+export interface DeleteResult {
+  /** the aliases that named the run, removed with it */
+  aliasesRemoved: string[];
+  /** true: this finished a delete that had begun before (and was cut short) */
+  resumed: boolean;
+}
+
 /**
- * Delete a final run: its jobs (every generation), its stage cache entries, its record and artifacts,
- * its index entries. Other runs that reused its artifacts keep theirs (hard links, or copies).
+ * Delete a final run: its jobs (every generation), its stage cache entries, its record and artifacts, its
+ * index entries. Other runs that reused its artifacts keep theirs (hard links, or copies). A run that an
+ * alias names is refused (RunConflict naming the aliases) unless `force`, which removes those aliases.
+ *
+ * Restartable: the run is first marked in Redis (listed as `deleting`, gone for every reader), then its
+ * aliases, jobs, cache entries and folder go, and its index entry with the mark last. A delete cut short
+ * (its process died) is finished by the next delete of the run, or by sweepDeletes when an API starts.
  */
-export async function deleteRun(ctx: RunsContext, runId: string): Promise<void> {
-  await withLock(ctx.redis, ctx.keys.lock(runId), async () => {
-    const record = await ctx.store.read(runId);
-    if (!record) throw new NoSuchRun(runId);
-    if (!isFinal(record.state)) {
-      throw new RunConflict(`run ${runId} is ${record.state}: cancel it first (POST /runs/${runId}/cancel)`);
+export async function deleteRun(
+  ctx: RunsContext,
+  runId: string,
+  opts: DeleteOptions = {},
+): Promise<DeleteResult> {
+  return withLock(
+    ctx.redis,
+    ctx.keys.lock(runId),
+    async () => {
+      let mark = await ctx.store.deletion(runId);
+      const resumed = mark !== null;
+      if (mark === null) {
+        const record = await ctx.store.readStored(runId);
+        if (record) {
+          if (!isFinal(record.state)) {
+            throw new RunConflict(
+              `run ${runId} is ${record.state}: cancel it first (POST /runs/${runId}/cancel)`,
+            );
+          }
+          const aliases = await aliasesOf(ctx.redis, ctx.keys, runId);
+          if (aliases.length > 0 && !opts.force) throw aliasConflict(runId, aliases);
+          mark = await ctx.store.markDeleting(summarise(record), record.generation);
+        } else {
+          // No record and no mark: only what a delete cut short outside this protocol leaves (an index entry
+          // naming a missing record, a doomed folder) is there to finish.
+          const summary = await ctx.store.summary(runId);
+          const doomed = (await ctx.store.doomedFolders()).some((f) => f.runId === runId);
+          if (summary === null && !doomed) throw new NoSuchRun(runId);
+          if (summary !== null) mark = await ctx.store.markDeleting(summary, null);
+        }
+      }
+      const aliasesRemoved = await dropAliasesOf(ctx.redis, ctx.keys, runId);
+      await removeAllJobs(ctx, runId, mark?.generation ?? null);
+      await ctx.cache.forgetRun(runId);
+      await ctx.store.removeFiles(runId);
+      if (mark !== null) await ctx.store.unindex(runId, mark.createdAt);
+      await ctx.redis.del(ctx.keys.cancelled(runId));
+      return { aliasesRemoved, resumed };
+    },
+    opts.lockWaitMs,
+  );
+}
+
+function aliasConflict(runId: string, aliases: string[]): RunConflict {
+  const names = aliases.map((a) => JSON.stringify(a)).join(', ');
+  const them = aliases.length === 1 ? 'it' : 'them';
+  return new RunConflict(
+    `run ${runId} is the model of alias${aliases.length === 1 ? '' : 'es'} ${names}: point ${them} at another run first (PUT /models/aliases/<name>), or delete with ?force=1 (ticketflow delete --force), which removes ${them} too`,
+  );
+}
+
+/** Jobs of every generation up to `generation`; unknown (null): generations from 1 until one has none. */
+async function removeAllJobs(ctx: RunsContext, runId: string, generation: number | null): Promise<void> {
+  for (let g = 1; generation === null || g <= generation; g++) {
+    const jobs = await runJobs(ctx, { id: runId }, g);
+    if (generation === null && jobs.length === 0) return;
+    for (const job of jobs) await job.remove({ removeChildren: true }).catch(() => undefined);
+  }
+}
+
+export interface SweepResult {
+  /** runs whose delete, cut short earlier, this finished */
+  finished: string[];
+  /** runs whose delete could not be finished (e.g. storage read-only), with why */
+  failed: { runId: string; error: string }[];
+}
+
+/**
+ * Finish every delete that was cut short: runs marked as deleting, and doomed folders
+ * (`runs/.deleting-<id>-<random>`) that a delete left. An API runs it when it starts.
+ */
+export async function sweepDeletes(ctx: RunsContext): Promise<SweepResult> {
+  const result: SweepResult = { finished: [], failed: [] };
+  const doomed = await ctx.store.doomedFolders();
+  const ids = new Set([...(await ctx.store.deletingIds()), ...doomed.map((f) => f.runId)]);
+  for (const runId of ids) {
+    try {
+      if ((await ctx.store.deletion(runId)) === null && (await ctx.store.readStored(runId)) !== null) {
+        // A run that exists and is not being deleted: only the stray folder goes.
+        for (const f of doomed.filter((d) => d.runId === runId))
+          await fsp.rm(f.path, { recursive: true, force: true });
+        continue;
+      }
+      await deleteRun(ctx, runId);
+      result.finished.push(runId);
+    } catch (err) {
+      if (err instanceof NoSuchRun) continue; // finished meanwhile by another process
+      result.failed.push({ runId, error: (err as Error).message });
     }
-    for (let g = 1; g <= record.generation; g++) {
-      for (const job of await runJobs(ctx, record, g))
-        await job.remove({ removeChildren: true }).catch(() => undefined);
-    }
-    await ctx.cache.forgetRun(runId);
-    await ctx.store.remove(record);
-    await ctx.redis.del(ctx.keys.cancelled(runId));
-  });
+  }
+  return result;
 }
 
 /** The jobs of one generation of a run that still exist: its stage jobs and their child jobs. */
-async function runJobs(ctx: RunsContext, record: RunRecord, generation: number): Promise<Job[]> {
+async function runJobs(ctx: RunsContext, record: Pick<RunRecord, 'id'>, generation: number): Promise<Job[]> {
   const jobs: Job[] = [];
   for (const stage of STAGES) {
     const job = (await ctx.queues[stage].getJob(stageJobId(record.id, stage, generation))) as

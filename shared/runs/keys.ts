@@ -10,6 +10,8 @@ export function runKeys(prefix: string) {
     byState: (state: string) => `${base}:runs:state:${state}`,
     /** hash run id → RunSummary JSON */
     summaries: `${base}:runs:summary`,
+    /** hash run id → DeletionMark JSON: runs whose delete began and has not finished */
+    deleting: `${base}:runs:deleting`,
     lock: (runId: string) => `${base}:lock:${runId}`,
     cancelled: (runId: string) => `${base}:cancelled:${runId}`,
     /** pub/sub channel: a run id per message, to every worker */

@@ -12,6 +12,14 @@ export function isFinal(state: RunState): boolean {
 }
 
 /**
+ * A run's state in the run index (GET /runs, `ticketflow list`): its record's state, or `deleting` from the
+ * moment a delete begins until it has removed everything (a delete cut short stays `deleting` until a
+ * repeated DELETE or the API's start-up sweep finishes it). A record itself is never `deleting`.
+ */
+export type ListedState = RunState | 'deleting';
+export const LISTED_STATES: readonly ListedState[] = [...RUN_STATES, 'deleting'];
+
+/**
  * A stage's state, normalised from BullMQ's: `pending` (its upstream stage has not finished), `waiting`
  * (queued, no attempt yet), `active`, `retrying` (an attempt failed, the next waits for its backoff),
  * `completed`, `cached` (artifacts reused from an earlier run), `failed` (its own failure), `cancelled`,
@@ -91,7 +99,7 @@ export interface RunRecord {
 /** What listing shows per run, kept in the Redis index beside the record. */
 export interface RunSummary {
   id: string;
-  state: RunState;
+  state: ListedState;
   dataset: string;
   createdAt: string;
   finishedAt: string | null;

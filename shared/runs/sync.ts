@@ -1,10 +1,12 @@
-import { runDir } from '../storage';
+import { runDir, storageFailure } from '../storage';
 import { removeTemporaryFiles } from './cleanup';
 import { writeRunReport } from '../report/run-report';
 import { isFinal, RunRecord } from './record';
 import { refreshRecord } from './refresh';
 import { RunsContext } from './context';
 import { LockBusy, withLock } from './run-lock';
+import { StorageError } from '../errors';
+import { createLogger, Logger } from '../logger';
 
 /**
  * Bring a run's record up to date from its jobs and write it when it changed, under the run's lock.
@@ -15,6 +17,7 @@ export async function syncRun(
   ctx: RunsContext,
   runId: string,
   lockWaitMs?: number,
+  opts: { reader?: boolean } = {},
 ): Promise<RunRecord | null> {
   const first = await ctx.store.read(runId);
   if (!first || isFinal(first.state)) return first;
@@ -28,14 +31,23 @@ export async function syncRun(
       const next = await refreshRecord(record, ctx.queues);
       if (JSON.stringify(next) !== JSON.stringify(record)) {
         if (isFinal(next.state) && !isFinal(record.state)) {
-          // A failed run keeps the chunk outputs that completed (a retry reuses them), not half-written files.
-          if (next.state === 'failed') await removeTemporaryFiles(runDir(ctx.config.storageDir, runId));
           next.events = [
             ...next.events,
             { at: next.finishedAt ?? new Date().toISOString(), event: next.state as 'completed' | 'failed' },
           ];
         }
-        await ctx.store.write(next);
+        const write = async (): Promise<void> => {
+          // A failed run keeps the chunk outputs that completed (a retry reuses them), not half-written files.
+          if (next.state === 'failed' && record.state !== 'failed') {
+            const dir = runDir(ctx.config.storageDir, runId);
+            await removeTemporaryFiles(dir).catch((err: unknown) => {
+              throw storageFailure(err, dir);
+            });
+          }
+          await ctx.store.write(next);
+        };
+        if (!opts.reader) await write();
+        else if (!(await writeForReader(ctx, runId, write))) return next;
         becameFinal = isFinal(next.state) && !isFinal(record.state);
       }
       return next;
@@ -54,10 +66,36 @@ export async function syncRun(
  */
 export async function readRun(ctx: RunsContext, runId: string): Promise<RunRecord | null> {
   try {
-    return await syncRun(ctx, runId, 200);
+    return await syncRun(ctx, runId, 200, { reader: true });
   } catch (err) {
     if (!(err instanceof LockBusy)) throw err;
     const record = await ctx.store.read(runId);
     return record && !isFinal(record.state) ? refreshRecord(record, ctx.queues) : record;
+  }
+}
+
+/** The storage problem last logged by writeForReader (one line per problem, not one per read). */
+let loggedWriteFailure: string | null = null;
+let readerLog: Logger | null = null;
+
+/**
+ * A reader's write-back of a refreshed record: storage that cannot take it (read-only, full) must not
+ * fail the read. The problem is logged once until a write-back succeeds again; false when it failed.
+ */
+async function writeForReader(ctx: RunsContext, runId: string, write: () => Promise<void>): Promise<boolean> {
+  try {
+    await write();
+    loggedWriteFailure = null;
+    return true;
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    if (loggedWriteFailure !== err.code) {
+      loggedWriteFailure = err.code;
+      readerLog ??= createLogger(ctx.config.logLevel, { component: 'runs' });
+      readerLog.warn(
+        `answering run records without writing them back: ${err.message} (run ${runId}; logged once until writing works again)`,
+      );
+    }
+    return false;
   }
 }

@@ -15,7 +15,7 @@ main{max-width:1100px;margin:0 auto;padding:16px}
 h2{font-size:16px;margin:16px 0 8px}
 .badge{display:inline-block;color:#fff;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600}
 .state-completed{background:#2e7d32}.state-failed{background:#c62828}.state-active{background:#1565c0}
-.state-waiting{background:#42a5f5}.state-cancelled{background:#757575}
+.state-waiting{background:#42a5f5}.state-cancelled{background:#757575}.state-deleting{background:#6d4c41}
 table.runs{border-collapse:collapse;width:100%}
 table.runs th,table.runs td{border-bottom:1px solid #d0d7de;padding:5px 8px;text-align:left}
 table.runs th{background:#f6f8fa;font-weight:600}
@@ -60,7 +60,7 @@ button.danger{color:#c62828}
 <div id="chart" data-testid="runs-chart"></div>
 <div class="toolbar"><label>State <select id="state-filter" data-testid="state-filter">
 <option value="">all</option><option>waiting</option><option>active</option><option>completed</option>
-<option>failed</option><option>cancelled</option></select></label><span id="count" class="muted"></span></div>
+<option>failed</option><option>cancelled</option><option>deleting</option></select></label><span id="count" class="muted"></span></div>
 <table class="runs" data-testid="runs"><thead><tr><th>state</th><th>run</th><th>dataset</th><th>created</th>
 <th>duration</th><th>test accuracy</th></tr></thead><tbody id="runs-body"></tbody></table>
 </section>
