@@ -47,8 +47,9 @@ export async function loadModelOffThread(file: string): Promise<LoadedModel> {
       });
     });
     if ('error' in message) {
-      const { message: text, invalid } = message.error;
-      throw invalid ? new InvalidModelError(text) : new Error(text);
+      const { message: text, invalid, code } = message.error;
+      const cause = code ? Object.assign(new Error(code), { code }) : undefined;
+      throw invalid ? new InvalidModelError(text, { cause }) : new Error(text, { cause });
     }
     return assembleModel(message.packed);
   } finally {

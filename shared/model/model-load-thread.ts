@@ -9,15 +9,18 @@ import { packedBuffers } from './packed-model';
 
 /** What the thread posts: the packed model, or why it could not load it. */
 export type LoadThreadMessage =
-  { packed: import('./packed-model').PackedModel } | { error: { message: string; invalid: boolean } };
+  | { packed: import('./packed-model').PackedModel }
+  | { error: { message: string; invalid: boolean; code?: string } };
 
 const file = (workerData as { file: string }).file;
 readPackedModel(file).then(
   (packed) => parentPort!.postMessage({ packed } satisfies LoadThreadMessage, packedBuffers(packed)),
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
+    // The errno code crosses the thread so callers can tell a missing file (a model gone) from a bad one.
+    const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
     parentPort!.postMessage({
-      error: { message, invalid: err instanceof InvalidModelError },
+      error: { message, invalid: err instanceof InvalidModelError, ...(code ? { code } : {}) },
     } satisfies LoadThreadMessage);
   },
 );
