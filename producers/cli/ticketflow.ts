@@ -46,8 +46,8 @@ ticketflow run [--data FILE] [--topics K] [--labels L] [--label-map FILE] [--chu
   --data FILE       dataset: Kaggle-schema JSON array, JSON Lines, or CFPB CSV export (default: the bundled sample)
   --topics K        number of NMF topics (default 3): the classes, unless --labels category
   --labels L        what the classifier learns: "topics" (default) or "category" (each ticket's own product)
-  --label-map FILE  raw product → class, for --labels category: a TSV with a header line (raw<TAB>class,
-                    like product-labels.tsv) or a JSON object
+  --label-map FILE  raw product → class, for --labels category: a TSV whose first line is its header
+                    (raw<TAB>class, like product-labels.tsv) or a JSON object; a regular file
   --chunk-size N    tickets per text-processing chunk job (default 2000)
   --params JSON     other pipeline parameters as a JSON object, e.g. '{"C": 0.5, "stratify": false}'
   --no-cache        compute every stage, even those an earlier run with the same inputs computed
