@@ -69,6 +69,8 @@ interface FollowOptions {
   json: boolean;
   /** data root (TICKETFLOW_DATA_DIR) of the workers this command starts, when not the configured one */
   workerDataDir?: string;
+  /** the --label-map file's name, for the report's summary of the map */
+  labelMapFile?: string;
 }
 
 /** Start workers when none serves the queues, follow the run, print its report; Ctrl-C cancels it. */
@@ -128,6 +130,7 @@ async function followRun(
           wallSeconds: wall,
           startupSeconds,
           stages,
+          refitSeconds: record.stages.find((s) => s.stage === 'training')?.refitSeconds ?? null,
           cached,
           error: record.error,
           warnings: record.warnings,
@@ -136,7 +139,9 @@ async function followRun(
       );
     } else if (record.state === 'completed') {
       const topics = await readJson<TopicsFile>(path.join(artifactsDir, ARTIFACTS.topics)).catch(() => null);
-      process.stdout.write(formatReport(record, artifactsDir, { seconds: wall, startupSeconds }, topics));
+      process.stdout.write(
+        formatReport(record, artifactsDir, { seconds: wall, startupSeconds }, topics, opts.labelMapFile),
+      );
     }
     if (record.state === 'completed') return 0;
     if (record.state === 'cancelled') return 130;
@@ -242,7 +247,11 @@ async function run(argv: string[]): Promise<number> {
   }
   // Workers read only datasets inside their own data root: the workers this command starts get the
   // file's folder as theirs (and the file by its real path); running workers must have it in theirs.
-  const opts = { ...followOptions(values), workerDataDir: path.dirname(realFile) };
+  const opts = {
+    ...followOptions(values),
+    workerDataDir: path.dirname(realFile),
+    ...(values['label-map'] !== undefined ? { labelMapFile: path.basename(values['label-map']) } : {}),
+  };
   return withRuns(config, 'private', (runs, redis) =>
     followRun(
       runs,

@@ -92,3 +92,21 @@ export function parseLabelMapTsv(text: string, file = 'label map'): Record<strin
     throw new Error(`${file}: no "raw label<TAB>class" line after the header`);
   return map;
 }
+
+const PLURALS: Record<string, string> = {
+  product: 'products',
+  category: 'categories',
+  value: 'values',
+  class: 'classes',
+};
+const count = (n: number, noun: string) => `${n} ${n === 1 ? noun : PLURALS[noun]}`;
+
+/**
+ * A label map in a few words: "26 products → 5 classes, from product-labels.tsv" (the file when known:
+ * the CLI read it; a run submitted over the API has none). `labelField` names what the keys are.
+ */
+export function describeLabelMap(map: Record<string, string>, labelField: string, file?: string): string {
+  const what = labelField === 'product' || labelField === 'category' ? labelField : 'value';
+  const classes = new Set(Object.values(map)).size;
+  return `${count(Object.keys(map).length, what)} → ${count(classes, 'class')}${file ? `, from ${file}` : ''}`;
+}

@@ -92,13 +92,12 @@ async function refreshStage(s: StageRecord, queues: Queues): Promise<StageRecord
   if (next.state === 'completed') {
     next.result = job.returnvalue;
     next.progress = 100;
-    const own = (job.returnvalue as { seconds?: unknown } | null)?.seconds;
+    // The whole span, child jobs included: a fanning-out job's own work is a small part of it.
     next.seconds =
-      typeof own === 'number'
-        ? own
-        : job.finishedOn && job.processedOn
-          ? (job.finishedOn - job.processedOn) / 1000
-          : null;
+      job.finishedOn && next.startedAt ? (job.finishedOn - Date.parse(next.startedAt)) / 1000 : null;
+    const own = (job.returnvalue as { seconds?: unknown } | null)?.seconds;
+    // Training returns its refit job's result: the refit's own seconds.
+    if (s.stage === 'training' && typeof own === 'number') next.refitSeconds = own;
   }
   if (childQueueOf(s.stage) !== undefined && job.data.chunks !== undefined) {
     const counts = await job.getDependenciesCount();

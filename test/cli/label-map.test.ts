@@ -5,16 +5,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isLabelMapHeader, parseLabelMapTsv, readLabelMapFile } from '../../shared/config/label-map';
 import { CLI } from '../helpers/cli';
-import { SHARED_DATA, tempDir } from '../helpers/env';
+import { freePort } from '../../shared/redis/local-redis';
+import { SHARED_DATA, cleanup, tempDir, testConfig } from '../helpers/env';
 
 /** The CLI, killed if it has not exited after `killAfterMs` (a blocked open would otherwise hang the test). */
-function cli(args: string[], killAfterMs = 30_000): Promise<{ code: number | null; stderr: string }> {
+function cli(
+  args: string[],
+  killAfterMs = 30_000,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { timeout: killAfterMs });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      timeout: killAfterMs,
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.resume();
-    child.on('exit', (code) => resolve({ code, stderr }));
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -106,4 +115,58 @@ describe('label map files', () => {
       assert.equal(Object.keys(map).length, lines.length - 1, 'every line but the header is a mapping');
     },
   );
+
+  it('`ticketflow run` summarises the label map in its report and shows the refit apart', async () => {
+    const config = testConfig();
+    const env = {
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
+      TICKETFLOW_STORAGE_DIR: config.storageDir,
+      TICKETFLOW_REDIS_DIR: tempDir('redis'),
+    };
+    const map = path.join(dir, 'products.tsv');
+    fs.writeFileSync(
+      map,
+      [
+        'raw_product\tlabel\tnote',
+        'Credit reporting, credit repair services, or other personal consumer reports\tcredit',
+        'Credit card or prepaid card\tcredit',
+        'Debt collection\tdebt',
+        'Checking or savings account\tbank',
+        'Mortgage\tloan',
+        'Payday loan, title loan, or personal loan\tloan',
+        'Student loan\tloan',
+      ].join('\n'),
+    );
+    const search = { searchC: [1], searchClassWeight: ['none'], searchNgrams: [1], cvFolds: 2 };
+    try {
+      const res = await cli(
+        [
+          'run',
+          '--label-map',
+          map,
+          '--workers',
+          '1',
+          '--chunk-size',
+          '600',
+          '--params',
+          JSON.stringify(search),
+        ],
+        120_000,
+        env,
+      );
+      assert.equal(res.code, 0, res.stderr);
+      const lines = res.stdout.split('\n');
+      assert.ok(lines.includes('labelMap: 7 products → 4 classes, from products.tsv'), res.stdout);
+      const params = lines.find((l) => l.startsWith('Parameters not at their defaults:'))!;
+      assert.doesNotMatch(params, /Mortgage|labelMap/, 'the map itself is not printed');
+      assert.match(
+        lines.find((l) => l.startsWith('training '))!,
+        /\(refit \d+\.\d\d s of it\)$/,
+      );
+    } finally {
+      await cleanup(config);
+      fs.rmSync(env.TICKETFLOW_REDIS_DIR, { recursive: true, force: true });
+    }
+  });
 });

@@ -36,6 +36,8 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
       async (ctx) => {
         const step = job.data.step ?? 'search';
         if (step === 'search') {
+          // The stage's span begins here (its seconds cover the search and the refit), at the first attempt.
+          const startedAt = job.data.startedAt ?? Date.now();
           await failOnceIfAsked(ctx, 'training');
           const grid = searchGrid(ctx.params);
           const folds = ctx.params.cvFolds;
@@ -59,7 +61,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
             step: 'refit',
             chunks: grid.length * folds,
             reusedChunks: done.size,
-            startedAt: Date.now(),
+            startedAt,
           });
         }
         if (job.data.step === 'refit') {
