@@ -34,9 +34,9 @@ function labelMapRefOf(runId: string): string {
 }
 
 export function isLabelMapRef(value: unknown): value is LabelMapRef {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { $ref?: unknown }).$ref === 'string'
-  );
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<Record<keyof LabelMapRef, unknown>>;
+  return typeof v.$ref === 'string' && typeof v.sha256 === 'string' && typeof v.entries === 'number';
 }
 
 /** A run's parameters for its jobs' data: small whatever the size of its label map. */
