@@ -11,10 +11,12 @@ export interface LiveDisplay {
 
 const BAR = 24;
 
+/** From the stage's start to its end (or now), as the record's `seconds`; training's refit apart. */
 function elapsed(s: StageRecord, now: number): string {
   if (!s.startedAt) return '';
   const end = s.finishedAt ? Date.parse(s.finishedAt) : now;
-  return `${((end - Date.parse(s.startedAt)) / 1000).toFixed(1)} s`;
+  const refit = typeof s.refitSeconds === 'number' ? ` (refit ${s.refitSeconds.toFixed(1)} s)` : '';
+  return `${((end - Date.parse(s.startedAt)) / 1000).toFixed(1)} s${refit}`;
 }
 
 function stageLine(s: StageRecord, now: number): string {

@@ -1,5 +1,6 @@
 import { childNoun } from '../../shared/config/stages';
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
+import { describeLabelMap } from '../../shared/config/label-map';
 import { ReadStats } from '../../shared/dataset/read-tickets';
 import { RunRecord } from '../../shared/runs/record';
 import { SplitMetrics } from '../../shared/stages/evaluate';
@@ -16,12 +17,16 @@ export interface ReportTiming {
 
 const f4 = (v: number | null) => (v === null ? '   n/a' : v.toFixed(4));
 
-/** The end-of-run report, like the seed's: stage times, topics, test classification report, metrics, warnings. */
+/**
+ * The end-of-run report, like the seed's: stage times, topics, test classification report, metrics,
+ * warnings. `labelMapFile`: the name of the file the run's labelMap came from, when the caller read it.
+ */
 export function formatReport(
   run: RunRecord,
   artifactsDir: string,
   timing: ReportTiming,
   topicsFile?: TopicsFile | null,
+  labelMapFile?: string,
 ): string {
   const lines: string[] = [];
   const startup =
@@ -30,12 +35,17 @@ export function formatReport(
       : '';
   lines.push(`Run ${run.id} ${run.state} in ${timing.seconds.toFixed(2)} s from enqueue${startup}`);
   lines.push(`Artifacts: ${artifactsDir}`);
+  // A label map may hold thousands of entries: summarised on a line of its own.
   const changed = Object.entries(run.params ?? {}).filter(
-    ([k, v]) => JSON.stringify(v) !== JSON.stringify((DEFAULT_PIPELINE_PARAMS as Record<string, unknown>)[k]),
+    ([k, v]) =>
+      k !== 'labelMap' &&
+      JSON.stringify(v) !== JSON.stringify((DEFAULT_PIPELINE_PARAMS as Record<string, unknown>)[k]),
   );
   lines.push(
     `Parameters not at their defaults: ${changed.length === 0 ? 'none' : changed.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`,
   );
+  if (run.params?.labelMap)
+    lines.push(`labelMap: ${describeLabelMap(run.params.labelMap, run.params.labelField, labelMapFile)}`);
   const stats = (run.stages[0]?.result as { stats?: ReadStats } | null)?.stats;
   if (stats) {
     const dropped = Object.entries(stats.dropped)
@@ -47,11 +57,13 @@ export function formatReport(
     );
   }
   lines.push('');
+  // A stage's seconds span its child jobs too; training's refit (a part of them) is shown apart.
   lines.push('stage                 state      seconds  attempts');
   for (const s of run.stages) {
     const from = s.cachedFrom ? `  (from run ${s.cachedFrom})` : '';
+    const refit = typeof s.refitSeconds === 'number' ? `  (refit ${s.refitSeconds.toFixed(2)} s of it)` : '';
     lines.push(
-      `${s.stage.padEnd(20)}  ${s.state.padEnd(9)} ${(s.seconds ?? 0).toFixed(2).padStart(8)}  ${String(s.attemptsMade).padStart(8)}${from}`,
+      `${s.stage.padEnd(20)}  ${s.state.padEnd(9)} ${(s.seconds ?? 0).toFixed(2).padStart(8)}  ${String(s.attemptsMade).padStart(8)}${from}${refit}`,
     );
   }
   const fe = run.stages.find((s) => s.stage === 'feature-extraction')?.result as

@@ -47,8 +47,8 @@ ticketflow run [--data FILE] [--topics K] [--labels L] [--label-map FILE] [--chu
   --data FILE       dataset: Kaggle-schema JSON array, JSON Lines, or CFPB CSV export (default: the bundled sample)
   --topics K        number of NMF topics (default 3): the classes, unless --labels category
   --labels L        what the classifier learns: "topics" (default) or "category" (each ticket's own product)
-  --label-map FILE  raw product → class, for --labels category: a TSV with a header line (raw<TAB>class,
-                    like product-labels.tsv) or a JSON object
+  --label-map FILE  raw product → class, for --labels category: a TSV whose first line is its header
+                    (raw<TAB>class, like product-labels.tsv) or a JSON object; a regular file
   --chunk-size N    tickets per text-processing chunk job (default 2000)
   --params JSON     other pipeline parameters as a JSON object, e.g. '{"C": 0.5, "stratify": false}'
   --no-cache        compute every stage, even those an earlier run with the same inputs computed
@@ -70,6 +70,8 @@ interface FollowOptions {
   json: boolean;
   /** data root (TICKETFLOW_DATA_DIR) of the workers this command starts, when not the configured one */
   workerDataDir?: string;
+  /** the --label-map file's name, for the report's summary of the map */
+  labelMapFile?: string;
 }
 
 /** Start workers when none serves the queues, follow the run, print its report; Ctrl-C cancels it. */
@@ -129,6 +131,7 @@ async function followRun(
           wallSeconds: wall,
           startupSeconds,
           stages,
+          refitSeconds: record.stages.find((s) => s.stage === 'training')?.refitSeconds ?? null,
           cached,
           error: record.error,
           warnings: record.warnings,
@@ -137,7 +140,9 @@ async function followRun(
       );
     } else if (record.state === 'completed') {
       const topics = await readJson<TopicsFile>(path.join(artifactsDir, ARTIFACTS.topics)).catch(() => null);
-      process.stdout.write(formatReport(record, artifactsDir, { seconds: wall, startupSeconds }, topics));
+      process.stdout.write(
+        formatReport(record, artifactsDir, { seconds: wall, startupSeconds }, topics, opts.labelMapFile),
+      );
     }
     if (record.state === 'completed') return 0;
     if (record.state === 'cancelled') return 130;
@@ -243,7 +248,11 @@ async function run(argv: string[]): Promise<number> {
   }
   // Workers read only datasets inside their own data root: the workers this command starts get the
   // file's folder as theirs (and the file by its real path); running workers must have it in theirs.
-  const opts = { ...followOptions(values), workerDataDir: path.dirname(realFile) };
+  const opts = {
+    ...followOptions(values),
+    workerDataDir: path.dirname(realFile),
+    ...(values['label-map'] !== undefined ? { labelMapFile: path.basename(values['label-map']) } : {}),
+  };
   return withRuns(config, 'private', (runs, redis) =>
     followRun(
       runs,

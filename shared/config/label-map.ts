@@ -1,12 +1,23 @@
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { fileKind } from '../dataset/open-dataset';
+
+/** Far above any real label map (product-labels.tsv is 1.5 KB); it is stored in the run's record. */
+export const MAX_LABEL_MAP_BYTES = 16 * 1024 * 1024;
+
+/** Read-only, non-blocking (a FIFO's open returns at once), never the controlling terminal. */
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
 
 /**
  * A `labelMap` from a file: a JSON object (raw label → class), or a TSV whose first line is a header
- * and whose other lines hold a raw label and its class in the first two columns (further columns, such
- * as a note, are ignored), like `product-labels.tsv`. Errors name the file and line.
+ * (column names, like `raw_product<TAB>label5<TAB>note`) and whose other lines hold a raw label and its
+ * class in the first two columns (further columns, such as a note, are ignored), like
+ * `product-labels.tsv`. The file must be a regular file: it is opened without blocking (a FIFO would
+ * block its reader forever) and checked with fstat before anything is read. Errors name the file and
+ * line.
  */
 export async function readLabelMapFile(file: string): Promise<Record<string, string>> {
-  const text = await fsp.readFile(file, 'utf8');
+  const text = await readRegularFile(file);
   if (/^\s*\{/.test(text)) {
     let parsed: unknown;
     try {
@@ -21,9 +32,46 @@ export async function readLabelMapFile(file: string): Promise<Record<string, str
   return parseLabelMapTsv(text, file);
 }
 
+async function readRegularFile(file: string): Promise<string> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(file, OPEN_FLAGS);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : `cannot be opened (${e.code ?? e.message})`;
+    throw new Error(`${file}: ${why}`, { cause: err });
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile())
+      throw new Error(`${file}: is ${fileKind(st)}, not a regular file: a label map must be a regular file`);
+    if (st.size > MAX_LABEL_MAP_BYTES)
+      throw new Error(`${file}: ${st.size} bytes: a label map is at most ${MAX_LABEL_MAP_BYTES} bytes`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Whether a TSV's first line names its columns: the first column's name begins with "raw" (`raw`,
+ * `raw_product`, `raw label`), or the second is named `class`, `category` or `label…` (`label5`).
+ */
+export function isLabelMapHeader(line: string): boolean {
+  const [first = '', second = ''] = line.split('\t').map((c) => c.trim());
+  return /^raw(?:$|[\s_-])/i.test(first) || /^(?:class|category|label[\w-]*)$/i.test(second);
+}
+
 export function parseLabelMapTsv(text: string, file = 'label map'): Record<string, string> {
   const map: Record<string, string> = {};
-  const lines = text.split(/\r?\n/);
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  // A first line read as a header when it is a mapping would silently drop that mapping: it must be
+  // recognisably a header.
+  const header = lines[0] ?? '';
+  if (!isLabelMapHeader(header))
+    throw new Error(
+      `${file}:1: expected a header line naming the columns, like "raw<TAB>class" (or "raw_product<TAB>label5<TAB>note"), got ${JSON.stringify(header)}: a label-map TSV starts with its header, the first line is never read as a mapping`,
+    );
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
@@ -43,4 +91,22 @@ export function parseLabelMapTsv(text: string, file = 'label map'): Record<strin
   if (Object.keys(map).length === 0)
     throw new Error(`${file}: no "raw label<TAB>class" line after the header`);
   return map;
+}
+
+const PLURALS: Record<string, string> = {
+  product: 'products',
+  category: 'categories',
+  value: 'values',
+  class: 'classes',
+};
+const count = (n: number, noun: string) => `${n} ${n === 1 ? noun : PLURALS[noun]}`;
+
+/**
+ * A label map in a few words: "26 products → 5 classes, from product-labels.tsv" (the file when known:
+ * the CLI read it; a run submitted over the API has none). `labelField` names what the keys are.
+ */
+export function describeLabelMap(map: Record<string, string>, labelField: string, file?: string): string {
+  const what = labelField === 'product' || labelField === 'category' ? labelField : 'value';
+  const classes = new Set(Object.values(map)).size;
+  return `${count(Object.keys(map).length, what)} → ${count(classes, 'class')}${file ? `, from ${file}` : ''}`;
 }

@@ -3,6 +3,7 @@ import { TicketflowConfig } from '../config/config';
 import { PipelineParams } from '../config/pipeline-params';
 import { ROOT_STAGE, STAGES, StageName } from '../config/stages';
 import { StageJobData, stageJobId } from './job-types';
+import { jobParams } from './param-refs';
 
 /** What a flow needs to know about its run: enough for every stage job's data. */
 export interface FlowRun {
@@ -46,7 +47,7 @@ export function buildRunFlow(config: TicketflowConfig, run: FlowRun, first: Stag
       runId: run.runId,
       stage,
       tags: config.tags[stage],
-      params: run.params,
+      params: jobParams(run.params, run.runId),
       dataset: run.dataset,
       artifacts: `runs/${run.runId}`,
       createdAt: run.createdAt,

@@ -1,4 +1,3 @@
-import { PipelineParams } from '../config/pipeline-params';
 import { ChildQueueName, StageName, childQueueOf } from '../config/stages';
 import { DatasetFormat, TicketRange } from '../dataset/read-tickets';
 import { DatasetCheck } from '../dataset/verify-dataset';
@@ -7,11 +6,13 @@ import { FeatureExtractionResult } from '../stages/feature-extraction';
 import { TransformSplitResult } from '../stages/transform-split';
 import { TrainingResult } from '../stages/training';
 import { ProcessChunkResult } from '../stages/text-processing/process-chunk';
+import { JobParams } from './param-refs';
 
 /**
- * Job payloads carry references and small values only: the run id, the parameters, the dataset's path
- * (relative paths resolve inside each worker's data root) and the artifacts folder relative to the
- * storage root. The corpus itself never travels through Redis.
+ * Job payloads carry references and small values only: the run id, the parameters (a label map by
+ * reference to the run's record: see param-refs.ts), the dataset's path (relative paths resolve inside
+ * each worker's data root) and the artifacts folder relative to the storage root. The corpus itself
+ * never travels through Redis.
  */
 /**
  * A parent job that fans out into chunk jobs (text processing, batch classification) runs in two steps:
@@ -39,7 +40,7 @@ export interface StageJobData extends FanOutState {
   stage: StageName;
   /** the seed's Prefect tags for this stage */
   tags: readonly string[];
-  params: PipelineParams;
+  params: JobParams;
   dataset: string;
   /** artifacts folder relative to the storage root: `runs/<runId>` */
   artifacts: string;
@@ -68,7 +69,7 @@ export interface ChunkJobData {
   /** the record's bytes and the file's identity while stage 1 verified them: checked before and after reading */
   datasetCheck: DatasetCheck;
   tags: readonly string[];
-  params: PipelineParams;
+  params: JobParams;
   artifacts: string;
 }
 
@@ -86,7 +87,7 @@ export interface SearchJobData {
   candidate: number;
   fold: number | null;
   tags: readonly string[];
-  params: PipelineParams;
+  params: JobParams;
   artifacts: string;
   datasetSha256: string;
   codeVersion: string;

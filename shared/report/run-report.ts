@@ -1,6 +1,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { STAGES, StageName } from '../config/stages';
+import { describeLabelMap } from '../config/label-map';
+import { labelMapSha256 } from '../flow/param-refs';
 import { RunsContext } from '../runs/context';
 import { RunRecord, StageRecord } from '../runs/record';
 import { runTimeline, TimelineEntry } from '../runs/timeline';
@@ -132,9 +134,16 @@ ${r.error ? `<p class="error" data-testid="run-error">${h(r.error.stage)}: ${h(r
 </header>`;
 }
 
+/** A parameter's value as the table shows it: a label map (thousands of entries, maybe) summarised. */
+function parameterValue(r: RunRecord, k: string, v: unknown): string {
+  if (k === 'labelMap' && r.params.labelMap)
+    return `${h(describeLabelMap(r.params.labelMap, r.params.labelField))} <span class="muted">SHA-256 <code>${labelMapSha256(r.params.labelMap).slice(0, 12)}…</code> (the whole map: GET /runs/${h(r.id)}, params.labelMap)</span>`;
+  return `<code>${h(JSON.stringify(v))}</code>`;
+}
+
 function parameters(r: RunRecord): string {
   const rows = Object.entries(r.params)
-    .map(([k, v]) => `<tr><th>${h(k)}</th><td><code>${h(JSON.stringify(v))}</code></td></tr>`)
+    .map(([k, v]) => `<tr><th>${h(k)}</th><td data-param="${h(k)}">${parameterValue(r, k, v)}</td></tr>`)
     .join('');
   return `<section id="parameters"><h2>Parameters</h2><table class="params">${rows}<tr><th>cache</th><td><code>${r.cache}</code></td></tr></table></section>`;
 }
@@ -154,14 +163,14 @@ function stageRow(s: StageRecord): string {
 <td class="num">${s.attemptsStarted} / ${s.attemptsMade} <span class="muted">of ${s.maxAttempts}</span></td>
 <td class="num">${s.stalls}</td>
 <td>${s.cached ? `cached from ${h(s.cachedFrom ?? '?')}` : '–'}</td>
-<td class="num">${s.seconds === null ? '–' : s.seconds.toFixed(2)}</td>
+<td class="num" data-testid="stage-seconds">${s.seconds === null ? '–' : s.seconds.toFixed(2)}${typeof s.refitSeconds === 'number' ? `<br><span class="muted">refit <span data-testid="refit-seconds">${s.refitSeconds.toFixed(2)}</span></span>` : ''}</td>
 <td>${h(s.worker ?? '–')}</td>
 <td>${job}</td></tr>`;
 }
 
 function stagesTable(r: RunRecord): string {
   return `<section id="stages"><h2>Stages</h2><div class="scroll"><table data-testid="stages">
-<tr><th>stage</th><th>state</th><th>tags</th><th>attempts started / made</th><th>stalls</th><th>cache</th><th>seconds</th><th>worker</th><th>job (Bull Board)</th></tr>
+<tr><th>stage</th><th>state</th><th>tags</th><th>attempts started / made</th><th>stalls</th><th>cache</th><th title="from the stage's start to its end, its child jobs included">seconds</th><th>worker</th><th>job (Bull Board)</th></tr>
 ${r.stages.map(stageRow).join('\n')}</table></div></section>`;
 }
 

@@ -47,7 +47,13 @@ export interface StageRecord {
   progress: number;
   startedAt: string | null;
   finishedAt: string | null;
+  /**
+   * the stage's whole span, from its start (a fanning-out job's first step) to its completion after its
+   * child jobs: chunks, search and refit included
+   */
   seconds: number | null;
+  /** training: seconds of the refit of the search's winner, one part of `seconds` */
+  refitSeconds?: number | null;
   /** the worker that ran it last: "ticketflow-worker@<host>:<pid>" */
   worker: string | null;
   tags: readonly string[];

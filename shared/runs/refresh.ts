@@ -14,6 +14,7 @@ const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOS
 export const LOST_JOBS_AFTER_MS = 30_000;
 const MISSING = 'missing';
 const CHILD_FAILED = /^child .*:([^:]+):([^:]+) failed$/;
+const FAILED_CHILD_REFUSED = /^Cannot complete job \S+ because it has at least one failed child/;
 
 /**
  * The record brought up to date from the BullMQ jobs of its current generation. Final records and
@@ -40,12 +41,26 @@ export async function refreshRecord(record: RunRecord, queues: Queues): Promise<
         'its jobs are gone from Redis (a Redis without persistence was restarted, or they were removed): retry the run',
     };
   }
-  // A stage downstream of a failed one never ran.
+  // A stage downstream of a failed one never ran: BullMQ counts the attempt that merely failed its job
+  // on the upstream's behalf, the record does not.
   const failedAt = stages.findIndex((s) => s.state === 'failed');
   const settled = stages.map((s, i) =>
-    failedAt >= 0 && i > failedAt && !isDone(s) ? { ...s, state: 'skipped' as const, progress: 0 } : s,
+    s.state === 'skipped' || (failedAt >= 0 && i > failedAt && !isDone(s)) ? skipped(s) : s,
   );
   return deriveRunFields({ ...record, stages: settled }, new Date());
+}
+
+function skipped(s: StageRecord): StageRecord {
+  return {
+    ...s,
+    state: 'skipped',
+    progress: 0,
+    attemptsMade: 0,
+    attemptsStarted: 0,
+    startedAt: null,
+    finishedAt: null,
+    seconds: null,
+  };
 }
 
 async function refreshStage(s: StageRecord, queues: Queues): Promise<StageRecord> {
@@ -70,20 +85,19 @@ async function refreshStage(s: StageRecord, queues: Queues): Promise<StageRecord
     startedAt: iso(job.data.startedAt ?? job.processedOn),
     finishedAt: raw === 'completed' || raw === 'failed' ? iso(job.finishedOn) : null,
     worker: job.processedBy ?? s.worker,
-    failedReason: job.failedReason ? await rootCause(queues, job.failedReason) : null,
+    failedReason: job.failedReason ? await rootCause(queues, job) : null,
     progress: typeof job.progress === 'number' ? job.progress : 0,
   };
   next.state = normalise(raw, job);
   if (next.state === 'completed') {
     next.result = job.returnvalue;
     next.progress = 100;
-    const own = (job.returnvalue as { seconds?: unknown } | null)?.seconds;
+    // The whole span, child jobs included: a fanning-out job's own work is a small part of it.
     next.seconds =
-      typeof own === 'number'
-        ? own
-        : job.finishedOn && job.processedOn
-          ? (job.finishedOn - job.processedOn) / 1000
-          : null;
+      job.finishedOn && next.startedAt ? (job.finishedOn - Date.parse(next.startedAt)) / 1000 : null;
+    const own = (job.returnvalue as { seconds?: unknown } | null)?.seconds;
+    // Training returns its refit job's result: the refit's own seconds.
+    if (s.stage === 'training' && typeof own === 'number') next.refitSeconds = own;
   }
   if (childQueueOf(s.stage) !== undefined && job.data.chunks !== undefined) {
     const counts = await job.getDependenciesCount();
@@ -130,15 +144,22 @@ function normalise(raw: string, job: Job<StageJobData>): StageState {
 
 /**
  * BullMQ fails a parent whose child failed (failParentOnFailure) with "child <prefix>:<queue>:<id>
- * failed". Follow such messages down to the job that failed on its own, whose message says why.
+ * failed", or — when the child failed before the parent began to wait for it — with "Cannot complete
+ * job … because it has at least one failed child". Follow such messages down to the job that failed on
+ * its own, whose message says why.
  */
-async function rootCause(queues: Queues, reason: string): Promise<string> {
-  for (let depth = 0; depth < 10; depth++) {
-    const m = CHILD_FAILED.exec(reason);
+async function rootCause(queues: Queues, job: Job): Promise<string> {
+  let reason = job.failedReason;
+  for (let depth = 0, at = job; depth < 10; depth++) {
+    let m = CHILD_FAILED.exec(reason);
+    if (!m && FAILED_CHILD_REFUSED.test(reason)) {
+      const first = (await at.getDependencies({ failed: { count: 1 } })).failed?.[0];
+      m = first ? CHILD_FAILED.exec(`child ${first} failed`) : null;
+    }
     if (!m || !isQueueName(m[1]!)) return reason;
     const child = await queues[m[1]].getJob(m[2]!);
     if (!child?.failedReason) return reason;
-    reason = child.failedReason;
+    [at, reason] = [child, child.failedReason];
   }
   return reason;
 }

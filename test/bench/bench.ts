@@ -78,12 +78,12 @@ async function topicAgreement(
 
 /**
  * Wall seconds of the model search: from the training job's start to the start of its refit job (the
- * training stage's wall time minus the refit's own seconds); null without both.
+ * training stage's seconds minus the refit's own); null without both.
  */
 function searchPhaseSeconds(run: RunRecord): number | null {
   const t = run.stages.find((s) => s.stage === 'training');
-  if (!t?.startedAt || !t.finishedAt || t.seconds === null) return null;
-  return round((Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 - t.seconds);
+  if (!t || t.seconds === null || typeof t.refitSeconds !== 'number') return null;
+  return round(t.seconds - t.refitSeconds);
 }
 
 async function main(): Promise<void> {

@@ -206,7 +206,11 @@ export async function startApi(d: Deployment, label = 'api'): Promise<Proc> {
 }
 
 /** Start a worker process and wait for its "ready" message (queues served, sandboxes started). */
-export async function startWorker(d: Deployment, args: string[] = [], label = 'worker'): Promise<Proc> {
+export async function startWorker(
+  d: Pick<Deployment, 'env'>,
+  args: string[] = [],
+  label = 'worker',
+): Promise<Proc> {
   const worker = spawnNode(label, WORKER_MAIN, args, d.env, { ipc: true });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(

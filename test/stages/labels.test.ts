@@ -104,16 +104,16 @@ describe('label map files', () => {
 
   it('names the line of a malformed or contradictory entry', () => {
     assert.throws(
-      () => parseLabelMapTsv('h\th\nMortgage\n', 'm.tsv'),
+      () => parseLabelMapTsv('raw\tclass\nMortgage\n', 'm.tsv'),
       /m\.tsv:2: expected "raw label<TAB>class"/,
     );
     assert.throws(
-      () => parseLabelMapTsv('h\th\nMortgage\tloan\nMortgage\thome\n', 'm.tsv'),
+      () => parseLabelMapTsv('raw\tclass\nMortgage\tloan\nMortgage\thome\n', 'm.tsv'),
       /m\.tsv:3: "Mortgage" is mapped twice, to "loan" and "home"/,
     );
     assert.throws(() => parseLabelMapTsv('raw\tclass\n', 'm.tsv'), /no "raw label<TAB>class" line/);
     // A "__proto__" row is an ordinary key, not a prototype.
-    const map = parseLabelMapTsv('h\th\n__proto__\tx\n');
+    const map = parseLabelMapTsv('raw\tclass\n__proto__\tx\n');
     assert.equal(Object.getPrototypeOf(map), Object.prototype);
     assert.equal(map['__proto__' as keyof typeof map], 'x');
   });

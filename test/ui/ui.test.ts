@@ -125,6 +125,17 @@ describe('the run pages in a real headless Chromium', { skip, timeout: 120_000 }
         names,
         topics.topics.map((x) => x.name),
       );
+      // A stage's seconds span its child jobs; training's refit is shown apart.
+      const training = record.stages.find((s) => s.stage === 'training')!;
+      const trainingRow = page.locator('.run-report tr.stage-row[data-stage="training"]');
+      assert.equal(
+        await trainingRow.locator('[data-testid="refit-seconds"]').textContent(),
+        training.refitSeconds!.toFixed(2),
+      );
+      assert.match(
+        (await trainingRow.locator('[data-testid="stage-seconds"]').textContent()) ?? '',
+        new RegExp(`^${training.seconds!.toFixed(2)}refit`),
+      );
       assert.equal(await page.locator('#btn-delete').isEnabled(), true);
       assert.equal(await page.locator('#btn-cancel').isEnabled(), false);
       await shot(t, '2-run');

@@ -114,6 +114,7 @@ export function classificationProcessor(config: TicketflowConfig, chunkQueue: Qu
           startedAt,
           chunkSize: job.data.params.chunkSize,
           log,
+          children: chunkQueue,
         });
       }
       return merge(dir, job, log, signal);

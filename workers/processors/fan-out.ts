@@ -1,4 +1,4 @@
-import { Job, WaitingChildrenError } from 'bullmq';
+import { ErrorCode, Job, Queue, UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { ChunkPlan } from '../../shared/dataset/plan-chunks';
 import { FanOutState } from '../../shared/flow/job-types';
 import { Logger } from '../../shared/logger';
@@ -11,9 +11,16 @@ import { Logger } from '../../shared/logger';
 export async function awaitChunks<D extends FanOutState>(
   job: Job<D>,
   token: string,
-  split: { plan: ChunkPlan; added: number; startedAt: number; chunkSize: number; log: Logger },
+  split: {
+    plan: ChunkPlan;
+    added: number;
+    startedAt: number;
+    chunkSize: number;
+    log: Logger;
+    children: Queue;
+  },
 ): Promise<void> {
-  const { plan, added, startedAt, chunkSize, log } = split;
+  const { plan, added, startedAt, chunkSize, log, children } = split;
   const reusedChunks = plan.chunks.length - added;
   const splitSeconds = (Date.now() - startedAt) / 1000;
   log.info(
@@ -29,5 +36,33 @@ export async function awaitChunks<D extends FanOutState>(
     records: plan.records,
     splitSeconds,
   });
-  if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+  await waitForChildren(job, token, children);
+}
+
+/**
+ * Move a parent to waiting-children, or return when none of its children is pending (the caller goes
+ * on to its next step). A child that failed for good before the parent began to wait (it ran while
+ * the parent was still adding its siblings) makes BullMQ refuse the wait with "Cannot complete job …
+ * because it has at least one failed child"; the parent then fails with that child's own reason, as it
+ * does when the child fails during the wait, so the run's record names the record and field at fault.
+ */
+export async function waitForChildren(job: Job, token: string, children: Queue): Promise<void> {
+  let waiting: boolean;
+  try {
+    waiting = await job.moveToWaitingChildren(token);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== ErrorCode.JobHasFailedChildren) throw err;
+    throw new UnrecoverableError((await firstFailedChildReason(job, children)) ?? (err as Error).message);
+  }
+  if (waiting) throw new WaitingChildrenError();
+}
+
+/** The failure reason of the parent's earliest child that failed for good, when it is still in Redis. */
+async function firstFailedChildReason(job: Job, children: Queue): Promise<string | undefined> {
+  const { failed } = await job.getDependencies({ failed: { count: 1 } });
+  const key = failed?.[0];
+  const prefix = `${children.qualifiedName}:`;
+  if (!key?.startsWith(prefix)) return undefined;
+  const child = await children.getJob(key.slice(prefix.length));
+  return child?.failedReason || undefined;
 }

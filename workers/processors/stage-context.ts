@@ -7,6 +7,7 @@ import { BadInputError } from '../../shared/errors';
 import { createLogger, Logger } from '../../shared/logger';
 import { StageContext } from '../../shared/stages/context';
 import { PipelineParams } from '../../shared/config/pipeline-params';
+import { JobParams, resolveJobParams } from '../../shared/flow/param-refs';
 
 /** The part of a BullMQ job (inline or sandboxed) that stage processors use. */
 export interface ProcessorJob<Data> {
@@ -100,15 +101,17 @@ export function jobLogger(
   return log;
 }
 
+/** A job's stage context; `params` are the job's, resolved (a label map read from the run's record). */
 export function stageContext(
-  job: ProcessorJob<{ runId: string; params: PipelineParams; datasetSha256?: string; codeVersion?: string }>,
+  job: ProcessorJob<{ runId: string; datasetSha256?: string; codeVersion?: string }>,
+  params: PipelineParams,
   log: Logger,
 ): StageContext {
   const { datasetSha256, codeVersion } = job.data;
   return {
     storageDir: processConfig().storageDir,
     runId: job.data.runId,
-    params: job.data.params,
+    params,
     log,
     progress: (p) => job.updateProgress(p),
     ...(datasetSha256 !== undefined && codeVersion !== undefined
@@ -121,17 +124,18 @@ export function stageContext(
  * Run a stage body with logging to both the process log and the job's own log (visible in Bull Board).
  * Bad input becomes `UnrecoverableError`, so BullMQ fails the job at once instead of retrying it.
  */
-export async function runLogged<Data extends { runId: string; params: PipelineParams }, Result>(
+export async function runLogged<Data extends { runId: string; params: JobParams }, Result>(
   job: ProcessorJob<Data>,
   stage: string,
   body: (ctx: StageContext) => Promise<Result>,
   signal?: AbortSignal,
 ): Promise<Result> {
   const log = jobLogger(job, stage, { jobLog: true });
-  const ctx = { ...stageContext(job, log), ...(signal ? { signal } : {}) };
   const start = performance.now();
   log.info(`attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1} started`);
   try {
+    const params = await resolveJobParams(job.data.params, processConfig().storageDir, job.data.runId);
+    const ctx = { ...stageContext(job, params, log), ...(signal ? { signal } : {}) };
     const result = await body(ctx);
     // Progress is true: a completed job reads 100, whatever its stage reported last.
     await job.updateProgress(100);

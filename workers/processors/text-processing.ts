@@ -78,6 +78,7 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
             startedAt,
             chunkSize: ctx.params.chunkSize,
             log: ctx.log,
+            children: chunkQueue,
           });
         }
         return merge(ctx, job);

@@ -1,4 +1,4 @@
-import { Job, Queue, WaitingChildrenError } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { TicketflowConfig } from '../../shared/config/config';
 import { SEARCH_QUEUE } from '../../shared/config/stages';
 import { nodeOptions } from '../../shared/flow/build-flow';
@@ -15,6 +15,7 @@ import { describeCandidate, searchGrid } from '../../shared/stages/search-grid';
 import { TrainingResult } from '../../shared/stages/training';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
+import { waitForChildren } from './fan-out';
 
 /** Training's result, with the search's candidates and the winner (as in `search.json`). */
 export type TrainingJobResult = TrainingResult;
@@ -35,6 +36,8 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
       async (ctx) => {
         const step = job.data.step ?? 'search';
         if (step === 'search') {
+          // The stage's span begins here (its seconds cover the search and the refit), at the first attempt.
+          const startedAt = job.data.startedAt ?? Date.now();
           await failOnceIfAsked(ctx, 'training');
           const grid = searchGrid(ctx.params);
           const folds = ctx.params.cvFolds;
@@ -54,11 +57,11 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           // Longest first (the grid lists longer n-grams and larger C later, and they take longest), so
           // the last jobs to finish are short ones and no worker idles long at the end of the search.
           if (children.length > 0) await searchQueue.addBulk([...children].reverse());
-          await wait(job, token!, {
+          await wait(job, token!, searchQueue, {
             step: 'refit',
             chunks: grid.length * folds,
             reusedChunks: done.size,
-            startedAt: Date.now(),
+            startedAt,
           });
         }
         if (job.data.step === 'refit') {
@@ -74,7 +77,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           await searchQueue.addBulk([
             child(config, job, { kind: 'refit', candidate: best.id, fold: null, child: n }),
           ]);
-          await wait(job, token!, { step: 'done', chunks: n + 1 });
+          await wait(job, token!, searchQueue, { step: 'done', chunks: n + 1 });
         }
         return done(ctx, job);
       },
@@ -105,9 +108,14 @@ function child(
   return { name: SEARCH_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } };
 }
 
-async function wait(job: Job<StageJobData>, token: string, next: Partial<StageJobData>): Promise<void> {
+async function wait(
+  job: Job<StageJobData>,
+  token: string,
+  searchQueue: Queue,
+  next: Partial<StageJobData>,
+): Promise<void> {
   await job.updateData({ ...job.data, ...next });
-  if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+  await waitForChildren(job, token, searchQueue);
 }
 
 /**
