@@ -36,5 +36,7 @@ export function createBoard(queues: Queues, basePath: string, opts: BoardOptions
     serverAdapter.setErrorHandler(
       (err: Error) => (errorAnswer(err) as ReturnType<typeof errorHandler> | null) ?? errorHandler(err),
     );
-  return serverAdapter.getRouter() as Router;
+  const router = serverAdapter.getRouter() as Router & { disable?: (setting: string) => unknown };
+  router.disable?.('x-powered-by'); // an express app of its own: it would name the framework again
+  return router;
 }
