@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import { errorHandler } from '@bull-board/api/dist/handlers/error.js';
 import type { Router } from 'express';
 import { Queues } from '../shared/flow/queues';
 
@@ -13,6 +14,11 @@ export interface BoardOptions {
    * `PUT /api/queues/pause|resume` skip read-only queues (200, nothing changes). Retries are hidden too.
    */
   readOnly?: boolean;
+  /**
+   * The answer for an error of a board API route, or null for Bull Board's own (500 with the message):
+   * the API answers 503 when Redis is down, hung or refusing writes.
+   */
+  errorAnswer?: (err: Error) => { status: number; body: unknown } | null;
 }
 
 /** Bull Board over every stage queue (and the chunk queue), mounted by the API at `basePath`. */
@@ -25,5 +31,12 @@ export function createBoard(queues: Queues, basePath: string, opts: BoardOptions
     serverAdapter,
     options: { uiConfig: { boardTitle: readOnlyMode ? 'ticketflow (read-only)' : 'ticketflow' } },
   });
-  return serverAdapter.getRouter() as Router;
+  const errorAnswer = opts.errorAnswer;
+  if (errorAnswer)
+    serverAdapter.setErrorHandler(
+      (err: Error) => (errorAnswer(err) as ReturnType<typeof errorHandler> | null) ?? errorHandler(err),
+    );
+  const router = serverAdapter.getRouter() as Router & { disable?: (setting: string) => unknown };
+  router.disable?.('x-powered-by'); // an express app of its own: it would name the framework again
+  return router;
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { Logger } from '../shared/logger';
+import { WriteRefusal, writeRefusal } from '../shared/redis/write-refusal';
 
 const CONNECTION_ERRORS = new Set([
   'ECONNREFUSED',
@@ -20,17 +21,26 @@ export function isConnectionError(err: unknown): boolean {
   );
 }
 
+/** How often a Redis that refuses writes is asked again whether it accepts one. */
+export const WRITE_PROBE_EVERY_MS = 1000;
+
 /**
  * One warning when Redis goes, one line when it is back: every BullMQ connection of every queue would
  * otherwise report each reconnection attempt. The workers wait for Redis on their own (ioredis
- * reconnects; blocking commands resume); nothing needs to be done but say so.
+ * reconnects; blocking commands resume); nothing needs to be done but say so. The same for a Redis that
+ * answers but refuses writes (MISCONF, READONLY, OOM): every worker's fetch loop fails on it several times
+ * a second; one warning, then `probeWrite` every second until a write succeeds, then one line.
  */
 export class RedisOutage {
   private down = false;
+  private refusing: WriteRefusal | null = null;
+  private probe: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly log: Logger,
     private readonly url: string,
+    /** a harmless write (a key with a short expiry) that tells whether Redis accepts writes again */
+    private readonly probeWrite: () => Promise<unknown> = async () => undefined,
   ) {}
 
   watch(connection: Redis): void {
@@ -39,14 +49,57 @@ export class RedisOutage {
     connection.on('ready', () => this.back());
   }
 
-  /** Route a worker's 'error' event: connection trouble is the outage's, anything else is logged. */
+  /**
+   * Route a worker's 'error' event: connection trouble and refused writes are the outage's (reported
+   * once), anything else is logged.
+   */
   error(err: Error, where: string): void {
+    const refusal = writeRefusal(err);
     if (isConnectionError(err)) this.lost(err);
+    else if (refusal !== null) this.refused(refusal);
     else this.log.error(`${where}: ${err.message}`);
   }
 
   get isDown(): boolean {
     return this.down;
+  }
+
+  /** True while Redis refuses writes. */
+  get isRefusingWrites(): boolean {
+    return this.refusing !== null;
+  }
+
+  /** Stop probing (the workers are closing). */
+  close(): void {
+    clearInterval(this.probe);
+    this.probe = undefined;
+  }
+
+  private refused(refusal: WriteRefusal): void {
+    if (this.refusing !== null) return;
+    this.refusing = refusal;
+    this.log.warn(
+      `Redis at ${this.url} ${refusal.what} (${refusal.detail}): jobs wait until it accepts writes again`,
+    );
+    let probing = false;
+    this.probe = setInterval(() => {
+      if (probing) return;
+      probing = true;
+      this.probeWrite()
+        .then(
+          () => this.accepted(),
+          () => undefined,
+        )
+        .finally(() => (probing = false));
+    }, WRITE_PROBE_EVERY_MS);
+    this.probe.unref();
+  }
+
+  private accepted(): void {
+    if (this.refusing === null) return;
+    this.refusing = null;
+    this.close();
+    this.log.info(`Redis at ${this.url} accepts writes again: serving again`);
   }
 
   private lost(err: Error): void {

@@ -100,12 +100,15 @@ async function prewarmSandbox(worker: Worker, file: string | undefined, log: Log
 export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWorkers> {
   const { config, log } = opts;
   const concurrency = opts.concurrency ?? config.concurrency;
-  const outage = new RedisOutage(log, config.redisUrl);
   const connection = createConnection(config.redisUrl);
   const subscriber = createConnection(config.redisUrl);
-  outage.watch(connection);
   subscriber.on('error', () => undefined);
   const runs = openRunsContext(config, connection);
+  const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
+  const outage = new RedisOutage(log, config.redisUrl, () =>
+    connection.set(runs.keys.writeProbe, name, 'PX', 10_000),
+  );
+  outage.watch(connection);
   const opened = new Map<QueueName, Queue>();
   const deps: InlineDeps = {
     config,
@@ -115,7 +118,6 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
       return q;
     },
   };
-  const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const cancelled = async (runId: string) => (await connection.exists(runs.keys.cancelled(runId))) === 1;
   const sync = (runId: string, why: string) =>
     syncRun(runs, runId).catch((err: Error) =>
@@ -193,6 +195,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         );
         await Promise.all(workers.map((w) => w.close(true)));
       }
+      outage.close();
       await Promise.all([...opened.values()].map((q) => q.close()));
       await closeRunsContext(runs);
       subscriber.disconnect();

@@ -10,6 +10,19 @@ import { requireBearer, requireBoardAuth } from './auth';
 import { getRunLogs } from './logs';
 import { uiDataRouter, uiPageRouter } from './ui/routes';
 import { createApiMetrics } from '../../shared/metrics/api-metrics';
+import { hostGuard, originGuard } from './request-guard';
+import { BOARD_CSP, contentSecurityPolicy, securityHeaders } from './security-headers';
+import { jsonBody } from './json-body';
+import {
+  REDIS_DEADLINE_MS,
+  redisDeadline,
+  redisDown,
+  redisErrors,
+  redisProblem,
+  underDeadline,
+} from './redis-deadline';
+
+export { REDIS_DEADLINE_MS } from './redis-deadline';
 
 interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -58,69 +71,71 @@ const ROUTES: Route[] = [
   { method: 'get', path: '/classifications/:id', handler: (d, req) => getClassificationHandler(d, id(req)) },
 ];
 
-/** A request that needs Redis answers 503 when Redis has not answered within this time. */
-export const REDIS_DEADLINE_MS = 2000;
-
-class RedisUnavailable extends Error {}
-
 /**
  * Run a handler, answering 503 at once when the Redis connection is down and after
- * `REDIS_DEADLINE_MS` when Redis does not answer: a client learns in seconds that it should retry,
- * instead of hanging.
+ * `REDIS_DEADLINE_MS` when Redis does not answer (or when it refuses writes, naming why): a client
+ * learns in seconds that it should retry, instead of hanging.
  */
 async function withRedis(
   deps: ApiDeps,
   work: () => Promise<HandlerResult>,
   race = true,
 ): Promise<HandlerResult> {
-  const unavailable = (why: string): HandlerResult => ({
-    status: 503,
-    body: { error: `Redis at ${deps.config.redisUrl} ${why}: try again shortly` },
-  });
-  if (deps.redis.status !== 'ready') return unavailable(`is unreachable (connection ${deps.redis.status})`);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    if (race) timer = setTimeout(() => reject(new RedisUnavailable()), REDIS_DEADLINE_MS);
-  });
+  const down = redisDown(deps);
+  if (down !== null) return { status: 503, body: { error: down } };
   try {
-    return await (race ? Promise.race([work(), deadline]) : work());
+    return await (race ? underDeadline(work) : work());
   } catch (err) {
-    // The connection's own command timeout (shorter than the deadline) says the same.
-    if (err instanceof RedisUnavailable || /Command timed out/.test((err as Error).message)) {
-      return unavailable(`did not answer in time`);
-    }
-    if (deps.redis.status !== 'ready')
-      return unavailable(`became unreachable (connection ${deps.redis.status})`);
+    const problem = redisProblem(deps, err);
+    if (problem !== null) return { status: 503, body: { error: problem } };
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 /**
- * The express adapter: routes call framework-free handlers; one error handler answers JSON. With
- * `config.apiToken` set, everything but `GET /healthz` needs the token: the API as Bearer, Bull Board as
- * Bearer or Basic (checked before any body is read); `config.boardReadOnly` makes the board read-only.
+ * The express adapter: routes call framework-free handlers; one error handler answers JSON. Every response
+ * carries the security headers; every request but `GET /healthz` must name a host the API answers to, and
+ * state-changing ones must not come from another site's page (request-guard.ts). With `config.apiToken`
+ * set, everything but `GET /healthz` needs the token: the API as Bearer, Bull Board as Bearer or Basic
+ * (checked before any body is read); `config.boardReadOnly` makes the board read-only.
  */
 export function createApp(runs: RunsContext, log: Logger): express.Express {
   const deps: ApiDeps = { ...runs, registry: new ModelRegistry(runs) };
   const app = express();
   app.disable('x-powered-by');
   const token = deps.config.apiToken;
+  app.use(securityHeaders());
+  // Before the Host check: container and orchestrator probes address the API by names no browser
+  // uses, and the answer holds nothing but the uptime.
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, uptimeSeconds: Math.round(process.uptime()) });
   });
+  app.use(hostGuard(deps.config), originGuard(deps.config));
   app.use(uiPageRouter()); // the page and its script hold no data: the script sends the token itself
-  const board = createBoard(deps.queues, '/board', { readOnly: deps.config.boardReadOnly });
+  const board = createBoard(deps.queues, '/board', {
+    readOnly: deps.config.boardReadOnly,
+    errorAnswer: (err) => {
+      const problem = redisProblem(deps, err);
+      return problem === null ? null : { status: 503, body: { error: problem } };
+    },
+  });
+  const boardApiDeadline = redisDeadline(deps);
+  const boardStack = [
+    contentSecurityPolicy(BOARD_CSP),
+    jsonBody('100kb'),
+    (req: Request, res: Response, next: NextFunction) =>
+      /^\/api(\/|$)/i.test(req.path) ? boardApiDeadline(req, res, next) : next(),
+    board,
+  ];
   if (token !== null) {
-    app.use('/board', requireBoardAuth(token), board);
+    app.use('/board', requireBoardAuth(token), ...boardStack);
     app.use(requireBearer(token));
-  } else app.use('/board', board);
+  } else app.use('/board', ...boardStack);
   // Behind the token guard when there is one; the timer includes reading the body.
   const metrics = createApiMetrics(deps);
   app.get('/metrics', metrics.handler);
   app.post('/classify', metrics.timeClassify);
-  app.use(express.json({ limit: '1mb' }));
+  app.use(jsonBody('1mb'));
   for (const route of ROUTES) {
     app[route.method](route.path, (req: Request, res: Response, next: NextFunction) => {
       withRedis(deps, () => route.handler(deps, req), !route.ownDeadline).then(
@@ -130,6 +145,7 @@ export function createApp(runs: RunsContext, log: Logger): express.Express {
     });
   }
   app.use(uiDataRouter(deps));
+  app.use(redisErrors(deps));
   app.get('/', (_req, res) => {
     res.json({
       service: 'ticketflow',

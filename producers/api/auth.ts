@@ -130,12 +130,21 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * May the API listen on `config.host`? Loopback always; anything else (0.0.0.0, ::, an interface's address,
- * a host name) only with a token, or when `TICKETFLOW_ALLOW_INSECURE=1` says so, with a warning.
+ * May the API start on `config.host`? Never with `TICKETFLOW_API_TOKEN` set but empty (a secret that did
+ * not arrive must not mean "no authentication"). Loopback always; anything else (0.0.0.0, ::, an
+ * interface's address, a host name) only with a token, or when `TICKETFLOW_ALLOW_INSECURE=1` says so,
+ * with a warning.
  */
 export function exposureCheck(
-  config: Pick<TicketflowConfig, 'host' | 'port' | 'apiToken' | 'allowInsecure'>,
+  config: Pick<TicketflowConfig, 'host' | 'port' | 'apiToken' | 'apiTokenBlank' | 'allowInsecure'>,
 ): { refuse: string } | { warn: string | null } {
+  if (config.apiTokenBlank) {
+    return {
+      refuse:
+        'TICKETFLOW_API_TOKEN is set but empty: refusing to start without authentication. Set it to a ' +
+        'secret of 16+ characters (e.g. "openssl rand -hex 32"), or unset it to run without a token on loopback',
+    };
+  }
   if (config.apiToken !== null || isLoopbackHost(config.host)) return { warn: null };
   const where = `${config.host}:${config.port}`;
   if (config.allowInsecure) {
@@ -149,4 +158,15 @@ export function exposureCheck(
       `machines. Set TICKETFLOW_API_TOKEN (e.g. "openssl rand -hex 32"), or listen on loopback ` +
       `(HOST=127.0.0.1, the default), or set TICKETFLOW_ALLOW_INSECURE=1 to allow it anyway`,
   };
+}
+
+/** The start-up warning for a board that token holders can change, or null. */
+export function writableBoardWarning(
+  config: Pick<TicketflowConfig, 'apiToken' | 'boardReadOnly'>,
+): string | null {
+  if (config.apiToken === null || config.boardReadOnly) return null;
+  return (
+    'Bull Board is writable (TICKETFLOW_BOARD_WRITABLE=1): anyone holding the API token can pause, clean and ' +
+    'empty all eight queues, retry or remove jobs, and add jobs with arbitrary data from /board'
+  );
 }

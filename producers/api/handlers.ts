@@ -13,6 +13,7 @@ import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shar
 import { HashCache } from '../../shared/dataset/hash-cache';
 import { readRun } from '../../shared/runs/sync';
 import { LOCK_TTL_MS, LockBusy } from '../../shared/runs/run-lock';
+import { writeRefusal } from '../../shared/redis/write-refusal';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
 export type ApiDeps = RunsContext & { registry: ModelRegistry };
@@ -237,9 +238,18 @@ export function remove(
   });
 }
 
-/** Ready: Redis answers and every queue has a live worker (by heartbeat). */
+/** Ready: Redis answers, accepts writes, and every queue has a live worker (by heartbeat). */
 export async function ready(deps: ApiDeps): Promise<HandlerResult> {
   await deps.redis.ping();
+  // A Redis that answers may still refuse every write (MISCONF: it cannot persist): nothing could run.
+  const refusal = await deps.redis.set(deps.keys.writeProbe, 'readyz', 'PX', 10_000).then(
+    () => null,
+    (err: Error) => writeRefusal(err) ?? Promise.reject(err),
+  );
+  if (refusal !== null) {
+    const problem = `Redis at ${deps.config.redisUrl} ${refusal.what} (${refusal.detail})`;
+    return { status: 503, body: { ready: false, redis: 'refusing writes', problem } };
+  }
   const workers = await liveWorkers(deps.redis, deps.keys, QUEUES);
   const idle = Object.entries(workers)
     .filter(([, n]) => n === 0)

@@ -6,7 +6,7 @@ import { ensureRedis } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { sweepDeletes } from '../../shared/runs/control';
 import { createApp } from './app';
-import { exposureCheck } from './auth';
+import { exposureCheck, writableBoardWarning } from './auth';
 
 const HELP = `Usage: npm run serve
 
@@ -26,8 +26,11 @@ starts a durable redis-server there (append-only file in TICKETFLOW_REDIS_DIR) t
 API stops; \`ticketflow redis stop\` stops it.
 
 Security: TICKETFLOW_API_TOKEN=<token> makes every route but /healthz need "Authorization: Bearer <token>"
-(Bull Board also takes it as the HTTP Basic password, any user name). A HOST other than loopback needs the
-token (or TICKETFLOW_ALLOW_INSECURE=1). TICKETFLOW_BOARD_READONLY=1 makes Bull Board read-only.`;
+(Bull Board also takes it as the HTTP Basic password, any user name); set but empty, the API refuses to
+start. A HOST other than loopback needs the token (or TICKETFLOW_ALLOW_INSECURE=1). Requests must name a
+loopback host, HOST or one of TICKETFLOW_ALLOWED_HOSTS; pages of other origins may not change anything
+(unless listed in TICKETFLOW_ALLOWED_ORIGINS). With a token Bull Board is read-only unless
+TICKETFLOW_BOARD_WRITABLE=1; TICKETFLOW_BOARD_READONLY=1 always makes it read-only. See docs/security.md.`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -45,6 +48,8 @@ async function main(): Promise<void> {
   const exposure = exposureCheck(config);
   if ('refuse' in exposure) throw new Error(exposure.refuse);
   if (exposure.warn) log.warn(exposure.warn);
+  const boardWarning = writableBoardWarning(config);
+  if (boardWarning) log.warn(boardWarning);
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'at-url' });
   if (redis.started)
     log.info(`no Redis answered at ${config.redisUrl}: started a durable redis-server there`);

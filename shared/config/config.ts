@@ -38,13 +38,34 @@ export interface TicketflowConfig {
    */
   apiToken: string | null;
   /**
+   * True when `TICKETFLOW_API_TOKEN` is present in the environment but empty or blank (e.g. a secret file
+   * that was missing): the API refuses to start rather than run without authentication. `apiToken` is
+   * null then. @defaultValue false
+   */
+  apiTokenBlank: boolean;
+  /**
+   * `TICKETFLOW_ALLOWED_HOSTS`: comma-separated host names (or addresses) the API answers to besides
+   * loopback names and `host` itself; any other `Host` header is refused (DNS rebinding). Lower case,
+   * without ports. @defaultValue []
+   */
+  allowedHosts: string[];
+  /**
+   * `TICKETFLOW_ALLOWED_ORIGINS`: comma-separated origins (`https://ops.example.com`) whose pages may send
+   * state-changing requests (POST, PUT, PATCH, DELETE); other cross-origin ones are refused. Normalised
+   * to `scheme://host[:port]`. @defaultValue []
+   */
+  allowedOrigins: string[];
+  /**
    * `TICKETFLOW_ALLOW_INSECURE=1`: let the API listen on a non-loopback `host` without a token (it warns).
    * @defaultValue false
    */
   allowInsecure: boolean;
   /**
-   * `TICKETFLOW_BOARD_READONLY=1`: Bull Board in read-only mode (no retry, clean, add, pause, promote,
-   * remove, ... from the board). @defaultValue false
+   * Bull Board in read-only mode (no retry, clean, add, pause, promote, remove, ... from the board).
+   * `TICKETFLOW_BOARD_READONLY=1` always makes it read-only; otherwise `TICKETFLOW_BOARD_WRITABLE=1|0`
+   * decides; with neither, the board is read-only when a token is set (it would let every token holder
+   * pause queues and add jobs) and writable without one (loopback only, where any local process can
+   * already write to the unauthenticated Redis). @defaultValue apiToken !== null
    */
   boardReadOnly: boolean;
   /**
@@ -92,6 +113,19 @@ export interface TicketflowConfig {
   tags: Record<StageName, readonly string[]>;
 }
 
+/** `scheme://host[:port]` of an http(s) origin as browsers send it in `Origin`; null if `text` is none. */
+export function originOf(text: string): string | null {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') return null;
+    if (url.pathname !== '/' || /^[a-z]+:\/\/[^/]+\/./i.test(text)) return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
+}
+
 /** What `resolveConfig` reads: environment variables. */
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;
 
@@ -136,15 +170,17 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     }
     return n;
   };
-  const flag = (name: string): boolean => {
+  /** A yes/no variable; null when unset or blank. */
+  const optionalFlag = (name: string): boolean | null => {
     const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return false;
+    if (raw === undefined || raw.trim() === '') return null;
     const v = raw.trim().toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(v)) return true;
     if (['0', 'false', 'no', 'off'].includes(v)) return false;
     problems.push(`${name} must be 1 or 0 (or true/false, yes/no, on/off), got "${raw}"`);
-    return false;
+    return null;
   };
+  const flag = (name: string): boolean => optionalFlag(name) ?? false;
 
   const redisUrl = text('REDIS_URL', 'redis://127.0.0.1:6379');
   if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
@@ -184,11 +220,38 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
   }
   // Never echo the token itself: configuration errors end up in logs.
   const apiToken = text('TICKETFLOW_API_TOKEN', '') || null;
+  const apiTokenBlank = env.TICKETFLOW_API_TOKEN !== undefined && apiToken === null;
   if (apiToken !== null && !/^[\x21-\x7e]{16,4096}$/.test(apiToken)) {
     problems.push(
       `TICKETFLOW_API_TOKEN must hold 16 to 4096 visible ASCII characters without spaces (got ${apiToken.length} characters${/[^\x21-\x7e]/.test(apiToken) ? ', some of them not allowed' : ''}): generate one with "openssl rand -hex 32"`,
     );
   }
+  const list = (name: string) =>
+    text(name, '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '');
+  const allowedHosts = list('TICKETFLOW_ALLOWED_HOSTS').map((entry) => {
+    const h = (/^\[.*\]$/.test(entry) ? entry.slice(1, -1) : entry).toLowerCase();
+    if (net.isIP(h) === 0 && !hostName.test(h)) {
+      problems.push(
+        `TICKETFLOW_ALLOWED_HOSTS takes host names or addresses without ports (e.g. api,tickets.example.com), got "${entry}"`,
+      );
+    }
+    return h;
+  });
+  const allowedOrigins = list('TICKETFLOW_ALLOWED_ORIGINS').map((entry) => {
+    const origin = originOf(entry);
+    if (origin === null) {
+      problems.push(
+        `TICKETFLOW_ALLOWED_ORIGINS takes origins like https://ops.example.com (scheme, host, optional port; no path), got "${entry}"`,
+      );
+    }
+    return origin ?? entry;
+  });
+  const boardWritable = optionalFlag('TICKETFLOW_BOARD_WRITABLE');
+  const boardReadOnly =
+    flag('TICKETFLOW_BOARD_READONLY') || (boardWritable === null ? apiToken !== null : !boardWritable);
   const config: TicketflowConfig = {
     redisUrl,
     queuePrefix,
@@ -200,8 +263,11 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     port: int('PORT', 3000, 0, 65535),
     host,
     apiToken,
+    apiTokenBlank,
+    allowedHosts,
+    allowedOrigins,
     allowInsecure: flag('TICKETFLOW_ALLOW_INSECURE'),
-    boardReadOnly: flag('TICKETFLOW_BOARD_READONLY'),
+    boardReadOnly,
     modelCacheMb: int('TICKETFLOW_MODEL_CACHE_MB', 128, 1, 1_048_576),
     concurrency: int('TICKETFLOW_CONCURRENCY', 1, 1, Math.max(64, os.availableParallelism() * 8)),
     logLevel: logLevel as TicketflowConfig['logLevel'],

@@ -24,6 +24,8 @@ export function runKeys(prefix: string) {
     aliases: `${base}:model-aliases`,
     /** sorted set (lex, like runs) of batch classification ids */
     classifications: `${base}:classifications`,
+    /** a short-lived key written to learn whether Redis accepts writes (`/readyz`, workers) */
+    writeProbe: `${base}:write-probe`,
     /** sorted set per queue: worker name → heartbeat expiry (ms) */
     workers: (queue: string) => `${base}:workers:${queue}`,
   };

@@ -24,6 +24,8 @@ import { cleanup, quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { API_MAIN, Proc, spawnNode, stopAll, waitFor } from '../helpers/processes';
 
 const TOKEN = randomBytes(24).toString('hex');
+// Each test sets the token itself; an inherited one (set but empty, the API refuses to start) must not leak in.
+delete process.env.TICKETFLOW_API_TOKEN;
 const bearer = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
 const basic = (password: string, user = 'anyone') => ({
   authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
@@ -150,7 +152,10 @@ describe('auth helpers and configuration', () => {
     assert.equal(set.apiToken, TOKEN);
     assert.equal(set.allowInsecure, true);
     assert.equal(set.boardReadOnly, true);
-    assert.equal(resolveConfig({ TICKETFLOW_API_TOKEN: '  ' }).apiToken, null, 'blank is unset');
+    const blank = resolveConfig({ TICKETFLOW_API_TOKEN: '  ' });
+    assert.equal(blank.apiToken, null, 'blank is no token');
+    assert.equal(blank.apiTokenBlank, true, 'but told apart from unset');
+    assert.equal(c.apiTokenBlank, false);
   });
 
   it('lists every bad new variable in one message, without echoing the token', () => {
@@ -192,7 +197,7 @@ describe('auth helpers and configuration', () => {
       assert.equal(isLoopbackHost(h), true, h);
     for (const h of ['0.0.0.0', '::', '10.1.2.3', '::ffff:10.1.2.3', 'example.com', 'api'])
       assert.equal(isLoopbackHost(h), false, h);
-    const base = { port: 3000, apiToken: null, allowInsecure: false };
+    const base = { port: 3000, apiToken: null, apiTokenBlank: false, allowInsecure: false };
     assert.deepEqual(exposureCheck({ ...base, host: '127.0.0.1' }), { warn: null });
     assert.deepEqual(exposureCheck({ ...base, host: '0.0.0.0', apiToken: TOKEN }), { warn: null });
     assert.match((exposureCheck({ ...base, host: '0.0.0.0' }) as { refuse: string }).refuse, /refusing/);
@@ -211,7 +216,7 @@ describe('HTTP API without a token', () => {
     fs.copyFileSync(SAMPLE_DATASET, path.join(dataDir, 'sample.json'));
     stack = await startStack({
       api: true,
-      env: { TICKETFLOW_DATA_DIR: dataDir, TICKETFLOW_API_TOKEN: '', TICKETFLOW_BOARD_READONLY: '' },
+      env: { TICKETFLOW_DATA_DIR: dataDir, TICKETFLOW_BOARD_READONLY: '' },
     });
   });
   after(async () => {
@@ -252,7 +257,12 @@ describe('HTTP API with TICKETFLOW_API_TOKEN', () => {
     stack = await startStack({
       workers: 1,
       api: true,
-      env: { TICKETFLOW_DATA_DIR: dataDir, TICKETFLOW_API_TOKEN: TOKEN, TICKETFLOW_BOARD_READONLY: '' },
+      env: {
+        TICKETFLOW_DATA_DIR: dataDir,
+        TICKETFLOW_API_TOKEN: TOKEN,
+        TICKETFLOW_BOARD_READONLY: '',
+        TICKETFLOW_BOARD_WRITABLE: '1',
+      },
     });
     // A failed run leaves failed jobs in the queues (its training job too, failed with its child): what a
     // refused clean or retry must leave where it is.
@@ -496,7 +506,6 @@ describe('bind address and the refusal to listen beyond loopback without a token
         TICKETFLOW_REDIS_DIR: redisDir,
         TICKETFLOW_LOG_LEVEL: 'info',
         HOST: '',
-        TICKETFLOW_API_TOKEN: '',
         TICKETFLOW_ALLOW_INSECURE: '',
         ...extra,
       },

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/browser';
 import { runDir } from '../../shared/storage';
 import { TopicsFile } from '../../shared/stages/feature-extraction';
 import { MetricsFile } from '../../shared/stages/training';
@@ -13,31 +14,8 @@ import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { call } from '../helpers/http';
 import { scaleDataset } from '../bench/scale-dataset';
 
-/** Debian's chromium (setup installs it as root); never a downloaded browser. */
-export const CHROMIUM = process.env.TICKETFLOW_CHROMIUM ?? '/usr/bin/chromium';
-const skip = fs.existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM} (npm run setup installs Debian's chromium as root)`;
+const skip = chromiumSkip;
 if (skip) process.stdout.write(`# ui test skipped: ${skip}\n`);
-
-export async function launchChromium(userDataDir: string): Promise<BrowserContext> {
-  const { chromium } = await import('playwright-core');
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1180, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 describe('the run pages in a real headless Chromium', { skip, timeout: 120_000 }, () => {
   let stack: Stack;

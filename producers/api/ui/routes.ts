@@ -20,11 +20,8 @@ import { runTimeline } from '../../../shared/runs/timeline';
 import { runDir, writeFileAtomic } from '../../../shared/storage';
 import { UI_HTML } from './page';
 import { UI_JS } from './client';
-
-/** A report is one self-contained document: it may load nothing, run nothing. */
-const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'";
-const UI_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
+import { REPORT_CSP, UI_CSP } from '../security-headers';
+import { redisDeadline } from '../redis-deadline';
 
 /** The page and its script: mounted before the token guard (they hold no data). */
 export function uiPageRouter(): Router {
@@ -40,16 +37,12 @@ export function uiPageRouter(): Router {
 
 type Handler = (ctx: RunsContext, req: Request, res: Response) => Promise<void>;
 
+/** A route that reads Redis: 503 when it is down or does not answer in time (redis-deadline.ts). */
 function route(ctx: RunsContext, handler: Handler) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (ctx.redis.status !== 'ready') {
-      res.status(503).json({
-        error: `Redis at ${ctx.config.redisUrl} is unreachable (connection ${ctx.redis.status}): try again shortly`,
-      });
-      return;
-    }
-    handler(ctx, req, res).catch(next);
-  };
+  return [
+    redisDeadline(ctx),
+    (req: Request, res: Response, next: NextFunction) => void handler(ctx, req, res).catch(next),
+  ];
 }
 
 const notFound = (res: Response, id: string) =>
@@ -63,7 +56,7 @@ async function report(ctx: RunsContext, req: Request, res: Response): Promise<vo
     const record = await readRun(ctx, id);
     if (!record) return void notFound(res, id);
     const html = renderRunReportFragment(record, await gatherRunReport(ctx, record));
-    res.set('Cache-Control', 'no-store').type('html').send(html);
+    res.set('Content-Security-Policy', REPORT_CSP).set('Cache-Control', 'no-store').type('html').send(html);
     return;
   }
   const file = path.join(runDir(ctx.config.storageDir, id), REPORT_FILE);
