@@ -1,6 +1,17 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { createBoard } from '../../board/board';
-import { ApiDeps, HandlerResult, cancel, createRun, getRun, getRuns, ready, remove, retry } from './handlers';
+import {
+  ApiDeps,
+  HandlerResult,
+  cancel,
+  createRun,
+  getRun,
+  getRuns,
+  ready,
+  remove,
+  prepareRetry,
+  retry,
+} from './handlers';
 import { classify, listModels, putAlias } from './models';
 import { createClassification, getClassificationHandler } from './classifications';
 import { ModelRegistry } from '../../shared/model/registry';
@@ -30,6 +41,8 @@ interface Route {
   handler: (deps: ApiDeps, req: Request) => Promise<HandlerResult>;
   /** the handler keeps REDIS_DEADLINE_MS itself, rolling back what it started (it is not raced) */
   ownDeadline?: true;
+  /** slow work that needs no Redis (hashing a dataset), done before the deadline starts */
+  prepare?: (deps: ApiDeps, req: Request) => Promise<void>;
 }
 
 const id = (req: Request) => String(req.params.id);
@@ -53,7 +66,12 @@ const ROUTES: Route[] = [
     path: '/runs/:id',
     handler: (d, req) => remove(d, id(req), req.query as Record<string, unknown>),
   },
-  { method: 'post', path: '/runs/:id/retry', handler: (d, req) => retry(d, id(req)) },
+  {
+    method: 'post',
+    path: '/runs/:id/retry',
+    handler: (d, req) => retry(d, id(req)),
+    prepare: (d, req) => prepareRetry(d, id(req)),
+  },
   { method: 'post', path: '/runs/:id/cancel', handler: (d, req) => cancel(d, id(req)) },
   { method: 'get', path: '/readyz', handler: (d) => ready(d) },
   { method: 'get', path: '/models', handler: (d) => listModels(d.registry) },
@@ -138,10 +156,9 @@ export function createApp(runs: RunsContext, log: Logger): express.Express {
   app.use(jsonBody('1mb'));
   for (const route of ROUTES) {
     app[route.method](route.path, (req: Request, res: Response, next: NextFunction) => {
-      withRedis(deps, () => route.handler(deps, req), !route.ownDeadline).then(
-        (r) => res.status(r.status).json(r.body),
-        next,
-      );
+      (route.prepare ? route.prepare(deps, req) : Promise.resolve())
+        .then(() => withRedis(deps, () => route.handler(deps, req), !route.ownDeadline))
+        .then((r) => res.status(r.status).json(r.body), next);
     });
   }
   app.use(uiDataRouter(deps));

@@ -12,6 +12,7 @@ import { LISTED_STATES, ListedState } from '../../shared/runs/record';
 import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runs/submit';
 import { HashCache } from '../../shared/dataset/hash-cache';
 import { readRun } from '../../shared/runs/sync';
+import { readJson } from '../../shared/storage';
 import { LOCK_TTL_MS, LockBusy } from '../../shared/runs/run-lock';
 import { writeRefusal } from '../../shared/redis/write-refusal';
 
@@ -187,14 +188,28 @@ async function control(id: string, action: () => Promise<HandlerResult>): Promis
   }
 }
 
+/** The dataset file a run names, as this process reads it (relative names are in the data root). */
+function runDatasetFile(deps: ApiDeps, dataset: string): string {
+  return path.isAbsolute(dataset) ? dataset : path.resolve(deps.config.dataDir, dataset);
+}
+
+/**
+ * Before a retry's Redis deadline starts: hash the run's dataset into the hash cache, so the retry's check
+ * that stage 1's input is unchanged reads nothing under the deadline (a large file takes seconds, which is
+ * not Redis being slow). Reads the record file only; any problem is left for the retry itself to report.
+ */
+export async function prepareRetry(deps: ApiDeps, id: string): Promise<void> {
+  if (!RUN_ID_PATTERN.test(id)) return;
+  const record = await readJson<{ dataset?: unknown }>(deps.store.file(id)).catch(() => null);
+  if (typeof record?.dataset !== 'string') return;
+  await datasetDigests.digest(runDatasetFile(deps, record.dataset)).catch(() => undefined);
+}
+
 export function retry(deps: ApiDeps, id: string): Promise<HandlerResult> {
   return control(id, async () => {
     const record = await deps.store.read(id);
-    const file =
-      record && !path.isAbsolute(record.dataset)
-        ? path.resolve(deps.config.dataDir, record.dataset)
-        : (record?.dataset ?? null);
-    const next = await retryRun(deps, id, file);
+    const file = record ? runDatasetFile(deps, record.dataset) : null;
+    const next = await retryRun(deps, id, file, (f) => datasetDigests.digest(f));
     return {
       status: 202,
       body: { id, state: next.state, generation: next.generation, status: `/runs/${id}` },

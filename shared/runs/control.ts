@@ -29,12 +29,14 @@ const CANCEL_FLAG_SECONDS = 7 * 86400;
  * Retry a failed or cancelled run from its first stage that is not done: the same run id goes on with
  * a new generation of jobs for the remaining stages (BullMQ cannot revive a failed parent). Stages done
  * stay as they are; text processing reuses every chunk whose output is in storage.
- * `datasetFile` is the dataset as this process reads it, to check it is unchanged when stage 1 reruns.
+ * `datasetFile` is the dataset as this process reads it, to check it is unchanged when stage 1 reruns;
+ * `hash` digests it (the API passes its hash cache, warmed before its Redis deadline starts).
  */
 export async function retryRun(
   ctx: RunsContext,
   runId: string,
   datasetFile: string | null,
+  hash: (file: string) => Promise<{ sha256: string }> = hashFile,
 ): Promise<RunRecord> {
   return withLock(ctx.redis, ctx.keys.lock(runId), async () => {
     const record = await ctx.store.read(runId);
@@ -45,7 +47,7 @@ export async function retryRun(
     const firstIndex = record.stages.findIndex((s) => !isDone(s));
     const first = STAGES[firstIndex] as StageName;
     if (first === STAGES[0] && datasetFile !== null) {
-      const now = await hashFile(datasetFile).catch(() => null);
+      const now = await hash(datasetFile).catch(() => null);
       if (now?.sha256 !== record.datasetSha256) {
         throw new RunConflict(
           `the dataset ${record.dataset} ${now ? 'changed' : 'is gone'} since run ${runId} was created (SHA-256 ${record.datasetSha256}): start a new run`,
