@@ -93,6 +93,11 @@ async function main(): Promise<number> {
   const metrics = metricsPort === null ? undefined : new WorkerMetrics();
   let metricsServer: MetricsServer | null = null;
   if (metrics) {
+    // A blank token (a secret file that was missing) must not quietly serve the metrics without one.
+    if (config.apiTokenBlank)
+      throw new Error(
+        'TICKETFLOW_API_TOKEN is set but empty: refusing to serve metrics without the token it should have set (unset it, or give it a value)',
+      );
     const token = config.apiToken;
     metricsServer = await serveMetrics(metrics.registry, { host: config.host, port: metricsPort!, token });
     log.info(

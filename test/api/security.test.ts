@@ -19,7 +19,7 @@ import { jsonTooDeepAt, MAX_JSON_DEPTH } from '../../producers/api/json-body';
 import { crossOriginReason, hostAllowed, hostNameOf } from '../../producers/api/request-guard';
 import { Stack, startStack } from '../helpers/stack';
 import { cleanup, quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { API_MAIN, spawnNode, stopAll, waitFor } from '../helpers/processes';
+import { API_MAIN, spawnNode, stopAll, waitFor, WORKER_MAIN } from '../helpers/processes';
 import { chromiumSkip, launchChromium } from '../helpers/browser';
 
 // Each test sets the token itself.
@@ -457,6 +457,23 @@ describe('the API process: empty token, board mode at start-up', () => {
       );
       await api.stop();
     }
+  });
+
+  it('a worker asked to serve metrics refuses to start on an empty TICKETFLOW_API_TOKEN', async () => {
+    const { env } = await apiEnv({ TICKETFLOW_API_TOKEN: '' });
+    const worker = spawnNode(
+      'worker empty token',
+      WORKER_MAIN,
+      ['--metrics-port', String(await freePort())],
+      env,
+    );
+    const code = await Promise.race([
+      worker.exited,
+      new Promise((r) => setTimeout(() => r('timeout'), 15_000)),
+    ]);
+    assert.equal(code, 1, `exit code; stderr: ${worker.stderr()}`);
+    assert.match(worker.stderr(), /TICKETFLOW_API_TOKEN is set but empty: refusing to serve metrics/);
+    await worker.stop();
   });
 
   it('with a token: read-only board by default; TICKETFLOW_BOARD_WRITABLE=1 warns at start-up', async () => {

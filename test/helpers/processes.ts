@@ -99,6 +99,8 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = { ...process.env };
   delete base.TICKETFLOW_FAIL_ONCE;
   delete base.TICKETFLOW_CONCURRENCY;
+  // A token in the shell that runs the tests is not the tests' deployment's: each test sets its own.
+  delete base.TICKETFLOW_API_TOKEN;
   return { ...base, ...env };
 }
 

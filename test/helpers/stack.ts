@@ -48,6 +48,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let server: http.Server | null = null;
   let baseUrl: string | null = null;
   if (opts.api) {
+    // The API answers 503 while its connection is not ready: a test's first request must not race it.
+    if (connection.status !== 'ready') await new Promise((r) => connection.once('ready', r));
     server = createApp(runs, quietLog).listen(0);
     await new Promise<void>((r) => server!.once('listening', () => r()));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

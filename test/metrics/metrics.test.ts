@@ -163,7 +163,6 @@ describe('worker --metrics-port', () => {
       TICKETFLOW_STORAGE_DIR: stack.config.storageDir,
       TICKETFLOW_DATA_DIR: stack.config.dataDir,
       TICKETFLOW_LOG_LEVEL: 'warn',
-      TICKETFLOW_API_TOKEN: '',
       HOST: '127.0.0.1',
       ...opts.env?.(port),
     };
