@@ -3,6 +3,7 @@
  * the read-only board, the bind address (HOST, default loopback) and the refusal to listen beyond loopback
  * without a token.
  */
+import { apiProcessEnvs } from '../helpers/api-processes';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,12 +17,11 @@ import { appRoutes } from '@bull-board/api/dist/routes.js';
 import { resolveConfig } from '../../shared/config/config';
 import { BadInputError } from '../../shared/errors';
 import { QUEUES } from '../../shared/config/stages';
-import { freePort } from '../../shared/redis/local-redis';
 import { createApp } from '../../producers/api/app';
 import { exposureCheck, isLoopbackHost, parseAuthorization, tokenMatches } from '../../producers/api/auth';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
-import { cleanup, quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { API_MAIN, Proc, spawnNode, stopAll, waitFor } from '../helpers/processes';
+import { quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
+import { API_MAIN, Proc, spawnNode, waitFor } from '../helpers/processes';
 
 const TOKEN = randomBytes(24).toString('hex');
 // Each test sets the token itself; an inherited one (set but empty, the API refuses to start) must not leak in.
@@ -472,45 +472,12 @@ describe('HTTP API with TICKETFLOW_API_TOKEN', () => {
 
 describe('bind address and the refusal to listen beyond loopback without a token', () => {
   const procs: Proc[] = [];
-  const dirs: string[] = [];
-  const prefixes: string[] = [];
-  after(async () => {
-    await stopAll();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-    for (const prefix of prefixes)
-      await cleanup(
-        resolveConfig({
-          ...process.env,
-          TICKETFLOW_QUEUE_PREFIX: prefix,
-          TICKETFLOW_STORAGE_DIR: tempDir('x'),
-        }),
-      );
-  });
+  const apis = apiProcessEnvs('bind');
+  after(() => apis.close());
 
-  /** The API process's environment: a free port, its own prefix and folders, this test run's Redis. */
-  async function apiEnv(
-    extra: Record<string, string>,
-  ): Promise<{ env: Record<string, string>; port: number }> {
-    const port = await freePort();
-    const storage = tempDir('bind-storage');
-    const redisDir = tempDir('bind-redis');
-    dirs.push(storage, redisDir);
-    const prefix = `tfbind-${randomBytes(4).toString('hex')}`;
-    prefixes.push(prefix);
-    return {
-      port,
-      env: {
-        PORT: String(port),
-        TICKETFLOW_QUEUE_PREFIX: prefix,
-        TICKETFLOW_STORAGE_DIR: storage,
-        TICKETFLOW_REDIS_DIR: redisDir,
-        TICKETFLOW_LOG_LEVEL: 'info',
-        HOST: '',
-        TICKETFLOW_ALLOW_INSECURE: '',
-        ...extra,
-      },
-    };
-  }
+  /** The API process's environment, with HOST and TICKETFLOW_ALLOW_INSECURE unset unless a test sets them. */
+  const apiEnv = (extra: Record<string, string>) =>
+    apis.env({ HOST: '', TICKETFLOW_ALLOW_INSECURE: '', ...extra });
 
   async function started(proc: Proc, port: number): Promise<void> {
     await waitFor(

@@ -3,6 +3,7 @@
  * (nothing), the security headers on every response (and that the pages still work under their CSPs in
  * a real Chromium), the empty-token refusal and the board's default mode, and the JSON depth limit.
  */
+import { apiProcessEnvs } from '../helpers/api-processes';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,8 +19,8 @@ import { writableBoardWarning } from '../../producers/api/auth';
 import { jsonTooDeepAt, MAX_JSON_DEPTH } from '../../producers/api/json-body';
 import { crossOriginReason, hostAllowed, hostNameOf } from '../../producers/api/request-guard';
 import { Stack, startStack } from '../helpers/stack';
-import { cleanup, quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { API_MAIN, spawnNode, stopAll, waitFor, WORKER_MAIN } from '../helpers/processes';
+import { quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
+import { API_MAIN, spawnNode, waitFor, WORKER_MAIN } from '../helpers/processes';
 import { chromiumSkip, launchChromium } from '../helpers/browser';
 
 // Each test sets the token itself.
@@ -404,43 +405,9 @@ describe('security helpers and configuration', () => {
 });
 
 describe('the API process: empty token, board mode at start-up', () => {
-  const dirs: string[] = [];
-  const prefixes: string[] = [];
-  after(async () => {
-    await stopAll();
-    for (const prefix of prefixes)
-      await cleanup(
-        resolveConfig({
-          ...process.env,
-          TICKETFLOW_QUEUE_PREFIX: prefix,
-          TICKETFLOW_STORAGE_DIR: tempDir('x'),
-        }),
-      );
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function apiEnv(
-    extra: Record<string, string>,
-  ): Promise<{ env: Record<string, string>; port: number }> {
-    const port = await freePort();
-    const storage = tempDir('sec-storage');
-    const redisDir = tempDir('sec-redis');
-    dirs.push(storage, redisDir);
-    const prefix = `tfsec-${randomBytes(4).toString('hex')}`;
-    prefixes.push(prefix);
-    return {
-      port,
-      env: {
-        PORT: String(port),
-        TICKETFLOW_QUEUE_PREFIX: prefix,
-        TICKETFLOW_STORAGE_DIR: storage,
-        TICKETFLOW_REDIS_DIR: redisDir,
-        TICKETFLOW_LOG_LEVEL: 'info',
-        HOST: '127.0.0.1',
-        ...extra,
-      },
-    };
-  }
+  const apis = apiProcessEnvs('sec');
+  after(() => apis.close());
+  const apiEnv = (extra: Record<string, string>) => apis.env(extra);
 
   it('refuses to start when TICKETFLOW_API_TOKEN is set but empty or blank', async () => {
     for (const value of ['', '   ']) {
