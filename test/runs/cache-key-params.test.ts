@@ -18,7 +18,7 @@ import { SAMPLE_DATASET, stageContext, testConfig } from '../helpers/env';
 
 /**
  * The first stage whose output each parameter changes, written down here from what the parameters mean
- * (README, pipeline-params.ts), not read from STAGE_PARAMS: a parameter missing from its stage's list
+ * (docs/, pipeline-params.ts), not read from STAGE_PARAMS: a parameter missing from its stage's list
  * there leaves that stage's key (and every later one) unchanged, and fails below. null: changes no
  * output at all (chunkSize only partitions stage 1's work).
  */
