@@ -30,7 +30,10 @@ describe('stage cache keyed by the code identity', () => {
     fs.rmSync(redisDir, { recursive: true, force: true });
   });
 
-  const run = async (): Promise<Record<string, boolean>> => {
+  const run = async (): Promise<{
+    cached: Record<string, boolean>;
+    code: Record<string, string | undefined>;
+  }> => {
     const cli = path.join(project, 'dist', 'producers', 'cli', 'ticketflow.js');
     const res = await runCli(
       ['run', '--json', '--workers', '1', '--data', SAMPLE_DATASET],
@@ -43,9 +46,19 @@ describe('stage cache keyed by the code identity', () => {
       cli,
     );
     assert.equal(res.code, 0, res.stderr);
-    const out = JSON.parse(res.stdout.trim()) as { state: string; cached: Record<string, boolean> };
+    const out = JSON.parse(res.stdout.trim()) as {
+      state: string;
+      artifactsDir: string;
+      cached: Record<string, boolean>;
+    };
     assert.equal(out.state, 'completed');
-    return out.cached;
+    const record = JSON.parse(fs.readFileSync(path.join(out.artifactsDir, 'run.json'), 'utf8')) as {
+      stages: { stage: string; code?: string }[];
+    };
+    const code = Object.fromEntries(record.stages.map((s) => [s.stage, s.code]));
+    for (const c of Object.values(code))
+      assert.match(String(c), /^[0-9a-f]{64}$/, 'the record keeps each code identity');
+    return { cached: out.cached, code };
   };
 
   it('reruns stages 3–4 and keeps stages 1–2 cached after one line of stage 3 changes', async () => {
@@ -55,16 +68,20 @@ describe('stage cache keyed by the code identity', () => {
       'transform-split': cached,
       training: cached,
     });
-    assert.deepEqual(await run(), all(false), 'first run computes every stage');
+    const first = await run();
+    assert.deepEqual(first.cached, all(false), 'first run computes every stage');
 
     const stage3 = path.join(project, 'dist', 'shared', 'stages', 'transform-split.js');
     fs.appendFileSync(stage3, '\nvoid "a changed line of stage 3";\n');
 
+    const changed = await run();
     assert.deepEqual(
-      await run(),
+      changed.cached,
       { 'text-processing': true, 'feature-extraction': true, 'transform-split': false, training: false },
       'the changed build reruns stage 3 and everything after it',
     );
-    assert.deepEqual(await run(), all(true), 'the changed build then reuses its own results');
+    assert.notEqual(changed.code['transform-split'], first.code['transform-split']);
+    assert.equal(changed.code['text-processing'], first.code['text-processing']);
+    assert.deepEqual((await run()).cached, all(true), 'the changed build then reuses its own results');
   });
 });
