@@ -10,6 +10,7 @@ import {
   SEARCH_QUEUE,
   isChildQueue,
   isStageName,
+  StageName,
 } from '../shared/config/stages';
 import { getClassification } from '../shared/classify/batch';
 import { createConnection } from '../shared/flow/connection';
@@ -18,6 +19,7 @@ import { StageJobData } from '../shared/flow/job-types';
 import { Logger } from '../shared/logger';
 import { WorkerMetrics } from '../shared/metrics/worker-metrics';
 import { closeRunsContext, openRunsContext, RunsContext } from '../shared/runs/context';
+import { stageCodeIdentities } from '../shared/runs/code-identity';
 import { startHeartbeat } from '../shared/runs/heartbeats';
 import { syncRun } from '../shared/runs/sync';
 import { CancellableWorker } from './cancellable-worker';
@@ -100,6 +102,13 @@ async function prewarmSandbox(worker: Worker, file: string | undefined, log: Log
 export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWorkers> {
   const { config, log } = opts;
   const concurrency = opts.concurrency ?? config.concurrency;
+  // The code this process runs, read before any job: a rebuild on disk does not change what it loaded.
+  const code = stageCodeIdentities();
+  log.debug(
+    `stage code identities: ${Object.entries(code)
+      .map(([s, c]) => `${s} ${c.slice(0, 12)}`)
+      .join(', ')}`,
+  );
   const connection = createConnection(config.redisUrl);
   const subscriber = createConnection(config.redisUrl);
   subscriber.on('error', () => undefined);
@@ -154,7 +163,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         timeoutSetting: `TICKETFLOW_STAGE_TIMEOUTS="${queue}=<seconds>"`,
       },
     );
-    wireEvents(worker, queue, runs, log, sync, opts.metrics);
+    wireEvents(worker, queue, runs, code, log, sync, opts.metrics);
     opts.metrics?.track(queue, worker);
     worker.on('error', (err) => outage.error(err, `worker on ${queue}`));
     return worker;
@@ -214,6 +223,7 @@ function wireEvents(
   worker: Worker<{ runId: string }>,
   queue: QueueName,
   runs: RunsContext,
+  code: Record<StageName, string>,
   log: Logger,
   sync: (runId: string, why: string) => Promise<unknown>,
   metrics?: WorkerMetrics,
@@ -226,7 +236,16 @@ function wireEvents(
   worker.on('completed', (job: Job<{ runId: string }>, result: unknown) => {
     metrics?.completed(queue, job);
     if (!stage) return;
-    const { cacheKey, runId } = job.data as StageJobData;
+    const { cacheKey, runId, code: keyed } = job.data as StageJobData;
+    if (keyed !== code[stage]) {
+      // The key names other code of this stage (a submitter or a run of another build): the result is
+      // not what the key promises, so it stays out of the cache.
+      log.warn(
+        `stage cache entry for ${job.id} not written: its key is for ${stage} code ${keyed?.slice(0, 12) ?? '(unrecorded)'}, this worker runs ${code[stage].slice(0, 12)}`,
+      );
+      void sync(runId, `${stage} completed`);
+      return;
+    }
     runs.cache
       .put(cacheKey, { stage, runId, result, at: new Date().toISOString() })
       .catch((err: Error) => log.warn(`stage cache entry for ${job.id} not written: ${err.message}`))

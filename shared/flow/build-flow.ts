@@ -15,6 +15,8 @@ export interface FlowRun {
   generation: number;
   /** each stage's cache key */
   cacheKeys: Record<StageName, string>;
+  /** each stage's code identity in its cache key (absent in records written before it was kept) */
+  code?: Partial<Record<StageName, string>>;
   datasetSha256: string;
   datasetBytes?: number;
   codeVersion: string;
@@ -53,6 +55,7 @@ export function buildRunFlow(config: TicketflowConfig, run: FlowRun, first: Stag
       createdAt: run.createdAt,
       generation: run.generation,
       cacheKey: run.cacheKeys[stage],
+      ...(run.code?.[stage] !== undefined ? { code: run.code[stage] } : {}),
       datasetSha256: run.datasetSha256,
       ...(run.datasetBytes !== undefined ? { datasetBytes: run.datasetBytes } : {}),
       codeVersion: run.codeVersion,

@@ -49,6 +49,11 @@ export interface StageJobData extends FanOutState {
   generation: number;
   /** the stage cache key of this stage's output (see shared/runs/stage-cache.ts) */
   cacheKey: string;
+  /**
+   * the stage's code identity in `cacheKey`: a worker whose own identity differs (another build) does not
+   * cache its result under that key
+   */
+  code?: string;
   /** the dataset's SHA-256 at submission and the code version: a model's lineage */
   datasetSha256: string;
   /** the dataset's size at submission: stage 1 refuses another size before hashing */

@@ -55,8 +55,11 @@ const PREDICATES: Readonly<Record<string, Predicate>> = {
   'CURRENT-WORD-IS-URL': Predicate.CurrentWordIsUrl,
 };
 
-const LEXICON_FILE = 'natural/lib/natural/brill_pos_tagger/data/English/lexicon_from_posjs.json';
-const RULES_FILE = 'natural/lib/natural/brill_pos_tagger/data/English/tr_from_posjs.json';
+// Literal require.resolve calls: a stage's code identity (shared/runs/code-identity.ts) finds the package by them.
+const LEXICON_FILE = () =>
+  require.resolve('natural/lib/natural/brill_pos_tagger/data/English/lexicon_from_posjs.json');
+const RULES_FILE = () =>
+  require.resolve('natural/lib/natural/brill_pos_tagger/data/English/tr_from_posjs.json');
 
 export interface BrillTaggerOptions {
   /** Tag of words not in the lexicon. Default 'NN' (natural's documentation example uses 'N'). */
@@ -312,8 +315,8 @@ export function naturalEnglishData(): {
   rules: readonly string[];
 } {
   return {
-    lexicon: JSON.parse(fs.readFileSync(require.resolve(LEXICON_FILE), 'utf8')) as Record<string, string[]>,
-    rules: (JSON.parse(fs.readFileSync(require.resolve(RULES_FILE), 'utf8')) as { rules: string[] }).rules,
+    lexicon: JSON.parse(fs.readFileSync(LEXICON_FILE(), 'utf8')) as Record<string, string[]>,
+    rules: (JSON.parse(fs.readFileSync(RULES_FILE(), 'utf8')) as { rules: string[] }).rules,
   };
 }
 

@@ -111,6 +111,7 @@ export async function retryRun(
           createdAt: record.createdAt,
           generation,
           cacheKeys,
+          code: Object.fromEntries(record.stages.flatMap((s) => (s.code ? [[s.stage, s.code]] : []))),
           datasetSha256: record.datasetSha256,
           codeVersion: record.codeVersion,
         },

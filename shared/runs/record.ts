@@ -59,6 +59,8 @@ export interface StageRecord {
   tags: readonly string[];
   failedReason: string | null;
   cacheKey: string;
+  /** the stage's code identity its cache key was computed with (shared/runs/code-identity.ts) */
+  code?: string;
   cached: boolean;
   /** the run whose artifacts a cached stage reused */
   cachedFrom: string | null;
@@ -190,11 +192,12 @@ export function deriveRunFields(r: RunRecord, now: Date): RunRecord {
   };
 }
 
-/** A new run's stages: pending, each with its cache key. */
+/** A new run's stages: pending, each with its cache key (and the code identity in it, when given). */
 export function initialStages(
   cacheKeys: Record<StageName, string>,
   tags: Record<StageName, readonly string[]>,
   maxAttempts: number,
+  code?: Record<StageName, string>,
 ): StageRecord[] {
   return STAGES.map((stage) => ({
     stage,
@@ -214,6 +217,7 @@ export function initialStages(
     tags: tags[stage],
     failedReason: null,
     cacheKey: cacheKeys[stage],
+    ...(code ? { code: code[stage] } : {}),
     cached: false,
     cachedFrom: null,
     result: null,

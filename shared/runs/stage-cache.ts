@@ -6,6 +6,7 @@ import { PipelineParams } from '../config/pipeline-params';
 import { STAGES, StageName } from '../config/stages';
 import { ARTIFACTS } from '../stages/context';
 import { runDir } from '../storage';
+import { stageCodeIdentities } from './code-identity';
 import { RunKeys } from './keys';
 
 /** The parameters each stage reads: only these enter its cache key (chunkSize does not change outputs). */
@@ -42,17 +43,6 @@ export const STAGE_PARAMS: Record<StageName, readonly (keyof PipelineParams)[]> 
   ],
 };
 
-/** Raise a stage's number when its code changes what it writes: older cache entries then miss. */
-export const STAGE_CODE_VERSION: Record<StageName, number> = {
-  'text-processing': 1,
-  'feature-extraction': 1,
-  // 2: count matrix (weighted in training), labels.json, category labels
-  'transform-split': 2,
-  // 2: model.json version 2 (text processing, vectorizer settings, lineage, threshold), test_predictions.json
-  // 3: the model search (search.json), class weights, the dual coordinate-descent solver
-  training: 3,
-};
-
 /** The files each stage writes under `runs/<id>/`: what a cache hit links into the new run. */
 export const STAGE_ARTIFACTS: Record<StageName, readonly string[]> = {
   'text-processing': [ARTIFACTS.tickets],
@@ -62,15 +52,20 @@ export const STAGE_ARTIFACTS: Record<StageName, readonly string[]> = {
 };
 
 /**
- * Each stage's key: a hash of what determines its output — the stage's code version, the parameters it
- * reads, and the upstream stage's key (for the first stage, the dataset's bytes by their SHA-256).
+ * Each stage's key: a hash of what determines its output — the stage's code identity (a hash of its
+ * compiled code, code-identity.ts), the parameters it reads, and the upstream stage's key (for the first
+ * stage, the dataset's bytes by their SHA-256).
  */
-export function stageCacheKeys(datasetSha256: string, params: PipelineParams): Record<StageName, string> {
+export function stageCacheKeys(
+  datasetSha256: string,
+  params: PipelineParams,
+  code: Record<StageName, string> = stageCodeIdentities(),
+): Record<StageName, string> {
   const keys = {} as Record<StageName, string>;
   let upstream = `dataset:${datasetSha256}`;
   for (const stage of STAGES) {
     const read = Object.fromEntries(STAGE_PARAMS[stage].map((p) => [p, params[p]]));
-    const material = JSON.stringify({ stage, code: STAGE_CODE_VERSION[stage], upstream, params: read });
+    const material = JSON.stringify({ stage, code: code[stage], upstream, params: read });
     upstream = createHash('sha256').update(material).digest('hex');
     keys[stage] = upstream;
   }

@@ -11,6 +11,7 @@ import { writeRunReport } from '../report/run-report';
 import { writeJsonAtomic } from '../storage';
 import { RunsContext } from './context';
 import { deriveRunFields, initialStages, RunRecord } from './record';
+import { stageCodeIdentities } from './code-identity';
 import { stageCacheKeys } from './stage-cache';
 
 export interface SubmitInput {
@@ -200,7 +201,8 @@ async function createRun(
   deadline: number,
   undo: Rollback,
 ): Promise<RunRecord> {
-  const cacheKeys = stageCacheKeys(digest.sha256, params);
+  const code = stageCodeIdentities();
+  const cacheKeys = stageCacheKeys(digest.sha256, params, code);
   // An earlier run of the same dataset tells how many tickets it holds: parameters that cannot work with
   // that many fail here, before anything is enqueued, rather than in stage 2.
   const known = (await ctx.cache.get(cacheKeys['text-processing']))?.result as { rows?: unknown } | undefined;
@@ -225,7 +227,7 @@ async function createRun(
     durationSeconds: null,
     progress: 0,
     generation: 1,
-    stages: initialStages(cacheKeys, ctx.config.tags, ctx.config.retry.attempts),
+    stages: initialStages(cacheKeys, ctx.config.tags, ctx.config.retry.attempts, code),
     error: null,
     metrics: null,
     warnings: [],
@@ -293,6 +295,7 @@ async function createRun(
       createdAt: record.createdAt,
       generation: 1,
       cacheKeys,
+      code,
       datasetSha256: digest.sha256,
       datasetBytes: digest.bytes,
       codeVersion: CODE_VERSION,

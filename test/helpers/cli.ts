@@ -10,10 +10,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built `ticketflow` CLI with `env` added to this process's environment. */
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+/** Run the built `ticketflow` CLI (or the one at `cli`) with `env` added to this process's environment. */
+export function runCli(args: string[], env: Record<string, string>, cli = CLI): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

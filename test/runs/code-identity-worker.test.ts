@@ -1,0 +1,80 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { STAGES, StageName } from '../../shared/config/stages';
+import { buildRunFlow } from '../../shared/flow/build-flow';
+import { newRunId } from '../../shared/flow/run-id';
+import { stageJobId } from '../../shared/flow/job-types';
+import { stageCodeIdentities } from '../../shared/runs/code-identity';
+import { SAMPLE_DATASET, tempDir } from '../helpers/env';
+import { Stack, startStack } from '../helpers/stack';
+
+describe('a worker caches a stage only under a key for the code it runs', () => {
+  let stack: Stack;
+  let data: string;
+  before(async () => {
+    data = tempDir('code-worker-data');
+    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
+    stack = await startStack({ workers: 1, env: { TICKETFLOW_DATA_DIR: data } });
+  });
+  after(async () => {
+    await stack.close();
+    fs.rmSync(data, { recursive: true, force: true });
+  });
+
+  /** A run's flow as a submitter of the build `code` would enqueue it; resolves when its root completes. */
+  async function runWith(code: Record<StageName, string>, label: string): Promise<Record<StageName, string>> {
+    const runId = newRunId();
+    const cacheKeys = Object.fromEntries(STAGES.map((s) => [s, `${label}-${runId}-${s}`])) as Record<
+      StageName,
+      string
+    >;
+    await stack.flowProducer.add(
+      buildRunFlow(stack.config, {
+        runId,
+        dataset: 'sample.json',
+        params: stack.config.pipeline,
+        createdAt: new Date().toISOString(),
+        generation: 1,
+        cacheKeys,
+        code,
+        datasetSha256: createHash('sha256')
+          .update(fs.readFileSync(path.join(data, 'sample.json')))
+          .digest('hex'),
+        codeVersion: label,
+      }),
+    );
+    const root = await stack.queues.training.getJob(stageJobId(runId, 'training'));
+    assert.ok(root);
+    let state = await root.getState();
+    for (let i = 0; i < 1200 && state !== 'completed' && state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      state = await root.getState();
+    }
+    assert.equal(state, 'completed', `${label}: the run completes`);
+    return cacheKeys;
+  }
+
+  it('writes entries for its own code identity and none for a key computed by another build', async () => {
+    const other = Object.fromEntries(STAGES.map((s) => [s, 'f'.repeat(64)])) as Record<StageName, string>;
+    const foreign = await runWith(other, 'other');
+    const own = await runWith(stageCodeIdentities(), 'own');
+    // Entries are written on the worker's completed events, just after each job completes: the own run's
+    // entries appearing means the foreign run's events, long before, were handled too.
+    for (const s of STAGES) {
+      for (let i = 0; i < 100 && !(await stack.runs.cache.get(own[s])); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(await stack.runs.cache.get(own[s]), `${s}: cached under its own code`);
+    }
+    for (const s of STAGES) {
+      assert.equal(
+        await stack.runs.cache.get(foreign[s]),
+        null,
+        `${s}: not cached under another build's key`,
+      );
+    }
+  });
+});
