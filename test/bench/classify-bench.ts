@@ -19,7 +19,7 @@ import { createConnection } from '../../shared/flow/connection';
 import { enqueueRun } from '../../shared/flow/enqueue';
 import { ensureRedis, freePort } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
-import { ModelRegistry } from '../../shared/model/registry';
+import { ModelRegistry } from '../../shared/runs/model-registry';
 import { getClassification, submitClassification } from '../../shared/classify/batch';
 import { readTickets } from '../../shared/dataset/read-tickets';
 import { spawnWorkers } from '../../producers/cli/self-contained';

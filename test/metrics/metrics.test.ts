@@ -8,7 +8,7 @@ import { createConnection } from '../../shared/flow/connection';
 import { enqueueRun } from '../../shared/flow/enqueue';
 import { JOB_STATES } from '../../shared/metrics/api-metrics';
 import { WorkerMetrics } from '../../shared/metrics/worker-metrics';
-import { ModelRegistry } from '../../shared/model/registry';
+import { ModelRegistry } from '../../shared/runs/model-registry';
 import { freePort } from '../../shared/redis/local-redis';
 import { RUN_STATES } from '../../shared/runs/record';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
