@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
 import { createConnection } from '../../shared/flow/connection';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { ensureRedis, freePort } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { ModelRegistry } from '../../shared/runs/model-registry';

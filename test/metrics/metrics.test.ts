@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Worker } from 'bullmq';
 import { CHUNK_QUEUE, QUEUES, STAGES } from '../../shared/config/stages';
 import { createConnection } from '../../shared/flow/connection';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { JOB_STATES } from '../../shared/metrics/api-metrics';
 import { WorkerMetrics } from '../../shared/metrics/worker-metrics';
 import { ModelRegistry } from '../../shared/runs/model-registry';
