@@ -20,6 +20,7 @@ import { WorkerMetrics } from '../shared/metrics/worker-metrics';
 import { closeRunsContext, openRunsContext, RunsContext } from '../shared/runs/context';
 import { startHeartbeat } from '../shared/runs/heartbeats';
 import { syncRun } from '../shared/runs/sync';
+import { writeRunReport } from '../shared/report/run-report';
 import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
 import { textProcessingProcessor } from './processors/text-processing';
@@ -103,7 +104,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const connection = createConnection(config.redisUrl);
   const subscriber = createConnection(config.redisUrl);
   subscriber.on('error', () => undefined);
-  const runs = openRunsContext(config, connection);
+  // The worker that sees a run end writes its report.html.
+  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
   const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const outage = new RedisOutage(log, config.redisUrl, () =>
     connection.set(runs.keys.writeProbe, name, 'PX', 10_000),
