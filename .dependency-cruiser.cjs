@@ -3,14 +3,16 @@
 // backwards. The layer order, written down once — a file may import its own layer and the ones below:
 //   1 core      shared/{numeric,nlp,dataset,io,config}/, shared/{errors,logger,storage}.ts
 //   2 ML        shared/{stages,model}/            (the pipeline's stages, the model file and its loader)
-//   3 runtime   shared/{redis,flow,runs,metrics}/ (run control, queues, the model registry)
-//   4 services  shared/{classify,report}/         (above run control: it calls them through hooks)
-//   5 apps      producers/, workers/, board/
+//   3 flow      shared/flow/                      (queues, job types, the flow of a run)
+//   4 runtime   shared/{redis,runs,metrics}/      (run control, its records and cache, the model registry)
+//   5 services  shared/{classify,report}/         (above run control: it calls them through hooks)
+//   6 apps      producers/, workers/, board/
 // test/ and the tools (shared/sample/, test's bench, eval, demo) may import anything; nothing else
 // imports them.
 const CORE = '^shared/(numeric|nlp|dataset|io|config)/|^shared/(errors|logger|storage)[.]ts$';
 const ML = '^shared/(stages|model)/';
-const RUNTIME = '^shared/(redis|flow|runs|metrics)/';
+const FLOW = '^shared/flow/';
+const RUNTIME = '^shared/(redis|runs|metrics)/';
 const SERVICES = '^shared/(classify|report)/';
 const APPS = '^(producers|workers|board)/';
 const TOOLS = '^test/|^shared/sample/';
@@ -36,20 +38,26 @@ module.exports = {
     layerRule(
       'core-imports-upwards',
       CORE,
-      above(ML, RUNTIME, SERVICES, APPS, TOOLS),
+      above(ML, FLOW, RUNTIME, SERVICES, APPS, TOOLS),
       'core (numeric, nlp, dataset, io, config, errors, logger, storage) imports only core',
     ),
     layerRule(
       'ml-imports-upwards',
       ML,
-      above(RUNTIME, SERVICES, APPS, TOOLS),
+      above(FLOW, RUNTIME, SERVICES, APPS, TOOLS),
       'the ML layer (stages, model) imports only core and ML: no runs, flow, Redis, report',
+    ),
+    layerRule(
+      'flow-imports-upwards',
+      FLOW,
+      above(RUNTIME, SERVICES, APPS, TOOLS),
+      'the flow (queues, job types) imports only core, ML and flow: run control builds on it, not under it',
     ),
     layerRule(
       'runtime-imports-upwards',
       RUNTIME,
       above(SERVICES, APPS, TOOLS),
-      'run control (redis, flow, runs, metrics) does not import classify or report: they hook into it',
+      'run control (redis, runs, metrics) does not import classify or report: they hook into it',
     ),
     layerRule(
       'services-import-apps',
