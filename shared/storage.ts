@@ -6,6 +6,9 @@ import { finished } from 'node:stream/promises';
 import { once } from 'node:events';
 import { StorageError } from './errors';
 
+/** A run's record, in its run directory (`runs/<id>/run.json`). */
+export const RUN_RECORD_FILE = 'run.json';
+
 /**
  * Shared storage: a directory every worker can reach (local disk, NFS, a mounted volume).
  * Every artifact is written under a temporary name in the same directory and renamed into place,

@@ -22,6 +22,7 @@ import { closeRunsContext, openRunsContext, RunsContext } from '../shared/runs/c
 import { stageCodeIdentities } from '../shared/runs/code-identity';
 import { startHeartbeat } from '../shared/runs/heartbeats';
 import { syncRun } from '../shared/runs/sync';
+import { writeRunReport } from '../shared/report/run-report';
 import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
 import { textProcessingProcessor } from './processors/text-processing';
@@ -112,7 +113,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const connection = createConnection(config.redisUrl);
   const subscriber = createConnection(config.redisUrl);
   subscriber.on('error', () => undefined);
-  const runs = openRunsContext(config, connection);
+  // The worker that sees a run end writes its report.html.
+  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
   const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const outage = new RedisOutage(log, config.redisUrl, () =>
     connection.set(runs.keys.writeProbe, name, 'PX', 10_000),

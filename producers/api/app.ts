@@ -14,7 +14,7 @@ import {
 } from './handlers';
 import { classify, listModels, putAlias } from './models';
 import { createClassification, getClassificationHandler } from './classifications';
-import { ModelRegistry } from '../../shared/model/registry';
+import { ModelRegistry } from '../../shared/runs/model-registry';
 import { RunsContext } from '../../shared/runs/context';
 import { Logger } from '../../shared/logger';
 import { requireBearer, requireBoardAuth } from './auth';

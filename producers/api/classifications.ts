@@ -7,7 +7,7 @@ import {
 } from '../../shared/classify/batch';
 import { BadInputError, StorageError } from '../../shared/errors';
 import { InvalidModelError } from '../../shared/model/load-model';
-import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/model/registry';
+import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runs/model-registry';
 import { RunsContext } from '../../shared/runs/context';
 import { HandlerResult, resolveDataset } from './handlers';
 

@@ -5,7 +5,7 @@ import { BadInputError, StorageError } from '../../shared/errors';
 import { RUN_ID_PATTERN } from '../../shared/flow/run-id';
 import { QUEUES } from '../../shared/config/stages';
 import { RunsContext } from '../../shared/runs/context';
-import { ModelRegistry } from '../../shared/model/registry';
+import { ModelRegistry } from '../../shared/runs/model-registry';
 import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
 import { liveWorkers } from '../../shared/runs/heartbeats';
 import { LISTED_STATES, ListedState } from '../../shared/runs/record';

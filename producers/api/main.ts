@@ -7,6 +7,7 @@ import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { sweepDeletes } from '../../shared/runs/control';
 import { createApp } from './app';
 import { exposureCheck, writableBoardWarning } from './auth';
+import { writeRunReport } from '../../shared/report/run-report';
 
 const HELP = `Usage: npm run serve
 
@@ -64,7 +65,8 @@ async function main(): Promise<void> {
     });
   });
   if (!ready) log.warn(`Redis at ${config.redisUrl} does not answer yet: answering 503 until it does`);
-  const runs = openRunsContext(config, connection);
+  // A run can end in the API too: every stage cached at submit, or a reader's sync after a worker died.
+  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
   // Deletes cut short (a process killed mid-delete) are finished in the background once Redis answers.
   const sweep = (): void => {
     sweepDeletes(runs).then(

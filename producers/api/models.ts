@@ -1,4 +1,4 @@
-import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/model/registry';
+import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runs/model-registry';
 import { InvalidModelError } from '../../shared/model/load-model';
 import { HandlerResult } from './handlers';
 

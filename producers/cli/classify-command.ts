@@ -15,7 +15,7 @@ import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/c
 import { datasetFileProblem } from '../../shared/dataset/open-dataset';
 import { queuesWithoutWorkers } from '../../shared/flow/queues';
 import { InvalidModelError } from '../../shared/model/load-model';
-import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/model/registry';
+import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runs/model-registry';
 import { RunsContext } from '../../shared/runs/context';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
 import { inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';

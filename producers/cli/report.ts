@@ -5,7 +5,7 @@ import { ReadStats } from '../../shared/dataset/read-tickets';
 import { RunRecord } from '../../shared/runs/record';
 import { SplitMetrics } from '../../shared/stages/evaluate';
 import { FeatureExtractionResult, TopicsFile } from '../../shared/stages/feature-extraction';
-import { SearchFile } from '../../shared/stages/model-search';
+import { SearchFile } from '../../shared/stages/search-file';
 
 /** What the report says about time: from enqueue to the end, and the self-contained start-up apart. */
 export interface ReportTiming {

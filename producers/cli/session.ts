@@ -5,6 +5,7 @@ import { TicketflowConfig } from '../../shared/config/config';
 import { createConnection, redisReachable } from '../../shared/flow/connection';
 import { ensureRedis, LocalRedis } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { writeRunReport } from '../../shared/report/run-report';
 
 /** A mistake in the command line: exit status 2. */
 export class UsageError extends Error {}
@@ -33,7 +34,10 @@ export async function withRuns<T>(
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
   if (redis.started) say(`no Redis at ${config.redisUrl}: started a private redis-server at ${redis.url}`);
   const connection = createConnection(redis.url);
-  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
+  // The pictures for CLI users too: a run the CLI sees end gets its report.html.
+  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection, {
+    onRunFinished: [writeRunReport],
+  });
   try {
     return await body(runs, redis);
   } finally {

@@ -25,7 +25,7 @@ import { nodeOptions } from '../flow/build-flow';
 import { ClassificationJobData, classificationJobId } from '../flow/job-types';
 import { newRunId } from '../flow/run-id';
 import { NEEDS_REVIEW } from '../model/load-model';
-import { ModelRegistry } from '../model/registry';
+import { ModelRegistry } from '../runs/model-registry';
 import { RunsContext } from '../runs/context';
 import { writeJsonAtomic } from '../storage';
 

@@ -3,8 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { PipelineParams } from '../config/pipeline-params';
 import { BadInputError } from '../errors';
-import { runDir } from '../storage';
-import { RUN_RECORD_FILE } from '../runs/run-store';
+import { RUN_RECORD_FILE, runDir } from '../storage';
 
 /**
  * A `labelMap` named, not copied: every job of a run would otherwise carry the whole map (a 1 MB map in

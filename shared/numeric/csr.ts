@@ -1,20 +1,8 @@
+import { CsrMatrix } from './csr-matrix';
 import { spmm } from './sparse-kernels';
 
-/**
- * Compressed sparse row matrices on typed arrays, the common currency of the numeric core.
- *
- * Invariants (checked by `assertCsr`): indptr has rows+1 non-decreasing entries starting at 0 and
- * ending at nnz; every index is in [0, cols). Producers in this folder also keep the column indices
- * of each row strictly increasing (no duplicates), and some consumers rely on that.
- */
-export interface CsrMatrix {
-  rows: number;
-  cols: number;
-  /** rows+1 offsets into indices/data. */
-  indptr: Int32Array;
-  indices: Int32Array;
-  data: Float64Array;
-}
+// The type lives apart so the kernels can name it without importing this file (which imports them).
+export type { CsrMatrix } from './csr-matrix';
 
 /** Throws RangeError when `m` breaks the structural invariants of a CSR matrix. */
 export function assertCsr(m: CsrMatrix, what = 'matrix'): void {

@@ -7,7 +7,7 @@
  * V8 keeps K accumulators in registers only when K is a literal, so K = 1..6 have unrolled versions
  * (roughly 2.5× faster than the generic loop); larger K use the generic loop.
  */
-import { CsrMatrix } from './csr';
+import { CsrMatrix } from './csr-matrix';
 
 function spmm1(
   indptr: Int32Array,

@@ -11,7 +11,7 @@ import { withLock } from '../runs/run-lock';
 import { ARTIFACTS } from '../stages/context';
 import { TopicsFile } from '../stages/feature-extraction';
 import { MetricsFile } from '../stages/training';
-import { SearchFile } from '../stages/model-search';
+import { SearchFile } from '../stages/search-file';
 import { runDir, writeFileAtomic } from '../storage';
 
 /** The report's file in the run's folder. */

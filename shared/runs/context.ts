@@ -6,6 +6,17 @@ import { RunKeys, runKeys } from './keys';
 import { RunStore } from './run-store';
 import { StageCache } from './stage-cache';
 
+/**
+ * Called once when a run turns final (completed or failed), by the process that saw it turn: how the
+ * layers above run control (the run report) hear of a run's end without run control importing them.
+ */
+export type RunFinishedHook = (ctx: RunsContext, runId: string) => Promise<void>;
+
+export interface RunsContextOptions {
+  /** run in order; a hook that throws is logged and the next still runs (see runs/run-finished.ts) */
+  onRunFinished?: RunFinishedHook[];
+}
+
 /** What run control needs: config, one Redis connection, the queues, the flow producer, record store, cache. */
 export interface RunsContext {
   config: TicketflowConfig;
@@ -15,9 +26,14 @@ export interface RunsContext {
   keys: RunKeys;
   store: RunStore;
   cache: StageCache;
+  onRunFinished: RunFinishedHook[];
 }
 
-export function openRunsContext(config: TicketflowConfig, redis: Redis): RunsContext {
+export function openRunsContext(
+  config: TicketflowConfig,
+  redis: Redis,
+  opts: RunsContextOptions = {},
+): RunsContext {
   const keys = runKeys(config.queuePrefix);
   return {
     config,
@@ -27,6 +43,7 @@ export function openRunsContext(config: TicketflowConfig, redis: Redis): RunsCon
     keys,
     store: new RunStore(config.storageDir, redis, keys),
     cache: new StageCache(config.storageDir, redis, keys),
+    onRunFinished: opts.onRunFinished ?? [],
   };
 }
 

@@ -2,7 +2,7 @@ import fsp from 'node:fs/promises';
 import { Job } from 'bullmq';
 import { STAGES, StageName } from '../config/stages';
 import { hashFile } from '../dataset/hash-file';
-import { aliasesOf, dropAliasesOf } from '../model/aliases';
+import { aliasesOf, dropAliasesOf } from './model-aliases';
 import { buildRunFlow } from '../flow/build-flow';
 import { childJob, StageJobData, stageJobId } from '../flow/job-types';
 import { runDir } from '../storage';

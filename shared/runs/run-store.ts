@@ -2,11 +2,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { runDir, storageFailure, writeJsonAtomic } from '../storage';
+import { RUN_RECORD_FILE, runDir, storageFailure, writeJsonAtomic } from '../storage';
 import { LISTED_STATES, ListedState, RunRecord, RunState, RunSummary, summarise } from './record';
 import { RunKeys } from './keys';
-
-export const RUN_RECORD_FILE = 'run.json';
 
 /** A run's folder while a delete removes it: `runs/.deleting-<run id>-<8 hex digits>`. */
 const DOOMED_PREFIX = '.deleting-';

@@ -7,7 +7,7 @@ import { buildRunFlow } from '../flow/build-flow';
 import { newRunId } from '../flow/run-id';
 import { stageJobId } from '../flow/job-types';
 import { CODE_VERSION } from './code-version';
-import { writeRunReport } from '../report/run-report';
+import { runFinished } from './run-finished';
 import { writeJsonAtomic } from '../storage';
 import { RunsContext } from './context';
 import { deriveRunFields, initialStages, RunRecord } from './record';
@@ -279,8 +279,8 @@ async function createRun(
     checkDeadline(deadline);
     await ctx.store.index(record);
     undo.clear();
-    // A run that every stage's cache completed has its report at once, like any run that ends.
-    await writeRunReport(ctx, runId).catch(() => undefined);
+    // A run that every stage's cache completed ends here: its hooks run at once, like any run's end.
+    await runFinished(ctx, runId);
     return record;
   }
   // The record and its index entry before the flow: the first worker to start a job updates both.

@@ -1,6 +1,6 @@
 import { runDir, storageFailure } from '../storage';
 import { removeTemporaryFiles } from './cleanup';
-import { writeRunReport } from '../report/run-report';
+import { runFinished } from './run-finished';
 import { isFinal, RunRecord } from './record';
 import { refreshRecord } from './refresh';
 import { RunsContext } from './context';
@@ -54,9 +54,8 @@ export async function syncRun(
     },
     lockWaitMs,
   );
-  // The pictures for CLI users too: a self-contained report.html at the end of every run (outside the
-  // lock: rendering reads every job of the run).
-  if (becameFinal) await writeRunReport(ctx, runId).catch(() => undefined);
+  // Outside the lock: a hook may read every job of the run (the report does).
+  if (becameFinal) await runFinished(ctx, runId);
   return result;
 }
 

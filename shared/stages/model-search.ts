@@ -6,9 +6,10 @@ import path from 'node:path';
 import { readJson, writeJsonAtomic } from '../storage';
 import { PipelineParams } from '../config/pipeline-params';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
-import { Candidate, SearchScore, describeCandidate, searchGrid, searchScore } from './search-grid';
+import { Candidate, describeCandidate, searchGrid, searchScore } from './search-grid';
+import { CandidateSummary, SearchFile } from './search-file';
 import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
-import { requireTwoClasses, runTraining, TrainingResult } from './training';
+import { requireTwoClasses } from './training';
 
 /** One candidate fitted on the other folds of the training split and scored on one fold. */
 export interface FoldResult {
@@ -20,26 +21,6 @@ export interface FoldResult {
   score: number;
   iterations: number;
   seconds: number;
-}
-
-/** A candidate's cross-validation: mean and standard deviation (population, like sklearn's cv_results_). */
-export interface CandidateSummary extends Candidate {
-  meanScore: number;
-  stdScore: number;
-  meanAccuracy: number;
-  meanMacroF1: number;
-  /** fitting and scoring time summed over the folds */
-  seconds: number;
-  folds: number[];
-  winner: boolean;
-}
-
-/** `search.json`: every candidate with its CV scores, the score used and the chosen one. */
-export interface SearchFile {
-  score: SearchScore;
-  folds: number;
-  candidates: CandidateSummary[];
-  winner: number;
 }
 
 /**
@@ -180,18 +161,4 @@ export function summarizeSearch(
 
 export async function writeSearchFile(ctx: StageContext, file: SearchFile): Promise<void> {
   await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.search), file);
-}
-
-/**
- * The whole search in this process, one fit after another, and the refit of the winner: what the
- * training job spreads over the workers as child jobs, for callers without a queue (tests, tools).
- */
-export async function runModelSearchInProcess(ctx: StageContext): Promise<TrainingResult> {
-  const results: FoldResult[] = [];
-  for (const c of searchGrid(ctx.params))
-    for (let fold = 0; fold < ctx.params.cvFolds; fold++) results.push(await runCvFold(ctx, c.id, fold));
-  await writeSearchFile(ctx, summarizeSearch(ctx.params, results));
-  const trained = await runTraining(ctx);
-  await removeFoldFiles(ctx);
-  return trained;
 }

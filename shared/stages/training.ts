@@ -1,7 +1,7 @@
 import { predictProba } from '../numeric/logistic-regression';
 import { readJson, writeJsonAtomic } from '../storage';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from './context';
-import { SearchFile } from './model-search';
+import { SearchFile } from './search-file';
 import { describeCandidate } from './search-grid';
 import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';

@@ -13,7 +13,7 @@ import { searchTable } from '../../producers/cli/report';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
 import { createConnection } from '../../shared/flow/connection';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { RunRecord } from '../../shared/runs/record';
 import { readCsvFile } from '../../shared/io/read-csv';

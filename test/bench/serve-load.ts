@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
 import { createConnection } from '../../shared/flow/connection';
-import { ModelRegistry } from '../../shared/model/registry';
+import { ModelRegistry } from '../../shared/runs/model-registry';
 import { ensureRedis, freePort } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { syntheticModel, writeModelRun } from '../model/synthetic-model';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { STAGES, StageName } from '../../shared/config/stages';
 import { buildRunFlow } from '../../shared/flow/build-flow';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { newRunId } from '../../shared/flow/run-id';
 import { stageJobId } from '../../shared/flow/job-types';
 import { spawnWorkers } from '../../producers/cli/self-contained';

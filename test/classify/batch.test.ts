@@ -15,7 +15,7 @@ import { readTickets } from '../../shared/dataset/read-tickets';
 import { ClassificationJobData, classificationChunkJobId } from '../../shared/flow/job-types';
 import { CsvParser } from '../../shared/io/csv';
 import { NEEDS_REVIEW } from '../../shared/model/load-model';
-import { ModelRegistry } from '../../shared/model/registry';
+import { ModelRegistry } from '../../shared/runs/model-registry';
 import { freePort } from '../../shared/redis/local-redis';
 import { submitRun } from '../../shared/runs/submit';
 import { createClassification, getClassificationHandler } from '../../producers/api/classifications';

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { runDir } from '../../shared/storage';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JobNode } from 'bullmq';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { stageJobId } from '../../shared/flow/job-types';
 import { runDir } from '../../shared/storage';
 import { readCsvFile } from '../../shared/io/read-csv';

@@ -11,6 +11,7 @@ import { readRun } from '../../shared/runs/sync';
 import { spawnWorkers, SpawnedWorkers } from '../../producers/cli/self-contained';
 import { createApp } from '../../producers/api/app';
 import { cleanup, quietLog, testConfig } from './env';
+import { writeRunReport } from '../../shared/report/run-report';
 
 /** A real deployment for one test: its own prefix and storage, worker processes, optionally the HTTP API. */
 export interface Stack {
@@ -34,7 +35,7 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const config = testConfig(opts.env);
   const connection = createConnection(config.redisUrl);
-  const runs = openRunsContext(config, connection);
+  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
   const workers = opts.workers
     ? await spawnWorkers(
         config,

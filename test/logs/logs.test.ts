@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { resolveConfig } from '../../shared/config/config';
 import { CHUNK_QUEUE, SEARCH_QUEUE, STAGES } from '../../shared/config/stages';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { chunkJobId, searchJobId, stageJobId } from '../../shared/flow/job-types';
 import { parseJobLogRows, RunLogLine, RunLogs, runLogFile } from '../../shared/runs/run-logs';
 import { getRunLogs } from '../../producers/api/logs';

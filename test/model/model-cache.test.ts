@@ -8,7 +8,7 @@ import { LoadedModel, loadModel, readModel } from '../../shared/model/load-model
 import { loadModelOffThread } from '../../shared/model/load-off-thread';
 import { ModelCache } from '../../shared/model/model-cache';
 import { PackedVocabulary, packModel } from '../../shared/model/packed-model';
-import { ModelRegistry } from '../../shared/model/registry';
+import { ModelRegistry } from '../../shared/runs/model-registry';
 import { ARTIFACTS } from '../../shared/stages/context';
 import { runDir } from '../../shared/storage';
 import { tempDir } from '../helpers/env';

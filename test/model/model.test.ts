@@ -7,7 +7,7 @@ import { runTextProcessing } from '../../shared/stages/text-processing';
 import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
 import { runTransformSplit } from '../../shared/stages/transform-split';
 import { MetricsFile, TestPredictionsFile } from '../../shared/stages/training';
-import { runModelSearchInProcess } from '../../shared/stages/model-search';
+import { runModelSearchInProcess } from '../helpers/model-search-in-process';
 import { SplitFile } from '../../shared/stages/transform-split';
 import { readTicketRows } from '../../shared/stages/read-tickets-csv';
 import { ARTIFACTS, StageContext } from '../../shared/stages/context';

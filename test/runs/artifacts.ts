@@ -5,7 +5,7 @@ import { STAGES } from '../../shared/config/stages';
 import { STAGE_ARTIFACTS } from '../../shared/runs/stage-cache';
 import { ARTIFACTS } from '../../shared/stages/context';
 import { ModelFile } from '../../shared/model/model-file';
-import { SearchFile } from '../../shared/stages/model-search';
+import { SearchFile } from '../../shared/stages/search-file';
 import { runDir } from '../../shared/storage';
 
 /** Every artifact a completed run leaves, in flow order. */

@@ -11,7 +11,7 @@ import { STAGES, StageName } from '../../shared/config/stages';
 import { STAGE_PARAMS, stageCacheKeys } from '../../shared/runs/stage-cache';
 import { StageContext } from '../../shared/stages/context';
 import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
-import { runModelSearchInProcess } from '../../shared/stages/model-search';
+import { runModelSearchInProcess } from '../helpers/model-search-in-process';
 import { runTextProcessing } from '../../shared/stages/text-processing';
 import { runTransformSplit } from '../../shared/stages/transform-split';
 import { SAMPLE_DATASET, stageContext, testConfig } from '../helpers/env';

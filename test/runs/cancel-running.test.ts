@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Job } from 'bullmq';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { stageJobId } from '../../shared/flow/job-types';
 import { cancelRun } from '../../shared/runs/control';
 import { readRun } from '../../shared/runs/sync';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHUNK_QUEUE } from '../../shared/config/stages';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { cancelRun, retryRun } from '../../shared/runs/control';
 import { readRun } from '../../shared/runs/sync';
 import { runDir } from '../../shared/storage';

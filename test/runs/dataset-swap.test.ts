@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { STAGES } from '../../shared/config/stages';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { chunkJobId } from '../../shared/flow/job-types';
 import { spawnWorkers } from '../../producers/cli/self-contained';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { QUEUES } from '../../shared/config/stages';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { JobParams, labelMapSha256, resolveJobParams } from '../../shared/flow/param-refs';
 import { stageJobId } from '../../shared/flow/job-types';
-import { RUN_RECORD_FILE } from '../../shared/runs/run-store';
-import { runDir } from '../../shared/storage';
+import { RUN_RECORD_FILE, runDir } from '../../shared/storage';
 import { SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 

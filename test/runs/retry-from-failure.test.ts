@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STAGES } from '../../shared/config/stages';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { chunkJobId, stageJobId } from '../../shared/flow/job-types';
 import { retryRun } from '../../shared/runs/control';
 import { readRunLogs } from '../../shared/runs/run-logs';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Job, Queue, Worker } from 'bullmq';
 import { CHUNK_QUEUE, QUEUES } from '../../shared/config/stages';
 import { createConnection } from '../../shared/flow/connection';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { StageJobData, chunkJobId, stageJobId } from '../../shared/flow/job-types';
 import { RunRecord } from '../../shared/runs/record';
 import { textProcessingProcessor } from '../../workers/processors/text-processing';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { STAGES } from '../../shared/config/stages';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { deleteRun } from '../../shared/runs/control';
 import { runDir } from '../../shared/storage';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';

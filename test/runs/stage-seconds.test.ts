@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Job } from 'bullmq';
-import { enqueueRun } from '../../shared/flow/enqueue';
+import { enqueueRun } from '../helpers/enqueue-run';
 import { stageJobId } from '../../shared/flow/job-types';
 import { stageRecord } from '../../shared/runs/record';
 import { gatherRunReport, renderRunReport } from '../../shared/report/run-report';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runTextProcessing } from '../../shared/stages/text-processing';
 import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
 import { runTransformSplit } from '../../shared/stages/transform-split';
-import { runModelSearchInProcess } from '../../shared/stages/model-search';
+import { runModelSearchInProcess } from '../helpers/model-search-in-process';
 import { runDir } from '../../shared/storage';
 import { BadInputError } from '../../shared/errors';
 import { comparableBytes } from '../runs/artifacts';

@@ -19,7 +19,7 @@ import {
 } from '../../shared/stages/feature-extraction';
 import { runTextProcessing } from '../../shared/stages/text-processing';
 import { MetricsFile } from '../../shared/stages/training';
-import { runModelSearchInProcess } from '../../shared/stages/model-search';
+import { runModelSearchInProcess } from '../helpers/model-search-in-process';
 import { runTransformSplit, SplitFile } from '../../shared/stages/transform-split';
 import { runDir } from '../../shared/storage';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { RunKeys } from '../runs/keys';
+import { RunKeys } from './keys';
 
 /** Remove every alias whose value is ARGV[1], atomically (an alias moved meanwhile stays); returns the names. */
 const DROP_ALIASES_OF = `

@@ -1,13 +1,13 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { RUN_ID_PATTERN } from '../flow/run-id';
-import { RunsContext } from '../runs/context';
-import { RunSummary } from '../runs/record';
+import { RunsContext } from './context';
+import { RunSummary } from './record';
 import { ARTIFACTS } from '../stages/context';
 import { runDir } from '../storage';
-import { LoadedModel } from './load-model';
-import { loadModelOffThread } from './load-off-thread';
-import { ModelCache } from './model-cache';
+import { LoadedModel } from '../model/load-model';
+import { loadModelOffThread } from '../model/load-off-thread';
+import { ModelCache } from '../model/model-cache';
 
 /** The alias classification uses when a request names no model. */
 export const DEFAULT_ALIAS = 'production';
