@@ -1,7 +1,6 @@
 /** What the CLI's commands share: usage errors, progress output, a Redis and run context per command. */
-import fs from 'node:fs';
-import path from 'node:path';
 import { TicketflowConfig } from '../../shared/config/config';
+import { placeInDataRoot } from '../../shared/dataset/data-root';
 import { createConnection, redisReachable } from '../../shared/flow/connection';
 import { ensureRedis, LocalRedis } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
@@ -52,8 +51,8 @@ export async function inDeploymentDataRoot(
   given: string,
   realFile: string,
 ): Promise<string> {
-  const root = await fs.promises.realpath(config.dataDir).catch(() => null);
-  if (root !== null && realFile.startsWith(root + path.sep)) return path.relative(root, realFile);
+  const place = await placeInDataRoot(config.dataDir, realFile);
+  if (place.kind === 'inside') return place.relative;
   throw new UsageError(
     `--data ${given} is not inside the data root of the running workers (TICKETFLOW_DATA_DIR=${config.dataDir}): ` +
       'workers already serve the queues at REDIS_URL and read only datasets in their data root; put the file ' +
