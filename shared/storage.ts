@@ -7,13 +7,19 @@ import { once } from 'node:events';
 import { StorageError } from './errors';
 
 /**
+ * What a run id may be: it names a folder (runDir) and a Redis key, so no separators, dots or spaces, and
+ * a bounded length. Every check of a run id given from outside uses this.
+ */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
  * Shared storage: a directory every worker can reach (local disk, NFS, a mounted volume).
  * Every artifact is written under a temporary name in the same directory and renamed into place,
  * so a reader sees either the whole old file or the whole new one, never half of one.
  */
 export function runDir(storageDir: string, runId: string): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(runId))
-    throw new RangeError(`run id "${runId}" may hold only letters, digits, "_" and "-"`);
+  if (!RUN_ID_PATTERN.test(runId))
+    throw new RangeError(`run id "${runId}" may hold only letters, digits, "_" and "-" (1 to 80 of them)`);
   return path.join(storageDir, 'runs', runId);
 }
 

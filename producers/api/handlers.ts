@@ -3,7 +3,6 @@ import path from 'node:path';
 import { datasetFileProblem } from '../../shared/dataset/open-dataset';
 import { placeInDataRoot } from '../../shared/dataset/data-root';
 import { BadInputError, StorageError } from '../../shared/errors';
-import { RUN_ID_PATTERN } from '../../shared/flow/run-id';
 import { QUEUES } from '../../shared/config/stages';
 import { RunsContext } from '../../shared/runs/context';
 import { ModelRegistry } from '../../shared/model/registry';
@@ -13,7 +12,7 @@ import { LISTED_STATES, ListedState } from '../../shared/runs/record';
 import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runs/submit';
 import { HashCache } from '../../shared/dataset/hash-cache';
 import { readRun } from '../../shared/runs/sync';
-import { readJson } from '../../shared/storage';
+import { readJson, RUN_ID_PATTERN } from '../../shared/storage';
 import { LOCK_TTL_MS, LockBusy } from '../../shared/runs/run-lock';
 import { writeRefusal } from '../../shared/redis/write-refusal';
 

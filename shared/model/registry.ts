@@ -1,6 +1,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { RUN_ID_PATTERN } from '../flow/run-id';
+import { RUN_ID_PATTERN } from '../storage';
 import { RunsContext } from '../runs/context';
 import { RunSummary } from '../runs/record';
 import { ARTIFACTS } from '../stages/context';

@@ -6,7 +6,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import express, { NextFunction, Request, Response, Router } from 'express';
-import { RUN_ID_PATTERN } from '../../../shared/flow/run-id';
+import { RUN_ID_PATTERN } from '../../../shared/storage';
 import {
   REPORT_FILE,
   gatherRunReport,
