@@ -81,3 +81,23 @@ export function levelRank(level: string): number {
   const rank = (winston.config.npm.levels as Record<string, number>)[level];
   return rank ?? Number.POSITIVE_INFINITY;
 }
+
+const LEVELS = ['error', 'warn', 'info', 'debug'];
+let lostLog: Logger | undefined;
+
+/**
+ * A `.catch` handler for a failure the caller can afford (best-effort clean-up, a cache, a row that is
+ * written again later): it resolves to undefined and logs at debug what was lost and why, so a reader of
+ * a debug log can see it. `log` defaults to a process logger at `TICKETFLOW_LOG_LEVEL` (read as
+ * resolveConfig does; anything else reads as info).
+ */
+export function logLost(what: string, log?: Logger): (err: unknown) => undefined {
+  return (err) => {
+    const level = process.env.TICKETFLOW_LOG_LEVEL?.trim() ?? 'info';
+    const target =
+      log ??
+      (lostLog ??= createLogger(LEVELS.includes(level) ? level : 'info', { component: 'best-effort' }));
+    target.debug(`${what} failed, carrying on: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  };
+}

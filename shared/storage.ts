@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { once } from 'node:events';
 import { StorageError } from './errors';
+import { logLost } from './logger';
 
 /**
  * What a run id may be: it names a folder (runDir) and a Redis key, so no separators, dots or spaces, and
@@ -104,7 +105,7 @@ async function mkdirCause(dir: string, err: unknown): Promise<unknown> {
 
 /** Removes a temporary file, if it exists and can be removed (on a read-only file system it cannot exist). */
 async function removeTemp(tmp: string): Promise<void> {
-  await fsp.rm(tmp, { force: true }).catch(() => undefined);
+  await fsp.rm(tmp, { force: true }).catch(logLost(`removing the temporary file ${tmp}`));
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {

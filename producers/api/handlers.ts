@@ -15,6 +15,7 @@ import { readRun } from '../../shared/runs/sync';
 import { readJson, RUN_ID_PATTERN } from '../../shared/storage';
 import { LOCK_TTL_MS, LockBusy } from '../../shared/runs/run-lock';
 import { writeRefusal } from '../../shared/redis/write-refusal';
+import { logLost } from '../../shared/logger';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
 export type ApiDeps = RunsContext & { registry: ModelRegistry };
@@ -199,7 +200,9 @@ export async function prepareRetry(deps: ApiDeps, id: string): Promise<void> {
   if (!RUN_ID_PATTERN.test(id)) return;
   const record = await readJson<{ dataset?: unknown }>(deps.store.file(id)).catch(() => null);
   if (typeof record?.dataset !== 'string') return;
-  await datasetDigests.digest(runDatasetFile(deps, record.dataset)).catch(() => undefined);
+  await datasetDigests
+    .digest(runDatasetFile(deps, record.dataset))
+    .catch(logLost(`hashing the dataset of run ${id} ahead of its retry`));
 }
 
 export function retry(deps: ApiDeps, id: string): Promise<HandlerResult> {

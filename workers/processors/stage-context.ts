@@ -4,7 +4,7 @@ import { UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import winston from 'winston';
 import { resolveConfig, TicketflowConfig } from '../../shared/config/config';
 import { BadInputError } from '../../shared/errors';
-import { createLogger, Logger } from '../../shared/logger';
+import { createLogger, Logger, logLost } from '../../shared/logger';
 import { StageContext } from '../../shared/stages/context';
 import { PipelineParams } from '../../shared/config/pipeline-params';
 import { JobParams, resolveJobParams } from '../../shared/flow/param-refs';
@@ -62,7 +62,7 @@ function jobLogTransport(job: Pick<ProcessorJob<unknown>, 'log'>) {
     objectMode: true,
     write(info: Record<string, unknown>, _encoding, done) {
       const row = jobLogRow(info);
-      chain = chain.then(() => job.log(row)).catch(() => undefined);
+      chain = chain.then(() => job.log(row)).catch(logLost('handing a row to the job log'));
       done();
     },
   });
