@@ -4,7 +4,6 @@ export type Logger = winston.Logger;
 
 /** `TICKETFLOW_LOG_FORMAT`: `text` (one readable line) or `json` (winston's JSON, one object a line). */
 export type LogFormat = 'text' | 'json';
-export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 
 /** Fields a log line may carry so a reader can follow one run, stage, job and attempt. */
 export interface LogScope {
