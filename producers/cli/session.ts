@@ -1,4 +1,7 @@
 /** What the CLI's commands share: usage errors, progress output, a Redis and run context per command. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { datasetFileProblem } from '../../shared/dataset/open-dataset';
 import { TicketflowConfig } from '../../shared/config/config';
 import { placeInDataRoot } from '../../shared/dataset/data-root';
 import { createConnection, redisReachable } from '../../shared/flow/connection';
@@ -40,6 +43,19 @@ export async function withRuns<T>(
     connection.disconnect();
     await redis.stop();
   }
+}
+
+/**
+ * The dataset a command is given with --data: its absolute path and its real path, once checked to be a
+ * regular, readable file (not a FIFO, /dev/zero, a folder, ...: opened without blocking, then fstat).
+ */
+export async function datasetArg(given: string): Promise<{ dataset: string; realFile: string }> {
+  const dataset = path.resolve(given);
+  if (!fs.existsSync(dataset)) throw new UsageError(`--data ${dataset} does not exist`);
+  const realFile = fs.realpathSync(dataset);
+  const problem = await datasetFileProblem(realFile);
+  if (problem !== null) throw new UsageError(`--data ${dataset}: ${problem}`);
+  return { dataset, realFile };
 }
 
 /**
