@@ -4,7 +4,6 @@ export type Logger = winston.Logger;
 
 /** `TICKETFLOW_LOG_FORMAT`: `text` (one readable line) or `json` (winston's JSON, one object a line). */
 export type LogFormat = 'text' | 'json';
-export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 
 /** Fields a log line may carry so a reader can follow one run, stage, job and attempt. */
 export interface LogScope {
@@ -80,4 +79,24 @@ export function createLogger(level: string, scope: LogScope = {}, opts: CreateLo
 export function levelRank(level: string): number {
   const rank = (winston.config.npm.levels as Record<string, number>)[level];
   return rank ?? Number.POSITIVE_INFINITY;
+}
+
+const LEVELS = ['error', 'warn', 'info', 'debug'];
+let lostLog: Logger | undefined;
+
+/**
+ * A `.catch` handler for a failure the caller can afford (best-effort clean-up, a cache, a row that is
+ * written again later): it resolves to undefined and logs at debug what was lost and why, so a reader of
+ * a debug log can see it. `log` defaults to a process logger at `TICKETFLOW_LOG_LEVEL` (read as
+ * resolveConfig does; anything else reads as info).
+ */
+export function logLost(what: string, log?: Logger): (err: unknown) => undefined {
+  return (err) => {
+    const level = process.env.TICKETFLOW_LOG_LEVEL?.trim() ?? 'info';
+    const target =
+      log ??
+      (lostLog ??= createLogger(LEVELS.includes(level) ? level : 'info', { component: 'best-effort' }));
+    target.debug(`${what} failed, carrying on: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  };
 }

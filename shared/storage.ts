@@ -5,6 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { once } from 'node:events';
 import { StorageError } from './errors';
+import { logLost } from './logger';
+
+/**
+ * What a run id may be: it names a folder (runDir) and a Redis key, so no separators, dots or spaces, and
+ * a bounded length. Every check of a run id given from outside uses this.
+ */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 
 /** A run's record, in its run directory (`runs/<id>/run.json`). */
 export const RUN_RECORD_FILE = 'run.json';
@@ -15,8 +22,8 @@ export const RUN_RECORD_FILE = 'run.json';
  * so a reader sees either the whole old file or the whole new one, never half of one.
  */
 export function runDir(storageDir: string, runId: string): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(runId))
-    throw new RangeError(`run id "${runId}" may hold only letters, digits, "_" and "-"`);
+  if (!RUN_ID_PATTERN.test(runId))
+    throw new RangeError(`run id "${runId}" may hold only letters, digits, "_" and "-" (1 to 80 of them)`);
   return path.join(storageDir, 'runs', runId);
 }
 
@@ -101,7 +108,7 @@ async function mkdirCause(dir: string, err: unknown): Promise<unknown> {
 
 /** Removes a temporary file, if it exists and can be removed (on a read-only file system it cannot exist). */
 async function removeTemp(tmp: string): Promise<void> {
-  await fsp.rm(tmp, { force: true }).catch(() => undefined);
+  await fsp.rm(tmp, { force: true }).catch(logLost(`removing the temporary file ${tmp}`));
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {

@@ -1,4 +1,5 @@
 import { ChildCommand, Job, Processor, UnrecoverableError, Worker, WorkerOptions } from 'bullmq';
+import { logLost } from '../shared/logger';
 
 interface ChildLike {
   pid: number;
@@ -94,7 +95,8 @@ export class CancellableWorker<D extends { runId: string } = { runId: string }> 
   private async stopJob(id: string, reason: string): Promise<void> {
     const pool = this.pool();
     const child = pool ? Object.values(pool.retained).find((c) => c.__ticketflowJob === id) : undefined;
-    if (child && pool) await pool.kill(child, 'SIGKILL').catch(() => undefined);
+    if (child && pool)
+      await pool.kill(child, 'SIGKILL').catch(logLost(`killing the sandboxed child of job ${id}`));
     else this.cancelJob(id, reason);
   }
 

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { datasetFileProblem } from '../../shared/dataset/open-dataset';
+import { placeInDataRoot } from '../../shared/dataset/data-root';
 import { BadInputError, StorageError } from '../../shared/errors';
-import { RUN_ID_PATTERN } from '../../shared/flow/run-id';
 import { QUEUES } from '../../shared/config/stages';
 import { RunsContext } from '../../shared/runs/context';
 import { ModelRegistry } from '../../shared/runs/model-registry';
@@ -12,9 +12,10 @@ import { LISTED_STATES, ListedState } from '../../shared/runs/record';
 import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runs/submit';
 import { HashCache } from '../../shared/dataset/hash-cache';
 import { readRun } from '../../shared/runs/sync';
-import { readJson } from '../../shared/storage';
+import { readJson, RUN_ID_PATTERN } from '../../shared/storage';
 import { LOCK_TTL_MS, LockBusy } from '../../shared/runs/run-lock';
 import { writeRefusal } from '../../shared/redis/write-refusal';
+import { logLost } from '../../shared/logger';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
 export type ApiDeps = RunsContext & { registry: ModelRegistry };
@@ -40,27 +41,24 @@ export async function resolveDataset(dataDir: string, dataset: unknown): Promise
   }
   if (path.isAbsolute(dataset))
     throw new BadInputError(`"dataset" must be relative to the data root (${dataDir}), got an absolute path`);
-  const root = await fs.realpath(dataDir).catch(() => {
+  const place = await placeInDataRoot(dataDir, dataset);
+  if (place.kind === 'no-root')
     throw new Error(
       `the data root ${dataDir} does not exist: set TICKETFLOW_DATA_DIR to the folder holding your datasets`,
+      { cause: place.cause },
     );
-  });
-  const candidate = path.resolve(root, dataset);
-  const real = await fs.realpath(candidate).catch(() => null);
-  const inside = (p: string) => p === root || p.startsWith(root + path.sep);
-  if (!inside(candidate) || (real !== null && !inside(real))) {
+  if (place.kind === 'outside')
     throw new BadInputError(`"dataset" ${JSON.stringify(dataset)} resolves outside the data root ${dataDir}`);
-  }
-  if (real === null)
+  if (place.kind === 'unresolved')
     throw new BadInputError(
       `"dataset" ${JSON.stringify(dataset)} does not exist in the data root ${dataDir}`,
     );
-  const problem = await datasetFileProblem(real);
+  const problem = await datasetFileProblem(place.real);
   if (problem !== null)
     throw new BadInputError(
       `"dataset" ${JSON.stringify(dataset)} is not a file to read as a dataset: ${problem.replace(/^is /, 'it is ')}`,
     );
-  return path.relative(root, real);
+  return place.relative;
 }
 
 /** Digests of the data root's files, shared by every request of this process. */
@@ -202,7 +200,9 @@ export async function prepareRetry(deps: ApiDeps, id: string): Promise<void> {
   if (!RUN_ID_PATTERN.test(id)) return;
   const record = await readJson<{ dataset?: unknown }>(deps.store.file(id)).catch(() => null);
   if (typeof record?.dataset !== 'string') return;
-  await datasetDigests.digest(runDatasetFile(deps, record.dataset)).catch(() => undefined);
+  await datasetDigests
+    .digest(runDatasetFile(deps, record.dataset))
+    .catch(logLost(`hashing the dataset of run ${id} ahead of its retry`));
 }
 
 export function retry(deps: ApiDeps, id: string): Promise<HandlerResult> {

@@ -1,4 +1,4 @@
-import { RUN_ID_PATTERN } from '../../shared/flow/run-id';
+import { RUN_ID_PATTERN } from '../../shared/storage';
 import { RunsContext } from '../../shared/runs/context';
 import { readRunLogs } from '../../shared/runs/run-logs';
 import { HandlerResult } from './handlers';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { resolveConfig } from '../../shared/config/config';
 import { createApiConnection } from '../../shared/flow/connection';
-import { createLogger } from '../../shared/logger';
+import { createLogger, logLost } from '../../shared/logger';
 import { ensureRedis } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { sweepDeletes } from '../../shared/runs/control';
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   // Open keep-alive connections or a Redis that does not answer must not keep the API from exiting.
   setTimeout(() => process.exit(0), 5000).unref();
   server.close();
-  await closeRunsContext(runs).catch(() => undefined);
+  await closeRunsContext(runs).catch(logLost('closing the queues on shutdown'));
   connection.disconnect();
   await redis.stop();
   process.exit(0);

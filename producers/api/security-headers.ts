@@ -10,9 +10,6 @@ import type { RequestHandler } from 'express';
 /** The directives every policy shares: no framing, no `<base>`, no form posts elsewhere. */
 const COMMON = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/** JSON answers, scripts, anything that is not one of the pages below: nothing may load or run. */
-export const DEFAULT_CSP = `default-src 'none'; ${COMMON}`;
-
 /** `/ui`: its script (served by the API), its own styles and inline style attributes, calls to the API. */
 export const UI_CSP = `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; ${COMMON}`;
 

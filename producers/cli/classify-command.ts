@@ -12,13 +12,12 @@ import {
 } from '../../shared/classify/batch';
 import { resolveConfig } from '../../shared/config/config';
 import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/config/stages';
-import { datasetFileProblem } from '../../shared/dataset/open-dataset';
 import { queuesWithoutWorkers } from '../../shared/flow/queues';
 import { InvalidModelError } from '../../shared/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runs/model-registry';
 import { RunsContext } from '../../shared/runs/context';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
-import { inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
+import { datasetArg, inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
 
 const HELP = `Usage: ticketflow classify --data FILE [--model M] [--out F] [--threshold T] [--chunk-size N]
                            [--workers N] [--timeout S] [--json]
@@ -70,11 +69,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.data === undefined) throw new UsageError('--data FILE is required: the dataset to classify');
-  const dataset = path.resolve(values.data);
-  if (!fs.existsSync(dataset)) throw new UsageError(`--data ${dataset} does not exist`);
-  const realFile = fs.realpathSync(dataset);
-  const problem = await datasetFileProblem(realFile);
-  if (problem !== null) throw new UsageError(`--data ${dataset}: ${problem}`);
+  const { dataset, realFile } = await datasetArg(values.data);
   const threshold = thresholdArg(values.threshold);
   const chunkSize = positiveInt('--chunk-size', values['chunk-size']);
   const workerCount = positiveInt('--workers', values.workers) ?? os.availableParallelism();

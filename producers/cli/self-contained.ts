@@ -4,7 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { TicketflowConfig } from '../../shared/config/config';
 import { Queues, queuesWithoutWorkers } from '../../shared/flow/queues';
-import { formatTextLine, levelRank } from '../../shared/logger';
+import { formatTextLine, levelRank, logLost } from '../../shared/logger';
 import { runLogFile } from '../../shared/runs/run-logs';
 
 export interface SpawnedWorkers {
@@ -45,7 +45,9 @@ class RunLogAppender {
       const lines = this.queued.get(file);
       if (!lines || lines.length === 0) break;
       this.queued.delete(file);
-      await fsp.appendFile(file, lines.join('\n') + '\n').catch(() => undefined);
+      await fsp
+        .appendFile(file, lines.join('\n') + '\n')
+        .catch(logLost(`appending ${lines.length} lines to ${file}`));
     }
     this.writing.delete(file);
   }

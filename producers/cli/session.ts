@@ -1,7 +1,9 @@
 /** What the CLI's commands share: usage errors, progress output, a Redis and run context per command. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { datasetFileProblem } from '../../shared/dataset/open-dataset';
 import { TicketflowConfig } from '../../shared/config/config';
+import { placeInDataRoot } from '../../shared/dataset/data-root';
 import { createConnection, redisReachable } from '../../shared/flow/connection';
 import { ensureRedis, LocalRedis } from '../../shared/redis/local-redis';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
@@ -48,6 +50,19 @@ export async function withRuns<T>(
 }
 
 /**
+ * The dataset a command is given with --data: its absolute path and its real path, once checked to be a
+ * regular, readable file (not a FIFO, /dev/zero, a folder, ...: opened without blocking, then fstat).
+ */
+export async function datasetArg(given: string): Promise<{ dataset: string; realFile: string }> {
+  const dataset = path.resolve(given);
+  if (!fs.existsSync(dataset)) throw new UsageError(`--data ${dataset} does not exist`);
+  const realFile = fs.realpathSync(dataset);
+  const problem = await datasetFileProblem(realFile);
+  if (problem !== null) throw new UsageError(`--data ${dataset}: ${problem}`);
+  return { dataset, realFile };
+}
+
+/**
  * Workers already serve the queues: they read only datasets inside their data root, taken to be this
  * environment's TICKETFLOW_DATA_DIR. The dataset's path relative to it, or a usage error.
  */
@@ -56,8 +71,8 @@ export async function inDeploymentDataRoot(
   given: string,
   realFile: string,
 ): Promise<string> {
-  const root = await fs.promises.realpath(config.dataDir).catch(() => null);
-  if (root !== null && realFile.startsWith(root + path.sep)) return path.relative(root, realFile);
+  const place = await placeInDataRoot(config.dataDir, realFile);
+  if (place.kind === 'inside') return place.relative;
   throw new UsageError(
     `--data ${given} is not inside the data root of the running workers (TICKETFLOW_DATA_DIR=${config.dataDir}): ` +
       'workers already serve the queues at REDIS_URL and read only datasets in their data root; put the file ' +

@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
 import { resolvePipelineParams } from '../../shared/config/pipeline-params';
 import { readLabelMapFile } from '../../shared/config/label-map';
-import { datasetFileProblem } from '../../shared/dataset/open-dataset';
 import { queuesWithoutWorkers } from '../../shared/flow/queues';
 import { LocalRedis } from '../../shared/redis/local-redis';
 import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
@@ -23,7 +21,7 @@ import { createLiveDisplay, LiveDisplay } from './live-display';
 import { ARTIFACTS } from '../../shared/stages/context';
 import { TopicsFile } from '../../shared/stages/feature-extraction';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
-import { inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
+import { datasetArg, inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
 
 export const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
 
@@ -210,12 +208,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const config = resolveConfig(process.env);
-  const dataset = path.resolve(values.data ?? SAMPLE_DATASET);
-  if (!fs.existsSync(dataset)) throw new UsageError(`--data ${dataset} does not exist`);
-  // A regular, readable file (not a FIFO, /dev/zero, a folder, ...: opened without blocking, then fstat).
-  const realFile = fs.realpathSync(dataset);
-  const problem = await datasetFileProblem(realFile);
-  if (problem !== null) throw new UsageError(`--data ${dataset}: ${problem}`);
+  const { dataset, realFile } = await datasetArg(values.data ?? SAMPLE_DATASET);
   let params: Record<string, unknown> = {};
   if (values.params !== undefined) {
     try {

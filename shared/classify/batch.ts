@@ -28,6 +28,7 @@ import { NEEDS_REVIEW } from '../model/load-model';
 import { ModelRegistry } from '../runs/model-registry';
 import { RunsContext } from '../runs/context';
 import { writeJsonAtomic } from '../storage';
+import { logLost } from '../logger';
 
 export const CLASSIFICATION_ID_PATTERN = /^cls-[A-Za-z0-9_-]{1,80}$/;
 
@@ -387,6 +388,6 @@ async function fail(
   error: string,
   finishedAt: string,
 ): Promise<ClassificationStatus> {
-  await writeJsonAtomic(file, { error, finishedAt }).catch(() => undefined);
+  await writeJsonAtomic(file, { error, finishedAt }).catch(logLost(`writing the failure file ${file}`));
   return { ...status, state: 'failed', finishedAt, error };
 }

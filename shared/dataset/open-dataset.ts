@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { badInput, BadInputError } from '../errors';
+import { insideDir, placeInDataRoot } from './data-root';
 
 /** Read-only, non-blocking (a FIFO's open returns at once), never the controlling terminal. */
 const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
@@ -182,9 +183,6 @@ export async function withDataset<T>(
   }
 }
 
-const inside = (root: string, p: string) =>
-  p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
-
 /**
  * Open a dataset named in job data inside `root`, this process's own data root: a relative name resolves
  * in the root, an absolute one must lie in it. The file must be a regular file whose real path — of the
@@ -195,30 +193,26 @@ const inside = (root: string, p: string) =>
 export async function openDatasetInRoot(root: string, dataset: string): Promise<DatasetFile> {
   if (typeof dataset !== 'string' || dataset === '' || dataset.includes('\0'))
     throw new BadInputError('the job names no dataset: "dataset" must be a path in the data root');
-  const realRoot = await fsp.realpath(root).catch((err: unknown) => {
-    throw new Error(
-      `this worker's data root ${root} does not exist: set TICKETFLOW_DATA_DIR to the folder holding the datasets`,
-      { cause: err },
-    );
-  });
-  const given = path.resolve(root);
-  const file = path.isAbsolute(dataset) ? path.normalize(dataset) : path.resolve(realRoot, dataset);
   const outside = () =>
     badInput(
       { file: dataset },
       `resolves outside the data root ${root}: this worker reads only datasets in it`,
     );
-  if (!inside(realRoot, file) && !inside(given, file)) throw outside();
   // Refuse a link out of the root before opening what it points at (a device's open may act on it) ...
-  const real = await fsp.realpath(file).catch(async (err: NodeJS.ErrnoException) => {
-    throw await openFailure(file, err);
-  });
-  if (!inside(realRoot, real)) throw outside();
+  const place = await placeInDataRoot(root, dataset);
+  if (place.kind === 'no-root')
+    throw new Error(
+      `this worker's data root ${root} does not exist: set TICKETFLOW_DATA_DIR to the folder holding the datasets`,
+      { cause: place.cause },
+    );
+  if (place.kind === 'outside') throw outside();
+  if (place.kind === 'unresolved') throw await openFailure(place.file, place.cause);
+  const { realRoot, file, real } = place;
   const { handle, st } = await openRegular(real);
   try {
     // ... and check what was opened, in case the path changed in between.
     const opened = await fdRealPath(handle, real, st);
-    if (opened === null || !inside(realRoot, opened)) throw outside();
+    if (opened === null || !insideDir(realRoot, opened)) throw outside();
   } catch (err) {
     await handle.close();
     throw err;

@@ -2,9 +2,6 @@ import { ChildQueueName, StageName, childQueueOf } from '../config/stages';
 import { DatasetFormat, TicketRange } from '../dataset/read-tickets';
 import { DatasetCheck } from '../dataset/verify-dataset';
 import { TextProcessingResult } from '../stages/text-processing';
-import { FeatureExtractionResult } from '../stages/feature-extraction';
-import { TransformSplitResult } from '../stages/transform-split';
-import { TrainingResult } from '../stages/training';
 import { ProcessChunkResult } from '../stages/text-processing/process-chunk';
 import { JobParams } from './param-refs';
 
@@ -99,9 +96,6 @@ export interface SearchJobData {
 }
 
 export type TextProcessingJobResult = TextProcessingResult;
-
-export type StageJobResult =
-  TextProcessingJobResult | FeatureExtractionResult | TransformSplitResult | TrainingResult;
 
 export type ChunkJobResult = ProcessChunkResult;
 

@@ -27,10 +27,6 @@ export function openQueue(config: TicketflowConfig, connection: Redis, name: Que
   return quiet(new Queue(name, { connection, prefix: config.queuePrefix }));
 }
 
-export async function closeQueues(queues: Queues): Promise<void> {
-  await Promise.all(Object.values(queues).map((q) => q.close()));
-}
-
 export function openFlowProducer(config: TicketflowConfig, connection: Redis): FlowProducer {
   return quiet(new FlowProducer({ connection, prefix: config.queuePrefix }));
 }

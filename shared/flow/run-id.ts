@@ -5,5 +5,3 @@ export function newRunId(now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
-
-export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;

@@ -14,9 +14,6 @@ import type { Job, Worker } from 'bullmq';
 /** Seconds of one attempt of a job: chunks take well under a second, a big training run up to an hour. */
 export const JOB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
-/** How an attempt ended: `retried` = it failed and another attempt follows; `failed` = failed for good. */
-export type JobOutcome = 'completed' | 'failed' | 'retried';
-
 interface JobTimes {
   processedOn?: number;
   finishedOn?: number;

@@ -13,6 +13,7 @@ import { TopicsFile } from '../stages/feature-extraction';
 import { MetricsFile } from '../stages/training';
 import { SearchFile } from '../stages/search-file';
 import { runDir, writeFileAtomic } from '../storage';
+import { stateColour } from './state-colours';
 
 /** The report's file in the run's folder. */
 export const REPORT_FILE = 'report.html';
@@ -37,18 +38,6 @@ export const STAGE_COLOURS: Record<StageName, string> = {
   training: '#b07aa1',
 };
 const CHUNK_COLOUR = '#8fb3d9';
-
-const STATE_COLOURS: Record<string, string> = {
-  completed: '#2e7d32',
-  cached: '#2e7d32',
-  failed: '#c62828',
-  cancelled: '#757575',
-  skipped: '#9e9e9e',
-  active: '#1565c0',
-  waiting: '#1565c0',
-  retrying: '#ef6c00',
-  pending: '#9e9e9e',
-};
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '')
@@ -76,7 +65,7 @@ const pct = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(1)} %`;
 
 const badge = (state: string) =>
-  `<span class="badge state-${h(state)}" style="background:${STATE_COLOURS[state] ?? '#616161'}">${h(state)}</span>`;
+  `<span class="badge state-${h(state)}" style="background:${stateColour(state)}">${h(state)}</span>`;
 
 /** The report's stylesheet, scoped under `.run-report` so the UI can embed the fragment. */
 export const REPORT_CSS = `

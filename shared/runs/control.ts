@@ -10,6 +10,7 @@ import { removeChunkOutputs, removeTemporaryFiles } from './cleanup';
 import { RunsContext } from './context';
 import { deriveRunFields, isDone, isFinal, RunRecord, summarise } from './record';
 import { withLock } from './run-lock';
+import { logLost } from '../logger';
 
 /** A request that the run's state does not allow (→ 409), or a run that does not exist (→ 404). */
 export class RunConflict extends Error {
@@ -170,14 +171,14 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
   for (const job of [...jobs].reverse()) {
     const state = await job.getState();
     if (state !== 'active' && state !== 'completed' && state !== 'failed' && state !== 'unknown') {
-      await job.remove({ removeChildren: true }).catch(() => undefined);
+      await job.remove({ removeChildren: true }).catch(logLost(`removing job ${job.id} of run ${runId}`));
     }
   }
   if (stillActive.length === 0) {
     // Tidying only: the cancel is done whether or not storage lets these files go now.
     const dir = runDir(ctx.config.storageDir, runId);
-    await removeChunkOutputs(dir).catch(() => undefined);
-    await removeTemporaryFiles(dir).catch(() => undefined);
+    await removeChunkOutputs(dir).catch(logLost(`removing the chunk outputs in ${dir}`));
+    await removeTemporaryFiles(dir).catch(logLost(`removing temporary files in ${dir}`));
   }
   return { record, stoppedSeconds };
 }
@@ -261,7 +262,8 @@ async function removeAllJobs(ctx: RunsContext, runId: string, generation: number
   for (let g = 1; generation === null || g <= generation; g++) {
     const jobs = await runJobs(ctx, { id: runId }, g);
     if (generation === null && jobs.length === 0) return;
-    for (const job of jobs) await job.remove({ removeChildren: true }).catch(() => undefined);
+    for (const job of jobs)
+      await job.remove({ removeChildren: true }).catch(logLost(`removing job ${job.id} of run ${runId}`));
   }
 }
 

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { QueueName } from '../config/stages';
 import { RunKeys } from './keys';
+import { logLost } from '../logger';
 
 /** A worker that has not beaten for this long counts as gone. */
 export const HEARTBEAT_TTL_MS = 10_000;
@@ -21,14 +22,16 @@ export function startHeartbeat(
     for (const q of queues) tx.zadd(keys.workers(q), Date.now() + HEARTBEAT_TTL_MS, name);
     await tx.exec();
   };
-  beat().catch(() => undefined);
-  const timer = setInterval(() => beat().catch(() => undefined), BEAT_EVERY_MS);
+  // A missed beat is retried at the next tick; the entry outlives a few misses (HEARTBEAT_TTL_MS).
+  const lost = logLost(`worker heartbeat of ${name}`);
+  beat().catch(lost);
+  const timer = setInterval(() => beat().catch(lost), BEAT_EVERY_MS);
   timer.unref();
   return async () => {
     clearInterval(timer);
     const tx = redis.multi();
     for (const q of queues) tx.zrem(keys.workers(q), name);
-    await tx.exec().catch(() => undefined);
+    await tx.exec().catch(logLost(`removing the heartbeat of ${name} (it expires by itself)`));
   };
 }
 

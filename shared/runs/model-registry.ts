@@ -1,10 +1,9 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { RUN_ID_PATTERN } from '../flow/run-id';
 import { RunsContext } from './context';
 import { RunSummary } from './record';
 import { ARTIFACTS } from '../stages/context';
-import { runDir } from '../storage';
+import { RUN_ID_PATTERN, runDir } from '../storage';
 import { LoadedModel } from '../model/load-model';
 import { loadModelOffThread } from '../model/load-off-thread';
 import { ModelCache } from '../model/model-cache';

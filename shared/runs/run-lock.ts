@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { logLost } from '../logger';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -32,6 +33,8 @@ export async function withLock<T>(
   try {
     return await body();
   } finally {
-    await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+    await redis
+      .eval(RELEASE, 1, key, token)
+      .catch(logLost(`releasing the lock ${key} (it expires by itself)`));
   }
 }

@@ -2,7 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RUN_RECORD_FILE, runDir, storageFailure, writeJsonAtomic } from '../storage';
+import { RUN_ID_PATTERN, RUN_RECORD_FILE, runDir, storageFailure, writeJsonAtomic } from '../storage';
 import { LISTED_STATES, ListedState, RunRecord, RunState, RunSummary, summarise } from './record';
 import { RunKeys } from './keys';
 
@@ -196,7 +196,7 @@ function encodeCursor(member: string): string {
 /** A cursor is opaque to clients; a malformed one is their error (RangeError → 400). */
 export function decodeCursor(cursor: string): string {
   const member = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^\d{15}\|[A-Za-z0-9_-]{1,80}$/.test(member))
+  if (!/^\d{15}\|/.test(member) || !RUN_ID_PATTERN.test(member.slice(16)))
     throw new RangeError(`"cursor" ${JSON.stringify(cursor)} is not one this API gave`);
   return member;
 }

@@ -13,6 +13,7 @@ import { RunsContext } from './context';
 import { deriveRunFields, initialStages, RunRecord } from './record';
 import { stageCodeIdentities } from './code-identity';
 import { stageCacheKeys } from './stage-cache';
+import { logLost } from '../logger';
 
 export interface SubmitInput {
   /** the dataset as job data carries it: absolute, or relative to each worker's data root */
@@ -82,7 +83,10 @@ export async function submitRun(ctx: RunsContext, input: SubmitInput): Promise<S
       if (prior) return { record: prior, existing: true };
     }
     const record = await createRun(ctx, input, runId, createdAt, params, cache, digest, deadline, undo);
-    if (input.idempotencyKey !== undefined) await markCommitted(ctx, input, runId).catch(() => undefined);
+    if (input.idempotencyKey !== undefined)
+      await markCommitted(ctx, input, runId).catch(
+        logLost(`marking the idempotency key of run ${runId} committed`),
+      );
     return { record, existing: false };
   } catch (err) {
     await undo.run();
@@ -102,7 +106,7 @@ class Rollback {
   }
   async run(): Promise<void> {
     for (const step of this.steps.reverse()) {
-      const done = step().catch(() => undefined);
+      const done = step().catch(logLost('undoing a step of a submission that did not commit'));
       await Promise.race([done, new Promise((r) => setTimeout(r, UNDO_WAIT_MS).unref())]);
     }
     this.steps = [];

@@ -4,6 +4,7 @@ import { ChildQueueName, StageName } from '../config/stages';
 import { childJob, stageJobId, StageJobData } from '../flow/job-types';
 import { RunsContext } from './context';
 import { RunRecord } from './record';
+import { logLost } from '../logger';
 
 export type TimelineOutcome = 'completed' | 'failed' | 'active' | 'retried';
 
@@ -132,7 +133,9 @@ export async function runTimeline(ctx: RunsContext, record: RunRecord): Promise<
     const found: TimelineEntry[] = [];
     for (let g = 1; g <= record.generation; g++) {
       const jobId = stageJobId(record.id, s.stage, g);
-      const job = (await Job.fromId(queue, jobId).catch(() => undefined)) as Job<StageJobData> | undefined;
+      const job = (await Job.fromId(queue, jobId).catch(
+        logLost(`reading job ${jobId} of ${queue.name} for the timeline`),
+      )) as Job<StageJobData> | undefined;
       if (!job) continue;
       found.push(
         ...(await jobEntries(ctx.redis, queue, job, {
@@ -144,7 +147,13 @@ export async function runTimeline(ctx: RunsContext, record: RunRecord): Promise<
       );
       const refs = Array.from({ length: job.data.chunks ?? 0 }, (_, c) => childJob(record.id, s.stage, c, g));
       const childJobs = await Promise.all(
-        refs.map((ref) => ref && Job.fromId(ctx.queues[ref.queue], ref.jobId).catch(() => undefined)),
+        refs.map(
+          (ref) =>
+            ref &&
+            Job.fromId(ctx.queues[ref.queue], ref.jobId).catch(
+              logLost(`reading job ${ref.jobId} for the timeline`),
+            ),
+        ),
       );
       for (const [c, child] of childJobs.entries()) {
         const ref = refs[c];

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Job, Queue, UnrecoverableError, WaitingChildrenError } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import {
   CLASSIFICATION_FILES,
   ClassificationSummary,
@@ -27,42 +27,8 @@ import { csvRow } from '../../shared/io/csv';
 import { Logger } from '../../shared/logger';
 import { openAtomicWriter, writeJsonAtomic } from '../../shared/storage';
 import { openJobDataset } from './dataset-path';
-import { jobLogger, ProcessorJob } from './stage-context';
+import { runJobLogged } from './stage-context';
 import { awaitChunks } from './fan-out';
-
-/**
- * A classification job's body with logging to the process log and the job's own log (Bull Board); bad
- * input becomes UnrecoverableError, so the job fails on its first attempt (runLogged's rules for jobs
- * that carry no pipeline parameters).
- */
-export async function runClassificationLogged<Data extends { runId: string }, Result>(
-  job: ProcessorJob<Data>,
-  label: string,
-  body: (log: Logger) => Promise<Result>,
-): Promise<Result> {
-  const log = jobLogger(job, label);
-  const start = performance.now();
-  const attempt = `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}`;
-  log.info('started');
-  await job.log(`${new Date().toISOString()} ${label} ${attempt} started`);
-  try {
-    const result = await body(log);
-    const seconds = ((performance.now() - start) / 1000).toFixed(3);
-    log.info(`completed in ${seconds} s`);
-    await job.log(`${new Date().toISOString()} ${label} completed in ${seconds} s`);
-    return result;
-  } catch (err) {
-    if (err instanceof WaitingChildrenError) {
-      log.info('waiting for its chunk jobs');
-      throw err;
-    }
-    const message = (err as Error).message ?? String(err);
-    log.error(`failed: ${message}`);
-    await job.log(`${new Date().toISOString()} ${label} failed: ${message}`);
-    if (err instanceof BadInputError) throw new UnrecoverableError(message);
-    throw err;
-  }
-}
 
 /**
  * The parent job of a batch classification, in two steps like text processing. "split" opens the dataset
@@ -78,7 +44,7 @@ export function classificationProcessor(config: TicketflowConfig, chunkQueue: Qu
     token?: string,
     signal?: AbortSignal,
   ): Promise<ClassificationSummary> =>
-    runClassificationLogged(job, 'classification', async (log) => {
+    runJobLogged(job, 'classification', async (log) => {
       const dir = classificationDir(config.storageDir, job.data.classificationId);
       if (job.data.step !== 'merge') {
         const startedAt = Date.now();

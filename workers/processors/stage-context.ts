@@ -4,7 +4,7 @@ import { UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import winston from 'winston';
 import { resolveConfig, TicketflowConfig } from '../../shared/config/config';
 import { BadInputError } from '../../shared/errors';
-import { createLogger, Logger } from '../../shared/logger';
+import { createLogger, Logger, logLost } from '../../shared/logger';
 import { StageContext } from '../../shared/stages/context';
 import { PipelineParams } from '../../shared/config/pipeline-params';
 import { JobParams, resolveJobParams } from '../../shared/flow/param-refs';
@@ -62,7 +62,7 @@ function jobLogTransport(job: Pick<ProcessorJob<unknown>, 'log'>) {
     objectMode: true,
     write(info: Record<string, unknown>, _encoding, done) {
       const row = jobLogRow(info);
-      chain = chain.then(() => job.log(row)).catch(() => undefined);
+      chain = chain.then(() => job.log(row)).catch(logLost('handing a row to the job log'));
       done();
     },
   });
@@ -121,24 +121,21 @@ export function stageContext(
 }
 
 /**
- * Run a stage body with logging to both the process log and the job's own log (visible in Bull Board).
- * Bad input becomes `UnrecoverableError`, so BullMQ fails the job at once instead of retrying it.
+ * Run a job's body with logging to both the process log and the job's own log (Bull Board, the run's
+ * logs and timeline): the attempt's start, its end with its seconds, or its failure. Bad input becomes
+ * `UnrecoverableError`, so BullMQ fails the job at once instead of retrying it; a parent moving to
+ * waiting-children is neither.
  */
-export async function runLogged<Data extends { runId: string; params: JobParams }, Result>(
+export async function runJobLogged<Data extends { runId: string }, Result>(
   job: ProcessorJob<Data>,
-  stage: string,
-  body: (ctx: StageContext) => Promise<Result>,
-  signal?: AbortSignal,
+  label: string,
+  body: (log: JobLogger) => Promise<Result>,
 ): Promise<Result> {
-  const log = jobLogger(job, stage, { jobLog: true });
+  const log = jobLogger(job, label, { jobLog: true });
   const start = performance.now();
   log.info(`attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1} started`);
   try {
-    const params = await resolveJobParams(job.data.params, processConfig().storageDir, job.data.runId);
-    const ctx = { ...stageContext(job, params, log), ...(signal ? { signal } : {}) };
-    const result = await body(ctx);
-    // Progress is true: a completed job reads 100, whatever its stage reported last.
-    await job.updateProgress(100);
+    const result = await body(log);
     const seconds = ((performance.now() - start) / 1000).toFixed(3);
     log.info(`completed in ${seconds} s`);
     return result;
@@ -155,4 +152,21 @@ export async function runLogged<Data extends { runId: string; params: JobParams 
     // Every line is in the job's log before BullMQ learns the outcome.
     await log.flushJobLog();
   }
+}
+
+/** A stage's job: runJobLogged with the job's parameters resolved into a stage context. */
+export async function runLogged<Data extends { runId: string; params: JobParams }, Result>(
+  job: ProcessorJob<Data>,
+  stage: string,
+  body: (ctx: StageContext) => Promise<Result>,
+  signal?: AbortSignal,
+): Promise<Result> {
+  return runJobLogged(job, stage, async (log) => {
+    const params = await resolveJobParams(job.data.params, processConfig().storageDir, job.data.runId);
+    const ctx = { ...stageContext(job, params, log), ...(signal ? { signal } : {}) };
+    const result = await body(ctx);
+    // Progress is true: a completed job reads 100, whatever its stage reported last.
+    await job.updateProgress(100);
+    return result;
+  });
 }

@@ -1,12 +1,15 @@
+import { STATE_COLOURS } from '../../../shared/report/state-colours';
+
 /**
  * `GET /ui/app.js`: the page's script, hand-written, no build step and no dependency. It reads the API
  * (`GET /runs`, `/runs/:id`, `/runs/:id/timeline`, `/runs/:id/report?live=1`) with the token as Bearer when
  * the API asks for one (kept in sessionStorage, never in a URL), and calls retry / cancel / delete.
- * Kept as a string (no backticks or template placeholders inside) so the compiled API serves it from dist/.
+ * Kept as a string (no backticks inside; its one placeholder brings in the shared state colours) so the
+ * compiled API serves it from dist/.
  */
 export const UI_JS = String.raw`(function () {
   'use strict';
-  var STATE_COLOURS = { completed: '#2e7d32', failed: '#c62828', active: '#1565c0', waiting: '#42a5f5', cancelled: '#9e9e9e' };
+  var STATE_COLOURS = ${JSON.stringify(STATE_COLOURS)};
   var FINAL = { completed: true, failed: true, cancelled: true };
   var TOKEN_KEY = 'ticketflow-api-token';
   var timer = null;
@@ -145,7 +148,7 @@ export const UI_JS = String.raw`(function () {
     }
     svg.appendChild(svgEl('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, stroke: '#8c959f' }));
     runs.forEach(function (r, i) {
-      var colour = STATE_COLOURS[r.state] || '#9e9e9e';
+      var colour = STATE_COLOURS[r.state] || '#616161';
       var g = svgEl('g', { class: 'dot', 'data-run-id': r.id, 'data-state': r.state });
       g.appendChild(svgEl('line', { x1: X(xs[i]), x2: X(xs[i]), y1: H - B, y2: Y(ys[i]), stroke: colour, 'stroke-width': 3, 'stroke-opacity': 0.35 }));
       g.appendChild(svgEl('circle', { cx: X(xs[i]), cy: Y(ys[i]), r: 6, fill: colour, stroke: '#fff', 'stroke-width': 1.5 }));

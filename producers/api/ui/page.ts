@@ -1,3 +1,11 @@
+import { RUN_STATES } from '../../../shared/runs/record';
+import { STATE_BADGE_CSS, STATE_COLOURS } from '../../../shared/report/state-colours';
+
+/** The chart's legend: one swatch per run state, coloured as the chart's points. */
+const CHART_LEGEND = RUN_STATES.map(
+  (state) => `<span><i style="background:${STATE_COLOURS[state]}"></i>${state}</span>`,
+).join('');
+
 /** `GET /ui`: the page's markup and style; everything it shows comes from the API through `/ui/app.js`. */
 export const UI_HTML = `<!doctype html>
 <html lang="en">
@@ -14,8 +22,7 @@ header.top .right a{font-weight:400;opacity:.85}
 main{max-width:1100px;margin:0 auto;padding:16px}
 h2{font-size:16px;margin:16px 0 8px}
 .badge{display:inline-block;color:#fff;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600}
-.state-completed{background:#2e7d32}.state-failed{background:#c62828}.state-active{background:#1565c0}
-.state-waiting{background:#42a5f5}.state-cancelled{background:#757575}.state-deleting{background:#6d4c41}
+${STATE_BADGE_CSS}
 table.runs{border-collapse:collapse;width:100%}
 table.runs th,table.runs td{border-bottom:1px solid #d0d7de;padding:5px 8px;text-align:left}
 table.runs th{background:#f6f8fa;font-weight:600}
@@ -54,8 +61,7 @@ button.danger{color:#c62828}
 </form>
 <section id="list-view" hidden>
 <h2>Runs over time</h2>
-<div class="legend"><span><i style="background:#2e7d32"></i>completed</span><span><i style="background:#c62828"></i>failed</span>
-<span><i style="background:#1565c0"></i>running / waiting</span><span><i style="background:#9e9e9e"></i>cancelled</span>
+<div class="legend">${CHART_LEGEND}
 <span class="muted">x: start time, y: duration</span></div>
 <div id="chart" data-testid="runs-chart"></div>
 <div class="toolbar"><label>State <select id="state-filter" data-testid="state-filter">

@@ -6,7 +6,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import express, { NextFunction, Request, Response, Router } from 'express';
-import { RUN_ID_PATTERN } from '../../../shared/flow/run-id';
+import { RUN_ID_PATTERN } from '../../../shared/storage';
 import {
   REPORT_FILE,
   gatherRunReport,
@@ -22,6 +22,7 @@ import { UI_HTML } from './page';
 import { UI_JS } from './client';
 import { REPORT_CSP, UI_CSP } from '../security-headers';
 import { redisDeadline } from '../redis-deadline';
+import { logLost } from '../../../shared/logger';
 
 /** The page and its script: mounted before the token guard (they hold no data). */
 export function uiPageRouter(): Router {
@@ -72,7 +73,7 @@ async function report(ctx: RunsContext, req: Request, res: Response): Promise<vo
     }
     // A final run whose report was never written (or was removed): render it now, and keep it.
     html = renderRunReport(record, await gatherRunReport(ctx, record));
-    await writeFileAtomic(file, html).catch(() => undefined);
+    await writeFileAtomic(file, html).catch(logLost(`caching the report ${file}`));
   }
   res.set('Content-Security-Policy', REPORT_CSP).set('Cache-Control', 'no-cache').type('html').send(html);
 }

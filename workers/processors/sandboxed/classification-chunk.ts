@@ -14,9 +14,8 @@ import { csvRow } from '../../../shared/io/csv';
 import { LoadedModel, readModel } from '../../../shared/model/load-model';
 import { ARTIFACTS } from '../../../shared/stages/context';
 import { openAtomicWriter, runDir, writeJsonAtomic } from '../../../shared/storage';
-import { runClassificationLogged } from '../classification';
 import { openJobDataset } from '../dataset-path';
-import { processConfig, ProcessorJob } from '../stage-context';
+import { processConfig, ProcessorJob, runJobLogged } from '../stage-context';
 
 /** Tickets classified at once: bounds memory whatever the chunk size. */
 const BATCH = 256;
@@ -45,7 +44,7 @@ function modelOf(storageDir: string, run: string): Promise<LoadedModel> {
 export default async function classificationChunk(
   job: ProcessorJob<ClassificationChunkJobData>,
 ): Promise<ClassificationChunkJobResult> {
-  return runClassificationLogged(job, `classification/chunk-${job.data.chunk}`, async (log) => {
+  return runJobLogged(job, `classification/chunk-${job.data.chunk}`, async (log) => {
     const start = performance.now();
     const config = processConfig();
     const { chunk, classificationId, format, range, threshold } = job.data;
