@@ -1,5 +1,7 @@
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
 import { STAGE_TAGS } from '../../shared/config/config';
+import { stageJobId } from '../../shared/flow/job-types';
+import { PipelineParams } from '../../shared/config/pipeline-params';
 import { deriveRunFields, initialStages, RunRecord, StageRecord } from '../../shared/runs/record';
 import { stageCacheKeys } from '../../shared/runs/stage-cache';
 
@@ -39,5 +41,24 @@ export function makeRecord(
       ...fields,
     },
     new Date(createdAt),
+  );
+}
+
+/**
+ * An active run whose text processing started at `at` and whose jobs (never added) are not in Redis: what
+ * a reader finds when a run's jobs were lost.
+ */
+export function activeRunWithoutJobs(id: string, at: string, params: PipelineParams): RunRecord {
+  return makeRecord(
+    id,
+    at,
+    (s) => ({
+      ...s,
+      jobId: stageJobId(id, s.stage),
+      generation: 1,
+      state: s.stage === 'text-processing' ? ('active' as const) : s.state,
+      startedAt: s.stage === 'text-processing' ? at : null,
+    }),
+    { state: 'active', startedAt: at, params },
   );
 }

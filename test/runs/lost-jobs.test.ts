@@ -1,10 +1,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from '../../shared/flow/connection';
-import { stageJobId } from '../../shared/flow/job-types';
 import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
 import { RunRecord } from '../../shared/runs/record';
-import { makeRecord } from '../helpers/records';
+import { activeRunWithoutJobs } from '../helpers/records';
 import { LOST_JOBS_AFTER_MS, refreshRecord } from '../../shared/runs/refresh';
 import { cleanup, testConfig } from '../helpers/env';
 
@@ -21,18 +20,7 @@ describe('a run whose jobs are gone from Redis', () => {
   const record = (lastEventAgoMs: number): RunRecord => {
     const at = new Date(Date.now() - lastEventAgoMs).toISOString();
     const id = 'lost-run';
-    return makeRecord(
-      id,
-      at,
-      (s) => ({
-        ...s,
-        jobId: stageJobId(id, s.stage),
-        generation: 1,
-        state: s.stage === 'text-processing' ? ('active' as const) : s.state,
-        startedAt: s.stage === 'text-processing' ? at : null,
-      }),
-      { state: 'active', startedAt: at, params: config.pipeline },
-    );
+    return activeRunWithoutJobs(id, at, config.pipeline);
   };
 
   it('fails, saying so and how to go on, once its last event is old enough', async () => {

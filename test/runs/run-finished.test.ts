@@ -1,12 +1,11 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from '../../shared/flow/connection';
-import { stageJobId } from '../../shared/flow/job-types';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
 import { LOST_JOBS_AFTER_MS } from '../../shared/runs/refresh';
 import { runFinished } from '../../shared/runs/run-finished';
 import { syncRun } from '../../shared/runs/sync';
-import { makeRecord } from '../helpers/records';
+import { activeRunWithoutJobs } from '../helpers/records';
 import { cleanup, testConfig } from '../helpers/env';
 
 describe('run-finished hooks', () => {
@@ -28,20 +27,7 @@ describe('run-finished hooks', () => {
   it('run once when a run turns final, and a hook that throws neither fails the sync nor stops the next', async () => {
     const id = 'finishing-run';
     const at = new Date(Date.now() - LOST_JOBS_AFTER_MS - 1000).toISOString();
-    await runs.store.write(
-      makeRecord(
-        id,
-        at,
-        (s) => ({
-          ...s,
-          jobId: stageJobId(id, s.stage),
-          generation: 1,
-          state: s.stage === 'text-processing' ? ('active' as const) : s.state,
-          startedAt: s.stage === 'text-processing' ? at : null,
-        }),
-        { state: 'active', startedAt: at, params: config.pipeline },
-      ),
-    );
+    await runs.store.write(activeRunWithoutJobs(id, at, config.pipeline));
     // Its jobs are gone from Redis: the sync fails the run, and the run ends here.
     const synced = await syncRun(runs, id);
     assert.equal(synced?.state, 'failed');
