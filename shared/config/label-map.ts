@@ -1,12 +1,7 @@
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import { fileKind } from '../dataset/open-dataset';
+import { openRegular } from '../dataset/open-dataset';
 
 /** Far above any real label map (product-labels.tsv is 1.5 KB); it is stored in the run's record. */
 export const MAX_LABEL_MAP_BYTES = 16 * 1024 * 1024;
-
-/** Read-only, non-blocking (a FIFO's open returns at once), never the controlling terminal. */
-const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
 
 /**
  * A `labelMap` from a file: a JSON object (raw label → class), or a TSV whose first line is a header
@@ -33,18 +28,8 @@ export async function readLabelMapFile(file: string): Promise<Record<string, str
 }
 
 async function readRegularFile(file: string): Promise<string> {
-  let handle: fsp.FileHandle;
+  const { handle, st } = await openRegular(file, 'label map');
   try {
-    handle = await fsp.open(file, OPEN_FLAGS);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : `cannot be opened (${e.code ?? e.message})`;
-    throw new Error(`${file}: ${why}`, { cause: err });
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile())
-      throw new Error(`${file}: is ${fileKind(st)}, not a regular file: a label map must be a regular file`);
     if (st.size > MAX_LABEL_MAP_BYTES)
       throw new Error(`${file}: ${st.size} bytes: a label map is at most ${MAX_LABEL_MAP_BYTES} bytes`);
     return await handle.readFile('utf8');

@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { BadInputError } from '../errors';
 import { FileDigest, hashFile } from './hash-file';
-import { openDataset } from './open-dataset';
+import { openDataset, statOpen } from './open-dataset';
+import { Limiter } from '../io/limiter';
 
 /** Files hashed at once by the API. */
 export const HASH_CONCURRENCY = 2;
@@ -19,30 +20,6 @@ export const HASH_CONCURRENCY = 2;
 export const HASH_CACHE_ENTRIES = 256;
 /** A file that changes under every attempt to hash it is refused after this many. */
 const ATTEMPTS = 3;
-
-/** Runs at most `limit` tasks at a time, the others in arrival order. */
-export class Limiter {
-  private running = 0;
-  private readonly queue: (() => void)[] = [];
-  /** the most tasks seen running at once */
-  peak = 0;
-
-  constructor(private readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be ≥ 1, got ${limit}`);
-  }
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.running++;
-    this.peak = Math.max(this.peak, this.running);
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.queue.shift()?.();
-    }
-  }
-}
 
 const identityKey = (real: string, st: fs.Stats) =>
   JSON.stringify([real, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs]);
@@ -94,10 +71,10 @@ export class HashCache {
     for (let attempt = 1; ; attempt++) {
       const ds = await openDataset(real);
       try {
-        const before = await fstat(ds.fd);
+        const before = await statOpen(ds);
         const digest = await hashFile(ds);
         this.hashed++;
-        const after = await fstat(ds.fd);
+        const after = await statOpen(ds);
         if (identityKey(real, before) === identityKey(real, after)) {
           this.remember(identityKey(real, after), digest);
           return digest;
@@ -116,8 +93,4 @@ export class HashCache {
     this.digests.set(key, digest);
     while (this.digests.size > this.maxEntries) this.digests.delete(this.digests.keys().next().value!);
   }
-}
-
-function fstat(fd: number): Promise<fs.Stats> {
-  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
 }

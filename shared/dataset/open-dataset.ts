@@ -28,6 +28,11 @@ export interface DatasetFile {
   close(): Promise<void>;
 }
 
+/** fstat of an open dataset's descriptor: what is read, whatever the path names by now. */
+export function statOpen(ds: DatasetFile): Promise<fs.Stats> {
+  return new Promise((resolve, reject) => fs.fstat(ds.fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
 /** What a file is, in words: "a directory", "a FIFO (named pipe)", ... */
 export function fileKind(st: fs.Stats): string {
   if (st.isFile()) return 'a regular file';
@@ -51,15 +56,22 @@ export class DatasetFileError extends BadInputError {
   }
 }
 
-function notRegular(file: string, st: fs.Stats): DatasetFileError {
+/** What a file is read as, for messages: "a dataset must be a regular file". */
+export type FileRole = 'dataset' | 'label map';
+
+function notRegular(file: string, st: fs.Stats, role: FileRole = 'dataset'): DatasetFileError {
   return new DatasetFileError(
     file,
-    `is ${fileKind(st)}, not a regular file: a dataset must be a regular file`,
+    `is ${fileKind(st)}, not a regular file: a ${role} must be a regular file`,
   );
 }
 
 /** An open(2) failure in words, naming the file. */
-async function openFailure(file: string, err: NodeJS.ErrnoException): Promise<DatasetFileError> {
+async function openFailure(
+  file: string,
+  err: NodeJS.ErrnoException,
+  role: FileRole = 'dataset',
+): Promise<DatasetFileError> {
   switch (err.code) {
     case 'ENOENT': {
       const link = await fsp.lstat(file).catch(() => null);
@@ -76,7 +88,9 @@ async function openFailure(file: string, err: NodeJS.ErrnoException): Promise<Da
     case 'EOPNOTSUPP': {
       // open(2) of a socket fails so; name what it is
       const st = await fsp.stat(file).catch(() => null);
-      return st ? notRegular(file, st) : new DatasetFileError(file, `cannot be opened (${err.code})`, err);
+      return st
+        ? notRegular(file, st, role)
+        : new DatasetFileError(file, `cannot be opened (${err.code})`, err);
     }
     case 'ELOOP':
       return new DatasetFileError(file, 'too many levels of symbolic links', err);
@@ -96,16 +110,23 @@ export async function openDataset(file: string): Promise<DatasetFile> {
   return wrap(file, handle, st);
 }
 
-async function openRegular(file: string): Promise<{ handle: fsp.FileHandle; st: fs.Stats }> {
+/**
+ * Open `file` read-only without blocking (a FIFO's open returns at once) and check with fstat that it is a
+ * regular file: BadInputError naming it and what it is otherwise. The caller closes the handle.
+ */
+export async function openRegular(
+  file: string,
+  role: FileRole = 'dataset',
+): Promise<{ handle: fsp.FileHandle; st: fs.Stats }> {
   let handle: fsp.FileHandle;
   try {
     handle = await fsp.open(file, OPEN_FLAGS);
   } catch (err) {
-    throw await openFailure(file, err as NodeJS.ErrnoException);
+    throw await openFailure(file, err as NodeJS.ErrnoException, role);
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile()) throw notRegular(file, st);
+    if (!st.isFile()) throw notRegular(file, st, role);
     return { handle, st };
   } catch (err) {
     await handle.close();

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { BadInputError } from '../errors';
 import { hashFile } from './hash-file';
-import { type DatasetFile } from './open-dataset';
+import { type DatasetFile, statOpen } from './open-dataset';
 import { planChunks, type ChunkPlan, type PlanOptions } from './plan-chunks';
 
 /**
@@ -41,10 +41,8 @@ export function identityOf(st: fs.Stats): DatasetIdentity {
 }
 
 /** fstat of the open descriptor: the identity of what is read, whatever the path names by now. */
-export function fileIdentity(ds: DatasetFile): Promise<DatasetIdentity> {
-  return new Promise((resolve, reject) =>
-    fs.fstat(ds.fd, (err, st) => (err ? reject(err) : resolve(identityOf(st)))),
-  );
+export async function fileIdentity(ds: DatasetFile): Promise<DatasetIdentity> {
+  return identityOf(await statOpen(ds));
 }
 
 export function sameIdentity(a: DatasetIdentity, b: DatasetIdentity): boolean {
@@ -143,9 +141,7 @@ const memoKey = (st: fs.Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:
  * bytes. Returns the identity to check again after reading (`checkUnchanged`).
  */
 export async function checkChunkDataset(ds: DatasetFile, check: DatasetCheck): Promise<DatasetIdentity> {
-  const st = await new Promise<fs.Stats>((resolve, reject) =>
-    fs.fstat(ds.fd, (err, s) => (err ? reject(err) : resolve(s))),
-  );
+  const st = await statOpen(ds);
   const now = identityOf(st);
   if (sameIdentity(now, check.identity)) return now;
   if (now.size !== check.bytes)

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Limiter } from '../io/limiter';
 import { InvalidModelError, LoadedModel, assembleModel } from './load-model';
 import type { LoadThreadMessage } from './model-load-thread';
 
@@ -15,22 +16,11 @@ import type { LoadThreadMessage } from './model-load-thread';
 export const MAX_PARALLEL_LOADS = 2;
 
 const THREAD_FILE = path.join(__dirname, 'model-load-thread.js');
-let running = 0;
-const waiting: (() => void)[] = [];
-
-async function slot(): Promise<() => void> {
-  if (running >= MAX_PARALLEL_LOADS) await new Promise<void>((r) => waiting.push(r));
-  running++;
-  return () => {
-    running--;
-    waiting.shift()?.();
-  };
-}
+const loads = new Limiter(MAX_PARALLEL_LOADS);
 
 /** Read and load `file` in a worker thread; errors as readModel's (InvalidModelError naming the file). */
-export async function loadModelOffThread(file: string): Promise<LoadedModel> {
-  const release = await slot();
-  try {
+export function loadModelOffThread(file: string): Promise<LoadedModel> {
+  return loads.run(async () => {
     const message = await new Promise<LoadThreadMessage>((resolve, reject) => {
       const worker = new Worker(THREAD_FILE, { workerData: { file } });
       let answered = false;
@@ -52,7 +42,5 @@ export async function loadModelOffThread(file: string): Promise<LoadedModel> {
       throw invalid ? new InvalidModelError(text, { cause }) : new Error(text, { cause });
     }
     return assembleModel(message.packed);
-  } finally {
-    release();
-  }
+  });
 }
