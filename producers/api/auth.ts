@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { TicketflowConfig } from '../../shared/config/config';
+import { originOf, type TicketflowConfig } from '../../shared/config/config';
 
 /** The realm named in every `WWW-Authenticate` challenge. */
 export const REALM = 'ticketflow';
@@ -72,7 +72,30 @@ export function requireBearer(token: string): RequestHandler {
 }
 
 /** Methods that change nothing; the board's write routes use PUT, POST and PATCH. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Why a request counts as sent by another site's page, or null when it does not: an `Origin` listed in
+ * `allowedOrigins` is trusted; otherwise `Sec-Fetch-Site` must say `same-origin` (or `none`: typed by the
+ * user), or, from browsers that do not send it, `Origin` must name the request's own `Host`. A request
+ * with neither header is not from a browser page.
+ */
+export function crossOriginReason(
+  headers: { origin?: string; secFetchSite?: string; host?: string },
+  allowedOrigins: readonly string[],
+): string | null {
+  const { origin, secFetchSite, host } = headers;
+  if (origin !== undefined && allowedOrigins.includes(originOf(origin) ?? '')) return null;
+  if (secFetchSite !== undefined) {
+    return secFetchSite === 'same-origin' || secFetchSite === 'none'
+      ? null
+      : `Sec-Fetch-Site: ${secFetchSite}`;
+  }
+  if (origin === undefined) return null;
+  const parsed = originOf(origin);
+  if (parsed !== null && host !== undefined && new URL(parsed).host === host.toLowerCase()) return null;
+  return `Origin: ${origin}`;
+}
 
 /**
  * Bull Board's guard: the token as Bearer, or as the password of HTTP Basic (any user name) so a browser
@@ -95,24 +118,17 @@ export function requireBoardAuth(token: string): RequestHandler {
       );
       return;
     }
-    if (auth!.scheme === 'basic' && !SAFE_METHODS.has(req.method) && crossSite(req)) {
+    // No origin is trusted here: Basic credentials a browser sends by itself never cross sites.
+    const crossSite = crossOriginReason(
+      { origin: req.get('origin'), secFetchSite: req.get('sec-fetch-site'), host: req.get('host') },
+      [],
+    );
+    if (auth!.scheme === 'basic' && !SAFE_METHODS.has(req.method) && crossSite !== null) {
       res.status(403).json({ error: 'cross-site requests may not change the board' });
       return;
     }
     next();
   };
-}
-
-function crossSite(req: Request): boolean {
-  const site = req.get('sec-fetch-site');
-  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
-  const origin = req.get('origin');
-  if (origin === undefined) return false;
-  try {
-    return new URL(origin).host !== req.get('host');
-  } catch {
-    return true;
-  }
 }
 
 /** True for addresses that only this machine can reach: 127.0.0.0/8, ::1 (also IPv4-mapped), localhost. */

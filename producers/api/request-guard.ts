@@ -5,8 +5,8 @@
  */
 import net from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { TicketflowConfig, originOf } from '../../shared/config/config';
-import { isLoopbackHost } from './auth';
+import { TicketflowConfig } from '../../shared/config/config';
+import { crossOriginReason, isLoopbackHost, SAFE_METHODS } from './auth';
 
 /** The host name of a `Host` header (lower case, IPv6 without brackets, no trailing dot); null if malformed. */
 export function hostNameOf(header: string | undefined): string | null {
@@ -49,32 +49,6 @@ export function hostGuard(config: Pick<TicketflowConfig, 'host' | 'allowedHosts'
             `(comma-separated) if clients reach the API under that name`,
     });
   };
-}
-
-/** Methods that change nothing. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/**
- * Why a request counts as sent by another site's page, or null when it does not: an `Origin` listed in
- * `allowedOrigins` is trusted; otherwise `Sec-Fetch-Site` must say `same-origin` (or `none`: typed by the
- * user), or, from browsers that do not send it, `Origin` must name the request's own `Host`. A request
- * with neither header is not from a browser page.
- */
-export function crossOriginReason(
-  headers: { origin?: string; secFetchSite?: string; host?: string },
-  allowedOrigins: readonly string[],
-): string | null {
-  const { origin, secFetchSite, host } = headers;
-  if (origin !== undefined && allowedOrigins.includes(originOf(origin) ?? '')) return null;
-  if (secFetchSite !== undefined) {
-    return secFetchSite === 'same-origin' || secFetchSite === 'none'
-      ? null
-      : `Sec-Fetch-Site: ${secFetchSite}`;
-  }
-  if (origin === undefined) return null;
-  const parsed = originOf(origin);
-  if (parsed !== null && host !== undefined && new URL(parsed).host === host.toLowerCase()) return null;
-  return `Origin: ${origin}`;
 }
 
 /** 403 for a POST, PUT, PATCH or DELETE sent by another site's page (CSRF, rebinding). */
