@@ -123,6 +123,19 @@ export async function retryRun(
   });
 }
 
+/**
+ * Queued jobs go: the root with its whole tree when it can, then whatever is left one by one (from the
+ * root down, so removing a child never releases its parent to a worker).
+ */
+async function removeQueuedJobs(jobs: Job[], runId: string): Promise<void> {
+  for (const job of [...jobs].reverse()) {
+    const state = await job.getState();
+    if (state !== 'active' && state !== 'completed' && state !== 'failed' && state !== 'unknown') {
+      await job.remove({ removeChildren: true }).catch(logLost(`removing job ${job.id} of run ${runId}`));
+    }
+  }
+}
+
 export interface CancelResult {
   record: RunRecord;
   /** how long until no job of the run was active any more */
@@ -162,18 +175,17 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
   });
   const jobs = await runJobs(ctx, record, record.generation);
   const deadline = Date.now() + waitMs;
-  while ((await activeJobs(jobs)).length > 0 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 25));
-  const stillActive = await activeJobs(jobs);
-  const stoppedSeconds = (performance.now() - started) / 1000;
-  // Queued jobs go: the root with its whole tree when it can, then whatever is left one by one (from
-  // the root down, so removing a child never releases its parent to a worker).
-  for (const job of [...jobs].reverse()) {
-    const state = await job.getState();
-    if (state !== 'active' && state !== 'completed' && state !== 'failed' && state !== 'unknown') {
-      await job.remove({ removeChildren: true }).catch(logLost(`removing job ${job.id} of run ${runId}`));
-    }
+  let stillActive: Job[];
+  // A worker freed by a stopped job may take a queued job of the run before it is removed; that job
+  // fails at once on the flag, so wait and remove again until none is active after a removal.
+  for (;;) {
+    while ((await activeJobs(jobs)).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
+    await removeQueuedJobs(jobs, runId);
+    stillActive = await activeJobs(jobs);
+    if (stillActive.length === 0 || Date.now() >= deadline) break;
   }
+  const stoppedSeconds = (performance.now() - started) / 1000;
   if (stillActive.length === 0) {
     // Tidying only: the cancel is done whether or not storage lets these files go now.
     const dir = runDir(ctx.config.storageDir, runId);
