@@ -1,21 +1,20 @@
 /* global module */
 // `npm run lint`'s import check (dependency-cruiser): no import cycle anywhere, and no layer reaching
 // backwards. The layer order, written down once — a file may import its own layer and the ones below:
-//   1 core      shared/{numeric,nlp,dataset,io,config}/, shared/{errors,logger,storage}.ts
-//   2 ML        shared/{stages,model}/            (the pipeline's stages, the model file and its loader)
-//   3 flow      shared/flow/                      (queues, job types, the flow of a run)
-//   4 runtime   shared/{redis,runs,metrics}/      (run control, its records and cache, the model registry)
-//   5 services  shared/{classify,report}/         (above run control: it calls them through hooks)
+//   1 core      shared/core/                      (numeric, nlp, dataset, io, config, errors, logger, storage)
+//   2 pipeline  shared/pipeline/                  (the pipeline's stages, the model file and its loader)
+//   3 flow      shared/runtime/flow/              (queues, job types, the flow of a run)
+//   4 runtime   shared/runtime/{redis,runs,metrics}/ (run control, its records and cache, the model registry)
+//   5 services  shared/runtime/{classify,report}/ (above run control: it calls them through hooks)
 //   6 apps      producers/, workers/, board/
-// test/ and the tools (shared/sample/, test's bench, eval, demo) may import anything; nothing else
-// imports them.
-const CORE = '^shared/(numeric|nlp|dataset|io|config)/|^shared/(errors|logger|storage)[.]ts$';
-const ML = '^shared/(stages|model)/';
-const FLOW = '^shared/flow/';
-const RUNTIME = '^shared/(redis|runs|metrics)/';
-const SERVICES = '^shared/(classify|report)/';
+// test/ and tools/ (sample generator, bench, eval, demo) may import anything; nothing else imports them.
+const CORE = '^shared/core/';
+const ML = '^shared/pipeline/';
+const FLOW = '^shared/runtime/flow/';
+const RUNTIME = '^shared/runtime/(redis|runs|metrics)/';
+const SERVICES = '^shared/runtime/(classify|report)/';
 const APPS = '^(producers|workers|board)/';
-const TOOLS = '^test/|^shared/sample/';
+const TOOLS = '^(test|tools)/';
 
 const above = (...layers) => layers.join('|');
 const layerRule = (name, from, to, comment) => ({
@@ -45,7 +44,7 @@ module.exports = {
       'ml-imports-upwards',
       ML,
       above(FLOW, RUNTIME, SERVICES, APPS, TOOLS),
-      'the ML layer (stages, model) imports only core and ML: no runs, flow, Redis, report',
+      'the pipeline (stages, model) imports only core and pipeline: no runs, flow, Redis, report',
     ),
     layerRule(
       'flow-imports-upwards',
@@ -72,6 +71,6 @@ module.exports = {
     exclude: { path: '^(dist|node_modules)/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    includeOnly: '^(shared|producers|workers|board|test)/',
+    includeOnly: '^(shared|producers|workers|board|test|tools)/',
   },
 };

@@ -30,7 +30,7 @@ COPY --from=build /src/dist ./dist
 # The default data root (TICKETFLOW_DATA_DIR); docker-compose.yml mounts a dataset folder at /data instead.
 COPY shared/sample/complaints-sample.json ./shared/sample/complaints-sample.json
 # Fail the build, not the first run, when the tagger's data files are missing from the production install.
-RUN node -e "const x = require('./dist/shared/nlp/noun-extractor').createNounExtractor(); \
+RUN node -e "const x = require('./dist/shared/core/nlp/noun-extractor').createNounExtractor(); \
   if (x('My credit cards were charged twice by the bank.').length === 0) process.exit(1)"
 # Storage belongs to the unprivileged user (a new named volume mounted at /storage takes this ownership);
 # the code and the sample stay root's, read-only for the process.

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { errorHandler } from '@bull-board/api/dist/handlers/error.js';
 import type { Router } from 'express';
-import { Queues } from '../shared/flow/queues';
+import { Queues } from '../shared/runtime/flow/queues';
 
 export interface BoardOptions {
   /**

@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveConfig } from '../shared/config/config';
-import { ensureRedis } from '../shared/redis/local-redis';
+import { resolveConfig } from '../shared/core/config/config';
+import { ensureRedis } from '../shared/runtime/redis/local-redis';
 
 function testFiles(dir: string): string[] {
   return fs

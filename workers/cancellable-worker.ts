@@ -1,5 +1,5 @@
 import { ChildCommand, Job, Processor, UnrecoverableError, Worker, WorkerOptions } from 'bullmq';
-import { logLost } from '../shared/logger';
+import { logLost } from '../shared/core/logger';
 
 interface ChildLike {
   pid: number;

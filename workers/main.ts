@@ -2,12 +2,12 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../shared/config/config';
-import { QUEUES, QueueName, isQueueName } from '../shared/config/stages';
-import { createLogger } from '../shared/logger';
-import { WorkerMetrics } from '../shared/metrics/worker-metrics';
-import { MetricsServer, serveMetrics } from '../shared/metrics/server';
-import { ensureRedis } from '../shared/redis/local-redis';
+import { resolveConfig } from '../shared/core/config/config';
+import { QUEUES, QueueName, isQueueName } from '../shared/core/config/stages';
+import { createLogger } from '../shared/core/logger';
+import { WorkerMetrics } from '../shared/runtime/metrics/worker-metrics';
+import { MetricsServer, serveMetrics } from '../shared/runtime/metrics/server';
+import { ensureRedis } from '../shared/runtime/redis/local-redis';
 import { startWorkers } from './start-workers';
 
 const HELP = `Usage: npm run worker -- [--queues q1,q2] [--concurrency N] [--shutdown-timeout MS] [--metrics-port N]

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { Logger } from '../shared/logger';
-import { WriteRefusal, writeRefusal } from '../shared/redis/write-refusal';
+import { Logger } from '../shared/core/logger';
+import { WriteRefusal, writeRefusal } from '../shared/runtime/redis/write-refusal';
 
 const CONNECTION_ERRORS = new Set([
   'ECONNREFUSED',

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import os from 'node:os';
 import { Job, Queue, Worker } from 'bullmq';
-import { TicketflowConfig } from '../shared/config/config';
+import { TicketflowConfig } from '../shared/core/config/config';
 import {
   CHUNK_QUEUE,
   CLASSIFICATION_CHUNK_QUEUE,
@@ -11,18 +11,18 @@ import {
   isChildQueue,
   isStageName,
   StageName,
-} from '../shared/config/stages';
-import { getClassification } from '../shared/classify/batch';
-import { createConnection } from '../shared/flow/connection';
-import { openQueue } from '../shared/flow/queues';
-import { StageJobData } from '../shared/flow/job-types';
-import { Logger } from '../shared/logger';
-import { WorkerMetrics } from '../shared/metrics/worker-metrics';
-import { closeRunsContext, openRunsContext, RunsContext } from '../shared/runs/context';
-import { stageCodeIdentities } from '../shared/runs/code-identity';
-import { startHeartbeat } from '../shared/runs/heartbeats';
-import { syncRun } from '../shared/runs/sync';
-import { writeRunReport } from '../shared/report/run-report';
+} from '../shared/core/config/stages';
+import { getClassification } from '../shared/runtime/classify/batch';
+import { createConnection } from '../shared/runtime/flow/connection';
+import { openQueue } from '../shared/runtime/flow/queues';
+import { StageJobData } from '../shared/runtime/flow/job-types';
+import { Logger } from '../shared/core/logger';
+import { WorkerMetrics } from '../shared/runtime/metrics/worker-metrics';
+import { closeRunsContext, openRunsContext, RunsContext } from '../shared/runtime/runs/context';
+import { stageCodeIdentities } from '../shared/runtime/runs/code-identity';
+import { startHeartbeat } from '../shared/runtime/runs/heartbeats';
+import { syncRun } from '../shared/runtime/runs/sync';
+import { writeRunReport } from '../shared/runtime/report/run-report';
 import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
 import { textProcessingProcessor } from './processors/text-processing';

@@ -14,13 +14,13 @@ import {
 } from './handlers';
 import { classify, listModels, putAlias } from './models';
 import { createClassification, getClassificationHandler } from './classifications';
-import { ModelRegistry } from '../../shared/runs/model-registry';
-import { RunsContext } from '../../shared/runs/context';
-import { Logger } from '../../shared/logger';
+import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
+import { RunsContext } from '../../shared/runtime/runs/context';
+import { Logger } from '../../shared/core/logger';
 import { requireBearer, requireBoardAuth } from './auth';
 import { getRunLogs } from './logs';
 import { uiDataRouter, uiPageRouter } from './ui/routes';
-import { createApiMetrics } from '../../shared/metrics/api-metrics';
+import { createApiMetrics } from '../../shared/runtime/metrics/api-metrics';
 import { hostGuard, originGuard } from './request-guard';
 import { BOARD_CSP, contentSecurityPolicy, securityHeaders } from './security-headers';
 import { jsonBody } from './json-body';

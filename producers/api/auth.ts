@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { originOf, type TicketflowConfig } from '../../shared/config/config';
+import { originOf, type TicketflowConfig } from '../../shared/core/config/config';
 
 /** The realm named in every `WWW-Authenticate` challenge. */
 export const REALM = 'ticketflow';

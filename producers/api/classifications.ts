@@ -4,11 +4,11 @@ import {
   getClassification,
   MAX_CLASSIFICATION_CHUNK_SIZE,
   submitClassification,
-} from '../../shared/classify/batch';
-import { BadInputError, StorageError } from '../../shared/errors';
-import { InvalidModelError } from '../../shared/model/load-model';
-import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runs/model-registry';
-import { RunsContext } from '../../shared/runs/context';
+} from '../../shared/runtime/classify/batch';
+import { BadInputError, StorageError } from '../../shared/core/errors';
+import { InvalidModelError } from '../../shared/pipeline/model/load-model';
+import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
+import { RunsContext } from '../../shared/runtime/runs/context';
 import { HandlerResult, resolveDataset } from './handlers';
 
 const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });

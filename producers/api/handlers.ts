@@ -1,21 +1,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { datasetFileProblem } from '../../shared/dataset/open-dataset';
-import { placeInDataRoot } from '../../shared/dataset/data-root';
-import { BadInputError, StorageError } from '../../shared/errors';
-import { QUEUES } from '../../shared/config/stages';
-import { RunsContext } from '../../shared/runs/context';
-import { ModelRegistry } from '../../shared/runs/model-registry';
-import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runs/control';
-import { liveWorkers } from '../../shared/runs/heartbeats';
-import { LISTED_STATES, ListedState } from '../../shared/runs/record';
-import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runs/submit';
-import { HashCache } from '../../shared/dataset/hash-cache';
-import { readRun } from '../../shared/runs/sync';
-import { readJson, RUN_ID_PATTERN } from '../../shared/storage';
-import { LOCK_TTL_MS, LockBusy } from '../../shared/runs/run-lock';
-import { writeRefusal } from '../../shared/redis/write-refusal';
-import { logLost } from '../../shared/logger';
+import { datasetFileProblem } from '../../shared/core/dataset/open-dataset';
+import { placeInDataRoot } from '../../shared/core/dataset/data-root';
+import { BadInputError, StorageError } from '../../shared/core/errors';
+import { QUEUES } from '../../shared/core/config/stages';
+import { RunsContext } from '../../shared/runtime/runs/context';
+import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
+import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runtime/runs/control';
+import { liveWorkers } from '../../shared/runtime/runs/heartbeats';
+import { LISTED_STATES, ListedState } from '../../shared/runtime/runs/record';
+import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runtime/runs/submit';
+import { HashCache } from '../../shared/core/dataset/hash-cache';
+import { readRun } from '../../shared/runtime/runs/sync';
+import { readJson, RUN_ID_PATTERN } from '../../shared/core/storage';
+import { LOCK_TTL_MS, LockBusy } from '../../shared/runtime/runs/run-lock';
+import { writeRefusal } from '../../shared/runtime/redis/write-refusal';
+import { logLost } from '../../shared/core/logger';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
 export type ApiDeps = RunsContext & { registry: ModelRegistry };

@@ -1,6 +1,6 @@
-import { RUN_ID_PATTERN } from '../../shared/storage';
-import { RunsContext } from '../../shared/runs/context';
-import { readRunLogs } from '../../shared/runs/run-logs';
+import { RUN_ID_PATTERN } from '../../shared/core/storage';
+import { RunsContext } from '../../shared/runtime/runs/context';
+import { readRunLogs } from '../../shared/runtime/runs/run-logs';
 import { HandlerResult } from './handlers';
 
 /** The most lines `?limit=` may ask for. */

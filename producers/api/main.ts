@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-import { resolveConfig } from '../../shared/config/config';
-import { createApiConnection } from '../../shared/flow/connection';
-import { createLogger, logLost } from '../../shared/logger';
-import { ensureRedis } from '../../shared/redis/local-redis';
-import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
-import { sweepDeletes } from '../../shared/runs/control';
+import { resolveConfig } from '../../shared/core/config/config';
+import { createApiConnection } from '../../shared/runtime/flow/connection';
+import { createLogger, logLost } from '../../shared/core/logger';
+import { ensureRedis } from '../../shared/runtime/redis/local-redis';
+import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
+import { sweepDeletes } from '../../shared/runtime/runs/control';
 import { createApp } from './app';
 import { exposureCheck, writableBoardWarning } from './auth';
-import { writeRunReport } from '../../shared/report/run-report';
+import { writeRunReport } from '../../shared/runtime/report/run-report';
 
 const HELP = `Usage: npm run serve
 

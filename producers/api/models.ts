@@ -1,5 +1,5 @@
-import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runs/model-registry';
-import { InvalidModelError } from '../../shared/model/load-model';
+import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
+import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { HandlerResult } from './handlers';
 
 const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });

@@ -5,7 +5,7 @@
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { writeRefusal } from '../../shared/redis/write-refusal';
+import { writeRefusal } from '../../shared/runtime/redis/write-refusal';
 
 /** A request that needs Redis answers 503 when Redis has not answered within this time (under 2 s). */
 export const REDIS_DEADLINE_MS = 1800;

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { TicketflowConfig } from '../../shared/config/config';
+import { TicketflowConfig } from '../../shared/core/config/config';
 import { crossOriginReason, isLoopbackHost, SAFE_METHODS } from './auth';
 
 /** The host name of a `Host` header (lower case, IPv6 without brackets, no trailing dot); null if malformed. */

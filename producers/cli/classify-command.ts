@@ -9,13 +9,13 @@ import {
   classificationDir,
   getClassification,
   submitClassification,
-} from '../../shared/classify/batch';
-import { resolveConfig } from '../../shared/config/config';
-import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/config/stages';
-import { queuesWithoutWorkers } from '../../shared/flow/queues';
-import { InvalidModelError } from '../../shared/model/load-model';
-import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runs/model-registry';
-import { RunsContext } from '../../shared/runs/context';
+} from '../../shared/runtime/classify/batch';
+import { resolveConfig } from '../../shared/core/config/config';
+import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/core/config/stages';
+import { queuesWithoutWorkers } from '../../shared/runtime/flow/queues';
+import { InvalidModelError } from '../../shared/pipeline/model/load-model';
+import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
+import { RunsContext } from '../../shared/runtime/runs/context';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
 import { datasetArg, inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
 

@@ -1,5 +1,5 @@
-import { childNoun } from '../../shared/config/stages';
-import { RunRecord, StageRecord } from '../../shared/runs/record';
+import { childNoun } from '../../shared/core/config/stages';
+import { RunRecord, StageRecord } from '../../shared/runtime/runs/record';
 import { progressLine } from './report';
 
 /** Shows a followed run on stderr: redrawn in place on a terminal, one line per change otherwise. */

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../../shared/config/config';
+import { resolveConfig } from '../../shared/core/config/config';
 import {
   durableRedisStart,
   durableRedisStatus,
   durableRedisStop,
   DurableRedisStatus,
-} from '../../shared/redis/durable-redis';
+} from '../../shared/runtime/redis/durable-redis';
 
 export const REDIS_HELP = `Usage: ticketflow redis start|stop|status [--json]
 

@@ -1,11 +1,14 @@
-import { childNoun } from '../../shared/config/stages';
-import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
-import { describeLabelMap } from '../../shared/config/label-map';
-import { ReadStats } from '../../shared/dataset/read-tickets';
-import { RunRecord } from '../../shared/runs/record';
-import { SplitMetrics } from '../../shared/stages/evaluate';
-import { FeatureExtractionResult, TopicsFile } from '../../shared/stages/feature-extraction';
-import { SearchFile } from '../../shared/stages/search-file';
+import { childNoun } from '../../shared/core/config/stages';
+import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
+import { describeLabelMap } from '../../shared/core/config/label-map';
+import { ReadStats } from '../../shared/core/dataset/read-tickets';
+import { RunRecord } from '../../shared/runtime/runs/record';
+import { SplitMetrics } from '../../shared/pipeline/stages/training/evaluate';
+import {
+  FeatureExtractionResult,
+  TopicsFile,
+} from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { SearchFile } from '../../shared/pipeline/stages/training/search-file';
 
 /** What the report says about time: from enqueue to the end, and the self-contained start-up apart. */
 export interface ReportTiming {

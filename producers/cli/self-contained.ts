@@ -2,10 +2,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
-import { TicketflowConfig } from '../../shared/config/config';
-import { Queues, queuesWithoutWorkers } from '../../shared/flow/queues';
-import { formatTextLine, levelRank, logLost } from '../../shared/logger';
-import { runLogFile } from '../../shared/runs/run-logs';
+import { TicketflowConfig } from '../../shared/core/config/config';
+import { Queues, queuesWithoutWorkers } from '../../shared/runtime/flow/queues';
+import { formatTextLine, levelRank, logLost } from '../../shared/core/logger';
+import { runLogFile } from '../../shared/runtime/runs/run-logs';
 
 export interface SpawnedWorkers {
   count: number;

@@ -1,13 +1,13 @@
 /** What the CLI's commands share: usage errors, progress output, a Redis and run context per command. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { datasetFileProblem } from '../../shared/dataset/open-dataset';
-import { TicketflowConfig } from '../../shared/config/config';
-import { placeInDataRoot } from '../../shared/dataset/data-root';
-import { createConnection, redisReachable } from '../../shared/flow/connection';
-import { ensureRedis, LocalRedis } from '../../shared/redis/local-redis';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
-import { writeRunReport } from '../../shared/report/run-report';
+import { datasetFileProblem } from '../../shared/core/dataset/open-dataset';
+import { TicketflowConfig } from '../../shared/core/config/config';
+import { placeInDataRoot } from '../../shared/core/dataset/data-root';
+import { createConnection, redisReachable } from '../../shared/runtime/flow/connection';
+import { ensureRedis, LocalRedis } from '../../shared/runtime/redis/local-redis';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
+import { writeRunReport } from '../../shared/runtime/report/run-report';
 
 /** A mistake in the command line: exit status 2. */
 export class UsageError extends Error {}

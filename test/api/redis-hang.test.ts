@@ -11,9 +11,9 @@ import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import IORedis, { Redis } from 'ioredis';
 import { createApp } from '../../producers/api/app';
-import { createApiConnection } from '../../shared/flow/connection';
-import { freePort, LocalRedis, startRedisServer } from '../../shared/redis/local-redis';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { createApiConnection } from '../../shared/runtime/flow/connection';
+import { freePort, LocalRedis, startRedisServer } from '../../shared/runtime/redis/local-redis';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
 import { quietLog, SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 import { Deployment, Proc, sleep, startWorker, stopAll, waitFor } from '../helpers/processes';
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { resolveConfig } from '../../shared/config/config';
-import { createConnection } from '../../shared/flow/connection';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
-import { submitRun } from '../../shared/runs/submit';
+import { resolveConfig } from '../../shared/core/config/config';
+import { createConnection } from '../../shared/runtime/flow/connection';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
+import { submitRun } from '../../shared/runtime/runs/submit';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Deployment, newDeployment, redisCommand, stopAll, teardownDeployment } from '../helpers/processes';
-import { scaleDataset } from '../bench/scale-dataset';
+import { scaleDataset } from '../../tools/bench/scale-dataset';
 
 /**
  * A deployment for chaos tests: the durable Redis started, the sample scaled `scale` times into its data

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RunsContext } from '../../shared/runs/context';
-import { readRun } from '../../shared/runs/sync';
+import { RunsContext } from '../../shared/runtime/runs/context';
+import { readRun } from '../../shared/runtime/runs/sync';
 import { Deployment, redisCommand, sleep, startWorker, waitFor } from '../helpers/processes';
 import { artifactHashes } from '../runs/artifacts';
 import { waitForRun } from '../helpers/stack';

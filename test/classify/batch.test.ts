@@ -9,15 +9,15 @@ import {
   ClassificationStatus,
   classificationDir,
   predictionColumns,
-} from '../../shared/classify/batch';
-import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/config/stages';
-import { readTickets } from '../../shared/dataset/read-tickets';
-import { ClassificationJobData, classificationChunkJobId } from '../../shared/flow/job-types';
-import { CsvParser } from '../../shared/io/csv';
-import { NEEDS_REVIEW } from '../../shared/model/load-model';
-import { ModelRegistry } from '../../shared/runs/model-registry';
-import { freePort } from '../../shared/redis/local-redis';
-import { submitRun } from '../../shared/runs/submit';
+} from '../../shared/runtime/classify/batch';
+import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/core/config/stages';
+import { readTickets } from '../../shared/core/dataset/read-tickets';
+import { ClassificationJobData, classificationChunkJobId } from '../../shared/runtime/flow/job-types';
+import { CsvParser } from '../../shared/core/io/csv';
+import { NEEDS_REVIEW } from '../../shared/pipeline/model/load-model';
+import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
+import { freePort } from '../../shared/runtime/redis/local-redis';
+import { submitRun } from '../../shared/runtime/runs/submit';
 import { createClassification, getClassificationHandler } from '../../producers/api/classifications';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';

@@ -9,12 +9,12 @@ import {
   classificationDir,
   predictionColumns,
   summariseParts,
-} from '../../shared/classify/batch';
-import { readTickets } from '../../shared/dataset/read-tickets';
-import { CsvParser } from '../../shared/io/csv';
-import { NEEDS_REVIEW, readModel } from '../../shared/model/load-model';
-import { ModelFile } from '../../shared/model/model-file';
-import { runDir } from '../../shared/storage';
+} from '../../shared/runtime/classify/batch';
+import { readTickets } from '../../shared/core/dataset/read-tickets';
+import { CsvParser } from '../../shared/core/io/csv';
+import { NEEDS_REVIEW, readModel } from '../../shared/pipeline/model/load-model';
+import { ModelFile } from '../../shared/pipeline/model/model-file';
+import { runDir } from '../../shared/core/storage';
 import { getClassificationHandler } from '../../producers/api/classifications';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { call } from '../helpers/http';

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/config/config';
-import { freePort } from '../../shared/redis/local-redis';
-import { RunRecord } from '../../shared/runs/record';
-import { runDir } from '../../shared/storage';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
+import { freePort } from '../../shared/runtime/redis/local-redis';
+import { RunRecord } from '../../shared/runtime/runs/record';
+import { runDir } from '../../shared/core/storage';
 import { SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
-import { scaleDataset } from '../bench/scale-dataset';
+import { scaleDataset } from '../../tools/bench/scale-dataset';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'producers', 'cli', 'ticketflow.js');
 

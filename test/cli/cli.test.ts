@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../shared/redis/local-redis';
+import { freePort } from '../../shared/runtime/redis/local-redis';
 import { cleanup, SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 import { runCli } from '../helpers/cli';
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isLabelMapHeader, parseLabelMapTsv, readLabelMapFile } from '../../shared/config/label-map';
+import { isLabelMapHeader, parseLabelMapTsv, readLabelMapFile } from '../../shared/core/config/label-map';
 import { CLI } from '../helpers/cli';
-import { freePort } from '../../shared/redis/local-redis';
+import { freePort } from '../../shared/runtime/redis/local-redis';
 import { SHARED_DATA, cleanup, tempDir, testConfig } from '../helpers/env';
 
 /** The CLI, killed if it has not exited after `killAfterMs` (a blocked open would otherwise hang the test). */

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { createLiveDisplay, displayLines } from '../../producers/cli/live-display';
 import { formatReport } from '../../producers/cli/report';
-import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
-import { RunRecord } from '../../shared/runs/record';
+import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
+import { RunRecord } from '../../shared/runtime/runs/record';
 import { makeRecord } from '../helpers/records';
 
 function record(): RunRecord {

@@ -1,11 +1,11 @@
 /**
- * Regression test for a bug found in shared/io/csv.ts while writing the CSV reader (fixed by the lead in
+ * Regression test for a bug found in shared/core/io/csv.ts while writing the CSV reader (fixed by the lead in
  * a67be70): a quoted field whose content ends with "\r", closed right before the row's "\n", lost that
  * "\r" — the parser took it for the CR of a CRLF split across write() calls.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CsvParser } from '../../shared/io/csv';
+import { CsvParser } from '../../shared/core/io/csv';
 
 function parse(pieces: readonly string[]): string[][] {
   const rows: string[][] = [];

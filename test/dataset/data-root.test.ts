@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { placeInDataRoot } from '../../shared/dataset/data-root';
+import { placeInDataRoot } from '../../shared/core/dataset/data-root';
 import { tempDir } from '../helpers/env';
 
 const dir = tempDir('data-root');

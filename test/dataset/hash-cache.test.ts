@@ -2,9 +2,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BadInputError } from '../../shared/errors';
-import { HashCache } from '../../shared/dataset/hash-cache';
-import { hashFile } from '../../shared/dataset/hash-file';
+import { BadInputError } from '../../shared/core/errors';
+import { HashCache } from '../../shared/core/dataset/hash-cache';
+import { hashFile } from '../../shared/core/dataset/hash-file';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 
 describe('the API hash cache', () => {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { JsonArrayScanner, JsonScanError, type JsonElement } from '../../shared/dataset/json-array-scanner';
+import {
+  JsonArrayScanner,
+  JsonScanError,
+  type JsonElement,
+} from '../../shared/core/dataset/json-array-scanner';
 
 /** Feeds `bytes` in pieces of `size` bytes and returns all elements. */
 function scan(bytes: Buffer, size: number): JsonElement[] {

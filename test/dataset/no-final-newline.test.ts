@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readTickets } from '../../shared/dataset/read-tickets';
-import { readCsvFile } from '../../shared/io/read-csv';
+import { readTickets } from '../../shared/core/dataset/read-tickets';
+import { readCsvFile } from '../../shared/core/io/read-csv';
 import { tempDir } from '../helpers/env';
 
 describe('a file whose last line has no newline keeps its last record', () => {

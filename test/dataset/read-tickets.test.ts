@@ -3,13 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { BadInputError } from '../../shared/errors';
+import { BadInputError } from '../../shared/core/errors';
 import {
   readTickets,
   type ReadStats,
   type ReadTicketsOptions,
   type TicketRecord,
-} from '../../shared/dataset/read-tickets';
+} from '../../shared/core/dataset/read-tickets';
 
 import { DEV_FILE, skipUnless } from '../nlp/paths';
 

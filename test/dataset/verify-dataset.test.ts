@@ -2,14 +2,14 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { hashFile } from '../../shared/dataset/hash-file';
-import { openDataset } from '../../shared/dataset/open-dataset';
+import { hashFile } from '../../shared/core/dataset/hash-file';
+import { openDataset } from '../../shared/core/dataset/open-dataset';
 import {
   checkChunkDataset,
   checkUnchanged,
   DatasetChangedError,
   planVerified,
-} from '../../shared/dataset/verify-dataset';
+} from '../../shared/core/dataset/verify-dataset';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 
 const records = JSON.parse(fs.readFileSync(SAMPLE_DATASET, 'utf8')) as unknown[];

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/config/config';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
 import { tempDir } from '../helpers/env';
 
 // js-yaml comes with the dev dependencies (eslint); docker-compose 1.x prints YAML only.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { enqueueRun } from '../helpers/enqueue-run';
-import { runDir } from '../../shared/storage';
+import { runDir } from '../../shared/core/storage';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { comparableBytes } from '../runs/artifacts';

@@ -4,16 +4,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JobNode } from 'bullmq';
 import { enqueueRun } from '../helpers/enqueue-run';
-import { stageJobId } from '../../shared/flow/job-types';
-import { runDir } from '../../shared/storage';
-import { readCsvFile } from '../../shared/io/read-csv';
-import { STAGES, CHUNK_QUEUE, SEARCH_QUEUE, isChildQueue } from '../../shared/config/stages';
+import { stageJobId } from '../../shared/runtime/flow/job-types';
+import { runDir } from '../../shared/core/storage';
+import { readCsvFile } from '../../shared/core/io/read-csv';
+import { STAGES, CHUNK_QUEUE, SEARCH_QUEUE, isChildQueue } from '../../shared/core/config/stages';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
-import { TopicsFile } from '../../shared/stages/feature-extraction';
-import { MetricsFile, ModelFile } from '../../shared/stages/training';
-import { SplitFile } from '../../shared/stages/transform-split';
-import { readModel } from '../../shared/model/load-model';
+import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { MetricsFile, ModelFile } from '../../shared/pipeline/stages/training/training';
+import { SplitFile } from '../../shared/pipeline/stages/transform-split/transform-split';
+import { readModel } from '../../shared/pipeline/model/load-model';
 
 describe('a run on the bundled sample, through real worker processes', () => {
   let stack: Stack;

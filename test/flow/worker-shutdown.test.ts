@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/config/config';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
 import { cleanup, testConfig } from '../helpers/env';
 
 describe('worker process', () => {

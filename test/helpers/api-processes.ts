@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { resolveConfig } from '../../shared/config/config';
-import { freePort } from '../../shared/redis/local-redis';
+import { resolveConfig } from '../../shared/core/config/config';
+import { freePort } from '../../shared/runtime/redis/local-redis';
 import { cleanup, tempDir } from './env';
 import { stopAll } from './processes';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { RunsContext } from '../../shared/runs/context';
-import { submitRun } from '../../shared/runs/submit';
+import { RunsContext } from '../../shared/runtime/runs/context';
+import { submitRun } from '../../shared/runtime/runs/submit';
 
 export interface EnqueueRunInput {
   /** absolute path, or a path relative to the workers' data root */

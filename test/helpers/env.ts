@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import IORedis from 'ioredis';
-import { resolveConfig, PROJECT_ROOT, TicketflowConfig } from '../../shared/config/config';
-import { createLogger, Logger } from '../../shared/logger';
-import { StageContext } from '../../shared/stages/context';
+import { resolveConfig, PROJECT_ROOT, TicketflowConfig } from '../../shared/core/config/config';
+import { createLogger, Logger } from '../../shared/core/logger';
+import { StageContext } from '../../shared/pipeline/stages/context';
 
 /** `../shared/data` beside the project, or `TICKETFLOW_SHARED_DATA`. */
 export const SHARED_DATA = path.resolve(

@@ -1,13 +1,13 @@
-import { StageContext } from '../../shared/stages/context';
+import { StageContext } from '../../shared/pipeline/stages/context';
 import {
   FoldResult,
   removeFoldFiles,
   runCvFold,
   summarizeSearch,
   writeSearchFile,
-} from '../../shared/stages/model-search';
-import { searchGrid } from '../../shared/stages/search-grid';
-import { runTraining, TrainingResult } from '../../shared/stages/training';
+} from '../../shared/pipeline/stages/training/model-search';
+import { searchGrid } from '../../shared/pipeline/stages/training/search-grid';
+import { runTraining, TrainingResult } from '../../shared/pipeline/stages/training/training';
 
 /**
  * The whole search in this process, one fit after another, and the refit of the winner: what the

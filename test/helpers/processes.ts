@@ -7,9 +7,9 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PROJECT_ROOT } from '../../shared/config/config';
-import { freePort } from '../../shared/redis/local-redis';
-import { pidAlive, readPidfile } from '../../shared/redis/durable-redis';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
+import { freePort } from '../../shared/runtime/redis/local-redis';
+import { pidAlive, readPidfile } from '../../shared/runtime/redis/durable-redis';
 import { SAMPLE_DATASET, tempDir } from './env';
 
 export const API_MAIN = path.join(PROJECT_ROOT, 'dist', 'producers', 'api', 'main.js');

@@ -1,9 +1,9 @@
-import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
-import { STAGE_TAGS } from '../../shared/config/config';
-import { stageJobId } from '../../shared/flow/job-types';
-import { PipelineParams } from '../../shared/config/pipeline-params';
-import { deriveRunFields, initialStages, RunRecord, StageRecord } from '../../shared/runs/record';
-import { stageCacheKeys } from '../../shared/runs/stage-cache';
+import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
+import { STAGE_TAGS } from '../../shared/core/config/config';
+import { stageJobId } from '../../shared/runtime/flow/job-types';
+import { PipelineParams } from '../../shared/core/config/pipeline-params';
+import { deriveRunFields, initialStages, RunRecord, StageRecord } from '../../shared/runtime/runs/record';
+import { stageCacheKeys } from '../../shared/runtime/runs/stage-cache';
 
 /**
  * A run record made by hand (no run behind it), for tests of code that only reads records: `stages`

@@ -2,16 +2,16 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { FlowProducer } from 'bullmq';
 import { Redis } from 'ioredis';
-import { TicketflowConfig } from '../../shared/config/config';
-import { createConnection } from '../../shared/flow/connection';
-import { Queues } from '../../shared/flow/queues';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
-import { isFinal, RunRecord } from '../../shared/runs/record';
-import { readRun } from '../../shared/runs/sync';
+import { TicketflowConfig } from '../../shared/core/config/config';
+import { createConnection } from '../../shared/runtime/flow/connection';
+import { Queues } from '../../shared/runtime/flow/queues';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
+import { isFinal, RunRecord } from '../../shared/runtime/runs/record';
+import { readRun } from '../../shared/runtime/runs/sync';
 import { spawnWorkers, SpawnedWorkers } from '../../producers/cli/self-contained';
 import { createApp } from '../../producers/api/app';
 import { cleanup, quietLog, testConfig } from './env';
-import { writeRunReport } from '../../shared/report/run-report';
+import { writeRunReport } from '../../shared/runtime/report/run-report';
 
 /** A real deployment for one test: its own prefix and storage, worker processes, optionally the HTTP API. */
 export interface Stack {

@@ -1,9 +1,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { STAGES } from '../../shared/config/stages';
-import { freePort } from '../../shared/redis/local-redis';
-import { runLogFile } from '../../shared/runs/run-logs';
+import { STAGES } from '../../shared/core/config/stages';
+import { freePort } from '../../shared/runtime/redis/local-redis';
+import { runLogFile } from '../../shared/runtime/runs/run-logs';
 import { tempDir } from '../helpers/env';
 import { runCli } from '../helpers/cli';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { createLogger, logLost } from '../../shared/logger';
+import { createLogger, logLost } from '../../shared/core/logger';
 
 describe('logLost', () => {
   it('resolves to undefined and logs at debug what was lost and the cause', async () => {

@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { createApp } from '../../producers/api/app';
-import { runDir } from '../../shared/storage';
+import { runDir } from '../../shared/core/storage';
 import { quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { call } from '../helpers/http';
 import { Stack, startStack, waitForRun } from '../helpers/stack';

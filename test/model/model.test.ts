@@ -3,28 +3,28 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { runTextProcessing } from '../../shared/stages/text-processing';
-import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
-import { runTransformSplit } from '../../shared/stages/transform-split';
-import { MetricsFile, TestPredictionsFile } from '../../shared/stages/training';
+import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
+import { runFeatureExtraction } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { runTransformSplit } from '../../shared/pipeline/stages/transform-split/transform-split';
+import { MetricsFile, TestPredictionsFile } from '../../shared/pipeline/stages/training/training';
 import { runModelSearchInProcess } from '../helpers/model-search-in-process';
-import { SplitFile } from '../../shared/stages/transform-split';
-import { readTicketRows } from '../../shared/stages/read-tickets-csv';
-import { ARTIFACTS, StageContext } from '../../shared/stages/context';
-import { runDir } from '../../shared/storage';
-import { createTicketLemmatizer, TEXT_PROCESSING } from '../../shared/nlp/ticket-lemmas';
-import { DEFAULT_TOKEN_PATTERN } from '../../shared/numeric/vectorizer';
-import { MODEL_FORMAT, MODEL_VERSION, ModelFile } from '../../shared/model/model-file';
+import { SplitFile } from '../../shared/pipeline/stages/transform-split/transform-split';
+import { readTicketRows } from '../../shared/pipeline/stages/read-tickets-csv';
+import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
+import { runDir } from '../../shared/core/storage';
+import { createTicketLemmatizer, TEXT_PROCESSING } from '../../shared/core/nlp/ticket-lemmas';
+import { DEFAULT_TOKEN_PATTERN } from '../../shared/core/numeric/vectorizer';
+import { MODEL_FORMAT, MODEL_VERSION, ModelFile } from '../../shared/pipeline/model/model-file';
 import {
   InvalidModelError,
   LoadedModel,
   loadModel,
   NEEDS_REVIEW,
   readModel,
-} from '../../shared/model/load-model';
-import { PARAM_NAMES } from '../../shared/config/pipeline-params';
+} from '../../shared/pipeline/model/load-model';
+import { PARAM_NAMES } from '../../shared/core/config/pipeline-params';
 import { formatReport } from '../../producers/cli/report';
-import { RunRecord } from '../../shared/runs/record';
+import { RunRecord } from '../../shared/runtime/runs/record';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
 
 const readJsonFile = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;

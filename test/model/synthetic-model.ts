@@ -6,12 +6,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_PIPELINE_PARAMS } from '../../shared/config/pipeline-params';
-import { CATEGORY_VECTORIZER, MODEL_FORMAT, MODEL_VERSION, ModelFile } from '../../shared/model/model-file';
-import { NARRATIVE_TEXT } from '../../shared/nlp/ticket-lemmas';
-import { RunStore } from '../../shared/runs/run-store';
-import { ARTIFACTS } from '../../shared/stages/context';
-import { runDir } from '../../shared/storage';
+import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
+import {
+  CATEGORY_VECTORIZER,
+  MODEL_FORMAT,
+  MODEL_VERSION,
+  ModelFile,
+} from '../../shared/pipeline/model/model-file';
+import { NARRATIVE_TEXT } from '../../shared/core/nlp/ticket-lemmas';
+import { RunStore } from '../../shared/runtime/runs/run-store';
+import { ARTIFACTS } from '../../shared/pipeline/stages/context';
+import { runDir } from '../../shared/core/storage';
 import { makeRecord } from '../helpers/records';
 
 /** A small deterministic generator (mulberry32). */

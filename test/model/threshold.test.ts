@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { calibrateThreshold, thresholdTable, topClasses } from '../../shared/model/threshold';
-import { DEFAULT_PIPELINE_PARAMS, resolvePipelineParams } from '../../shared/config/pipeline-params';
-import { STAGE_PARAMS, stageCacheKeys } from '../../shared/runs/stage-cache';
+import { calibrateThreshold, thresholdTable, topClasses } from '../../shared/pipeline/model/threshold';
+import { DEFAULT_PIPELINE_PARAMS, resolvePipelineParams } from '../../shared/core/config/pipeline-params';
+import { STAGE_PARAMS, stageCacheKeys } from '../../shared/runtime/runs/stage-cache';
 
 const conf = (...v: number[]) => Float64Array.from(v);
 const ok = (...v: number[]) => Uint8Array.from(v);

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
-import { readTickets } from '../../shared/dataset/read-tickets';
-import { BrillTagger, englishBrillTagger, naturalEnglishData } from '../../shared/nlp/brill-tagger';
-import { parseConllu } from '../../shared/nlp/pos-eval';
-import { EXTRA_LEXICON, EXTRA_RULES } from '../../shared/nlp/tagger-corrections';
-import { tokenizeWords } from '../../shared/nlp/tokenize';
+import { readTickets } from '../../shared/core/dataset/read-tickets';
+import { BrillTagger, englishBrillTagger, naturalEnglishData } from '../../shared/core/nlp/brill-tagger';
+import { parseConllu } from '../../tools/eval/pos-eval';
+import { EXTRA_LEXICON, EXTRA_RULES } from '../../shared/core/nlp/tagger-corrections';
+import { tokenizeWords } from '../../shared/core/nlp/tokenize';
 import { DEV_FILE, EWT_FILE, skipUnless } from './paths';
 
 interface NaturalLexicon {

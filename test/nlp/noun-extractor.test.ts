@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { createNounExtractor } from '../../shared/nlp/noun-extractor';
+import { createNounExtractor } from '../../shared/core/nlp/noun-extractor';
 import { PROJECT_ROOT } from './paths';
 
 const extract = createNounExtractor();
@@ -59,7 +59,7 @@ test('extractors are independent and repeatable', () => {
 });
 
 test('importing and using the module prints nothing to stdout and never loads the package root of natural', () => {
-  const modulePath = path.join(PROJECT_ROOT, 'dist/shared/nlp/noun-extractor.js');
+  const modulePath = path.join(PROJECT_ROOT, 'dist/shared/core/nlp/noun-extractor.js');
   const script = `
     const { createNounExtractor } = require(${JSON.stringify(modulePath)});
     createNounExtractor()('The bank charged fees.');

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { evaluateNouns, isContentToken, parseConllu } from '../../shared/nlp/pos-eval';
+import { evaluateNouns, isContentToken, parseConllu } from '../../tools/eval/pos-eval';
 import { EWT_FILE, PROJECT_ROOT, skipUnless } from './paths';
 
 // Two handmade sentences: a multi-word token range (3-4) and an empty node (5.1) must be skipped.
@@ -106,7 +106,7 @@ test('EWT test: noun F1 >= 85', { skip: skipUnless(EWT_FILE) }, () => {
   assert.deepEqual(counts(r.endToEnd), [3471, 614, 639]);
 });
 
-const SCRIPT = path.join(PROJECT_ROOT, 'dist/test/eval/eval-pos.js');
+const SCRIPT = path.join(PROJECT_ROOT, 'dist/tools/eval/eval-pos.js');
 
 test('eval-pos --json prints exactly one JSON object', { skip: skipUnless(EWT_FILE) }, () => {
   const child = spawnSync(process.execPath, [SCRIPT, '--json'], { encoding: 'utf8' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Singularizer, singularize } from '../../shared/nlp/singularize';
+import { Singularizer, singularize } from '../../shared/core/nlp/singularize';
 
 test('regular plurals, including those natural alone gets wrong', () => {
   const cases: Record<string, string> = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tokenizeWords } from '../../shared/nlp/tokenize';
+import { tokenizeWords } from '../../shared/core/nlp/tokenize';
 
 const { WordTokenizer } = require('natural/lib/natural/tokenizers/regexp_tokenizer') as {
   WordTokenizer: new () => { tokenize(text: string): string[] };

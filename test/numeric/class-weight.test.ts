@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { balancedClassWeights, sampleWeightsFor } from '../../shared/numeric/class-weight';
+import { balancedClassWeights, sampleWeightsFor } from '../../shared/core/numeric/class-weight';
 import { assertClose, loadFixture } from './fixtures';
 
 interface ClassWeightFixture {

@@ -9,9 +9,9 @@ import {
   selectRows,
   toDense,
   transpose,
-} from '../../shared/numeric/csr';
-import { Rng } from '../../shared/numeric/random';
-import { spmm } from '../../shared/numeric/sparse-kernels';
+} from '../../shared/core/numeric/csr';
+import { Rng } from '../../shared/core/numeric/random';
+import { spmm } from '../../shared/core/numeric/sparse-kernels';
 import { assertClose } from './fixtures';
 
 const A = csrFromDense([

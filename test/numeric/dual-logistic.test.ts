@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { balancedClassWeights, sampleWeightsFor } from '../../shared/numeric/class-weight';
-import { csrFromDense, selectRows } from '../../shared/numeric/csr';
-import { DualLogisticOptions, fitLogisticRegressionDual } from '../../shared/numeric/dual-logistic';
-import { predict, predictProba } from '../../shared/numeric/logistic-regression';
-import { accuracy } from '../../shared/numeric/metrics';
-import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/numeric/vectorizer';
+import { balancedClassWeights, sampleWeightsFor } from '../../shared/core/numeric/class-weight';
+import { csrFromDense, selectRows } from '../../shared/core/numeric/csr';
+import { DualLogisticOptions, fitLogisticRegressionDual } from '../../shared/core/numeric/dual-logistic';
+import { predict, predictProba } from '../../shared/core/numeric/logistic-regression';
+import { accuracy } from '../../shared/core/numeric/metrics';
+import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
 import { assertClose, loadFixture, maxAbsDiff } from './fixtures';
 
 interface DualFixture {

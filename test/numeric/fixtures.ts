@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CsrMatrix } from '../../shared/numeric/csr';
+import { CsrMatrix } from '../../shared/core/numeric/csr';
 
 /** Reads test/fixtures/sklearn/<name>.json relative to the compiled file (dist/test/numeric). */
 export function loadFixture<T>(name: string): T {

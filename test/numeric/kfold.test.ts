@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Fold, stratifiedKFold } from '../../shared/numeric/kfold';
-import { Rng } from '../../shared/numeric/random';
+import { Fold, stratifiedKFold } from '../../shared/core/numeric/kfold';
+import { Rng } from '../../shared/core/numeric/random';
 
 function classCounts(idx: Int32Array, y: Int32Array, k: number): number[] {
   const c = new Array<number>(k).fill(0);

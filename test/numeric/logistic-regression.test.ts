@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { csrFromDense, selectRows } from '../../shared/numeric/csr';
-import { minimizeLbfgs } from '../../shared/numeric/lbfgs';
+import { csrFromDense, selectRows } from '../../shared/core/numeric/csr';
+import { minimizeLbfgs } from '../../shared/core/numeric/lbfgs';
 import {
   LogisticRegressionOptions,
   fitLogisticRegression,
   predict,
   predictProba,
-} from '../../shared/numeric/logistic-regression';
-import { accuracy } from '../../shared/numeric/metrics';
-import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/numeric/vectorizer';
+} from '../../shared/core/numeric/logistic-regression';
+import { accuracy } from '../../shared/core/numeric/metrics';
+import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
 import { CsrJson, assertClose, csrFromJson, loadFixture } from './fixtures';
 
 interface LrFit {

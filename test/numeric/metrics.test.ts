@@ -9,7 +9,7 @@ import {
   formatFixed,
   precisionRecallF1Support,
   rocAucOvr,
-} from '../../shared/numeric/metrics';
+} from '../../shared/core/numeric/metrics';
 import { assertClose, assertCloseNumber, loadFixture } from './fixtures';
 
 interface Prf {

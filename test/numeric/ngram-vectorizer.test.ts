@@ -9,7 +9,7 @@ import {
   fitIdf,
   fitTfidfVectorizer,
   transformCounts,
-} from '../../shared/numeric/vectorizer';
+} from '../../shared/core/numeric/vectorizer';
 import { CsrJson, assertClose, assertCsrClose, csrFromJson, loadFixture } from './fixtures';
 
 interface NgramFixture {

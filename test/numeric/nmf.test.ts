@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { csrFromDense } from '../../shared/numeric/csr';
-import { argmaxRows, fitNmf, fitNmfFrom, initializeNmf } from '../../shared/numeric/nmf';
-import { truncatedSvd } from '../../shared/numeric/truncated-svd';
-import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/numeric/vectorizer';
+import { csrFromDense } from '../../shared/core/numeric/csr';
+import { argmaxRows, fitNmf, fitNmfFrom, initializeNmf } from '../../shared/core/numeric/nmf';
+import { truncatedSvd } from '../../shared/core/numeric/truncated-svd';
+import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
 import { assertClose, assertCloseNumber, loadFixture } from './fixtures';
 
 interface NmfRun {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Rng } from '../../shared/numeric/random';
-import { approximateMode, trainTestSplit } from '../../shared/numeric/split';
+import { Rng } from '../../shared/core/numeric/random';
+import { approximateMode, trainTestSplit } from '../../shared/core/numeric/split';
 import { loadFixture } from './fixtures';
 
 interface SplitCase {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toDense } from '../../shared/numeric/csr';
+import { toDense } from '../../shared/core/numeric/csr';
 import {
   CountVectorizerOptions,
   TfidfOptions,
@@ -10,7 +10,7 @@ import {
   fitIdf,
   fitTfidfVectorizer,
   transformCounts,
-} from '../../shared/numeric/vectorizer';
+} from '../../shared/core/numeric/vectorizer';
 import { CsrJson, assertClose, assertCsrClose, csrFromJson, loadFixture } from './fixtures';
 
 interface TfidfFixture {

@@ -4,19 +4,19 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { PROJECT_ROOT } from '../../shared/config/config';
-import { redisReachable } from '../../shared/flow/connection';
-import { pidAlive, readPidfile } from '../../shared/redis/durable-redis';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
+import { redisReachable } from '../../shared/runtime/flow/connection';
+import { pidAlive, readPidfile } from '../../shared/runtime/redis/durable-redis';
 import {
   durableRedisStart,
   durableRedisStatus,
   durableRedisStop,
   ensureRedis,
   freePort,
-} from '../../shared/redis/local-redis';
+} from '../../shared/runtime/redis/local-redis';
 import { tempDir } from '../helpers/env';
 
-const LOCAL_REDIS = path.join(PROJECT_ROOT, 'dist', 'shared', 'redis', 'local-redis.js');
+const LOCAL_REDIS = path.join(PROJECT_ROOT, 'dist', 'shared', 'runtime', 'redis', 'local-redis.js');
 const REDIS_COMMAND = path.join(PROJECT_ROOT, 'dist', 'producers', 'cli', 'redis-command.js');
 const CLI = path.join(PROJECT_ROOT, 'dist', 'producers', 'cli', 'ticketflow.js');
 

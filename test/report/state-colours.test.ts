@@ -6,10 +6,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UI_HTML } from '../../producers/api/ui/page';
 import { UI_JS } from '../../producers/api/ui/client';
-import { renderRunReportFragment } from '../../shared/report/run-report';
-import { STATE_COLOURS, ShownState } from '../../shared/report/state-colours';
-import { STAGES } from '../../shared/config/stages';
-import { RunRecord, StageRecord, RUN_STATES } from '../../shared/runs/record';
+import { renderRunReportFragment } from '../../shared/runtime/report/run-report';
+import { STATE_COLOURS, ShownState } from '../../shared/runtime/report/state-colours';
+import { STAGES } from '../../shared/core/config/stages';
+import { RunRecord, StageRecord, RUN_STATES } from '../../shared/runtime/runs/record';
 
 const badgeColours = (html: string) =>
   [...html.matchAll(/class="badge state-([a-z]+)" style="background:(#[0-9a-f]{6})"/g)].map((m) => [

@@ -4,8 +4,8 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import IORedis from 'ioredis';
 import { createApp } from '../../producers/api/app';
-import { createApiConnection } from '../../shared/flow/connection';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
+import { createApiConnection } from '../../shared/runtime/flow/connection';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
 import { cleanup, quietLog, testConfig } from '../helpers/env';
 
 describe('the API when Redis accepts connections but does not answer', () => {

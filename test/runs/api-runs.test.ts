@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runDir } from '../../shared/storage';
+import { runDir } from '../../shared/core/storage';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { call } from '../helpers/http';

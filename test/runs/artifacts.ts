@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { STAGES } from '../../shared/config/stages';
-import { STAGE_ARTIFACTS } from '../../shared/runs/stage-cache';
-import { ARTIFACTS } from '../../shared/stages/context';
-import { ModelFile } from '../../shared/model/model-file';
-import { SearchFile } from '../../shared/stages/search-file';
-import { runDir } from '../../shared/storage';
+import { STAGES } from '../../shared/core/config/stages';
+import { STAGE_ARTIFACTS } from '../../shared/runtime/runs/stage-cache';
+import { ARTIFACTS } from '../../shared/pipeline/stages/context';
+import { ModelFile } from '../../shared/pipeline/model/model-file';
+import { SearchFile } from '../../shared/pipeline/stages/training/search-file';
+import { runDir } from '../../shared/core/storage';
 
 /** Every artifact a completed run leaves, in flow order. */
 export const ALL_ARTIFACTS = STAGES.flatMap((s) => [...STAGE_ARTIFACTS[s]]);

@@ -6,14 +6,14 @@ import {
   PARAM_NAMES,
   PipelineParams,
   resolvePipelineParams,
-} from '../../shared/config/pipeline-params';
-import { STAGES, StageName } from '../../shared/config/stages';
-import { STAGE_PARAMS, stageCacheKeys } from '../../shared/runs/stage-cache';
-import { StageContext } from '../../shared/stages/context';
-import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
+} from '../../shared/core/config/pipeline-params';
+import { STAGES, StageName } from '../../shared/core/config/stages';
+import { STAGE_PARAMS, stageCacheKeys } from '../../shared/runtime/runs/stage-cache';
+import { StageContext } from '../../shared/pipeline/stages/context';
+import { runFeatureExtraction } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { runModelSearchInProcess } from '../helpers/model-search-in-process';
-import { runTextProcessing } from '../../shared/stages/text-processing';
-import { runTransformSplit } from '../../shared/stages/transform-split';
+import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
+import { runTransformSplit } from '../../shared/pipeline/stages/transform-split/transform-split';
 import { SAMPLE_DATASET, stageContext, testConfig } from '../helpers/env';
 
 /**

@@ -2,14 +2,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CHUNK_QUEUE } from '../../shared/config/stages';
+import { CHUNK_QUEUE } from '../../shared/core/config/stages';
 import { enqueueRun } from '../helpers/enqueue-run';
-import { cancelRun, retryRun } from '../../shared/runs/control';
-import { readRun } from '../../shared/runs/sync';
-import { runDir } from '../../shared/storage';
+import { cancelRun, retryRun } from '../../shared/runtime/runs/control';
+import { readRun } from '../../shared/runtime/runs/sync';
+import { runDir } from '../../shared/core/storage';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
-import { scaleDataset } from '../bench/scale-dataset';
+import { scaleDataset } from '../../tools/bench/scale-dataset';
 
 function listTree(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

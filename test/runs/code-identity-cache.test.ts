@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/config/config';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
 import { cleanup, SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 import { runCli } from '../helpers/cli';
 
@@ -71,7 +71,15 @@ describe('stage cache keyed by the code identity', () => {
     const first = await run();
     assert.deepEqual(first.cached, all(false), 'first run computes every stage');
 
-    const stage3 = path.join(project, 'dist', 'shared', 'stages', 'transform-split.js');
+    const stage3 = path.join(
+      project,
+      'dist',
+      'shared',
+      'pipeline',
+      'stages',
+      'transform-split',
+      'transform-split.js',
+    );
     fs.appendFileSync(stage3, '\nvoid "a changed line of stage 3";\n');
 
     const changed = await run();

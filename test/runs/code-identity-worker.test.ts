@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { STAGES, StageName } from '../../shared/config/stages';
-import { buildRunFlow } from '../../shared/flow/build-flow';
-import { newRunId } from '../../shared/flow/run-id';
-import { stageJobId } from '../../shared/flow/job-types';
-import { stageCodeIdentities } from '../../shared/runs/code-identity';
+import { STAGES, StageName } from '../../shared/core/config/stages';
+import { buildRunFlow } from '../../shared/runtime/flow/build-flow';
+import { newRunId } from '../../shared/runtime/flow/run-id';
+import { stageJobId } from '../../shared/runtime/flow/job-types';
+import { stageCodeIdentities } from '../../shared/runtime/runs/code-identity';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack } from '../helpers/stack';
 

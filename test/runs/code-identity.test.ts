@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/config/config';
-import { STAGES } from '../../shared/config/stages';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
+import { STAGES } from '../../shared/core/config/stages';
 import {
   closureHash,
   computeStageCodeIdentities,
@@ -11,7 +11,7 @@ import {
   moduleClosure,
   STAGE_ENTRIES,
   stageCodeIdentities,
-} from '../../shared/runs/code-identity';
+} from '../../shared/runtime/runs/code-identity';
 import { tempDir } from '../helpers/env';
 
 function write(root: string, rel: string, text: string): void {
@@ -104,9 +104,13 @@ describe("the built stages' code identities", () => {
         const now = computeStageCodeIdentities(copy);
         return STAGES.filter((s) => now[s] !== original[s]);
       };
-      assert.deepEqual(changed('shared/stages/transform-split.js'), ['transform-split']);
+      assert.deepEqual(changed('shared/pipeline/stages/transform-split/transform-split.js'), [
+        'transform-split',
+      ]);
       fs.cpSync(path.join(DIST_ROOT, 'shared'), path.join(copy, 'shared'), { recursive: true });
-      assert.deepEqual(changed('shared/stages/text-processing/merge-chunks.js'), ['text-processing']);
+      assert.deepEqual(changed('shared/pipeline/stages/text-processing/merge-chunks.js'), [
+        'text-processing',
+      ]);
     } finally {
       fs.rmSync(copy, { recursive: true, force: true });
     }

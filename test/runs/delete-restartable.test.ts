@@ -10,12 +10,12 @@ import http from 'node:http';
 import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { resolveConfig } from '../../shared/config/config';
-import { createConnection } from '../../shared/flow/connection';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
-import { sweepDeletes } from '../../shared/runs/control';
-import { LOCK_TTL_MS } from '../../shared/runs/run-lock';
-import { runDir } from '../../shared/storage';
+import { resolveConfig } from '../../shared/core/config/config';
+import { createConnection } from '../../shared/runtime/flow/connection';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
+import { sweepDeletes } from '../../shared/runtime/runs/control';
+import { LOCK_TTL_MS } from '../../shared/runtime/runs/run-lock';
+import { runDir } from '../../shared/core/storage';
 import { createApp } from '../../producers/api/app';
 import { quietLog } from '../helpers/env';
 import {

@@ -2,11 +2,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { QUEUES } from '../../shared/config/stages';
+import { QUEUES } from '../../shared/core/config/stages';
 import { enqueueRun } from '../helpers/enqueue-run';
-import { JobParams, labelMapSha256, resolveJobParams } from '../../shared/flow/param-refs';
-import { stageJobId } from '../../shared/flow/job-types';
-import { RUN_RECORD_FILE, runDir } from '../../shared/storage';
+import { JobParams, labelMapSha256, resolveJobParams } from '../../shared/runtime/flow/param-refs';
+import { stageJobId } from '../../shared/runtime/flow/job-types';
+import { RUN_RECORD_FILE, runDir } from '../../shared/core/storage';
 import { SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 

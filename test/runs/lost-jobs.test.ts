@@ -1,10 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection } from '../../shared/flow/connection';
-import { closeRunsContext, openRunsContext } from '../../shared/runs/context';
-import { RunRecord } from '../../shared/runs/record';
+import { createConnection } from '../../shared/runtime/flow/connection';
+import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
+import { RunRecord } from '../../shared/runtime/runs/record';
 import { activeRunWithoutJobs } from '../helpers/records';
-import { LOST_JOBS_AFTER_MS, refreshRecord } from '../../shared/runs/refresh';
+import { LOST_JOBS_AFTER_MS, refreshRecord } from '../../shared/runtime/runs/refresh';
 import { cleanup, testConfig } from '../helpers/env';
 
 describe('a run whose jobs are gone from Redis', () => {

@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { STAGES } from '../../shared/config/stages';
+import { STAGES } from '../../shared/core/config/stages';
 import { enqueueRun } from '../helpers/enqueue-run';
-import { chunkJobId, stageJobId } from '../../shared/flow/job-types';
-import { retryRun } from '../../shared/runs/control';
-import { readRunLogs } from '../../shared/runs/run-logs';
-import { STAGE_ARTIFACTS } from '../../shared/runs/stage-cache';
+import { chunkJobId, stageJobId } from '../../shared/runtime/flow/job-types';
+import { retryRun } from '../../shared/runtime/runs/control';
+import { readRunLogs } from '../../shared/runtime/runs/run-logs';
+import { STAGE_ARTIFACTS } from '../../shared/runtime/runs/stage-cache';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { artifactHashes, fileIdentities } from './artifacts';

@@ -1,10 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection } from '../../shared/flow/connection';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
-import { LOST_JOBS_AFTER_MS } from '../../shared/runs/refresh';
-import { runFinished } from '../../shared/runs/run-finished';
-import { syncRun } from '../../shared/runs/sync';
+import { createConnection } from '../../shared/runtime/flow/connection';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
+import { LOST_JOBS_AFTER_MS } from '../../shared/runtime/runs/refresh';
+import { runFinished } from '../../shared/runtime/runs/run-finished';
+import { syncRun } from '../../shared/runtime/runs/sync';
 import { activeRunWithoutJobs } from '../helpers/records';
 import { cleanup, testConfig } from '../helpers/env';
 

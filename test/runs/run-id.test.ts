@@ -1,9 +1,9 @@
 /** A run id is checked by one pattern wherever it arrives: as a folder name, in an API path, in a cursor. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { newRunId } from '../../shared/flow/run-id';
-import { decodeCursor } from '../../shared/runs/run-store';
-import { RUN_ID_PATTERN, runDir } from '../../shared/storage';
+import { newRunId } from '../../shared/runtime/flow/run-id';
+import { decodeCursor } from '../../shared/runtime/runs/run-store';
+import { RUN_ID_PATTERN, runDir } from '../../shared/core/storage';
 
 describe('run id pattern', () => {
   it('runDir and cursors accept what the pattern accepts and refuse the rest, length included', () => {

@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import IORedis from 'ioredis';
-import { createConnection } from '../../shared/flow/connection';
-import { freePort } from '../../shared/redis/local-redis';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runs/context';
-import { submitRun, SubmitDeadlinePassed } from '../../shared/runs/submit';
+import { createConnection } from '../../shared/runtime/flow/connection';
+import { freePort } from '../../shared/runtime/redis/local-redis';
+import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
+import { submitRun, SubmitDeadlinePassed } from '../../shared/runtime/runs/submit';
 import { cleanup, SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 import { API_MAIN, Proc, sleep, spawnNode, waitFor } from '../helpers/processes';
 

@@ -11,12 +11,12 @@ import {
   productQuotas,
   serializeSample,
   type ComplaintHit,
-} from '../../shared/sample/generate';
-import { parseArgs } from '../../shared/sample/make-sample';
-import { PRODUCTS } from '../../shared/sample/vocabulary';
+} from '../../tools/sample/generate';
+import { parseArgs } from '../../tools/sample/make-sample';
+import { PRODUCTS } from '../../tools/sample/vocabulary';
 
 // Compiled to dist/test/sample/: the script is in dist/, the committed sample in the project tree.
-const SCRIPT = path.resolve(__dirname, '../../shared/sample/make-sample.js');
+const SCRIPT = path.resolve(__dirname, '../../tools/sample/make-sample.js');
 const COMMITTED = path.resolve(__dirname, '../../../shared/sample/complaints-sample.json');
 
 const SOURCE_KEYS = [

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from '../../shared/config/pipeline-params';
-import { FoldResult, summarizeSearch } from '../../shared/stages/model-search';
-import { searchGrid } from '../../shared/stages/search-grid';
+import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from '../../shared/core/config/pipeline-params';
+import { FoldResult, summarizeSearch } from '../../shared/pipeline/stages/training/model-search';
+import { searchGrid } from '../../shared/pipeline/stages/training/search-grid';
 
 /** Three candidates (C = 1, 3, 10; ids 0, 1, 2) cross-validated on three folds. */
 const params: PipelineParams = { ...DEFAULT_PIPELINE_PARAMS, searchC: [1, 3, 10], cvFolds: 3 };

@@ -2,10 +2,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { csvRow } from '../../shared/io/csv';
-import { planChunks } from '../../shared/dataset/plan-chunks';
-import { runTextProcessing } from '../../shared/stages/text-processing';
-import { runDir } from '../../shared/storage';
+import { csvRow } from '../../shared/core/io/csv';
+import { planChunks } from '../../shared/core/dataset/plan-chunks';
+import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
+import { runDir } from '../../shared/core/storage';
 import { stageContext, tempDir, testConfig } from '../helpers/env';
 
 // Invented tickets with the awkward parts of real data: quotes, commas, newlines (LF and CRLF) inside

@@ -2,10 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from '../../shared/config/pipeline-params';
-import { parseLabelMapTsv, readLabelMapFile } from '../../shared/config/label-map';
-import { BadInputError } from '../../shared/errors';
-import { categoryLabels, rawLabel } from '../../shared/stages/labels';
+import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from '../../shared/core/config/pipeline-params';
+import { parseLabelMapTsv, readLabelMapFile } from '../../shared/core/config/label-map';
+import { BadInputError } from '../../shared/core/errors';
+import { categoryLabels, rawLabel } from '../../shared/pipeline/stages/transform-split/labels';
 import { tempDir } from '../helpers/env';
 
 const params = (over: Partial<PipelineParams>): PipelineParams => ({

@@ -2,12 +2,12 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runTextProcessing } from '../../shared/stages/text-processing';
-import { runFeatureExtraction } from '../../shared/stages/feature-extraction';
-import { runTransformSplit } from '../../shared/stages/transform-split';
+import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
+import { runFeatureExtraction } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { runTransformSplit } from '../../shared/pipeline/stages/transform-split/transform-split';
 import { runModelSearchInProcess } from '../helpers/model-search-in-process';
-import { runDir } from '../../shared/storage';
-import { BadInputError } from '../../shared/errors';
+import { runDir } from '../../shared/core/storage';
+import { BadInputError } from '../../shared/core/errors';
 import { comparableBytes } from '../runs/artifacts';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
 

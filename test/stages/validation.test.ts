@@ -2,26 +2,26 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PipelineParams } from '../../shared/config/pipeline-params';
-import { BadInputError } from '../../shared/errors';
-import { csvRow } from '../../shared/io/csv';
+import { PipelineParams } from '../../shared/core/config/pipeline-params';
+import { BadInputError } from '../../shared/core/errors';
+import { csvRow } from '../../shared/core/io/csv';
 import {
   ARTIFACTS,
   StageContext,
   TICKETS_COLUMNS,
   TICKETS_TOPICS_COLUMNS,
-} from '../../shared/stages/context';
+} from '../../shared/pipeline/stages/context';
 import {
   MIN_TOPIC_SHARE,
   MIN_VOCABULARY_TERMS,
   runFeatureExtraction,
   TopicsFile,
-} from '../../shared/stages/feature-extraction';
-import { runTextProcessing } from '../../shared/stages/text-processing';
-import { MetricsFile } from '../../shared/stages/training';
+} from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
+import { MetricsFile } from '../../shared/pipeline/stages/training/training';
 import { runModelSearchInProcess } from '../helpers/model-search-in-process';
-import { runTransformSplit, SplitFile } from '../../shared/stages/transform-split';
-import { runDir } from '../../shared/storage';
+import { runTransformSplit, SplitFile } from '../../shared/pipeline/stages/transform-split/transform-split';
+import { runDir } from '../../shared/core/storage';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
 
 const config = testConfig();

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { attemptsFromLogs, TimelineEntry } from '../../shared/runs/timeline';
-import { timelineSvg } from '../../shared/report/run-report';
+import { attemptsFromLogs, TimelineEntry } from '../../shared/runtime/runs/timeline';
+import { timelineSvg } from '../../shared/runtime/report/run-report';
 
 describe('run timeline', () => {
   it('reads each attempt from a job log: retries and the split/merge restart of text processing', () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { nmi, purity } from '../bench/cluster-agreement';
+import { nmi, purity } from '../../tools/bench/cluster-agreement';
 
 // Reference: test/fixtures/sklearn/cluster_agreement.py (scikit-learn 1.2.1 normalized_mutual_info_score).
 const clusters = ['a', 'a', 'a', 'b', 'b', 'c', 'c', 'c', 'c', 'a', 'b', 'c'];

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { PROJECT_ROOT, resolveConfig } from '../../shared/config/config';
-import { DEFAULT_PIPELINE_PARAMS, resolvePipelineParams } from '../../shared/config/pipeline-params';
-import { BadInputError } from '../../shared/errors';
+import { PROJECT_ROOT, resolveConfig } from '../../shared/core/config/config';
+import { DEFAULT_PIPELINE_PARAMS, resolvePipelineParams } from '../../shared/core/config/pipeline-params';
+import { BadInputError } from '../../shared/core/errors';
 
 describe('resolveConfig', () => {
   it('gives the documented defaults for an empty environment', () => {

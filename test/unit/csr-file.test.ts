@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCsrFile, writeCsrFile } from '../../shared/io/csr-file';
-import { csrFromDense } from '../../shared/numeric/csr';
+import { readCsrFile, writeCsrFile } from '../../shared/core/io/csr-file';
+import { csrFromDense } from '../../shared/core/numeric/csr';
 import { tempDir } from '../helpers/env';
 
 describe('features.bin', () => {

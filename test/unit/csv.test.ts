@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CsvParser, csvRow } from '../../shared/io/csv';
+import { CsvParser, csvRow } from '../../shared/core/io/csv';
 
 function parseInPieces(text: string, size: number): string[][] {
   const rows: string[][] = [];

@@ -7,8 +7,8 @@ import {
   PARAM_NAMES,
   PipelineParams,
   resolvePipelineParams,
-} from '../../shared/config/pipeline-params';
-import { BadInputError } from '../../shared/errors';
+} from '../../shared/core/config/pipeline-params';
+import { BadInputError } from '../../shared/core/errors';
 
 /**
  * The BadInputError message `resolvePipelineParams` throws for `overrides`, or fails the test. The API

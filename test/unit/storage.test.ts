@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openAtomicWriter, runDir, writeJsonAtomic } from '../../shared/storage';
+import { openAtomicWriter, runDir, writeJsonAtomic } from '../../shared/core/storage';
 import { tempDir } from '../helpers/env';
 
 describe('storage', () => {

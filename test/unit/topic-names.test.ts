@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { nameTopics } from '../../shared/stages/topic-names';
+import { nameTopics } from '../../shared/pipeline/stages/feature-extraction/topic-names';
 
 const dict = {
   'Bank Account Services': ['account', 'bank', 'deposit'],

@@ -11,21 +11,21 @@ import {
   partStatsPath,
   predictionColumns,
   summariseParts,
-} from '../../shared/classify/batch';
-import { TicketflowConfig } from '../../shared/config/config';
-import { CLASSIFICATION_CHUNK_QUEUE } from '../../shared/config/stages';
-import { planChunks } from '../../shared/dataset/plan-chunks';
-import { noNarrative, TicketRange } from '../../shared/dataset/read-tickets';
-import { BadInputError } from '../../shared/errors';
-import { nodeOptions } from '../../shared/flow/build-flow';
+} from '../../shared/runtime/classify/batch';
+import { TicketflowConfig } from '../../shared/core/config/config';
+import { CLASSIFICATION_CHUNK_QUEUE } from '../../shared/core/config/stages';
+import { planChunks } from '../../shared/core/dataset/plan-chunks';
+import { noNarrative, TicketRange } from '../../shared/core/dataset/read-tickets';
+import { BadInputError } from '../../shared/core/errors';
+import { nodeOptions } from '../../shared/runtime/flow/build-flow';
 import {
   ClassificationChunkJobData,
   ClassificationJobData,
   classificationChunkJobId,
-} from '../../shared/flow/job-types';
-import { csvRow } from '../../shared/io/csv';
-import { Logger } from '../../shared/logger';
-import { openAtomicWriter, writeJsonAtomic } from '../../shared/storage';
+} from '../../shared/runtime/flow/job-types';
+import { csvRow } from '../../shared/core/io/csv';
+import { Logger } from '../../shared/core/logger';
+import { openAtomicWriter, writeJsonAtomic } from '../../shared/core/storage';
 import { openJobDataset } from './dataset-path';
 import { runJobLogged } from './stage-context';
 import { awaitChunks } from './fan-out';

@@ -1,5 +1,5 @@
-import { TicketflowConfig } from '../../shared/config/config';
-import { DatasetFile, openDatasetInRoot } from '../../shared/dataset/open-dataset';
+import { TicketflowConfig } from '../../shared/core/config/config';
+import { DatasetFile, openDatasetInRoot } from '../../shared/core/dataset/open-dataset';
 
 /**
  * Open a job's dataset reference inside this worker's own data root (TICKETFLOW_DATA_DIR), never trusting

@@ -1,7 +1,7 @@
 import { ErrorCode, Job, Queue, UnrecoverableError, WaitingChildrenError } from 'bullmq';
-import { ChunkPlan } from '../../shared/dataset/plan-chunks';
-import { FanOutState } from '../../shared/flow/job-types';
-import { Logger } from '../../shared/logger';
+import { ChunkPlan } from '../../shared/core/dataset/plan-chunks';
+import { FanOutState } from '../../shared/runtime/flow/job-types';
+import { Logger } from '../../shared/core/logger';
 
 /**
  * End a fan-out parent's split step: note the plan in the job's data (the merge step reads it), then

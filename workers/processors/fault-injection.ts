@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { BadInputError } from '../../shared/errors';
-import { StageContext, artifactPath } from '../../shared/stages/context';
+import { BadInputError } from '../../shared/core/errors';
+import { StageContext, artifactPath } from '../../shared/pipeline/stages/context';
 
 /**
  * Fault drill: `TICKETFLOW_FAIL_ONCE=feature-extraction,text-chunks:permanent` makes the first attempt of

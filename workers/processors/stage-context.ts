@@ -2,12 +2,12 @@ import os from 'node:os';
 import { Writable } from 'node:stream';
 import { UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import winston from 'winston';
-import { resolveConfig, TicketflowConfig } from '../../shared/config/config';
-import { BadInputError } from '../../shared/errors';
-import { createLogger, Logger, logLost } from '../../shared/logger';
-import { StageContext } from '../../shared/stages/context';
-import { PipelineParams } from '../../shared/config/pipeline-params';
-import { JobParams, resolveJobParams } from '../../shared/flow/param-refs';
+import { resolveConfig, TicketflowConfig } from '../../shared/core/config/config';
+import { BadInputError } from '../../shared/core/errors';
+import { createLogger, Logger, logLost } from '../../shared/core/logger';
+import { StageContext } from '../../shared/pipeline/stages/context';
+import { PipelineParams } from '../../shared/core/config/pipeline-params';
+import { JobParams, resolveJobParams } from '../../shared/runtime/flow/param-refs';
 
 /** The part of a BullMQ job (inline or sandboxed) that stage processors use. */
 export interface ProcessorJob<Data> {

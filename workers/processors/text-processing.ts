@@ -1,14 +1,24 @@
 import fsp from 'node:fs/promises';
 import { Job, Queue } from 'bullmq';
-import { TicketflowConfig } from '../../shared/config/config';
-import { CHUNK_QUEUE } from '../../shared/config/stages';
-import { nodeOptions } from '../../shared/flow/build-flow';
-import { ChunkJobData, StageJobData, TextProcessingJobResult, chunkJobId } from '../../shared/flow/job-types';
-import { ARTIFACTS, StageContext, artifactPath } from '../../shared/stages/context';
-import { mergeChunks, readChunkStats, removeChunkFiles, sumStats } from '../../shared/stages/text-processing';
-import { chunkStatsPath, ChunkStatsFile } from '../../shared/stages/text-processing/chunk-files';
-import { planVerified } from '../../shared/dataset/verify-dataset';
-import { ReadStats } from '../../shared/dataset/read-tickets';
+import { TicketflowConfig } from '../../shared/core/config/config';
+import { CHUNK_QUEUE } from '../../shared/core/config/stages';
+import { nodeOptions } from '../../shared/runtime/flow/build-flow';
+import {
+  ChunkJobData,
+  StageJobData,
+  TextProcessingJobResult,
+  chunkJobId,
+} from '../../shared/runtime/flow/job-types';
+import { ARTIFACTS, StageContext, artifactPath } from '../../shared/pipeline/stages/context';
+import {
+  mergeChunks,
+  readChunkStats,
+  removeChunkFiles,
+  sumStats,
+} from '../../shared/pipeline/stages/text-processing';
+import { chunkStatsPath, ChunkStatsFile } from '../../shared/pipeline/stages/text-processing/chunk-files';
+import { planVerified } from '../../shared/core/dataset/verify-dataset';
+import { ReadStats } from '../../shared/core/dataset/read-tickets';
 import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';

@@ -1,18 +1,18 @@
 import { Job, Queue } from 'bullmq';
-import { TicketflowConfig } from '../../shared/config/config';
-import { SEARCH_QUEUE } from '../../shared/config/stages';
-import { nodeOptions } from '../../shared/flow/build-flow';
-import { SearchJobData, StageJobData, searchJobId } from '../../shared/flow/job-types';
-import { StageContext } from '../../shared/stages/context';
+import { TicketflowConfig } from '../../shared/core/config/config';
+import { SEARCH_QUEUE } from '../../shared/core/config/stages';
+import { nodeOptions } from '../../shared/runtime/flow/build-flow';
+import { SearchJobData, StageJobData, searchJobId } from '../../shared/runtime/flow/job-types';
+import { StageContext } from '../../shared/pipeline/stages/context';
 import {
   foldKey,
   readFoldResults,
   removeFoldFiles,
   summarizeSearch,
   writeSearchFile,
-} from '../../shared/stages/model-search';
-import { describeCandidate, searchGrid } from '../../shared/stages/search-grid';
-import { TrainingResult } from '../../shared/stages/training';
+} from '../../shared/pipeline/stages/training/model-search';
+import { describeCandidate, searchGrid } from '../../shared/pipeline/stages/training/search-grid';
+import { TrainingResult } from '../../shared/pipeline/stages/training/training';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 import { waitForChildren } from './fan-out';

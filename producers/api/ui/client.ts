@@ -1,4 +1,4 @@
-import { STATE_COLOURS } from '../../../shared/report/state-colours';
+import { STATE_COLOURS } from '../../../shared/runtime/report/state-colours';
 
 /**
  * `GET /ui/app.js`: the page's script, hand-written, no build step and no dependency. It reads the API

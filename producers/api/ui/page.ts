@@ -1,5 +1,5 @@
-import { RUN_STATES } from '../../../shared/runs/record';
-import { STATE_BADGE_CSS, STATE_COLOURS } from '../../../shared/report/state-colours';
+import { RUN_STATES } from '../../../shared/runtime/runs/record';
+import { STATE_BADGE_CSS, STATE_COLOURS } from '../../../shared/runtime/report/state-colours';
 
 /** The chart's legend: one swatch per run state, coloured as the chart's points. */
 const CHART_LEGEND = RUN_STATES.map(

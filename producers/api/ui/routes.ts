@@ -6,23 +6,23 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import express, { NextFunction, Request, Response, Router } from 'express';
-import { RUN_ID_PATTERN } from '../../../shared/storage';
+import { RUN_ID_PATTERN } from '../../../shared/core/storage';
 import {
   REPORT_FILE,
   gatherRunReport,
   renderRunReport,
   renderRunReportFragment,
-} from '../../../shared/report/run-report';
-import { RunsContext } from '../../../shared/runs/context';
-import { isFinal } from '../../../shared/runs/record';
-import { readRun } from '../../../shared/runs/sync';
-import { runTimeline } from '../../../shared/runs/timeline';
-import { runDir, writeFileAtomic } from '../../../shared/storage';
+} from '../../../shared/runtime/report/run-report';
+import { RunsContext } from '../../../shared/runtime/runs/context';
+import { isFinal } from '../../../shared/runtime/runs/record';
+import { readRun } from '../../../shared/runtime/runs/sync';
+import { runTimeline } from '../../../shared/runtime/runs/timeline';
+import { runDir, writeFileAtomic } from '../../../shared/core/storage';
 import { UI_HTML } from './page';
 import { UI_JS } from './client';
 import { REPORT_CSP, UI_CSP } from '../security-headers';
 import { redisDeadline } from '../redis-deadline';
-import { logLost } from '../../../shared/logger';
+import { logLost } from '../../../shared/core/logger';
 
 /** The page and its script: mounted before the token guard (they hold no data). */
 export function uiPageRouter(): Router {

@@ -6,14 +6,17 @@ import {
   classificationDir,
   partPath,
   partStatsPath,
-} from '../../../shared/classify/batch';
-import { DatasetFile } from '../../../shared/dataset/open-dataset';
-import { readTickets } from '../../../shared/dataset/read-tickets';
-import { ClassificationChunkJobData, ClassificationChunkJobResult } from '../../../shared/flow/job-types';
-import { csvRow } from '../../../shared/io/csv';
-import { LoadedModel, readModel } from '../../../shared/model/load-model';
-import { ARTIFACTS } from '../../../shared/stages/context';
-import { openAtomicWriter, runDir, writeJsonAtomic } from '../../../shared/storage';
+} from '../../../shared/runtime/classify/batch';
+import { DatasetFile } from '../../../shared/core/dataset/open-dataset';
+import { readTickets } from '../../../shared/core/dataset/read-tickets';
+import {
+  ClassificationChunkJobData,
+  ClassificationChunkJobResult,
+} from '../../../shared/runtime/flow/job-types';
+import { csvRow } from '../../../shared/core/io/csv';
+import { LoadedModel, readModel } from '../../../shared/pipeline/model/load-model';
+import { ARTIFACTS } from '../../../shared/pipeline/stages/context';
+import { openAtomicWriter, runDir, writeJsonAtomic } from '../../../shared/core/storage';
 import { openJobDataset } from '../dataset-path';
 import { processConfig, ProcessorJob, runJobLogged } from '../stage-context';
 

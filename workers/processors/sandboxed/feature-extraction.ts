@@ -1,6 +1,6 @@
 import './die-with-worker';
-import { runFeatureExtraction } from '../../../shared/stages/feature-extraction';
-import { StageJobData } from '../../../shared/flow/job-types';
+import { runFeatureExtraction } from '../../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { StageJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
 

@@ -1,10 +1,13 @@
 import './die-with-worker';
-import { processChunk, warmUpNounExtractor } from '../../../shared/stages/text-processing/process-chunk';
-import { ChunkJobData, ChunkJobResult } from '../../../shared/flow/job-types';
+import {
+  processChunk,
+  warmUpNounExtractor,
+} from '../../../shared/pipeline/stages/text-processing/process-chunk';
+import { ChunkJobData, ChunkJobResult } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, processConfig, runLogged } from '../stage-context';
 import { openJobDataset } from '../dataset-path';
 import { failOnceIfAsked } from '../fault-injection';
-import { checkChunkDataset, checkUnchanged } from '../../../shared/dataset/verify-dataset';
+import { checkChunkDataset, checkUnchanged } from '../../../shared/core/dataset/verify-dataset';
 
 warmUpNounExtractor();
 

@@ -1,7 +1,7 @@
 import './die-with-worker';
-import { runTraining, TrainingResult } from '../../../shared/stages/training';
-import { FoldResult, runCvFold } from '../../../shared/stages/model-search';
-import { SearchJobData } from '../../../shared/flow/job-types';
+import { runTraining, TrainingResult } from '../../../shared/pipeline/stages/training/training';
+import { FoldResult, runCvFold } from '../../../shared/pipeline/stages/training/model-search';
+import { SearchJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
 

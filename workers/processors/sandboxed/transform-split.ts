@@ -1,6 +1,6 @@
 import './die-with-worker';
-import { runTransformSplit } from '../../../shared/stages/transform-split';
-import { StageJobData } from '../../../shared/flow/job-types';
+import { runTransformSplit } from '../../../shared/pipeline/stages/transform-split/transform-split';
+import { StageJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
 

@@ -1,0 +1,292 @@
+import path from 'node:path';
+import net from 'node:net';
+import os from 'node:os';
+import { BadInputError } from '../errors';
+import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from './pipeline-params';
+import { QUEUES, QueueName, StageName, isQueueName } from './stages';
+
+/** The project's root folder (config.ts compiles to dist/shared/core/config/config.js). */
+export const PROJECT_ROOT = path.resolve(__dirname, '../../../..');
+
+/** Retry policy of every job: the seed's `retries=3, retry_delay_seconds=2`. */
+export interface RetryPolicy {
+  attempts: number;
+  backoff: { type: 'fixed' | 'exponential'; delay: number };
+}
+
+/** The whole configuration, resolved: every field has its value. */
+export interface TicketflowConfig {
+  /** `REDIS_URL` @defaultValue 'redis://127.0.0.1:6379' */
+  redisUrl: string;
+  /** `TICKETFLOW_QUEUE_PREFIX`: BullMQ key prefix, so several deployments can share one Redis. @defaultValue 'ticketflow' */
+  queuePrefix: string;
+  /** `TICKETFLOW_STORAGE_DIR`: shared storage; runs write under `runs/<runId>/`. @defaultValue '<project>/.ticketflow/storage' */
+  storageDir: string;
+  /** `TICKETFLOW_DATA_DIR`: datasets named by the API are resolved inside it. @defaultValue '<project>/shared/sample' */
+  dataDir: string;
+  /** `PORT` of the HTTP API. @defaultValue 3000 */
+  port: number;
+  /**
+   * `HOST`: the address the HTTP API listens on (an IP address or a host name; IPv6 with or without
+   * brackets). Anything but loopback needs `apiToken` (or `allowInsecure`). @defaultValue '127.0.0.1'
+   */
+  host: string;
+  /**
+   * `TICKETFLOW_API_TOKEN`: when set, every API route but `GET /healthz` needs `Authorization: Bearer
+   * <token>`, and Bull Board the same token as Bearer or as the HTTP Basic password. At least 16 visible
+   * ASCII characters, no spaces. @defaultValue null (no authentication)
+   */
+  apiToken: string | null;
+  /**
+   * True when `TICKETFLOW_API_TOKEN` is present in the environment but empty or blank (e.g. a secret file
+   * that was missing): the API refuses to start rather than run without authentication. `apiToken` is
+   * null then. @defaultValue false
+   */
+  apiTokenBlank: boolean;
+  /**
+   * `TICKETFLOW_ALLOWED_HOSTS`: comma-separated host names (or addresses) the API answers to besides
+   * loopback names and `host` itself; any other `Host` header is refused (DNS rebinding). Lower case,
+   * without ports. @defaultValue []
+   */
+  allowedHosts: string[];
+  /**
+   * `TICKETFLOW_ALLOWED_ORIGINS`: comma-separated origins (`https://ops.example.com`) whose pages may send
+   * state-changing requests (POST, PUT, PATCH, DELETE); other cross-origin ones are refused. Normalised
+   * to `scheme://host[:port]`. @defaultValue []
+   */
+  allowedOrigins: string[];
+  /**
+   * `TICKETFLOW_ALLOW_INSECURE=1`: let the API listen on a non-loopback `host` without a token (it warns).
+   * @defaultValue false
+   */
+  allowInsecure: boolean;
+  /**
+   * Bull Board in read-only mode (no retry, clean, add, pause, promote, remove, ... from the board).
+   * `TICKETFLOW_BOARD_READONLY=1` always makes it read-only; otherwise `TICKETFLOW_BOARD_WRITABLE=1|0`
+   * decides; with neither, the board is read-only when a token is set (it would let every token holder
+   * pause queues and add jobs) and writable without one (loopback only, where any local process can
+   * already write to the unauthenticated Redis). @defaultValue apiToken !== null
+   */
+  boardReadOnly: boolean;
+  /**
+   * `TICKETFLOW_MODEL_CACHE_MB`: the most memory the API's loaded models may hold together (least recently
+   * used evicted first; the model just loaded is kept even when larger). @defaultValue 128
+   */
+  modelCacheMb: number;
+  /** `TICKETFLOW_CONCURRENCY`: jobs per queue per worker process. @defaultValue 1 */
+  concurrency: number;
+  /** `TICKETFLOW_LOG_LEVEL` @defaultValue 'info' */
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /**
+   * `TICKETFLOW_LOG_FORMAT`: `text` (one readable line per entry) or `json` (winston's JSON: one object per
+   * line with `timestamp`, `level`, `message`, and for a job's lines `runId`, `stage`, `jobId`, `attempt`,
+   * `worker`). @defaultValue 'text'
+   */
+  logFormat: 'text' | 'json';
+  /** `TICKETFLOW_REDIS_DIR`: where a privately started redis-server keeps its files. @defaultValue '<project>/.ticketflow/redis' */
+  redisDir: string;
+  /** Pipeline parameters; a run may override them. */
+  pipeline: PipelineParams;
+  retry: RetryPolicy;
+  /**
+   * How long BullMQ keeps finished jobs (`TICKETFLOW_JOB_RETENTION_SECONDS`, `TICKETFLOW_JOB_RETENTION_COUNT`,
+   * per queue): run records and artifacts stay until a run is deleted, so jobs are only needed for a while.
+   * @defaultValue { seconds: 86400, count: 1000 }
+   */
+  jobRetention: { seconds: number; count: number };
+  /**
+   * How fast a job whose worker died is noticed and handed to another (`TICKETFLOW_LOCK_DURATION_MS`,
+   * `TICKETFLOW_STALLED_INTERVAL_MS`): a job's lock expires `lockDurationMs` after its worker last renewed it
+   * (every half of that), and every `stalledIntervalMs` some worker moves jobs with expired locks back to
+   * the queue. A kill costs at most about their sum. CPU-heavy work runs in sandboxed children, so the
+   * worker's event loop is free to renew locks even when short.
+   * @defaultValue { lockDurationMs: 4000, stalledIntervalMs: 2000 }
+   */
+  recovery: { lockDurationMs: number; stalledIntervalMs: number };
+  /**
+   * Per queue, how long one attempt may run before it is killed and failed for good
+   * (`TICKETFLOW_STAGE_TIMEOUTS="text-chunks=600,training=3600"`, seconds): a runaway job on pathological
+   * input would run as long again if retried. Generous: ~100× the dev data's times.
+   */
+  stageTimeoutMs: Record<QueueName, number>;
+  /** The seed's Prefect task tags, carried in every job's data. */
+  tags: Record<StageName, readonly string[]>;
+}
+
+/** `scheme://host[:port]` of an http(s) origin as browsers send it in `Origin`; null if `text` is none. */
+export function originOf(text: string): string | null {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') return null;
+    if (url.pathname !== '/' || /^[a-z]+:\/\/[^/]+\/./i.test(text)) return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
+}
+
+/** What `resolveConfig` reads: environment variables. */
+export type ConfigEnv = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_STAGE_TIMEOUT_MS: Readonly<Record<QueueName, number>> = {
+  'text-processing': 1800_000,
+  'text-chunks': 600_000,
+  'feature-extraction': 3600_000,
+  'transform-split': 1800_000,
+  training: 3600_000,
+  'training-search': 1800_000,
+  classification: 1800_000,
+  'classification-chunks': 600_000,
+};
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, backoff: { type: 'fixed', delay: 2000 } };
+
+export const STAGE_TAGS: Record<StageName, readonly string[]> = {
+  'text-processing': ['pos_tag'],
+  'feature-extraction': ['feature_extraction', 'topic_modeling'],
+  'transform-split': ['data_transform', 'split_data', 'train_test_split'],
+  training: ['train', 'best_model', 'LogisticRegressionClassifier'],
+};
+
+/**
+ * Resolve the configuration from environment variables: a pure function (no I/O), so it is easy to test
+ * and every process of a deployment reads the same values the same way. Throws one error listing every
+ * invalid variable.
+ */
+export function resolveConfig(env: ConfigEnv): TicketflowConfig {
+  const problems: string[] = [];
+  const text = (name: string, fallback: string): string => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? fallback : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
+  /** A yes/no variable; null when unset or blank. */
+  const optionalFlag = (name: string): boolean | null => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return null;
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    problems.push(`${name} must be 1 or 0 (or true/false, yes/no, on/off), got "${raw}"`);
+    return null;
+  };
+  const flag = (name: string): boolean => optionalFlag(name) ?? false;
+
+  const redisUrl = text('REDIS_URL', 'redis://127.0.0.1:6379');
+  if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
+    problems.push(`REDIS_URL must look like redis://host:port[/db], got "${redisUrl}"`);
+  }
+  const queuePrefix = text('TICKETFLOW_QUEUE_PREFIX', 'ticketflow');
+  if (!/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) {
+    problems.push(
+      `TICKETFLOW_QUEUE_PREFIX may hold only letters, digits, "_", "." and "-", got "${queuePrefix}"`,
+    );
+  }
+  const logLevel = text('TICKETFLOW_LOG_LEVEL', 'info');
+  if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) {
+    problems.push(`TICKETFLOW_LOG_LEVEL must be error, warn, info or debug, got "${logLevel}"`);
+  }
+  const logFormat = text('TICKETFLOW_LOG_FORMAT', 'text').toLowerCase();
+  if (!['text', 'json'].includes(logFormat)) {
+    problems.push(`TICKETFLOW_LOG_FORMAT must be text or json, got "${logFormat}"`);
+  }
+  const stageTimeoutMs = { ...DEFAULT_STAGE_TIMEOUT_MS };
+  for (const entry of text('TICKETFLOW_STAGE_TIMEOUTS', '')
+    .split(',')
+    .filter((e) => e.trim() !== '')) {
+    const [queue, seconds] = entry.split('=').map((x) => x.trim());
+    const n = Number(seconds);
+    if (!queue || !isQueueName(queue) || !Number.isFinite(n) || n <= 0) {
+      problems.push(
+        `TICKETFLOW_STAGE_TIMEOUTS takes queue=seconds pairs (queues: ${QUEUES.join(', ')}), got "${entry}"`,
+      );
+    } else stageTimeoutMs[queue] = Math.round(n * 1000);
+  }
+  let host = text('HOST', '127.0.0.1');
+  if (/^\[.*\]$/.test(host)) host = host.slice(1, -1);
+  const hostName = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+  if (net.isIP(host) === 0 && !hostName.test(host)) {
+    problems.push(`HOST must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::), got "${host}"`);
+  }
+  // Never echo the token itself: configuration errors end up in logs.
+  const apiToken = text('TICKETFLOW_API_TOKEN', '') || null;
+  const apiTokenBlank = env.TICKETFLOW_API_TOKEN !== undefined && apiToken === null;
+  if (apiToken !== null && !/^[\x21-\x7e]{16,4096}$/.test(apiToken)) {
+    problems.push(
+      `TICKETFLOW_API_TOKEN must hold 16 to 4096 visible ASCII characters without spaces (got ${apiToken.length} characters${/[^\x21-\x7e]/.test(apiToken) ? ', some of them not allowed' : ''}): generate one with "openssl rand -hex 32"`,
+    );
+  }
+  const list = (name: string) =>
+    text(name, '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '');
+  const allowedHosts = list('TICKETFLOW_ALLOWED_HOSTS').map((entry) => {
+    const h = (/^\[.*\]$/.test(entry) ? entry.slice(1, -1) : entry).toLowerCase();
+    if (net.isIP(h) === 0 && !hostName.test(h)) {
+      problems.push(
+        `TICKETFLOW_ALLOWED_HOSTS takes host names or addresses without ports (e.g. api,tickets.example.com), got "${entry}"`,
+      );
+    }
+    return h;
+  });
+  const allowedOrigins = list('TICKETFLOW_ALLOWED_ORIGINS').map((entry) => {
+    const origin = originOf(entry);
+    if (origin === null) {
+      problems.push(
+        `TICKETFLOW_ALLOWED_ORIGINS takes origins like https://ops.example.com (scheme, host, optional port; no path), got "${entry}"`,
+      );
+    }
+    return origin ?? entry;
+  });
+  const boardWritable = optionalFlag('TICKETFLOW_BOARD_WRITABLE');
+  const boardReadOnly =
+    flag('TICKETFLOW_BOARD_READONLY') || (boardWritable === null ? apiToken !== null : !boardWritable);
+  const config: TicketflowConfig = {
+    redisUrl,
+    queuePrefix,
+    storageDir: path.resolve(
+      text('TICKETFLOW_STORAGE_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'storage')),
+    ),
+    dataDir: path.resolve(text('TICKETFLOW_DATA_DIR', path.join(PROJECT_ROOT, 'shared', 'sample'))),
+    redisDir: path.resolve(text('TICKETFLOW_REDIS_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'redis'))),
+    port: int('PORT', 3000, 0, 65535),
+    host,
+    apiToken,
+    apiTokenBlank,
+    allowedHosts,
+    allowedOrigins,
+    allowInsecure: flag('TICKETFLOW_ALLOW_INSECURE'),
+    boardReadOnly,
+    modelCacheMb: int('TICKETFLOW_MODEL_CACHE_MB', 128, 1, 1_048_576),
+    concurrency: int('TICKETFLOW_CONCURRENCY', 1, 1, Math.max(64, os.availableParallelism() * 8)),
+    logLevel: logLevel as TicketflowConfig['logLevel'],
+    logFormat: logFormat as TicketflowConfig['logFormat'],
+    pipeline: { ...DEFAULT_PIPELINE_PARAMS },
+    retry: DEFAULT_RETRY,
+    recovery: {
+      lockDurationMs: int('TICKETFLOW_LOCK_DURATION_MS', 4000, 1000, 600_000),
+      stalledIntervalMs: int('TICKETFLOW_STALLED_INTERVAL_MS', 2000, 500, 600_000),
+    },
+    stageTimeoutMs,
+    jobRetention: {
+      seconds: int('TICKETFLOW_JOB_RETENTION_SECONDS', 86400, 1, 10 * 365 * 86400),
+      count: int('TICKETFLOW_JOB_RETENTION_COUNT', 1000, 1, 10_000_000),
+    },
+    tags: STAGE_TAGS,
+  };
+  if (problems.length > 0) {
+    throw new BadInputError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return config;
+}

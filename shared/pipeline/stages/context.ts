@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { PipelineParams } from '../../core/config/pipeline-params';
+import { Logger } from '../../core/logger';
+import { runDir } from '../../core/storage';
+
+/** What every stage function receives: where to read and write, the run's parameters, a scoped logger. */
+export interface StageContext {
+  storageDir: string;
+  runId: string;
+  params: PipelineParams;
+  log: Logger;
+  /** Report progress in percent; processors forward it to BullMQ (and so to Bull Board and the CLI). */
+  progress?: (percent: number) => void | Promise<void>;
+  /** What the run knows about its inputs, for the lineage a model carries. */
+  run?: { datasetSha256: string; codeVersion: string };
+  /** Aborted when the run is cancelled: a stage checks it before committing what it wrote. */
+  signal?: AbortSignal;
+}
+
+/** File names of a run's artifacts, relative to `runs/<runId>/`. */
+export const ARTIFACTS = {
+  tickets: 'tickets.csv',
+  ticketsTopics: 'tickets_topics.csv',
+  topics: 'topics.json',
+  features: 'features.json',
+  /** term counts of every ticket with its label (binary CSR; −1 for a dropped ticket) */
+  matrix: 'features.bin',
+  split: 'split.json',
+  /** the classes stage 4 learns (topics or categories) and how they were made */
+  labels: 'labels.json',
+  /** every search candidate's cross-validation scores and the winner */
+  search: 'search.json',
+  /** the search's per-fold results, one file per candidate and fold */
+  searchDir: 'search',
+  model: 'model.json',
+  metrics: 'metrics.json',
+  /** the test rows (split.json's order) and the probabilities training computed for them */
+  testPredictions: 'test_predictions.json',
+  chunksDir: 'chunks',
+} as const;
+
+export function artifactPath(ctx: Pick<StageContext, 'storageDir' | 'runId'>, name: string): string {
+  return path.join(runDir(ctx.storageDir, ctx.runId), name);
+}
+
+export const TICKETS_COLUMNS = ['complaint_what_happened', 'category', 'processed_text'] as const;
+export const TICKETS_TOPICS_COLUMNS = [...TICKETS_COLUMNS, 'relevant_topic'] as const;
+
+/** Seconds since `start` (from `performance.now()`), rounded to milliseconds. */
+export function secondsSince(start: number): number {
+  return Math.round(performance.now() - start) / 1000;
+}

@@ -1,0 +1,193 @@
+import { predictProba } from '../../../core/numeric/logistic-regression';
+import { readJson, writeJsonAtomic } from '../../../core/storage';
+import { ARTIFACTS, StageContext, artifactPath, secondsSince } from '../context';
+import { SearchFile } from './search-file';
+import { describeCandidate } from './search-grid';
+import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
+import { evaluate, majorityClass, SplitMetrics } from './evaluate';
+import { BadInputError } from '../../../core/errors';
+import { classCounts, presentClasses } from '../transform-split/labels';
+import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../../../core/config/pipeline-params';
+import {
+  MODEL_FORMAT,
+  MODEL_VERSION,
+  ModelFile,
+  ModelLineage,
+  ThresholdChoice,
+  ThresholdRow,
+} from '../../model/model-file';
+import { THRESHOLD_GRID, calibrateThreshold, thresholdTable, topClasses } from '../../model/threshold';
+
+export type { ModelFile } from '../../model/model-file';
+
+export interface MetricsFile {
+  classes: string[];
+  train: SplitMetrics;
+  test: SplitMetrics;
+  /** Degenerate but completed model, e.g. test accuracy below the test split's majority-class rate. */
+  warnings: string[];
+  /**
+   * The model's default abstention threshold, chosen on the test split for `targetPrecision` (the same
+   * object as model.json's `threshold`). Absent in metrics of runs trained before model.json version 2.
+   */
+  threshold?: ThresholdChoice;
+  /** Coverage and accuracy of the answered test predictions at a grid of thresholds and the chosen one. */
+  thresholds?: ThresholdRow[];
+  /** every candidate of the model search with its cross-validation scores; absent before the search */
+  search?: SearchFile;
+}
+
+/** `test_predictions.json`: what training predicted for the test split, for parity checks of a loaded model. */
+export interface TestPredictionsFile {
+  /** row indices into tickets.csv, in split.json's test order */
+  rows: number[];
+  /** per row, the probability of each class in model.json's class order */
+  probabilities: number[][];
+}
+
+export interface TrainingResult {
+  metrics: MetricsFile;
+  /** The same list as `metrics.warnings`; always present, empty for a healthy model. */
+  warnings: string[];
+  seconds: number;
+}
+
+/**
+ * Stage 4's last step: refit the search's winner (`search.json`) on the whole training split, score it
+ * once on the test split, calibrate the abstention threshold and write the model.
+ */
+export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
+  const start = performance.now();
+  const { params } = ctx;
+  const search = await readJson<SearchFile>(artifactPath(ctx, ARTIFACTS.search));
+  const data = await readTrainingData(ctx);
+  const names = data.classes;
+  const candidate = search.candidates.find((c) => c.id === search.winner);
+  if (!candidate)
+    throw new Error(`${ARTIFACTS.search} names winner ${search.winner}, which it does not list`);
+  const view = featureView(data, candidate.ngrams);
+  const { X: Xtrain, y: ytrain } = rowsOf(view.X, data.labels, data.train);
+  const { X: Xtest, y: ytest } = rowsOf(view.X, data.labels, data.test);
+  const split = data.split;
+  await ctx.progress?.(10);
+  ctx.log.info(
+    `read ${data.counts.rows} × ${view.vocabulary.length} features: ${ytrain.length} train / ${ytest.length} test rows in ${secondsSince(start)} s`,
+  );
+
+  const k = names.length;
+  requireTwoClasses(ytrain, names);
+  const fitStart = performance.now();
+  const model = fitCandidate(Xtrain, ytrain, k, candidate, params, 'refit');
+  ctx.log.info(
+    `${candidate.solver === 'lbfgs' ? 'L-BFGS' : 'dual coordinate descent'}: ${model.nIter} iterations (${model.nIter < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
+  );
+  await ctx.progress?.(80);
+  const train = evaluate(ytrain, predictProba(model, Xtrain), names, false);
+  const testProba = predictProba(model, Xtest);
+  const test = evaluate(ytest, testProba, names, true);
+  ctx.log.info(
+    `accuracy: train ${train.accuracy.toFixed(4)}, test ${test.accuracy.toFixed(4)} (test weighted F1 ${test.f1.toFixed(4)}, macro-F1 ${test.macroF1.toFixed(4)})`,
+  );
+  const warnings: string[] = [];
+  const majority = majorityClass(ytest, k);
+  if (test.rows > 0 && test.accuracy < majority.rate) {
+    warnings.push(
+      `test accuracy ${test.accuracy.toFixed(4)} is below the majority-class rate ${majority.rate.toFixed(4)} of the test split (always answering "${names[majority.label]}"): the model does worse than a constant guess`,
+    );
+  }
+
+  // The default abstention threshold, from the test split's confidences and outcomes.
+  const targetPrecision = params.targetPrecision ?? DEFAULT_PIPELINE_PARAMS.targetPrecision;
+  const top = topClasses(testProba, ytest.length, k);
+  const correct = Uint8Array.from(ytest, (y, i) => (top.label[i] === y ? 1 : 0));
+  const { choice: threshold, reached } = calibrateThreshold(top.confidence, correct, targetPrecision);
+  ctx.log.info(
+    `threshold ${threshold.value.toFixed(4)} for target precision ${targetPrecision}${reached ? '' : ' (not reached)'}: precision ${threshold.precision.toFixed(4)}, coverage ${(threshold.coverage * 100).toFixed(1)} % of test tickets`,
+  );
+  if (!reached) {
+    warnings.push(
+      `no confidence threshold reaches precision ${targetPrecision} on the test split: the default threshold ${threshold.value.toFixed(4)} gives the highest precision, ${threshold.precision.toFixed(4)}, answering ${(threshold.coverage * 100).toFixed(1)} % of tickets; lower "targetPrecision" or improve the model`,
+    );
+  }
+  const thresholds = thresholdTable(top.confidence, correct, [...THRESHOLD_GRID, threshold.value]);
+  for (const w of warnings) ctx.log.warn(w);
+  const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds, search };
+
+  const f = model.features;
+  const trainCounts = classCounts(ytrain, k);
+  const lineage: ModelLineage = {
+    runId: ctx.runId,
+    datasetSha256: ctx.run?.datasetSha256 ?? null,
+    codeVersion: ctx.run?.codeVersion ?? null,
+    // In PARAM_NAMES order, whatever order the job's params arrived in, so equal models are equal bytes.
+    params: Object.fromEntries(
+      PARAM_NAMES.filter((p) => p !== 'chunkSize').map((p) => [
+        p,
+        p === 'targetPrecision' ? targetPrecision : params[p],
+      ]),
+    ) as ModelLineage['params'],
+    testMetrics: {
+      accuracy: test.accuracy,
+      precision: test.precision,
+      recall: test.recall,
+      f1: test.f1,
+      rocAuc: test.rocAuc,
+    },
+  };
+  const modelFile: ModelFile = {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    kind: 'logistic-regression',
+    classes: names,
+    textProcessing:
+      data.features.text.function === 'noun-lemmas'
+        ? { ...data.features.text, keepTags: [...data.features.text.keepTags], language: params.language }
+        : { ...data.features.text },
+    vectorizer: {
+      ...data.features.vectorizer,
+      ...(candidate.ngrams > 1 || data.features.vectorizer.ngramRange
+        ? { ngramRange: [1, candidate.ngrams] as [number, number] }
+        : {}),
+      vocabulary: view.vocabulary,
+      idf: Array.from(view.idf),
+    },
+    coef: names.map((_, c) => Array.from(model.coef.subarray(c * f, (c + 1) * f))),
+    intercept: Array.from(model.intercept),
+    multiClass: model.multiClass,
+    params: {
+      C: candidate.C,
+      penalty: params.penalty,
+      maxIter: params.maxIter,
+      classWeight: candidate.classWeight,
+      solver: candidate.solver,
+    },
+    iterations: model.nIter,
+    lineage,
+    threshold,
+    trainingLabelMix: Object.fromEntries(
+      names.map((name, c) => [name, ytrain.length === 0 ? 0 : trainCounts[c]! / ytrain.length]),
+    ),
+  };
+  const testPredictions: TestPredictionsFile = {
+    rows: split.test,
+    probabilities: split.test.map((_, i) => Array.from(testProba.subarray(i * k, (i + 1) * k))),
+  };
+  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.model), modelFile);
+  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.testPredictions), testPredictions);
+  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.metrics), metrics);
+  ctx.log.info(
+    `wrote ${ARTIFACTS.model}, ${ARTIFACTS.metrics}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`,
+  );
+  return { metrics, warnings, seconds: secondsSince(start) };
+}
+
+/** A classifier needs two classes in its training rows: bad input (a split or labels to change) if not. */
+export function requireTwoClasses(ytrain: Int32Array, names: readonly string[]): void {
+  const trainClasses = presentClasses(classCounts(ytrain, names.length));
+  if (trainClasses.length >= 2) return;
+  const only = trainClasses[0];
+  const held = only === undefined ? 'no ticket' : `only topic "${names[only]}" (${ytrain.length} tickets)`;
+  throw new BadInputError(
+    `the training split holds ${held}, and a classifier needs two classes or more: use more of the other topics' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
+  );
+}

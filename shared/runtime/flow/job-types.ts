@@ -1,0 +1,184 @@
+import { ChildQueueName, StageName, childQueueOf } from '../../core/config/stages';
+import { DatasetFormat, TicketRange } from '../../core/dataset/read-tickets';
+import { DatasetCheck } from '../../core/dataset/verify-dataset';
+import { TextProcessingResult } from '../../pipeline/stages/text-processing';
+import { ProcessChunkResult } from '../../pipeline/stages/text-processing/process-chunk';
+import { JobParams } from './param-refs';
+
+/**
+ * Job payloads carry references and small values only: the run id, the parameters (a label map by
+ * reference to the run's record: see param-refs.ts), the dataset's path (relative paths resolve inside
+ * each worker's data root) and the artifacts folder relative to the storage root. The corpus itself
+ * never travels through Redis.
+ */
+/**
+ * A parent job that fans out into chunk jobs (text processing, batch classification) runs in two steps:
+ * split (plan byte ranges, add the chunk children), then — re-activated once they are done — merge.
+ */
+export interface FanOutState {
+  /**
+   * which step it has reached: split → chunks → merge (text processing, classification); search → CV
+   * jobs → refit → refit job → done (training)
+   */
+  step?: 'split' | 'merge' | 'search' | 'refit' | 'done';
+  /** epoch ms when the split step began (the job is re-activated for the merge) */
+  startedAt?: number;
+  /** child jobs planned so far (chunks; for training, search jobs) */
+  chunks?: number;
+  /** chunks whose output an earlier attempt or generation left in storage: not run again */
+  reusedChunks?: number;
+  /** records the split found (JSON elements, lines or CSV rows) */
+  records?: number;
+  splitSeconds?: number;
+}
+
+export interface StageJobData extends FanOutState {
+  runId: string;
+  stage: StageName;
+  /** the seed's Prefect tags for this stage */
+  tags: readonly string[];
+  params: JobParams;
+  dataset: string;
+  /** artifacts folder relative to the storage root: `runs/<runId>` */
+  artifacts: string;
+  createdAt: string;
+  /** which submission of the run this job belongs to: 1, then one more per retry */
+  generation: number;
+  /** the stage cache key of this stage's output (see shared/runtime/runs/stage-cache.ts) */
+  cacheKey: string;
+  /**
+   * the stage's code identity in `cacheKey`: a worker whose own identity differs (another build) does not
+   * cache its result under that key
+   */
+  code?: string;
+  /** the dataset's SHA-256 at submission and the code version: a model's lineage */
+  datasetSha256: string;
+  /** the dataset's size at submission: stage 1 refuses another size before hashing */
+  datasetBytes?: number;
+  codeVersion: string;
+}
+
+export interface ChunkJobData {
+  runId: string;
+  generation: number;
+  stage: 'text-processing';
+  chunk: number;
+  /** the dataset reference, as in the stage's job */
+  dataset: string;
+  format: DatasetFormat;
+  /** this chunk's byte range of the dataset and the index of its first record */
+  range: TicketRange;
+  /** the record's bytes and the file's identity while stage 1 verified them: checked before and after reading */
+  datasetCheck: DatasetCheck;
+  tags: readonly string[];
+  params: JobParams;
+  artifacts: string;
+}
+
+/**
+ * A job of training's model search: `cv` fits grid candidate `candidate` without fold `fold` of the
+ * training split and scores it on that fold; `refit` fits the winner on the whole training split.
+ */
+export interface SearchJobData {
+  runId: string;
+  generation: number;
+  stage: 'training';
+  /** position among the training job's children (CV jobs first, the refit last) */
+  child: number;
+  kind: 'cv' | 'refit';
+  candidate: number;
+  fold: number | null;
+  tags: readonly string[];
+  params: JobParams;
+  artifacts: string;
+  datasetSha256: string;
+  codeVersion: string;
+}
+
+export type TextProcessingJobResult = TextProcessingResult;
+
+export type ChunkJobResult = ProcessChunkResult;
+
+/** Job ids are deterministic per run and generation, so adding a job twice adds nothing twice. */
+export function stageJobId(runId: string, stage: StageName, generation = 1): string {
+  return `${runId}-${stage}${generationSuffix(generation)}`;
+}
+
+export function chunkJobId(runId: string, chunk: number, generation = 1): string {
+  return `${runId}-chunk-${String(chunk).padStart(5, '0')}${generationSuffix(generation)}`;
+}
+
+export function searchJobId(runId: string, child: number, generation = 1): string {
+  return `${runId}-search-${String(child).padStart(4, '0')}${generationSuffix(generation)}`;
+}
+
+/** The job id of a child job, by its queue. */
+const CHILD_JOB_ID: Record<ChildQueueName, (runId: string, child: number, generation: number) => string> = {
+  'text-chunks': chunkJobId,
+  'training-search': searchJobId,
+};
+
+/** Child `child` of a fanning-out stage's job; undefined for a stage without children. */
+export function childJob(
+  runId: string,
+  stage: StageName,
+  child: number,
+  generation = 1,
+): { queue: ChildQueueName; jobId: string } | undefined {
+  const queue = childQueueOf(stage);
+  return queue === undefined ? undefined : { queue, jobId: CHILD_JOB_ID[queue](runId, child, generation) };
+}
+
+/** A retry adds new jobs beside the failed ones (BullMQ cannot revive a failed parent): `-g2`, `-g3`, … */
+function generationSuffix(generation: number): string {
+  return generation === 1 ? '' : `-g${generation}`;
+}
+
+/**
+ * The parent job of a batch classification (queue `classification`): split → chunk children on
+ * `classification-chunks` → merge, like text processing. `runId` is the classification id too: the
+ * worker checks it for cancellation, as it does for every job.
+ */
+export interface ClassificationJobData extends FanOutState {
+  /** the classification id (`cls-…`), under the name every job carries */
+  runId: string;
+  classificationId: string;
+  /** dataset path: absolute, or relative to each worker's data root */
+  dataset: string;
+  /** run id of the model's run, resolved from an alias or run id at submission */
+  model: string;
+  /** abstention threshold: below it a prediction is `needs_review` */
+  threshold: number;
+  params: { chunkSize: number };
+  /** output folder relative to the storage root: `classifications/<id>` */
+  artifacts: string;
+  createdAt: string;
+}
+
+export interface ClassificationChunkJobData {
+  /** the classification id (see ClassificationJobData) */
+  runId: string;
+  classificationId: string;
+  chunk: number;
+  dataset: string;
+  format: DatasetFormat;
+  range: TicketRange;
+  model: string;
+  threshold: number;
+  artifacts: string;
+}
+
+export interface ClassificationChunkJobResult {
+  chunk: number;
+  /** tickets classified */
+  rows: number;
+  seconds: number;
+}
+
+export function classificationJobId(classificationId: string): string {
+  return classificationId;
+}
+
+export function classificationChunkJobId(classificationId: string, chunk: number): string {
+  return `${classificationId}-chunk-${String(chunk).padStart(5, '0')}`;
+}

@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isBuiltin } from 'node:module';
+import { createHash } from 'node:crypto';
+import { STAGES, StageName } from '../../core/config/stages';
+
+/**
+ * A stage's code identity: a hash of the compiled files its code can run, so that a stage's cache key
+ * changes whenever its code does — no number to remember to raise.
+ *
+ * The rule, over the compiled CommonJS tree (dist/):
+ *  - start from the stage's entry modules (STAGE_ENTRIES: its function in shared/pipeline/stages/ and the worker
+ *    processors, inline and sandboxed, that run it and its child jobs);
+ *  - follow every `require('<literal>')` whose specifier is relative ('./', '../'), resolved as Node does
+ *    (the file, `.js`, `.json`, or the folder's `index.js`): each file reached enters the hash by its
+ *    path relative to dist/ and its bytes;
+ *  - a bare specifier (`require('natural/…')`, `require.resolve('natural/…')`) is a package: its name and
+ *    installed version (node_modules/<name>/package.json) enter the hash, its files do not; Node's
+ *    built-in modules are left out;
+ *  - a `require` whose argument is not a string literal cannot be followed: test/runs/code-identity.test.ts
+ *    fails on one in any stage's closure.
+ * Files every stage imports (config, logger, storage) are in every closure: a change there reruns all
+ * stages, the safe side.
+ */
+
+/** The compiled tree this module belongs to: dist/ (this file is dist/shared/runtime/runs/code-identity.js). */
+export const DIST_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** Where each stage's code starts, relative to dist/. */
+export const STAGE_ENTRIES: Record<StageName, readonly string[]> = {
+  'text-processing': [
+    'shared/pipeline/stages/text-processing/index.js',
+    'workers/processors/text-processing.js',
+    'workers/processors/sandboxed/text-chunk.js',
+  ],
+  'feature-extraction': [
+    'shared/pipeline/stages/feature-extraction/feature-extraction.js',
+    'workers/processors/sandboxed/feature-extraction.js',
+  ],
+  'transform-split': [
+    'shared/pipeline/stages/transform-split/transform-split.js',
+    'workers/processors/sandboxed/transform-split.js',
+  ],
+  training: [
+    'shared/pipeline/stages/training/training.js',
+    'workers/processors/training.js',
+    'workers/processors/sandboxed/training-search.js',
+  ],
+};
+
+/** What a stage's code consists of: its files (relative to the root) and packages, sorted. */
+export interface ModuleClosure {
+  files: string[];
+  /** "<name>@<version>" of every package a file requires */
+  packages: string[];
+  /** "<file>: <call>" for every require whose argument is not a string literal */
+  unfollowed: string[];
+}
+
+const REQUIRE = /\brequire(\.resolve)?\s*\(\s*(?:(['"])((?:(?!\2)[^\\\n])+)\2\s*\)|([^)'"]))/g;
+
+/** The files and packages reachable from `entries` (paths relative to `root`) by the rule above. */
+export function moduleClosure(root: string, entries: readonly string[]): ModuleClosure {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const unfollowed: string[] = [];
+  const pending = entries.map((e) => path.resolve(root, e));
+  for (const entry of pending) {
+    if (!isFile(entry)) throw new Error(`stage code entry ${entry} does not exist: is the build complete?`);
+  }
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    const rel = path.relative(root, file).split(path.sep).join('/');
+    if (files.has(rel)) continue;
+    files.add(rel);
+    if (!file.endsWith('.js')) continue;
+    const source = fs.readFileSync(file, 'utf8');
+    for (const m of source.matchAll(REQUIRE)) {
+      const specifier = m[3];
+      if (specifier === undefined) {
+        unfollowed.push(`${rel}: ${m[0]}`);
+      } else if (specifier.startsWith('./') || specifier.startsWith('../')) {
+        const target = resolveLocal(path.dirname(file), specifier);
+        if (!target) throw new Error(`${rel}: cannot resolve require('${specifier}')`);
+        pending.push(target);
+      } else if (!isBuiltin(specifier)) {
+        packages.add(packageVersion(path.dirname(file), specifier));
+      }
+    }
+  }
+  return { files: [...files].sort(), packages: [...packages].sort(), unfollowed };
+}
+
+function isFile(p: string): boolean {
+  return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
+function resolveLocal(dir: string, specifier: string): string | undefined {
+  const base = path.resolve(dir, specifier);
+  return [base, `${base}.js`, `${base}.json`, path.join(base, 'index.js')].find(isFile);
+}
+
+/** "<name>@<version>" of the package a bare specifier names, as installed where `dir` would find it. */
+function packageVersion(dir: string, specifier: string): string {
+  const parts = specifier.split('/');
+  const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+  for (let d = dir; ; d = path.dirname(d)) {
+    const manifest = path.join(d, 'node_modules', name, 'package.json');
+    if (isFile(manifest)) {
+      const { version } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version?: string };
+      return `${name}@${version ?? 'unversioned'}`;
+    }
+    if (path.dirname(d) === d) return `${name}@not-installed`;
+  }
+}
+
+/** The hash of a closure: every file's path and bytes, every package's version. */
+export function closureHash(root: string, closure: ModuleClosure): string {
+  const hash = createHash('sha256');
+  for (const rel of closure.files) {
+    const digest = createHash('sha256')
+      .update(fs.readFileSync(path.join(root, rel)))
+      .digest('hex');
+    hash.update(`file ${rel} ${digest}\n`);
+  }
+  for (const p of closure.packages) hash.update(`package ${p}\n`);
+  return hash.digest('hex');
+}
+
+/** Each stage's code identity in the compiled tree at `root`. */
+export function computeStageCodeIdentities(root: string): Record<StageName, string> {
+  return Object.fromEntries(
+    STAGES.map((stage) => [stage, closureHash(root, moduleClosure(root, STAGE_ENTRIES[stage]))]),
+  ) as Record<StageName, string>;
+}
+
+let identities: Record<StageName, string> | undefined;
+
+/**
+ * The code identities of this process's stages: computed on first use (a few dozen small files) and
+ * kept, since a process runs the code it loaded at start whatever the files on disk become.
+ */
+export function stageCodeIdentities(): Record<StageName, string> {
+  return (identities ??= computeStageCodeIdentities(DIST_ROOT));
+}

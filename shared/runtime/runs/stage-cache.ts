@@ -1,0 +1,146 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { PipelineParams } from '../../core/config/pipeline-params';
+import { STAGES, StageName } from '../../core/config/stages';
+import { ARTIFACTS } from '../../pipeline/stages/context';
+import { runDir } from '../../core/storage';
+import { stageCodeIdentities } from './code-identity';
+import { RunKeys } from './keys';
+
+/** The parameters each stage reads: only these enter its cache key (chunkSize does not change outputs). */
+export const STAGE_PARAMS: Record<StageName, readonly (keyof PipelineParams)[]> = {
+  'text-processing': ['language'],
+  'feature-extraction': ['topics', 'minDf', 'maxDf', 'nmfSeed', 'nmfTol', 'nmfMaxIter', 'topicDictionary'],
+  'transform-split': [
+    'testSize',
+    'splitSeed',
+    'stratify',
+    'labels',
+    'labelField',
+    'labelMap',
+    'unmappedLabel',
+    'minClassSize',
+    'featureMinDf',
+    'featureMaxDf',
+    // the longest n-gram searched decides the vocabulary; the folds decide the smallest class allowed
+    'searchNgrams',
+    'cvFolds',
+  ],
+  training: [
+    'C',
+    'penalty',
+    'maxIter',
+    'targetPrecision',
+    'labels',
+    'searchC',
+    'searchClassWeight',
+    'searchNgrams',
+    'cvFolds',
+    'searchScore',
+    'splitSeed',
+  ],
+};
+
+/** The files each stage writes under `runs/<id>/`: what a cache hit links into the new run. */
+export const STAGE_ARTIFACTS: Record<StageName, readonly string[]> = {
+  'text-processing': [ARTIFACTS.tickets],
+  'feature-extraction': [ARTIFACTS.topics, ARTIFACTS.ticketsTopics],
+  'transform-split': [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split, ARTIFACTS.labels],
+  training: [ARTIFACTS.search, ARTIFACTS.model, ARTIFACTS.metrics, ARTIFACTS.testPredictions],
+};
+
+/**
+ * Each stage's key: a hash of what determines its output — the stage's code identity (a hash of its
+ * compiled code, code-identity.ts), the parameters it reads, and the upstream stage's key (for the first
+ * stage, the dataset's bytes by their SHA-256).
+ */
+export function stageCacheKeys(
+  datasetSha256: string,
+  params: PipelineParams,
+  code: Record<StageName, string> = stageCodeIdentities(),
+): Record<StageName, string> {
+  const keys = {} as Record<StageName, string>;
+  let upstream = `dataset:${datasetSha256}`;
+  for (const stage of STAGES) {
+    const read = Object.fromEntries(STAGE_PARAMS[stage].map((p) => [p, params[p]]));
+    const material = JSON.stringify({ stage, code: code[stage], upstream, params: read });
+    upstream = createHash('sha256').update(material).digest('hex');
+    keys[stage] = upstream;
+  }
+  return keys;
+}
+
+export interface CacheEntry {
+  stage: StageName;
+  /** the run whose artifacts hold this output */
+  runId: string;
+  /** the stage's return value in that run */
+  result: unknown;
+  at: string;
+}
+
+export class StageCache {
+  constructor(
+    private readonly storageDir: string,
+    private readonly redis: Redis,
+    private readonly keys: RunKeys,
+  ) {}
+
+  async get(key: string): Promise<CacheEntry | null> {
+    const raw = await this.redis.get(this.keys.cache(key));
+    return raw ? (JSON.parse(raw) as CacheEntry) : null;
+  }
+
+  /** Remember a completed stage's output; the first run to complete it stays its source. */
+  async put(key: string, entry: CacheEntry): Promise<void> {
+    const set = await this.redis.set(this.keys.cache(key), JSON.stringify(entry), 'NX');
+    if (set === 'OK') await this.redis.sadd(this.keys.runCacheKeys(entry.runId), key);
+  }
+
+  async forget(key: string, runId: string): Promise<void> {
+    await this.redis.multi().del(this.keys.cache(key)).srem(this.keys.runCacheKeys(runId), key).exec();
+  }
+
+  /** Forget every entry whose artifacts live in `runId` (before the run's folder is removed). */
+  async forgetRun(runId: string): Promise<void> {
+    const keys = await this.redis.smembers(this.keys.runCacheKeys(runId));
+    const tx = this.redis.multi();
+    for (const k of keys) tx.del(this.keys.cache(k));
+    tx.del(this.keys.runCacheKeys(runId));
+    await tx.exec();
+  }
+
+  /**
+   * Give run `to` the stage's artifacts of run `from`: hard links (copies where the file system has
+   * none), each made under a temporary name and renamed. False, with nothing left behind, when a
+   * source file is gone.
+   */
+  async link(stage: StageName, from: string, to: string): Promise<boolean> {
+    const src = runDir(this.storageDir, from);
+    const dst = runDir(this.storageDir, to);
+    const files = STAGE_ARTIFACTS[stage];
+    try {
+      await Promise.all(files.map((f) => fsp.access(path.join(src, f))));
+    } catch {
+      return false;
+    }
+    await fsp.mkdir(dst, { recursive: true });
+    for (const f of files) {
+      const tmp = path.join(dst, `.${f}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      try {
+        await fsp.link(path.join(src, f), tmp).catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') throw err;
+          await fsp.copyFile(path.join(src, f), tmp);
+        });
+        await fsp.rename(tmp, path.join(dst, f));
+      } catch (err) {
+        await fsp.rm(tmp, { force: true });
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw err;
+      }
+    }
+    return true;
+  }
+}
