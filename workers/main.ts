@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../shared/core/config/config';
-import { QUEUES, QueueName, isQueueName } from '../shared/core/config/stages';
+import { QUEUES, QueueName, isQueueName } from '../shared/runtime/flow/queue-names';
 import { createLogger } from '../shared/core/logger';
 import { WorkerMetrics } from '../shared/runtime/metrics/worker-metrics';
 import { MetricsServer, serveMetrics } from '../shared/runtime/metrics/server';

@@ -2,16 +2,16 @@ import path from 'node:path';
 import os from 'node:os';
 import { Job, Queue, Worker } from 'bullmq';
 import { TicketflowConfig } from '../shared/core/config/config';
+import { isChildQueue, isStageName, StageName } from '../shared/pipeline/stages/definitions';
+import { CHUNK_QUEUE } from '../shared/pipeline/stages/text-processing/definition';
+import { SEARCH_QUEUE } from '../shared/pipeline/stages/training/definition';
+import { InlineProcessor } from '../shared/pipeline/stages/stage-definition';
 import {
-  CHUNK_QUEUE,
   CLASSIFICATION_CHUNK_QUEUE,
-  CLASSIFICATION_QUEUE,
+  QUEUE_SETTINGS,
   QueueName,
-  SEARCH_QUEUE,
-  isChildQueue,
-  isStageName,
-  StageName,
-} from '../shared/core/config/stages';
+  queueTimeoutsMs,
+} from '../shared/runtime/flow/queue-names';
 import { getClassification } from '../shared/runtime/classify/batch';
 import { createConnection } from '../shared/runtime/flow/connection';
 import { openQueue } from '../shared/runtime/flow/queues';
@@ -53,27 +53,18 @@ interface InlineDeps {
 }
 
 /**
- * How each queue's jobs run: CPU-heavy ones in a sandboxed child process (a file in
- * processors/sandboxed/), so the worker's event loop keeps renewing job locks; the parents of chunk jobs
- * inline, as they stream files and await Redis.
+ * The in-process processors a queue's settings may name (`{ inline: … }`): the parents of fan-out jobs,
+ * which stream files and await Redis. The other queues run a file of processors/sandboxed/ in a child
+ * process (`{ sandbox: … }`), so the worker's event loop keeps renewing job locks.
  */
-type ProcessorSpec = { sandbox: string } | { inline: (deps: InlineDeps) => unknown };
-
-const PROCESSORS: Record<QueueName, ProcessorSpec> = {
-  'text-processing': { inline: ({ config, queue }) => textProcessingProcessor(config, queue(CHUNK_QUEUE)) },
-  [CHUNK_QUEUE]: { sandbox: 'text-chunk.js' },
-  'feature-extraction': { sandbox: 'feature-extraction.js' },
-  'transform-split': { sandbox: 'transform-split.js' },
-  training: { inline: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)) },
-  [SEARCH_QUEUE]: { sandbox: 'training-search.js' },
-  [CLASSIFICATION_QUEUE]: {
-    inline: ({ config, queue }) => classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE)),
-  },
-  [CLASSIFICATION_CHUNK_QUEUE]: { sandbox: 'classification-chunk.js' },
+const INLINE: Record<InlineProcessor, (deps: InlineDeps) => unknown> = {
+  'text-processing': ({ config, queue }) => textProcessingProcessor(config, queue(CHUNK_QUEUE)),
+  training: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)),
+  classification: ({ config, queue }) => classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE)),
 };
 
 export function sandboxFile(queue: QueueName): string | undefined {
-  const spec = PROCESSORS[queue];
+  const spec = QUEUE_SETTINGS[queue].processor;
   return 'sandbox' in spec ? path.join(__dirname, 'processors', 'sandboxed', spec.sandbox) : undefined;
 }
 
@@ -103,6 +94,7 @@ async function prewarmSandbox(worker: Worker, file: string | undefined, log: Log
 export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWorkers> {
   const { config, log } = opts;
   const concurrency = opts.concurrency ?? config.concurrency;
+  const timeoutsMs = queueTimeoutsMs(config.stageTimeoutMs);
   // The code this process runs, read before any job: a rebuild on disk does not change what it loaded.
   const code = stageCodeIdentities();
   log.debug(
@@ -136,9 +128,9 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
     );
 
   const workers = opts.queues.map((queue) => {
-    const spec = PROCESSORS[queue];
+    const spec = QUEUE_SETTINGS[queue].processor;
     const file = sandboxFile(queue);
-    const processor = 'inline' in spec ? spec.inline(deps) : file;
+    const processor = 'inline' in spec ? INLINE[spec.inline](deps) : file;
     const workerConnection = createConnection(config.redisUrl);
     workerConnection.on('error', () => undefined);
     const worker = new CancellableWorker(
@@ -161,7 +153,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
       },
       {
         cancelled,
-        timeoutMs: config.stageTimeoutMs[queue],
+        timeoutMs: timeoutsMs[queue],
         timeoutSetting: `TICKETFLOW_STAGE_TIMEOUTS="${queue}=<seconds>"`,
       },
     );

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { datasetFileProblem } from '../../shared/core/dataset/open-dataset';
 import { placeInDataRoot } from '../../shared/core/dataset/data-root';
 import { BadInputError, StorageError } from '../../shared/core/errors';
-import { QUEUES } from '../../shared/core/config/stages';
+import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../shared/runtime/runs/control';

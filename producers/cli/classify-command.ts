@@ -11,7 +11,7 @@ import {
   submitClassification,
 } from '../../shared/runtime/classify/batch';
 import { resolveConfig } from '../../shared/core/config/config';
-import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/core/config/stages';
+import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/runtime/flow/queue-names';
 import { queuesWithoutWorkers } from '../../shared/runtime/flow/queues';
 import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';

@@ -1,4 +1,4 @@
-import { childNoun } from '../../shared/core/config/stages';
+import { childNoun } from '../../shared/pipeline/stages/definitions';
 import { RunRecord, StageRecord } from '../../shared/runtime/runs/record';
 import { progressLine } from './report';
 

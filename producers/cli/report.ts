@@ -1,4 +1,4 @@
-import { childNoun } from '../../shared/core/config/stages';
+import { childNoun } from '../../shared/pipeline/stages/definitions';
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
 import { describeLabelMap } from '../../shared/core/config/label-map';
 import { ReadStats } from '../../shared/core/dataset/read-tickets';

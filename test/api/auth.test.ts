@@ -16,7 +16,7 @@ import { AddressInfo } from 'node:net';
 import { appRoutes } from '@bull-board/api/dist/routes.js';
 import { resolveConfig } from '../../shared/core/config/config';
 import { BadInputError } from '../../shared/core/errors';
-import { QUEUES } from '../../shared/core/config/stages';
+import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import { createApp } from '../../producers/api/app';
 import { exposureCheck, isLoopbackHost, parseAuthorization, tokenMatches } from '../../producers/api/auth';
 import { Stack, startStack, waitForRun } from '../helpers/stack';

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { StageName } from '../../shared/core/config/stages';
+import { StageName } from '../../shared/pipeline/stages/definitions';
 import { csvRow } from '../../shared/core/io/csv';
 import { submitRun } from '../../shared/runtime/runs/submit';
 import { call } from '../helpers/http';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { STAGES, StageName } from '../../shared/core/config/stages';
+import { STAGES, StageName } from '../../shared/pipeline/stages/definitions';
 import { buildRunFlow } from '../../shared/runtime/flow/build-flow';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { newRunId } from '../../shared/runtime/flow/run-id';

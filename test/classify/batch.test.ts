@@ -10,7 +10,7 @@ import {
   classificationDir,
   predictionColumns,
 } from '../../shared/runtime/classify/batch';
-import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/core/config/stages';
+import { CLASSIFICATION_CHUNK_QUEUE, CLASSIFICATION_QUEUE } from '../../shared/runtime/flow/queue-names';
 import { readTickets } from '../../shared/core/dataset/read-tickets';
 import { ClassificationJobData, classificationChunkJobId } from '../../shared/runtime/flow/job-types';
 import { CsvParser } from '../../shared/core/io/csv';

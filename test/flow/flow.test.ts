@@ -7,7 +7,9 @@ import { enqueueRun } from '../helpers/enqueue-run';
 import { stageJobId } from '../../shared/runtime/flow/job-types';
 import { runDir } from '../../shared/core/storage';
 import { readCsvFile } from '../../shared/core/io/read-csv';
-import { STAGES, CHUNK_QUEUE, SEARCH_QUEUE, isChildQueue } from '../../shared/core/config/stages';
+import { STAGES, isChildQueue, stageDefinition } from '../../shared/pipeline/stages/definitions';
+import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
+import { SEARCH_QUEUE } from '../../shared/pipeline/stages/training/definition';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
@@ -174,7 +176,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
       assert.equal(n.job.opts.attempts, 4, `${stage} attempts`);
       assert.equal(n.job.progress, 100, `${stage}: BullMQ's progress of a completed job is 100`);
       assert.deepEqual(n.job.opts.backoff, { type: 'fixed', delay: 2000 }, `${stage} backoff`);
-      assert.deepEqual(n.job.data.tags, stack.config.tags[stage]);
+      assert.deepEqual(n.job.data.tags, stageDefinition(stage).tags);
       assert.equal(n.job.data.runId, runId);
       assert.equal(
         n.job.data.dataset,
@@ -205,11 +207,11 @@ describe('a run on the bundled sample, through real worker processes', () => {
       assert.equal(c.job.opts.attempts, 4);
       assert.equal(c.job.progress, 100);
       assert.deepEqual(c.job.opts.backoff, { type: 'fixed', delay: 2000 });
-      assert.deepEqual(c.job.data.tags, stack.config.tags['text-processing']);
+      assert.deepEqual(c.job.data.tags, stageDefinition('text-processing').tags);
       assert.equal(c.job.opts.failParentOnFailure, true);
     }
     assert.deepEqual(
-      new Set(stack.config.tags.training),
+      new Set(stageDefinition('training').tags),
       new Set(['train', 'best_model', 'LogisticRegressionClassifier']),
     );
   });

@@ -1,5 +1,4 @@
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
-import { STAGE_TAGS } from '../../shared/core/config/config';
 import { stageJobId } from '../../shared/runtime/flow/job-types';
 import { PipelineParams } from '../../shared/core/config/pipeline-params';
 import { deriveRunFields, initialStages, RunRecord, StageRecord } from '../../shared/runtime/runs/record';
@@ -33,7 +32,7 @@ export function makeRecord(
       durationSeconds: null,
       progress: 0,
       generation: 1,
-      stages: initialStages(keys, STAGE_TAGS, 4).map(stages),
+      stages: initialStages(keys, 4).map(stages),
       error: null,
       metrics: null,
       warnings: [],

@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { STAGES } from '../../shared/core/config/stages';
+import { STAGES } from '../../shared/pipeline/stages/definitions';
 import { freePort } from '../../shared/runtime/redis/local-redis';
 import { runLogFile } from '../../shared/runtime/runs/run-logs';
 import { tempDir } from '../helpers/env';

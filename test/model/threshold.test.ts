@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { calibrateThreshold, thresholdTable, topClasses } from '../../shared/pipeline/model/threshold';
 import { DEFAULT_PIPELINE_PARAMS, resolvePipelineParams } from '../../shared/core/config/pipeline-params';
-import { STAGE_PARAMS, stageCacheKeys } from '../../shared/runtime/runs/stage-cache';
+import { stageCacheKeys } from '../../shared/runtime/runs/stage-cache';
+import { stageDefinition } from '../../shared/pipeline/stages/definitions';
 
 const conf = (...v: number[]) => Float64Array.from(v);
 const ok = (...v: number[]) => Uint8Array.from(v);
@@ -84,7 +85,7 @@ describe('parameter targetPrecision', () => {
   });
 
   it('enters only the training stage cache key', () => {
-    assert.ok(STAGE_PARAMS.training.includes('targetPrecision'));
+    assert.ok(stageDefinition('training').params.includes('targetPrecision'));
     const a = stageCacheKeys('sha', { ...DEFAULT_PIPELINE_PARAMS });
     const b = stageCacheKeys('sha', { ...DEFAULT_PIPELINE_PARAMS, targetPrecision: 0.9 });
     assert.equal(a['transform-split'], b['transform-split']);

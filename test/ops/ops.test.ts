@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { QUEUES } from '../../shared/core/config/stages';
+import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import {
   Deployment,
   http,

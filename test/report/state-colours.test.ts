@@ -8,7 +8,7 @@ import { UI_HTML } from '../../producers/api/ui/page';
 import { UI_JS } from '../../producers/api/ui/client';
 import { renderRunReportFragment } from '../../shared/runtime/report/run-report';
 import { STATE_COLOURS, ShownState } from '../../shared/runtime/report/state-colours';
-import { STAGES } from '../../shared/core/config/stages';
+import { STAGES } from '../../shared/pipeline/stages/definitions';
 import { RunRecord, StageRecord, RUN_STATES } from '../../shared/runtime/runs/record';
 
 const badgeColours = (html: string) =>

@@ -1,15 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { STAGES } from '../../shared/core/config/stages';
-import { STAGE_ARTIFACTS } from '../../shared/runtime/runs/stage-cache';
+import { STAGES, stageDefinition } from '../../shared/pipeline/stages/definitions';
 import { ARTIFACTS } from '../../shared/pipeline/stages/context';
 import { ModelFile } from '../../shared/pipeline/model/model-file';
 import { SearchFile } from '../../shared/pipeline/stages/training/search-file';
 import { runDir } from '../../shared/core/storage';
 
 /** Every artifact a completed run leaves, in flow order. */
-export const ALL_ARTIFACTS = STAGES.flatMap((s) => [...STAGE_ARTIFACTS[s]]);
+export const ALL_ARTIFACTS = STAGES.flatMap((s) => [...stageDefinition(s).artifacts]);
 
 /**
  * An artifact's bytes as runs are compared across run ids: model.json names the run that trained it

@@ -7,8 +7,8 @@ import {
   PipelineParams,
   resolvePipelineParams,
 } from '../../shared/core/config/pipeline-params';
-import { STAGES, StageName } from '../../shared/core/config/stages';
-import { STAGE_PARAMS, stageCacheKeys } from '../../shared/runtime/runs/stage-cache';
+import { STAGES, StageName, stageDefinition } from '../../shared/pipeline/stages/definitions';
+import { stageCacheKeys } from '../../shared/runtime/runs/stage-cache';
 import { StageContext } from '../../shared/pipeline/stages/context';
 import { runFeatureExtraction } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { runModelSearchInProcess } from '../helpers/model-search-in-process';
@@ -18,8 +18,8 @@ import { SAMPLE_DATASET, stageContext, testConfig } from '../helpers/env';
 
 /**
  * The first stage whose output each parameter changes, written down here from what the parameters mean
- * (docs/, pipeline-params.ts), not read from STAGE_PARAMS: a parameter missing from its stage's list
- * there leaves that stage's key (and every later one) unchanged, and fails below. null: changes no
+ * (docs/, pipeline-params.ts), not read from the stage definitions: a parameter missing from its stage's
+ * `params` there leaves that stage's key (and every later one) unchanged, and fails below. null: changes no
  * output at all (chunkSize only partitions stage 1's work).
  */
 const FIRST_STAGE: Record<keyof PipelineParams, StageName | null> = {
@@ -156,7 +156,7 @@ describe('stage cache keys and the pipeline parameters', () => {
 
 /**
  * Parameters a stage reads although they change none of its output, each with the reason: the only
- * reads outside the stage's cache key (its own STAGE_PARAMS and those of the stages before it) allowed.
+ * reads outside the stage's cache key (its own definition's `params` and those of the stages before it) allowed.
  */
 const READ_WITHOUT_OUTPUT: Partial<Record<StageName, Partial<Record<keyof PipelineParams, string>>>> = {
   'text-processing': { chunkSize: 'only partitions the work into chunk jobs' },
@@ -209,7 +209,7 @@ describe('what each stage reads of the parameters, running on the sample', () =>
 
   it('every parameter a stage reads is in its cache key, or the key of a stage before it', () => {
     for (const [i, stage] of STAGES.entries()) {
-      const keyed = new Set<string>(STAGES.slice(0, i + 1).flatMap((s) => STAGE_PARAMS[s]));
+      const keyed = new Set<string>(STAGES.slice(0, i + 1).flatMap((s) => stageDefinition(s).params));
       const allowed = READ_WITHOUT_OUTPUT[stage] ?? {};
       const outside = [...reads.get(stage)!].filter((p) => !keyed.has(p) && !Object.hasOwn(allowed, p));
       assert.deepEqual(outside, [], `${stage} reads parameters its cache key does not cover`);

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CHUNK_QUEUE } from '../../shared/core/config/stages';
+import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { cancelRun, retryRun } from '../../shared/runtime/runs/control';
 import { readRun } from '../../shared/runtime/runs/sync';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { STAGES, StageName } from '../../shared/core/config/stages';
+import { STAGES, StageName } from '../../shared/pipeline/stages/definitions';
 import { buildRunFlow } from '../../shared/runtime/flow/build-flow';
 import { newRunId } from '../../shared/runtime/flow/run-id';
 import { stageJobId } from '../../shared/runtime/flow/job-types';

@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../shared/core/config/config';
-import { STAGES } from '../../shared/core/config/stages';
+import { STAGES, stageDefinition } from '../../shared/pipeline/stages/definitions';
 import {
   closureHash,
   computeStageCodeIdentities,
   DIST_ROOT,
   moduleClosure,
-  STAGE_ENTRIES,
   stageCodeIdentities,
 } from '../../shared/runtime/runs/code-identity';
 import { tempDir } from '../helpers/env';
@@ -72,13 +71,13 @@ describe("the built stages' code identities", () => {
       }
     ).version;
     for (const stage of STAGES) {
-      const closure = moduleClosure(DIST_ROOT, STAGE_ENTRIES[stage]);
+      const closure = moduleClosure(DIST_ROOT, stageDefinition(stage).code);
       assert.deepEqual(closure.unfollowed, [], `${stage}: every require has a literal argument`);
-      assert.ok(closure.files.includes(STAGE_ENTRIES[stage][0]!), stage);
+      assert.ok(closure.files.includes(stageDefinition(stage).code[0]!), stage);
     }
     for (const stage of ['text-processing', 'transform-split'] as const) {
       assert.ok(
-        moduleClosure(DIST_ROOT, STAGE_ENTRIES[stage]).packages.includes(`natural@${natural}`),
+        moduleClosure(DIST_ROOT, stageDefinition(stage).code).packages.includes(`natural@${natural}`),
         stage,
       );
     }

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { STAGES } from '../../shared/core/config/stages';
+import { STAGES } from '../../shared/pipeline/stages/definitions';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { chunkJobId } from '../../shared/runtime/flow/job-types';
 import { spawnWorkers } from '../../producers/cli/self-contained';

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { QUEUES } from '../../shared/core/config/stages';
+import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { JobParams, labelMapSha256, resolveJobParams } from '../../shared/runtime/flow/param-refs';
 import { stageJobId } from '../../shared/runtime/flow/job-types';

@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { STAGES } from '../../shared/core/config/stages';
+import { STAGES, stageDefinition } from '../../shared/pipeline/stages/definitions';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { chunkJobId, stageJobId } from '../../shared/runtime/flow/job-types';
 import { retryRun } from '../../shared/runtime/runs/control';
 import { readRunLogs } from '../../shared/runtime/runs/run-logs';
-import { STAGE_ARTIFACTS } from '../../shared/runtime/runs/stage-cache';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { artifactHashes, fileIdentities } from './artifacts';
@@ -83,7 +82,7 @@ describe('retry from the failed stage', () => {
       );
       const after = fileIdentities(faulty.config.storageDir, runId);
       for (const s of done) {
-        for (const f of STAGE_ARTIFACTS[s.stage])
+        for (const f of stageDefinition(s.stage).artifacts)
           assert.equal(after[f], before.files[f], `${f} untouched by the retry`);
       }
       if (failing.stage === 'text-processing' && round > 0) {

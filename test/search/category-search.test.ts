@@ -5,7 +5,7 @@ import path from 'node:path';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { runDir } from '../../shared/core/storage';
 import { readCsvFile } from '../../shared/core/io/read-csv';
-import { SEARCH_QUEUE } from '../../shared/core/config/stages';
+import { SEARCH_QUEUE } from '../../shared/pipeline/stages/training/definition';
 import { runTimeline } from '../../shared/runtime/runs/timeline';
 import { readModel } from '../../shared/pipeline/model/load-model';
 import { SearchFile } from '../../shared/pipeline/stages/training/search-file';

@@ -8,7 +8,7 @@ import { chromiumSkip, launchChromium } from '../helpers/browser';
 import { runDir } from '../../shared/core/storage';
 import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { MetricsFile } from '../../shared/pipeline/stages/training/training';
-import { STAGES } from '../../shared/core/config/stages';
+import { STAGES } from '../../shared/pipeline/stages/definitions';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { call } from '../helpers/http';

@@ -19,8 +19,6 @@ describe('resolveConfig', () => {
     assert.equal(c.pipeline.maxDf, 0.95);
     assert.equal(c.pipeline.testSize, 0.3);
     assert.equal(c.pipeline.splitSeed, 42);
-    assert.deepEqual(c.tags['feature-extraction'], ['feature_extraction', 'topic_modeling']);
-    assert.deepEqual(c.tags['transform-split'], ['data_transform', 'split_data', 'train_test_split']);
   });
 
   it('reads the environment and is pure (same input, same output)', () => {

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
               durationSeconds: null,
               progress: 0,
               generation: 1,
-              stages: initialStages(keys, config.tags, 4),
+              stages: initialStages(keys, 4),
               error: null,
               metrics: null,
               warnings: [],

@@ -13,7 +13,7 @@ import {
   summariseParts,
 } from '../../shared/runtime/classify/batch';
 import { TicketflowConfig } from '../../shared/core/config/config';
-import { CLASSIFICATION_CHUNK_QUEUE } from '../../shared/core/config/stages';
+import { CLASSIFICATION_CHUNK_QUEUE } from '../../shared/runtime/flow/queue-names';
 import { planChunks } from '../../shared/core/dataset/plan-chunks';
 import { noNarrative, TicketRange } from '../../shared/core/dataset/read-tickets';
 import { BadInputError } from '../../shared/core/errors';

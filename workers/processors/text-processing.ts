@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import { Job, Queue } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
-import { CHUNK_QUEUE } from '../../shared/core/config/stages';
+import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
 import {
   ChunkJobData,

@@ -1,6 +1,6 @@
 import { Job, Queue } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
-import { SEARCH_QUEUE } from '../../shared/core/config/stages';
+import { SEARCH_QUEUE } from '../../shared/pipeline/stages/training/definition';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
 import { SearchJobData, StageJobData, searchJobId } from '../../shared/runtime/flow/job-types';
 import { StageContext } from '../../shared/pipeline/stages/context';

@@ -17,7 +17,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Job } from 'bullmq';
-import { CLASSIFICATION_QUEUE, isQueueName } from '../../core/config/stages';
+import { CLASSIFICATION_QUEUE, isQueueName } from '../flow/queue-names';
 import { datasetFileProblem } from '../../core/dataset/open-dataset';
 import { ReadStats, TicketRange } from '../../core/dataset/read-tickets';
 import { BadInputError } from '../../core/errors';

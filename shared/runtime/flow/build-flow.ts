@@ -1,7 +1,7 @@
 import { FlowJob } from 'bullmq';
 import { TicketflowConfig } from '../../core/config/config';
 import { PipelineParams } from '../../core/config/pipeline-params';
-import { ROOT_STAGE, STAGES, StageName } from '../../core/config/stages';
+import { ROOT_STAGE, STAGES, StageName, stageDefinition } from '../../pipeline/stages/definitions';
 import { StageJobData, stageJobId } from './job-types';
 import { jobParams } from './param-refs';
 
@@ -48,7 +48,7 @@ export function buildRunFlow(config: TicketflowConfig, run: FlowRun, first: Stag
     const data: StageJobData = {
       runId: run.runId,
       stage,
-      tags: config.tags[stage],
+      tags: stageDefinition(stage).tags,
       params: jobParams(run.params, run.runId),
       dataset: run.dataset,
       artifacts: `runs/${run.runId}`,

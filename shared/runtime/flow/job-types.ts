@@ -1,4 +1,4 @@
-import { ChildQueueName, StageName, childQueueOf } from '../../core/config/stages';
+import { ChildQueueName, StageName, childQueueOf, childrenOf } from '../../pipeline/stages/definitions';
 import { DatasetFormat, TicketRange } from '../../core/dataset/read-tickets';
 import { DatasetCheck } from '../../core/dataset/verify-dataset';
 import { TextProcessingResult } from '../../pipeline/stages/text-processing';
@@ -105,18 +105,18 @@ export function stageJobId(runId: string, stage: StageName, generation = 1): str
 }
 
 export function chunkJobId(runId: string, chunk: number, generation = 1): string {
-  return `${runId}-chunk-${String(chunk).padStart(5, '0')}${generationSuffix(generation)}`;
+  return childJobId(runId, 'text-processing', chunk, generation);
 }
 
 export function searchJobId(runId: string, child: number, generation = 1): string {
-  return `${runId}-search-${String(child).padStart(4, '0')}${generationSuffix(generation)}`;
+  return childJobId(runId, 'training', child, generation);
 }
 
-/** The job id of a child job, by its queue. */
-const CHILD_JOB_ID: Record<ChildQueueName, (runId: string, child: number, generation: number) => string> = {
-  'text-chunks': chunkJobId,
-  'training-search': searchJobId,
-};
+/** `<runId>-<prefix>-<child, zero-padded>[-g<generation>]`, the prefix and width from the stage's definition. */
+function childJobId(runId: string, stage: StageName, child: number, generation: number): string {
+  const { jobIdPrefix, jobIdDigits } = childrenOf(stage)!;
+  return `${runId}-${jobIdPrefix}-${String(child).padStart(jobIdDigits, '0')}${generationSuffix(generation)}`;
+}
 
 /** Child `child` of a fanning-out stage's job; undefined for a stage without children. */
 export function childJob(
@@ -126,7 +126,7 @@ export function childJob(
   generation = 1,
 ): { queue: ChildQueueName; jobId: string } | undefined {
   const queue = childQueueOf(stage);
-  return queue === undefined ? undefined : { queue, jobId: CHILD_JOB_ID[queue](runId, child, generation) };
+  return queue === undefined ? undefined : { queue, jobId: childJobId(runId, stage, child, generation) };
 }
 
 /** A retry adds new jobs beside the failed ones (BullMQ cannot revive a failed parent): `-g2`, `-g3`, … */

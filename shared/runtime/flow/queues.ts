@@ -1,7 +1,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TicketflowConfig } from '../../core/config/config';
-import { QUEUES, QueueName } from '../../core/config/stages';
+import { QUEUES, QueueName } from './queue-names';
 
 export type Queues = Record<QueueName, Queue>;
 

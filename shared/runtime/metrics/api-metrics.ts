@@ -14,7 +14,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, QueueName } from '../../core/config/stages';
+import { QUEUES, QueueName } from '../flow/queue-names';
 import { LISTED_STATES } from '../runs/record';
 import type { RunKeys } from '../runs/keys';
 

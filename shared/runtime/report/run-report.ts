@@ -1,6 +1,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { STAGES, StageName } from '../../core/config/stages';
+import { STAGES, StageName, childrenOf, stageDefinition } from '../../pipeline/stages/definitions';
 import { describeLabelMap } from '../../core/config/label-map';
 import { labelMapSha256 } from '../flow/param-refs';
 import { RunsContext } from '../runs/context';
@@ -30,14 +30,14 @@ export interface RunReportExtras {
   now?: Date;
 }
 
-/** Colour per stage (chunks take a lighter shade of text processing's). */
-export const STAGE_COLOURS: Record<StageName, string> = {
-  'text-processing': '#4e79a7',
-  'feature-extraction': '#f28e2b',
-  'transform-split': '#59a14f',
-  training: '#b07aa1',
-};
-const CHUNK_COLOUR = '#8fb3d9';
+/** A stage's colour in the report. */
+const stageColour = (stage: StageName): string => stageDefinition(stage).colour;
+
+/** A bar's colour: its child queue's own colour (chunks: a lighter shade of their stage's), else its stage's. */
+function barColour(e: Pick<TimelineEntry, 'queue' | 'stage'>): { fill: string; ownColour: boolean } {
+  const own = e.queue === e.stage ? undefined : childrenOf(e.stage)?.colour;
+  return { fill: own ?? stageColour(e.stage), ownColour: own !== undefined };
+}
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '')
@@ -146,7 +146,7 @@ function stageRow(s: StageRecord): string {
       ? `<a href="${h(boardJobUrl(s.stage, s.jobId))}" data-testid="board-link">${h(s.jobId)}</a>`
       : '–';
   return `<tr data-stage="${h(s.stage)}" class="stage-row">
-<td><i style="display:inline-block;width:10px;height:10px;background:${STAGE_COLOURS[s.stage]};border-radius:2px"></i> ${h(s.stage)}</td>
+<td><i style="display:inline-block;width:10px;height:10px;background:${stageColour(s.stage)};border-radius:2px"></i> ${h(s.stage)}</td>
 <td>${badge(s.state)}${s.failedReason ? `<br><span class="error">${h(s.failedReason)}</span>` : ''}${chunks}</td>
 <td>${s.tags.map((t) => `<span class="tag">${h(t)}</span>`).join(' ')}</td>
 <td class="num">${s.attemptsStarted} / ${s.attemptsMade} <span class="muted">of ${s.maxAttempts}</span></td>
@@ -236,11 +236,11 @@ export function timelineSvg(entries: readonly TimelineEntry[], now: Date): strin
       const bx = x(b.start);
       const bw = Math.max(2, x(b.end) - bx);
       const by = y + 3 + b.lane * (laneH + 2);
-      const colour = e.queue === 'text-chunks' ? CHUNK_COLOUR : STAGE_COLOURS[e.stage];
+      const { fill: colour, ownColour } = barColour(e);
       const fill = e.outcome === 'retried' || e.outcome === 'failed' ? `url(#hatch-${e.stage})` : colour;
       const label = `${e.jobId} · attempt ${e.attempt} · ${e.outcome} · ${((b.end - b.start) / 1000).toFixed(2)} s${e.message ? ` · ${e.message}` : ''}`;
       rows.push(
-        `<a href="${h(boardJobUrl(e.queue, e.jobId))}"><rect class="timeline-bar outcome-${e.outcome}" data-stage="${h(e.stage)}" data-queue="${h(e.queue)}" data-job-id="${h(e.jobId)}" data-attempt="${e.attempt}" data-outcome="${e.outcome}"${e.chunk !== undefined ? ` data-chunk="${e.chunk}"` : ''} x="${bx.toFixed(1)}" y="${by}" width="${bw.toFixed(1)}" height="${laneH}" rx="2" fill="${fill}"${e.queue === 'text-chunks' ? ` stroke="${STAGE_COLOURS['text-processing']}" stroke-width="0.5"` : ''}><title>${h(label)}</title></rect></a>`,
+        `<a href="${h(boardJobUrl(e.queue, e.jobId))}"><rect class="timeline-bar outcome-${e.outcome}" data-stage="${h(e.stage)}" data-queue="${h(e.queue)}" data-job-id="${h(e.jobId)}" data-attempt="${e.attempt}" data-outcome="${e.outcome}"${e.chunk !== undefined ? ` data-chunk="${e.chunk}"` : ''} x="${bx.toFixed(1)}" y="${by}" width="${bw.toFixed(1)}" height="${laneH}" rx="2" fill="${fill}"${ownColour ? ` stroke="${stageColour(e.stage)}" stroke-width="0.5"` : ''}><title>${h(label)}</title></rect></a>`,
       );
     }
     y += height;
@@ -255,12 +255,17 @@ export function timelineSvg(entries: readonly TimelineEntry[], now: Date): strin
   }
   const hatches = STAGES.map(
     (s) =>
-      `<pattern id="hatch-${s}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/><rect width="3" height="6" fill="${STAGE_COLOURS[s]}"/></pattern>`,
+      `<pattern id="hatch-${s}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/><rect width="3" height="6" fill="${stageColour(s)}"/></pattern>`,
   ).join('');
   const width = labelW + plotW + 10;
   const legend = [
-    ...STAGES.map((s) => `<span><i style="background:${STAGE_COLOURS[s]}"></i>${h(s)}</span>`),
-    `<span><i style="background:${CHUNK_COLOUR}"></i>text-chunks</span>`,
+    ...STAGES.map((s) => `<span><i style="background:${stageColour(s)}"></i>${h(s)}</span>`),
+    ...STAGES.flatMap((s) => {
+      const children = childrenOf(s);
+      return children?.colour === undefined
+        ? []
+        : [`<span><i style="background:${children.colour}"></i>${h(children.queue)}</span>`];
+    }),
     `<span><i style="background:repeating-linear-gradient(45deg,#888 0 3px,#fff 3px 6px);outline:1px dashed #c62828"></i>failed / retried attempt</span>`,
   ].join('');
   return `<div class="legend">${legend}</div><div class="scroll"><svg class="timeline" data-testid="timeline" width="${width}" height="${y + 6}" viewBox="0 0 ${width} ${y + 6}" role="img" aria-label="stage timeline"><defs>${hatches}</defs>${rows.join('')}${grid.join('')}</svg></div>`;

@@ -2,15 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isBuiltin } from 'node:module';
 import { createHash } from 'node:crypto';
-import { STAGES, StageName } from '../../core/config/stages';
+import { STAGES, StageName, stageDefinition } from '../../pipeline/stages/definitions';
 
 /**
  * A stage's code identity: a hash of the compiled files its code can run, so that a stage's cache key
  * changes whenever its code does — no number to remember to raise.
  *
  * The rule, over the compiled CommonJS tree (dist/):
- *  - start from the stage's entry modules (STAGE_ENTRIES: its function in shared/pipeline/stages/ and the worker
- *    processors, inline and sandboxed, that run it and its child jobs);
+ *  - start from the stage's entry modules (`code` in its definition, shared/pipeline/stages/<stage>/
+ *    definition.ts: its function and the worker processors, inline and sandboxed, that run it and its
+ *    child jobs);
  *  - follow every `require('<literal>')` whose specifier is relative ('./', '../'), resolved as Node does
  *    (the file, `.js`, `.json`, or the folder's `index.js`): each file reached enters the hash by its
  *    path relative to dist/ and its bytes;
@@ -25,28 +26,6 @@ import { STAGES, StageName } from '../../core/config/stages';
 
 /** The compiled tree this module belongs to: dist/ (this file is dist/shared/runtime/runs/code-identity.js). */
 export const DIST_ROOT = path.resolve(__dirname, '..', '..', '..');
-
-/** Where each stage's code starts, relative to dist/. */
-export const STAGE_ENTRIES: Record<StageName, readonly string[]> = {
-  'text-processing': [
-    'shared/pipeline/stages/text-processing/index.js',
-    'workers/processors/text-processing.js',
-    'workers/processors/sandboxed/text-chunk.js',
-  ],
-  'feature-extraction': [
-    'shared/pipeline/stages/feature-extraction/feature-extraction.js',
-    'workers/processors/sandboxed/feature-extraction.js',
-  ],
-  'transform-split': [
-    'shared/pipeline/stages/transform-split/transform-split.js',
-    'workers/processors/sandboxed/transform-split.js',
-  ],
-  training: [
-    'shared/pipeline/stages/training/training.js',
-    'workers/processors/training.js',
-    'workers/processors/sandboxed/training-search.js',
-  ],
-};
 
 /** What a stage's code consists of: its files (relative to the root) and packages, sorted. */
 export interface ModuleClosure {
@@ -130,7 +109,7 @@ export function closureHash(root: string, closure: ModuleClosure): string {
 /** Each stage's code identity in the compiled tree at `root`. */
 export function computeStageCodeIdentities(root: string): Record<StageName, string> {
   return Object.fromEntries(
-    STAGES.map((stage) => [stage, closureHash(root, moduleClosure(root, STAGE_ENTRIES[stage]))]),
+    STAGES.map((stage) => [stage, closureHash(root, moduleClosure(root, stageDefinition(stage).code))]),
   ) as Record<StageName, string>;
 }
 

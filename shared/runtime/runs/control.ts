@@ -1,6 +1,6 @@
 import fsp from 'node:fs/promises';
 import { Job } from 'bullmq';
-import { STAGES, StageName } from '../../core/config/stages';
+import { STAGES, StageName } from '../../pipeline/stages/definitions';
 import { hashFile } from '../../core/dataset/hash-file';
 import { aliasesOf, dropAliasesOf } from './model-aliases';
 import { buildRunFlow } from '../flow/build-flow';

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { QueueName } from '../../core/config/stages';
+import { QueueName } from '../flow/queue-names';
 import { RunKeys } from './keys';
 import { logLost } from '../../core/logger';
 

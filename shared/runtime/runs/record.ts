@@ -1,5 +1,5 @@
 import { PipelineParams } from '../../core/config/pipeline-params';
-import { STAGES, StageName } from '../../core/config/stages';
+import { STAGES, StageName, stageDefinition } from '../../pipeline/stages/definitions';
 import { MetricsFile } from '../../pipeline/stages/training/training';
 
 /** A run's state. `completed`, `failed` and `cancelled` are final until a retry. */
@@ -195,7 +195,6 @@ export function deriveRunFields(r: RunRecord, now: Date): RunRecord {
 /** A new run's stages: pending, each with its cache key (and the code identity in it, when given). */
 export function initialStages(
   cacheKeys: Record<StageName, string>,
-  tags: Record<StageName, readonly string[]>,
   maxAttempts: number,
   code?: Record<StageName, string>,
 ): StageRecord[] {
@@ -214,7 +213,7 @@ export function initialStages(
     finishedAt: null,
     seconds: null,
     worker: null,
-    tags: tags[stage],
+    tags: stageDefinition(stage).tags,
     failedReason: null,
     cacheKey: cacheKeys[stage],
     ...(code ? { code: code[stage] } : {}),

@@ -1,5 +1,6 @@
 import { Job } from 'bullmq';
-import { childQueueOf, isChildQueue, isQueueName } from '../../core/config/stages';
+import { childQueueOf, isChildQueue } from '../../pipeline/stages/definitions';
+import { isQueueName } from '../flow/queue-names';
 import { Queues } from '../flow/queues';
 import { StageJobData } from '../flow/job-types';
 import { RunRecord, StageRecord, StageState, deriveRunFields, isDone, isFinal } from './record';

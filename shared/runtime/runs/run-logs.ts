@@ -1,6 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { QueueName, STAGES, childQueueOf, isChildQueue, isStageName } from '../../core/config/stages';
+import { STAGES, childQueueOf, isChildQueue, isStageName } from '../../pipeline/stages/definitions';
+import { QueueName } from '../flow/queue-names';
 import { childJob, stageJobId } from '../flow/job-types';
 import { runDir } from '../../core/storage';
 import { RunsContext } from './context';

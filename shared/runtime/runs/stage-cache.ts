@@ -3,57 +3,14 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PipelineParams } from '../../core/config/pipeline-params';
-import { STAGES, StageName } from '../../core/config/stages';
-import { ARTIFACTS } from '../../pipeline/stages/context';
+import { STAGES, StageName, stageDefinition } from '../../pipeline/stages/definitions';
 import { runDir } from '../../core/storage';
 import { stageCodeIdentities } from './code-identity';
 import { RunKeys } from './keys';
 
-/** The parameters each stage reads: only these enter its cache key (chunkSize does not change outputs). */
-export const STAGE_PARAMS: Record<StageName, readonly (keyof PipelineParams)[]> = {
-  'text-processing': ['language'],
-  'feature-extraction': ['topics', 'minDf', 'maxDf', 'nmfSeed', 'nmfTol', 'nmfMaxIter', 'topicDictionary'],
-  'transform-split': [
-    'testSize',
-    'splitSeed',
-    'stratify',
-    'labels',
-    'labelField',
-    'labelMap',
-    'unmappedLabel',
-    'minClassSize',
-    'featureMinDf',
-    'featureMaxDf',
-    // the longest n-gram searched decides the vocabulary; the folds decide the smallest class allowed
-    'searchNgrams',
-    'cvFolds',
-  ],
-  training: [
-    'C',
-    'penalty',
-    'maxIter',
-    'targetPrecision',
-    'labels',
-    'searchC',
-    'searchClassWeight',
-    'searchNgrams',
-    'cvFolds',
-    'searchScore',
-    'splitSeed',
-  ],
-};
-
-/** The files each stage writes under `runs/<id>/`: what a cache hit links into the new run. */
-export const STAGE_ARTIFACTS: Record<StageName, readonly string[]> = {
-  'text-processing': [ARTIFACTS.tickets],
-  'feature-extraction': [ARTIFACTS.topics, ARTIFACTS.ticketsTopics],
-  'transform-split': [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split, ARTIFACTS.labels],
-  training: [ARTIFACTS.search, ARTIFACTS.model, ARTIFACTS.metrics, ARTIFACTS.testPredictions],
-};
-
 /**
  * Each stage's key: a hash of what determines its output — the stage's code identity (a hash of its
- * compiled code, code-identity.ts), the parameters it reads, and the upstream stage's key (for the first
+ * compiled code, code-identity.ts), the parameters its definition lists (in that order), and the upstream stage's key (for the first
  * stage, the dataset's bytes by their SHA-256).
  */
 export function stageCacheKeys(
@@ -64,7 +21,7 @@ export function stageCacheKeys(
   const keys = {} as Record<StageName, string>;
   let upstream = `dataset:${datasetSha256}`;
   for (const stage of STAGES) {
-    const read = Object.fromEntries(STAGE_PARAMS[stage].map((p) => [p, params[p]]));
+    const read = Object.fromEntries(stageDefinition(stage).params.map((p) => [p, params[p]]));
     const material = JSON.stringify({ stage, code: code[stage], upstream, params: read });
     upstream = createHash('sha256').update(material).digest('hex');
     keys[stage] = upstream;
@@ -120,7 +77,7 @@ export class StageCache {
   async link(stage: StageName, from: string, to: string): Promise<boolean> {
     const src = runDir(this.storageDir, from);
     const dst = runDir(this.storageDir, to);
-    const files = STAGE_ARTIFACTS[stage];
+    const files = stageDefinition(stage).artifacts;
     try {
       await Promise.all(files.map((f) => fsp.access(path.join(src, f))));
     } catch {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkParamsAgainstData, resolvePipelineParams } from '../../core/config/pipeline-params';
-import { ROOT_STAGE, STAGES, StageName } from '../../core/config/stages';
+import { ROOT_STAGE, STAGES, StageName } from '../../pipeline/stages/definitions';
 import { BadInputError } from '../../core/errors';
 import { FileDigest, hashFile } from '../../core/dataset/hash-file';
 import { buildRunFlow } from '../flow/build-flow';
@@ -231,7 +231,7 @@ async function createRun(
     durationSeconds: null,
     progress: 0,
     generation: 1,
-    stages: initialStages(cacheKeys, ctx.config.tags, ctx.config.retry.attempts, code),
+    stages: initialStages(cacheKeys, ctx.config.retry.attempts, code),
     error: null,
     metrics: null,
     warnings: [],

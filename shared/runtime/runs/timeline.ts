@@ -1,6 +1,6 @@
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ChildQueueName, StageName } from '../../core/config/stages';
+import { ChildQueueName, StageName } from '../../pipeline/stages/definitions';
 import { childJob, stageJobId, StageJobData } from '../flow/job-types';
 import { RunsContext } from './context';
 import { RunRecord } from './record';
