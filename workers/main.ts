@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../shared/core/config/config';
-import { QUEUES, QueueName, isQueueName } from '../shared/runtime/flow/queue-names';
+import { QUEUES, QueueName, isQueueName, queueTimeoutsMs } from '../shared/runtime/flow/queue-names';
 import { createLogger } from '../shared/core/logger';
 import { WorkerMetrics } from '../shared/runtime/metrics/worker-metrics';
 import { MetricsServer, serveMetrics } from '../shared/runtime/metrics/server';
@@ -63,6 +63,8 @@ async function main(): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const config = resolveConfig(process.env);
+  // Queue names in TICKETFLOW_STAGE_TIMEOUTS are checked against the stage definitions: before any start.
+  queueTimeoutsMs(config.stageTimeoutMs);
   const log = createLogger(config.logLevel, { component: 'worker' });
   const queues = (values.queues ?? QUEUES.join(','))
     .split(',')

@@ -8,6 +8,7 @@ import { sweepDeletes } from '../../shared/runtime/runs/control';
 import { createApp } from './app';
 import { exposureCheck, writableBoardWarning } from './auth';
 import { writeRunReport } from '../../shared/runtime/report/run-report';
+import { queueTimeoutsMs } from '../../shared/runtime/flow/queue-names';
 
 const HELP = `Usage: npm run serve
 
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const config = resolveConfig(process.env);
+  // Queue names in TICKETFLOW_STAGE_TIMEOUTS are checked against the stage definitions: refuse a typo
+  // here too, as every invalid setting.
+  queueTimeoutsMs(config.stageTimeoutMs);
   const log = createLogger(config.logLevel, { component: 'api' });
   // Before anything starts: an API reachable from other machines needs a token.
   const exposure = exposureCheck(config);
