@@ -45,7 +45,11 @@ export interface StageDefinition {
   readonly artifacts: readonly string[];
   /** the seed's Prefect task tags, carried in every job's data */
   readonly tags: readonly string[];
-  /** one attempt's default time limit (`TICKETFLOW_STAGE_TIMEOUTS` overrides it by queue name) */
+  /**
+   * one attempt's default time limit (`TICKETFLOW_STAGE_TIMEOUTS` overrides it by queue name): past it the
+   * job is killed and fails for good, as a runaway job on pathological input would run as long again if
+   * retried. Generous: ~100× the dev data's times.
+   */
   readonly timeoutMs: number;
   readonly processor: ProcessorSpec;
   /** set when the stage fans out into child jobs */

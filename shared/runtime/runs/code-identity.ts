@@ -21,7 +21,8 @@ import { STAGES, StageName, stageDefinition } from '../../pipeline/stages/defini
  *  - a `require` whose argument is not a string literal cannot be followed: test/runs/code-identity.test.ts
  *    fails on one in any stage's closure.
  * Files every stage imports (config, logger, storage) are in every closure: a change there reruns all
- * stages, the safe side.
+ * stages, the safe side. So are, for the stages that fan out, the stage definitions (their processors
+ * reach them through the flow's job ids): a change to any definition reruns from stage 1.
  */
 
 /** The compiled tree this module belongs to: dist/ (this file is dist/shared/runtime/runs/code-identity.js). */
