@@ -8,13 +8,15 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.browser.json ./
 COPY shared ./shared
 COPY workers ./workers
 COPY producers ./producers
 COPY board ./board
 # test/ is not in the build context (.dockerignore): only the product is compiled.
 RUN npx tsc -p tsconfig.json
+# The /ui page's script: browser code, compiled on its own against the DOM library.
+RUN npx tsc -p tsconfig.browser.json
 
 # ---- runtime: production dependencies only, the compiled code, the bundled sample; not root -------------
 FROM node:20-bookworm-slim AS runtime

@@ -16,4 +16,18 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  {
+    // The /ui script compiles to one classic script: an import or export would make it a module.
+    files: ['producers/api/ui/browser/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'ImportDeclaration, ExportNamedDeclaration, ExportDefaultDeclaration, ExportAllDeclaration',
+          message: 'the /ui script is one classic script: no import or export (the page carries server data)',
+        },
+      ],
+    },
+  },
 );

@@ -192,6 +192,7 @@ describe('docker-compose.yml (docker-compose config) and the Dockerfile', { skip
     assert.match(build, /^FROM node:20\S* AS build$/m);
     assert.match(build, /^RUN npm ci\b(?!.*--omit=dev)/m, 'the build stage installs dev dependencies');
     assert.match(build, /^RUN npx tsc -p tsconfig\.json$/m);
+    assert.match(build, /^RUN npx tsc -p tsconfig\.browser\.json$/m, 'the /ui page script is built');
     assert.match(runtime, /^FROM node:20\S*/m);
     assert.match(runtime, /^RUN npm ci --omit=dev\b/m);
     assert.doesNotMatch(runtime, /^RUN npm (ci|install)(?!.*--omit=dev)/m, 'no dev dependencies at run time');

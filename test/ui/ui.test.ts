@@ -9,6 +9,7 @@ import { runDir } from '../../shared/core/storage';
 import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { MetricsFile } from '../../shared/pipeline/stages/training/training';
 import { STAGES } from '../../shared/pipeline/stages/definitions';
+import { STATE_COLOURS } from '../../shared/runtime/report/state-colours';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { call } from '../helpers/http';
@@ -66,6 +67,9 @@ describe('the run pages in a real headless Chromium', { skip, timeout: 120_000 }
       await page.goto(`${stack.baseUrl}/ui`);
       await page.waitForSelector(`tr.run-row[data-run-id="${id}"][data-state="completed"]`);
       await page.waitForSelector(`#chart .dot[data-run-id="${id}"]`);
+      // The script colours its chart from the table the page hands it as data.
+      const dotFill = await page.getAttribute(`#chart .dot[data-run-id="${id}"] circle`, 'fill');
+      assert.equal(dotFill, STATE_COLOURS.completed);
       await shot(t, '1-list');
 
       await page.click(`tr.run-row[data-run-id="${id}"]`);

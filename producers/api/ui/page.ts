@@ -1,12 +1,19 @@
 import { RUN_STATES } from '../../../shared/runtime/runs/record';
 import { STATE_BADGE_CSS, STATE_COLOURS } from '../../../shared/runtime/report/state-colours';
+import { escapeHtml } from '../../../shared/runtime/report/run-report';
 
 /** The chart's legend: one swatch per run state, coloured as the chart's points. */
 const CHART_LEGEND = RUN_STATES.map(
   (state) => `<span><i style="background:${STATE_COLOURS[state]}"></i>${state}</span>`,
 ).join('');
 
-/** `GET /ui`: the page's markup and style; everything it shows comes from the API through `/ui/app.js`. */
+/** The state colours for the page script's chart, as the `data-state-colours` of `#chart`. */
+const CHART_COLOURS = escapeHtml(JSON.stringify(STATE_COLOURS));
+
+/**
+ * `GET /ui`: the page's markup and style; everything it shows comes from the API through `/ui/app.js`
+ * (browser/runs-page.ts), and the one table it needs from the server, the state colours, as data.
+ */
 export const UI_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -63,7 +70,7 @@ button.danger{color:#c62828}
 <h2>Runs over time</h2>
 <div class="legend">${CHART_LEGEND}
 <span class="muted">x: start time, y: duration</span></div>
-<div id="chart" data-testid="runs-chart"></div>
+<div id="chart" data-testid="runs-chart" data-state-colours="${CHART_COLOURS}"></div>
 <div class="toolbar"><label>State <select id="state-filter" data-testid="state-filter">
 <option value="">all</option><option>waiting</option><option>active</option><option>completed</option>
 <option>failed</option><option>cancelled</option><option>deleting</option></select></label><span id="count" class="muted"></span></div>

@@ -3,6 +3,7 @@
  * asks for the token and sends it as Bearer), `GET /runs/:id/report` (the run's report.html, or with
  * `?live=1` the report's sections rendered now, for the page) and `GET /runs/:id/timeline` (JSON).
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import express, { NextFunction, Request, Response, Router } from 'express';
@@ -19,19 +20,35 @@ import { readRun } from '../../../shared/runtime/runs/sync';
 import { runTimeline } from '../../../shared/runtime/runs/timeline';
 import { runDir, writeFileAtomic } from '../../../shared/core/storage';
 import { UI_HTML } from './page';
-import { UI_JS } from './client';
 import { REPORT_CSP, UI_CSP } from '../security-headers';
 import { redisDeadline } from '../redis-deadline';
 import { logLost } from '../../../shared/core/logger';
 
-/** The page and its script: mounted before the token guard (they hold no data). */
-export function uiPageRouter(): Router {
+/** The page's script, compiled from browser/runs-page.ts by `npm run build` (tsconfig.browser.json). */
+export const UI_SCRIPT_FILE = path.join(__dirname, 'browser', 'runs-page.js');
+
+/** The compiled page script's text; an error naming the file and the build when it is missing. */
+export function readUiScript(file: string = UI_SCRIPT_FILE): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    throw new Error(`the /ui page script ${file} cannot be read (${cause}): build it with npm run build`);
+  }
+}
+
+/**
+ * The page and its script: mounted before the token guard (they hold no data). The script is read here,
+ * when the app is made, so a build without it stops the API at start-up rather than at a browser.
+ */
+export function uiPageRouter(scriptFile: string = UI_SCRIPT_FILE): Router {
+  const script = readUiScript(scriptFile);
   const router = express.Router();
   router.get(['/ui', '/ui/'], (_req, res) => {
     res.set('Content-Security-Policy', UI_CSP).set('Cache-Control', 'no-cache').type('html').send(UI_HTML);
   });
   router.get('/ui/app.js', (_req, res) => {
-    res.set('Cache-Control', 'no-cache').type('application/javascript').send(UI_JS);
+    res.set('Cache-Control', 'no-cache').type('application/javascript').send(script);
   });
   return router;
 }
