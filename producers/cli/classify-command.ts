@@ -17,7 +17,17 @@ import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
-import { datasetArg, inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
+import {
+  datasetArg,
+  FOLLOW_OPTIONS,
+  followValues,
+  inDeploymentDataRoot,
+  positiveInt,
+  printHelp,
+  say,
+  UsageError,
+  withRuns,
+} from './session';
 
 const HELP = `Usage: ticketflow classify --data FILE [--model M] [--out F] [--threshold T] [--chunk-size N]
                            [--workers N] [--timeout S] [--json]
@@ -58,22 +68,15 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       out: { type: 'string' },
       threshold: { type: 'string' },
       'chunk-size': { type: 'string' },
-      workers: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
+      ...FOLLOW_OPTIONS,
     },
   });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(HELP);
   if (values.data === undefined) throw new UsageError('--data FILE is required: the dataset to classify');
   const { dataset, realFile } = await datasetArg(values.data);
   const threshold = thresholdArg(values.threshold);
   const chunkSize = positiveInt('--chunk-size', values['chunk-size']);
-  const workerCount = positiveInt('--workers', values.workers) ?? os.availableParallelism();
-  const timeoutSeconds = positiveInt('--timeout', values.timeout) ?? 3600;
+  const { workers: workerCount, timeoutSeconds, json } = followValues(values);
   const out = values.out === undefined ? null : path.resolve(values.out);
   if (out !== null && !fs.existsSync(path.dirname(out)))
     throw new UsageError(`--out ${out}: the folder ${path.dirname(out)} does not exist`);
@@ -167,7 +170,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
         status.finishedAt !== null
           ? (Date.parse(status.finishedAt) - Date.parse(status.createdAt)) / 1000
           : null;
-      if (values.json) {
+      if (json) {
         process.stdout.write(
           JSON.stringify({
             id,
