@@ -13,6 +13,7 @@ import { isFinal, LISTED_STATES, ListedState, RunRecord } from '../../shared/run
 import { submitRun } from '../../shared/runtime/runs/submit';
 import { readRun } from '../../shared/runtime/runs/sync';
 import { readJson, runDir } from '../../shared/core/storage';
+import { logLost } from '../../shared/core/logger';
 import { classifyCommand } from './classify-command';
 import { redisCommand } from './redis-command';
 import { formatReport } from './report';
@@ -145,7 +146,10 @@ async function followRun(
         }) + '\n',
       );
     } else if (record.state === 'completed') {
-      const topics = await readJson<TopicsFile>(path.join(artifactsDir, ARTIFACTS.topics)).catch(() => null);
+      const topics =
+        (await readJson<TopicsFile>(path.join(artifactsDir, ARTIFACTS.topics)).catch(
+          logLost(`reading ${ARTIFACTS.topics} for the report's topic table`),
+        )) ?? null;
       process.stdout.write(
         formatReport(record, artifactsDir, { seconds: wall, startupSeconds }, topics, opts.labelMapFile),
       );
