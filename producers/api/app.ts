@@ -23,8 +23,6 @@ import {
   underDeadline,
 } from './redis-deadline';
 
-export { REDIS_DEADLINE_MS } from './redis-deadline';
-
 interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;

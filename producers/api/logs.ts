@@ -4,7 +4,7 @@ import { readRunLogs } from '../../shared/runtime/runs/run-logs';
 import { errorResult as error, HandlerResult } from './handler-result';
 
 /** The most lines `?limit=` may ask for. */
-export const MAX_LOG_LIMIT = 100_000;
+const MAX_LOG_LIMIT = 100_000;
 
 /**
  * `GET /runs/:id/logs[?limit=N]`: the run's log lines from all its jobs (stage jobs of every generation,

@@ -3,7 +3,7 @@ import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { answerError, errorResult as error, HandlerResult } from './handler-result';
 
 /** At most this many tickets per POST /classify (the body is also capped at 1 MB). */
-export const MAX_TICKETS_PER_REQUEST = 1000;
+const MAX_TICKETS_PER_REQUEST = 1000;
 
 /** NoSuchModel → 404, NoDefaultModel → 409, a bad alias name → 400. */
 async function modelErrors(work: () => Promise<HandlerResult>): Promise<HandlerResult> {

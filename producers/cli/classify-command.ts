@@ -225,7 +225,7 @@ async function follow(
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** The summary as text: labels with counts and shares, abstentions, drift signals, where the file is. */
-export function formatSummary(
+function formatSummary(
   s: ClassificationSummary,
   predictions: string,
   out: string | null,

@@ -35,7 +35,7 @@ import {
   withRuns,
 } from './session';
 
-export const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
+const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
 
 const HELP = `Usage: ticketflow <command> [options]
 

@@ -129,7 +129,7 @@ export function originOf(text: string): string | null {
 /** What `resolveConfig` reads: environment variables. */
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;
 
-export const DEFAULT_STAGE_TIMEOUT_MS: Readonly<Record<QueueName, number>> = {
+const DEFAULT_STAGE_TIMEOUT_MS: Readonly<Record<QueueName, number>> = {
   'text-processing': 1800_000,
   'text-chunks': 600_000,
   'feature-extraction': 3600_000,
@@ -140,7 +140,7 @@ export const DEFAULT_STAGE_TIMEOUT_MS: Readonly<Record<QueueName, number>> = {
   'classification-chunks': 600_000,
 };
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, backoff: { type: 'fixed', delay: 2000 } };
+const DEFAULT_RETRY: RetryPolicy = { attempts: 4, backoff: { type: 'fixed', delay: 2000 } };
 
 export const STAGE_TAGS: Record<StageName, readonly string[]> = {
   'text-processing': ['pos_tag'],

@@ -18,7 +18,7 @@ import { logLost } from '../../core/logger';
 export const LOCAL_REDIS_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** How long `durableRedisStop` waits for the port to stop answering after SHUTDOWN. */
-export const STOP_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 10_000;
 /** How long `durableRedisStart` waits for a server to answer (a server loading a big AOF may take longer). */
 const START_TIMEOUT_MS = 10_000;
 const LOADING_TIMEOUT_MS = 120_000;
@@ -60,7 +60,7 @@ export interface DurableRedisTarget {
   local: boolean;
 }
 
-export function durableRedisTarget(url: string, dir: string): DurableRedisTarget {
+function durableRedisTarget(url: string, dir: string): DurableRedisTarget {
   let parsed: URL;
   try {
     parsed = new URL(url);
