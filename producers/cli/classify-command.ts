@@ -18,6 +18,7 @@ import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
 import {
+  catchingSigint,
   datasetArg,
   FOLLOW_OPTIONS,
   followValues,
@@ -139,27 +140,17 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       const { id, model } = submitted;
       say(`classification ${id} enqueued: ${dataset} with the model of run ${model}`);
 
-      let interrupted = false;
-      const onSigint = () => {
-        if (interrupted) return;
-        interrupted = true;
-        say(`\ninterrupted: stopping classification ${id}`);
-      };
-      process.on('SIGINT', onSigint);
-      let status: ClassificationStatus;
-      try {
-        status = await follow(runs, id, timeoutSeconds, () => interrupted);
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
-      if (interrupted && status.state !== 'completed' && status.state !== 'failed') {
+      const status = await catchingSigint(`stopping classification ${id}`, async (interrupted) => {
+        const followed = await follow(runs, id, timeoutSeconds, interrupted);
+        if (!interrupted() || followed.state === 'completed' || followed.state === 'failed') return followed;
         if (workers) {
           // Our own workers: stop its jobs at once (the cancel broadcast kills their sandboxed children).
           await runs.redis.set(runs.keys.cancelled(id), '1', 'EX', 3600);
           await runs.redis.publish(runs.keys.cancelChannel, id);
         } else say(`classification ${id} goes on on the running workers: GET /classifications/${id}`);
-        return 130;
-      }
+        return null;
+      });
+      if (status === null) return 130;
       const wallSeconds = (performance.now() - started) / 1000;
       const predictions = path.join(
         classificationDir(runs.config.storageDir, id),

@@ -49,6 +49,28 @@ export function printHelp(help: string): number {
   return 0;
 }
 
+/**
+ * `body` with Ctrl-C caught: the first SIGINT says "interrupted: `action`" and makes `interrupted()` true,
+ * for `body` to stop following and undo what it started; later ones are ignored until `body` ends.
+ */
+export async function catchingSigint<T>(
+  action: string,
+  body: (interrupted: () => boolean) => Promise<T>,
+): Promise<T> {
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`\ninterrupted: ${action}`);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await body(() => interrupted);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 /** Progress and messages go to stderr; stdout carries only a command's report (or JSON). */
 export const say = (line: string) => process.stderr.write(line + '\n');
 

@@ -23,6 +23,7 @@ import { ARTIFACTS } from '../../shared/pipeline/stages/context';
 import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
 import {
+  catchingSigint,
   datasetArg,
   FOLLOW_OPTIONS,
   FollowValues,
@@ -106,24 +107,13 @@ async function followRun(
     const enqueuedAt = performance.now();
     const startupSeconds = workers !== null ? (enqueuedAt - started) / 1000 : 0;
     const display = createLiveDisplay(process.stderr, Date.now());
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) return;
-      interrupted = true;
-      say(`\ninterrupted: cancelling run ${runId}`);
-    };
-    process.on('SIGINT', onSigint);
-    let record: RunRecord;
-    try {
-      record = await follow(runs, runId, opts.timeoutSeconds, () => interrupted, display);
-      if (interrupted && !isFinal(record.state)) {
-        const { stoppedSeconds } = await cancelRun(runs, runId);
-        say(`run ${runId} cancelled: its jobs stopped within ${stoppedSeconds.toFixed(2)} s`);
-        record = (await runs.store.read(runId)) ?? record;
-      }
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
+    const record = await catchingSigint(`cancelling run ${runId}`, async (interrupted) => {
+      const followed = await follow(runs, runId, opts.timeoutSeconds, interrupted, display);
+      if (!interrupted() || isFinal(followed.state)) return followed;
+      const { stoppedSeconds } = await cancelRun(runs, runId);
+      say(`run ${runId} cancelled: its jobs stopped within ${stoppedSeconds.toFixed(2)} s`);
+      return (await runs.store.read(runId)) ?? followed;
+    });
     // "completed in" counts from enqueue; the self-contained start-up is reported apart.
     const wall = (performance.now() - enqueuedAt) / 1000;
     const artifactsDir = runDir(runs.config.storageDir, runId);

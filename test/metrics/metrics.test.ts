@@ -1,7 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'bullmq';
 import { CHUNK_QUEUE, QUEUES, STAGES } from '../../shared/core/config/stages';
 import { createConnection } from '../../shared/runtime/flow/connection';
@@ -11,10 +9,10 @@ import { WorkerMetrics } from '../../shared/runtime/metrics/worker-metrics';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { freePort } from '../../shared/runtime/redis/local-redis';
 import { RUN_STATES } from '../../shared/runtime/runs/record';
-import { SAMPLE_DATASET, tempDir } from '../helpers/env';
+import { SAMPLE_DATASET } from '../helpers/env';
 import { call } from '../helpers/http';
 import { Deployment, Proc, startWorker } from '../helpers/processes';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { Stack, startSampleStack, startStack, waitForRun } from '../helpers/stack';
 
 interface Sample {
   name: string;
@@ -55,12 +53,9 @@ async function scrape(url: string, headers: Record<string, string> = {}): Promis
 
 describe('API GET /metrics', () => {
   let stack: Stack;
-  let data: string;
   let runId: string;
   before(async () => {
-    data = tempDir('metrics-data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
-    stack = await startStack({ workers: 1, api: true, env: { TICKETFLOW_DATA_DIR: data } });
+    stack = await startSampleStack('metrics-data', { workers: 1, api: true });
     const res = await call(stack, 'POST', '/runs', { dataset: 'sample.json' });
     assert.equal(res.status, 202);
     runId = res.json.id;
@@ -68,7 +63,6 @@ describe('API GET /metrics', () => {
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(data, { recursive: true, force: true });
   });
 
   it('has the job counts of every queue by state, the runs by state and process metrics', async () => {
