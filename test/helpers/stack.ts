@@ -5,7 +5,7 @@ import { AddressInfo } from 'node:net';
 import { FlowProducer } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TicketflowConfig } from '../../shared/core/config/config';
-import { createConnection } from '../../shared/runtime/flow/connection';
+import { createApiConnection, createConnection } from '../../shared/runtime/flow/connection';
 import { Queues } from '../../shared/runtime/flow/queues';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
 import { isFinal, RunRecord } from '../../shared/runtime/runs/record';
@@ -73,6 +73,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await cleanup(config);
     },
   };
+}
+
+/**
+ * The API alone, in this process, as deployed: its own connection (fail-fast while Redis is down) and run
+ * context for `config`, listening on a free loopback port once the connection is ready.
+ */
+export async function serveApi(
+  config: TicketflowConfig,
+): Promise<{ runs: RunsContext; server: http.Server; base: string }> {
+  const connection = createApiConnection(config.redisUrl);
+  await new Promise<void>((r) => connection.once('ready', () => r()));
+  const runs = openRunsContext(config, connection);
+  const server = createApp(runs, quietLog).listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  return { runs, server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 /** A stack whose data root is its own folder, holding the sample dataset as `sample.json`. */
