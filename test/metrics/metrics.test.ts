@@ -10,7 +10,7 @@ import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { freePort } from '../../shared/runtime/redis/local-redis';
 import { RUN_STATES } from '../../shared/runtime/runs/record';
 import { SAMPLE_DATASET } from '../helpers/env';
-import { call } from '../helpers/http';
+import { call, completedRun } from '../helpers/http';
 import { Deployment, Proc, startWorker } from '../helpers/processes';
 import { Stack, startSampleStack, startStack, waitForRun } from '../helpers/stack';
 
@@ -56,10 +56,7 @@ describe('API GET /metrics', () => {
   let runId: string;
   before(async () => {
     stack = await startSampleStack('metrics-data', { workers: 1, api: true });
-    const res = await call(stack, 'POST', '/runs', { dataset: 'sample.json' });
-    assert.equal(res.status, 202);
-    runId = res.json.id;
-    assert.equal((await waitForRun(stack.runs, runId)).state, 'completed');
+    runId = await completedRun(stack);
   });
   after(async () => {
     await stack.close();

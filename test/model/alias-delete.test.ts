@@ -11,8 +11,8 @@ import { AddressInfo } from 'node:net';
 import { createApp } from '../../producers/api/app';
 import { runDir } from '../../shared/core/storage';
 import { quietLog } from '../helpers/env';
-import { call } from '../helpers/http';
-import { Stack, startSampleStack, waitForRun } from '../helpers/stack';
+import { call, completedRun } from '../helpers/http';
+import { Stack, startSampleStack } from '../helpers/stack';
 
 const TICKETS = { tickets: [{ text: 'My card was charged twice for the same purchase.' }] };
 
@@ -22,11 +22,9 @@ describe('deleting a model that an alias names', () => {
   let second: string;
   before(async () => {
     stack = await startSampleStack('alias-delete-data', { workers: 1, api: true });
-    first = (await call(stack, 'POST', '/runs', { dataset: 'sample.json' })).json.id;
-    assert.equal((await waitForRun(stack.runs, first)).state, 'completed');
+    first = await completedRun(stack);
     // The same dataset and parameters again: every stage comes from the cache (hard links to the first).
-    second = (await call(stack, 'POST', '/runs', { dataset: 'sample.json' })).json.id;
-    assert.equal((await waitForRun(stack.runs, second)).state, 'completed');
+    second = await completedRun(stack);
   });
   after(async () => {
     await stack.close();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readCsvFile } from '../../shared/core/io/read-csv';
 import { runDir } from '../../shared/core/storage';
-import { call } from '../helpers/http';
+import { call, completedRun } from '../helpers/http';
 import { Stack, startSampleStack, waitForRun } from '../helpers/stack';
 
 interface Prediction {
@@ -20,9 +20,7 @@ describe('models: versions, aliases, online classification', () => {
   let first: string;
   before(async () => {
     stack = await startSampleStack('serve-data', { workers: 1, api: true });
-    const res = await call(stack, 'POST', '/runs', { dataset: 'sample.json' });
-    first = res.json.id;
-    assert.equal((await waitForRun(stack.runs, first)).state, 'completed');
+    first = await completedRun(stack);
   });
   after(async () => {
     await stack.close();
