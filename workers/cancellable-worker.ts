@@ -79,7 +79,10 @@ export class CancellableWorker<D extends { runId: string } = { runId: string }> 
           `${this.name} job ran longer than its time limit of ${seconds} s and was stopped (${this.limits.timeoutSetting})`,
         );
       }
-      if (this.cancelledJobs.has(id) || (await this.cancelCheck(runId).catch(() => false))) {
+      if (
+        this.cancelledJobs.has(id) ||
+        (await this.cancelCheck(runId).catch(logLost(`checking whether run ${runId} was cancelled`)))
+      ) {
         throw new UnrecoverableError(`run ${runId} was cancelled`);
       }
       throw err;

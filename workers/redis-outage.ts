@@ -13,7 +13,7 @@ const CONNECTION_ERRORS = new Set([
 ]);
 
 /** True for errors that only say Redis cannot be reached right now. */
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return (
     (e.code !== undefined && CONNECTION_ERRORS.has(e.code)) ||
@@ -22,7 +22,7 @@ export function isConnectionError(err: unknown): boolean {
 }
 
 /** How often a Redis that refuses writes is asked again whether it accepts one. */
-export const WRITE_PROBE_EVERY_MS = 1000;
+const WRITE_PROBE_EVERY_MS = 1000;
 
 /**
  * One warning when Redis goes, one line when it is back: every BullMQ connection of every queue would

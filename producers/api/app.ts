@@ -1,18 +1,8 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { createBoard } from '../../board/board';
-import {
-  ApiDeps,
-  HandlerResult,
-  cancel,
-  createRun,
-  getRun,
-  getRuns,
-  ready,
-  remove,
-  prepareRetry,
-  retry,
-} from './handlers';
+import { ApiDeps, cancel, createRun, getRun, getRuns, ready, remove, prepareRetry, retry } from './handlers';
 import { classify, listModels, putAlias } from './models';
+import { HandlerResult } from './handler-result';
 import { createClassification, getClassificationHandler } from './classifications';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
@@ -32,8 +22,6 @@ import {
   redisProblem,
   underDeadline,
 } from './redis-deadline';
-
-export { REDIS_DEADLINE_MS } from './redis-deadline';
 
 interface Route {
   method: 'get' | 'post' | 'put' | 'delete';

@@ -8,7 +8,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { originOf, type TicketflowConfig } from '../../shared/core/config/config';
 
 /** The realm named in every `WWW-Authenticate` challenge. */
-export const REALM = 'ticketflow';
+const REALM = 'ticketflow';
 
 /**
  * Compare a presented token with the configured one in constant time: both are hashed first, so neither

@@ -9,9 +9,8 @@ import { BadInputError, StorageError } from '../../shared/core/errors';
 import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
-import { HandlerResult, resolveDataset } from './handlers';
-
-const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });
+import { resolveDataset } from './handlers';
+import { answerError, errorResult as error, HandlerResult } from './handler-result';
 
 const FIELDS = 'the body takes "dataset", "model", "threshold" and "chunkSize"';
 
@@ -62,13 +61,14 @@ export async function createClassification(
     });
     return { status: 202, body: { id, model: run, status: `/classifications/${id}` } };
   } catch (err) {
-    if (err instanceof StorageError) return error(507, err.message);
-    if (err instanceof BadInputError) return error(400, err.message);
-    if (err instanceof NoSuchModel) return error(404, err.message);
-    if (err instanceof NoDefaultModel) return error(409, err.message);
-    // a completed run whose model.json this code cannot use (e.g. trained before model files had version 2)
-    if (err instanceof InvalidModelError) return error(409, err.message);
-    throw err;
+    return answerError(err, [
+      [StorageError, 507],
+      [BadInputError, 400],
+      [NoSuchModel, 404],
+      [NoDefaultModel, 409],
+      // a completed run whose model.json this code cannot use (e.g. trained before model files had version 2)
+      [InvalidModelError, 409],
+    ]);
   }
 }
 

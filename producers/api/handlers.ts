@@ -16,17 +16,11 @@ import { readJson, RUN_ID_PATTERN } from '../../shared/core/storage';
 import { LOCK_TTL_MS, LockBusy } from '../../shared/runtime/runs/run-lock';
 import { writeRefusal } from '../../shared/runtime/redis/write-refusal';
 import { logLost } from '../../shared/core/logger';
+import { answerError, errorResult as error, HandlerResult } from './handler-result';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
 export type ApiDeps = RunsContext & { registry: ModelRegistry };
 
-/** A handler's answer, independent of the HTTP framework. */
-export interface HandlerResult {
-  status: number;
-  body: unknown;
-}
-
-const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });
 const notFound = (id: string) => error(404, `no run with id ${JSON.stringify(id)}`);
 
 /**
@@ -120,16 +114,17 @@ export async function createRun(
       },
     };
   } catch (err) {
-    // Storage that cannot be written (full, read-only) is the deployment's problem, not the request's.
-    if (err instanceof StorageError) return error(507, err.message);
-    if (err instanceof BadInputError) return error(400, err.message);
-    if (err instanceof IdempotencyConflict) return error(409, err.message);
     if (err instanceof SubmitDeadlinePassed)
       return error(
         503,
         `Redis at ${deps.config.redisUrl} did not answer in time: ${err.message}; try again shortly`,
       );
-    throw err;
+    // Storage that cannot be written (full, read-only) is the deployment's problem, not the request's.
+    return answerError(err, [
+      [StorageError, 507],
+      [BadInputError, 400],
+      [IdempotencyConflict, 409],
+    ]);
   }
 }
 
@@ -160,8 +155,7 @@ export async function getRuns(deps: ApiDeps, query: Record<string, unknown>): Pr
     const page = await deps.store.list({ state: state as ListedState | undefined, limit, cursor });
     return { status: 200, body: page };
   } catch (err) {
-    if (err instanceof RangeError) return error(400, err.message);
-    throw err;
+    return answerError(err, [[RangeError, 400]]);
   }
 }
 
@@ -174,15 +168,16 @@ async function control(id: string, action: () => Promise<HandlerResult>): Promis
   try {
     return await action();
   } catch (err) {
-    if (err instanceof NoSuchRun) return error(404, err.message);
-    if (err instanceof RunConflict) return error(409, err.message);
-    if (err instanceof StorageError) return error(507, err.message);
     if (err instanceof LockBusy)
       return error(
         409,
         `run ${id} is locked by another operation (one whose process died holds it at most ${LOCK_TTL_MS / 1000} s): try again shortly`,
       );
-    throw err;
+    return answerError(err, [
+      [NoSuchRun, 404],
+      [RunConflict, 409],
+      [StorageError, 507],
+    ]);
   }
 }
 

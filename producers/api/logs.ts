@@ -1,12 +1,10 @@
 import { RUN_ID_PATTERN } from '../../shared/core/storage';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { readRunLogs } from '../../shared/runtime/runs/run-logs';
-import { HandlerResult } from './handlers';
+import { errorResult as error, HandlerResult } from './handler-result';
 
 /** The most lines `?limit=` may ask for. */
-export const MAX_LOG_LIMIT = 100_000;
-
-const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });
+const MAX_LOG_LIMIT = 100_000;
 
 /**
  * `GET /runs/:id/logs[?limit=N]`: the run's log lines from all its jobs (stage jobs of every generation,

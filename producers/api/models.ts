@@ -1,27 +1,26 @@
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { InvalidModelError } from '../../shared/pipeline/model/load-model';
-import { HandlerResult } from './handlers';
-
-const error = (status: number, message: string): HandlerResult => ({ status, body: { error: message } });
+import { answerError, errorResult as error, HandlerResult } from './handler-result';
 
 /** At most this many tickets per POST /classify (the body is also capped at 1 MB). */
-export const MAX_TICKETS_PER_REQUEST = 1000;
+const MAX_TICKETS_PER_REQUEST = 1000;
 
 /** NoSuchModel → 404, NoDefaultModel → 409, a bad alias name → 400. */
 async function modelErrors(work: () => Promise<HandlerResult>): Promise<HandlerResult> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof NoSuchModel) return error(404, err.message);
     // A model file removed behind ticketflow's back: the model is gone, not the server broken.
     if (
       err instanceof InvalidModelError &&
       (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
     )
       return error(404, `${err.message}: the model is gone; GET /models lists those that are there`);
-    if (err instanceof NoDefaultModel) return error(409, err.message);
-    if (err instanceof RangeError) return error(400, err.message);
-    throw err;
+    return answerError(err, [
+      [NoSuchModel, 404],
+      [NoDefaultModel, 409],
+      [RangeError, 400],
+    ]);
   }
 }
 

@@ -16,7 +16,7 @@ export interface RedisSide {
   config: { redisUrl: string };
 }
 
-export class RedisDeadlineExceeded extends Error {}
+class RedisDeadlineExceeded extends Error {}
 
 /** The connection is not ready: the 503 message, or null when it is. */
 export function redisDown(side: RedisSide): string | null {

@@ -17,7 +17,18 @@ import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
-import { datasetArg, inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
+import {
+  catchingSigint,
+  datasetArg,
+  FOLLOW_OPTIONS,
+  followValues,
+  inDeploymentDataRoot,
+  positiveInt,
+  printHelp,
+  say,
+  UsageError,
+  withRuns,
+} from './session';
 
 const HELP = `Usage: ticketflow classify --data FILE [--model M] [--out F] [--threshold T] [--chunk-size N]
                            [--workers N] [--timeout S] [--json]
@@ -58,22 +69,15 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       out: { type: 'string' },
       threshold: { type: 'string' },
       'chunk-size': { type: 'string' },
-      workers: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
+      ...FOLLOW_OPTIONS,
     },
   });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(HELP);
   if (values.data === undefined) throw new UsageError('--data FILE is required: the dataset to classify');
   const { dataset, realFile } = await datasetArg(values.data);
   const threshold = thresholdArg(values.threshold);
   const chunkSize = positiveInt('--chunk-size', values['chunk-size']);
-  const workerCount = positiveInt('--workers', values.workers) ?? os.availableParallelism();
-  const timeoutSeconds = positiveInt('--timeout', values.timeout) ?? 3600;
+  const { workers: workerCount, timeoutSeconds, json } = followValues(values);
   const out = values.out === undefined ? null : path.resolve(values.out);
   if (out !== null && !fs.existsSync(path.dirname(out)))
     throw new UsageError(`--out ${out}: the folder ${path.dirname(out)} does not exist`);
@@ -136,27 +140,17 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       const { id, model } = submitted;
       say(`classification ${id} enqueued: ${dataset} with the model of run ${model}`);
 
-      let interrupted = false;
-      const onSigint = () => {
-        if (interrupted) return;
-        interrupted = true;
-        say(`\ninterrupted: stopping classification ${id}`);
-      };
-      process.on('SIGINT', onSigint);
-      let status: ClassificationStatus;
-      try {
-        status = await follow(runs, id, timeoutSeconds, () => interrupted);
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
-      if (interrupted && status.state !== 'completed' && status.state !== 'failed') {
+      const status = await catchingSigint(`stopping classification ${id}`, async (interrupted) => {
+        const followed = await follow(runs, id, timeoutSeconds, interrupted);
+        if (!interrupted() || followed.state === 'completed' || followed.state === 'failed') return followed;
         if (workers) {
           // Our own workers: stop its jobs at once (the cancel broadcast kills their sandboxed children).
           await runs.redis.set(runs.keys.cancelled(id), '1', 'EX', 3600);
           await runs.redis.publish(runs.keys.cancelChannel, id);
         } else say(`classification ${id} goes on on the running workers: GET /classifications/${id}`);
-        return 130;
-      }
+        return null;
+      });
+      if (status === null) return 130;
       const wallSeconds = (performance.now() - started) / 1000;
       const predictions = path.join(
         classificationDir(runs.config.storageDir, id),
@@ -167,7 +161,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
         status.finishedAt !== null
           ? (Date.parse(status.finishedAt) - Date.parse(status.createdAt)) / 1000
           : null;
-      if (values.json) {
+      if (json) {
         process.stdout.write(
           JSON.stringify({
             id,
@@ -222,7 +216,7 @@ async function follow(
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** The summary as text: labels with counts and shares, abstentions, drift signals, where the file is. */
-export function formatSummary(
+function formatSummary(
   s: ClassificationSummary,
   predictions: string,
   out: string | null,

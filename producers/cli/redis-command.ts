@@ -7,7 +7,7 @@ import {
   DurableRedisStatus,
 } from '../../shared/runtime/redis/durable-redis';
 
-export const REDIS_HELP = `Usage: ticketflow redis start|stop|status [--json]
+const REDIS_HELP = `Usage: ticketflow redis start|stop|status [--json]
 
 The durable Redis that ticketflow starts on REDIS_URL's port (default redis://127.0.0.1:6379) when none
 answers there (npm run serve and npm run worker start it too). It runs daemonized, belongs to no process,

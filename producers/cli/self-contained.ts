@@ -76,7 +76,7 @@ function followWorkerLog(
       if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
         entry = parsed as Record<string, unknown>;
     } catch {
-      // not JSON
+      // not JSON: nothing is lost, the line is echoed as it is below
     }
     if (entry === null || typeof entry.level !== 'string' || entry.message === undefined) {
       if (line.trim() !== '') process.stderr.write(line + '\n');

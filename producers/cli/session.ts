@@ -1,5 +1,6 @@
 /** What the CLI's commands share: usage errors, progress output, a Redis and run context per command. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { datasetFileProblem } from '../../shared/core/dataset/open-dataset';
 import { TicketflowConfig } from '../../shared/core/config/config';
@@ -17,6 +18,57 @@ export function positiveInt(name: string, raw: string | undefined): number | und
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number ≥ 1, got "${raw}"`);
   return n;
+}
+
+/** The options of every command that may start workers and follows its job to the end. */
+export const FOLLOW_OPTIONS = {
+  workers: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface FollowValues {
+  workers: number;
+  timeoutSeconds: number;
+  json: boolean;
+}
+
+/** --workers (default: one per core), --timeout in seconds (default 3600) and --json, checked. */
+export function followValues(values: { workers?: string; timeout?: string; json?: boolean }): FollowValues {
+  return {
+    workers: positiveInt('--workers', values.workers) ?? os.availableParallelism(),
+    timeoutSeconds: positiveInt('--timeout', values.timeout) ?? 3600,
+    json: values.json ?? false,
+  };
+}
+
+/** --help: the command's usage on stdout, exit status 0. */
+export function printHelp(help: string): number {
+  process.stdout.write(help + '\n');
+  return 0;
+}
+
+/**
+ * `body` with Ctrl-C caught: the first SIGINT says "interrupted: `action`" and makes `interrupted()` true,
+ * for `body` to stop following and undo what it started; later ones are ignored until `body` ends.
+ */
+export async function catchingSigint<T>(
+  action: string,
+  body: (interrupted: () => boolean) => Promise<T>,
+): Promise<T> {
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`\ninterrupted: ${action}`);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await body(() => interrupted);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }
 
 /** Progress and messages go to stderr; stdout carries only a command's report (or JSON). */

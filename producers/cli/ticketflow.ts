@@ -13,6 +13,7 @@ import { isFinal, LISTED_STATES, ListedState, RunRecord } from '../../shared/run
 import { submitRun } from '../../shared/runtime/runs/submit';
 import { readRun } from '../../shared/runtime/runs/sync';
 import { readJson, runDir } from '../../shared/core/storage';
+import { logLost } from '../../shared/core/logger';
 import { classifyCommand } from './classify-command';
 import { redisCommand } from './redis-command';
 import { formatReport } from './report';
@@ -21,9 +22,21 @@ import { createLiveDisplay, LiveDisplay } from './live-display';
 import { ARTIFACTS } from '../../shared/pipeline/stages/context';
 import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
-import { datasetArg, inDeploymentDataRoot, positiveInt, say, UsageError, withRuns } from './session';
+import {
+  catchingSigint,
+  datasetArg,
+  FOLLOW_OPTIONS,
+  FollowValues,
+  followValues,
+  inDeploymentDataRoot,
+  positiveInt,
+  printHelp,
+  say,
+  UsageError,
+  withRuns,
+} from './session';
 
-export const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
+const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
 
 const HELP = `Usage: ticketflow <command> [options]
 
@@ -62,10 +75,7 @@ running workers they only enqueue and follow. Progress goes to stderr, the repor
 Exit status: 0 when the run completed, 1 when it failed or was cancelled (the failing stage and its message
 on stderr), 2 on usage errors.`;
 
-interface FollowOptions {
-  workers: number;
-  timeoutSeconds: number;
-  json: boolean;
+interface FollowOptions extends FollowValues {
   /** data root (TICKETFLOW_DATA_DIR) of the workers this command starts, when not the configured one */
   workerDataDir?: string;
   /** the --label-map file's name, for the report's summary of the map */
@@ -97,24 +107,13 @@ async function followRun(
     const enqueuedAt = performance.now();
     const startupSeconds = workers !== null ? (enqueuedAt - started) / 1000 : 0;
     const display = createLiveDisplay(process.stderr, Date.now());
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) return;
-      interrupted = true;
-      say(`\ninterrupted: cancelling run ${runId}`);
-    };
-    process.on('SIGINT', onSigint);
-    let record: RunRecord;
-    try {
-      record = await follow(runs, runId, opts.timeoutSeconds, () => interrupted, display);
-      if (interrupted && !isFinal(record.state)) {
-        const { stoppedSeconds } = await cancelRun(runs, runId);
-        say(`run ${runId} cancelled: its jobs stopped within ${stoppedSeconds.toFixed(2)} s`);
-        record = (await runs.store.read(runId)) ?? record;
-      }
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
+    const record = await catchingSigint(`cancelling run ${runId}`, async (interrupted) => {
+      const followed = await follow(runs, runId, opts.timeoutSeconds, interrupted, display);
+      if (!interrupted() || isFinal(followed.state)) return followed;
+      const { stoppedSeconds } = await cancelRun(runs, runId);
+      say(`run ${runId} cancelled: its jobs stopped within ${stoppedSeconds.toFixed(2)} s`);
+      return (await runs.store.read(runId)) ?? followed;
+    });
     // "completed in" counts from enqueue; the self-contained start-up is reported apart.
     const wall = (performance.now() - enqueuedAt) / 1000;
     const artifactsDir = runDir(runs.config.storageDir, runId);
@@ -137,7 +136,10 @@ async function followRun(
         }) + '\n',
       );
     } else if (record.state === 'completed') {
-      const topics = await readJson<TopicsFile>(path.join(artifactsDir, ARTIFACTS.topics)).catch(() => null);
+      const topics =
+        (await readJson<TopicsFile>(path.join(artifactsDir, ARTIFACTS.topics)).catch(
+          logLost(`reading ${ARTIFACTS.topics} for the report's topic table`),
+        )) ?? null;
       process.stdout.write(
         formatReport(record, artifactsDir, { seconds: wall, startupSeconds }, topics, opts.labelMapFile),
       );
@@ -178,14 +180,6 @@ async function follow(
   }
 }
 
-function followOptions(values: { workers?: string; timeout?: string; json?: boolean }): FollowOptions {
-  return {
-    workers: positiveInt('--workers', values.workers) ?? os.availableParallelism(),
-    timeoutSeconds: positiveInt('--timeout', values.timeout) ?? 3600,
-    json: values.json ?? false,
-  };
-}
-
 async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -197,16 +191,10 @@ async function run(argv: string[]): Promise<number> {
       'chunk-size': { type: 'string' },
       params: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
-      workers: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
+      ...FOLLOW_OPTIONS,
     },
   });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(HELP);
   const config = resolveConfig(process.env);
   const { dataset, realFile } = await datasetArg(values.data ?? SAMPLE_DATASET);
   let params: Record<string, unknown> = {};
@@ -242,7 +230,7 @@ async function run(argv: string[]): Promise<number> {
   // Workers read only datasets inside their own data root: the workers this command starts get the
   // file's folder as theirs (and the file by its real path); running workers must have it in theirs.
   const opts = {
-    ...followOptions(values),
+    ...followValues(values),
     workerDataDir: path.dirname(realFile),
     ...(values['label-map'] !== undefined ? { labelMapFile: path.basename(values['label-map']) } : {}),
   };
@@ -280,19 +268,13 @@ async function control(command: string, argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      workers: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      ...FOLLOW_OPTIONS,
       state: { type: 'string' },
       limit: { type: 'string' },
       force: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(HELP);
   const config = resolveConfig(process.env);
   try {
     switch (command) {
@@ -316,7 +298,7 @@ async function control(command: string, argv: string[]): Promise<number> {
             },
             // a run of `ticketflow run --data FILE` names FILE by its real path: workers this command
             // starts take its folder as their data root, as that run's did
-            { ...followOptions(values), ...(await retryDataDir(runs, id)) },
+            { ...followValues(values), ...(await retryDataDir(runs, id)) },
           ),
         );
       }

@@ -23,7 +23,7 @@ const SCOPE_KEYS = ['component', 'runId', 'stage', 'jobId', 'attempt', 'worker']
  * The format of this process's log lines when a caller does not say: `TICKETFLOW_LOG_FORMAT` (validated
  * with the rest of the configuration by resolveConfig; anything but `json` reads as text here).
  */
-export function defaultLogFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
+function defaultLogFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
   return env.TICKETFLOW_LOG_FORMAT?.trim().toLowerCase() === 'json' ? 'json' : 'text';
 }
 

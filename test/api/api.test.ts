@@ -2,27 +2,24 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { SampleStack, startSampleStack, waitForRun } from '../helpers/stack';
 import { call } from '../helpers/http';
-import { tempDir, SAMPLE_DATASET } from '../helpers/env';
 
 describe('HTTP API', () => {
-  let stack: Stack;
+  let stack: SampleStack;
   let dataDir: string;
   before(async () => {
-    dataDir = tempDir('data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(dataDir, 'sample.json'));
+    stack = await startSampleStack('data', { workers: 1, api: true });
+    dataDir = stack.dataDir;
     fs.writeFileSync(
       path.join(dataDir, 'broken.json'),
       '[{"_source": {"complaint_what_happened": "My card was charged twice.", "product": "Credit card"}}, {"_source": 7}]',
     );
     fs.mkdirSync(path.join(dataDir, 'folder'));
     fs.symlinkSync('/etc/hostname', path.join(dataDir, 'escape.json'));
-    stack = await startStack({ workers: 1, api: true, env: { TICKETFLOW_DATA_DIR: dataDir } });
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('rejects bad requests with 400 and a message that says what is wrong', async () => {

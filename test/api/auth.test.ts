@@ -19,7 +19,7 @@ import { BadInputError } from '../../shared/core/errors';
 import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import { createApp } from '../../producers/api/app';
 import { exposureCheck, isLoopbackHost, parseAuthorization, tokenMatches } from '../../producers/api/auth';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { SampleStack, Stack, startSampleStack, startStack, waitForRun } from '../helpers/stack';
 import { quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { API_MAIN, Proc, spawnNode, waitFor } from '../helpers/processes';
 
@@ -209,19 +209,12 @@ describe('auth helpers and configuration', () => {
 });
 
 describe('HTTP API without a token', () => {
-  let stack: Stack;
-  let dataDir: string;
+  let stack: SampleStack;
   before(async () => {
-    dataDir = tempDir('data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(dataDir, 'sample.json'));
-    stack = await startStack({
-      api: true,
-      env: { TICKETFLOW_DATA_DIR: dataDir, TICKETFLOW_BOARD_READONLY: '' },
-    });
+    stack = await startSampleStack('data', { api: true, env: { TICKETFLOW_BOARD_READONLY: '' } });
   });
   after(async () => {
     await stack?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('answers every route as before, with no credentials', async () => {

@@ -8,13 +8,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { AddressInfo } from 'node:net';
 import IORedis, { Redis } from 'ioredis';
-import { createApp } from '../../producers/api/app';
-import { createApiConnection } from '../../shared/runtime/flow/connection';
 import { freePort, LocalRedis, startRedisServer } from '../../shared/runtime/redis/local-redis';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
-import { quietLog, SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
+import { closeRunsContext, RunsContext } from '../../shared/runtime/runs/context';
+import { SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
+import { serveApi } from '../helpers/stack';
 import { Deployment, Proc, sleep, startWorker, stopAll, waitFor } from '../helpers/processes';
 
 const ID_PLACEHOLDER = ':id';
@@ -56,12 +54,7 @@ describe('the API and a worker against a Redis that hangs or refuses writes', { 
     redis = await startRedisServer(await freePort(), redisDir);
     admin = new IORedis(redis.url, { maxRetriesPerRequest: null });
     const cfg = testConfig({ REDIS_URL: redis.url, TICKETFLOW_DATA_DIR: dataDir });
-    const connection = createApiConnection(cfg.redisUrl);
-    await new Promise<void>((r) => connection.once('ready', () => r()));
-    runs = openRunsContext(cfg, connection);
-    server = createApp(runs, quietLog).listen(0, '127.0.0.1');
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ runs, server, base } = await serveApi(cfg));
     const created = await fetch(`${base}/runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { resolveConfig } from '../../shared/core/config/config';
 import { BadInputError } from '../../shared/core/errors';
@@ -19,8 +18,8 @@ import { writableBoardWarning } from '../../producers/api/auth';
 import { jsonTooDeepAt, MAX_JSON_DEPTH } from '../../producers/api/json-body';
 import { crossOriginReason } from '../../producers/api/auth';
 import { hostAllowed, hostNameOf } from '../../producers/api/request-guard';
-import { Stack, startStack } from '../helpers/stack';
-import { quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
+import { SampleStack, Stack, startSampleStack } from '../helpers/stack';
+import { quietLog, tempDir } from '../helpers/env';
 import { API_MAIN, spawnNode, waitFor, WORKER_MAIN } from '../helpers/processes';
 import { chromiumSkip, launchChromium } from '../helpers/browser';
 
@@ -90,16 +89,13 @@ async function listen(app: http.RequestListener): Promise<{ server: http.Server;
 }
 
 describe('Host and Origin checks, headers and JSON depth over HTTP (no token, loopback)', () => {
-  let stack: Stack;
-  let dataDir: string;
+  let stack: SampleStack;
   let base: string;
   let port: string;
   let allowing: { server: http.Server; base: string };
   const runCount = async () => (await stack.runs.store.list({ limit: 1000 })).runs.length;
   before(async () => {
-    dataDir = tempDir('sec-data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(dataDir, 'sample.json'));
-    stack = await startStack({ api: true, env: { TICKETFLOW_DATA_DIR: dataDir } });
+    stack = await startSampleStack('sec-data', { api: true });
     await connected(stack);
     base = stack.baseUrl!;
     port = new URL(base).port;
@@ -114,7 +110,6 @@ describe('Host and Origin checks, headers and JSON depth over HTTP (no token, lo
   after(async () => {
     allowing?.server.close();
     await stack?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('refuses a rebound name as Host on every route but /healthz, creating nothing', async () => {
@@ -482,18 +477,15 @@ describe(
   { skip: chromiumSkip, timeout: 60_000 },
   () => {
     let stack: Stack;
-    let dataDir: string;
     let profile: string;
     before(async () => {
-      dataDir = tempDir('sec-ui-data');
       profile = tempDir('sec-chromium');
-      fs.copyFileSync(SAMPLE_DATASET, path.join(dataDir, 'sample.json'));
-      stack = await startStack({ api: true, env: { TICKETFLOW_DATA_DIR: dataDir } });
+      stack = await startSampleStack('sec-ui-data', { api: true });
       await connected(stack);
     });
     after(async () => {
       await stack?.close();
-      for (const d of [dataDir, profile]) fs.rmSync(d, { recursive: true, force: true });
+      fs.rmSync(profile, { recursive: true, force: true });
     });
 
     it('renders /ui, a live report and Bull Board with no CSP violation, and cannot be framed', async () => {

@@ -9,23 +9,21 @@ import { enqueueRun } from '../helpers/enqueue-run';
 import { newRunId } from '../../shared/runtime/flow/run-id';
 import { stageJobId } from '../../shared/runtime/flow/job-types';
 import { spawnWorkers } from '../../producers/cli/self-contained';
-import { SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { SAMPLE_DATASET } from '../helpers/env';
+import { SampleStack, startSampleStack, waitForRun } from '../helpers/stack';
 
 describe('chaos: hostile datasets reach the workers', () => {
-  let stack: Stack;
+  let stack: SampleStack;
   let data: string;
   before(async () => {
-    data = tempDir('hostile-data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
+    // No workers yet: the swap test needs a run that waits.
+    stack = await startSampleStack('hostile-data');
+    data = stack.dataDir;
     execFileSync('mkfifo', [path.join(data, 'pipe.json')]);
     fs.symlinkSync('/dev/zero', path.join(data, 'zero.json'));
-    // No workers yet: the swap test needs a run that waits.
-    stack = await startStack({ env: { TICKETFLOW_DATA_DIR: data } });
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(data, { recursive: true, force: true });
   });
 
   /** A flow added by hand, as a Bull Board "add" or a script could: job data is not to be trusted. */

@@ -1,16 +1,18 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { FlowProducer } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TicketflowConfig } from '../../shared/core/config/config';
-import { createConnection } from '../../shared/runtime/flow/connection';
+import { createApiConnection, createConnection } from '../../shared/runtime/flow/connection';
 import { Queues } from '../../shared/runtime/flow/queues';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
 import { isFinal, RunRecord } from '../../shared/runtime/runs/record';
 import { readRun } from '../../shared/runtime/runs/sync';
 import { spawnWorkers, SpawnedWorkers } from '../../producers/cli/self-contained';
 import { createApp } from '../../producers/api/app';
-import { cleanup, quietLog, testConfig } from './env';
+import { cleanup, quietLog, SAMPLE_DATASET, tempDir, testConfig } from './env';
 import { writeRunReport } from '../../shared/runtime/report/run-report';
 
 /** A real deployment for one test: its own prefix and storage, worker processes, optionally the HTTP API. */
@@ -69,6 +71,51 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await closeRunsContext(runs);
       connection.disconnect();
       await cleanup(config);
+    },
+  };
+}
+
+/**
+ * The API alone, in this process, as deployed: its own connection (fail-fast while Redis is down) and run
+ * context for `config`, listening on a free loopback port once the connection is ready.
+ */
+export async function serveApi(
+  config: TicketflowConfig,
+): Promise<{ runs: RunsContext; server: http.Server; base: string }> {
+  const connection = createApiConnection(config.redisUrl);
+  await new Promise<void>((r) => connection.once('ready', () => r()));
+  const runs = openRunsContext(config, connection);
+  const server = createApp(runs, quietLog).listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  return { runs, server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** A stack whose data root is its own folder, holding the sample dataset as `sample.json`. */
+export interface SampleStack extends Stack {
+  dataDir: string;
+}
+
+/**
+ * startStack with TICKETFLOW_DATA_DIR a fresh temporary folder (named for `name`) holding the sample as
+ * `sample.json`; `close` removes the folder too, as does a start that fails.
+ */
+export async function startSampleStack(name: string, opts: StackOptions = {}): Promise<SampleStack> {
+  const dataDir = tempDir(name);
+  const removeData = () => fs.rmSync(dataDir, { recursive: true, force: true });
+  let stack: Stack;
+  try {
+    fs.copyFileSync(SAMPLE_DATASET, path.join(dataDir, 'sample.json'));
+    stack = await startStack({ ...opts, env: { TICKETFLOW_DATA_DIR: dataDir, ...opts.env } });
+  } catch (err) {
+    removeData();
+    throw err;
+  }
+  return {
+    ...stack,
+    dataDir,
+    async close() {
+      await stack.close();
+      removeData();
     },
   };
 }

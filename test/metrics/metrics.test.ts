@@ -1,7 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'bullmq';
 import { STAGES } from '../../shared/pipeline/stages/definitions';
 import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
@@ -13,10 +11,10 @@ import { WorkerMetrics } from '../../shared/runtime/metrics/worker-metrics';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { freePort } from '../../shared/runtime/redis/local-redis';
 import { RUN_STATES } from '../../shared/runtime/runs/record';
-import { SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { call } from '../helpers/http';
+import { SAMPLE_DATASET } from '../helpers/env';
+import { call, completedRun } from '../helpers/http';
 import { Deployment, Proc, startWorker } from '../helpers/processes';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { Stack, startSampleStack, startStack, waitForRun } from '../helpers/stack';
 
 interface Sample {
   name: string;
@@ -57,20 +55,13 @@ async function scrape(url: string, headers: Record<string, string> = {}): Promis
 
 describe('API GET /metrics', () => {
   let stack: Stack;
-  let data: string;
   let runId: string;
   before(async () => {
-    data = tempDir('metrics-data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
-    stack = await startStack({ workers: 1, api: true, env: { TICKETFLOW_DATA_DIR: data } });
-    const res = await call(stack, 'POST', '/runs', { dataset: 'sample.json' });
-    assert.equal(res.status, 202);
-    runId = res.json.id;
-    assert.equal((await waitForRun(stack.runs, runId)).state, 'completed');
+    stack = await startSampleStack('metrics-data', { workers: 1, api: true });
+    runId = await completedRun(stack);
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(data, { recursive: true, force: true });
   });
 
   it('has the job counts of every queue by state, the runs by state and process metrics', async () => {

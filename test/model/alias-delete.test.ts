@@ -7,34 +7,27 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { createApp } from '../../producers/api/app';
 import { runDir } from '../../shared/core/storage';
-import { quietLog, SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { call } from '../helpers/http';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { quietLog } from '../helpers/env';
+import { call, completedRun } from '../helpers/http';
+import { Stack, startSampleStack } from '../helpers/stack';
 
 const TICKETS = { tickets: [{ text: 'My card was charged twice for the same purchase.' }] };
 
 describe('deleting a model that an alias names', () => {
   let stack: Stack;
-  let data: string;
   let first: string;
   let second: string;
   before(async () => {
-    data = tempDir('alias-delete-data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
-    stack = await startStack({ workers: 1, api: true, env: { TICKETFLOW_DATA_DIR: data } });
-    first = (await call(stack, 'POST', '/runs', { dataset: 'sample.json' })).json.id;
-    assert.equal((await waitForRun(stack.runs, first)).state, 'completed');
+    stack = await startSampleStack('alias-delete-data', { workers: 1, api: true });
+    first = await completedRun(stack);
     // The same dataset and parameters again: every stage comes from the cache (hard links to the first).
-    second = (await call(stack, 'POST', '/runs', { dataset: 'sample.json' })).json.id;
-    assert.equal((await waitForRun(stack.runs, second)).state, 'completed');
+    second = await completedRun(stack);
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(data, { recursive: true, force: true });
   });
 
   it('refuses the delete with 409 naming the aliases; ?force=1 removes the run and its aliases', async () => {

@@ -13,8 +13,12 @@ import { readTicketRows } from '../../shared/pipeline/stages/read-tickets-csv';
 import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
 import { runDir } from '../../shared/core/storage';
 import { createTicketLemmatizer, TEXT_PROCESSING } from '../../shared/core/nlp/ticket-lemmas';
-import { DEFAULT_TOKEN_PATTERN } from '../../shared/core/numeric/vectorizer';
-import { MODEL_FORMAT, MODEL_VERSION, ModelFile } from '../../shared/pipeline/model/model-file';
+import {
+  FEATURE_VECTORIZER,
+  MODEL_FORMAT,
+  MODEL_VERSION,
+  ModelFile,
+} from '../../shared/pipeline/model/model-file';
 import {
   InvalidModelError,
   LoadedModel,
@@ -120,16 +124,7 @@ describe('model.json v2 after a real run on the bundled sample', () => {
     assert.deepEqual(file.textProcessing, TEXT_PROCESSING);
     assert.deepEqual(
       { ...file.vectorizer, vocabulary: undefined, idf: undefined },
-      {
-        kind: 'count+tfidf',
-        lowercase: true,
-        tokenPattern: DEFAULT_TOKEN_PATTERN.source,
-        norm: 'l2',
-        smoothIdf: true,
-        sublinearTf: false,
-        vocabulary: undefined,
-        idf: undefined,
-      },
+      { ...FEATURE_VECTORIZER, vocabulary: undefined, idf: undefined },
     );
     const features = readJsonFile<{ vocabulary: string[]; idf: number[] }>(
       path.join(dir, ARTIFACTS.features),

@@ -4,9 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readCsvFile } from '../../shared/core/io/read-csv';
 import { runDir } from '../../shared/core/storage';
-import { SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { call } from '../helpers/http';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { call, completedRun } from '../helpers/http';
+import { Stack, startSampleStack, waitForRun } from '../helpers/stack';
 
 interface Prediction {
   id?: string | number;
@@ -18,19 +17,13 @@ interface Prediction {
 
 describe('models: versions, aliases, online classification', () => {
   let stack: Stack;
-  let data: string;
   let first: string;
   before(async () => {
-    data = tempDir('serve-data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
-    stack = await startStack({ workers: 1, api: true, env: { TICKETFLOW_DATA_DIR: data } });
-    const res = await call(stack, 'POST', '/runs', { dataset: 'sample.json' });
-    first = res.json.id;
-    assert.equal((await waitForRun(stack.runs, first)).state, 'completed');
+    stack = await startSampleStack('serve-data', { workers: 1, api: true });
+    first = await completedRun(stack);
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(data, { recursive: true, force: true });
   });
 
   it('says how to set the production alias before one exists, and checks alias requests', async () => {

@@ -1,12 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { AddressInfo } from 'node:net';
 import IORedis from 'ioredis';
-import { createApp } from '../../producers/api/app';
-import { createApiConnection } from '../../shared/runtime/flow/connection';
-import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
-import { cleanup, quietLog, testConfig } from '../helpers/env';
+import { closeRunsContext, RunsContext } from '../../shared/runtime/runs/context';
+import { cleanup, testConfig } from '../helpers/env';
+import { serveApi } from '../helpers/stack';
 
 describe('the API when Redis accepts connections but does not answer', () => {
   const config = testConfig();
@@ -14,12 +12,7 @@ describe('the API when Redis accepts connections but does not answer', () => {
   let server: http.Server;
   let base: string;
   before(async () => {
-    const connection = createApiConnection(config.redisUrl);
-    await new Promise<void>((r) => connection.once('ready', () => r()));
-    runs = openRunsContext(config, connection);
-    server = createApp(runs, quietLog).listen(0, '127.0.0.1');
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ runs, server, base } = await serveApi(config));
   });
   after(async () => {
     server.close();

@@ -7,8 +7,8 @@ import { enqueueRun } from '../helpers/enqueue-run';
 import { cancelRun, retryRun } from '../../shared/runtime/runs/control';
 import { readRun } from '../../shared/runtime/runs/sync';
 import { runDir } from '../../shared/core/storage';
-import { SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { SAMPLE_DATASET } from '../helpers/env';
+import { SampleStack, startSampleStack, startStack, waitForRun } from '../helpers/stack';
 import { scaleDataset } from '../../tools/bench/scale-dataset';
 
 function listTree(dir: string): string[] {
@@ -20,19 +20,17 @@ function listTree(dir: string): string[] {
 }
 
 describe('cancel', () => {
-  let stack: Stack;
+  let stack: SampleStack;
   let data: string;
   let dataset: string;
   before(async () => {
-    data = tempDir('cancel-data');
+    stack = await startSampleStack('cancel-data', { workers: 2 });
+    data = stack.dataDir;
     dataset = path.join(data, 'sample-x15.jsonl');
     await scaleDataset(SAMPLE_DATASET, 15, dataset);
-    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
-    stack = await startStack({ workers: 2, env: { TICKETFLOW_DATA_DIR: data } });
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(data, { recursive: true, force: true });
   });
 
   it('stops every job of the run on both worker processes within 2 s, removes queued jobs, cleans up', async (t) => {

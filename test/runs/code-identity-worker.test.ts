@@ -8,20 +8,15 @@ import { buildRunFlow } from '../../shared/runtime/flow/build-flow';
 import { newRunId } from '../../shared/runtime/flow/run-id';
 import { stageJobId } from '../../shared/runtime/flow/job-types';
 import { stageCodeIdentities } from '../../shared/runtime/runs/code-identity';
-import { SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { Stack, startStack } from '../helpers/stack';
+import { SampleStack, startSampleStack } from '../helpers/stack';
 
 describe('a worker caches a stage only under a key for the code it runs', () => {
-  let stack: Stack;
-  let data: string;
+  let stack: SampleStack;
   before(async () => {
-    data = tempDir('code-worker-data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
-    stack = await startStack({ workers: 1, env: { TICKETFLOW_DATA_DIR: data } });
+    stack = await startSampleStack('code-worker-data', { workers: 1 });
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(data, { recursive: true, force: true });
   });
 
   /** A run's flow as a submitter of the build `code` would enqueue it; resolves when its root completes. */
@@ -41,7 +36,7 @@ describe('a worker caches a stage only under a key for the code it runs', () => 
         cacheKeys,
         code,
         datasetSha256: createHash('sha256')
-          .update(fs.readFileSync(path.join(data, 'sample.json')))
+          .update(fs.readFileSync(path.join(stack.dataDir, 'sample.json')))
           .digest('hex'),
         codeVersion: label,
       }),

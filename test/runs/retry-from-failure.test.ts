@@ -122,22 +122,7 @@ describe('retry from the failed stage', () => {
     assert.equal(record.generation, 7);
     assert.deepEqual(
       record.events.map((e) => e.event),
-      [
-        'created',
-        'failed',
-        'retried',
-        'failed',
-        'retried',
-        'failed',
-        'retried',
-        'failed',
-        'retried',
-        'failed',
-        'retried',
-        'failed',
-        'retried',
-        'completed',
-      ],
+      ['created', ...Array.from({ length: 6 }, () => ['failed', 'retried']).flat(), 'completed'],
     );
     // The run's log holds every generation's jobs, the failed attempts and the one that completed.
     const logs = await readRunLogs(faulty.runs, runId);

@@ -13,7 +13,7 @@ import { LabelsFile, SplitFile } from '../../shared/pipeline/stages/transform-sp
 import { MetricsFile, TestPredictionsFile } from '../../shared/pipeline/stages/training/training';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { call } from '../helpers/http';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { Stack, startSampleStack, startStack, waitForRun } from '../helpers/stack';
 import { comparableBytes } from '../runs/artifacts';
 
 /** The sample's seven products in four classes; credit cards are left out, so they become "other". */
@@ -159,15 +159,11 @@ describe('category labels and the model search, spread over the workers', () => 
 
 describe('bad label parameters', () => {
   let stack: Stack;
-  let data: string;
   before(async () => {
-    data = tempDir('labels-data');
-    fs.copyFileSync(SAMPLE_DATASET, path.join(data, 'sample.json'));
-    stack = await startStack({ workers: 1, api: true, env: { TICKETFLOW_DATA_DIR: data } });
+    stack = await startSampleStack('labels-data', { workers: 1, api: true });
   });
   after(async () => {
     await stack.close();
-    fs.rmSync(data, { recursive: true, force: true });
   });
 
   it('an unknown label field or option is refused at submission (400), naming the parameter', async () => {

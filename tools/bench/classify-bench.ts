@@ -10,20 +10,19 @@
  *    from submission to completed.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT, resolveConfig } from '../../shared/core/config/config';
-import { createConnection } from '../../shared/runtime/flow/connection';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
 import { enqueueRun } from '../../test/helpers/enqueue-run';
-import { ensureRedis, freePort } from '../../shared/runtime/redis/local-redis';
-import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
+import { freePort } from '../../shared/runtime/redis/local-redis';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { getClassification, submitClassification } from '../../shared/runtime/classify/batch';
 import { readTickets } from '../../shared/core/dataset/read-tickets';
 import { spawnWorkers } from '../../producers/cli/self-contained';
 import { waitForRun } from '../../test/helpers/stack';
+import { openBenchStack, startApiProcess } from './bench-stack';
+import { residentMb } from './process-memory';
 
 // autocannon ships no types; this is the part used here.
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{
@@ -34,16 +33,6 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
   non2xx: number;
   '2xx': number;
 }>;
-
-/** A process's resident memory now, from /proc (null where there is none). */
-function residentMb(pid: number): number | null {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? null : Number(kb) / 1024;
-  } catch {
-    return null;
-  }
-}
 
 const DEV = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'complaints-dev.json');
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
@@ -65,24 +54,11 @@ export async function classifyBench(argv: string[]): Promise<void> {
   );
   const rate = Number(values.rate);
   const duration = Number(values.duration);
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-classify-bench-'));
-  const config = resolveConfig({
-    ...process.env,
-    TICKETFLOW_STORAGE_DIR: path.join(scratch, 'storage'),
-    TICKETFLOW_QUEUE_PREFIX: `clsbench-${process.pid}`,
-    TICKETFLOW_DATA_DIR: path.dirname(dataset),
-    REDIS_URL: 'redis://127.0.0.1:1',
-  });
-  const redis = await ensureRedis({
-    url: config.redisUrl,
-    dir: path.join(scratch, 'redis'),
-    mode: 'private',
-  });
-  const connection = createConnection(redis.url);
-  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
+  const stack = await openBenchStack('classify-bench', { TICKETFLOW_DATA_DIR: path.dirname(dataset) });
+  const { config, redis, runs } = stack;
   const workers = await spawnWorkers(config, runs.queues, redis.url, 2, 'warn');
   const port = await freePort();
-  let api: ReturnType<typeof spawn> | null = null;
+  let api: ChildProcess | null = null;
   try {
     const run = await waitForRun(runs, await enqueueRun(runs, { dataset }), 3_600_000);
     if (run.state !== 'completed')
@@ -116,27 +92,8 @@ export async function classifyBench(argv: string[]): Promise<void> {
     };
 
     // Online: the API as its own process, as deployed.
-    api = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'producers', 'api', 'main.js')], {
-      env: {
-        ...process.env,
-        REDIS_URL: redis.url,
-        PORT: String(port),
-        TICKETFLOW_STORAGE_DIR: config.storageDir,
-        TICKETFLOW_DATA_DIR: config.dataDir,
-        TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
-        TICKETFLOW_LOG_LEVEL: 'warn',
-      },
-      stdio: 'ignore',
-    });
+    api = await startApiProcess(PROJECT_ROOT, stack, port, { TICKETFLOW_DATA_DIR: config.dataDir }, 'ignore');
     const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 200; i++) {
-      const ok = await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
     const texts: string[] = [];
     await readTickets(dataset, (rec) => {
       if (texts.length < 5000) texts.push(rec.narrative);
@@ -200,9 +157,6 @@ export async function classifyBench(argv: string[]): Promise<void> {
   } finally {
     api?.kill('SIGTERM');
     await workers.stop();
-    await closeRunsContext(runs);
-    connection.disconnect();
-    await redis.stop();
-    fs.rmSync(scratch, { recursive: true, force: true });
+    await stack.close();
   }
 }

@@ -6,20 +6,15 @@
  * writes them — synthetic records (a sample-sized dataset reference, states spread over all five), not N
  * executed runs, since listing reads only the index.
  */
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../../shared/core/config/config';
 import { createApiConnection } from '../../shared/runtime/flow/connection';
-import { ensureRedis } from '../../shared/runtime/redis/local-redis';
-import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
 import { deriveRunFields, initialStages, RUN_STATES, RunRecord } from '../../shared/runtime/runs/record';
 import { stageCacheKeys } from '../../shared/runtime/runs/stage-cache';
 import { createApp } from '../../producers/api/app';
 import { createLogger } from '../../shared/core/logger';
+import { openBenchStack } from './bench-stack';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -31,21 +26,9 @@ async function main(): Promise<void> {
   });
   const n = Number(values.runs);
   const requests = Number(values.requests);
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-list-bench-'));
-  const config = resolveConfig({
-    ...process.env,
-    TICKETFLOW_STORAGE_DIR: path.join(scratch, 'storage'),
-    TICKETFLOW_QUEUE_PREFIX: `listbench-${process.pid}`,
-    REDIS_URL: 'redis://127.0.0.1:1',
-  });
-  const redis = await ensureRedis({
-    url: config.redisUrl,
-    dir: path.join(scratch, 'redis'),
-    mode: 'private',
-  });
-  const connection = createApiConnection(redis.url);
-  await new Promise<void>((r) => connection.once('ready', () => r()));
-  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
+  const stack = await openBenchStack('list-bench', {}, createApiConnection);
+  const { config, runs } = stack;
+  await new Promise<void>((r) => stack.connection.once('ready', () => r()));
   const server = http.createServer(createApp(runs, createLogger('error'))).listen(0, '127.0.0.1');
   try {
     const t0 = performance.now();
@@ -124,10 +107,7 @@ async function main(): Promise<void> {
     );
   } finally {
     server.close();
-    await closeRunsContext(runs);
-    connection.disconnect();
-    await redis.stop();
-    fs.rmSync(scratch, { recursive: true, force: true });
+    await stack.close();
   }
 }
 

@@ -76,3 +76,13 @@ function childrenByParent(): Map<number, number[]> {
   }
   return map;
 }
+
+/** A process's resident memory now in MB, from /proc (null where there is none or the process ended). */
+export function residentMb(pid: number): number | null {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? null : Number(kb) / 1024;
+  } catch {
+    return null;
+  }
+}

@@ -9,16 +9,15 @@
  * API's resident memory.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT, resolveConfig } from '../../shared/core/config/config';
-import { createConnection } from '../../shared/runtime/flow/connection';
+import { PROJECT_ROOT } from '../../shared/core/config/config';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
-import { ensureRedis, freePort } from '../../shared/runtime/redis/local-redis';
-import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
+import { freePort } from '../../shared/runtime/redis/local-redis';
 import { syntheticModel, writeModelRun } from '../../test/model/synthetic-model';
+import { openBenchStack, startApiProcess } from './bench-stack';
+import { residentMb } from './process-memory';
 
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{
   latency: { p50: number; p99: number; max: number };
@@ -26,15 +25,6 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
   non2xx: number;
   errors: number;
 }>;
-
-function residentMb(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : null;
-  } catch {
-    return null;
-  }
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -45,18 +35,9 @@ async function main(): Promise<void> {
     },
   });
   const duration = Number(values.duration);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-serve-load-'));
-  const config = resolveConfig({
-    ...process.env,
-    TICKETFLOW_STORAGE_DIR: path.join(work, 'storage'),
-    TICKETFLOW_REDIS_DIR: path.join(work, 'redis'),
-    TICKETFLOW_QUEUE_PREFIX: 'serve-load',
-    REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
-  });
-  const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
-  const connection = createConnection(redis.url);
-  const runs = openRunsContext(config, connection);
-  let api: ReturnType<typeof spawn> | null = null;
+  const stack = await openBenchStack('serve-load');
+  const { config, runs } = stack;
+  let api: ChildProcess | null = null;
   try {
     const production = '20260101-000000-000000';
     await writeModelRun(runs.store, config.storageDir, production, syntheticModel({ terms: 5000, seed: 5 }));
@@ -73,27 +54,13 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    api = spawn(process.execPath, [path.join(values['api-root'], 'dist', 'producers', 'api', 'main.js')], {
-      env: {
-        ...process.env,
-        REDIS_URL: redis.url,
-        PORT: String(port),
-        TICKETFLOW_STORAGE_DIR: config.storageDir,
-        TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
-        TICKETFLOW_LOG_LEVEL: 'warn',
-        ...(values['cache-mb'] ? { TICKETFLOW_MODEL_CACHE_MB: values['cache-mb'] } : {}),
-      },
-      stdio: 'inherit',
-    });
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 200) throw new Error('the API did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    api = await startApiProcess(
+      values['api-root'],
+      stack,
+      port,
+      values['cache-mb'] ? { TICKETFLOW_MODEL_CACHE_MB: values['cache-mb'] } : {},
+      'inherit',
+    );
     const body = (model?: string) =>
       JSON.stringify({
         tickets: [{ text: 'The bank charged an overdraft fee on my checking account twice.' }],
@@ -128,7 +95,8 @@ async function main(): Promise<void> {
     });
     await cycle;
     cycling.sort((a, b) => a - b);
-    const rss = residentMb(api.pid!);
+    const rssMb = residentMb(api.pid!);
+    const rss = rssMb === null ? null : Math.round(rssMb);
     process.stdout.write(
       `${JSON.stringify({
         apiRoot: values['api-root'],
@@ -151,10 +119,7 @@ async function main(): Promise<void> {
     );
   } finally {
     api?.kill('SIGTERM');
-    await closeRunsContext(runs);
-    connection.disconnect();
-    await redis.stop();
-    fs.rmSync(work, { recursive: true, force: true });
+    await stack.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import { openRegular } from '../dataset/open-dataset';
 
 /** Far above any real label map (product-labels.tsv is 1.5 KB); it is stored in the run's record. */
-export const MAX_LABEL_MAP_BYTES = 16 * 1024 * 1024;
+const MAX_LABEL_MAP_BYTES = 16 * 1024 * 1024;
 
 /**
  * A `labelMap` from a file: a JSON object (raw label → class), or a TSV whose first line is a header

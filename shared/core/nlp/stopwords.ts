@@ -3,7 +3,7 @@
  * seed pipeline used. Kept verbatim so processed text matches what the seed's users know; contraction
  * fragments ("don", "ll", "ve", ...) are in it because word tokenizers split "don't" into "don" + "t".
  */
-export const ENGLISH_STOPWORDS: readonly string[] = [
+const ENGLISH_STOPWORDS: readonly string[] = [
   'i',
   'me',
   'my',

@@ -4,6 +4,7 @@
  * trained model use, so a model sees new tickets exactly as it saw its training data.
  */
 import { createNounExtractor } from './noun-extractor';
+import { regexSourceProblem } from '../regex-source';
 
 /** What the lemma function does, recorded in every model file (`textProcessing`). */
 export interface TextProcessingSettings {
@@ -68,14 +69,7 @@ export function textProcessingProblem(settings: unknown): string | null {
     if (s.language !== NARRATIVE_TEXT.language || s.version !== NARRATIVE_TEXT.version) {
       return `textProcessing "${NARRATIVE_TEXT.function}" language ${JSON.stringify(s.language)} version ${JSON.stringify(s.version)} is not this build's (${NARRATIVE_TEXT.language}, version ${NARRATIVE_TEXT.version}): retrain the model`;
     }
-    if (typeof s.maskPattern !== 'string')
-      return 'textProcessing.maskPattern must be a regular expression source';
-    try {
-      new RegExp(s.maskPattern, 'gu');
-    } catch (err) {
-      return `textProcessing.maskPattern does not compile: ${(err as Error).message}`;
-    }
-    return null;
+    return regexSourceProblem('textProcessing.maskPattern', s.maskPattern, 'gu');
   }
   if (s.function !== TEXT_PROCESSING.function) {
     return `textProcessing.function ${JSON.stringify(s.function)} is not supported (this build has "${TEXT_PROCESSING.function}")`;

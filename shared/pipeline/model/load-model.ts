@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import { createTicketLemmatizer, textProcessingProblem } from '../../core/nlp/ticket-lemmas';
 import { LogisticModel, predictProba } from '../../core/numeric/logistic-regression';
 import { CsrMatrix } from '../../core/numeric/csr';
+import { regexSourceProblem } from '../../core/regex-source';
 import { applyTfidf, countTokens, transformCounts } from '../../core/numeric/vectorizer';
 import { MODEL_FORMAT, MODEL_VERSION, ModelFile, countVectorizerOptions, tfidfOptions } from './model-file';
 import { ModelHeader, PackedModel, PackedVocabulary, packModel, packedBytes } from './packed-model';
@@ -209,13 +210,8 @@ function modelFileProblem(m: unknown): string | null {
   }
   if (v.norm !== 'l2' && v.norm !== 'l1' && v.norm !== null)
     return 'vectorizer.norm must be "l2", "l1" or null';
-  if (typeof v.tokenPattern !== 'string')
-    return 'vectorizer.tokenPattern must be a regular expression source';
-  try {
-    new RegExp(v.tokenPattern, 'u');
-  } catch (err) {
-    return `vectorizer.tokenPattern does not compile: ${(err as Error).message}`;
-  }
+  const pattern = regexSourceProblem('vectorizer.tokenPattern', v.tokenPattern, 'u');
+  if (pattern !== null) return pattern;
   const ngrams = v.ngramRange;
   if (
     ngrams !== undefined &&

@@ -30,13 +30,13 @@ import { RunsContext } from '../runs/context';
 import { writeJsonAtomic } from '../../core/storage';
 import { logLost } from '../../core/logger';
 
-export const CLASSIFICATION_ID_PATTERN = /^cls-[A-Za-z0-9_-]{1,80}$/;
+const CLASSIFICATION_ID_PATTERN = /^cls-[A-Za-z0-9_-]{1,80}$/;
 
 /** Same bounds as the pipeline's `chunkSize`. */
 export const MAX_CLASSIFICATION_CHUNK_SIZE = 10_000_000;
 
 /** A classification whose job is missing this long after submission has lost it (see getClassification). */
-export const LOST_CLASSIFICATION_AFTER_MS = 30_000;
+const LOST_CLASSIFICATION_AFTER_MS = 30_000;
 
 export const CLASSIFICATION_FILES = {
   record: 'classification.json',
@@ -47,7 +47,7 @@ export const CLASSIFICATION_FILES = {
 } as const;
 
 /** `cls-20261126-130512-3f9a1c`: sorts by creation time, unique across producers. */
-export function newClassificationId(now: Date = new Date()): string {
+function newClassificationId(now: Date = new Date()): string {
   return `cls-${newRunId(now)}`;
 }
 

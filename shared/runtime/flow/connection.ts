@@ -2,7 +2,8 @@ import IORedis, { Redis } from 'ioredis';
 
 /**
  * BullMQ workers need `maxRetriesPerRequest: null` so blocking commands wait through Redis restarts
- * instead of failing. An 'error' listener keeps ioredis from printing every reconnection attempt.
+ * instead of failing. An 'error' listener keeps ioredis from printing every reconnection attempt; nothing is
+ * lost by it, since every command on a broken connection fails (or waits) on its own and its caller reports it.
  */
 export function createConnection(redisUrl: string): Redis {
   const client = new IORedis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true });

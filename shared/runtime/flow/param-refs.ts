@@ -32,7 +32,7 @@ function labelMapRefOf(runId: string): string {
   return `runs/${runId}/${RUN_RECORD_FILE}#/params/labelMap`;
 }
 
-export function isLabelMapRef(value: unknown): value is LabelMapRef {
+function isLabelMapRef(value: unknown): value is LabelMapRef {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Partial<Record<keyof LabelMapRef, unknown>>;
   return typeof v.$ref === 'string' && typeof v.sha256 === 'string' && typeof v.entries === 'number';

@@ -30,10 +30,10 @@ export const JOB_STATES = [
 ] as const;
 
 /** Seconds of `POST /classify`, from the request's arrival (before its body is read) to the response. */
-export const CLASSIFY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const CLASSIFY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** A scrape that needs Redis gives up on it after this long (and answers without its series). */
-export const SCRAPE_REDIS_DEADLINE_MS = 2000;
+const SCRAPE_REDIS_DEADLINE_MS = 2000;
 
 export interface ApiMetricsSources {
   queues: Record<QueueName, Queue>;

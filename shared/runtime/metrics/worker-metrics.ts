@@ -12,7 +12,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Job, Worker } from 'bullmq';
 
 /** Seconds of one attempt of a job: chunks take well under a second, a big training run up to an hour. */
-export const JOB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+const JOB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 interface JobTimes {
   processedOn?: number;
@@ -20,7 +20,7 @@ interface JobTimes {
 }
 
 /** The seconds from `processedOn` (when this attempt started) to `finishedOn` (or now, for a retry). */
-export function attemptSeconds(job: JobTimes, now = Date.now()): number | null {
+function attemptSeconds(job: JobTimes, now = Date.now()): number | null {
   if (!job.processedOn) return null;
   const end = job.finishedOn || now;
   return Math.max(0, (end - job.processedOn) / 1000);

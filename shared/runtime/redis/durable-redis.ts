@@ -12,12 +12,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import IORedis, { Redis } from 'ioredis';
+import { logLost } from '../../core/logger';
 
 /** Hosts of a REDIS_URL that name this machine: only there does ticketflow start a Redis itself. */
 export const LOCAL_REDIS_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** How long `durableRedisStop` waits for the port to stop answering after SHUTDOWN. */
-export const STOP_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 10_000;
 /** How long `durableRedisStart` waits for a server to answer (a server loading a big AOF may take longer). */
 const START_TIMEOUT_MS = 10_000;
 const LOADING_TIMEOUT_MS = 120_000;
@@ -38,7 +39,7 @@ export function redisServerBinary(): string | null {
       fs.accessSync(candidate, fs.constants.X_OK);
       return candidate;
     } catch {
-      /* try the next folder */
+      /* not there or not executable: the answer for this folder, try the next */
     }
   }
   return null;
@@ -59,7 +60,7 @@ export interface DurableRedisTarget {
   local: boolean;
 }
 
-export function durableRedisTarget(url: string, dir: string): DurableRedisTarget {
+function durableRedisTarget(url: string, dir: string): DurableRedisTarget {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -111,6 +112,7 @@ function client(url: string, timeoutMs: number): Redis {
     enableOfflineQueue: false,
     enableReadyCheck: false,
   });
+  // Nothing is lost: a failed connect or command rejects, and the probe reads that as the answer.
   c.on('error', () => undefined);
   return c;
 }
@@ -429,7 +431,7 @@ export async function durableRedisStop(url: string, dir: string): Promise<Durabl
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
-      /* it exited meanwhile */
+      /* ESRCH: it exited meanwhile, which is all SIGTERM was for */
     }
   }
   const deadline = Date.now() + STOP_TIMEOUT_MS;
@@ -526,8 +528,9 @@ export async function durableRedisStatus(url: string, dir: string): Promise<Dura
     let info: Record<string, string> = {};
     try {
       info = parseInfo(await c.info());
-    } catch {
-      /* INFO refused (ACL, renamed): report what else we can */
+    } catch (err) {
+      // INFO refused (ACL, renamed): report what else we can
+      logLost(`INFO of the Redis at ${url}`)(err);
     }
     const num = (v: string | undefined) =>
       v === undefined || v === '' || isNaN(Number(v)) ? null : Number(v);
@@ -542,11 +545,12 @@ export async function durableRedisStatus(url: string, dir: string): Promise<Dura
     status.dir = await configGet(c, 'dir');
     try {
       status.keys = await c.dbsize();
-    } catch {
-      /* loading, or refused */
+    } catch (err) {
+      logLost(`DBSIZE of the Redis at ${url} (loading, or refused)`)(err);
     }
-  } catch {
-    /* it went away meanwhile: reachable stays as probed */
+  } catch (err) {
+    // it went away meanwhile: reachable stays as probed
+    logLost(`the status of the Redis at ${url}`)(err);
   } finally {
     c.disconnect();
   }

@@ -48,7 +48,9 @@ export async function retryRun(
     const firstIndex = record.stages.findIndex((s) => !isDone(s));
     const first = STAGES[firstIndex] as StageName;
     if (first === STAGES[0] && datasetFile !== null) {
-      const now = await hash(datasetFile).catch(() => null);
+      const now = await hash(datasetFile).catch(
+        logLost(`hashing the dataset ${datasetFile} for run ${runId}'s retry`),
+      );
       if (now?.sha256 !== record.datasetSha256) {
         throw new RunConflict(
           `the dataset ${record.dataset} ${now ? 'changed' : 'is gone'} since run ${runId} was created (SHA-256 ${record.datasetSha256}): start a new run`,

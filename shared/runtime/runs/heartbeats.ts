@@ -4,7 +4,7 @@ import { RunKeys } from './keys';
 import { logLost } from '../../core/logger';
 
 /** A worker that has not beaten for this long counts as gone. */
-export const HEARTBEAT_TTL_MS = 10_000;
+const HEARTBEAT_TTL_MS = 10_000;
 const BEAT_EVERY_MS = 2_500;
 
 /**

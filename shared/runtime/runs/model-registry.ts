@@ -9,9 +9,9 @@ import { loadModelOffThread } from '../../pipeline/model/load-off-thread';
 import { ModelCache } from '../../pipeline/model/model-cache';
 
 /** The alias classification uses when a request names no model. */
-export const DEFAULT_ALIAS = 'production';
+const DEFAULT_ALIAS = 'production';
 /** Aliases begin with a letter; run ids with a digit (their date), so the two never collide. */
-export const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 /** No model by that name (→ 404). */
 export class NoSuchModel extends Error {

@@ -5,7 +5,7 @@ import { MetricsFile } from '../../pipeline/stages/training/training';
 /** A run's state. `completed`, `failed` and `cancelled` are final until a retry. */
 export type RunState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled';
 export const RUN_STATES: readonly RunState[] = ['waiting', 'active', 'completed', 'failed', 'cancelled'];
-export const FINAL_STATES: readonly RunState[] = ['completed', 'failed', 'cancelled'];
+const FINAL_STATES: readonly RunState[] = ['completed', 'failed', 'cancelled'];
 
 export function isFinal(state: RunState): boolean {
   return FINAL_STATES.includes(state);

@@ -8,7 +8,7 @@ import { RunsContext } from './context';
 import { RunRecord } from './record';
 
 /** The file a run's worker log lines are appended to (by the CLI's self-contained mode): JSON Lines. */
-export const RUN_LOG_FILE = 'logs.jsonl';
+const RUN_LOG_FILE = 'logs.jsonl';
 
 export function runLogFile(storageDir: string, runId: string): string {
   return path.join(runDir(storageDir, runId), RUN_LOG_FILE);
@@ -54,7 +54,7 @@ export function parseJobLogRows(rows: readonly string[], jobId: string, queue: s
  * The queue of a job from its logger's `stage` field: `text-processing/chunk-3` ran on `text-chunks`,
  * `training/search-2-fold-0` and `training/refit` on `training-search`.
  */
-export function queueOfStage(stage: unknown): string | null {
+function queueOfStage(stage: unknown): string | null {
   if (typeof stage !== 'string') return null;
   const [head, sub] = stage.split('/');
   if (sub !== undefined && head !== undefined && isStageName(head)) return childQueueOf(head) ?? head;
@@ -74,7 +74,7 @@ const SCOPE_FIELDS = new Set([
 ]);
 
 /** A JSON line of `logs.jsonl` (winston's JSON format) as a log line, or null when it is not one. */
-export function parseFileLogLine(text: string): RunLogLine | null {
+function parseFileLogLine(text: string): RunLogLine | null {
   let entry: unknown;
   try {
     entry = JSON.parse(text);

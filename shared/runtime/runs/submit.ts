@@ -40,7 +40,7 @@ export interface SubmitResult {
 }
 
 /** How long an Idempotency-Key keeps answering the same run. */
-export const IDEMPOTENCY_TTL_SECONDS = 48 * 3600;
+const IDEMPOTENCY_TTL_SECONDS = 48 * 3600;
 /** A claim on a key whose run was not committed after this long belongs to a submission that died. */
 const ABANDONED_CLAIM_MS = 15_000;
 /** How long rolling back waits for each Redis compensation before answering (they still run, in order). */

@@ -93,7 +93,7 @@ async function jobEntries(
   // Job object does not carry it.
   const worker =
     (job as Job & { processedBy?: string }).processedBy ??
-    (await redis.hget(queue.toKey(job.id!), 'pb').catch(() => null)) ??
+    (await redis.hget(queue.toKey(job.id!), 'pb').catch(logLost(`reading the worker of job ${job.id}`))) ??
     null;
   return attempts.map((a, i) => {
     const isLast = i === attempts.length - 1;
