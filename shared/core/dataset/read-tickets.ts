@@ -21,18 +21,17 @@
  */
 import * as path from 'node:path';
 import { badInput, BadInputError } from '../errors';
-import { CsvParser } from '../io/csv';
-import { JsonArrayScanner, ScanError, UTF8_ADVICE, type JsonElement } from './json-array-scanner';
-import { describeJsonError } from './json-error';
 import { formatBytes, MAX_CHUNK_BYTES, MAX_RECORD_BYTES } from './limits';
-import { LineSplitter, type Line } from './line-splitter';
-import { readAt, readPieces, withDataset, type DatasetFile } from './open-dataset';
-import { isBlank, ticketFromJson, type DropReason, type TicketRecord } from './ticket-record';
-import { firstInvalidUtf8, isUtf8, Utf8Checker } from './utf8';
+import { readAt, withDataset, type DatasetFile } from './open-dataset';
+import { noNarrative, type DropReason, type TicketRecord } from './ticket-record';
+import { readCsv } from './formats/cfpb-csv';
+import type { DatasetFormat, ReadTicketsOptions, TicketRange } from './formats/format';
+import { readJsonArray } from './formats/json-array';
+import { readJsonLines } from './formats/json-lines';
 
 export type { TicketRecord } from './ticket-record';
-
-export type DatasetFormat = 'json' | 'jsonl' | 'csv';
+export type { DatasetFormat, ReadTicketsOptions, TicketRange } from './formats/format';
+export { noNarrative } from './ticket-record';
 
 export interface ReadStats {
   file: string;
@@ -45,38 +44,10 @@ export interface ReadStats {
   dropped: Record<string, number>;
 }
 
-/**
- * A slice of a dataset holding whole records, as planned by planChunks: bytes [start, end) of the file,
- * whose first record has index `firstRecord`. For CSV, `headerEnd` is where the header row ends.
- */
-export interface TicketRange {
-  start: number;
-  end: number;
-  firstRecord: number;
-  headerEnd?: number;
-}
-
-export interface ReadTicketsOptions {
-  /** Default 'auto': by extension (.json, .jsonl/.ndjson, .csv), else by the first non-space byte. */
-  format?: 'auto' | DatasetFormat;
-  /** Stream chunk size in bytes. Default 1 MiB (tests use tiny chunks to cut multi-byte characters). */
-  highWaterMark?: number;
-  /** Read only this slice of the file (a chunk job's share). Default: the whole file. */
-  range?: TicketRange | null;
-}
-
 const DEFAULTS: Required<ReadTicketsOptions> = { format: 'auto', highWaterMark: 1 << 20, range: null };
 const FORMATS: ReadonlySet<string> = new Set(['auto', 'json', 'jsonl', 'csv']);
 
 type OnRecord = (rec: TicketRecord) => void | Promise<void>;
-
-/** CSV columns of the CFPB export. */
-export const CSV_COLUMNS = {
-  narrative: 'Consumer complaint narrative',
-  product: 'Product',
-  subProduct: 'Sub-product',
-  id: 'Complaint ID',
-} as const;
 
 export async function readTickets(
   source: string | DatasetFile,
@@ -118,10 +89,6 @@ export async function readTickets(
   });
 }
 
-export function noNarrative(file: string, read: number): BadInputError {
-  return badInput({ file }, `no record with a non-empty narrative (${read} records read)`);
-}
-
 /** A chunk's range comes from job data: check it before reading a byte or allocating a buffer. */
 function checkRange(r: TicketRange, file: string, size: number): void {
   const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -151,16 +118,6 @@ function checkRange(r: TicketRange, file: string, size: number): void {
       `the chunk ends at byte ${r.end}, past the end of the file (${size} bytes): the file changed after its chunks were planned`,
     );
   }
-}
-
-/** The whole file or its range, in pieces read from the open descriptor. */
-function openStream(ds: DatasetFile, options: Required<ReadTicketsOptions>): AsyncGenerator<Buffer> {
-  const r = options.range;
-  return readPieces(ds, {
-    highWaterMark: options.highWaterMark,
-    start: r ? r.start : 0,
-    ...(r ? { end: r.end } : {}),
-  });
 }
 
 /** Counts records and forwards kept ones, awaiting onRecord only when it returns a promise. */
@@ -259,294 +216,6 @@ export function detectFormat(source: string | DatasetFile): Promise<DatasetForma
 /** A .json file read as JSON Lines (it starts with '{'): it may well be one JSON object rather than lines. */
 export function looksLikeJsonObjectFile(file: string, format: DatasetFormat): boolean {
   return format === 'jsonl' && path.extname(file).toLowerCase() === '.json';
-}
-
-const OBJECT_HINT =
-  " (this .json file starts with '{', so it is read as JSON Lines, one object per line; a single object such " +
-  'as an Elasticsearch response {hits: {hits: [...]}} is not supported: extract its array of hits)';
-
-/**
- * For a .json file read as JSON Lines: its first record (line `index`, parsed from `text` at byte `offset`)
- * must be a hit, else the file is taken for what it most likely is, one JSON object.
- */
-export function checkFirstJsonLine(file: string, index: number, offset: number, text: string): void {
-  const notArray = 'the file holds a JSON object, not an array of hits';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    const { reason, byte } = describeJsonError(err, text);
-    throw badInput(
-      { file, record: index },
-      `${notArray}: its first line is not JSON on its own (not JSON at byte ${offset + byte}: ${reason})${OBJECT_HINT}`,
-    );
-  }
-  if (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !('_source' in value) &&
-    !('complaint_what_happened' in value)
-  ) {
-    throw badInput(
-      { file, record: index },
-      `${notArray}: its first line is an object that is not a hit (no _source, no complaint_what_happened)${OBJECT_HINT}`,
-    );
-  }
-}
-
-async function readJsonArray(
-  ds: DatasetFile,
-  options: Required<ReadTicketsOptions>,
-  sink: Sink,
-): Promise<void> {
-  const file = ds.path;
-  // A range holds elements separated by commas: wrapped in brackets it scans as an array of its own,
-  // starting at the range's first record, the added '[' one byte before the range.
-  const range = options.range;
-  const scanner = new JsonArrayScanner(
-    true,
-    MAX_RECORD_BYTES,
-    range ? { offset: range.start - 1, record: range.firstRecord } : {},
-  );
-  const stream = openStream(ds, options);
-  const scan = (fn: () => JsonElement[]) => scanOrThrow(fn, file);
-  const accept = (el: JsonElement): void | Promise<void> =>
-    sink.accept(ticketFromJson(parseJson(el.text, file, el.index, el.offset), file, el.index));
-  try {
-    if (range) scanner.push(Buffer.from('['));
-    for await (const chunk of stream) {
-      for (const el of scan(() => scanner.push(chunk))) {
-        const r = accept(el);
-        if (r !== undefined) await r;
-      }
-    }
-    if (range) {
-      for (const el of scan(() => scanner.push(Buffer.from(']')))) {
-        const r = accept(el);
-        if (r !== undefined) await r;
-      }
-    }
-    for (const el of scan(() => scanner.end())) {
-      // only a bare literal can complete at end of file, and end() then throws for the missing ']'
-      const r = accept(el);
-      if (r !== undefined) await r;
-    }
-  } finally {
-    await stream.return(undefined);
-  }
-}
-
-/** Runs a scanner step; its ScanError becomes BadInputError naming the file, record and byte offset. */
-export function scanOrThrow<T>(scan: () => T, file: string): T {
-  try {
-    return scan();
-  } catch (err) {
-    if (err instanceof ScanError) {
-      const where = `byte ${err.offset}`;
-      const message = err.message.includes(where) ? err.message : `${err.message} (${where})`;
-      throw badInput({ file, record: err.record }, message, err);
-    }
-    throw err;
-  }
-}
-
-function parseJson(text: string, file: string, record: number, offset: number): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    // V8's message may quote the text: say what and where instead (and keep it out of `cause`)
-    const { reason, byte } = describeJsonError(err, text);
-    throw badInput(
-      { file, record },
-      `not JSON at byte ${offset + byte} (the record starts at byte ${offset}): ${reason}`,
-    );
-  }
-}
-
-async function readJsonLines(
-  ds: DatasetFile,
-  options: Required<ReadTicketsOptions>,
-  sink: Sink,
-  objectHint: boolean,
-): Promise<void> {
-  const file = ds.path;
-  const range = options.range;
-  const splitter = new LineSplitter(
-    MAX_RECORD_BYTES,
-    range ? { offset: range.start, line: range.firstRecord } : {},
-  );
-  const stream = openStream(ds, options);
-  let checkFirst = objectHint && options.range === null;
-  const handle = async (lines: readonly Line[]): Promise<void> => {
-    for (const line of lines) {
-      if (isBlank(line.text)) continue;
-      const index = line.index;
-      if (checkFirst) {
-        checkFirstJsonLine(file, index, line.offset, line.text);
-        checkFirst = false;
-      }
-      const r = sink.accept(ticketFromJson(parseJson(line.text, file, index, line.offset), file, index));
-      if (r !== undefined) await r;
-    }
-  };
-  try {
-    for await (const chunk of stream) await handle(scanOrThrow(() => splitter.push(chunk), file));
-    await handle(scanOrThrow(() => splitter.end(), file));
-  } finally {
-    await stream.return(undefined);
-  }
-}
-
-async function readCsv(ds: DatasetFile, options: Required<ReadTicketsOptions>, sink: Sink): Promise<void> {
-  const file = ds.path;
-  let rows: string[][] = [];
-  const parser = new CsvParser((row) => rows.push(row));
-  const range = options.range;
-  // A range starts after the header: read the header row on its own first.
-  let columns: CsvColumns | undefined = range
-    ? csvColumns(await readCsvHeader(ds, range.headerEnd ?? 0), file)
-    : undefined;
-  const stream = openStream(ds, options);
-  let rowIndex = range ? range.firstRecord : 0;
-  const handleRows = async (): Promise<void> => {
-    const batch = rows;
-    rows = [];
-    for (const row of batch) {
-      if (columns === undefined) {
-        columns = csvColumns(row, file);
-        continue;
-      }
-      const index = rowIndex++;
-      if (row.length === 1 && row[0] === '') continue; // blank line
-      const r = sink.accept(ticketFromCsv(row, columns, file, index));
-      if (r !== undefined) await r;
-    }
-  };
-  /** the row in progress, for messages */
-  const where = () => (columns === undefined ? { file } : { file, record: rowIndex });
-  const utf8 = new Utf8Checker();
-  let offset = range ? range.start : 0;
-  /** bytes fed since a row last completed (an upper bound on the row in progress) */
-  let sinceRow = 0;
-  try {
-    let first = range === null;
-    for await (const piece of stream) {
-      const buf = piece;
-      const { bytes, offset: at, invalidAt } = utf8.push(buf, offset);
-      offset += buf.length;
-      let text = (invalidAt < 0 ? bytes : bytes.subarray(0, invalidAt - at)).toString('utf8');
-      if (first && text.length > 0) {
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte order mark
-        first = false;
-      }
-      parser.write(text);
-      sinceRow = rows.length > 0 ? 0 : sinceRow + buf.length;
-      await handleRows();
-      if (invalidAt >= 0) throw badInput(where(), `not valid UTF-8 at byte ${invalidAt}${UTF8_ADVICE}`);
-      if (sinceRow > MAX_RECORD_BYTES) {
-        throw badInput(
-          where(),
-          `the row in progress at byte ${offset} is longer than the ${formatBytes(MAX_RECORD_BYTES)} a record may ` +
-            'take (MAX_RECORD_BYTES): a quoted field in it may never be closed',
-        );
-      }
-    }
-    const cut = utf8.end(offset);
-    if (cut >= 0)
-      throw badInput(
-        where(),
-        `not valid UTF-8 at byte ${cut} (the file ends inside a character)${UTF8_ADVICE}`,
-      );
-    try {
-      parser.end();
-    } catch (err) {
-      throw badInput(
-        { file, record: rowIndex + rows.length },
-        'truncated: the file ends inside a quoted field (an opening quote in this record is never closed)',
-        err,
-      );
-    }
-    await handleRows();
-  } finally {
-    await stream.return(undefined);
-  }
-  if (columns === undefined) throw badInput({ file }, 'the file is empty (expected a CSV header row)');
-}
-
-async function readCsvHeader(ds: DatasetFile, headerEnd: number): Promise<string[]> {
-  const buf = Buffer.alloc(headerEnd);
-  const bytesRead = headerEnd > 0 ? await readAt(ds, buf, 0) : 0;
-  const bytes = buf.subarray(0, bytesRead);
-  if (!isUtf8(bytes)) {
-    throw badInput(
-      { file: ds.path },
-      `the CSV header row is not valid UTF-8 at byte ${Math.max(0, firstInvalidUtf8(bytes))}${UTF8_ADVICE}`,
-    );
-  }
-  let header: string[] = [];
-  const parser = new CsvParser((row) => (header = header.length === 0 ? row : header));
-  parser.write(bytes.toString('utf8').replace(/^\uFEFF/, ''));
-  parser.end();
-  return header;
-}
-
-interface CsvColumns {
-  count: number;
-  narrative: number;
-  product: number;
-  subProduct: number;
-  id: number;
-}
-
-function csvColumns(header: readonly string[], file: string): CsvColumns {
-  const at = (name: string): number => header.findIndex((h) => h.trim() === name);
-  const cols: CsvColumns = {
-    count: header.length,
-    narrative: at(CSV_COLUMNS.narrative),
-    product: at(CSV_COLUMNS.product),
-    subProduct: at(CSV_COLUMNS.subProduct),
-    id: at(CSV_COLUMNS.id),
-  };
-  const missing = [CSV_COLUMNS.narrative, CSV_COLUMNS.product, CSV_COLUMNS.subProduct].filter(
-    (name) => at(name) < 0,
-  );
-  if (missing.length > 0) {
-    throw badInput(
-      { file },
-      `CSV header lacks required column(s) ${missing.map((m) => `"${m}"`).join(', ')}`,
-    );
-  }
-  return cols;
-}
-
-function ticketFromCsv(
-  row: readonly string[],
-  cols: CsvColumns,
-  file: string,
-  index: number,
-): TicketRecord | DropReason {
-  if (row.length !== cols.count) {
-    throw badInput({ file, record: index }, `CSV row has ${row.length} fields, the header has ${cols.count}`);
-  }
-  const narrative = row[cols.narrative]!;
-  if (isBlank(narrative)) return 'emptyNarrative';
-  const product = row[cols.product]!;
-  if (isBlank(product)) {
-    throw badInput(
-      { file, record: index, field: CSV_COLUMNS.product },
-      'is empty (required when the narrative is not empty)',
-    );
-  }
-  const sub = row[cols.subProduct]!;
-  const id = cols.id >= 0 ? row[cols.id]! : '';
-  return {
-    index,
-    id: isBlank(id) ? null : id.trim(),
-    narrative,
-    product: product.trim(),
-    subProduct: isBlank(sub) ? null : sub.trim(),
-  };
 }
 
 function isIoError(err: unknown): err is NodeJS.ErrnoException {
