@@ -1,7 +1,8 @@
 /**
- * Cut a dataset into chunks of `chunkSize` records by byte range, without parsing the records: only
- * their boundaries are found (array elements by bracket/string state, lines by newline, CSV rows by
- * newline outside quotes). Chunk jobs then read, validate and process their own range in parallel, so the
+ * Cut a dataset into chunks of `chunkSize` records by byte range, without parsing the records: the
+ * format sniffed from the file (formats/index.ts; a file no format claims fails here) finds only their
+ * boundaries (array elements by bracket/string state, lines by newline, CSV rows by newline outside
+ * quotes). Chunk jobs then read, validate and process their own range in parallel, so the
  * serial part of text processing is one fast scan of the file.
  *
  * The scan is also the first line of defence against pathological input, as it runs in the stage's parent
@@ -13,14 +14,17 @@
 import { badInput, BadInputError } from '../errors';
 import { MAX_CHUNK_BYTES, MAX_RECORD_BYTES, PLAN_TIME_LIMIT_MS } from './limits';
 import { readPieces, withDataset, type DatasetFile } from './open-dataset';
-import { looksLikeJsonObjectFile, sniffFormat } from './read-tickets';
-import type { ChunkPlan } from './formats/format';
-import { planJson } from './formats/json-array';
-import { checkJsonLinesStart } from './formats/json-lines';
-import { planLines } from './formats/plan-rows';
-import type { Limits } from './formats/planning';
+import { noNarrative } from './ticket-record';
+import type { Limits, TicketRange } from './formats/format';
+import { DATASET_FORMATS, sniffFormat, type DatasetFormat } from './formats/index';
 
-export type { ChunkPlan } from './formats/format';
+export interface ChunkPlan {
+  file: string;
+  format: DatasetFormat;
+  /** records found (JSON elements, lines, CSV rows after the header; blank lines included) */
+  records: number;
+  chunks: TicketRange[];
+}
 
 export interface PlanOptions {
   /** stream piece size, default 1 MiB */
@@ -57,9 +61,9 @@ export async function planChunks(
     };
     const stream = tap(readPieces(ds, { highWaterMark: opts.highWaterMark ?? 1 << 20 }), opts.onPiece);
     try {
-      if (format === 'json') return await planJson(stream, limits);
-      if (looksLikeJsonObjectFile(file, format)) await checkJsonLinesStart(ds);
-      return await planLines(format, stream, limits);
+      const { records, chunks } = await DATASET_FORMATS[format].plan(ds, stream, limits);
+      if (records === 0) throw noNarrative(file, 0);
+      return { file, format, records, chunks };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (

@@ -1,14 +1,9 @@
 /**
  * Streams a ticket dataset and calls back once per ticket with a non-empty narrative, in file order.
  *
- * Formats (detected by extension, else by the first non-space byte; see detectFormat):
- *  - json:  a JSON array of Kaggle/Elasticsearch hits `{_id, _source: {complaint_what_happened, product,
- *           sub_product, ...}}`; split element by element (JsonArrayScanner), never read as one string.
- *  - jsonl: one JSON object per line, each a hit as above or a bare `_source` object; blank lines are
- *           skipped; a record's index is its 0-based line number.
- *  - csv:   the CFPB's export with columns `Consumer complaint narrative`, `Product`, `Sub-product`
- *           (required) and `Complaint ID` (optional, the id).
- * An Elasticsearch response object `{hits: {hits: [...]}}` is not supported: extract the array first.
+ * The format is sniffed from the file's name and first bytes (formats/index.ts walks its table of formats;
+ * a file no format claims is a BadInputError naming the known ones) or named by the caller; the format's
+ * module (formats/) then reads the records: json (the Kaggle file), jsonl, csv (the CFPB export).
  *
  * Records with an empty, blank, null or missing narrative are dropped and counted (reason
  * emptyNarrative). Everything else that is wrong with the input throws BadInputError naming the file and,
@@ -19,18 +14,17 @@
  * The dataset is given as a path (opened here, with the checks of openDataset) or as an open DatasetFile
  * (a worker's, opened inside its data root): either way it is read through that one descriptor.
  */
-import * as path from 'node:path';
 import { badInput, BadInputError } from '../errors';
 import { formatBytes, MAX_CHUNK_BYTES, MAX_RECORD_BYTES } from './limits';
-import { readAt, withDataset, type DatasetFile } from './open-dataset';
+import { readPieces, withDataset, type DatasetFile } from './open-dataset';
 import { noNarrative, type DropReason, type TicketRecord } from './ticket-record';
-import { readCsv } from './formats/cfpb-csv';
-import type { DatasetFormat, ReadTicketsOptions, TicketRange } from './formats/format';
-import { readJsonArray } from './formats/json-array';
-import { readJsonLines } from './formats/json-lines';
+import type { RecordSink, TicketRange } from './formats/format';
+import { readHead } from './formats/head';
+import { DATASET_FORMATS, isDatasetFormat, sniffFormat, type DatasetFormat } from './formats/index';
 
 export type { TicketRecord } from './ticket-record';
-export type { DatasetFormat, ReadTicketsOptions, TicketRange } from './formats/format';
+export type { TicketRange } from './formats/format';
+export type { DatasetFormat } from './formats/index';
 export { noNarrative } from './ticket-record';
 
 export interface ReadStats {
@@ -44,8 +38,16 @@ export interface ReadStats {
   dropped: Record<string, number>;
 }
 
+export interface ReadTicketsOptions {
+  /** Default 'auto': sniffed from the file's name and first bytes (formats/index.ts). */
+  format?: 'auto' | DatasetFormat;
+  /** Stream chunk size in bytes. Default 1 MiB (tests use tiny chunks to cut multi-byte characters). */
+  highWaterMark?: number;
+  /** Read only this slice of the file (a chunk job's share). Default: the whole file. */
+  range?: TicketRange | null;
+}
+
 const DEFAULTS: Required<ReadTicketsOptions> = { format: 'auto', highWaterMark: 1 << 20, range: null };
-const FORMATS: ReadonlySet<string> = new Set(['auto', 'json', 'jsonl', 'csv']);
 
 type OnRecord = (rec: TicketRecord) => void | Promise<void>;
 
@@ -59,7 +61,8 @@ export async function readTickets(
     highWaterMark: opts.highWaterMark ?? DEFAULTS.highWaterMark,
     range: opts.range ?? DEFAULTS.range,
   };
-  if (!FORMATS.has(options.format)) throw new Error(`readTickets: unknown format ${String(options.format)}`);
+  if (options.format !== 'auto' && !isDatasetFormat(options.format))
+    throw new Error(`readTickets: unknown format ${String(options.format)}`);
   return withDataset(source, async (ds) => {
     const file = ds.path;
     if (options.range !== null) checkRange(options.range, file, ds.size);
@@ -67,16 +70,18 @@ export async function readTickets(
     let format: DatasetFormat;
     if (options.format === 'auto') format = await sniffFormat(ds);
     else {
-      if (options.range === null) await sniff(ds);
+      if (options.range === null) await readHead(ds);
       format = options.format;
     }
-    const objectHint = options.format === 'auto' && looksLikeJsonObjectFile(file, format);
     const stats: ReadStats = { file, format, read: 0, kept: 0, dropped: { emptyNarrative: 0 } };
     const sink = new Sink(stats, onRecord);
     try {
-      if (format === 'json') await readJsonArray(ds, options, sink);
-      else if (format === 'jsonl') await readJsonLines(ds, options, sink, objectHint);
-      else await readCsv(ds, options, sink);
+      await DATASET_FORMATS[format].read(ds, {
+        range: options.range,
+        pieces: () => openStream(ds, options),
+        sink,
+        sniffed: options.format === 'auto',
+      });
     } catch (err) {
       // onRecord's own errors pass through unchanged, even I/O ones (a failed write downstream is not bad input)
       if (err instanceof BadInputError || sink.threw(err)) throw err;
@@ -120,8 +125,18 @@ function checkRange(r: TicketRange, file: string, size: number): void {
   }
 }
 
+/** The whole file or its range, in pieces read from the open descriptor. */
+function openStream(ds: DatasetFile, options: Required<ReadTicketsOptions>): AsyncGenerator<Buffer> {
+  const r = options.range;
+  return readPieces(ds, {
+    highWaterMark: options.highWaterMark,
+    start: r ? r.start : 0,
+    ...(r ? { end: r.end } : {}),
+  });
+}
+
 /** Counts records and forwards kept ones, awaiting onRecord only when it returns a promise. */
-class Sink {
+class Sink implements RecordSink {
   /** Errors thrown by onRecord, so readTickets never mistakes them for read errors. */
   private readonly callbackErrors = new WeakSet<object>();
 
@@ -160,62 +175,6 @@ class Sink {
   private mark(err: unknown): void {
     if (typeof err === 'object' && err !== null) this.callbackErrors.add(err);
   }
-}
-
-/**
- * The start of the file: its first non-space byte after a UTF-8 byte order mark (undefined for a file of
- * white space only). A UTF-16 byte order mark is refused here, before anything reads it as UTF-8.
- */
-export async function sniff(ds: DatasetFile): Promise<number | undefined> {
-  const buf = Buffer.alloc(64 * 1024);
-  let offset = 0;
-  while (offset < MAX_RECORD_BYTES) {
-    const bytesRead = await readAt(ds, buf, offset);
-    if (bytesRead === 0) return undefined;
-    let i = 0;
-    if (offset === 0) {
-      if (bytesRead >= 2 && ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff))) {
-        throw badInput(
-          { file: ds.path },
-          'is UTF-16 (it starts with a UTF-16 byte order mark): datasets must be UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)',
-        );
-      }
-      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3;
-    }
-    for (; i < bytesRead; i++) {
-      const c = buf[i]!;
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
-    }
-    offset += bytesRead;
-  }
-  throw badInput(
-    { file: ds.path },
-    `the file starts with more than ${formatBytes(MAX_RECORD_BYTES)} of white space (MAX_RECORD_BYTES)`,
-  );
-}
-
-/**
- * Format from the extension; for other extensions, from the first non-space byte ('[' json, '{' jsonl,
- * anything else csv). A .json file that starts with '{' is read as JSON Lines.
- */
-export async function sniffFormat(ds: DatasetFile): Promise<DatasetFormat> {
-  const first = await sniff(ds);
-  const ext = path.extname(ds.path).toLowerCase();
-  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  if (ext === '.csv') return 'csv';
-  if (first === 0x7b) return 'jsonl';
-  if (ext === '.json' || first === 0x5b) return 'json';
-  return 'csv';
-}
-
-/** Format detection by path (opens the file): see sniffFormat. */
-export function detectFormat(source: string | DatasetFile): Promise<DatasetFormat> {
-  return withDataset(source, sniffFormat);
-}
-
-/** A .json file read as JSON Lines (it starts with '{'): it may well be one JSON object rather than lines. */
-export function looksLikeJsonObjectFile(file: string, format: DatasetFormat): boolean {
-  return format === 'jsonl' && path.extname(file).toLowerCase() === '.json';
 }
 
 function isIoError(err: unknown): err is NodeJS.ErrnoException {

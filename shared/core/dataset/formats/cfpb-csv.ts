@@ -1,4 +1,8 @@
-/** The CFPB's CSV export: `Consumer complaint narrative`, `Product`, `Sub-product` and an optional `Complaint ID`. */
+/**
+ * The CFPB's CSV export: a header row, then one complaint a row, with columns `Consumer complaint
+ * narrative`, `Product`, `Sub-product` (required) and `Complaint ID` (optional, the id). Parsed by
+ * shared/core/io/csv.ts's CsvParser from text decoded in whole UTF-8 characters.
+ */
 import { badInput } from '../../errors';
 import { CsvParser } from '../../io/csv';
 import { UTF8_ADVICE } from '../json-array-scanner';
@@ -6,30 +10,42 @@ import { formatBytes, MAX_RECORD_BYTES } from '../limits';
 import { readAt, type DatasetFile } from '../open-dataset';
 import { isBlank, type DropReason, type TicketRecord } from '../ticket-record';
 import { firstInvalidUtf8, isUtf8, Utf8Checker } from '../utf8';
-import { openStream, type ReadTicketsOptions, type RecordSink } from './format';
+import type { Claim, DatasetFormatModule, FileHead, ReadContext } from './format';
+import { planLines } from './plan-rows';
 
 /** CSV columns of the CFPB export. */
-export const CSV_COLUMNS = {
+const CSV_COLUMNS = {
   narrative: 'Consumer complaint narrative',
   product: 'Product',
   subProduct: 'Sub-product',
   id: 'Complaint ID',
 } as const;
 
-export async function readCsv(
-  ds: DatasetFile,
-  options: Required<ReadTicketsOptions>,
-  sink: RecordSink,
-): Promise<void> {
+export const cfpbCsv: DatasetFormatModule = {
+  description: `the CFPB's CSV export: a .csv file, or one whose first row names the "${CSV_COLUMNS.narrative}" column`,
+  sniff,
+  plan: (_ds, pieces, limits) => planLines(pieces, limits, 'csv'),
+  read: readCsv,
+};
+
+/** .csv decides; any other name needs a first line that names the narrative column (a CFPB header row). */
+function sniff(head: FileHead): Claim | undefined {
+  if (head.ext === '.csv') return 'extension';
+  const nl = head.bytes.indexOf(0x0a);
+  const firstLine = head.bytes.subarray(0, nl < 0 ? head.bytes.length : nl);
+  return firstLine.includes(CSV_COLUMNS.narrative) ? 'content' : undefined;
+}
+
+async function readCsv(ds: DatasetFile, ctx: ReadContext): Promise<void> {
   const file = ds.path;
   let rows: string[][] = [];
   const parser = new CsvParser((row) => rows.push(row));
-  const range = options.range;
+  const range = ctx.range;
   // A range starts after the header: read the header row on its own first.
   let columns: CsvColumns | undefined = range
     ? csvColumns(await readCsvHeader(ds, range.headerEnd ?? 0), file)
     : undefined;
-  const stream = openStream(ds, options);
+  const stream = ctx.pieces();
   let rowIndex = range ? range.firstRecord : 0;
   const handleRows = async (): Promise<void> => {
     const batch = rows;
@@ -41,7 +57,7 @@ export async function readCsv(
       }
       const index = rowIndex++;
       if (row.length === 1 && row[0] === '') continue; // blank line
-      const r = sink.accept(ticketFromCsv(row, columns, file, index));
+      const r = ctx.sink.accept(ticketFromCsv(row, columns, file, index));
       if (r !== undefined) await r;
     }
   };

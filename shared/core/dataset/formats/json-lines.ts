@@ -1,4 +1,9 @@
-/** JSON Lines: one hit (or bare `_source` object) per line; blank lines are skipped, a record's index is its line. */
+/**
+ * JSON Lines: one JSON object per line, each a hit `{_id, _source: {...}}` or a bare `_source` object
+ * (recognised by its complaint_what_happened key); blank lines are skipped; a record's index is its 0-based
+ * line number. Split on newline bytes (LineSplitter), one line parsed at a time.
+ */
+import * as path from 'node:path';
 import { badInput } from '../../errors';
 import { ScanError } from '../json-array-scanner';
 import { describeJsonError } from '../json-error';
@@ -6,8 +11,30 @@ import { MAX_RECORD_BYTES } from '../limits';
 import { LineSplitter, type Line } from '../line-splitter';
 import { readPieces, type DatasetFile } from '../open-dataset';
 import { isBlank, ticketFromJson } from '../ticket-record';
-import { openStream, type ReadTicketsOptions, type RecordSink } from './format';
+import type { Claim, DatasetFormatModule, FileHead, ReadContext } from './format';
 import { parseJson, scanOrThrow } from './json-records';
+import { planLines } from './plan-rows';
+
+export const jsonLines: DatasetFormatModule = {
+  description: "JSON Lines of hits: a .jsonl or .ndjson file, or one whose first byte is '{'",
+  sniff,
+  async plan(ds, pieces, limits) {
+    if (objectHint(ds.path)) await checkJsonLinesStart(ds);
+    return planLines(pieces, limits, 'lines');
+  },
+  read: readJsonLines,
+};
+
+/** Its extensions decide; else a leading '{' does, even in a .json file (which objectHint then checks). */
+function sniff(head: FileHead): Claim | undefined {
+  if (head.ext === '.jsonl' || head.ext === '.ndjson') return 'extension';
+  return head.first === 0x7b ? 'signature' : undefined;
+}
+
+/** A .json file found to be JSON Lines (it starts with '{'): it may well be one JSON object rather than lines. */
+function objectHint(file: string): boolean {
+  return path.extname(file).toLowerCase() === '.json';
+}
 
 const OBJECT_HINT =
   " (this .json file starts with '{', so it is read as JSON Lines, one object per line; a single object such " +
@@ -17,7 +44,7 @@ const OBJECT_HINT =
  * For a .json file read as JSON Lines: its first record (line `index`, parsed from `text` at byte `offset`)
  * must be a hit, else the file is taken for what it most likely is, one JSON object.
  */
-export function checkFirstJsonLine(file: string, index: number, offset: number, text: string): void {
+function checkFirstJsonLine(file: string, index: number, offset: number, text: string): void {
   const notArray = 'the file holds a JSON object, not an array of hits';
   let value: unknown;
   try {
@@ -43,20 +70,15 @@ export function checkFirstJsonLine(file: string, index: number, offset: number, 
   }
 }
 
-export async function readJsonLines(
-  ds: DatasetFile,
-  options: Required<ReadTicketsOptions>,
-  sink: RecordSink,
-  objectHint: boolean,
-): Promise<void> {
+async function readJsonLines(ds: DatasetFile, ctx: ReadContext): Promise<void> {
   const file = ds.path;
-  const range = options.range;
+  const range = ctx.range;
   const splitter = new LineSplitter(
     MAX_RECORD_BYTES,
     range ? { offset: range.start, line: range.firstRecord } : {},
   );
-  const stream = openStream(ds, options);
-  let checkFirst = objectHint && options.range === null;
+  const stream = ctx.pieces();
+  let checkFirst = ctx.sniffed && objectHint(file) && range === null;
   const handle = async (lines: readonly Line[]): Promise<void> => {
     for (const line of lines) {
       if (isBlank(line.text)) continue;
@@ -65,7 +87,7 @@ export async function readJsonLines(
         checkFirstJsonLine(file, index, line.offset, line.text);
         checkFirst = false;
       }
-      const r = sink.accept(ticketFromJson(parseJson(line.text, file, index, line.offset), file, index));
+      const r = ctx.sink.accept(ticketFromJson(parseJson(line.text, file, index, line.offset), file, index));
       if (r !== undefined) await r;
     }
   };
@@ -81,7 +103,7 @@ export async function readJsonLines(
  * A .json file that starts with '{' is read as JSON Lines; when its first line is no hit it is most likely
  * one JSON object (an Elasticsearch response, a pretty-printed object): say so before planning.
  */
-export async function checkJsonLinesStart(ds: DatasetFile): Promise<void> {
+async function checkJsonLinesStart(ds: DatasetFile): Promise<void> {
   const splitter = new LineSplitter();
   const stream = readPieces(ds, { end: MAX_RECORD_BYTES + 1, highWaterMark: 1 << 16 });
   try {

@@ -1,22 +1,21 @@
 /** Record boundaries of line-based formats (JSON Lines, CSV) for the chunk planner. */
 import { badInput, type InputLocation } from '../../errors';
 import { formatBytes } from '../limits';
-import { noNarrative } from '../ticket-record';
 import { Utf8Checker } from '../utf8';
-import type { ChunkPlan, TicketRange } from './format';
-import { addRecord, checkTime, notUtf8, type Limits } from './planning';
+import type { Limits, PlannedRecords, TicketRange } from './format';
+import { addRecord, checkTime, notUtf8 } from './planning';
 
 /**
  * JSON Lines and CSV: records end at "\n" (for CSV, outside quoted fields; a quote opens a field only
  * at its start, as in the CSV parser). The CSV header row is not a record.
  */
 export async function planLines(
-  format: 'jsonl' | 'csv',
   stream: AsyncIterable<Buffer>,
   limits: Limits,
-): Promise<ChunkPlan> {
+  rows: 'lines' | 'csv',
+): Promise<PlannedRecords> {
   const { file, maxRecordBytes } = limits;
-  const csv = format === 'csv';
+  const csv = rows === 'csv';
   const chunks: TicketRange[] = [];
   const state = { inChunk: 0 };
   const utf8 = new Utf8Checker();
@@ -147,6 +146,5 @@ export async function planLines(
   }
   if (offset > rowStart) endRow(offset); // a last row without newline
   if (csv && headerEnd < 0) throw badInput({ file }, 'the file is empty (expected a CSV header row)');
-  if (records === 0) throw noNarrative(file, 0);
-  return { file, format, records, chunks };
+  return { records, chunks };
 }

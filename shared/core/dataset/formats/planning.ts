@@ -1,17 +1,7 @@
-/** What the chunk planners of every format share: their budgets, the time and UTF-8 checks, closing chunks. */
+/** What the chunk planners of every format share: the time and UTF-8 checks, and closing chunks at their budgets. */
 import { badInput, type BadInputError, type InputLocation } from '../../errors';
 import { UTF8_ADVICE } from '../json-array-scanner';
-import type { TicketRange } from './format';
-
-export interface Limits {
-  file: string;
-  size: number;
-  chunkSize: number;
-  maxRecordBytes: number;
-  maxChunkBytes: number;
-  timeLimitMs: number;
-  deadline: number;
-}
+import type { Limits, TicketRange } from './format';
 
 export function checkTime(limits: Limits, offset: number, where: InputLocation): void {
   if (performance.now() <= limits.deadline) return;
