@@ -141,6 +141,7 @@ function writeCorpus(dir: string): Record<string, string> {
   garbage.write(CANARY, 1000);
   w('garbage.json', garbage);
   w('garbage.bin', garbage);
+  w('notes.txt', `Meeting notes, ${CANARY}: the bank, the fee, the dispute.\n`);
   // data-dependent failures, on data that is well formed
   const tickets = (n: number, text: (i: number) => string) =>
     json(Array.from({ length: n }, (_, i) => hit(i, text(i), i % 2 ? 'Mortgage' : 'Credit card')));
@@ -325,10 +326,16 @@ const CASES: Case[] = [
     message: /garbage\.json, record 0: not valid UTF-8 at byte 0/,
   },
   {
-    name: 'binary garbage (no extension: read as CSV)',
+    name: 'binary garbage (no extension): an unknown format, never read as CSV',
     dataset: 'garbage.bin',
     where: text,
-    message: /garbage\.bin: not valid UTF-8 at byte 0/,
+    message: /garbage\.bin: unknown dataset format: .*Known formats: json .*; jsonl .*; csv /,
+  },
+  {
+    name: 'plain text: an unknown format',
+    dataset: 'notes.txt',
+    where: text,
+    message: /notes\.txt: unknown dataset format: neither its extension nor its first bytes match/,
   },
   // ----- not regular files, outside the root, permissions: refused by the API
   {

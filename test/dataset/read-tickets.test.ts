@@ -200,13 +200,26 @@ test('CFPB CSV export', async () => {
   ]);
 });
 
-test('format detection: extension first, else the first non-space byte; explicit format wins', async () => {
+test('format detection: extension first, else the first bytes; explicit format wins; what no format claims is refused', async () => {
   const lines = HITS.map((h) => JSON.stringify(h)).join('\n');
   assert.equal((await readAll(write('lines-in.json', lines))).stats.format, 'jsonl');
   assert.equal((await readAll(write('array.dat', ' \n' + JSON.stringify(HITS)))).stats.format, 'json');
   assert.equal((await readAll(write('lines.dat', lines))).stats.format, 'jsonl');
   assert.equal((await readAll(write('export.txt', CSV_HEADER + 'd,P,S,I,text,C,1\n'))).stats.format, 'csv');
   assert.equal((await readAll(write('forced.txt', lines), { format: 'jsonl' })).stats.format, 'jsonl');
+  // what no format claims is refused, never read as CSV
+  const unknown = {
+    'notes.txt': 'Meeting notes: the bank, the fee.\n',
+    'headless.dat': 'd,P,S,I,text,C,1\n',
+  };
+  for (const [name, content] of Object.entries(unknown)) {
+    await rejects(write(name, content), [
+      new RegExp(
+        `${name.replace('.', '\\.')}: unknown dataset format: neither its extension nor its first bytes`,
+      ),
+      /Known formats: json \(.*\); jsonl \(.*\); csv \(/,
+    ]);
+  }
 });
 
 test('multi-byte characters straddling stream chunks, every format', async () => {

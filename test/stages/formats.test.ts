@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { csvRow } from '../../shared/core/io/csv';
+import { BadInputError } from '../../shared/core/errors';
+import { DATASET_FORMATS, type DatasetFormat } from '../../shared/core/dataset/formats/index';
 import { planChunks } from '../../shared/core/dataset/plan-chunks';
+import { readTickets, type TicketRecord } from '../../shared/core/dataset/read-tickets';
 import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
 import { runDir } from '../../shared/core/storage';
 import { stageContext, tempDir, testConfig } from '../helpers/env';
@@ -21,7 +24,8 @@ const TICKETS = Array.from({ length: 23 }, (_, i) => ({
   subProduct: i % 3 === 0 ? null : `Sub, "${i % 4}"`,
 }));
 
-function writeFormats(dir: string): Record<'json' | 'jsonl' | 'csv', string> {
+/** One small dataset of TICKETS per registered format: a format added to the table needs one here. */
+function writeFormats(dir: string): Record<DatasetFormat, string> {
   const hits = TICKETS.map((t) => ({
     _id: t.id,
     _source: { complaint_what_happened: t.narrative, product: t.product, sub_product: t.subProduct },
@@ -63,6 +67,49 @@ describe('text processing reads every format the same way, whatever the chunk si
         assert.equal(c.firstRecord, 5 * k);
         if (k > 0)
           assert.ok(c.start >= plan.chunks[k - 1]!.end, `${format}: chunk ${k} overlaps the previous one`);
+      });
+    }
+  });
+
+  it('every registered format round-trips the tickets, read whole or chunk by chunk', async () => {
+    const files = writeFormats(dir);
+    assert.deepEqual(Object.keys(files).sort(), Object.keys(DATASET_FORMATS).sort());
+    const expected = TICKETS.flatMap((t, index) =>
+      t.narrative === ''
+        ? []
+        : [{ index, id: t.id, narrative: t.narrative, product: t.product, subProduct: t.subProduct }],
+    );
+    for (const [format, file] of Object.entries(files)) {
+      const whole: TicketRecord[] = [];
+      const stats = await readTickets(file, (r) => void whole.push(r));
+      assert.equal(stats.format, format);
+      assert.deepEqual(whole, expected, `${format}, whole file`);
+      const plan = await planChunks(file, 4);
+      const chunked: TicketRecord[] = [];
+      for (const range of plan.chunks)
+        await readTickets(file, (r) => void chunked.push(r), { format: plan.format, range });
+      assert.deepEqual(chunked, expected, `${format}, in chunks of 4`);
+    }
+  });
+
+  it('an unknown format (binary, plain text, empty) fails stage 1 naming the file and the known formats', async () => {
+    const binary = Buffer.alloc(4096);
+    for (let i = 0; i < binary.length; i++) binary[i] = (i * 151 + 7) % 256;
+    const cases = {
+      'garbage.bin': binary,
+      'notes.txt': 'Meeting notes\nThe bank, the fee, the dispute.\n',
+      'empty.dat': '',
+    };
+    for (const [name, content] of Object.entries(cases)) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, content);
+      const ctx = stageContext(config, `unknown-${name}`);
+      await assert.rejects(runTextProcessing(ctx, file), (err: unknown) => {
+        assert.ok(err instanceof BadInputError, `${name}: not a BadInputError: ${String(err)}`);
+        assert.ok(err.message.startsWith(`${file}: unknown dataset format: `), err.message);
+        for (const format of Object.keys(DATASET_FORMATS))
+          assert.ok(err.message.includes(` ${format} (`), `${name}: the message names ${format}`);
+        return true;
       });
     }
   });

@@ -1,5 +1,5 @@
 /** The record type readers produce, and the checks that turn one parsed JSON hit into it. */
-import { badInput } from '../errors';
+import { badInput, type BadInputError } from '../errors';
 
 export interface TicketRecord {
   /** 0-based position of the record in the file: array element, line (JSON Lines) or row after the header (CSV). */
@@ -111,4 +111,8 @@ function kindOf(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   return `a ${typeof v}`;
+}
+
+export function noNarrative(file: string, read: number): BadInputError {
+  return badInput({ file }, `no record with a non-empty narrative (${read} records read)`);
 }
