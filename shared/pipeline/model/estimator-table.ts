@@ -14,6 +14,9 @@ export const ESTIMATORS = {
 
 export type EstimatorKind = keyof typeof ESTIMATORS;
 
+/** A model one of the table's estimators fitted. */
+export type FittedModel = ReturnType<LinearEstimator['fit']>;
+
 /** The estimator a model file names (null: a name this code does not know) and that name, quoted if not a string. */
 export function estimatorOf(file: { params?: unknown }): {
   kind: string;

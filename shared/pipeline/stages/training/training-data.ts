@@ -9,9 +9,7 @@ import { ARTIFACTS, StageContext, artifactPath } from '../context';
 import { FeaturesFile, LabelsFile, SplitFile } from '../transform-split/transform-split';
 import { Candidate } from './search-grid';
 import { tfidfOptions } from '../../model/model-file';
-import { Fitted } from '../../model/estimator';
-import { ESTIMATORS } from '../../model/estimator-table';
-import { LinearModelSection } from '../../model/estimators/linear-model';
+import { ESTIMATORS, FittedModel } from '../../model/estimator-table';
 
 /** What stage 3 wrote, as stage 4 reads it: counts of every ticket, labels, split, vocabulary. */
 export interface TrainingData {
@@ -136,7 +134,7 @@ export function fitCandidate(
   candidate: Candidate,
   params: Readonly<PipelineParams>,
   purpose: 'cv' | 'refit',
-): Fitted<LinearModelSection> {
+): FittedModel {
   const sampleWeight =
     candidate.classWeight === 'balanced' ? sampleWeightsFor(y, balancedClassWeights(y, classes)) : null;
   return ESTIMATORS[candidate.solver].fit(
