@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
 import { Hyperparameters } from '../../shared/pipeline/model/estimator';
-import { ESTIMATORS, ESTIMATOR_KINDS } from '../../shared/pipeline/model/estimator-table';
+import { ESTIMATORS, ESTIMATOR_KINDS, FittedModel } from '../../shared/pipeline/model/estimator-table';
 import {
   CATEGORY_VECTORIZER,
   ModelFile,
@@ -48,6 +48,19 @@ const HYPER: Hyperparameters = {
   seed: 42,
   purpose: 'refit',
 };
+
+/** The tiny dataset's model file: its vocabulary and idf, and the section `model` writes. */
+function modelFile(data: ReturnType<typeof dataset>, model: FittedModel): ModelFile {
+  const base = syntheticModel({ terms: 10, classes: ['mortgage', 'card', 'report'] });
+  return {
+    ...base,
+    vectorizer: { ...CATEGORY_VECTORIZER, vocabulary: data.vocabulary, idf: Array.from(data.idf) },
+    ...model.write(),
+    lineage: base.lineage,
+    threshold: base.threshold,
+    trainingLabelMix: base.trainingLabelMix,
+  };
+}
 
 const asRecord = (section: object): Record<string, unknown> => ({ ...section });
 const bytesOf = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -100,18 +113,10 @@ describe('every registered estimator keeps the Estimator contract', () => {
     }
 
     it(`${kind}: a model file with its section loads in a worker thread and answers as the fit did`, async () => {
-      const { docs, y, sampleWeight, matrix: X, vocabulary, idf } = dataset(3);
+      const data = dataset(3);
+      const { docs, y, sampleWeight, matrix: X } = data;
       const model = estimator.fit({ X, y, classes: 3, sampleWeight }, HYPER);
-      const classNames = ['mortgage', 'card', 'report'];
-      const base = syntheticModel({ terms: 10, classes: classNames });
-      const file: ModelFile = {
-        ...base,
-        vectorizer: { ...CATEGORY_VECTORIZER, vocabulary, idf: Array.from(idf) },
-        ...model.write(),
-        lineage: base.lineage,
-        threshold: base.threshold,
-        trainingLabelMix: base.trainingLabelMix,
-      };
+      const file = modelFile(data, model);
       const dir = tempDir('estimator');
       try {
         const at = path.join(dir, 'model.json');
@@ -127,17 +132,10 @@ describe('every registered estimator keeps the Estimator contract', () => {
 });
 
 describe('the estimator a model file names', () => {
-  const { docs, y, sampleWeight, matrix: X, vocabulary, idf } = dataset(3);
+  const data = dataset(3);
+  const { docs, y, sampleWeight, matrix: X } = data;
   const model = ESTIMATORS.lbfgs.fit({ X, y, classes: 3, sampleWeight }, HYPER);
-  const base = syntheticModel({ terms: 10, classes: ['mortgage', 'card', 'report'] });
-  const file: ModelFile = {
-    ...base,
-    vectorizer: { ...CATEGORY_VECTORIZER, vocabulary, idf: Array.from(idf) },
-    ...model.write(),
-    lineage: base.lineage,
-    threshold: base.threshold,
-    trainingLabelMix: base.trainingLabelMix,
-  };
+  const file = modelFile(data, model);
 
   it('an unknown estimator fails to load, naming the file, the estimator and the known ones', async () => {
     const dir = tempDir('estimator-unknown');

@@ -3,17 +3,12 @@
  * binary problem for two classes): the topic models' estimator.
  */
 import { fitLogisticRegression } from '../../../core/numeric/logistic-regression';
-import { LINEAR_SECTION, LinearEstimator, fittedLinear } from './linear-model';
+import { linearEstimator } from './linear-model';
 
-export const lbfgsMultinomial: LinearEstimator = {
-  title: 'L-BFGS',
-  fit({ X, y, classes, sampleWeight }, hyper) {
-    const model = fitLogisticRegression(X, y, classes, {
-      C: hyper.C,
-      maxIter: hyper.maxIter,
-      ...(sampleWeight ? { sampleWeight } : {}),
-    });
-    return fittedLinear(model, 'lbfgs', hyper);
-  },
-  ...LINEAR_SECTION,
-};
+export const lbfgsMultinomial = linearEstimator('L-BFGS', 'lbfgs', ({ X, y, classes, sampleWeight }, hyper) =>
+  fitLogisticRegression(X, y, classes, {
+    C: hyper.C,
+    maxIter: hyper.maxIter,
+    ...(sampleWeight ? { sampleWeight } : {}),
+  }),
+);

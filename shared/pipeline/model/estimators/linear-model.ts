@@ -6,7 +6,7 @@
  */
 import { CsrMatrix } from '../../../core/numeric/csr';
 import { LogisticModel, predict, predictProba } from '../../../core/numeric/logistic-regression';
-import { Estimator, Fitted, Hyperparameters, Predictor } from '../estimator';
+import { Estimator, FitData, Fitted, Hyperparameters, Predictor } from '../estimator';
 
 /** The linear section of `model.json`, in the order its keys are written. */
 export interface LinearModelSection {
@@ -43,7 +43,7 @@ function predictor(model: LogisticModel): Predictor {
 }
 
 /** A fitted LogisticModel of estimator `solver` with the hyper-parameters it was fitted with. */
-export function fittedLinear(
+function fittedLinear(
   model: LogisticModel,
   solver: string,
   hyper: Readonly<Hyperparameters>,
@@ -114,9 +114,20 @@ function readLinear(
   });
 }
 
-/** What every linear estimator shares: its section's validation, packing and reading. */
-export const LINEAR_SECTION: Pick<LinearEstimator, 'sectionProblem' | 'pack' | 'read'> = {
-  sectionProblem: linearSectionProblem,
-  pack: packLinear,
-  read: readLinear,
-};
+/**
+ * A linear estimator: `fit` gives a LogisticModel, and the section (written with `solver`, the estimator's
+ * name in estimator-table.ts) is validated, packed and read as every linear model's.
+ */
+export function linearEstimator(
+  title: string,
+  solver: string,
+  fit: (data: FitData, hyper: Readonly<Hyperparameters>) => LogisticModel,
+): LinearEstimator {
+  return {
+    title,
+    fit: (data, hyper) => fittedLinear(fit(data, hyper), solver, hyper),
+    sectionProblem: linearSectionProblem,
+    pack: packLinear,
+    read: readLinear,
+  };
+}
