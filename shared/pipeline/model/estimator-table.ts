@@ -1,7 +1,7 @@
 /**
- * Every estimator, keyed by the name a model file records in `params.solver` (absent in files written
- * before there was a choice: "lbfgs"). The model search, the refit and serving look estimators up here
- * and use only the Estimator interface, so a new estimator is one module in estimators/ and one entry.
+ * Every estimator, keyed by the name a model file records in `params.solver` (a file without it names
+ * "lbfgs"). The model search, the refit and serving look estimators up here and use only the Estimator
+ * interface, so a new estimator is one module in estimators/ and one entry.
  */
 import { dualCdOvr } from './estimators/dual-cd-ovr';
 import { lbfgsMultinomial } from './estimators/lbfgs-multinomial';
