@@ -5,42 +5,32 @@ import { csrFromDense, selectRows } from '../../shared/core/numeric/csr';
 import { DualLogisticOptions, fitLogisticRegressionDual } from '../../shared/core/numeric/dual-logistic';
 import { predict, predictProba } from '../../shared/core/numeric/logistic-regression';
 import { accuracy } from '../../shared/core/numeric/metrics';
-import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
-import { assertClose, loadFixture, maxAbsDiff } from './fixtures';
+import {
+  ClassifierCase,
+  ClassifierFixture,
+  assertClose,
+  loadFixture,
+  maxAbsDiff,
+  splitFixture,
+} from './fixtures';
 
-interface DualFixture {
-  docs: string[];
-  vectorizer: CountVectorizerOptions;
-  train: number[];
-  test: number[];
-  cases: {
-    name: string;
-    classes: number;
-    y: number[];
+type DualFixture = ClassifierFixture<
+  ClassifierCase & {
     options: DualLogisticOptions;
     sampleWeight: number[] | null;
-    /** One sklearn binary fit per class (only class 1 for 2 classes), rows × features. */
-    coef: number[];
+    /** coef holds one sklearn binary fit per class (only class 1 for 2 classes): rows × features */
     coefShape: [number, number];
-    intercept: number[];
     nIter: number[];
-    probaTest: number[];
-    predTest: number[];
-    accuracyTest: number;
-  }[];
-}
+  }
+>;
 
 const fx = loadFixture<DualFixture>('dual_logreg');
 
 describe('dual coordinate descent logistic regression vs sklearn liblinear (dual=True)', () => {
-  const X = fitTfidfVectorizer(fx.docs, fx.vectorizer).matrix;
-  const Xtr = selectRows(X, fx.train);
-  const Xte = selectRows(X, fx.test);
+  const { X, Xtr, Xte, labels } = splitFixture(fx);
   for (const c of fx.cases) {
     it(`${c.name}: coefficients, intercepts and OvR probabilities`, () => {
-      const y = Int32Array.from(c.y);
-      const yTr = Int32Array.from(fx.train, (i) => y[i]!);
-      const yTe = Int32Array.from(fx.test, (i) => y[i]!);
+      const { yTr, yTe } = labels(c.y);
       const sampleWeight = c.sampleWeight === null ? null : Float64Array.from(c.sampleWeight);
       // Both sides are solved to a dual gradient below 1e-8 (sklearn: tol=1e-8, max_iter=10000), so they
       // agree far beyond what their different coordinate orders would allow at the default tolerance.
@@ -76,14 +66,14 @@ describe('dual coordinate descent logistic regression vs sklearn liblinear (dual
 
   it('balanced sample weights give the fixture weights', () => {
     const c = fx.cases.find((k) => k.name === 'ovr4_C10_balanced')!;
-    const yTr = Int32Array.from(fx.train, (i) => c.y[i]!);
+    const { yTr } = labels(c.y);
     const w = sampleWeightsFor(yTr, balancedClassWeights(yTr, c.classes));
     assertClose(w, c.sampleWeight!, 1e-12, 'sample weights');
   });
 
   it('at the default tolerance the fit is close to the converged one', () => {
     const c = fx.cases[0]!;
-    const yTr = Int32Array.from(fx.train, (i) => c.y[i]!);
+    const { yTr } = labels(c.y);
     const model = fitLogisticRegressionDual(Xtr, yTr, c.classes, c.options);
     assertClose(model.coef, c.coef, 1e-4, 'coef at tol 1e-4');
     assertClose(predictProba(model, Xte), c.probaTest, 1e-5, 'predict_proba at tol 1e-4');

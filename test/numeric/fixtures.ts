@@ -2,12 +2,52 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CsrMatrix } from '../../shared/core/numeric/csr';
+import { CsrMatrix, selectRows } from '../../shared/core/numeric/csr';
+import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
 
 /** Reads test/fixtures/sklearn/<name>.json relative to the compiled file (dist/test/numeric). */
 export function loadFixture<T>(name: string): T {
   const file = path.resolve(__dirname, '../../../test/fixtures/sklearn', `${name}.json`);
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+/** A classifier fixture: documents, sklearn's vectorizer settings, the train and test rows, one case per fit. */
+export interface ClassifierFixture<Case> {
+  docs: string[];
+  vectorizer: CountVectorizerOptions;
+  train: number[];
+  test: number[];
+  cases: Case[];
+}
+
+/** What every case of a classifier fixture holds: its labels, and sklearn's fit and test predictions. */
+export interface ClassifierCase {
+  name: string;
+  classes: number;
+  /** one label per document */
+  y: number[];
+  coef: number[];
+  intercept: number[];
+  probaTest: number[];
+  predTest: number[];
+  accuracyTest: number;
+}
+
+/**
+ * A classifier fixture's TF-IDF matrix X, its train and test rows, and `labels(y)`: a case's labels
+ * (one per document) split the same way.
+ */
+export function splitFixture(fx: Omit<ClassifierFixture<unknown>, 'cases'>) {
+  const X = fitTfidfVectorizer(fx.docs, fx.vectorizer).matrix;
+  return {
+    X,
+    Xtr: selectRows(X, fx.train),
+    Xte: selectRows(X, fx.test),
+    labels: (y: readonly number[]) => ({
+      yTr: Int32Array.from(fx.train, (i) => y[i]!),
+      yTe: Int32Array.from(fx.test, (i) => y[i]!),
+    }),
+  };
 }
 
 export interface CsrJson {

@@ -9,41 +9,24 @@ import {
   predictProba,
 } from '../../shared/core/numeric/logistic-regression';
 import { accuracy } from '../../shared/core/numeric/metrics';
-import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
-import { assertClose, loadFixture } from './fixtures';
+import { ClassifierCase, ClassifierFixture, assertClose, loadFixture, splitFixture } from './fixtures';
 
-interface WeightedFixture {
-  docs: string[];
-  vectorizer: CountVectorizerOptions;
-  train: number[];
-  test: number[];
-  cases: {
-    name: string;
+type WeightedFixture = ClassifierFixture<
+  ClassifierCase & {
     options: LogisticRegressionOptions;
-    classes: number;
-    y: number[];
     classWeight: 'balanced' | null;
     sampleWeight: number[];
-    coef: number[];
-    intercept: number[];
     nIter: number;
-    probaTest: number[];
-    predTest: number[];
-    accuracyTest: number;
-  }[];
-}
+  }
+>;
 
 const fx = loadFixture<WeightedFixture>('logreg_weighted');
 
 describe('weighted logistic regression (L-BFGS) vs sklearn sample_weight / class_weight', () => {
-  const X = fitTfidfVectorizer(fx.docs, fx.vectorizer).matrix;
-  const Xtr = selectRows(X, fx.train);
-  const Xte = selectRows(X, fx.test);
+  const { X, Xtr, Xte, labels } = splitFixture(fx);
   for (const c of fx.cases) {
     it(`${c.name}: coefficients, probabilities and iterations`, () => {
-      const y = Int32Array.from(c.y);
-      const yTr = Int32Array.from(fx.train, (i) => y[i]!);
-      const yTe = Int32Array.from(fx.test, (i) => y[i]!);
+      const { yTr, yTe } = labels(c.y);
       let sampleWeight: Float64Array = Float64Array.from(c.sampleWeight);
       if (c.classWeight === 'balanced') {
         const w = sampleWeightsFor(yTr, balancedClassWeights(yTr, c.classes));

@@ -9,8 +9,7 @@ import {
   predictProba,
 } from '../../shared/core/numeric/logistic-regression';
 import { accuracy } from '../../shared/core/numeric/metrics';
-import { CountVectorizerOptions, fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
-import { CsrJson, assertClose, csrFromJson, loadFixture } from './fixtures';
+import { ClassifierFixture, CsrJson, assertClose, csrFromJson, loadFixture, splitFixture } from './fixtures';
 
 interface LrFit {
   coef: number[];
@@ -21,18 +20,15 @@ interface LrFit {
   predTest: number[];
 }
 
-interface LrFixture {
-  docs: string[];
-  vectorizer: CountVectorizerOptions;
-  train: number[];
-  test: number[];
-  cases: (LrFit & {
+interface LrFixture extends ClassifierFixture<
+  LrFit & {
     name: string;
     options: LogisticRegressionOptions;
     classes: number;
     y: number[];
     accuracyTest: number;
-  })[];
+  }
+> {
   dense: LrFit & {
     X: CsrJson;
     y: number[];
@@ -50,14 +46,10 @@ function sklearnCoef(coef: Float64Array, classes: number, features: number): Flo
 }
 
 describe('logistic regression vs sklearn (TF-IDF fixture)', () => {
-  const X = fitTfidfVectorizer(fx.docs, fx.vectorizer).matrix;
-  const Xtr = selectRows(X, fx.train);
-  const Xte = selectRows(X, fx.test);
+  const { X, Xtr, Xte, labels } = splitFixture(fx);
   for (const c of fx.cases) {
     it(`${c.name}: accuracy, probabilities and coefficients`, () => {
-      const y = Int32Array.from(c.y);
-      const yTr = Int32Array.from(fx.train, (i) => y[i]!);
-      const yTe = Int32Array.from(fx.test, (i) => y[i]!);
+      const { yTr, yTe } = labels(c.y);
       const model = fitLogisticRegression(Xtr, yTr, c.classes, c.options);
       const acc = accuracy(yTe, predict(model, Xte));
       assert.ok(Math.abs(acc - c.accuracyTest) <= 0.005, `accuracy ${acc} vs sklearn ${c.accuracyTest}`);

@@ -133,7 +133,7 @@ export function fitLogisticRegression(
   if (o.multiClass === 'multinomial') {
     const K = classes;
     const w0 = new Float64Array((F + (o.fitIntercept ? 1 : 0)) * K);
-    const res = minimizeLbfgs(multinomialObjective(X, y, K, o.C, o.fitIntercept, o.sampleWeight), w0, {
+    const res = minimizeLbfgs(multinomialObjective(X, y, K, o), w0, {
       maxIter: o.maxIter,
       gtol: o.tol,
     });
@@ -141,11 +141,6 @@ export function fitLogisticRegression(
     const w = res.x;
     for (let j = 0; j < F; j++) for (let c = 0; c < K; c++) coef[c * F + j] = w[j * K + c]!;
     if (o.fitIntercept) for (let c = 0; c < K; c++) intercept[c] = w[F * K + c]!;
-    if (K === 2) {
-      // sklearn keeps only the class-1 row and predicts with softmax([−z, z]).
-      for (let j = 0; j < F; j++) coef[j] = -coef[F + j]!;
-      intercept[0] = -intercept[1]!;
-    }
   } else {
     const target = new Float64Array(X.rows);
     const Xt = transpose(X);
@@ -153,7 +148,7 @@ export function fitLogisticRegression(
     for (const c of problems) {
       for (let i = 0; i < y.length; i++) target[i] = y[i] === c ? 1 : 0;
       const w0 = new Float64Array(F + (o.fitIntercept ? 1 : 0));
-      const res = minimizeLbfgs(binomialObjective(X, Xt, target, o.C, o.fitIntercept, o.sampleWeight), w0, {
+      const res = minimizeLbfgs(binomialObjective(X, Xt, target, o), w0, {
         maxIter: o.maxIter,
         gtol: o.tol,
       });
@@ -161,28 +156,26 @@ export function fitLogisticRegression(
       coef.set(res.x.subarray(0, F), c * F);
       intercept[c] = o.fitIntercept ? res.x[F]! : 0;
     }
-    if (classes === 2) {
-      for (let j = 0; j < F; j++) coef[j] = -coef[F + j]!;
-      intercept[0] = -intercept[1]!;
-    }
+  }
+  if (classes === 2) {
+    // sklearn keeps only the class-1 row and predicts with softmax([−z, z]) or [1 − σ(z), σ(z)].
+    for (let j = 0; j < F; j++) coef[j] = -coef[F + j]!;
+    intercept[0] = -intercept[1]!;
   }
   return { classes, features: F, coef, intercept, multiClass: o.multiClass, nIter };
 }
 
+/** What the objectives take of the resolved options: the penalty, the intercept and the sample weights. */
+type ObjectiveOptions = Pick<ResolvedLrOptions, 'C' | 'fitIntercept' | 'sampleWeight'>;
+
 /** Multinomial objective; parameters laid out feature-major (w[j·K + c]) with intercepts last, like sklearn's F-ordered ravel. */
-function multinomialObjective(
-  X: CsrMatrix,
-  y: Int32Array,
-  K: number,
-  C: number,
-  fitIntercept: boolean,
-  sampleWeight: Float64Array | null,
-) {
+function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, o: ObjectiveOptions) {
+  const { fitIntercept, sampleWeight } = o;
   const n = X.rows;
   const F = X.cols;
   const Xt = transpose(X);
   const raw = new Float64Array(n * K);
-  const invC = 1 / C;
+  const invC = 1 / o.C;
   return (w: Float64Array, g: Float64Array): number => {
     // raw = X·W (+ b), then turned into the residual softmax − onehot in place.
     spmm(X, w, K, raw);
@@ -251,18 +244,12 @@ function addL2(w: Float64Array, g: Float64Array, m: number, invC: number): numbe
   return 0.5 * invC * sq;
 }
 
-function binomialObjective(
-  X: CsrMatrix,
-  Xt: CsrMatrix,
-  target: Float64Array,
-  C: number,
-  fitIntercept: boolean,
-  sampleWeight: Float64Array | null,
-) {
+function binomialObjective(X: CsrMatrix, Xt: CsrMatrix, target: Float64Array, o: ObjectiveOptions) {
+  const { fitIntercept, sampleWeight } = o;
   const n = X.rows;
   const F = X.cols;
   const z = new Float64Array(n);
-  const invC = 1 / C;
+  const invC = 1 / o.C;
   return (w: Float64Array, g: Float64Array): number => {
     const b0 = fitIntercept ? w[F]! : 0;
     spmm(X, w, 1, z);

@@ -2,14 +2,15 @@
  * Loading a `model.json` (version 2) and classifying raw ticket text with it, with exactly the processing
  * it was trained with: the stage-1 lemma function (shared/core/nlp/ticket-lemmas.ts), stage 3's count and
  * TF-IDF functions in the same order (transformCounts with the fixed vocabulary, then applyTfidf with the
- * stored idf) and training's predictProba. Probabilities therefore equal training's bit for bit.
+ * stored idf) and the estimator the file names (estimator-table.ts), reading the parameters training's fit
+ * wrote. Probabilities therefore equal training's bit for bit.
  */
 import fsp from 'node:fs/promises';
 import { createTicketLemmatizer, textProcessingProblem } from '../../core/nlp/ticket-lemmas';
-import { LogisticModel, predictProba } from '../../core/numeric/logistic-regression';
 import { CsrMatrix } from '../../core/numeric/csr';
 import { regexSourceProblem } from '../../core/regex-source';
 import { applyTfidf, countTokens, transformCounts } from '../../core/numeric/vectorizer';
+import { ESTIMATOR_KINDS, estimatorOf } from './estimator-table';
 import { MODEL_FORMAT, MODEL_VERSION, ModelFile, countVectorizerOptions, tfidfOptions } from './model-file';
 import { ModelHeader, PackedModel, PackedVocabulary, packModel, packedBytes } from './packed-model';
 import { abstains, topClasses } from './threshold';
@@ -73,15 +74,9 @@ export function assembleModel(packed: PackedModel): LoadedModel {
   const file = packed.header;
   const classes = file.classes;
   const k = classes.length;
-  const F = packed.termEnds.length;
-  const lr: LogisticModel = {
-    classes: k,
-    features: F,
-    coef: packed.coef,
-    intercept: packed.intercept,
-    multiClass: file.multiClass,
-    nIter: file.iterations,
-  };
+  const { estimator, kind } = estimatorOf(file);
+  if (estimator === null) throw new InvalidModelError(unknownEstimator(kind));
+  const predictor = estimator.read(file, packed.parameters, k);
   const idf = packed.idf;
   const countOptions = countVectorizerOptions(file.vectorizer);
   const weighting = tfidfOptions(file.vectorizer);
@@ -89,7 +84,8 @@ export function assembleModel(packed: PackedModel): LoadedModel {
 
   const index = new PackedVocabulary(packed.terms, packed.termEnds, packed.termTable);
   const counts = (processed: readonly string[]): CsrMatrix => transformCounts(processed, index, countOptions);
-  const probabilitiesOf = (c: CsrMatrix): Float64Array => predictProba(lr, applyTfidf(c, idf, weighting));
+  const probabilitiesOf = (c: CsrMatrix): Float64Array =>
+    predictor.probabilities(applyTfidf(c, idf, weighting));
   const lemmas = (texts: readonly string[]): string[] => {
     if (!Array.isArray(texts)) throw new TypeError('texts must be an array of strings');
     lemmatize ??= createTicketLemmatizer(file.textProcessing);
@@ -176,6 +172,10 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isProportion = (v: unknown): v is number => isFiniteNumber(v) && v >= 0 && v <= 1;
 
+function unknownEstimator(kind: string): string {
+  return `estimator ${kind} (params.solver) is not one this code knows: ${ESTIMATOR_KINDS.map((k) => `"${k}"`).join(', ')}`;
+}
+
 /** The first thing wrong with a would-be model file, or null. */
 function modelFileProblem(m: unknown): string | null {
   if (!isObject(m)) return 'not a JSON object';
@@ -190,6 +190,8 @@ function modelFileProblem(m: unknown): string | null {
   }
   if (m.kind !== 'logistic-regression')
     return `"kind" ${JSON.stringify(m.kind)} is not "logistic-regression"`;
+  const { estimator, kind } = estimatorOf(m);
+  if (estimator === null) return unknownEstimator(kind);
   const classes = m.classes;
   if (
     !Array.isArray(classes) ||
@@ -237,20 +239,8 @@ function modelFileProblem(m: unknown): string | null {
   if (!Array.isArray(v.idf) || v.idf.length !== F || !v.idf.every(isFiniteNumber)) {
     return `vectorizer.idf must hold ${F} finite numbers, one per vocabulary term`;
   }
-  if (!Array.isArray(m.coef) || m.coef.length !== k) return `"coef" must hold ${k} rows, one per class`;
-  for (let c = 0; c < k; c++) {
-    const row: unknown = m.coef[c];
-    if (!Array.isArray(row) || row.length !== F || !row.every(isFiniteNumber)) {
-      return `coef row ${c} must hold ${F} finite numbers, one per vocabulary term`;
-    }
-  }
-  if (!Array.isArray(m.intercept) || m.intercept.length !== k || !m.intercept.every(isFiniteNumber)) {
-    return `"intercept" must hold ${k} finite numbers, one per class`;
-  }
-  if (m.multiClass !== 'multinomial' && m.multiClass !== 'ovr') {
-    return `"multiClass" ${JSON.stringify(m.multiClass)} is not "multinomial" or "ovr"`;
-  }
-  if (!isFiniteNumber(m.iterations)) return '"iterations" must be a number';
+  const section = estimator.sectionProblem(m, k, F);
+  if (section !== null) return section;
   const t = m.threshold;
   if (!isObject(t) || !isProportion(t.value)) return 'threshold.value must be a number from 0 to 1';
   for (const name of ['targetPrecision', 'coverage', 'precision'] as const) {

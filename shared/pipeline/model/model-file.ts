@@ -5,6 +5,7 @@
  */
 import { PipelineParams } from '../../core/config/pipeline-params';
 import { TicketTextSettings } from '../../core/nlp/ticket-lemmas';
+import { LinearModelSection } from './estimators/linear-model';
 import { CountVectorizerOptions, DEFAULT_TOKEN_PATTERN, TfidfOptions } from '../../core/numeric/vectorizer';
 
 export const MODEL_FORMAT = 'ticketflow-model';
@@ -86,7 +87,11 @@ export interface ModelLineage {
   testMetrics: { accuracy: number; precision: number; recall: number; f1: number; rocAuc: number | null };
 }
 
-export interface ModelFile {
+/**
+ * The estimator's section (coef, intercept, multiClass, params, iterations) is written and read by the
+ * estimator `params.solver` names (estimator-table.ts); it stands between `vectorizer` and `lineage`.
+ */
+export interface ModelFile extends LinearModelSection {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_VERSION;
   kind: 'logistic-regression';
@@ -94,21 +99,6 @@ export interface ModelFile {
   classes: string[];
   textProcessing: TicketTextSettings;
   vectorizer: VectorizerSettings & { vocabulary: string[]; idf: number[] };
-  /** classes × vocabulary */
-  coef: number[][];
-  intercept: number[];
-  multiClass: 'multinomial' | 'ovr';
-  params: {
-    C: number;
-    penalty: string;
-    maxIter: number;
-    /** absent in models trained before the search: "none" */
-    classWeight?: 'none' | 'balanced';
-    /** absent: "lbfgs" */
-    solver?: 'lbfgs' | 'dual-cd';
-  };
-  /** the solver's iterations the fit took */
-  iterations: number;
   lineage: ModelLineage;
   threshold: ThresholdChoice;
   /** each class's share of the training split (a reference for label drift) */

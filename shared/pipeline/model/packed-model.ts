@@ -1,23 +1,24 @@
 /**
- * A validated `model.json` in compact form: the coefficients, intercepts and idf as Float64Arrays, the
- * vocabulary as one joined string with end offsets and an open-addressing hash table of term numbers,
- * and everything else (settings, threshold, lineage, label mix: small) as a plain object. Every array is
+ * A validated `model.json` in compact form: the estimator's arrays (estimator.pack: the coefficients and
+ * intercepts) and the idf as Float64Arrays, the vocabulary as one joined string with end offsets and an
+ * open-addressing hash table of term numbers, and everything else (settings, threshold, lineage, label mix: small) as a plain object. Every array is
  * a transferable buffer, so a worker thread can read and parse a model file and hand the result to the
  * main thread without copying it, and the main thread only wraps the buffers (shared/pipeline/model/load-model.ts).
  * The numbers are the same doubles JSON.parse gives, so probabilities equal an in-process load's.
  */
+import { estimatorOf } from './estimator-table';
+import { LinearParameters } from './estimators/linear-model';
 import { ModelFile, VectorizerSettings } from './model-file';
 
-/** A model file without its per-term and per-class arrays. */
+/** A model file without its per-term and per-class arrays (the estimator's packed ones). */
 export type ModelHeader = Omit<ModelFile, 'coef' | 'intercept' | 'vectorizer'> & {
   vectorizer: VectorizerSettings;
 };
 
 export interface PackedModel {
   header: ModelHeader;
-  /** classes × vocabulary, row-major */
-  coef: Float64Array;
-  intercept: Float64Array;
+  /** the estimator's arrays (estimator.pack), which the header leaves out */
+  parameters: LinearParameters;
   idf: Float64Array;
   /** the vocabulary's terms, concatenated */
   terms: string;
@@ -52,19 +53,22 @@ function termTable(vocabulary: readonly string[]): Int32Array {
 
 /** Pack an already validated model file (see modelFileProblem in load-model.ts). */
 export function packModel(file: ModelFile): PackedModel {
-  const { coef: rows, intercept, vectorizer, ...rest } = file;
+  const { estimator, kind } = estimatorOf(file);
+  if (estimator === null) throw new RangeError(`estimator ${kind} is not one this code knows`);
+  const parameters = estimator.pack(file);
+  const { vectorizer, ...rest } = file;
+  const header = Object.fromEntries(
+    Object.entries(rest).filter(([key]) => !Object.hasOwn(parameters, key)),
+  ) as Omit<ModelHeader, 'vectorizer'>;
   const { vocabulary, idf, ...settings } = vectorizer;
   const F = vocabulary.length;
-  const coef = new Float64Array(rows.length * F);
-  rows.forEach((row, c) => coef.set(row, c * F));
   const termEnds = new Uint32Array(F);
   let end = 0;
   vocabulary.forEach((t, j) => (termEnds[j] = end += t.length));
   const terms = vocabulary.join('');
   return {
-    header: { ...rest, vectorizer: settings },
-    coef,
-    intercept: Float64Array.from(intercept),
+    header: { ...header, vectorizer: settings },
+    parameters,
     idf: Float64Array.from(idf),
     terms,
     termEnds,
@@ -76,8 +80,8 @@ export function packModel(file: ModelFile): PackedModel {
 
 /** The buffers to transfer (not copy) when posting `packed` to another thread. */
 export function packedBuffers(packed: PackedModel): ArrayBuffer[] {
-  const { coef, intercept, idf, termEnds, termTable: table } = packed;
-  return [coef, intercept, idf, termEnds, table].map((a) => a.buffer as ArrayBuffer);
+  const { parameters, idf, termEnds, termTable: table } = packed;
+  return [...Object.values(parameters), idf, termEnds, table].map((a) => a.buffer as ArrayBuffer);
 }
 
 /**
@@ -86,7 +90,7 @@ export function packedBuffers(packed: PackedModel): ArrayBuffer[] {
  * model's closures and typed-array objects.
  */
 export function packedBytes(packed: PackedModel): number {
-  const arrays = [packed.coef, packed.intercept, packed.idf, packed.termEnds, packed.termTable];
+  const arrays = [...Object.values(packed.parameters), packed.idf, packed.termEnds, packed.termTable];
   return (
     arrays.reduce((s, a) => s + a.byteLength, 0) +
     packed.termBytes +

@@ -1,4 +1,3 @@
-import { predict } from '../../../core/numeric/logistic-regression';
 import { accuracy, averagedScores } from '../../../core/numeric/metrics';
 import { stratifiedKFold } from '../../../core/numeric/kfold';
 import fsp from 'node:fs/promises';
@@ -55,7 +54,7 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
     part.validation.map((i) => data.train[i]!),
   );
   const model = fitCandidate(fit.X, fit.y, k, candidate, params, 'cv');
-  const pred = predict(model, held.X);
+  const pred = model.predict(held.X);
   const acc = accuracy(held.y, pred);
   const macroF1 = averagedScores(held.y, pred, k).macro.f1;
   const score = searchScore(params) === 'accuracy' ? acc : macroF1;
@@ -66,13 +65,13 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
     accuracy: acc,
     macroF1,
     score,
-    iterations: model.nIter,
+    iterations: model.iterations,
     seconds,
   };
   const file: FoldFile = { candidate, cvFolds: params.cvFolds, seed: params.splitSeed, result };
   await writeJsonAtomic(foldFile(ctx, id, fold), file);
   ctx.log.info(
-    `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fit.y.length} fit / ${held.y.length} held-out tickets, ${view.vocabulary.length} features, ${model.nIter} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
+    `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fit.y.length} fit / ${held.y.length} held-out tickets, ${view.vocabulary.length} features, ${model.iterations} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
   );
   return result;
 }

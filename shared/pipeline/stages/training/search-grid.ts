@@ -1,6 +1,7 @@
 import { PipelineParams } from '../../../core/config/pipeline-params';
+import { EstimatorKind } from '../../model/estimator-table';
 
-/** One model the search cross-validates: a solver, its `C`, class weighting and features. */
+/** One model the search cross-validates: an estimator, its `C`, class weighting and features. */
 export interface Candidate {
   /** position in the grid: ties in CV score go to the lower id */
   id: number;
@@ -8,12 +9,8 @@ export interface Candidate {
   classWeight: 'none' | 'balanced';
   /** longest word n-gram of the features (topic labels: 1, the seed's noun lemmas) */
   ngrams: number;
-  /**
-   * `lbfgs`: multinomial logistic regression (the seed's, for topic labels); `dual-cd`: one-vs-rest
-   * logistic regression by dual coordinate descent (LIBLINEAR's), which fits the 100k+ word and bigram
-   * features of category labels in about a second where L-BFGS needs several.
-   */
-  solver: 'lbfgs' | 'dual-cd';
+  /** the estimator (estimator-table.ts), the model file's `params.solver` */
+  solver: EstimatorKind;
 }
 
 export type SearchScore = 'accuracy' | 'macroF1';
@@ -24,6 +21,16 @@ const GRID_DEFAULTS = {
   category: { C: [1, 3, 10], classWeight: ['none', 'balanced'] as const, ngrams: [1, 2] },
 };
 
+/**
+ * The estimator per label source: topics the seed's multinomial L-BFGS; categories one-vs-rest dual
+ * coordinate descent, which fits the 100k+ word and bigram features in about a second where L-BFGS
+ * needs several.
+ */
+const ESTIMATOR_FOR: Record<PipelineParams['labels'], EstimatorKind> = {
+  topics: 'lbfgs',
+  category: 'dual-cd',
+};
+
 /** The candidates a run's search tries, in a fixed order (n-grams, then class weighting, then C). */
 export function searchGrid(params: Readonly<PipelineParams>): Candidate[] {
   const topics = params.labels === 'topics';
@@ -32,7 +39,7 @@ export function searchGrid(params: Readonly<PipelineParams>): Candidate[] {
   const ngrams = topics
     ? GRID_DEFAULTS.topics.ngrams
     : (params.searchNgrams ?? GRID_DEFAULTS.category.ngrams);
-  const solver = topics ? 'lbfgs' : 'dual-cd';
+  const solver = ESTIMATOR_FOR[params.labels];
   const out: Candidate[] = [];
   for (const n of [...ngrams].sort((a, b) => a - b))
     for (const classWeight of weights)

@@ -1,4 +1,3 @@
-import { predictProba } from '../../../core/numeric/logistic-regression';
 import { readJson, writeJsonAtomic } from '../../../core/storage';
 import { ARTIFACTS, StageContext, artifactPath, secondsSince } from '../context';
 import { SearchFile } from './search-file';
@@ -16,6 +15,7 @@ import {
   ThresholdChoice,
   ThresholdRow,
 } from '../../model/model-file';
+import { ESTIMATORS } from '../../model/estimator-table';
 import { THRESHOLD_GRID, calibrateThreshold, thresholdTable, topClasses } from '../../model/threshold';
 
 export type { ModelFile } from '../../model/model-file';
@@ -79,11 +79,11 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const fitStart = performance.now();
   const model = fitCandidate(Xtrain, ytrain, k, candidate, params, 'refit');
   ctx.log.info(
-    `${candidate.solver === 'lbfgs' ? 'L-BFGS' : 'dual coordinate descent'}: ${model.nIter} iterations (${model.nIter < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
+    `${ESTIMATORS[candidate.solver].title}: ${model.iterations} iterations (${model.iterations < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
   );
   await ctx.progress?.(80);
-  const train = evaluate(ytrain, predictProba(model, Xtrain), names, false);
-  const testProba = predictProba(model, Xtest);
+  const train = evaluate(ytrain, model.probabilities(Xtrain), names, false);
+  const testProba = model.probabilities(Xtest);
   const test = evaluate(ytest, testProba, names, true);
   ctx.log.info(
     `accuracy: train ${train.accuracy.toFixed(4)}, test ${test.accuracy.toFixed(4)} (test weighted F1 ${test.f1.toFixed(4)}, macro-F1 ${test.macroF1.toFixed(4)})`,
@@ -113,7 +113,6 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   for (const w of warnings) ctx.log.warn(w);
   const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds, search };
 
-  const f = model.features;
   const trainCounts = classCounts(ytrain, k);
   const lineage: ModelLineage = {
     runId: ctx.runId,
@@ -151,17 +150,7 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
       vocabulary: view.vocabulary,
       idf: Array.from(view.idf),
     },
-    coef: names.map((_, c) => Array.from(model.coef.subarray(c * f, (c + 1) * f))),
-    intercept: Array.from(model.intercept),
-    multiClass: model.multiClass,
-    params: {
-      C: candidate.C,
-      penalty: params.penalty,
-      maxIter: params.maxIter,
-      classWeight: candidate.classWeight,
-      solver: candidate.solver,
-    },
-    iterations: model.nIter,
+    ...model.write(),
     lineage,
     threshold,
     trainingLabelMix: Object.fromEntries(

@@ -1,0 +1,14 @@
+/**
+ * Multinomial logistic regression by L-BFGS (sklearn's `LogisticRegression(solver="lbfgs")`; a single
+ * binary problem for two classes): the topic models' estimator.
+ */
+import { fitLogisticRegression } from '../../../core/numeric/logistic-regression';
+import { linearEstimator } from './linear-model';
+
+export const lbfgsMultinomial = linearEstimator('L-BFGS', 'lbfgs', ({ X, y, classes, sampleWeight }, hyper) =>
+  fitLogisticRegression(X, y, classes, {
+    C: hyper.C,
+    maxIter: hyper.maxIter,
+    ...(sampleWeight ? { sampleWeight } : {}),
+  }),
+);
