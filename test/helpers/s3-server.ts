@@ -8,7 +8,6 @@ interface S3rverInstance {
   close(): Promise<void>;
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as S3rverClass;
 
 /** s3rver's one account: any other key is refused (InvalidAccessKeyId). */
