@@ -78,10 +78,6 @@ export class ArtifactNotFound extends Error {
   }
 }
 
-export function isNotFound(err: unknown): err is ArtifactNotFound {
-  return err instanceof ArtifactNotFound;
-}
-
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.=-]*$/;
 
 /**
