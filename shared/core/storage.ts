@@ -138,7 +138,7 @@ export async function readJson<T>(file: string): Promise<T> {
 /** A file written piece by piece, then either committed (renamed into place) or aborted (removed). */
 export interface AtomicWriter {
   /** Returns a promise only when it hands a batch to the stream (await it for back-pressure). */
-  write(text: string): void | Promise<void>;
+  write(chunk: string | Uint8Array): void | Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -181,9 +181,14 @@ export async function openAtomicWriter(file: string): Promise<AtomicWriter> {
     // events.once removes its listeners when it settles, so waits don't pile up on the stream.
     if (!ok) await once(stream, 'drain').catch(fail);
   };
+  const writeBytes = async (bytes: Uint8Array): Promise<void> => {
+    if (failure !== null) return fail(failure);
+    if (!stream.write(bytes)) await once(stream, 'drain').catch(fail);
+  };
   return {
-    write(text) {
-      pending += text;
+    write(chunk) {
+      if (typeof chunk !== 'string') return flush().then(() => writeBytes(chunk));
+      pending += chunk;
       if (pending.length >= 65536 || failure !== null) return flush();
     },
     async commit() {

@@ -1,0 +1,101 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Where runs and classifications keep their artifacts: one interface, a local-folder backend and an S3
+ * backend (open-store.ts picks one from TICKETFLOW_STORAGE_URL). Keys are relative, "/"-separated paths
+ * (`runs/<runId>/model.json`); checkKey says which are allowed.
+ *
+ * Every put is atomic: a reader sees the whole object or none (a temporary name and a rename locally, one
+ * PUT or a completed multipart upload on S3).
+ */
+export interface ArtifactStore {
+  /** The store's location for messages: `file:///var/lib/ticketflow` or `s3://bucket/prefix`. */
+  readonly url: string;
+  /** Puts a whole object. */
+  put(key: string, data: string | Uint8Array): Promise<void>;
+  /** Puts `value` as indented JSON with a final newline. */
+  putJson(key: string, value: unknown): Promise<void>;
+  /** The whole object; ArtifactNotFound when there is none. */
+  get(key: string): Promise<Buffer>;
+  /** The object parsed as JSON; ArtifactNotFound when there is none. */
+  getJson<T>(key: string): Promise<T>;
+  /** Size and a content tag (mtime-based locally, the ETag on S3), or undefined when there is no object. */
+  stat(key: string): Promise<ArtifactStat | undefined>;
+  /**
+   * A stream of the object's bytes, or of bytes `range.start` to `range.end` (inclusive, like HTTP's
+   * `bytes=start-end`); ArtifactNotFound when there is none.
+   */
+  openRead(key: string, range?: ByteRange): Promise<Readable>;
+  /** An object written piece by piece, visible only once committed. */
+  openWriter(key: string): Promise<ArtifactWriter>;
+  /** Every object whose key starts with `prefix`, sorted by key (temporary objects excluded). */
+  list(prefix: string): Promise<ArtifactEntry[]>;
+  /** Removes one object; no error when there is none. */
+  remove(key: string): Promise<void>;
+  /** Removes every object whose key starts with `prefix` (a folder: end it with "/"). */
+  removePrefix(prefix: string): Promise<void>;
+  /** Copies an object cheaply: a hard link locally, a server-side copy on S3. */
+  copy(from: string, to: string): Promise<void>;
+  /** Checks that the store can be reached and written, for start-up and /readyz; throws saying why not. */
+  check(): Promise<void>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
+export interface ArtifactStat {
+  size: number;
+  tag: string;
+}
+
+export interface ArtifactEntry {
+  key: string;
+  size: number;
+}
+
+/** A streamed object: `write` may return a promise (await it for back-pressure). */
+export interface ArtifactWriter {
+  write(chunk: string | Uint8Array): void | Promise<void>;
+  /** Makes the object visible, whole. */
+  commit(): Promise<void>;
+  /** Drops what was written; nothing becomes visible. */
+  abort(): Promise<void>;
+}
+
+/** No object under the key. */
+export class ArtifactNotFound extends Error {
+  override readonly name = 'ArtifactNotFound';
+  constructor(
+    readonly store: string,
+    readonly key: string,
+  ) {
+    super(`no artifact ${key} in ${store}`);
+  }
+}
+
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.=-]*$/;
+
+/**
+ * A key is one or more "/"-separated segments of letters, digits, "_", "-", "." and "=", none starting with
+ * "." (no "..", no hidden or temporary names) — so a key can never leave its store or collide with a
+ * backend's temporary objects. A prefix may end with "/".
+ */
+export function checkKey(key: string, what: 'key' | 'prefix' = 'key'): string {
+  const body = what === 'prefix' && key.endsWith('/') ? key.slice(0, -1) : key;
+  if (what === 'prefix' && body === '') return key;
+  if (key.length > 1024 || !body.split('/').every((s) => SEGMENT.test(s)))
+    throw new RangeError(
+      `artifact ${what} "${key}": "/"-separated names of letters, digits, "_", "-", "." and "=", none starting with "."`,
+    );
+  return key;
+}
+
+/** JSON as every artifact store writes it. */
+export function jsonBytes(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}

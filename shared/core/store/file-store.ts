@@ -1,0 +1,155 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { Readable } from 'node:stream';
+import { openAtomicWriter, storageFailure, writeFileAtomic } from '../storage';
+import { logLost } from '../logger';
+import {
+  ArtifactEntry,
+  ArtifactNotFound,
+  ArtifactStat,
+  ArtifactStore,
+  ArtifactWriter,
+  ByteRange,
+  checkKey,
+  jsonBytes,
+} from './artifact-store';
+
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+
+/**
+ * Artifacts as files under one folder (local disk, NFS, a mounted volume): a key is a relative path.
+ * Writes go to a temporary name beside the file and are renamed into place; temporary names start with
+ * "." and no key may (checkKey), so listings never show them.
+ */
+export class FileStore implements ArtifactStore {
+  readonly url: string;
+
+  constructor(readonly root: string) {
+    this.url = pathToFileURL(path.resolve(root)).href;
+  }
+
+  /** The file behind a key. */
+  pathOf(key: string): string {
+    return path.join(this.root, ...checkKey(key).split('/'));
+  }
+
+  async put(key: string, data: string | Uint8Array): Promise<void> {
+    await writeFileAtomic(this.pathOf(key), data);
+  }
+
+  putJson(key: string, value: unknown): Promise<void> {
+    return this.put(key, jsonBytes(value));
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return fsp.readFile(this.pathOf(key)).catch((err: unknown) => {
+      throw isMissing(err) ? new ArtifactNotFound(this.url, key) : err;
+    });
+  }
+
+  async getJson<T>(key: string): Promise<T> {
+    return JSON.parse((await this.get(key)).toString('utf8')) as T;
+  }
+
+  async stat(key: string): Promise<ArtifactStat | undefined> {
+    const st = await fsp.stat(this.pathOf(key)).catch((err: unknown) => {
+      if (isMissing(err)) return undefined;
+      throw err;
+    });
+    if (st === undefined || !st.isFile()) return undefined;
+    return { size: st.size, tag: `${st.ino}-${st.size}-${st.mtimeMs}` };
+  }
+
+  async openRead(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.pathOf(key);
+    if (range !== undefined && range.end < range.start) {
+      if ((await this.stat(key)) === undefined) throw new ArtifactNotFound(this.url, key);
+      return Readable.from([]);
+    }
+    const handle = await fsp.open(file, 'r').catch((err: unknown) => {
+      throw isMissing(err) ? new ArtifactNotFound(this.url, key) : err;
+    });
+    return handle.createReadStream(range === undefined ? {} : { start: range.start, end: range.end });
+  }
+
+  async openWriter(key: string): Promise<ArtifactWriter> {
+    return openAtomicWriter(this.pathOf(key));
+  }
+
+  async list(prefix: string): Promise<ArtifactEntry[]> {
+    checkKey(prefix, 'prefix');
+    const dir = prefix.endsWith('/') || prefix === '' ? prefix : path.posix.dirname(prefix);
+    const base = path.join(this.root, ...dir.split('/').filter((s) => s !== '' && s !== '.'));
+    const entries = await fsp
+      .readdir(base, { withFileTypes: true, recursive: true })
+      .catch((err: unknown) => {
+        if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+        throw err;
+      });
+    const found: ArtifactEntry[] = [];
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const key = path.relative(this.root, path.join(e.parentPath, e.name)).split(path.sep).join('/');
+      if (!key.startsWith(prefix) || key.split('/').some((s) => s.startsWith('.'))) continue;
+      const st = await fsp.stat(path.join(e.parentPath, e.name)).catch(() => undefined);
+      if (st !== undefined) found.push({ key, size: st.size });
+    }
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async remove(key: string): Promise<void> {
+    await fsp.rm(this.pathOf(key), { force: true });
+  }
+
+  async removePrefix(prefix: string): Promise<void> {
+    checkKey(prefix, 'prefix');
+    if (prefix.endsWith('/')) {
+      await fsp.rm(path.join(this.root, ...prefix.split('/').filter((s) => s !== '')), {
+        recursive: true,
+        force: true,
+      });
+      return;
+    }
+    for (const { key } of await this.list(prefix)) await this.remove(key);
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    const source = this.pathOf(from);
+    const target = this.pathOf(to);
+    await fsp.mkdir(path.dirname(target), { recursive: true }).catch((err: unknown) => {
+      throw storageFailure(err, target);
+    });
+    const tmp = path.join(
+      path.dirname(target),
+      `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`,
+    );
+    try {
+      // A hard link costs no space and no copying; across file systems (EXDEV) or where links are not
+      // allowed, a copy.
+      await fsp.link(source, tmp).catch(async (err: unknown) => {
+        if (isMissing(err)) throw new ArtifactNotFound(this.url, from);
+        await fsp.copyFile(source, tmp);
+      });
+      await fsp.rename(tmp, target);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(logLost(`removing the temporary file ${tmp}`));
+      throw err instanceof ArtifactNotFound ? err : storageFailure(err, target);
+    }
+  }
+
+  async check(): Promise<void> {
+    const probe = path.join(this.root, `.probe.${process.pid}.${randomBytes(4).toString('hex')}`);
+    try {
+      await fsp.mkdir(this.root, { recursive: true });
+      await fsp.writeFile(probe, '');
+    } catch (err) {
+      throw storageFailure(err, this.root);
+    } finally {
+      await fsp.rm(probe, { force: true }).catch(logLost(`removing the probe file ${probe}`));
+    }
+  }
+
+  async close(): Promise<void> {}
+}

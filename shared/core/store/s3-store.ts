@@ -1,0 +1,306 @@
+import { PassThrough, Readable } from 'node:stream';
+import { once } from 'node:events';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { StorageError } from '../errors';
+import {
+  ArtifactEntry,
+  ArtifactNotFound,
+  ArtifactStat,
+  ArtifactStore,
+  ArtifactWriter,
+  ByteRange,
+  checkKey,
+  jsonBytes,
+} from './artifact-store';
+
+/** Where an S3 store is and how to reach it; resolved from the environment by open-store.ts. */
+export interface S3Location {
+  bucket: string;
+  /** Keys live under it ("" or a "/"-free-ended path such as "team/ticketflow"). */
+  prefix: string;
+  /** An S3-compatible server (MinIO, Ceph, R2, s3rver): path-style addressing. Undefined: AWS. */
+  endpoint?: string;
+  region: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/** Multipart uploads send parts of this size; smaller objects go in one PUT. */
+const PART_SIZE = 8 * 1024 * 1024;
+
+/** S3 error names that retrying cannot fix. */
+const PERMANENT: Readonly<Record<string, string>> = {
+  AccessDenied: 'access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the key policy',
+  InvalidAccessKeyId: 'unknown access key: check AWS_ACCESS_KEY_ID',
+  SignatureDoesNotMatch: 'wrong secret key: check AWS_SECRET_ACCESS_KEY',
+  NoSuchBucket: 'no such bucket',
+};
+
+function errorName(err: unknown): string {
+  const e = err as { name?: unknown; Code?: unknown; code?: unknown } | null;
+  return String(e?.Code ?? e?.name ?? e?.code ?? '');
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+}
+
+/**
+ * Artifacts as objects in an S3 bucket (or an S3-compatible server). A PUT and a completed multipart
+ * upload are atomic by S3's own rules; an aborted upload is aborted on the server, leaving no parts.
+ */
+export class S3Store implements ArtifactStore {
+  readonly url: string;
+  private readonly client: S3Client;
+
+  constructor(readonly location: S3Location) {
+    this.url = `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
+    this.client = new S3Client({
+      region: location.region,
+      ...(location.endpoint === undefined ? {} : { endpoint: location.endpoint, forcePathStyle: true }),
+      ...(location.credentials === undefined ? {} : { credentials: location.credentials }),
+      // Checksums only where S3 requires them: S3-compatible servers do not all know the newer ones.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      // One quick retry in the client; longer outages are the job's retries (attempts with backoff).
+      maxAttempts: 2,
+    });
+  }
+
+  private objectKey(key: string): string {
+    return this.location.prefix === '' ? key : `${this.location.prefix}/${key}`;
+  }
+
+  private where(): string {
+    return this.location.endpoint === undefined ? this.url : `${this.url} at ${this.location.endpoint}`;
+  }
+
+  /** An S3 failure in words naming the store, the endpoint and the key; permanent ones as StorageError. */
+  private failure(op: string, key: string, err: unknown): Error {
+    const name = errorName(err);
+    const words = PERMANENT[name] ?? (httpStatus(err) === 403 ? PERMANENT.AccessDenied : undefined);
+    const detail = err instanceof Error && err.message !== '' ? err.message : name;
+    const message = `cannot ${op} ${key} in ${this.where()}: ${words ?? detail}`;
+    return words !== undefined
+      ? new StorageError(message, name || 'AccessDenied', { cause: err })
+      : new Error(message, { cause: err });
+  }
+
+  private isMissing(err: unknown): boolean {
+    const name = errorName(err);
+    return (
+      name === 'NoSuchKey' || name === 'NotFound' || (httpStatus(err) === 404 && name !== 'NoSuchBucket')
+    );
+  }
+
+  async put(key: string, data: string | Uint8Array): Promise<void> {
+    const Key = this.objectKey(checkKey(key));
+    await this.client
+      .send(new PutObjectCommand({ Bucket: this.location.bucket, Key, Body: data }))
+      .catch((err: unknown) => {
+        throw this.failure('write', key, err);
+      });
+  }
+
+  putJson(key: string, value: unknown): Promise<void> {
+    return this.put(key, jsonBytes(value));
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const stream = await this.openRead(key);
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(part as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  async getJson<T>(key: string): Promise<T> {
+    return JSON.parse((await this.get(key)).toString('utf8')) as T;
+  }
+
+  async stat(key: string): Promise<ArtifactStat | undefined> {
+    const Key = this.objectKey(checkKey(key));
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key }));
+      return { size: head.ContentLength ?? 0, tag: head.ETag ?? '' };
+    } catch (err) {
+      if (this.isMissing(err)) return undefined;
+      throw this.failure('look up', key, err);
+    }
+  }
+
+  async openRead(key: string, range?: ByteRange): Promise<Readable> {
+    const Key = this.objectKey(checkKey(key));
+    // An empty range (end before start) has no bytes; S3 would answer 416 rather than nothing.
+    if (range !== undefined && range.end < range.start) {
+      if ((await this.stat(key)) === undefined) throw new ArtifactNotFound(this.url, key);
+      return Readable.from([]);
+    }
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.location.bucket,
+          Key,
+          ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
+        }),
+      );
+      return out.Body as Readable;
+    } catch (err) {
+      if (this.isMissing(err)) throw new ArtifactNotFound(this.url, key);
+      throw this.failure('read', key, err);
+    }
+  }
+
+  async openWriter(key: string): Promise<ArtifactWriter> {
+    const Key = this.objectKey(checkKey(key));
+    const body = new PassThrough();
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.location.bucket, Key, Body: body },
+      partSize: PART_SIZE,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    let failure: Error | undefined;
+    const done = upload.done().then(
+      () => undefined,
+      (err: unknown) => {
+        failure ??= this.failure('write', key, err);
+        body.destroy();
+      },
+    );
+    let aborted = false;
+    const write = async (chunk: string | Uint8Array): Promise<void> => {
+      if (failure !== undefined) throw failure;
+      if (!body.write(chunk)) await Promise.race([once(body, 'drain'), done]);
+      if (failure !== undefined) throw failure;
+    };
+    return {
+      write,
+      async commit() {
+        if (failure !== undefined) throw failure;
+        body.end();
+        await done;
+        if (failure !== undefined) throw failure;
+      },
+      async abort() {
+        if (aborted) return;
+        aborted = true;
+        failure ??= new Error(`upload of ${key} aborted`);
+        // Upload.abort aborts the multipart upload on the server (its parts go); a single PUT not yet
+        // sent is never sent.
+        await upload.abort().catch(() => undefined);
+        body.destroy();
+        await done;
+      },
+    };
+  }
+
+  async list(prefix: string): Promise<ArtifactEntry[]> {
+    checkKey(prefix, 'prefix');
+    const base = this.objectKey('');
+    const found: ArtifactEntry[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client
+        .send(
+          new ListObjectsV2Command({
+            Bucket: this.location.bucket,
+            Prefix: this.objectKey(prefix),
+            ContinuationToken: token,
+          }),
+        )
+        .catch((err: unknown) => {
+          throw this.failure('list', prefix, err);
+        });
+      for (const o of page.Contents ?? []) {
+        const key = (o.Key ?? '').slice(base.length);
+        if (key === '' || key.split('/').some((s) => s.startsWith('.') || s === '')) continue;
+        found.push({ key, size: o.Size ?? 0 });
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async remove(key: string): Promise<void> {
+    const Key = this.objectKey(checkKey(key));
+    await this.client
+      .send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key }))
+      .catch((err: unknown) => {
+        if (!this.isMissing(err)) throw this.failure('remove', key, err);
+      });
+  }
+
+  async removePrefix(prefix: string): Promise<void> {
+    const keys = (await this.list(prefix)).map((e) => e.key);
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const out = await this.client
+        .send(
+          new DeleteObjectsCommand({
+            Bucket: this.location.bucket,
+            Delete: { Objects: batch.map((k) => ({ Key: this.objectKey(k) })), Quiet: true },
+          }),
+        )
+        .catch((err: unknown) => {
+          throw this.failure('remove', prefix, err);
+        });
+      const failed = out.Errors ?? [];
+      if (failed.length > 0)
+        throw this.failure('remove', failed[0]!.Key ?? prefix, {
+          name: failed[0]!.Code,
+          message: failed[0]!.Message,
+        });
+    }
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    const source = this.objectKey(checkKey(from));
+    const Key = this.objectKey(checkKey(to));
+    await this.client
+      .send(
+        new CopyObjectCommand({
+          Bucket: this.location.bucket,
+          Key,
+          // Keys are letters, digits and "_-.=/" (checkKey): nothing to escape.
+          CopySource: `${this.location.bucket}/${source}`,
+        }),
+      )
+      .catch((err: unknown) => {
+        if (this.isMissing(err)) throw new ArtifactNotFound(this.url, from);
+        throw this.failure('copy', `${from} to ${to}`, err);
+      });
+  }
+
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.location.bucket })).catch((err: unknown) => {
+      const e = httpStatus(err) === 404 ? { name: 'NoSuchBucket', message: 'no such bucket' } : err;
+      throw this.failure('reach', 'the bucket', e);
+    });
+    const probe = this.objectKey(`.probe-${process.pid}`);
+    await this.client
+      .send(new PutObjectCommand({ Bucket: this.location.bucket, Key: probe, Body: '' }))
+      .catch((err: unknown) => {
+        throw this.failure('write', 'a probe object', err);
+      });
+    await this.client
+      .send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: probe }))
+      .catch((err: unknown) => {
+        throw this.failure('remove', 'a probe object', err);
+      });
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}

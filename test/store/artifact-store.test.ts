@@ -1,0 +1,259 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { ArtifactNotFound, ArtifactStore, checkKey } from '../../shared/core/store/artifact-store';
+import { FileStore } from '../../shared/core/store/file-store';
+import { openStore, parseStoreUrl } from '../../shared/core/store/open-store';
+import { StorageError } from '../../shared/core/errors';
+import { S3Server } from '../helpers/s3-server';
+import { tempDir } from '../helpers/env';
+
+async function bytesOf(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(Buffer.from(part as Buffer));
+  return Buffer.concat(parts);
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** The behaviour every backend owes its callers. */
+function contract(name: string, open: () => Promise<ArtifactStore>, done: () => Promise<void>): void {
+  describe(`artifact store contract: ${name}`, () => {
+    let store: ArtifactStore;
+    before(async () => {
+      store = await open();
+    });
+    after(async () => {
+      await store.close();
+      await done();
+    });
+
+    it('puts and gets bytes and JSON, and says when there is nothing', async () => {
+      await store.put('runs/r1/a.bin', new Uint8Array([0, 1, 2, 255]));
+      assert.deepEqual([...(await store.get('runs/r1/a.bin'))], [0, 1, 2, 255]);
+      await store.putJson('runs/r1/run.json', { state: 'active', n: 3 });
+      assert.deepEqual(await store.getJson('runs/r1/run.json'), { state: 'active', n: 3 });
+      assert.equal(
+        (await store.get('runs/r1/run.json')).toString(),
+        '{\n  "state": "active",\n  "n": 3\n}\n',
+      );
+      await store.put('runs/r1/a.bin', 'replaced');
+      assert.equal((await store.get('runs/r1/a.bin')).toString(), 'replaced');
+      await assert.rejects(store.get('runs/r1/missing.json'), ArtifactNotFound);
+      await assert.rejects(store.openRead('runs/r1/missing.json'), ArtifactNotFound);
+      assert.equal(await store.stat('runs/r1/missing.json'), undefined);
+      const st = await store.stat('runs/r1/a.bin');
+      assert.equal(st?.size, 8);
+      assert.ok(st!.tag.length > 0);
+    });
+
+    it('reads byte ranges, inclusive like HTTP, and the whole object as a stream', async () => {
+      const data = Buffer.from('0123456789abcdef');
+      await store.put('data/range.txt', data);
+      assert.equal((await bytesOf(await store.openRead('data/range.txt'))).toString(), '0123456789abcdef');
+      const part = await bytesOf(await store.openRead('data/range.txt', { start: 3, end: 7 }));
+      assert.equal(part.toString(), '34567');
+      assert.equal(
+        (await bytesOf(await store.openRead('data/range.txt', { start: 15, end: 15 }))).toString(),
+        'f',
+      );
+      assert.equal((await bytesOf(await store.openRead('data/range.txt', { start: 4, end: 3 }))).length, 0);
+    });
+
+    it('streams a large object through a writer that shows nothing until commit (multipart on S3)', async () => {
+      const block = randomBytes(1 << 20);
+      const writer = await store.openWriter('runs/r2/big.bin');
+      const hash = createHash('sha256');
+      for (let i = 0; i < 17; i++) {
+        await writer.write(block);
+        hash.update(block);
+        if (i === 8) assert.equal(await store.stat('runs/r2/big.bin'), undefined, 'invisible before commit');
+      }
+      await writer.write('tail');
+      hash.update('tail');
+      await writer.commit();
+      const st = await store.stat('runs/r2/big.bin');
+      assert.equal(st?.size, 17 * (1 << 20) + 4);
+      assert.equal(sha(await bytesOf(await store.openRead('runs/r2/big.bin'))), hash.digest('hex'));
+    });
+
+    it('an aborted writer leaves no object, partial or whole', async () => {
+      const writer = await store.openWriter('runs/r2/aborted.bin');
+      for (let i = 0; i < 10; i++) await writer.write(randomBytes(1 << 20));
+      await writer.abort();
+      assert.equal(await store.stat('runs/r2/aborted.bin'), undefined);
+      assert.ok(!(await store.list('runs/r2/')).some((e) => e.key.includes('aborted')));
+    });
+
+    it('lists by prefix in key order, removes one object and a whole prefix', async () => {
+      for (const k of ['runs/r3/b.json', 'runs/r3/a.json', 'runs/r3/chunks/c-1.csv', 'runs/r30/x.json'])
+        await store.put(k, k);
+      assert.deepEqual(
+        (await store.list('runs/r3/')).map((e) => e.key),
+        ['runs/r3/a.json', 'runs/r3/b.json', 'runs/r3/chunks/c-1.csv'],
+      );
+      assert.deepEqual(
+        (await store.list('runs/r3/chunks/c-')).map((e) => [e.key, e.size]),
+        [['runs/r3/chunks/c-1.csv', 'runs/r3/chunks/c-1.csv'.length]],
+      );
+      assert.deepEqual(await store.list('runs/none/'), []);
+      await store.remove('runs/r3/b.json');
+      await store.remove('runs/r3/b.json');
+      assert.deepEqual(
+        (await store.list('runs/r3/')).map((e) => e.key),
+        ['runs/r3/a.json', 'runs/r3/chunks/c-1.csv'],
+      );
+      await store.removePrefix('runs/r3/');
+      assert.deepEqual(await store.list('runs/r3/'), []);
+      assert.deepEqual(
+        (await store.list('runs/r30/')).map((e) => e.key),
+        ['runs/r30/x.json'],
+        'a prefix ending in "/" takes only that folder',
+      );
+    });
+
+    it('copies an object; a missing source is ArtifactNotFound', async () => {
+      await store.put('cache/k/model.json', '{"w":[1,2]}');
+      await store.copy('cache/k/model.json', 'runs/r4/model.json');
+      assert.equal((await store.get('runs/r4/model.json')).toString(), '{"w":[1,2]}');
+      await store.copy('cache/k/model.json', 'runs/r4/model.json');
+      await assert.rejects(store.copy('cache/k/none.json', 'runs/r4/none.json'), ArtifactNotFound);
+    });
+
+    it('refuses keys that could leave the store or name temporary objects', async () => {
+      for (const bad of ['../x', 'runs/../x', '/abs', 'runs//x', 'runs/.tmp', 'a\\b', '', 'runs/x y'])
+        await assert.rejects(store.put(bad, 'x'), RangeError, bad);
+      assert.equal(checkKey('runs/ok-1/model.json'), 'runs/ok-1/model.json');
+    });
+
+    it('answers its start-up check', async () => {
+      await store.check();
+    });
+  });
+}
+
+const fileRoot = tempDir('file-store');
+contract(
+  'file',
+  async () => new FileStore(fileRoot),
+  async () => fs.rmSync(fileRoot, { recursive: true, force: true }),
+);
+
+const s3 = new S3Server('contract');
+contract(
+  's3 (s3rver on 127.0.0.1)',
+  async () => {
+    await s3.start();
+    return openStore(parseStoreUrl('s3://contract/team/tf', s3.env(), 'TICKETFLOW_STORAGE_URL'));
+  },
+  () => s3.close(),
+);
+
+describe('file store', () => {
+  it('copies by hard link and never shows temporary files', async () => {
+    const root = tempDir('file-store-link');
+    try {
+      const store = new FileStore(root);
+      await store.put('cache/a.json', '{}');
+      await store.copy('cache/a.json', 'runs/r/a.json');
+      assert.equal(
+        fs.statSync(store.pathOf('cache/a.json')).ino,
+        fs.statSync(store.pathOf('runs/r/a.json')).ino,
+      );
+      fs.writeFileSync(`${root}/runs/r/.a.json.1.ff.tmp`, 'half');
+      assert.deepEqual(
+        (await store.list('runs/')).map((e) => e.key),
+        ['runs/r/a.json'],
+      );
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('s3 store failures', () => {
+  const server = new S3Server('faults');
+  before(async () => {
+    await server.start();
+  });
+  after(() => server.close());
+
+  it('names the endpoint when the server is down, and works again when it is back', async () => {
+    const store = openStore(parseStoreUrl('s3://faults', server.env(), 'TICKETFLOW_STORAGE_URL'));
+    try {
+      await store.put('runs/r/a.json', '1');
+      await server.stop();
+      const err = await store.get('runs/r/a.json').then(
+        () => assert.fail('read from a stopped server'),
+        (e: unknown) => e as Error,
+      );
+      assert.ok(!(err instanceof StorageError), 'an outage is retried, not a permanent failure');
+      assert.match(err.message, new RegExp(`s3://faults at ${server.endpoint}`));
+      await server.start();
+      assert.equal((await store.get('runs/r/a.json')).toString(), '1');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says which: wrong credentials, or no such bucket (permanent: StorageError)', async () => {
+    const wrong = openStore(
+      parseStoreUrl(
+        's3://faults',
+        { ...server.env(), AWS_ACCESS_KEY_ID: 'NOPE', AWS_SECRET_ACCESS_KEY: 'NOPE' },
+        'TICKETFLOW_STORAGE_URL',
+      ),
+    );
+    await assert.rejects(
+      wrong.check(),
+      (e: unknown) => e instanceof StorageError && /AWS_ACCESS_KEY_ID/.test(e.message),
+    );
+    await wrong.close();
+    const missing = openStore(parseStoreUrl('s3://no-such-bucket', server.env(), 'TICKETFLOW_STORAGE_URL'));
+    await assert.rejects(
+      missing.check(),
+      (e: unknown) => e instanceof StorageError && /no such bucket/.test(e.message),
+    );
+    await missing.close();
+  });
+});
+
+describe('parseStoreUrl', () => {
+  it('reads file and s3 URLs with the standard AWS variables, and refuses what it cannot use', () => {
+    assert.deepEqual(parseStoreUrl('file:///var/lib/ticketflow', {}, 'X'), {
+      kind: 'file',
+      root: '/var/lib/ticketflow',
+    });
+    assert.deepEqual(
+      parseStoreUrl(
+        's3://my-bucket/a/b/',
+        {
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'k',
+          AWS_SECRET_ACCESS_KEY: 's',
+          TICKETFLOW_S3_ENDPOINT: 'http://127.0.0.1:9000/',
+        },
+        'X',
+      ),
+      {
+        kind: 's3',
+        bucket: 'my-bucket',
+        prefix: 'a/b',
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'eu-west-1',
+        credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      },
+    );
+    assert.throws(() => parseStoreUrl('http://x/y', {}, 'X'), /scheme must be file: or s3:/);
+    assert.throws(() => parseStoreUrl('s3://B_ad/x', {}, 'X'), /bucket name/);
+    assert.throws(() => parseStoreUrl('s3://bucket/.hidden/x', {}, 'X'), /prefix/);
+    assert.throws(() => parseStoreUrl('s3://k:s@bucket/x', {}, 'X'), /AWS_ACCESS_KEY_ID/);
+    assert.throws(() => parseStoreUrl('s3://bucket', { AWS_ACCESS_KEY_ID: 'k' }, 'X'), /go together/);
+    assert.throws(
+      () => parseStoreUrl('s3://bucket', { TICKETFLOW_S3_ENDPOINT: 'localhost:9000' }, 'X'),
+      /http/,
+    );
+  });
+});
