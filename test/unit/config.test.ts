@@ -55,6 +55,37 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('resolveConfig: where artifacts live', () => {
+  it('defaults to the storage folder, takes a file URL as the folder, and an s3 URL with the AWS variables', () => {
+    const dir = resolveConfig({ TICKETFLOW_STORAGE_DIR: '/srv/tf' });
+    assert.deepEqual(dir.storage, { kind: 'file', root: '/srv/tf' });
+    const file = resolveConfig({
+      TICKETFLOW_STORAGE_DIR: '/srv/tf',
+      TICKETFLOW_STORAGE_URL: 'file:///var/lib/tf',
+    });
+    assert.equal(file.storageDir, '/var/lib/tf');
+    assert.deepEqual(file.storage, { kind: 'file', root: '/var/lib/tf' });
+    const s3 = resolveConfig({
+      TICKETFLOW_STORAGE_URL: 's3://runs-bucket/tf',
+      TICKETFLOW_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      AWS_ACCESS_KEY_ID: 'id',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    });
+    assert.deepEqual(s3.storage, {
+      kind: 's3',
+      bucket: 'runs-bucket',
+      prefix: 'tf',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+    });
+    assert.throws(
+      () => resolveConfig({ TICKETFLOW_STORAGE_URL: 'ftp://x/y', PORT: 'x' }),
+      /TICKETFLOW_STORAGE_URL="ftp:\/\/x\/y": the scheme must be file: or s3:.*; PORT|PORT.*TICKETFLOW_STORAGE_URL/,
+    );
+  });
+});
+
 describe('resolvePipelineParams', () => {
   it('overlays valid overrides without touching the defaults', () => {
     const p = resolvePipelineParams(DEFAULT_PIPELINE_PARAMS, { topics: 5, C: 0.5, stratify: false });

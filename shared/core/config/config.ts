@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { BadInputError } from '../errors';
 import { DEFAULT_PIPELINE_PARAMS, PipelineParams } from './pipeline-params';
+import { parseStoreUrl, StoreLocation } from '../store/store-location';
 
 /** The project's root folder (config.ts compiles to dist/shared/core/config/config.js). */
 export const PROJECT_ROOT = path.resolve(__dirname, '../../../..');
@@ -21,6 +22,12 @@ export interface TicketflowConfig {
   queuePrefix: string;
   /** `TICKETFLOW_STORAGE_DIR`: shared storage; runs write under `runs/<runId>/`. @defaultValue '<project>/.ticketflow/storage' */
   storageDir: string;
+  /**
+   * `TICKETFLOW_STORAGE_URL`: where artifacts live — `file:///path` or `s3://bucket/prefix` (with
+   * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` and, for S3-compatible servers,
+   * `TICKETFLOW_S3_ENDPOINT`). A file URL sets `storageDir` too. @defaultValue the file URL of `storageDir`
+   */
+  storage: StoreLocation;
   /** `TICKETFLOW_DATA_DIR`: datasets named by the API are resolved inside it. @defaultValue '<project>/shared/sample' */
   dataDir: string;
   /** `PORT` of the HTTP API. @defaultValue 3000 */
@@ -231,12 +238,24 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
   const boardWritable = optionalFlag('TICKETFLOW_BOARD_WRITABLE');
   const boardReadOnly =
     flag('TICKETFLOW_BOARD_READONLY') || (boardWritable === null ? apiToken !== null : !boardWritable);
+  let storageDir = path.resolve(
+    text('TICKETFLOW_STORAGE_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'storage')),
+  );
+  let storage: StoreLocation = { kind: 'file', root: storageDir };
+  const storageUrl = env.TICKETFLOW_STORAGE_URL?.trim();
+  if (storageUrl !== undefined && storageUrl !== '') {
+    try {
+      storage = parseStoreUrl(storageUrl, env, 'TICKETFLOW_STORAGE_URL');
+      if (storage.kind === 'file') storageDir = storage.root;
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
   const config: TicketflowConfig = {
     redisUrl,
     queuePrefix,
-    storageDir: path.resolve(
-      text('TICKETFLOW_STORAGE_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'storage')),
-    ),
+    storageDir,
+    storage,
     dataDir: path.resolve(text('TICKETFLOW_DATA_DIR', path.join(PROJECT_ROOT, 'shared', 'sample'))),
     redisDir: path.resolve(text('TICKETFLOW_REDIS_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'redis'))),
     port: int('PORT', 3000, 0, 65535),

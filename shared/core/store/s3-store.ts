@@ -23,17 +23,7 @@ import {
   checkKey,
   jsonBytes,
 } from './artifact-store';
-
-/** Where an S3 store is and how to reach it; resolved from the environment by open-store.ts. */
-export interface S3Location {
-  bucket: string;
-  /** Keys live under it ("" or a "/"-free-ended path such as "team/ticketflow"). */
-  prefix: string;
-  /** An S3-compatible server (MinIO, Ceph, R2, s3rver): path-style addressing. Undefined: AWS. */
-  endpoint?: string;
-  region: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-}
+import type { S3Location } from './store-location';
 
 /** Multipart uploads send parts of this size; smaller objects go in one PUT. */
 const PART_SIZE = 8 * 1024 * 1024;
