@@ -367,7 +367,10 @@ describe('storage on a full or read-only file system', () => {
     // a whole text-processing stage on a full disk fails as bad input (first attempt), leaving nothing
     const config = testConfig();
     fs.rmSync(config.storageDir, { recursive: true, force: true });
-    const ctx = stageContext({ ...config, storageDir: mnt }, 'full-disk');
+    const ctx = stageContext(
+      { ...config, storageDir: mnt, storage: { kind: 'file', root: mnt } },
+      'full-disk',
+    );
     await badInput(runTextProcessing(ctx, SAMPLE_DATASET), /no space left on device/);
     const left = fs.readdirSync(path.join(mnt, 'runs', 'full-disk'), { recursive: true }) as string[];
     assert.deepEqual(

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readTickets } from '../../shared/core/dataset/read-tickets';
-import { readCsvFile } from '../../shared/core/io/read-csv';
+import { readCsvFile } from '../helpers/read-csv-file';
 import { tempDir } from '../helpers/env';
 
 describe('a file whose last line has no newline keeps its last record', () => {

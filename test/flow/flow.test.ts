@@ -6,7 +6,7 @@ import { JobNode } from 'bullmq';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { stageJobId } from '../../shared/runtime/flow/job-types';
 import { runDir } from '../../shared/core/storage';
-import { readCsvFile } from '../../shared/core/io/read-csv';
+import { readCsvFile } from '../helpers/read-csv-file';
 import { STAGES, isChildQueue, stageDefinition } from '../../shared/pipeline/stages/definitions';
 import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
 import { SEARCH_QUEUE } from '../../shared/pipeline/stages/training/definition';

@@ -6,6 +6,7 @@ import IORedis from 'ioredis';
 import { resolveConfig, PROJECT_ROOT, TicketflowConfig } from '../../shared/core/config/config';
 import { createLogger, Logger } from '../../shared/core/logger';
 import { StageContext } from '../../shared/pipeline/stages/context';
+import { openStore } from '../../shared/core/store/open-store';
 
 /** `../shared/data` beside the project, or `TICKETFLOW_SHARED_DATA`. */
 export const SHARED_DATA = path.resolve(
@@ -33,8 +34,9 @@ export function testConfig(env: Record<string, string> = {}): TicketflowConfig {
   });
 }
 
+/** A stage context over the config's store (`config.storage`). */
 export function stageContext(config: TicketflowConfig, runId = 'test-run'): StageContext {
-  return { storageDir: config.storageDir, runId, params: { ...config.pipeline }, log: quietLog };
+  return { store: openStore(config.storage), runId, params: { ...config.pipeline }, log: quietLog };
 }
 
 /** Remove every Redis key under the test's prefix and its storage folder. */

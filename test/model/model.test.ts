@@ -62,7 +62,7 @@ describe('model.json v2 after a real run on the bundled sample', () => {
     predictions = readJsonFile<TestPredictionsFile>(path.join(dir, ARTIFACTS.testPredictions));
     split = readJsonFile<SplitFile>(path.join(dir, ARTIFACTS.split));
     metrics = readJsonFile<MetricsFile>(path.join(dir, ARTIFACTS.metrics));
-    rows = await readTicketRows(path.join(dir, ARTIFACTS.tickets), false);
+    rows = await readTicketRows(ctx, ARTIFACTS.tickets, false);
   });
   after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
 
@@ -108,7 +108,7 @@ describe('model.json v2 after a real run on the bundled sample', () => {
       if (p.abstained) assert.equal(p.label, NEEDS_REVIEW);
     }
     // Precision of the answered predictions against the topic labels stage 2 gave.
-    const topics = (await readTicketRows(path.join(dir, ARTIFACTS.ticketsTopics), true)).topics;
+    const topics = (await readTicketRows(ctx, ARTIFACTS.ticketsTopics, true)).topics;
     const right = got.filter((p, i) => !p.abstained && p.label === topics[predictions.rows[i]!]).length;
     assert.equal(right / answered.length, file.threshold.precision);
     const all = model.classify(narratives, 0);
@@ -183,7 +183,7 @@ describe('model.json v2 after a real run on the bundled sample', () => {
   });
 
   it('trainingLabelMix is the training split share of each topic', async () => {
-    const topics = (await readTicketRows(path.join(dir, ARTIFACTS.ticketsTopics), true)).topics;
+    const topics = (await readTicketRows(ctx, ARTIFACTS.ticketsTopics, true)).topics;
     for (const name of file.classes) {
       const n = split.train.filter((r) => topics[r] === name).length;
       assert.equal(file.trainingLabelMix[name], n / split.train.length, name);

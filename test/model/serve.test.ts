@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCsvFile } from '../../shared/core/io/read-csv';
+import { readCsvFile } from '../helpers/read-csv-file';
 import { runDir } from '../../shared/core/storage';
 import { call, completedRun } from '../helpers/http';
 import { Stack, startSampleStack, waitForRun } from '../helpers/stack';

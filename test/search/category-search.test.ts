@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { runDir } from '../../shared/core/storage';
-import { readCsvFile } from '../../shared/core/io/read-csv';
+import { readCsvFile } from '../helpers/read-csv-file';
 import { SEARCH_QUEUE } from '../../shared/pipeline/stages/training/definition';
 import { runTimeline } from '../../shared/runtime/runs/timeline';
 import { readModel } from '../../shared/pipeline/model/load-model';

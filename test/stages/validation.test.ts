@@ -33,19 +33,19 @@ function ctxFor(runId: string, params: Partial<PipelineParams> = {}): StageConte
 }
 
 function artifact(ctx: StageContext, name: string): string {
-  return path.join(runDir(ctx.storageDir, ctx.runId), name);
+  return path.join(runDir(config.storageDir, ctx.runId), name);
 }
 
 /** Write `tickets.csv` (stage 1's output) with these processed texts. */
 function writeTickets(ctx: StageContext, processed: readonly string[]): void {
-  fs.mkdirSync(runDir(ctx.storageDir, ctx.runId), { recursive: true });
+  fs.mkdirSync(runDir(config.storageDir, ctx.runId), { recursive: true });
   const rows = processed.map((text, i) => csvRow([`Narrative ${i}.`, 'Checking account', text]));
   fs.writeFileSync(artifact(ctx, ARTIFACTS.tickets), csvRow(TICKETS_COLUMNS) + rows.join(''));
 }
 
 /** Write stage 2's output (`topics.json`, `tickets_topics.csv`) for [processed text, topic] rows. */
 function writeLabelled(ctx: StageContext, names: readonly string[], rows: readonly [string, string][]): void {
-  fs.mkdirSync(runDir(ctx.storageDir, ctx.runId), { recursive: true });
+  fs.mkdirSync(runDir(config.storageDir, ctx.runId), { recursive: true });
   const topics: TopicsFile = {
     topics: names.map((name, id) => ({
       id,
@@ -144,7 +144,7 @@ describe('data-dependent failures fail at once (BadInputError) and say what to c
     });
     const sampleCtx = (runId: string, params: Partial<PipelineParams>): StageContext => {
       const ctx = ctxFor(runId, params);
-      fs.mkdirSync(runDir(ctx.storageDir, ctx.runId), { recursive: true });
+      fs.mkdirSync(runDir(config.storageDir, ctx.runId), { recursive: true });
       fs.copyFileSync(sampleTickets, artifact(ctx, ARTIFACTS.tickets));
       return ctx;
     };

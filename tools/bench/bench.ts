@@ -16,7 +16,7 @@ import { createConnection } from '../../shared/runtime/flow/connection';
 import { enqueueRun } from '../../test/helpers/enqueue-run';
 import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
 import { RunRecord } from '../../shared/runtime/runs/record';
-import { readCsvFile } from '../../shared/core/io/read-csv';
+import { readCsv } from '../../shared/core/io/read-csv';
 import { ensureRedis } from '../../shared/runtime/redis/local-redis';
 import { runDir } from '../../shared/core/storage';
 import { spawnWorkers } from '../../producers/cli/self-contained';
@@ -64,7 +64,7 @@ async function topicAgreement(
   if (!groups) return null;
   const topics: string[] = [];
   const classes: string[] = [];
-  await readCsvFile(file, ['category', 'relevant_topic'], (row) => {
+  await readCsv(fs.createReadStream(file), file, ['category', 'relevant_topic'], (row) => {
     const product = row.category!.split(' + ')[0]!;
     const group = groups.get(product);
     if (group) {

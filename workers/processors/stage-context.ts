@@ -6,6 +6,8 @@ import { resolveConfig, TicketflowConfig } from '../../shared/core/config/config
 import { BadInputError } from '../../shared/core/errors';
 import { createLogger, Logger, logLost } from '../../shared/core/logger';
 import { StageContext } from '../../shared/pipeline/stages/context';
+import type { ArtifactStore } from '../../shared/core/store/artifact-store';
+import { FileStore } from '../../shared/core/store/file-store';
 import { PipelineParams } from '../../shared/core/config/pipeline-params';
 import { JobParams, resolveJobParams } from '../../shared/runtime/flow/param-refs';
 
@@ -24,6 +26,26 @@ let config: TicketflowConfig | null = null;
 export function processConfig(): TicketflowConfig {
   config ??= resolveConfig(process.env);
   return config;
+}
+
+let store: ArtifactStore | null = null;
+/**
+ * Each worker process (and sandbox child) opens the artifact store once, where its config says. The file
+ * backend is built here directly: open-store.ts loads the AWS SDK (~0.15 s), which a sandbox child of a
+ * file-backed worker should not pay at every start.
+ */
+export function processStore(): ArtifactStore {
+  if (store === null) {
+    const location = processConfig().storage;
+    if (location.kind === 'file') store = new FileStore(location.root);
+    else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { openStore } =
+        require('../../shared/core/store/open-store') as typeof import('../../shared/core/store/open-store');
+      store = openStore(location);
+    }
+  }
+  return store;
 }
 
 /**
@@ -109,7 +131,7 @@ export function stageContext(
 ): StageContext {
   const { datasetSha256, codeVersion } = job.data;
   return {
-    storageDir: processConfig().storageDir,
+    store: processStore(),
     runId: job.data.runId,
     params,
     log,

@@ -1,4 +1,3 @@
-import fsp from 'node:fs/promises';
 import { Job, Queue } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
 import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
@@ -9,14 +8,18 @@ import {
   TextProcessingJobResult,
   chunkJobId,
 } from '../../shared/runtime/flow/job-types';
-import { ARTIFACTS, StageContext, artifactPath } from '../../shared/pipeline/stages/context';
+import { ARTIFACTS, StageContext, artifactKey } from '../../shared/pipeline/stages/context';
 import {
   mergeChunks,
   readChunkStats,
   removeChunkFiles,
   sumStats,
 } from '../../shared/pipeline/stages/text-processing';
-import { chunkStatsPath, ChunkStatsFile } from '../../shared/pipeline/stages/text-processing/chunk-files';
+import {
+  chunkStatsKey,
+  chunksPrefix,
+  ChunkStatsFile,
+} from '../../shared/pipeline/stages/text-processing/chunk-files';
 import { planVerified } from '../../shared/core/dataset/verify-dataset';
 import { ReadStats } from '../../shared/core/dataset/read-tickets';
 import { openJobDataset } from './dataset-path';
@@ -102,15 +105,9 @@ async function merge(ctx: StageContext, job: Job<StageJobData>): Promise<TextPro
   const { chunks } = job.data;
   if (chunks === undefined)
     throw new Error(`text-processing job ${job.id} reached merge without its split results`);
-  const tickets = artifactPath(ctx, ARTIFACTS.tickets);
-  const exists = (p: string) =>
-    fsp.stat(p).then(
-      () => true,
-      () => false,
-    );
-  const chunksLeft = await exists(artifactPath(ctx, ARTIFACTS.chunksDir));
+  const chunksLeft = (await ctx.store.list(chunksPrefix(ctx))).length > 0;
   let stats: ReadStats;
-  if (chunksLeft || !(await exists(tickets))) {
+  if (chunksLeft || (await ctx.store.stat(artifactKey(ctx, ARTIFACTS.tickets))) === undefined) {
     const parts = await Promise.all(Array.from({ length: chunks }, (_, c) => readStats(ctx, c)));
     stats = (await mergeChunks(ctx, parts)).stats;
     await removeChunkFiles(ctx);
@@ -123,11 +120,14 @@ async function merge(ctx: StageContext, job: Job<StageJobData>): Promise<TextPro
 }
 
 async function readStats(ctx: StageContext, chunk: number): Promise<ReadStats> {
-  const file = chunkStatsPath(ctx, chunk);
-  const text = await fsp.readFile(file, 'utf8').catch((err: unknown) => {
-    throw new Error(`text-processing of run ${ctx.runId}: chunk ${chunk} has no output (${file})`, {
-      cause: err,
-    });
+  const key = chunkStatsKey(ctx, chunk);
+  const file = await ctx.store.getJson<ChunkStatsFile>(key).catch((err: unknown) => {
+    throw new Error(
+      `text-processing of run ${ctx.runId}: chunk ${chunk} has no output (${key} in ${ctx.store.url})`,
+      {
+        cause: err,
+      },
+    );
   });
-  return (JSON.parse(text) as ChunkStatsFile).stats;
+  return file.stats;
 }

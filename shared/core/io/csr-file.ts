@@ -1,6 +1,5 @@
-import fsp from 'node:fs/promises';
 import { CsrMatrix } from '../numeric/csr';
-import { writeFileAtomic } from '../storage';
+import type { ArtifactStore } from '../store/artifact-store';
 
 /**
  * A CSR matrix and its row labels in one binary file, so the training stage loads features without
@@ -19,7 +18,26 @@ interface Header {
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
-export async function writeCsrFile(file: string, m: CsrMatrix, labels: Int32Array): Promise<void> {
+/** Puts the matrix and its labels under `key`, whole (the store's put is atomic). */
+export async function writeCsrFile(
+  store: ArtifactStore,
+  key: string,
+  m: CsrMatrix,
+  labels: Int32Array,
+): Promise<void> {
+  await store.put(key, encodeCsr(m, labels));
+}
+
+/** The matrix and labels stored under `key`. */
+export async function readCsrFile(
+  store: ArtifactStore,
+  key: string,
+): Promise<{ matrix: CsrMatrix; labels: Int32Array }> {
+  return decodeCsr(await store.get(key), key);
+}
+
+/** The file's bytes. */
+export function encodeCsr(m: CsrMatrix, labels: Int32Array): Buffer {
   if (labels.length !== m.rows) throw new RangeError(`${labels.length} labels for ${m.rows} rows`);
   const nnz = m.indptr[m.rows]!;
   let head = JSON.stringify({ magic: MAGIC, rows: m.rows, cols: m.cols, nnz } satisfies Header);
@@ -32,11 +50,11 @@ export async function writeCsrFile(file: string, m: CsrMatrix, labels: Int32Arra
     Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, at);
     at += pad8(a.byteLength);
   }
-  await writeFileAtomic(file, out);
+  return out;
 }
 
-export async function readCsrFile(file: string): Promise<{ matrix: CsrMatrix; labels: Int32Array }> {
-  const buf = await fsp.readFile(file);
+/** The matrix and labels in a file's bytes; `file` names it in errors. */
+export function decodeCsr(buf: Buffer, file: string): { matrix: CsrMatrix; labels: Int32Array } {
   const nl = buf.indexOf(10);
   let header: Header;
   try {
@@ -50,7 +68,7 @@ export async function readCsrFile(file: string): Promise<{ matrix: CsrMatrix; la
   let at = nl + 1;
   // Copy each section into its own aligned buffer (a Float64Array view needs an 8-byte aligned offset).
   const take = <T>(bytes: number, make: (b: ArrayBuffer) => T): T => {
-    const part = buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + bytes);
+    const part = new Uint8Array(buf.subarray(at, at + bytes)).buffer;
     at += pad8(bytes);
     return make(part);
   };

@@ -1,11 +1,16 @@
-import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import { CsvParser } from './csv';
 
+/** The parser gets text in pieces of about this size, whatever size the source's pieces are. */
+const PIECE = 1 << 20;
+
 /**
- * Stream a CSV file with a header row; `onRow` receives each data row as a record keyed by the
- * `required` column names. Fails with the file name when a required column is missing or a row is short.
+ * Stream CSV text with a header row from `input` (a byte stream, UTF-8; it is consumed and destroyed);
+ * `onRow` receives each data row as a record keyed by the `required` column names. Fails naming `file`
+ * when a required column is missing or a row is short.
  */
-export async function readCsvFile(
+export async function readCsv(
+  input: Readable,
   file: string,
   required: readonly string[],
   onRow: (row: Record<string, string>, index: number) => void,
@@ -33,12 +38,20 @@ export async function readCsvFile(
     for (let i = 0; i < required.length; i++) rec[required[i]!] = row[columns[i]!] ?? '';
     onRow(rec, index++);
   });
-  const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  for await (const piece of stream) {
-    parser.write(piece as string);
-    if (problem) break;
+  input.setEncoding('utf8');
+  let pending = '';
+  try {
+    for await (const piece of input) {
+      pending += piece as string;
+      if (pending.length < PIECE) continue;
+      parser.write(pending);
+      pending = '';
+      if (problem) break;
+    }
+  } finally {
+    input.destroy();
   }
-  stream.destroy();
+  if (!problem && pending.length > 0) parser.write(pending);
   if (!problem) parser.end();
   if (problem) throw problem;
   if (columns === null) throw new Error(`${file}: empty CSV, expected a header with ${required.join(', ')}`);

@@ -1,11 +1,14 @@
-import path from 'node:path';
 import { PipelineParams } from '../../core/config/pipeline-params';
 import { Logger } from '../../core/logger';
-import { runDir } from '../../core/storage';
+import { RUN_ID_PATTERN } from '../../core/storage';
+import type { ArtifactStore } from '../../core/store/artifact-store';
 
-/** What every stage function receives: where to read and write, the run's parameters, a scoped logger. */
+/**
+ * What every stage function receives: the artifact store and the run whose keys (`runs/<runId>/…`) it
+ * reads and writes, the run's parameters, a scoped logger.
+ */
 export interface StageContext {
-  storageDir: string;
+  store: ArtifactStore;
   runId: string;
   params: PipelineParams;
   log: Logger;
@@ -39,8 +42,21 @@ export const ARTIFACTS = {
   chunksDir: 'chunks',
 } as const;
 
-export function artifactPath(ctx: Pick<StageContext, 'storageDir' | 'runId'>, name: string): string {
-  return path.join(runDir(ctx.storageDir, ctx.runId), name);
+/** Where a stage finds the run's artifacts: its store and run. */
+export type RunArtifacts = Pick<StageContext, 'store' | 'runId'>;
+
+/** The store key of a run's artifact: `runs/<runId>/<name>` (`name` may hold "/": `chunks/tickets-00000.csv`). */
+export function artifactKey(ctx: Pick<StageContext, 'runId'>, name: string): string {
+  return `${runPrefix(ctx)}${name}`;
+}
+
+/** The prefix of every key of the run, ending with "/". */
+export function runPrefix(ctx: Pick<StageContext, 'runId'>): string {
+  if (!RUN_ID_PATTERN.test(ctx.runId))
+    throw new RangeError(
+      `run id "${ctx.runId}" may hold only letters, digits, "_" and "-" (1 to 80 of them)`,
+    );
+  return `runs/${ctx.runId}/`;
 }
 
 export const TICKETS_COLUMNS = ['complaint_what_happened', 'category', 'processed_text'] as const;

@@ -1,4 +1,5 @@
-import { readCsvFile } from '../../core/io/read-csv';
+import { readCsv } from '../../core/io/read-csv';
+import { RunArtifacts, artifactKey } from './context';
 
 /** The columns later stages read back from `tickets.csv` / `tickets_topics.csv`. */
 export interface TicketRows {
@@ -8,7 +9,13 @@ export interface TicketRows {
   topics: string[];
 }
 
-export async function readTicketRows(file: string, withTopic: boolean): Promise<TicketRows> {
+/** The rows of the run's `name` (`tickets.csv`, or `tickets_topics.csv` with its topic column). */
+export async function readTicketRows(
+  ctx: RunArtifacts,
+  name: string,
+  withTopic: boolean,
+): Promise<TicketRows> {
+  const key = artifactKey(ctx, name);
   const rows: TicketRows = { narratives: [], categories: [], processed: [], topics: [] };
   const columns = [
     'complaint_what_happened',
@@ -16,7 +23,7 @@ export async function readTicketRows(file: string, withTopic: boolean): Promise<
     'processed_text',
     ...(withTopic ? ['relevant_topic'] : []),
   ];
-  await readCsvFile(file, columns, (row) => {
+  await readCsv(await ctx.store.openRead(key), key, columns, (row) => {
     rows.narratives.push(row.complaint_what_happened!);
     rows.categories.push(row.category!);
     rows.processed.push(row.processed_text!);

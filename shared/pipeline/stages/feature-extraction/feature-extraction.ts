@@ -3,8 +3,7 @@ import { argmaxRows, fitNmf } from '../../../core/numeric/nmf';
 import { csvRow } from '../../../core/io/csv';
 import { checkParamsAgainstData } from '../../../core/config/pipeline-params';
 import { BadInputError } from '../../../core/errors';
-import { openAtomicWriter, writeJsonAtomic } from '../../../core/storage';
-import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS, artifactPath, secondsSince } from '../context';
+import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS, artifactKey, secondsSince } from '../context';
 import { readTicketRows } from '../read-tickets-csv';
 import { nameTopics, TopicWords } from './topic-names';
 
@@ -57,8 +56,8 @@ export interface FeatureExtractionResult {
 export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureExtractionResult> {
   const start = performance.now();
   const { params } = ctx;
-  const ticketsFile = artifactPath(ctx, ARTIFACTS.tickets);
-  const rows = await readTicketRows(ticketsFile, false);
+  const ticketsFile = artifactKey(ctx, ARTIFACTS.tickets);
+  const rows = await readTicketRows(ctx, ARTIFACTS.tickets, false);
   const n = rows.processed.length;
   ctx.log.info(`read ${n} tickets from ${ARTIFACTS.tickets} in ${secondsSince(start)} s`);
   // Failures certain from the ticket count fail now, on the first attempt: retrying cannot fix them.
@@ -119,7 +118,7 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
   const sizes = new Array<number>(k).fill(0);
   for (const label of labels) sizes[label]!++;
 
-  const out = await openAtomicWriter(artifactPath(ctx, ARTIFACTS.ticketsTopics));
+  const out = await ctx.store.openWriter(artifactKey(ctx, ARTIFACTS.ticketsTopics));
   try {
     await out.write(csvRow(TICKETS_TOPICS_COLUMNS));
     for (let r = 0; r < labels.length; r++) {
@@ -151,7 +150,7 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
     nmf: { iterations: nmf.nIter, reconstructionError: nmf.reconstructionError },
     warnings,
   };
-  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.topics), file);
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.topics), file);
   ctx.log.info(
     `${k} topics over ${labels.length} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}; wrote ${ARTIFACTS.topics}, ${ARTIFACTS.ticketsTopics} (${secondsSince(start)} s in all)`,
   );

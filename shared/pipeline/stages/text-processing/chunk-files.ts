@@ -1,22 +1,19 @@
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { ReadStats, TicketRange } from '../../../core/dataset/read-tickets';
-import { writeJsonAtomic } from '../../../core/storage';
-import { StageContext, artifactPath, ARTIFACTS } from '../context';
+import { RunArtifacts, artifactKey, ARTIFACTS } from '../context';
 
-type Where = Pick<StageContext, 'storageDir' | 'runId'>;
+/** The prefix of every chunk's files, ending with "/". */
+export function chunksPrefix(ctx: Pick<RunArtifacts, 'runId'>): string {
+  return artifactKey(ctx, `${ARTIFACTS.chunksDir}/`);
+}
 
 /** Chunk `i`'s output: its tickets.csv rows, without header. */
-export function chunkOutputPath(ctx: Where, chunk: number): string {
-  return path.join(artifactPath(ctx, ARTIFACTS.chunksDir), `tickets-${String(chunk).padStart(5, '0')}.csv`);
+export function chunkOutputKey(ctx: Pick<RunArtifacts, 'runId'>, chunk: number): string {
+  return `${chunksPrefix(ctx)}tickets-${String(chunk).padStart(5, '0')}.csv`;
 }
 
 /** Chunk `i`'s counts, written after its rows: its presence says the chunk is done. */
-export function chunkStatsPath(ctx: Where, chunk: number): string {
-  return path.join(
-    artifactPath(ctx, ARTIFACTS.chunksDir),
-    `tickets-${String(chunk).padStart(5, '0')}.stats.json`,
-  );
+export function chunkStatsKey(ctx: Pick<RunArtifacts, 'runId'>, chunk: number): string {
+  return `${chunksPrefix(ctx)}tickets-${String(chunk).padStart(5, '0')}.stats.json`;
 }
 
 export interface ChunkStatsFile {
@@ -25,8 +22,8 @@ export interface ChunkStatsFile {
   stats: ReadStats;
 }
 
-export async function writeChunkStats(ctx: Where, file: ChunkStatsFile): Promise<void> {
-  await writeJsonAtomic(chunkStatsPath(ctx, file.chunk), file);
+export async function writeChunkStats(ctx: RunArtifacts, file: ChunkStatsFile): Promise<void> {
+  await ctx.store.putJson(chunkStatsKey(ctx, file.chunk), file);
 }
 
 /**
@@ -34,19 +31,18 @@ export async function writeChunkStats(ctx: Where, file: ChunkStatsFile): Promise
  * does not process such a chunk again.
  */
 export async function readChunkStats(
-  ctx: Where,
+  ctx: RunArtifacts,
   chunk: number,
   range: TicketRange,
 ): Promise<ChunkStatsFile | null> {
   try {
-    const file = JSON.parse(await fsp.readFile(chunkStatsPath(ctx, chunk), 'utf8')) as ChunkStatsFile;
+    const file = await ctx.store.getJson<ChunkStatsFile>(chunkStatsKey(ctx, chunk));
     const same =
       file.range.start === range.start &&
       file.range.end === range.end &&
       file.range.firstRecord === range.firstRecord;
     if (!same) return null;
-    await fsp.access(chunkOutputPath(ctx, chunk));
-    return file;
+    return (await ctx.store.stat(chunkOutputKey(ctx, chunk))) === undefined ? null : file;
   } catch {
     return null;
   }

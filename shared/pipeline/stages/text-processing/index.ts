@@ -1,10 +1,10 @@
-import fsp from 'node:fs/promises';
 import { ReadStats } from '../../../core/dataset/read-tickets';
 import { planChunks } from '../../../core/dataset/plan-chunks';
 import { DatasetFile, withDataset } from '../../../core/dataset/open-dataset';
-import { ARTIFACTS, StageContext, artifactPath, secondsSince } from '../context';
+import { ARTIFACTS, RunArtifacts, StageContext, secondsSince } from '../context';
 import { processChunk } from './process-chunk';
 import { mergeChunks } from './merge-chunks';
+import { chunksPrefix } from './chunk-files';
 
 export { processChunk } from './process-chunk';
 export { mergeChunks, sumStats } from './merge-chunks';
@@ -50,6 +50,6 @@ export async function runTextProcessing(
 }
 
 /** Chunk files are intermediate: once `tickets.csv` is in place they only take space. */
-export async function removeChunkFiles(ctx: StageContext): Promise<void> {
-  await fsp.rm(artifactPath(ctx, ARTIFACTS.chunksDir), { recursive: true, force: true });
+export async function removeChunkFiles(ctx: RunArtifacts): Promise<void> {
+  await ctx.store.removePrefix(chunksPrefix(ctx));
 }

@@ -1,10 +1,8 @@
-import fs from 'node:fs';
 import { csvRow } from '../../../core/io/csv';
 import { noNarrative, ReadStats } from '../../../core/dataset/read-tickets';
 import { BadInputError } from '../../../core/errors';
-import { openAtomicWriter } from '../../../core/storage';
-import { ARTIFACTS, StageContext, TICKETS_COLUMNS, artifactPath, secondsSince } from '../context';
-import { chunkOutputPath } from './chunk-files';
+import { ARTIFACTS, StageContext, TICKETS_COLUMNS, artifactKey, secondsSince } from '../context';
+import { chunkOutputKey } from './chunk-files';
 import { droppedText } from './process-chunk';
 
 export interface MergeChunksResult {
@@ -35,15 +33,12 @@ export async function mergeChunks(
   const start = performance.now();
   const stats = sumStats(chunkStats);
   if (stats.kept === 0) throw noNarrative(stats.file, stats.read);
-  const out = await openAtomicWriter(artifactPath(ctx, ARTIFACTS.tickets));
+  const out = await ctx.store.openWriter(artifactKey(ctx, ARTIFACTS.tickets));
   try {
     await out.write(csvRow(TICKETS_COLUMNS));
     for (let c = 0; c < chunkStats.length; c++) {
-      for await (const piece of fs.createReadStream(chunkOutputPath(ctx, c), {
-        encoding: 'utf8',
-        highWaterMark: 1 << 20,
-      })) {
-        await out.write(piece as string);
+      for await (const piece of await ctx.store.openRead(chunkOutputKey(ctx, c))) {
+        await out.write(piece as Buffer);
       }
     }
     // A cancelled run writes nothing more: abort rather than put tickets.csv in place.

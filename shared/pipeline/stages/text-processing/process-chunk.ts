@@ -2,9 +2,8 @@ import { createTicketLemmatizer } from '../../../core/nlp/ticket-lemmas';
 import { csvRow } from '../../../core/io/csv';
 import { readTickets, ReadStats, TicketRange, DatasetFormat } from '../../../core/dataset/read-tickets';
 import { DatasetFile } from '../../../core/dataset/open-dataset';
-import { openAtomicWriter } from '../../../core/storage';
 import { StageContext, secondsSince } from '../context';
-import { categoryOf, chunkOutputPath, writeChunkStats } from './chunk-files';
+import { categoryOf, chunkOutputKey, writeChunkStats } from './chunk-files';
 
 export interface ChunkInput {
   chunk: number;
@@ -56,7 +55,7 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
   const start = performance.now();
   lemmatize ??= createTicketLemmatizer();
   const lemmas = lemmatize;
-  const out = await openAtomicWriter(chunkOutputPath(ctx, input.chunk));
+  const out = await ctx.store.openWriter(chunkOutputKey(ctx, input.chunk));
   let stats: ReadStats;
   try {
     stats = await readTickets(

@@ -1,10 +1,7 @@
 import { accuracy, averagedScores } from '../../../core/numeric/metrics';
 import { stratifiedKFold } from '../../../core/numeric/kfold';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { readJson, writeJsonAtomic } from '../../../core/storage';
 import { PipelineParams } from '../../../core/config/pipeline-params';
-import { ARTIFACTS, StageContext, artifactPath, secondsSince } from '../context';
+import { ARTIFACTS, RunArtifacts, StageContext, artifactKey, secondsSince } from '../context';
 import { Candidate, describeCandidate, searchGrid, searchScore } from './search-grid';
 import { CandidateSummary, SearchFile } from './search-file';
 import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
@@ -69,7 +66,7 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
     seconds,
   };
   const file: FoldFile = { candidate, cvFolds: params.cvFolds, seed: params.splitSeed, result };
-  await writeJsonAtomic(foldFile(ctx, id, fold), file);
+  await ctx.store.putJson(foldFile(ctx, id, fold), file);
   ctx.log.info(
     `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fit.y.length} fit / ${held.y.length} held-out tickets, ${view.vocabulary.length} features, ${model.iterations} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
   );
@@ -88,8 +85,8 @@ interface FoldFile {
   result: FoldResult;
 }
 
-function foldFile(ctx: Pick<StageContext, 'storageDir' | 'runId'>, id: number, fold: number): string {
-  return artifactPath(ctx, path.join(ARTIFACTS.searchDir, `cv-${id}-${fold}.json`));
+function foldFile(ctx: Pick<StageContext, 'runId'>, id: number, fold: number): string {
+  return artifactKey(ctx, `${ARTIFACTS.searchDir}/cv-${id}-${fold}.json`);
 }
 
 /** The fold results already in storage for this run's grid (see FoldFile), keyed `candidate/fold`. */
@@ -98,7 +95,7 @@ export async function readFoldResults(ctx: StageContext): Promise<Map<string, Fo
   const found = new Map<string, FoldResult>();
   for (const c of searchGrid(params)) {
     for (let fold = 0; fold < params.cvFolds; fold++) {
-      const file = await readJson<FoldFile>(foldFile(ctx, c.id, fold)).catch(() => null);
+      const file = await ctx.store.getJson<FoldFile>(foldFile(ctx, c.id, fold)).catch(() => null);
       const same =
         file !== null &&
         file.cvFolds === params.cvFolds &&
@@ -117,8 +114,8 @@ export function foldKey(candidate: number, fold: number): string {
 }
 
 /** The per-fold files: search.json holds their summary once the winner is chosen. */
-export async function removeFoldFiles(ctx: Pick<StageContext, 'storageDir' | 'runId'>): Promise<void> {
-  await fsp.rm(artifactPath(ctx, ARTIFACTS.searchDir), { recursive: true, force: true });
+export async function removeFoldFiles(ctx: RunArtifacts): Promise<void> {
+  await ctx.store.removePrefix(artifactKey(ctx, `${ARTIFACTS.searchDir}/`));
 }
 
 /**
@@ -159,5 +156,5 @@ export function summarizeSearch(
 }
 
 export async function writeSearchFile(ctx: StageContext, file: SearchFile): Promise<void> {
-  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.search), file);
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.search), file);
 }

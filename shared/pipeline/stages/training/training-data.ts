@@ -1,11 +1,10 @@
-import fsp from 'node:fs/promises';
 import { readCsrFile } from '../../../core/io/csr-file';
 import { CsrMatrix, selectRows } from '../../../core/numeric/csr';
 import { applyTfidf } from '../../../core/numeric/vectorizer';
 import { balancedClassWeights, sampleWeightsFor } from '../../../core/numeric/class-weight';
-import { readJson } from '../../../core/storage';
 import { PipelineParams } from '../../../core/config/pipeline-params';
-import { ARTIFACTS, StageContext, artifactPath } from '../context';
+import { ARTIFACTS, RunArtifacts, artifactKey } from '../context';
+import { readArtifactJson } from '../read-artifact';
 import { FeaturesFile, LabelsFile, SplitFile } from '../transform-split/transform-split';
 import { Candidate } from './search-grid';
 import { tfidfOptions } from '../../model/model-file';
@@ -27,22 +26,22 @@ let cached: { key: string; data: TrainingData; views: Map<number, FeatureView> }
 
 /**
  * Stage 3's outputs of a run. A sandboxed process runs many search jobs of one run in a row, so the last
- * run's data stays in memory, keyed by the files' identity (a rewritten file has a new inode or mtime).
+ * run's data stays in memory, keyed by the objects' identity (the store's content tag: a rewritten file
+ * has a new inode or mtime, a rewritten S3 object a new ETag).
  */
-export async function readTrainingData(
-  ctx: Pick<StageContext, 'storageDir' | 'runId'>,
-): Promise<TrainingData> {
-  const files = [ARTIFACTS.labels, ARTIFACTS.features, ARTIFACTS.split, ARTIFACTS.matrix].map((f) =>
-    artifactPath(ctx, f),
-  );
-  const stats = await Promise.all(files.map((f) => fsp.stat(f)));
-  const key = files.map((f, i) => `${f}:${stats[i]!.ino}:${stats[i]!.mtimeMs}:${stats[i]!.size}`).join('|');
+export async function readTrainingData(ctx: RunArtifacts): Promise<TrainingData> {
+  const names = [ARTIFACTS.labels, ARTIFACTS.features, ARTIFACTS.split, ARTIFACTS.matrix];
+  const keys = names.map((name) => artifactKey(ctx, name));
+  const stats = await Promise.all(keys.map((k) => ctx.store.stat(k)));
+  const missing = keys.find((_, i) => stats[i] === undefined);
+  if (missing !== undefined) throw new Error(`cannot read ${missing}: run the stage that writes it first`);
+  const key = keys.map((k, i) => `${k}:${stats[i]!.tag}:${stats[i]!.size}`).join('|');
   if (cached?.key === key) return cached.data;
   const [labelsFile, features, split, matrix] = await Promise.all([
-    readJson<LabelsFile>(files[0]!),
-    readJson<FeaturesFile>(files[1]!),
-    readJson<SplitFile>(files[2]!),
-    readCsrFile(files[3]!),
+    readArtifactJson<LabelsFile>(ctx, ARTIFACTS.labels),
+    readArtifactJson<FeaturesFile>(ctx, ARTIFACTS.features),
+    readArtifactJson<SplitFile>(ctx, ARTIFACTS.split),
+    readCsrFile(ctx.store, keys[3]!),
   ]);
   const data: TrainingData = {
     classes: labelsFile.classes,

@@ -1,5 +1,5 @@
-import { readJson, writeJsonAtomic } from '../../../core/storage';
-import { ARTIFACTS, StageContext, artifactPath, secondsSince } from '../context';
+import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
+import { readArtifactJson } from '../read-artifact';
 import { SearchFile } from './search-file';
 import { describeCandidate } from './search-grid';
 import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
@@ -59,7 +59,7 @@ export interface TrainingResult {
 export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   const start = performance.now();
   const { params } = ctx;
-  const search = await readJson<SearchFile>(artifactPath(ctx, ARTIFACTS.search));
+  const search = await readArtifactJson<SearchFile>(ctx, ARTIFACTS.search);
   const data = await readTrainingData(ctx);
   const names = data.classes;
   const candidate = search.candidates.find((c) => c.id === search.winner);
@@ -161,9 +161,9 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
     rows: split.test,
     probabilities: split.test.map((_, i) => Array.from(testProba.subarray(i * k, (i + 1) * k))),
   };
-  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.model), modelFile);
-  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.testPredictions), testPredictions);
-  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.metrics), metrics);
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.model), modelFile);
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.testPredictions), testPredictions);
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.metrics), metrics);
   ctx.log.info(
     `wrote ${ARTIFACTS.model}, ${ARTIFACTS.metrics}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`,
   );

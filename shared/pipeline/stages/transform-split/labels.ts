@@ -1,5 +1,5 @@
-import { readJson } from '../../../core/storage';
-import { ARTIFACTS, StageContext, artifactPath } from '../context';
+import { ARTIFACTS, StageContext, artifactKey } from '../context';
+import { readArtifactJson } from '../read-artifact';
 import { readTicketRows } from '../read-tickets-csv';
 import { TopicsFile } from '../feature-extraction/feature-extraction';
 import { PipelineParams } from '../../../core/config/pipeline-params';
@@ -18,11 +18,11 @@ export interface LabelledTexts {
 }
 
 export async function readLabelledTexts(ctx: StageContext): Promise<LabelledTexts> {
-  const topics = await readJson<TopicsFile>(artifactPath(ctx, ARTIFACTS.topics));
+  const topics = await readArtifactJson<TopicsFile>(ctx, ARTIFACTS.topics);
   const names = topics.topics.map((t) => t.name);
   const index = new Map(names.map((n, i) => [n, i]));
-  const file = artifactPath(ctx, ARTIFACTS.ticketsTopics);
-  const rows = await readTicketRows(file, true);
+  const file = artifactKey(ctx, ARTIFACTS.ticketsTopics);
+  const rows = await readTicketRows(ctx, ARTIFACTS.ticketsTopics, true);
   const labels = new Int32Array(rows.topics.length);
   rows.topics.forEach((name, r) => {
     const label = index.get(name);

@@ -7,9 +7,8 @@ import {
 import { CsrMatrix } from '../../../core/numeric/csr';
 import { writeCsrFile } from '../../../core/io/csr-file';
 import { trainTestSplit } from '../../../core/numeric/split';
-import { writeJsonAtomic } from '../../../core/storage';
 import { PipelineParams } from '../../../core/config/pipeline-params';
-import { ARTIFACTS, StageContext, artifactPath, secondsSince } from '../context';
+import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
 import {
   CATEGORY_VECTORIZER,
   FEATURE_VECTORIZER,
@@ -160,10 +159,10 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     unmappedValues: category?.unmappedValues ?? {},
     merged: category?.merged ?? [],
   };
-  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.features), features);
-  await writeCsrFile(artifactPath(ctx, ARTIFACTS.matrix), counts, labels);
-  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.split), splitFile);
-  await writeJsonAtomic(artifactPath(ctx, ARTIFACTS.labels), labelsFile);
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.features), features);
+  await writeCsrFile(ctx.store, artifactKey(ctx, ARTIFACTS.matrix), counts, labels);
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.split), splitFile);
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.labels), labelsFile);
   ctx.log.info(
     `split ${split.train.length} train / ${split.test.length} test tickets (testSize ${params.testSize}, ${params.stratify ? 'stratified' : 'plain shuffle'}, seed ${params.splitSeed}); wrote ${ARTIFACTS.features}, ${ARTIFACTS.matrix}, ${ARTIFACTS.split}, ${ARTIFACTS.labels} (${secondsSince(start)} s in all)`,
   );
