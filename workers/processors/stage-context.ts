@@ -39,7 +39,6 @@ export function processStore(): ArtifactStore {
     const location = processConfig().storage;
     if (location.kind === 'file') store = new FileStore(location.root);
     else {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { openStore } =
         require('../../shared/core/store/open-store') as typeof import('../../shared/core/store/open-store');
       store = openStore(location);
