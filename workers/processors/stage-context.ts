@@ -7,7 +7,7 @@ import { BadInputError } from '../../shared/core/errors';
 import { createLogger, Logger, logLost } from '../../shared/core/logger';
 import { StageContext } from '../../shared/pipeline/stages/context';
 import type { ArtifactStore } from '../../shared/core/store/artifact-store';
-import { FileStore } from '../../shared/core/store/file-store';
+import { openStore } from '../../shared/core/store/open-store';
 import { PipelineParams } from '../../shared/core/config/pipeline-params';
 import { JobParams, resolveJobParams } from '../../shared/runtime/flow/param-refs';
 
@@ -29,21 +29,9 @@ export function processConfig(): TicketflowConfig {
 }
 
 let store: ArtifactStore | null = null;
-/**
- * Each worker process (and sandbox child) opens the artifact store once, where its config says. The file
- * backend is built here directly: open-store.ts loads the AWS SDK (~0.15 s), which a sandbox child of a
- * file-backed worker should not pay at every start.
- */
+/** Each worker process (and sandbox child) opens the artifact store once, where its config says. */
 export function processStore(): ArtifactStore {
-  if (store === null) {
-    const location = processConfig().storage;
-    if (location.kind === 'file') store = new FileStore(location.root);
-    else {
-      const { openStore } =
-        require('../../shared/core/store/open-store') as typeof import('../../shared/core/store/open-store');
-      store = openStore(location);
-    }
-  }
+  store ??= openStore(processConfig().storage);
   return store;
 }
 
