@@ -32,6 +32,9 @@ import { logLost } from '../../core/logger';
 
 const CLASSIFICATION_ID_PATTERN = /^cls-[A-Za-z0-9_-]{1,80}$/;
 
+/** `cls-` then letters, digits, "_" and "-": the ids submitClassification makes. */
+export const isClassificationId = (id: string): boolean => CLASSIFICATION_ID_PATTERN.test(id);
+
 /** Same bounds as the pipeline's `chunkSize`. */
 export const MAX_CLASSIFICATION_CHUNK_SIZE = 10_000_000;
 
