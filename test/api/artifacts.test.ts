@@ -18,7 +18,7 @@ import { ArtifactStore } from '../../shared/core/store/artifact-store';
 import { openStore } from '../../shared/core/store/open-store';
 import { createApiConnection } from '../../shared/runtime/flow/connection';
 import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
-import { contentTypeOf, parseRange } from '../../producers/api/artifacts';
+import { ArtifactListing, contentTypeOf, parseRange } from '../../producers/api/artifacts';
 
 const TOKEN = randomBytes(24).toString('hex');
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -272,6 +272,12 @@ describe('artifacts over HTTP (S3 store on s3rver)', () => {
     assert.equal(nested.status, 200);
     assert.ok(nested.body.equals(runFiles.get('search/cv-1-0.json')!));
     assert.equal((await get(base, '/runs/s3-run/artifacts/search%2Fcv-1-0.json')).status, 404);
+    // A rewritten object is hashed anew: remembered hashes are per content, not per name.
+    const rewritten = randomBytes(3000);
+    await store.put('runs/s3-run/model.json', rewritten);
+    const again = (await get(base, '/runs/s3-run/artifacts')).json.artifacts as ArtifactListing[];
+    const model = again.find((a) => a.name === 'model.json')!;
+    assert.deepEqual([model.size, model.sha256], [rewritten.length, sha256(rewritten)]);
     await checkOwner(base, 'classifications', 'cls-s3', clsFiles, {
       name: 'predictions.csv',
       stage: 'merge',
