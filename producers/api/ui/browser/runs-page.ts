@@ -410,20 +410,17 @@ interface RunTimeline {
         // The API's own rendering of the run (every value escaped there), under the page's CSP.
         $('report').innerHTML = fragment;
       }
-      // Listed again only when the run has moved on: a listing hashes what changed.
-      const moment = r.state + ' ' + r.progress;
-      if (moment !== listedAt) {
-        const listing = await api<{ artifacts: ArtifactRow[] }>('GET', base + '/artifacts').catch(
-          (err: unknown) => {
-            if (err instanceof NeedToken) throw err;
-            return { artifacts: [] };
-          },
-        );
-        listedAt = moment;
-        drawArtifacts(base, listing.artifacts);
-      }
       const live = !FINAL.has(r.state);
       $('live').textContent = live ? '● live' : '';
+      // Listed again only when the run's state changes (a listing stats and may hash every object), and
+      // apart from the tick: the header never waits for it.
+      if (r.state !== listedAt) {
+        listedAt = r.state;
+        api<{ artifacts: ArtifactRow[] }>('GET', base + '/artifacts').then(
+          (listing) => drawArtifacts(base, listing.artifacts),
+          (err: unknown) => (err instanceof NeedToken ? undefined : drawArtifacts(base, [])),
+        );
+      }
       return live;
     });
   }
