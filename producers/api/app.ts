@@ -9,6 +9,9 @@ import { RunsContext } from '../../shared/runtime/runs/context';
 import { Logger } from '../../shared/core/logger';
 import { requireBearer, requireBoardAuth } from './auth';
 import { getRunLogs } from './logs';
+import { artifactsRouter } from './artifacts';
+import { ArtifactStore } from '../../shared/core/store/artifact-store';
+import { openStore } from '../../shared/core/store/open-store';
 import { uiDataRouter, uiPageRouter } from './ui/routes';
 import { createApiMetrics } from '../../shared/runtime/metrics/api-metrics';
 import { hostGuard, originGuard } from './request-guard';
@@ -105,7 +108,11 @@ async function withRedis(
  * set, everything but `GET /healthz` needs the token: the API as Bearer, Bull Board as Bearer or Basic
  * (checked before any body is read); `config.boardReadOnly` makes the board read-only.
  */
-export function createApp(runs: RunsContext, log: Logger): express.Express {
+export function createApp(
+  runs: RunsContext,
+  log: Logger,
+  artifacts: ArtifactStore = openStore(runs.config.storage),
+): express.Express {
   const deps: ApiDeps = { ...runs, registry: new ModelRegistry(runs) };
   const app = express();
   app.disable('x-powered-by');
@@ -150,6 +157,7 @@ export function createApp(runs: RunsContext, log: Logger): express.Express {
     });
   }
   app.use(uiDataRouter(deps));
+  app.use(artifactsRouter(deps, artifacts));
   app.use(redisErrors(deps));
   app.get('/', (_req, res) => {
     res.json({
@@ -161,6 +169,8 @@ export function createApp(runs: RunsContext, log: Logger): express.Express {
         'GET /runs/:id/report',
         'GET /runs/:id/logs',
         'GET /runs/:id/timeline',
+        'GET /runs/:id/artifacts',
+        'GET /runs/:id/artifacts/:name',
         'GET /ui',
         'POST /runs/:id/retry',
         'POST /runs/:id/cancel',
@@ -173,6 +183,8 @@ export function createApp(runs: RunsContext, log: Logger): express.Express {
         'POST /classify',
         'POST /classifications',
         'GET /classifications/:id',
+        'GET /classifications/:id/artifacts',
+        'GET /classifications/:id/artifacts/:name',
         'GET /board',
       ],
     });

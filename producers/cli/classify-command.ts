@@ -2,11 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { pipeline } from 'node:stream/promises';
 import {
   CLASSIFICATION_FILES,
   ClassificationStatus,
   ClassificationSummary,
-  classificationDir,
+  classificationKey,
+  classificationStore,
   getClassification,
   submitClassification,
 } from '../../shared/runtime/classify/batch';
@@ -17,6 +19,7 @@ import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
+import { FileStore } from '../../shared/core/store/file-store';
 import {
   catchingSigint,
   datasetArg,
@@ -152,11 +155,13 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       });
       if (status === null) return 130;
       const wallSeconds = (performance.now() - started) / 1000;
-      const predictions = path.join(
-        classificationDir(runs.config.storageDir, id),
-        CLASSIFICATION_FILES.predictions,
-      );
-      if (status.state === 'completed' && out !== null) await fs.promises.copyFile(predictions, out);
+      const store = classificationStore(runs.config);
+      const predictionsKey = classificationKey(id, CLASSIFICATION_FILES.predictions);
+      // Where to find it: the file on the file backend, the object's URL on others.
+      const predictions =
+        store instanceof FileStore ? store.pathOf(predictionsKey) : `${store.url}/${predictionsKey}`;
+      if (status.state === 'completed' && out !== null)
+        await pipeline(await store.openRead(predictionsKey), fs.createWriteStream(out));
       const endToEndSeconds =
         status.finishedAt !== null
           ? (Date.parse(status.finishedAt) - Date.parse(status.createdAt)) / 1000

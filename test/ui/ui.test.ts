@@ -120,6 +120,19 @@ describe('the run pages in a real headless Chromium', { skip, timeout: 120_000 }
       );
       assert.equal(await page.locator('#btn-delete').isEnabled(), true);
       assert.equal(await page.locator('#btn-cancel').isEnabled(), false);
+      // The run's artifacts, each a download of exactly its stored bytes.
+      const metricsLink = page.locator('#artifacts-body a[data-artifact="metrics.json"]');
+      await metricsLink.waitFor();
+      assert.equal(
+        await page.locator('#artifacts-body tr[data-artifact="model.json"] td').nth(1).textContent(),
+        'training',
+      );
+      const [saved] = await Promise.all([page.waitForEvent('download'), metricsLink.click()]);
+      assert.equal(saved.suggestedFilename(), 'metrics.json');
+      assert.ok(
+        fs.readFileSync((await saved.path())!).equals(fs.readFileSync(path.join(dir, 'metrics.json'))),
+        'the downloaded artifact is the stored file',
+      );
       await shot(t, '2-run');
       await shotOf(t, '2-run-timeline', '.run-report #timeline');
       await shotOf(t, '2-run-model', '.run-report #metrics');

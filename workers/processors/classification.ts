@@ -1,17 +1,17 @@
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { Job, Queue } from 'bullmq';
 import {
   CLASSIFICATION_FILES,
   ClassificationSummary,
   PartStats,
-  classificationDir,
-  partPath,
-  partStatsPath,
+  classificationKey,
+  classificationStore,
+  partKey,
+  partStatsKey,
   predictionColumns,
+  readJsonOrNull,
   summariseParts,
 } from '../../shared/runtime/classify/batch';
+import { ArtifactStore } from '../../shared/core/store/artifact-store';
 import { TicketflowConfig } from '../../shared/core/config/config';
 import { CLASSIFICATION_CHUNK_QUEUE } from '../../shared/runtime/flow/queue-names';
 import { planChunks } from '../../shared/core/dataset/plan-chunks';
@@ -25,7 +25,6 @@ import {
 } from '../../shared/runtime/flow/job-types';
 import { csvRow } from '../../shared/core/io/csv';
 import { Logger } from '../../shared/core/logger';
-import { openAtomicWriter, writeJsonAtomic } from '../../shared/core/storage';
 import { openJobDataset } from './dataset-path';
 import { runJobLogged } from './stage-context';
 import { awaitChunks } from './fan-out';
@@ -35,7 +34,8 @@ import { awaitChunks } from './fan-out';
  * inside this worker's data root, scans it for record boundaries (bad files fail here, on the first
  * attempt) and adds one chunk job per byte range of `chunkSize` records, then waits for them; "merge"
  * joins the chunks' prediction rows in input order into `predictions.csv`, writes `summary.json`,
- * removes `parts/` and returns the summary. Inline: it streams files and awaits Redis.
+ * removes `parts/` and returns the summary, all through the artifact store. Inline: it streams objects and
+ * awaits Redis.
  */
 export function classificationProcessor(config: TicketflowConfig, chunkQueue: Queue) {
   // Three parameters: BullMQ then hands over an abort signal.
@@ -45,14 +45,17 @@ export function classificationProcessor(config: TicketflowConfig, chunkQueue: Qu
     signal?: AbortSignal,
   ): Promise<ClassificationSummary> =>
     runJobLogged(job, 'classification', async (log) => {
-      const dir = classificationDir(config.storageDir, job.data.classificationId);
+      const store = classificationStore(config);
+      const id = job.data.classificationId;
       if (job.data.step !== 'merge') {
         const startedAt = Date.now();
         const dataset = await openJobDataset(config, job.data.dataset);
         const plan = await planChunks(dataset, job.data.params.chunkSize).finally(() => dataset.close());
         if (plan.chunks.length === 0) throw noNarrative(plan.file, plan.records);
         signal?.throwIfAborted();
-        const done = await Promise.all(plan.chunks.map((range, chunk) => readPartStats(dir, chunk, range)));
+        const done = await Promise.all(
+          plan.chunks.map((range, chunk) => readPartStats(store, id, chunk, range)),
+        );
         const parent = { id: job.id!, queue: job.queueQualifiedName };
         const children = plan.chunks.flatMap((range, chunk) => {
           if (done[chunk]) return [];
@@ -67,9 +70,9 @@ export function classificationProcessor(config: TicketflowConfig, chunkQueue: Qu
             threshold: job.data.threshold,
             artifacts: job.data.artifacts,
           };
-          const id = classificationChunkJobId(job.data.classificationId, chunk);
+          const jobId = classificationChunkJobId(id, chunk);
           return [
-            { name: CLASSIFICATION_CHUNK_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } },
+            { name: CLASSIFICATION_CHUNK_QUEUE, data, opts: { ...nodeOptions(config, jobId, true), parent } },
           ];
         });
         // Deterministic chunk job ids: a repeated split step adds nothing twice.
@@ -83,55 +86,53 @@ export function classificationProcessor(config: TicketflowConfig, chunkQueue: Qu
           children: chunkQueue,
         });
       }
-      return merge(dir, job, log, signal);
+      return merge(store, job, log, signal);
     });
 }
 
 /** A chunk's counts when its output for exactly this byte range is in storage, else null. */
-async function readPartStats(dir: string, chunk: number, range: TicketRange): Promise<PartStats | null> {
+async function readPartStats(
+  store: ArtifactStore,
+  id: string,
+  chunk: number,
+  range: TicketRange,
+): Promise<PartStats | null> {
   try {
-    const stats = JSON.parse(await fsp.readFile(partStatsPath(dir, chunk), 'utf8')) as PartStats;
+    const stats = await store.getJson<PartStats>(partStatsKey(id, chunk));
     const r = stats.range;
     if (r.start !== range.start || r.end !== range.end || r.firstRecord !== range.firstRecord) return null;
-    await fsp.access(partPath(dir, chunk));
-    return stats;
+    return (await store.stat(partKey(id, chunk))) === undefined ? null : stats;
   } catch {
     return null;
   }
 }
 
-const exists = (p: string) =>
-  fsp.stat(p).then(
-    () => true,
-    () => false,
-  );
-
 async function merge(
-  dir: string,
+  store: ArtifactStore,
   job: Job<ClassificationJobData>,
   log: Logger,
   signal: AbortSignal | undefined,
 ): Promise<ClassificationSummary> {
-  const { chunks } = job.data;
+  const { chunks, classificationId: id } = job.data;
   if (chunks === undefined)
     throw new Error(`classification job ${job.id} reached merge without its split results`);
-  const predictionsFile = path.join(dir, CLASSIFICATION_FILES.predictions);
-  const summaryFile = path.join(dir, CLASSIFICATION_FILES.summary);
-  const partsDir = path.join(dir, CLASSIFICATION_FILES.partsDir);
-  if ((await exists(summaryFile)) && (await exists(predictionsFile))) {
+  const predictionsKey = classificationKey(id, CLASSIFICATION_FILES.predictions);
+  const summaryKey = classificationKey(id, CLASSIFICATION_FILES.summary);
+  const partsPrefix = classificationKey(id, `${CLASSIFICATION_FILES.partsDir}/`);
+  const done = await readJsonOrNull<ClassificationSummary>(store, summaryKey);
+  if (done && (await store.stat(predictionsKey)) !== undefined) {
     // A retry after a finished merge: its output is in place.
-    await fsp.rm(partsDir, { recursive: true, force: true });
-    return JSON.parse(await fsp.readFile(summaryFile, 'utf8')) as ClassificationSummary;
+    await store.removePrefix(partsPrefix);
+    return done;
   }
   const parts = await Promise.all(
     Array.from({ length: chunks }, async (_, c) => {
-      const file = partStatsPath(dir, c);
-      const text = await fsp.readFile(file, 'utf8').catch((err: unknown) => {
-        throw new Error(`classification ${job.data.classificationId}: chunk ${c} has no output (${file})`, {
+      const key = partStatsKey(id, c);
+      return store.getJson<PartStats>(key).catch((err: unknown) => {
+        throw new Error(`classification ${id}: chunk ${c} has no output (${key} in ${store.url})`, {
           cause: err,
         });
       });
-      return JSON.parse(text) as PartStats;
     }),
   );
   const first = parts[0]!;
@@ -145,30 +146,25 @@ async function merge(
   const other = parts.find((p) => predictionColumns(p.classes).join('\n') !== columns.join('\n'));
   if (other) throw new Error(`classification chunk ${other.chunk} was classified with other classes`);
 
-  const out = await openAtomicWriter(predictionsFile);
+  const out = await store.openWriter(predictionsKey);
   try {
     await out.write(csvRow(columns));
     for (let c = 0; c < chunks; c++) {
-      for await (const piece of fs.createReadStream(partPath(dir, c), {
-        encoding: 'utf8',
-        highWaterMark: 1 << 20,
-      })) {
-        await out.write(piece as string);
-      }
+      for await (const piece of await store.openRead(partKey(id, c))) await out.write(piece as Buffer);
     }
     signal?.throwIfAborted();
     await out.commit();
   } catch (err) {
     await out.abort();
     if (err instanceof BadInputError) throw err;
-    throw new Error(`merging the chunks of ${job.data.classificationId} failed: ${(err as Error).message}`, {
+    throw new Error(`merging the chunks of ${id} failed: ${(err as Error).message}`, {
       cause: err,
     });
   }
   const seconds = Math.round(Date.now() - (job.data.startedAt ?? Date.now())) / 1000;
   const summary = summariseParts(job.data, parts, seconds);
-  await writeJsonAtomic(summaryFile, summary);
-  await fsp.rm(partsDir, { recursive: true, force: true });
+  await store.putJson(summaryKey, summary);
+  await store.removePrefix(partsPrefix);
   log.info(
     `classified ${summary.tickets} tickets with model ${summary.model}: ${summary.abstained} abstained, ` +
       `${JSON.stringify(summary.counts)}`,

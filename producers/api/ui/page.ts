@@ -52,6 +52,7 @@ button.danger{color:#c62828}
 #token-form{border:1px solid #d0d7de;border-radius:6px;padding:12px;max-width:520px}
 #token-form input{width:100%;box-sizing:border-box;padding:4px;font:inherit;margin:6px 0}
 .run-report{padding:0 !important}
+code.sha{font-size:12px}
 </style>
 </head>
 <body>
@@ -86,6 +87,9 @@ button.danger{color:#c62828}
 <a id="report-link" href="#" data-testid="report-link">report.html</a></div>
 <p id="timeline-summary" class="muted" data-testid="timeline-summary"></p>
 <div id="report"></div>
+<h2>Artifacts</h2>
+<table class="runs" data-testid="artifacts"><thead><tr><th>artifact</th><th>stage</th><th>bytes</th>
+<th>SHA-256</th></tr></thead><tbody id="artifacts-body"></tbody></table>
 </section>
 </main>
 <script src="/ui/app.js"></script>

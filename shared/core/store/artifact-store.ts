@@ -19,7 +19,10 @@ export interface ArtifactStore {
   get(key: string): Promise<Buffer>;
   /** The object parsed as JSON; ArtifactNotFound when there is none. */
   getJson<T>(key: string): Promise<T>;
-  /** Size and a content tag (mtime-based locally, the ETag on S3), or undefined when there is no object. */
+  /**
+   * Size, a content tag (mtime-based locally, the ETag on S3) and when it was written, or undefined when
+   * there is no object.
+   */
   stat(key: string): Promise<ArtifactStat | undefined>;
   /**
    * A stream of the object's bytes, or of bytes `range.start` to `range.end` (inclusive, like HTTP's
@@ -51,6 +54,8 @@ export interface ByteRange {
 export interface ArtifactStat {
   size: number;
   tag: string;
+  /** when the object was last written (the file's mtime, the object's Last-Modified) */
+  modifiedAt: Date;
 }
 
 export interface ArtifactEntry {

@@ -59,7 +59,7 @@ export class FileStore implements ArtifactStore {
       throw err;
     });
     if (st === undefined || !st.isFile()) return undefined;
-    return { size: st.size, tag: `${st.ino}-${st.size}-${st.mtimeMs}` };
+    return { size: st.size, tag: `${st.ino}-${st.size}-${st.mtimeMs}`, modifiedAt: st.mtime };
   }
 
   async openRead(key: string, range?: ByteRange): Promise<Readable> {

@@ -121,7 +121,11 @@ export class S3Store implements ArtifactStore {
     const Key = this.objectKey(checkKey(key));
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key }));
-      return { size: head.ContentLength ?? 0, tag: head.ETag ?? '' };
+      return {
+        size: head.ContentLength ?? 0,
+        tag: head.ETag ?? '',
+        modifiedAt: head.LastModified ?? new Date(0),
+      };
     } catch (err) {
       if (this.isMissing(err)) return undefined;
       throw this.failure('look up', key, err);

@@ -14,7 +14,6 @@
  * The status is read from those files and the parent job, so a finished classification still answers
  * after BullMQ's retention removed its jobs.
  */
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Job } from 'bullmq';
 import { CLASSIFICATION_QUEUE, isQueueName } from '../flow/queue-names';
@@ -27,10 +26,15 @@ import { newRunId } from '../flow/run-id';
 import { NEEDS_REVIEW } from '../../pipeline/model/load-model';
 import { ModelRegistry } from '../runs/model-registry';
 import { RunsContext } from '../runs/context';
-import { writeJsonAtomic } from '../../core/storage';
 import { logLost } from '../../core/logger';
+import { TicketflowConfig } from '../../core/config/config';
+import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
+import { openStore } from '../../core/store/open-store';
 
 const CLASSIFICATION_ID_PATTERN = /^cls-[A-Za-z0-9_-]{1,80}$/;
+
+/** `cls-` then letters, digits, "_" and "-": the ids submitClassification makes. */
+export const isClassificationId = (id: string): boolean => CLASSIFICATION_ID_PATTERN.test(id);
 
 /** Same bounds as the pipeline's `chunkSize`. */
 export const MAX_CLASSIFICATION_CHUNK_SIZE = 10_000_000;
@@ -51,18 +55,52 @@ function newClassificationId(now: Date = new Date()): string {
   return `cls-${newRunId(now)}`;
 }
 
-export function classificationDir(storageDir: string, id: string): string {
+function checkClassificationId(id: string): string {
   if (!CLASSIFICATION_ID_PATTERN.test(id))
     throw new RangeError(`classification id "${id}" must be "cls-" then letters, digits, "_" and "-"`);
-  return path.join(storageDir, 'classifications', id);
+  return id;
 }
 
-export function partPath(dir: string, chunk: number): string {
-  return path.join(dir, CLASSIFICATION_FILES.partsDir, `part-${String(chunk).padStart(5, '0')}.csv`);
+/** The folder of a classification's files on the file backend (the store's root being `storageDir`). */
+export function classificationDir(storageDir: string, id: string): string {
+  return path.join(storageDir, 'classifications', checkClassificationId(id));
 }
 
-export function partStatsPath(dir: string, chunk: number): string {
-  return path.join(dir, CLASSIFICATION_FILES.partsDir, `part-${String(chunk).padStart(5, '0')}.stats.json`);
+/** A classification's object in the artifact store: `classifications/<id>/<name>`. */
+export function classificationKey(id: string, name: string): string {
+  return `classifications/${checkClassificationId(id)}/${name}`;
+}
+
+const partName = (chunk: number) => `${CLASSIFICATION_FILES.partsDir}/part-${String(chunk).padStart(5, '0')}`;
+
+/** A chunk's prediction rows. */
+export function partKey(id: string, chunk: number): string {
+  return classificationKey(id, `${partName(chunk)}.csv`);
+}
+
+/** A chunk's counts, written after its rows. */
+export function partStatsKey(id: string, chunk: number): string {
+  return classificationKey(id, `${partName(chunk)}.stats.json`);
+}
+
+const stores = new WeakMap<TicketflowConfig, ArtifactStore>();
+
+/** The artifact store a process's classifications live in: one per config, opened on first use. */
+export function classificationStore(config: TicketflowConfig): ArtifactStore {
+  let store = stores.get(config);
+  if (store === undefined) {
+    store = openStore(config.storage);
+    stores.set(config, store);
+  }
+  return store;
+}
+
+/** An object parsed as JSON, or null when there is none. */
+export async function readJsonOrNull<T>(store: ArtifactStore, key: string): Promise<T | null> {
+  return store.getJson<T>(key).catch((err: unknown) => {
+    if (err instanceof ArtifactNotFound) return null;
+    throw err;
+  });
 }
 
 /** `classification.json`: what was asked for. */
@@ -253,8 +291,7 @@ export async function submitClassification(
     chunkSize,
     createdAt: createdAt.toISOString(),
   };
-  const dir = classificationDir(ctx.config.storageDir, id);
-  await writeJsonAtomic(path.join(dir, CLASSIFICATION_FILES.record), record);
+  await classificationStore(ctx.config).putJson(classificationKey(id, CLASSIFICATION_FILES.record), record);
   await ctx.redis.zadd(ctx.keys.classifications, 0, `${String(createdAt.getTime()).padStart(15, '0')}|${id}`);
   const data: ClassificationJobData = {
     runId: id,
@@ -273,17 +310,6 @@ export async function submitClassification(
     nodeOptions(ctx.config, classificationJobId(id), false),
   );
   return { id, model: run };
-}
-
-async function readJsonOrNull<T>(file: string): Promise<T | null> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  return JSON.parse(text) as T;
 }
 
 const CHILD_FAILED = /^child .*:([^:]+):([^:]+) failed$/;
@@ -307,8 +333,11 @@ async function rootCause(ctx: RunsContext, reason: string): Promise<string> {
  */
 export async function getClassification(ctx: RunsContext, id: string): Promise<ClassificationStatus | null> {
   if (typeof id !== 'string' || !CLASSIFICATION_ID_PATTERN.test(id)) return null;
-  const dir = classificationDir(ctx.config.storageDir, id);
-  const record = await readJsonOrNull<ClassificationRecord>(path.join(dir, CLASSIFICATION_FILES.record));
+  const store = classificationStore(ctx.config);
+  const record = await readJsonOrNull<ClassificationRecord>(
+    store,
+    classificationKey(id, CLASSIFICATION_FILES.record),
+  );
   if (!record) return null;
   const status: ClassificationStatus = {
     id,
@@ -323,20 +352,20 @@ export async function getClassification(ctx: RunsContext, id: string): Promise<C
     summary: null,
     error: null,
   };
-  const summaryFile = path.join(dir, CLASSIFICATION_FILES.summary);
-  const summary = await readJsonOrNull<ClassificationSummary>(summaryFile);
-  if (summary) {
-    const written = await fsp.stat(summaryFile);
+  const summaryKey = classificationKey(id, CLASSIFICATION_FILES.summary);
+  const summary = await readJsonOrNull<ClassificationSummary>(store, summaryKey);
+  const written = summary && (await store.stat(summaryKey));
+  if (summary && written) {
     return {
       ...status,
       state: 'completed',
       progress: 100,
-      finishedAt: written.mtime.toISOString(),
+      finishedAt: written.modifiedAt.toISOString(),
       summary,
     };
   }
-  const failureFile = path.join(dir, CLASSIFICATION_FILES.failure);
-  const failure = await readJsonOrNull<{ error: string; finishedAt: string }>(failureFile);
+  const failureKey = classificationKey(id, CLASSIFICATION_FILES.failure);
+  const failure = await readJsonOrNull<{ error: string; finishedAt: string }>(store, failureKey);
   if (failure) return { ...status, state: 'failed', finishedAt: failure.finishedAt, error: failure.error };
 
   const job = (await ctx.queues[CLASSIFICATION_QUEUE].getJob(classificationJobId(id))) as
@@ -345,7 +374,8 @@ export async function getClassification(ctx: RunsContext, id: string): Promise<C
     if (Date.now() - Date.parse(record.createdAt) < LOST_CLASSIFICATION_AFTER_MS) return status;
     return fail(
       status,
-      failureFile,
+      store,
+      failureKey,
       'its job is gone from the queue without a result (Redis lost it, or it was removed): submit the classification again',
       new Date().toISOString(),
     );
@@ -355,11 +385,11 @@ export async function getClassification(ctx: RunsContext, id: string): Promise<C
     // The job was read before its state: read it again, so its failure reason is the final one.
     const failed = (await ctx.queues[CLASSIFICATION_QUEUE].getJob(job.id!)) ?? job;
     const reason = await rootCause(ctx, failed.failedReason || 'failed');
-    return fail(status, failureFile, reason, new Date(failed.finishedOn ?? Date.now()).toISOString());
+    return fail(status, store, failureKey, reason, new Date(failed.finishedOn ?? Date.now()).toISOString());
   }
   if (raw === 'completed') {
     // The merge writes summary.json before the job completes: read it again (it may have just appeared).
-    const finished = await readJsonOrNull<ClassificationSummary>(summaryFile);
+    const finished = await readJsonOrNull<ClassificationSummary>(store, summaryKey);
     const fresh = finished ? null : await ctx.queues[CLASSIFICATION_QUEUE].getJob(job.id!);
     return {
       ...status,
@@ -384,10 +414,13 @@ export async function getClassification(ctx: RunsContext, id: string): Promise<C
 
 async function fail(
   status: ClassificationStatus,
-  file: string,
+  store: ArtifactStore,
+  key: string,
   error: string,
   finishedAt: string,
 ): Promise<ClassificationStatus> {
-  await writeJsonAtomic(file, { error, finishedAt }).catch(logLost(`writing the failure file ${file}`));
+  await store
+    .putJson(key, { error, finishedAt })
+    .catch(logLost(`writing the failure file ${key} in ${store.url}`));
   return { ...status, state: 'failed', finishedAt, error };
 }

@@ -3,10 +3,11 @@ import path from 'node:path';
 import {
   PartStats,
   classMap,
-  classificationDir,
-  partPath,
-  partStatsPath,
+  classificationStore,
+  partKey,
+  partStatsKey,
 } from '../../../shared/runtime/classify/batch';
+import { ArtifactWriter } from '../../../shared/core/store/artifact-store';
 import { DatasetFile } from '../../../shared/core/dataset/open-dataset';
 import { readTickets } from '../../../shared/core/dataset/read-tickets';
 import {
@@ -16,7 +17,7 @@ import {
 import { csvRow } from '../../../shared/core/io/csv';
 import { LoadedModel, readModel } from '../../../shared/pipeline/model/load-model';
 import { ARTIFACTS } from '../../../shared/pipeline/stages/context';
-import { openAtomicWriter, runDir, writeJsonAtomic } from '../../../shared/core/storage';
+import { runDir } from '../../../shared/core/storage';
 import { openJobDataset } from '../dataset-path';
 import { processConfig, ProcessorJob, runJobLogged } from '../stage-context';
 
@@ -42,7 +43,7 @@ function modelOf(storageDir: string, run: string): Promise<LoadedModel> {
 /**
  * Sandboxed: classify one chunk's byte range of the dataset — its records validated as they are read,
  * through the same reader as text chunks — and write `parts/part-NNNNN.csv` (prediction rows, no header)
- * and then `part-NNNNN.stats.json`, each atomically.
+ * and then `part-NNNNN.stats.json`, each atomically, into the artifact store.
  */
 export default async function classificationChunk(
   job: ProcessorJob<ClassificationChunkJobData>,
@@ -51,17 +52,18 @@ export default async function classificationChunk(
     const start = performance.now();
     const config = processConfig();
     const { chunk, classificationId, format, range, threshold } = job.data;
-    const dir = classificationDir(config.storageDir, classificationId);
+    const store = classificationStore(config);
     const model = await modelOf(config.storageDir, job.data.model);
     const file = await openJobDataset(config, job.data.dataset);
     let stats: PartStats;
     try {
-      stats = await classifyRange(model, file, { chunk, format, range, threshold }, dir);
+      const out = await store.openWriter(partKey(classificationId, chunk));
+      stats = await classifyRange(model, file, { chunk, format, range, threshold }, out);
     } finally {
       await file.close();
     }
     stats.seconds = Math.round(performance.now() - start) / 1000;
-    await writeJsonAtomic(partStatsPath(dir, chunk), stats);
+    await store.putJson(partStatsKey(classificationId, chunk), stats);
     log.debug(
       `chunk ${chunk}: ${stats.read.kept} tickets, ${stats.abstained} abstained (${stats.seconds} s)`,
     );
@@ -73,7 +75,7 @@ async function classifyRange(
   model: LoadedModel,
   file: DatasetFile,
   input: Pick<ClassificationChunkJobData, 'chunk' | 'format' | 'range' | 'threshold'>,
-  dir: string,
+  out: ArtifactWriter,
 ): Promise<PartStats> {
   const classes = model.classes;
   const counts = classMap();
@@ -83,7 +85,6 @@ async function classifyRange(
   let outOfVocabulary = 0;
   let ids: string[] = [];
   let texts: string[] = [];
-  const out = await openAtomicWriter(partPath(dir, input.chunk));
   const flush = (): void | Promise<void> => {
     const result = model.classifyWithStats(texts, input.threshold);
     tokens += result.tokens;

@@ -1,7 +1,8 @@
 /**
  * The `/ui` page's script, served as `GET /ui/app.js`: no dependency, no CDN. It reads the API (`GET /runs`,
- * `/runs/:id`, `/runs/:id/timeline`, `/runs/:id/report?live=1`) with the token as Bearer when the API asks
- * for one (kept in sessionStorage, never in a URL), and calls retry / cancel / delete.
+ * `/runs/:id`, `/runs/:id/timeline`, `/runs/:id/report?live=1`, `/runs/:id/artifacts`) with the token as
+ * Bearer when the API asks for one (kept in sessionStorage, never in a URL), calls retry / cancel / delete,
+ * and downloads artifacts (fetched with the token, handed to the browser as a blob).
  *
  * Type-checked against the DOM library alone (tsconfig.browser.json) and compiled on its own to one classic
  * script, which the API reads from dist/ at start-up. So this file has no `import` or `export` (either would
@@ -25,6 +26,14 @@ interface RunHead {
   createdAt: string;
   durationSeconds: number | null;
   progress: number;
+}
+
+/** `GET /runs/:id/artifacts`: one row of the artifacts table. */
+interface ArtifactRow {
+  name: string;
+  size: number;
+  sha256: string;
+  stage: string | null;
 }
 
 /** `GET /runs/:id/timeline`: the fields the summary line counts. */
@@ -107,6 +116,24 @@ interface RunTimeline {
       throw new Error(typeof error === 'string' && error ? error : 'HTTP ' + res.status);
     }
     return body as T;
+  }
+  /** An artifact fetched with the token and saved by the browser under its own name. */
+  async function download(path: string, name: string): Promise<void> {
+    const headers: Record<string, string> = {};
+    const t = token();
+    if (t) headers.authorization = 'Bearer ' + t;
+    const res = await fetch(path, { headers, cache: 'no-store' });
+    if (res.status === 401) {
+      askToken();
+      throw new NeedToken();
+    }
+    if (!res.ok) throw new Error(name + ': HTTP ' + res.status);
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', { href: url, download: name.slice(name.lastIndexOf('/') + 1) });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
   function failed(err: unknown): void {
     if (err instanceof NeedToken) return;
@@ -320,12 +347,39 @@ interface RunTimeline {
     $('btn-delete', HTMLButtonElement).disabled = !FINAL.has(r.state);
   }
 
+  /** The run's artifacts, each a download link; none (yet) when the run has no objects. */
+  function drawArtifacts(base: string, artifacts: ArtifactRow[]): void {
+    const body = $('artifacts-body');
+    body.textContent = '';
+    if (artifacts.length === 0)
+      body.appendChild(el('tr', {}, [el('td', { colspan: '4', class: 'muted', text: 'none yet' })]));
+    for (const a of artifacts) {
+      // Each segment encoded: a nested name (search/cv-1-0.json) keeps its "/" as a path separator.
+      const href = base + '/artifacts/' + a.name.split('/').map(encodeURIComponent).join('/');
+      const link = el('a', { href, text: a.name, 'data-artifact': a.name });
+      link.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        download(href, a.name).catch(failed);
+      });
+      body.appendChild(
+        el('tr', { 'data-artifact': a.name }, [
+          el('td', {}, [link]),
+          el('td', { text: a.stage ?? '' }),
+          el('td', { class: 'num', text: String(a.size) }),
+          el('td', {}, [el('code', { class: 'sha', title: a.sha256, text: a.sha256.slice(0, 16) })]),
+        ]),
+      );
+    }
+  }
+
   function showRun(id: string): void {
     $('list-view').hidden = true;
     $('run-view').hidden = false;
     $('report').textContent = '';
     $('run-state').textContent = '';
+    $('artifacts-body').textContent = '';
     lastFragment = '';
+    let listedAt = '';
     const base = '/runs/' + encodeURIComponent(id);
     every(1000, async () => {
       const [r, tl, fragment] = await Promise.all([
@@ -358,6 +412,15 @@ interface RunTimeline {
       }
       const live = !FINAL.has(r.state);
       $('live').textContent = live ? '● live' : '';
+      // Listed again only when the run's state changes (a listing stats and may hash every object), and
+      // apart from the tick: the header never waits for it.
+      if (r.state !== listedAt) {
+        listedAt = r.state;
+        api<{ artifacts: ArtifactRow[] }>('GET', base + '/artifacts').then(
+          (listing) => drawArtifacts(base, listing.artifacts),
+          (err: unknown) => (err instanceof NeedToken ? undefined : drawArtifacts(base, [])),
+        );
+      }
       return live;
     });
   }
