@@ -70,9 +70,9 @@ async function main(): Promise<void> {
     });
   });
   if (!ready) log.warn(`Redis at ${config.redisUrl} does not answer yet: answering 503 until it does`);
-  // A run can end in the API too: every stage cached at submit, or a reader's sync after a worker died.
   // A store that cannot be reached or written (wrong credentials, no bucket) stops the API here, saying why.
   await checkArtifactStore(config);
+  // A run can end in the API too: every stage cached at submit, or a reader's sync after a worker died.
   const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
   // Deletes cut short (a process killed mid-delete) are finished in the background once Redis answers.
   const sweep = (): void => {

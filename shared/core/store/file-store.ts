@@ -213,6 +213,14 @@ export class FileStore implements ArtifactStore {
     }
   }
 
+  /**
+   * Appends to the file behind `key` (creating the file, never its folder: ENOENT when the folder is
+   * gone). Local only: an append is not atomic, and object stores have none.
+   */
+  async append(key: string, data: string | Uint8Array): Promise<void> {
+    await fsp.appendFile(this.pathOf(key), data);
+  }
+
   async check(): Promise<void> {
     const probe = path.join(this.root, `.probe.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {

@@ -15,7 +15,7 @@ export function runLogKey(runId: string): string {
   return runKey(runId, RUN_LOG_FILE);
 }
 
-/** The run log's file in a storage folder, for the local appender (it appends, which only a file can). */
+/** The run log's file under a storage folder: where the file backend keeps runLogKey. */
 export function runLogFile(storageDir: string, runId: string): string {
   return path.join(runDir(storageDir, runId), RUN_LOG_FILE);
 }
