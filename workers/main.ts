@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../shared/core/config/config';
 import { QUEUES, QueueName, isQueueName, queueTimeoutsMs } from '../shared/runtime/flow/queue-names';
@@ -9,6 +7,7 @@ import { WorkerMetrics } from '../shared/runtime/metrics/worker-metrics';
 import { MetricsServer, serveMetrics } from '../shared/runtime/metrics/server';
 import { ensureRedis } from '../shared/runtime/redis/local-redis';
 import { startWorkers } from './start-workers';
+import { checkArtifactStore } from '../shared/runtime/runs/check-store';
 
 const HELP = `Usage: npm run worker -- [--queues q1,q2] [--concurrency N] [--shutdown-timeout MS] [--metrics-port N]
 
@@ -29,19 +28,6 @@ While Redis is unreachable the worker waits quietly: one warning when it goes, o
 
 /** After the shutdown timeout, force-closing may itself wait on Redis: this long at most. */
 const SHUTDOWN_GRACE_MS = 2000;
-
-/** Fail at start, naming the folder and the cause, rather than on every job: storage must be writable. */
-async function checkStorageWritable(dir: string): Promise<void> {
-  const probe = path.join(dir, `.write-probe-${process.pid}`);
-  try {
-    await fsp.mkdir(dir, { recursive: true });
-    await fsp.writeFile(probe, 'ok');
-    await fsp.rm(probe);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new Error(`storage ${dir} (TICKETFLOW_STORAGE_DIR) is not writable: ${e.code ?? ''} ${e.message}`);
-  }
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -91,7 +77,7 @@ async function main(): Promise<number> {
     log.info(
       `no Redis answered at ${config.redisUrl}: started a durable redis-server there (ticketflow redis stop stops it)`,
     );
-  await checkStorageWritable(config.storageDir);
+  await checkArtifactStore(config);
   const metrics = metricsPort === null ? undefined : new WorkerMetrics();
   let metricsServer: MetricsServer | null = null;
   if (metrics) {

@@ -12,7 +12,7 @@ import { LISTED_STATES, ListedState } from '../../shared/runtime/runs/record';
 import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runtime/runs/submit';
 import { HashCache } from '../../shared/core/dataset/hash-cache';
 import { readRun } from '../../shared/runtime/runs/sync';
-import { readJson, RUN_ID_PATTERN } from '../../shared/core/storage';
+import { RUN_ID_PATTERN } from '../../shared/core/storage';
 import { LOCK_TTL_MS, LockBusy } from '../../shared/runtime/runs/run-lock';
 import { writeRefusal } from '../../shared/runtime/redis/write-refusal';
 import { logLost } from '../../shared/core/logger';
@@ -193,7 +193,7 @@ function runDatasetFile(deps: ApiDeps, dataset: string): string {
  */
 export async function prepareRetry(deps: ApiDeps, id: string): Promise<void> {
   if (!RUN_ID_PATTERN.test(id)) return;
-  const record = await readJson<{ dataset?: unknown }>(deps.store.file(id)).catch(() => null);
+  const record = await deps.store.readStored(id).catch(() => null);
   if (typeof record?.dataset !== 'string') return;
   await datasetDigests
     .digest(runDatasetFile(deps, record.dataset))

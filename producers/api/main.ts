@@ -4,6 +4,7 @@ import { createApiConnection } from '../../shared/runtime/flow/connection';
 import { createLogger, logLost } from '../../shared/core/logger';
 import { ensureRedis } from '../../shared/runtime/redis/local-redis';
 import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
+import { checkArtifactStore } from '../../shared/runtime/runs/check-store';
 import { sweepDeletes } from '../../shared/runtime/runs/control';
 import { createApp } from './app';
 import { exposureCheck, writableBoardWarning } from './auth';
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
     });
   });
   if (!ready) log.warn(`Redis at ${config.redisUrl} does not answer yet: answering 503 until it does`);
+  // A store that cannot be reached or written (wrong credentials, no bucket) stops the API here, saying why.
+  await checkArtifactStore(config);
   // A run can end in the API too: every stage cached at submit, or a reader's sync after a worker died.
   const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
   // Deletes cut short (a process killed mid-delete) are finished in the background once Redis answers.

@@ -1,11 +1,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { TicketflowConfig } from '../../shared/core/config/config';
 import { Queues, queuesWithoutWorkers } from '../../shared/runtime/flow/queues';
 import { formatTextLine, levelRank, logLost } from '../../shared/core/logger';
-import { runLogFile } from '../../shared/runtime/runs/run-logs';
+import { runLogKey } from '../../shared/runtime/runs/run-logs';
+import { RUN_RECORD_FILE } from '../../shared/core/storage';
+import { ArtifactNotFound, ArtifactStore } from '../../shared/core/store/artifact-store';
+import { FileStore } from '../../shared/core/store/file-store';
+import { openStore } from '../../shared/core/store/open-store';
 
 export interface SpawnedWorkers {
   count: number;
@@ -19,18 +22,19 @@ const WORKER_MAIN = path.resolve(__dirname, '../../workers/main.js');
 /**
  * Appends worker log lines to their run's `runs/<id>/logs.jsonl`, in the order they arrive: lines that
  * arrive while a file is being written are appended together next. A run whose folder is gone (deleted)
- * gets nothing: the folder is never created here.
+ * gets nothing: the folder is never created here. A store without appends (S3) gets the whole log put
+ * again, while the run's record is there.
  */
 class RunLogAppender {
   private readonly queued = new Map<string, string[]>();
   private readonly writing = new Map<string, Promise<void>>();
 
-  constructor(private readonly storageDir: string) {}
+  constructor(private readonly store: ArtifactStore) {}
 
   add(runId: string, line: string): void {
     let file: string;
     try {
-      file = runLogFile(this.storageDir, runId);
+      file = runLogKey(runId);
     } catch {
       return; // not a run id
     }
@@ -45,11 +49,22 @@ class RunLogAppender {
       const lines = this.queued.get(file);
       if (!lines || lines.length === 0) break;
       this.queued.delete(file);
-      await fsp
-        .appendFile(file, lines.join('\n') + '\n')
-        .catch(logLost(`appending ${lines.length} lines to ${file}`));
+      await this.append(file, lines.join('\n') + '\n').catch(
+        logLost(`appending ${lines.length} lines to ${file} in ${this.store.url}`),
+      );
     }
     this.writing.delete(file);
+  }
+
+  private async append(key: string, text: string): Promise<void> {
+    if (this.store instanceof FileStore) return this.store.append(key, text);
+    const before = await this.store.get(key).catch((err: unknown) => {
+      if (err instanceof ArtifactNotFound) return Buffer.alloc(0);
+      throw err;
+    });
+    if (before.length === 0 && (await this.store.stat(key.replace(/[^/]+$/, RUN_RECORD_FILE))) === undefined)
+      return; // the run is gone
+    await this.store.put(key, Buffer.concat([before, Buffer.from(text, 'utf8')]));
   }
 
   async drain(): Promise<void> {
@@ -105,7 +120,8 @@ export async function spawnWorkers(
   extraEnv: Record<string, string> = {},
 ): Promise<SpawnedWorkers> {
   const children: ChildProcess[] = [];
-  const appender = new RunLogAppender(config.storageDir);
+  const store = openStore(config.storage);
+  const appender = new RunLogAppender(store);
   const logsRead: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const child = spawn(process.execPath, [WORKER_MAIN], {
@@ -136,6 +152,7 @@ export async function spawnWorkers(
     // written to the runs' files.
     await Promise.race([Promise.all(logsRead), new Promise((r) => setTimeout(r, 2000).unref())]);
     await appender.drain();
+    await store.close();
   };
   // Each worker process says when its queues are served and its sandboxes are started.
   let ready = 0;

@@ -12,7 +12,9 @@ import { RunsContext } from '../../shared/runtime/runs/context';
 import { isFinal, LISTED_STATES, ListedState, RunRecord } from '../../shared/runtime/runs/record';
 import { submitRun } from '../../shared/runtime/runs/submit';
 import { readRun } from '../../shared/runtime/runs/sync';
-import { readJson, runDir } from '../../shared/core/storage';
+import { runDir, runKey, runPrefix } from '../../shared/core/storage';
+import { ArtifactStore } from '../../shared/core/store/artifact-store';
+import { FileStore } from '../../shared/core/store/file-store';
 import { logLost } from '../../shared/core/logger';
 import { classifyCommand } from './classify-command';
 import { redisCommand } from './redis-command';
@@ -116,7 +118,7 @@ async function followRun(
     });
     // "completed in" counts from enqueue; the self-contained start-up is reported apart.
     const wall = (performance.now() - enqueuedAt) / 1000;
-    const artifactsDir = runDir(runs.config.storageDir, runId);
+    const artifactsDir = artifactsLocation(runs.artifacts, runId);
     if (opts.json) {
       const stages = Object.fromEntries(record.stages.map((s) => [s.stage, s.seconds]));
       const cached = Object.fromEntries(record.stages.map((s) => [s.stage, s.cached]));
@@ -137,9 +139,9 @@ async function followRun(
       );
     } else if (record.state === 'completed') {
       const topics =
-        (await readJson<TopicsFile>(path.join(artifactsDir, ARTIFACTS.topics)).catch(
-          logLost(`reading ${ARTIFACTS.topics} for the report's topic table`),
-        )) ?? null;
+        (await runs.artifacts
+          .getJson<TopicsFile>(runKey(runId, ARTIFACTS.topics))
+          .catch(logLost(`reading ${ARTIFACTS.topics} for the report's topic table`))) ?? null;
       process.stdout.write(
         formatReport(record, artifactsDir, { seconds: wall, startupSeconds }, topics, opts.labelMapFile),
       );
@@ -154,6 +156,13 @@ async function followRun(
   } finally {
     await workers?.stop();
   }
+}
+
+/** Where a run's artifacts are, for people: its folder on the file backend, its prefix's URL otherwise. */
+function artifactsLocation(store: ArtifactStore, runId: string): string {
+  return store instanceof FileStore
+    ? runDir(store.root, runId)
+    : `${store.url.replace(/\/$/, '')}/${runPrefix(runId)}`;
 }
 
 async function follow(

@@ -27,6 +27,18 @@ export function runDir(storageDir: string, runId: string): string {
   return path.join(storageDir, 'runs', runId);
 }
 
+/** The store prefix of a run's artifacts: `runs/<runId>/` (the keys under it mirror runDir's files). */
+export function runPrefix(runId: string): string {
+  if (!RUN_ID_PATTERN.test(runId))
+    throw new RangeError(`run id "${runId}" may hold only letters, digits, "_" and "-" (1 to 80 of them)`);
+  return `runs/${runId}/`;
+}
+
+/** The store key of one of a run's artifacts: `runs/<runId>/<name>` (`name` may hold "/"). */
+export function runKey(runId: string, name: string): string {
+  return runPrefix(runId) + name;
+}
+
 function tempNameFor(file: string): string {
   return path.join(
     path.dirname(file),

@@ -4,13 +4,13 @@
  * `?live=1` the report's sections rendered now, for the page) and `GET /runs/:id/timeline` (JSON).
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import express, { NextFunction, Request, Response, Router } from 'express';
 import { RUN_ID_PATTERN } from '../../../shared/core/storage';
 import {
-  REPORT_FILE,
   gatherRunReport,
+  readStoredReport,
+  reportKey,
   renderRunReport,
   renderRunReportFragment,
 } from '../../../shared/runtime/report/run-report';
@@ -18,7 +18,6 @@ import { RunsContext } from '../../../shared/runtime/runs/context';
 import { isFinal } from '../../../shared/runtime/runs/record';
 import { readRun } from '../../../shared/runtime/runs/sync';
 import { runTimeline } from '../../../shared/runtime/runs/timeline';
-import { runDir, writeFileAtomic } from '../../../shared/core/storage';
 import { UI_HTML } from './page';
 import { REPORT_CSP, UI_CSP } from '../security-headers';
 import { redisDeadline } from '../redis-deadline';
@@ -77,8 +76,7 @@ async function report(ctx: RunsContext, req: Request, res: Response): Promise<vo
     res.set('Content-Security-Policy', REPORT_CSP).set('Cache-Control', 'no-store').type('html').send(html);
     return;
   }
-  const file = path.join(runDir(ctx.config.storageDir, id), REPORT_FILE);
-  let html = await fsp.readFile(file, 'utf8').catch(() => null);
+  let html = await readStoredReport(ctx.artifacts, id).catch(() => null);
   if (html === null) {
     const record = await readRun(ctx, id);
     if (!record) return void notFound(res, id);
@@ -90,7 +88,9 @@ async function report(ctx: RunsContext, req: Request, res: Response): Promise<vo
     }
     // A final run whose report was never written (or was removed): render it now, and keep it.
     html = renderRunReport(record, await gatherRunReport(ctx, record));
-    await writeFileAtomic(file, html).catch(logLost(`caching the report ${file}`));
+    await ctx.artifacts
+      .put(reportKey(id), html)
+      .catch(logLost(`caching the report ${reportKey(id)} in ${ctx.artifacts.url}`));
   }
   res.set('Content-Security-Policy', REPORT_CSP).set('Cache-Control', 'no-cache').type('html').send(html);
 }

@@ -18,6 +18,24 @@ import {
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 
+/** A folder while removePrefix removes it: `.deleting-<name>-<8 hex digits>` beside where it was. */
+const DOOMED_PREFIX = '.deleting-';
+const DOOMED_FOLDER = /^\.deleting-([A-Za-z0-9_][A-Za-z0-9_.=-]*)-[0-9a-f]{8}$/;
+
+async function removeFolder(dir: string): Promise<void> {
+  await fsp.rm(dir, { recursive: true, force: true }).catch((err: unknown) => {
+    throw storageFailure(err, dir);
+  });
+}
+
+/** Whether `dir` (under `base`) lies in a folder being removed. */
+function isUnderDoomed(base: string, dir: string): boolean {
+  return path
+    .relative(base, dir)
+    .split(path.sep)
+    .some((s) => s.startsWith(DOOMED_PREFIX));
+}
+
 /**
  * Artifacts as files under one folder (local disk, NFS, a mounted volume): a key is a relative path.
  * Writes go to a temporary name beside the file and are renamed into place; temporary names start with
@@ -103,16 +121,72 @@ export class FileStore implements ArtifactStore {
     await fsp.rm(this.pathOf(key), { force: true });
   }
 
+  /**
+   * A folder prefix ("…/") is renamed away first (`<parent>/.deleting-<name>-<8 hex digits>`: its files
+   * vanish at once, whatever removing them takes), then removed, with any such folder an earlier removal of
+   * the same folder left (finishRemovals).
+   */
   async removePrefix(prefix: string): Promise<void> {
     checkKey(prefix, 'prefix');
-    if (prefix.endsWith('/')) {
-      await fsp.rm(path.join(this.root, ...prefix.split('/').filter((s) => s !== '')), {
-        recursive: true,
-        force: true,
+    const segments = prefix.split('/').filter((s) => s !== '');
+    if (prefix.endsWith('/') && segments.length > 0) {
+      const dir = path.join(this.root, ...segments);
+      const doomed = path.join(
+        path.dirname(dir),
+        `${DOOMED_PREFIX}${path.basename(dir)}-${randomBytes(4).toString('hex')}`,
+      );
+      await fsp.rename(dir, doomed).catch((err: unknown) => {
+        if (!isMissing(err)) throw storageFailure(err, dir);
       });
+      await removeFolder(doomed);
+      await this.finishRemovals(prefix);
       return;
     }
     for (const { key } of await this.list(prefix)) await this.remove(key);
+  }
+
+  /**
+   * Names of the folders directly under `parent` (a folder prefix, "" for the root) whose removal was cut
+   * short: renamed away by removePrefix and not yet removed.
+   */
+  async cutShortRemovals(parent: string): Promise<string[]> {
+    checkKey(parent, 'prefix');
+    const dir = path.join(this.root, ...parent.split('/').filter((s) => s !== ''));
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    return names.flatMap((n) => {
+      const m = DOOMED_FOLDER.exec(n);
+      return m ? [m[1]!] : [];
+    });
+  }
+
+  /**
+   * Finishes the removals of folder `prefix` ("…/") that were cut short (the folders removePrefix renamed
+   * away); the folder itself, if there, stays.
+   */
+  async finishRemovals(prefix: string): Promise<void> {
+    checkKey(prefix, 'prefix');
+    const segments = prefix.split('/').filter((s) => s !== '');
+    const name = segments.pop();
+    if (name === undefined) return;
+    const parent = path.join(this.root, ...segments);
+    const names = await fsp.readdir(parent).catch(() => [] as string[]);
+    for (const n of names) if (DOOMED_FOLDER.exec(n)?.[1] === name) await removeFolder(path.join(parent, n));
+  }
+
+  /**
+   * Removes the temporary files of writes cut short (a killed process leaves them) under folder `prefix`;
+   * returns how many. Only for a folder no write is under way in (e.g. the run's jobs have all ended).
+   */
+  async removeTemporaryFiles(prefix: string): Promise<number> {
+    checkKey(prefix, 'prefix');
+    const base = path.join(this.root, ...prefix.split('/').filter((s) => s !== ''));
+    const entries = await fsp.readdir(base, { withFileTypes: true, recursive: true }).catch(() => []);
+    const doomed = entries.filter(
+      (e) =>
+        e.isFile() && e.name.startsWith('.') && e.name.endsWith('.tmp') && !isUnderDoomed(base, e.parentPath),
+    );
+    await Promise.all(doomed.map((e) => fsp.rm(path.join(e.parentPath, e.name), { force: true })));
+    return doomed.length;
   }
 
   async copy(from: string, to: string): Promise<void> {
@@ -137,6 +211,14 @@ export class FileStore implements ArtifactStore {
       await fsp.rm(tmp, { force: true }).catch(logLost(`removing the temporary file ${tmp}`));
       throw err instanceof ArtifactNotFound ? err : storageFailure(err, target);
     }
+  }
+
+  /**
+   * Appends to the file behind `key` (creating the file, never its folder: ENOENT when the folder is
+   * gone). Local only: an append is not atomic, and object stores have none.
+   */
+  async append(key: string, data: string | Uint8Array): Promise<void> {
+    await fsp.appendFile(this.pathOf(key), data);
   }
 
   async check(): Promise<void> {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { PipelineParams } from '../../core/config/pipeline-params';
 import { BadInputError } from '../../core/errors';
-import { RUN_RECORD_FILE, runDir } from '../../core/storage';
+import { RUN_RECORD_FILE, runKey } from '../../core/storage';
+import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
+import { FileStore } from '../../core/store/file-store';
 
 /**
  * A `labelMap` named, not copied: every job of a run would otherwise carry the whole map (a 1 MB map in
@@ -56,7 +56,8 @@ export function jobParams(params: PipelineParams, runId: string): JobParams {
  */
 export async function resolveJobParams(
   params: JobParams,
-  storageDir: string,
+  /** the artifact store, or a storage folder (the file backend over it) */
+  storage: ArtifactStore | string,
   runId: string,
 ): Promise<PipelineParams> {
   const ref = params.labelMap;
@@ -65,11 +66,14 @@ export async function resolveJobParams(
     throw new BadInputError(
       `"labelMap" refers to ${JSON.stringify(ref.$ref)}: a job's label map can only be its own run's (${labelMapRefOf(runId)})`,
     );
-  const file = path.join(runDir(storageDir, runId), RUN_RECORD_FILE);
-  const key = `${file}:${ref.sha256}`;
+  const store = typeof storage === 'string' ? new FileStore(storage) : storage;
+  const recordKey = runKey(runId, RUN_RECORD_FILE);
+  // Messages name the record as a file on the file backend, as a key in its store otherwise.
+  const file = store instanceof FileStore ? store.pathOf(recordKey) : `${recordKey} in ${store.url}`;
+  const key = `${store.url}/${recordKey}:${ref.sha256}`;
   let map = recent.get(key) ?? null;
   if (map === null) {
-    map = await readRecordLabelMap(file);
+    map = await readRecordLabelMap(store, recordKey, file);
     if (map === null || labelMapSha256(map) !== ref.sha256)
       throw new BadInputError(
         `"labelMap": ${file} holds ${map === null ? 'no label map' : `a label map with SHA-256 ${labelMapSha256(map)}`}, not the one this job was given (SHA-256 ${ref.sha256})`,
@@ -80,16 +84,23 @@ export async function resolveJobParams(
   return { ...params, labelMap: map };
 }
 
-/** Label maps this process read and verified, by record file and SHA-256: a run's jobs read its record once. */
+/** Label maps this process read and verified, by store, record key and SHA-256: a run's jobs read its record once. */
 const recent = new Map<string, Record<string, string>>();
 const RECENT_MAX = 4;
 
-async function readRecordLabelMap(file: string): Promise<Record<string, string> | null> {
+async function readRecordLabelMap(
+  store: ArtifactStore,
+  key: string,
+  file: string,
+): Promise<Record<string, string> | null> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    text = (await store.get(key)).toString('utf8');
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const why =
+      err instanceof ArtifactNotFound
+        ? 'ENOENT'
+        : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
     throw new Error(`"labelMap": the run's record ${file} cannot be read (${why})`, { cause: err });
   }
   const params = (JSON.parse(text) as { params?: { labelMap?: Record<string, string> | null } }).params;

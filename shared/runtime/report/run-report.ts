@@ -1,5 +1,3 @@
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { STAGES, StageName, childrenOf, stageDefinition } from '../../pipeline/stages/definitions';
 import { describeLabelMap } from '../../core/config/label-map';
 import { labelMapSha256 } from '../flow/param-refs';
@@ -12,11 +10,27 @@ import { ARTIFACTS } from '../../pipeline/stages/context';
 import { TopicsFile } from '../../pipeline/stages/feature-extraction/feature-extraction';
 import { MetricsFile } from '../../pipeline/stages/training/training';
 import { SearchFile } from '../../pipeline/stages/training/search-file';
-import { runDir, writeFileAtomic } from '../../core/storage';
+import { runKey } from '../../core/storage';
+import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
 import { stateColour } from './state-colours';
 
 /** The report's file in the run's folder. */
 export const REPORT_FILE = 'report.html';
+
+/** The report's key in the artifact store: `runs/<id>/report.html`. */
+export function reportKey(runId: string): string {
+  return runKey(runId, REPORT_FILE);
+}
+
+/** The run's stored report, or null when none was written. */
+export async function readStoredReport(store: ArtifactStore, runId: string): Promise<string | null> {
+  try {
+    return (await store.get(reportKey(runId))).toString('utf8');
+  } catch (err) {
+    if (err instanceof ArtifactNotFound) return null;
+    throw err;
+  }
+}
 
 /** At most this many log lines in a report. */
 const MAX_LOG_LINES = 2000;
@@ -412,9 +426,9 @@ ${renderRunReportFragment(record, extras)}
 `;
 }
 
-async function readOptionalJson<T>(file: string): Promise<T | undefined> {
+async function readOptionalJson<T>(store: ArtifactStore, key: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
+    return await store.getJson<T>(key);
   } catch {
     return undefined;
   }
@@ -422,10 +436,9 @@ async function readOptionalJson<T>(file: string): Promise<T | undefined> {
 
 /** Everything a report shows, read from storage and BullMQ. Null when the run does not exist. */
 export async function gatherRunReport(ctx: RunsContext, record: RunRecord): Promise<RunReportExtras> {
-  const dir = runDir(ctx.config.storageDir, record.id);
   const [topics, metrics, timeline, logs] = await Promise.all([
-    readOptionalJson<TopicsFile>(path.join(dir, ARTIFACTS.topics)),
-    readOptionalJson<MetricsFile>(path.join(dir, ARTIFACTS.metrics)),
+    readOptionalJson<TopicsFile>(ctx.artifacts, runKey(record.id, ARTIFACTS.topics)),
+    readOptionalJson<MetricsFile>(ctx.artifacts, runKey(record.id, ARTIFACTS.metrics)),
     runTimeline(ctx, record),
     readRunLogs(ctx, record.id, { withChunks: false }),
   ]);
@@ -453,6 +466,6 @@ export async function writeRunReport(ctx: RunsContext, runId: string): Promise<v
   // deleted must not bring its folder back.
   await withLock(ctx.redis, ctx.keys.lock(runId), async () => {
     if (!(await ctx.store.read(runId))) return;
-    await writeFileAtomic(path.join(runDir(ctx.config.storageDir, runId), REPORT_FILE), html);
+    await ctx.artifacts.put(reportKey(runId), html);
   });
 }

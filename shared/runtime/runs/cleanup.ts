@@ -1,24 +1,18 @@
-import fsp from 'node:fs/promises';
-import path from 'node:path';
+import { ArtifactStore } from '../../core/store/artifact-store';
+import { FileStore } from '../../core/store/file-store';
+import { runKey, runPrefix } from '../../core/storage';
 import { ARTIFACTS } from '../../pipeline/stages/context';
 
 /**
- * Temporary names of writes cut short (see storage.ts: `.<name>.<pid>.<random>.tmp`), in a run's folder,
- * its chunks/ and search/.
+ * Temporary files of writes cut short (the file backend's `.<name>.<pid>.<random>.tmp`) under a run's
+ * artifacts; a store whose puts leave nothing visible when cut short has none. Returns how many went.
  */
-export async function removeTemporaryFiles(dir: string): Promise<number> {
-  let removed = 0;
-  for (const folder of [dir, path.join(dir, ARTIFACTS.chunksDir), path.join(dir, ARTIFACTS.searchDir)]) {
-    const names = await fsp.readdir(folder).catch(() => [] as string[]);
-    const doomed = names.filter((n) => n.startsWith('.') && n.endsWith('.tmp'));
-    await Promise.all(doomed.map((n) => fsp.rm(path.join(folder, n), { force: true })));
-    removed += doomed.length;
-  }
-  return removed;
+export async function removeTemporaryFiles(store: ArtifactStore, runId: string): Promise<number> {
+  return store instanceof FileStore ? store.removeTemporaryFiles(runPrefix(runId)) : 0;
 }
 
 /** Intermediate outputs (chunks, search folds): once a run is cancelled nobody needs them. */
-export async function removeChunkOutputs(dir: string): Promise<void> {
-  await fsp.rm(path.join(dir, ARTIFACTS.chunksDir), { recursive: true, force: true });
-  await fsp.rm(path.join(dir, ARTIFACTS.searchDir), { recursive: true, force: true });
+export async function removeChunkOutputs(store: ArtifactStore, runId: string): Promise<void> {
+  await store.removePrefix(`${runKey(runId, ARTIFACTS.chunksDir)}/`);
+  await store.removePrefix(`${runKey(runId, ARTIFACTS.searchDir)}/`);
 }

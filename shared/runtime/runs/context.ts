@@ -1,6 +1,8 @@
 import { FlowProducer } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TicketflowConfig } from '../../core/config/config';
+import { ArtifactStore } from '../../core/store/artifact-store';
+import { openStore } from '../../core/store/open-store';
 import { Queues, openFlowProducer, openQueues } from '../flow/queues';
 import { RunKeys, runKeys } from './keys';
 import { RunStore } from './run-store';
@@ -17,13 +19,18 @@ export interface RunsContextOptions {
   onRunFinished?: RunFinishedHook[];
 }
 
-/** What run control needs: config, one Redis connection, the queues, the flow producer, record store, cache. */
+/**
+ * What run control needs: config, one Redis connection, the queues, the flow producer, the artifact store
+ * (config.storage), record store, cache.
+ */
 export interface RunsContext {
   config: TicketflowConfig;
   redis: Redis;
   queues: Queues;
   flowProducer: FlowProducer;
   keys: RunKeys;
+  /** every run artifact (run.json, logs, report, the stages' files) is read and written through it */
+  artifacts: ArtifactStore;
   store: RunStore;
   cache: StageCache;
   onRunFinished: RunFinishedHook[];
@@ -35,14 +42,16 @@ export function openRunsContext(
   opts: RunsContextOptions = {},
 ): RunsContext {
   const keys = runKeys(config.queuePrefix);
+  const artifacts = openStore(config.storage);
   return {
     config,
     redis,
     queues: openQueues(config, redis),
     flowProducer: openFlowProducer(config, redis),
     keys,
-    store: new RunStore(config.storageDir, redis, keys),
-    cache: new StageCache(config.storageDir, redis, keys),
+    artifacts,
+    store: new RunStore(artifacts, redis, keys),
+    cache: new StageCache(artifacts, redis, keys),
     onRunFinished: opts.onRunFinished ?? [],
   };
 }
@@ -50,4 +59,5 @@ export function openRunsContext(
 export async function closeRunsContext(ctx: RunsContext): Promise<void> {
   await ctx.flowProducer.close();
   await Promise.all(Object.values(ctx.queues).map((q) => q.close()));
+  await ctx.artifacts.close();
 }

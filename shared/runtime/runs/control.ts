@@ -1,11 +1,10 @@
-import fsp from 'node:fs/promises';
 import { Job } from 'bullmq';
 import { STAGES, StageName } from '../../pipeline/stages/definitions';
 import { hashFile } from '../../core/dataset/hash-file';
 import { aliasesOf, dropAliasesOf } from './model-aliases';
 import { buildRunFlow } from '../flow/build-flow';
 import { childJob, StageJobData, stageJobId } from '../flow/job-types';
-import { runDir } from '../../core/storage';
+import { runPrefix } from '../../core/storage';
 import { removeChunkOutputs, removeTemporaryFiles } from './cleanup';
 import { RunsContext } from './context';
 import { deriveRunFields, isDone, isFinal, RunRecord, summarise } from './record';
@@ -190,9 +189,9 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
   const stoppedSeconds = (performance.now() - started) / 1000;
   if (stillActive.length === 0) {
     // Tidying only: the cancel is done whether or not storage lets these files go now.
-    const dir = runDir(ctx.config.storageDir, runId);
-    await removeChunkOutputs(dir).catch(logLost(`removing the chunk outputs in ${dir}`));
-    await removeTemporaryFiles(dir).catch(logLost(`removing temporary files in ${dir}`));
+    const where = `${runPrefix(runId)} of ${ctx.artifacts.url}`;
+    await removeChunkOutputs(ctx.artifacts, runId).catch(logLost(`removing the chunk outputs in ${where}`));
+    await removeTemporaryFiles(ctx.artifacts, runId).catch(logLost(`removing temporary files in ${where}`));
   }
   return { record, stoppedSeconds };
 }
@@ -246,7 +245,7 @@ export async function deleteRun(
           // No record and no mark: only what a delete cut short outside this protocol leaves (an index entry
           // naming a missing record, a doomed folder) is there to finish.
           const summary = await ctx.store.summary(runId);
-          const doomed = (await ctx.store.doomedFolders()).some((f) => f.runId === runId);
+          const doomed = (await ctx.store.removalsCutShort()).includes(runId);
           if (summary === null && !doomed) throw new NoSuchRun(runId);
           if (summary !== null) mark = await ctx.store.markDeleting(summary, null);
         }
@@ -294,14 +293,13 @@ export interface SweepResult {
  */
 export async function sweepDeletes(ctx: RunsContext): Promise<SweepResult> {
   const result: SweepResult = { finished: [], failed: [] };
-  const doomed = await ctx.store.doomedFolders();
-  const ids = new Set([...(await ctx.store.deletingIds()), ...doomed.map((f) => f.runId)]);
+  const doomed = await ctx.store.removalsCutShort();
+  const ids = new Set([...(await ctx.store.deletingIds()), ...doomed]);
   for (const runId of ids) {
     try {
       if ((await ctx.store.deletion(runId)) === null && (await ctx.store.readStored(runId)) !== null) {
         // A run that exists and is not being deleted: only the stray folder goes.
-        for (const f of doomed.filter((d) => d.runId === runId))
-          await fsp.rm(f.path, { recursive: true, force: true });
+        await ctx.store.finishRemovals(runId);
         continue;
       }
       await deleteRun(ctx, runId);

@@ -1,11 +1,10 @@
-import fsp from 'node:fs/promises';
-import path from 'node:path';
+import { FileStore } from '../../core/store/file-store';
 import { RunsContext } from './context';
 import { RunSummary } from './record';
 import { ARTIFACTS } from '../../pipeline/stages/context';
-import { RUN_ID_PATTERN, runDir } from '../../core/storage';
+import { RUN_ID_PATTERN, runKey } from '../../core/storage';
 import { LoadedModel } from '../../pipeline/model/load-model';
-import { loadModelOffThread } from '../../pipeline/model/load-off-thread';
+import { loadRunModel } from './load-run-model';
 import { ModelCache } from '../../pipeline/model/model-cache';
 
 /** The alias classification uses when a request names no model. */
@@ -57,7 +56,7 @@ export class ModelRegistry {
       cache ??
       new ModelCache({
         maxBytes: ctx.config.modelCacheMb * 2 ** 20,
-        load: (runId) => loadModelOffThread(path.join(runDir(ctx.config.storageDir, runId), ARTIFACTS.model)),
+        load: (runId) => loadRunModel(ctx.artifacts, runId),
       });
   }
 
@@ -121,14 +120,17 @@ export class ModelRegistry {
     if (state === 'deleting') return `run ${runId} is being deleted`;
     if (state !== 'completed') return `run ${runId} is ${state}, not completed`;
     if (checkFile) {
-      const file = path.join(runDir(this.ctx.config.storageDir, runId), ARTIFACTS.model);
-      const there = await fsp.access(file).then(
-        () => true,
-        () => false,
-      );
-      if (!there) return `the model file ${file} of run ${runId} is missing`;
+      const key = runKey(runId, ARTIFACTS.model);
+      const there = (await this.ctx.artifacts.stat(key).catch(() => undefined)) !== undefined;
+      if (!there) return `the model file ${this.modelName(key)} of run ${runId} is missing`;
     }
     return null;
+  }
+
+  /** The model file's name in messages: its path on the file backend, its key and store otherwise. */
+  private modelName(key: string): string {
+    const store = this.ctx.artifacts;
+    return store instanceof FileStore ? store.pathOf(key) : `${key} in ${store.url}`;
   }
 
   /** Drop a run's loaded model from this process (its run was deleted). */

@@ -1,15 +1,21 @@
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { STAGES, childQueueOf, isChildQueue, isStageName } from '../../pipeline/stages/definitions';
 import { QueueName } from '../flow/queue-names';
 import { childJob, stageJobId } from '../flow/job-types';
-import { runDir } from '../../core/storage';
+import { runDir, runKey } from '../../core/storage';
+import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
 import { RunsContext } from './context';
 import { RunRecord } from './record';
 
 /** The file a run's worker log lines are appended to (by the CLI's self-contained mode): JSON Lines. */
 const RUN_LOG_FILE = 'logs.jsonl';
 
+/** The run log's key in the artifact store: `runs/<id>/logs.jsonl`. */
+export function runLogKey(runId: string): string {
+  return runKey(runId, RUN_LOG_FILE);
+}
+
+/** The run log's file under a storage folder: where the file backend keeps runLogKey. */
 export function runLogFile(storageDir: string, runId: string): string {
   return path.join(runDir(storageDir, runId), RUN_LOG_FILE);
 }
@@ -121,12 +127,12 @@ async function runJobs(
   return jobs;
 }
 
-async function readFileLines(file: string): Promise<RunLogLine[]> {
+async function readFileLines(store: ArtifactStore, key: string): Promise<RunLogLine[]> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    text = (await store.get(key)).toString('utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (err instanceof ArtifactNotFound) return [];
     throw err;
   }
   return text
@@ -162,7 +168,7 @@ export async function readRunLogs(
   }
   const key = (l: RunLogLine) => `${l.jobId ?? ''}\u0000${l.at ?? ''}\u0000${l.line}`;
   const seen = new Set(fromJobs.map(key));
-  const fromFile = (await readFileLines(runLogFile(ctx.config.storageDir, runId))).filter(
+  const fromFile = (await readFileLines(ctx.artifacts, runLogKey(runId))).filter(
     (l) => !seen.has(key(l)) && (withChunks || l.queue === null || !isChildQueue(l.queue)),
   );
   // Stable: lines with the same time keep the order they were read in (each job's rows in order).

@@ -1,14 +1,9 @@
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RUN_ID_PATTERN, RUN_RECORD_FILE, runDir, storageFailure, writeJsonAtomic } from '../../core/storage';
+import { RUN_ID_PATTERN, RUN_RECORD_FILE, runKey, runPrefix } from '../../core/storage';
+import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
+import { FileStore } from '../../core/store/file-store';
 import { LISTED_STATES, ListedState, RunRecord, RunState, RunSummary, summarise } from './record';
 import { RunKeys } from './keys';
-
-/** A run's folder while a delete removes it: `runs/.deleting-<run id>-<8 hex digits>`. */
-const DOOMED_PREFIX = '.deleting-';
-const DOOMED_FOLDER = /^\.deleting-([A-Za-z0-9_-]+)-[0-9a-f]{8}$/;
 
 /**
  * What finishing a delete needs once the record may be gone: the index member's time, and the run's last
@@ -25,13 +20,14 @@ export interface DeletionMark {
  */
 export class RunStore {
   constructor(
-    private readonly storageDir: string,
+    private readonly artifacts: ArtifactStore,
     private readonly redis: Redis,
     private readonly keys: RunKeys,
   ) {}
 
-  file(runId: string): string {
-    return path.join(runDir(this.storageDir, runId), RUN_RECORD_FILE);
+  /** The record's key in the artifact store: `runs/<id>/run.json`. */
+  key(runId: string): string {
+    return runKey(runId, RUN_RECORD_FILE);
   }
 
   /** A run's record; null when there is none, or while the run is being deleted (see markDeleting). */
@@ -43,23 +39,32 @@ export class RunStore {
     return marked ? null : record;
   }
 
-  /** The record in storage, whether or not the run is being deleted; null when the file is not there. */
+  /** The record in storage, whether or not the run is being deleted; null when there is none. */
   async readStored(runId: string): Promise<RunRecord | null> {
-    const file = this.file(runId);
-    let text: string;
+    const key = this.key(runId);
+    let bytes: Buffer;
     try {
-      text = await fsp.readFile(file, 'utf8');
+      bytes = await this.artifacts.get(key);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-      throw new Error(`cannot read the run record ${file}: ${(err as Error).message}`, { cause: err });
+      if (err instanceof ArtifactNotFound || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw new Error(
+        `cannot read the run record ${key} in ${this.artifacts.url}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
-    return JSON.parse(text) as RunRecord;
+    return JSON.parse(bytes.toString('utf8')) as RunRecord;
   }
 
-  /** Write the record and its index entries; the file first, so the index never names a missing record. */
+  /** Write the record alone (atomically), without its index entries. */
+  async writeStored(record: RunRecord): Promise<void> {
+    await this.artifacts.putJson(this.key(record.id), record);
+  }
+
+  /** Write the record and its index entries; the record first, so the index never names a missing one. */
   async write(record: RunRecord): Promise<void> {
-    await writeJsonAtomic(this.file(record.id), record);
+    await this.writeStored(record);
     await this.index(record);
   }
 
@@ -119,33 +124,26 @@ export class RunStore {
   }
 
   /**
-   * Remove a run's folder: renamed away first (`runs/.deleting-<id>-<random>`: the run's files vanish at
-   * once, whatever removing them takes), then removed, with any such folder an earlier delete left.
+   * Remove a run's artifacts. On the file backend the folder is renamed away first
+   * (`runs/.deleting-<id>-<random>`: the run's files vanish at once, whatever removing them takes), then
+   * removed, with any such folder an earlier delete left.
    */
   async removeFiles(runId: string): Promise<void> {
-    const dir = runDir(this.storageDir, runId);
-    const doomed = path.join(path.dirname(dir), `${DOOMED_PREFIX}${runId}-${randomBytes(4).toString('hex')}`);
-    try {
-      await fsp.rename(dir, doomed);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw storageFailure(err, dir);
-    }
-    const leftovers = (await this.doomedFolders()).filter((f) => f.runId === runId).map((f) => f.path);
-    for (const folder of new Set([doomed, ...leftovers])) {
-      await fsp.rm(folder, { recursive: true, force: true }).catch((err: unknown) => {
-        throw storageFailure(err, folder);
-      });
-    }
+    await this.artifacts.removePrefix(runPrefix(runId));
   }
 
-  /** Folders of deletes cut short (`runs/.deleting-<id>-<random>`), with the run id each belonged to. */
-  async doomedFolders(): Promise<{ runId: string; path: string }[]> {
-    const runs = path.join(this.storageDir, 'runs');
-    const names = await fsp.readdir(runs).catch(() => [] as string[]);
-    return names.flatMap((name) => {
-      const m = DOOMED_FOLDER.exec(name);
-      return m ? [{ runId: m[1]!, path: path.join(runs, name) }] : [];
-    });
+  /**
+   * Ids of runs whose artifacts a delete cut short left renamed away (`runs/.deleting-<id>-<random>`, the
+   * file backend's; a store that removes objects in place leaves none).
+   */
+  async removalsCutShort(): Promise<string[]> {
+    if (!(this.artifacts instanceof FileStore)) return [];
+    return (await this.artifacts.cutShortRemovals('runs/')).filter((id) => RUN_ID_PATTERN.test(id));
+  }
+
+  /** Finish removing what a delete of a run cut short, leaving the run's own artifacts. */
+  async finishRemovals(runId: string): Promise<void> {
+    if (this.artifacts instanceof FileStore) await this.artifacts.finishRemovals(runPrefix(runId));
   }
 
   /** Drop a run from the index, its deletion mark included: the last step of a delete. */

@@ -1,10 +1,9 @@
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PipelineParams } from '../../core/config/pipeline-params';
 import { STAGES, StageName, stageDefinition } from '../../pipeline/stages/definitions';
-import { runDir } from '../../core/storage';
+import { runKey } from '../../core/storage';
+import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
 import { stageCodeIdentities } from './code-identity';
 import { RunKeys } from './keys';
 
@@ -40,7 +39,7 @@ export interface CacheEntry {
 
 export class StageCache {
   constructor(
-    private readonly storageDir: string,
+    private readonly artifacts: ArtifactStore,
     private readonly redis: Redis,
     private readonly keys: RunKeys,
   ) {}
@@ -70,31 +69,19 @@ export class StageCache {
   }
 
   /**
-   * Give run `to` the stage's artifacts of run `from`: hard links (copies where the file system has
-   * none), each made under a temporary name and renamed. False, with nothing left behind, when a
-   * source file is gone.
+   * Give run `to` the stage's artifacts of run `from` by the store's cheap copy (a hard link, or a copy
+   * where the file system has none, made under a temporary name and renamed; a server-side copy on S3).
+   * False when a source artifact is gone.
    */
   async link(stage: StageName, from: string, to: string): Promise<boolean> {
-    const src = runDir(this.storageDir, from);
-    const dst = runDir(this.storageDir, to);
-    const files = stageDefinition(stage).artifacts;
-    try {
-      await Promise.all(files.map((f) => fsp.access(path.join(src, f))));
-    } catch {
-      return false;
-    }
-    await fsp.mkdir(dst, { recursive: true });
-    for (const f of files) {
-      const tmp = path.join(dst, `.${f}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const names = stageDefinition(stage).artifacts;
+    const there = await Promise.all(names.map((n) => this.artifacts.stat(runKey(from, n))));
+    if (there.some((st) => st === undefined)) return false;
+    for (const n of names) {
       try {
-        await fsp.link(path.join(src, f), tmp).catch(async (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOENT') throw err;
-          await fsp.copyFile(path.join(src, f), tmp);
-        });
-        await fsp.rename(tmp, path.join(dst, f));
+        await this.artifacts.copy(runKey(from, n), runKey(to, n));
       } catch (err) {
-        await fsp.rm(tmp, { force: true });
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        if (err instanceof ArtifactNotFound) return false;
         throw err;
       }
     }

@@ -8,7 +8,6 @@ import { newRunId } from '../flow/run-id';
 import { stageJobId } from '../flow/job-types';
 import { CODE_VERSION } from './code-version';
 import { runFinished } from './run-finished';
-import { writeJsonAtomic } from '../../core/storage';
 import { RunsContext } from './context';
 import { deriveRunFields, initialStages, RunRecord } from './record';
 import { stageCodeIdentities } from './code-identity';
@@ -279,7 +278,7 @@ async function createRun(
     record.events.push({ at: record.finishedAt!, event: 'completed', detail: 'every stage cached' });
   if (first === null) {
     // Every stage cached: the index entry is the commit.
-    await writeJsonAtomic(ctx.store.file(runId), record);
+    await ctx.store.writeStored(record);
     checkDeadline(deadline);
     await ctx.store.index(record);
     undo.clear();

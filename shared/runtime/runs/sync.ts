@@ -1,4 +1,4 @@
-import { runDir, storageFailure } from '../../core/storage';
+import { runPrefix, storageFailure } from '../../core/storage';
 import { removeTemporaryFiles } from './cleanup';
 import { runFinished } from './run-finished';
 import { isFinal, RunRecord } from './record';
@@ -39,9 +39,8 @@ export async function syncRun(
         const write = async (): Promise<void> => {
           // A failed run keeps the chunk outputs that completed (a retry reuses them), not half-written files.
           if (next.state === 'failed' && record.state !== 'failed') {
-            const dir = runDir(ctx.config.storageDir, runId);
-            await removeTemporaryFiles(dir).catch((err: unknown) => {
-              throw storageFailure(err, dir);
+            await removeTemporaryFiles(ctx.artifacts, runId).catch((err: unknown) => {
+              throw storageFailure(err, `${runPrefix(runId)} in ${ctx.artifacts.url}`);
             });
           }
           await ctx.store.write(next);

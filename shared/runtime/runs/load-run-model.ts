@@ -1,0 +1,39 @@
+import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
+import { FileStore } from '../../core/store/file-store';
+import { runKey } from '../../core/storage';
+import { ARTIFACTS } from '../../pipeline/stages/context';
+import { assembleModel, checkAndPack, InvalidModelError, LoadedModel } from '../../pipeline/model/load-model';
+import { loadModelOffThread } from '../../pipeline/model/load-off-thread';
+
+/**
+ * A run's `model.json`, loaded: on the file backend read, parsed and packed in a worker thread (off the
+ * thread that answers requests); from another store fetched whole and parsed here. Errors are
+ * InvalidModelError naming the artifact; a missing one carries the cause code ENOENT, as a missing file does.
+ */
+export async function loadRunModel(store: ArtifactStore, runId: string): Promise<LoadedModel> {
+  const key = runKey(runId, ARTIFACTS.model);
+  if (store instanceof FileStore) return loadModelOffThread(store.pathOf(key));
+  const where = `${key} in ${store.url}`;
+  const bytes = await store.get(key).catch((err: unknown) => {
+    const missing = err instanceof ArtifactNotFound;
+    const cause = missing ? Object.assign(new Error('ENOENT'), { code: 'ENOENT' }) : err;
+    throw new InvalidModelError(
+      `cannot read model ${where}: ${missing ? 'ENOENT' : (err as Error).message}`,
+      {
+        cause,
+      },
+    );
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new InvalidModelError(`model ${where} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return assembleModel(checkAndPack(parsed));
+  } catch (err) {
+    if (err instanceof InvalidModelError) throw new InvalidModelError(`${where}: ${err.message}`);
+    throw err;
+  }
+}
