@@ -7,6 +7,7 @@ import { enqueueRun } from '../helpers/enqueue-run';
 import { JobParams, labelMapSha256, resolveJobParams } from '../../shared/runtime/flow/param-refs';
 import { stageJobId } from '../../shared/runtime/flow/job-types';
 import { RUN_RECORD_FILE, runDir } from '../../shared/core/storage';
+import { FileStore } from '../../shared/core/store/file-store';
 import { SAMPLE_DATASET, tempDir, testConfig } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 
@@ -127,20 +128,18 @@ describe('resolving a referenced labelMap', () => {
   after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
 
   it('reads the map from the run’s own record and checks its hash', async () => {
-    assert.deepEqual((await resolveJobParams(ref(), config.storageDir, runId)).labelMap, map);
+    const store = new FileStore(config.storageDir);
+    assert.deepEqual((await resolveJobParams(ref(), store, runId)).labelMap, map);
     await assert.rejects(
-      resolveJobParams(ref({ $ref: '../../etc/passwd' }), config.storageDir, runId),
+      resolveJobParams(ref({ $ref: '../../etc/passwd' }), store, runId),
       /a job's label map can only be its own run's/,
     );
     await assert.rejects(
-      resolveJobParams(ref({ sha256: '0'.repeat(64) }), config.storageDir, runId),
+      resolveJobParams(ref({ sha256: '0'.repeat(64) }), store, runId),
       /not the one this job was given/,
     );
-    await assert.rejects(
-      resolveJobParams(ref(), config.storageDir, 'other-run'),
-      /can only be its own run's/,
-    );
+    await assert.rejects(resolveJobParams(ref(), store, 'other-run'), /can only be its own run's/);
     const inline = { ...config.pipeline, labelMap: map };
-    assert.deepEqual(await resolveJobParams(inline, tempDir('nowhere'), runId), inline);
+    assert.deepEqual(await resolveJobParams(inline, new FileStore(tempDir('nowhere')), runId), inline);
   });
 });

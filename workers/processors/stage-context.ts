@@ -171,7 +171,7 @@ export async function runLogged<Data extends { runId: string; params: JobParams 
   signal?: AbortSignal,
 ): Promise<Result> {
   return runJobLogged(job, stage, async (log) => {
-    const params = await resolveJobParams(job.data.params, processConfig().storageDir, job.data.runId);
+    const params = await resolveJobParams(job.data.params, processStore(), job.data.runId);
     const ctx = { ...stageContext(job, params, log), ...(signal ? { signal } : {}) };
     const result = await body(ctx);
     // Progress is true: a completed job reads 100, whatever its stage reported last.

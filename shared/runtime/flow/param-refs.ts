@@ -56,8 +56,7 @@ export function jobParams(params: PipelineParams, runId: string): JobParams {
  */
 export async function resolveJobParams(
   params: JobParams,
-  /** the artifact store, or a storage folder (the file backend over it) */
-  storage: ArtifactStore | string,
+  store: ArtifactStore,
   runId: string,
 ): Promise<PipelineParams> {
   const ref = params.labelMap;
@@ -66,7 +65,6 @@ export async function resolveJobParams(
     throw new BadInputError(
       `"labelMap" refers to ${JSON.stringify(ref.$ref)}: a job's label map can only be its own run's (${labelMapRefOf(runId)})`,
     );
-  const store = typeof storage === 'string' ? new FileStore(storage) : storage;
   const recordKey = runKey(runId, RUN_RECORD_FILE);
   // Messages name the record as a file on the file backend, as a key in its store otherwise.
   const file = store instanceof FileStore ? store.pathOf(recordKey) : `${recordKey} in ${store.url}`;

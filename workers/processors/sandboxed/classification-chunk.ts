@@ -1,5 +1,4 @@
 import './die-with-worker';
-import path from 'node:path';
 import {
   PartStats,
   classMap,
@@ -15,11 +14,10 @@ import {
   ClassificationChunkJobResult,
 } from '../../../shared/runtime/flow/job-types';
 import { csvRow } from '../../../shared/core/io/csv';
-import { LoadedModel, readModel } from '../../../shared/pipeline/model/load-model';
-import { ARTIFACTS } from '../../../shared/pipeline/stages/context';
-import { runDir } from '../../../shared/core/storage';
+import type { LoadedModel } from '../../../shared/pipeline/model/load-model';
+import { loadRunModel } from '../../../shared/runtime/runs/load-run-model';
 import { openJobDataset } from '../dataset-path';
-import { processConfig, ProcessorJob, runJobLogged } from '../stage-context';
+import { processConfig, processStore, ProcessorJob, runJobLogged } from '../stage-context';
 
 /** Tickets classified at once: bounds memory whatever the chunk size. */
 const BATCH = 256;
@@ -27,15 +25,14 @@ const BATCH = 256;
 const KEEP_MODELS = 2;
 const models = new Map<string, Promise<LoadedModel>>();
 
-function modelOf(storageDir: string, run: string): Promise<LoadedModel> {
-  const file = path.join(runDir(storageDir, run), ARTIFACTS.model);
-  let entry = models.get(file);
-  if (entry) models.delete(file);
+function modelOf(run: string): Promise<LoadedModel> {
+  let entry = models.get(run);
+  if (entry) models.delete(run);
   else {
-    entry = readModel(file);
-    entry.catch(() => models.delete(file));
+    entry = loadRunModel(processStore(), run);
+    entry.catch(() => models.delete(run));
   }
-  models.set(file, entry);
+  models.set(run, entry);
   while (models.size > KEEP_MODELS) models.delete(models.keys().next().value!);
   return entry;
 }
@@ -53,7 +50,7 @@ export default async function classificationChunk(
     const config = processConfig();
     const { chunk, classificationId, format, range, threshold } = job.data;
     const store = classificationStore(config);
-    const model = await modelOf(config.storageDir, job.data.model);
+    const model = await modelOf(job.data.model);
     const file = await openJobDataset(config, job.data.dataset);
     let stats: PartStats;
     try {
