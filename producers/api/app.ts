@@ -11,7 +11,6 @@ import { requireBearer, requireBoardAuth } from './auth';
 import { getRunLogs } from './logs';
 import { artifactsRouter } from './artifacts';
 import { ArtifactStore } from '../../shared/core/store/artifact-store';
-import { openStore } from '../../shared/core/store/open-store';
 import { uiDataRouter, uiPageRouter } from './ui/routes';
 import { createApiMetrics } from '../../shared/runtime/metrics/api-metrics';
 import { hostGuard, originGuard } from './request-guard';
@@ -111,7 +110,7 @@ async function withRedis(
 export function createApp(
   runs: RunsContext,
   log: Logger,
-  artifacts: ArtifactStore = openStore(runs.config.storage),
+  artifacts: ArtifactStore = runs.artifacts,
 ): express.Express {
   const deps: ApiDeps = { ...runs, registry: new ModelRegistry(runs) };
   const app = express();

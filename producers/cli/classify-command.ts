@@ -8,7 +8,6 @@ import {
   ClassificationStatus,
   ClassificationSummary,
   classificationKey,
-  classificationStore,
   getClassification,
   submitClassification,
 } from '../../shared/runtime/classify/batch';
@@ -155,7 +154,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       });
       if (status === null) return 130;
       const wallSeconds = (performance.now() - started) / 1000;
-      const store = classificationStore(runs.config);
+      const store = runs.artifacts;
       const predictionsKey = classificationKey(id, CLASSIFICATION_FILES.predictions);
       // Where to find it: the file on the file backend, the object's URL on others.
       const predictions =

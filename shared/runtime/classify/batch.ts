@@ -85,7 +85,7 @@ export function partStatsKey(id: string, chunk: number): string {
 
 const stores = new WeakMap<TicketflowConfig, ArtifactStore>();
 
-/** The artifact store a process's classifications live in: one per config, opened on first use. */
+/** The artifact store a worker process's classification jobs use: one per config, opened on first use. */
 export function classificationStore(config: TicketflowConfig): ArtifactStore {
   let store = stores.get(config);
   if (store === undefined) {
@@ -291,7 +291,7 @@ export async function submitClassification(
     chunkSize,
     createdAt: createdAt.toISOString(),
   };
-  await classificationStore(ctx.config).putJson(classificationKey(id, CLASSIFICATION_FILES.record), record);
+  await ctx.artifacts.putJson(classificationKey(id, CLASSIFICATION_FILES.record), record);
   await ctx.redis.zadd(ctx.keys.classifications, 0, `${String(createdAt.getTime()).padStart(15, '0')}|${id}`);
   const data: ClassificationJobData = {
     runId: id,
@@ -333,7 +333,7 @@ async function rootCause(ctx: RunsContext, reason: string): Promise<string> {
  */
 export async function getClassification(ctx: RunsContext, id: string): Promise<ClassificationStatus | null> {
   if (typeof id !== 'string' || !CLASSIFICATION_ID_PATTERN.test(id)) return null;
-  const store = classificationStore(ctx.config);
+  const store = ctx.artifacts;
   const record = await readJsonOrNull<ClassificationRecord>(
     store,
     classificationKey(id, CLASSIFICATION_FILES.record),
