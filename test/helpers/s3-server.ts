@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tempDir } from './env';
+import { AtomicFilesystemStore } from './s3rver-atomic-store';
 
 // s3rver ships no types: the part of its API the tests use.
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  store: unknown;
+  context: { store: unknown };
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 const S3rver = require('s3rver') as S3rverClass;
@@ -14,8 +17,8 @@ const S3rver = require('s3rver') as S3rverClass;
 export const S3RVER_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 /**
- * A real S3-protocol server (s3rver) on 127.0.0.1, its objects in a temporary folder, with `bucket`
- * created. `stop` and `start` keep the port and the objects, for outage drills.
+ * A real S3-protocol server (s3rver, its overwrites made atomic) on 127.0.0.1, its objects in a temporary
+ * folder, with `bucket` created. `stop` and `start` keep the port and the objects, for outage drills.
  */
 export class S3Server {
   private server: S3rverInstance | undefined;
@@ -46,6 +49,8 @@ export class S3Server {
       directory: this.dir,
       configureBuckets: [{ name: this.bucket }],
     });
+    // Objects are replaced atomically, as on S3: see AtomicFilesystemStore.
+    this.server.store = this.server.context.store = new AtomicFilesystemStore(this.dir);
     this.port = (await this.server.run()).port;
     return this;
   }
