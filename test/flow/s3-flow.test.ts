@@ -7,6 +7,7 @@ import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { S3Server } from '../helpers/s3-server';
 import { comparableBytes } from '../runs/artifacts';
 import { openStore } from '../../shared/core/store/open-store';
+import { QUEUES } from '../../shared/runtime/flow/queue-names';
 
 const ARTIFACTS = [
   'tickets.csv',
@@ -21,52 +22,91 @@ const ARTIFACTS = [
   'report.html',
 ];
 
-/** One whole run on the bundled sample with 2 workers; its artifacts read back through the store. */
-async function runOn(env: Record<string, string>): Promise<{ files: Map<string, Buffer>; stack: Stack }> {
-  const stack = await startStack({ workers: 2, env, workerEnv: env });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One whole run on the bundled sample with 2 workers; `during` runs while it does. Its artifacts are read
+ * back through the store (report.html too: the finished-run hook writes it just after the state turns final).
+ */
+async function runOn(
+  stack: Stack,
+  during: (runId: string) => Promise<void> = async () => undefined,
+): Promise<Map<string, Buffer>> {
   const store = openStore(stack.config.storage);
   try {
     const runId = await enqueueRun(stack.runs, { dataset: SAMPLE_DATASET, params: { chunkSize: 200 } });
+    await during(runId);
     const done = await waitForRun(stack.runs, runId);
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
-    // The report is written by the finished-run hook, just after the run's state turns final.
-    for (let i = 0; i < 200 && !(await store.stat(`runs/${runId}/report.html`)); i++)
-      await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !(await store.stat(`runs/${runId}/report.html`)); i++) await sleep(50);
     const files = new Map<string, Buffer>();
     for (const name of ARTIFACTS)
       files.set(name, comparableBytes(name, await store.get(`runs/${runId}/${name}`)));
-    return { files, stack };
-  } catch (err) {
-    await stack.close();
-    throw err;
+    return files;
   } finally {
     await store.close();
   }
 }
 
+function assertSameBytes(local: Map<string, Buffer>, remote: Map<string, Buffer>): void {
+  for (const name of ARTIFACTS) {
+    if (name === 'report.html') continue; // names the run and its times
+    assert.ok(local.get(name)!.equals(remote.get(name)!), `${name} differs between backends`);
+  }
+}
+
+async function onStack<T>(env: Record<string, string>, fn: (stack: Stack) => Promise<T>): Promise<T> {
+  const stack = await startStack({ workers: 2, env, workerEnv: env });
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
 describe('the whole flow with artifacts in S3 (s3rver on 127.0.0.1)', () => {
   const s3 = new S3Server('flow');
+  let local: Map<string, Buffer>;
   before(async () => {
     await s3.start();
+    local = await onStack({}, (stack) => runOn(stack));
   });
   after(() => s3.close());
 
   it('completes with the same bytes as on a local folder, and writes nothing to the local folder', async () => {
-    const local = await runOn({});
-    await local.stack.close();
-    const remote = await runOn(s3.env('team/tf'));
-    try {
-      assert.equal(remote.stack.config.storage.kind, 's3');
-      for (const name of ARTIFACTS) {
-        if (name === 'report.html') continue; // names the run and its times
-        assert.ok(local.files.get(name)!.equals(remote.files.get(name)!), `${name} differs between backends`);
-      }
-      const leftLocally = fs.existsSync(remote.stack.config.storageDir)
-        ? fs.readdirSync(remote.stack.config.storageDir, { recursive: true })
+    await onStack(s3.env('team/tf'), async (stack) => {
+      assert.equal(stack.config.storage.kind, 's3');
+      assertSameBytes(local, await runOn(stack));
+      const leftLocally = fs.existsSync(stack.config.storageDir)
+        ? fs.readdirSync(stack.config.storageDir, { recursive: true })
         : [];
       assert.deepEqual(leftLocally, [], 'no artifact in the local storage folder');
-    } finally {
-      await remote.stack.close();
-    }
+    });
+  });
+
+  it('survives the S3 endpoint stopping mid-run: jobs fail naming it, retry with backoff, and the run completes with the same bytes', async () => {
+    await onStack(s3.env('outage'), async (stack) => {
+      let run = '';
+      const remote = await runOn(stack, async (runId) => {
+        run = runId;
+        // Stop the server once stage 1's chunks are under way, for less than the retries' total backoff.
+        const chunks = stack.queues['text-chunks'];
+        for (let i = 0; i < 600 && (await chunks.getCompletedCount()) === 0; i++) await sleep(25);
+        const stopped = Date.now();
+        await s3.stop();
+        await sleep(3000);
+        await s3.start();
+        console.log(`s3rver stopped for ${Date.now() - stopped} ms`);
+      });
+      const failures: string[] = [];
+      for (const name of QUEUES)
+        for (const job of await stack.queues[name].getJobs(['completed', 'failed']))
+          if (job?.id?.startsWith(run))
+            failures.push(...(job.stacktrace ?? []).map((s) => s.split('\n')[0]!));
+      assertSameBytes(local, remote);
+      assert.ok(failures.length > 0, 'some job attempt failed during the outage');
+      for (const f of failures)
+        assert.match(f, new RegExp(`127\\.0\\.0\\.1:${s3.port}`), 'the failure names the endpoint');
+    });
   });
 });

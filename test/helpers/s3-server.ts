@@ -9,6 +9,7 @@ interface S3rverInstance {
   close(): Promise<void>;
   store: unknown;
   context: { store: unknown };
+  httpServer?: { closeAllConnections(): void };
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 const S3rver = require('s3rver') as S3rverClass;
@@ -55,8 +56,11 @@ export class S3Server {
     return this;
   }
 
+  /** Stop at once, as a crashed server would: open connections are cut, not drained. */
   async stop(): Promise<void> {
-    await this.server?.close();
+    const closing = this.server?.close();
+    this.server?.httpServer?.closeAllConnections();
+    await closing;
     this.server = undefined;
   }
 
