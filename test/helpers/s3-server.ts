@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tempDir } from './env';
 import { AtomicFilesystemStore } from './s3rver-atomic-store';
+import { serveMultipartUploads } from './s3rver-multipart';
 
 // s3rver ships no types: the part of its API the tests use.
 interface S3rverInstance {
@@ -10,6 +11,7 @@ interface S3rverInstance {
   store: unknown;
   context: { store: unknown };
   httpServer?: { closeAllConnections(): void };
+  middleware: unknown[];
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 const S3rver = require('s3rver') as S3rverClass;
@@ -18,7 +20,8 @@ const S3rver = require('s3rver') as S3rverClass;
 export const S3RVER_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 /**
- * A real S3-protocol server (s3rver, its overwrites made atomic) on 127.0.0.1, its objects in a temporary
+ * A real S3-protocol server (s3rver, its overwrites made atomic, listing and aborting multipart uploads
+ * as S3 does) on 127.0.0.1, its objects in a temporary
  * folder, with `bucket` created. `stop` and `start` keep the port and the objects, for outage drills.
  */
 export class S3Server {
@@ -52,6 +55,7 @@ export class S3Server {
     });
     // Objects are replaced atomically, as on S3: see AtomicFilesystemStore.
     this.server.store = this.server.context.store = new AtomicFilesystemStore(this.dir);
+    serveMultipartUploads(this.server);
     this.port = (await this.server.run()).port;
     return this;
   }

@@ -37,6 +37,12 @@ export interface ArtifactStore {
   remove(key: string): Promise<void>;
   /** Removes every object whose key starts with `prefix` (a folder: end it with "/"). */
   removePrefix(prefix: string): Promise<void>;
+  /**
+   * Removes what writes cut short (a killed process) left under `prefix` — temporary files locally,
+   * incomplete multipart uploads on S3 — and returns how many. Never visible as objects, they only take
+   * space. Only for a prefix no write is under way in (e.g. a run whose jobs have all ended).
+   */
+  removeAbandonedWrites(prefix: string): Promise<number>;
   /** Copies an object cheaply: a hard link locally, a server-side copy on S3. */
   copy(from: string, to: string): Promise<void>;
   /** Checks that the store can be reached and written, for start-up and /readyz; throws saying why not. */

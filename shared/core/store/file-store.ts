@@ -173,11 +173,8 @@ export class FileStore implements ArtifactStore {
     for (const n of names) if (DOOMED_FOLDER.exec(n)?.[1] === name) await removeFolder(path.join(parent, n));
   }
 
-  /**
-   * Removes the temporary files of writes cut short (a killed process leaves them) under folder `prefix`;
-   * returns how many. Only for a folder no write is under way in (e.g. the run's jobs have all ended).
-   */
-  async removeTemporaryFiles(prefix: string): Promise<number> {
+  /** The temporary files of writes cut short under folder `prefix` (see ArtifactStore). */
+  async removeAbandonedWrites(prefix: string): Promise<number> {
     checkKey(prefix, 'prefix');
     const base = path.join(this.root, ...prefix.split('/').filter((s) => s !== ''));
     const entries = await fsp.readdir(base, { withFileTypes: true, recursive: true }).catch(() => []);

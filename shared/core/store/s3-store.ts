@@ -1,12 +1,14 @@
 import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -255,6 +257,35 @@ export class S3Store implements ArtifactStore {
           name: failed[0]!.Code,
           message: failed[0]!.Message,
         });
+    }
+  }
+
+  async removeAbandonedWrites(prefix: string): Promise<number> {
+    const Prefix = this.objectKey(checkKey(prefix, 'prefix'));
+    const Bucket = this.location.bucket;
+    let aborted = 0;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.client
+        .send(new ListMultipartUploadsCommand({ Bucket, Prefix, KeyMarker, UploadIdMarker }))
+        .catch((err: unknown) => {
+          throw this.failure('list incomplete uploads under', prefix, err);
+        });
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key === undefined || upload.UploadId === undefined) continue;
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket, Key: upload.Key, UploadId: upload.UploadId }))
+          .catch((err: unknown) => {
+            // Completed or aborted meanwhile: nothing is left to remove.
+            if (errorName(err) !== 'NoSuchUpload')
+              throw this.failure('abort the upload of', upload.Key!, err);
+          });
+        aborted++;
+      }
+      if (page.IsTruncated !== true) return aborted;
+      KeyMarker = page.NextKeyMarker;
+      UploadIdMarker = page.NextUploadIdMarker;
     }
   }
 

@@ -5,7 +5,7 @@ import { aliasesOf, dropAliasesOf } from './model-aliases';
 import { buildRunFlow } from '../flow/build-flow';
 import { childJob, StageJobData, stageJobId } from '../flow/job-types';
 import { runPrefix } from '../../core/storage';
-import { removeChunkOutputs, removeTemporaryFiles } from './cleanup';
+import { removeChunkOutputs, removeAbandonedWrites } from './cleanup';
 import { RunsContext } from './context';
 import { deriveRunFields, isDone, isFinal, RunRecord, summarise } from './record';
 import { withLock } from './run-lock';
@@ -191,7 +191,7 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
     // Tidying only: the cancel is done whether or not storage lets these files go now.
     const where = `${runPrefix(runId)} of ${ctx.artifacts.url}`;
     await removeChunkOutputs(ctx.artifacts, runId).catch(logLost(`removing the chunk outputs in ${where}`));
-    await removeTemporaryFiles(ctx.artifacts, runId).catch(logLost(`removing temporary files in ${where}`));
+    await removeAbandonedWrites(ctx.artifacts, runId).catch(logLost(`removing temporary files in ${where}`));
   }
   return { record, stoppedSeconds };
 }

@@ -1,5 +1,5 @@
 import { runPrefix, storageFailure } from '../../core/storage';
-import { removeTemporaryFiles } from './cleanup';
+import { removeAbandonedWrites } from './cleanup';
 import { runFinished } from './run-finished';
 import { isFinal, RunRecord } from './record';
 import { refreshRecord } from './refresh';
@@ -39,7 +39,7 @@ export async function syncRun(
         const write = async (): Promise<void> => {
           // A failed run keeps the chunk outputs that completed (a retry reuses them), not half-written files.
           if (next.state === 'failed' && record.state !== 'failed') {
-            await removeTemporaryFiles(ctx.artifacts, runId).catch((err: unknown) => {
+            await removeAbandonedWrites(ctx.artifacts, runId).catch((err: unknown) => {
               throw storageFailure(err, `${runPrefix(runId)} in ${ctx.artifacts.url}`);
             });
           }
