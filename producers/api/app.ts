@@ -107,15 +107,24 @@ async function withRedis(
 
 /**
  * Run a handler that writes to the artifact store only while the store can be used (StoreHealthCheck):
- * otherwise 503 naming the store and why, before anything is read or written.
+ * otherwise 503 naming the store and why, before anything is read or written. A store lost since its last
+ * check fails the handler (which rolls back what it wrote): 503 too, not 500.
  */
 async function withStore(
   deps: ApiDeps,
   needsStore: boolean,
   work: () => Promise<HandlerResult>,
 ): Promise<HandlerResult> {
-  const problem = needsStore ? await deps.storeHealth.problem() : null;
-  return problem === null ? work() : { status: 503, body: { error: problem } };
+  if (!needsStore) return work();
+  const problem = await deps.storeHealth.problem();
+  if (problem !== null) return { status: 503, body: { error: problem } };
+  try {
+    return await work();
+  } catch (err) {
+    const lost = deps.storeHealth.failed(err);
+    if (lost === null) throw err;
+    return { status: 503, body: { error: lost } };
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ArtifactStore } from '../../shared/core/store/artifact-store';
 import type { StoreLocation } from '../../shared/core/store/store-location';
-import { probeStore, StoreHealth } from '../../shared/runtime/runs/check-store';
+import { probeStore, StoreHealth, storeFailure } from '../../shared/runtime/runs/check-store';
 
 /** A check that takes longer counts as an unreachable store: below REDIS_DEADLINE_MS, so /readyz answers. */
 export const STORE_CHECK_MS = 1500;
@@ -43,5 +43,18 @@ export class StoreHealthCheck {
     if (this.location.kind === 'file') return null;
     const health = await this.health();
     return health.problem === undefined ? null : `${health.problem}; try again once it is back`;
+  }
+
+  /**
+   * The 503 message when `err`, thrown by a request that passed problem(), is a remote store gone since the
+   * last check (unreachable: the store's refusals are StorageErrors, answered 507), else null. The next
+   * request checks the store afresh.
+   */
+  failed(err: unknown): string | null {
+    if (this.location.kind === 'file') return null;
+    const health = storeFailure(this.store, this.location, err);
+    if (health.state === 'failing') return null;
+    this.last = undefined;
+    return `${health.problem}; try again once it is back`;
   }
 }

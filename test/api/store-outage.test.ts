@@ -1,7 +1,8 @@
 /**
  * The API on an S3 store (s3rver) that goes away: /readyz says 503 naming the store and why, POST /runs and
  * POST /classifications answer 503 and create nothing (no index entry, no job, no object, no idempotency
- * claim); once the server is back, /readyz is 200 and runs are accepted. Wrong credentials and a missing
+ * claim), also when the store goes between the check and the write; once the server is back, /readyz is 200
+ * and runs are accepted. Wrong credentials and a missing
  * bucket: /readyz and POST /runs name the problem.
  */
 import { after, before, describe, it } from 'node:test';
@@ -86,6 +87,17 @@ describe('the API when its S3 store is unreachable, refuses the key or has no bu
     assert.deepEqual(keys, [], 'no idempotency claim');
   }
 
+  /** No object under runs/ or classifications/ (the server is up). */
+  async function assertNoObjects(): Promise<void> {
+    const store = openStore(stack.config.storage);
+    try {
+      assert.deepEqual(await store.list('runs/'), [], 'no object of a run');
+      assert.deepEqual(await store.list('classifications/'), [], 'no object of a classification');
+    } finally {
+      await store.close();
+    }
+  }
+
   it('stopped: /readyz 503 naming the store, POST /runs and /classifications 503 leaving nothing; back: 200 and 202', async () => {
     const up = await readyzAnswering(base, 200);
     assert.deepEqual(up.store, { url: 's3://outage/tf', endpoint: s3.endpoint, state: 'ok' });
@@ -113,16 +125,26 @@ describe('the API when its S3 store is unreachable, refuses the key or has no bu
     } finally {
       await s3.start();
     }
-    const store = openStore(stack.config.storage);
-    try {
-      assert.deepEqual(await store.list('runs/'), [], 'no object of a run');
-      assert.deepEqual(await store.list('classifications/'), [], 'no object of a classification');
-    } finally {
-      await store.close();
-    }
+    await assertNoObjects();
 
+    // The first 200 after failures is a fresh check, reused for 5 s: a POST at once passes the gate, and
+    // finds the store gone only when it writes.
     const back = await readyzAnswering(base, 200);
     assert.equal(back.store?.state, 'ok');
+    await s3.stop();
+    try {
+      const lost = await request(base, 'POST', '/runs', { dataset: 'sample.json' });
+      assert.equal(lost.status, 503, JSON.stringify(lost.json));
+      assert.match(
+        lost.json.error,
+        /^storage s3:\/\/outage\/tf \(TICKETFLOW_STORAGE_URL\) cannot be used: it does not answer: cannot write runs\//,
+      );
+      await assertNothingCreated();
+    } finally {
+      await s3.start();
+    }
+    await assertNoObjects();
+    await readyzAnswering(base, 200);
     const run = await request(base, 'POST', '/runs', { dataset: 'sample.json' });
     assert.equal(run.status, 202, JSON.stringify(run.json));
     // Not this test's subject: the run is stopped rather than waited for.

@@ -69,7 +69,7 @@ function settingOf(location: StoreLocation): string {
   return location.kind === 'file' ? 'TICKETFLOW_STORAGE_DIR' : 'TICKETFLOW_STORAGE_URL';
 }
 
-/** The endpoint's origin: an endpoint written with user:password@ must not show them. */
+/** The endpoint's origin (scheme, host, port), as /readyz shows it. */
 function endpointOf(location: StoreLocation): string | undefined {
   if (location.kind !== 's3' || location.endpoint === undefined) return undefined;
   try {
@@ -77,6 +77,22 @@ function endpointOf(location: StoreLocation): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The health of `store` (at `location`) that failed with `err`: the kind of failure and the whole reason.
+ * `failing` when `err` says nothing of the store being unreachable, refusing the key or without its bucket.
+ */
+export function storeFailure(store: ArtifactStore, location: StoreLocation, err: unknown): StoreHealth {
+  const endpoint = endpointOf(location);
+  const state = failureState(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  return {
+    url: store.url,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    state,
+    problem: `storage ${store.url} (${settingOf(location)}) cannot be used: ${REASON[state]}${detail}`,
+  };
 }
 
 /**
@@ -109,10 +125,7 @@ export async function probeStore(
     await Promise.race([check, expired]);
     return { ...where, state: 'ok' };
   } catch (err) {
-    const state = failureState(err);
-    const detail = err instanceof Error ? err.message : String(err);
-    const problem = `storage ${store.url} (${settingOf(location)}) cannot be used: ${REASON[state]}${detail}`;
-    return { ...where, state, problem };
+    return storeFailure(store, location, err);
   } finally {
     clearTimeout(timer);
   }
