@@ -46,9 +46,9 @@ export class StoreHealthCheck {
   }
 
   /**
-   * The 503 message when `err`, thrown by a request that passed problem(), is a remote store gone since the
-   * last check (unreachable: the store's refusals are StorageErrors, answered 507), else null. The next
-   * request checks the store afresh.
+   * The 503 message when `err`, thrown by a request that passed problem(), says a remote store went since
+   * the last check (in practice unreachable: handlers answer the store's refusals, StorageErrors, with 507),
+   * else null. The next request checks the store afresh.
    */
   failed(err: unknown): string | null {
     if (this.location.kind === 'file') return null;
