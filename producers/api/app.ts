@@ -16,6 +16,7 @@ import { createApiMetrics } from '../../shared/runtime/metrics/api-metrics';
 import { hostGuard, originGuard } from './request-guard';
 import { BOARD_CSP, contentSecurityPolicy, securityHeaders } from './security-headers';
 import { jsonBody } from './json-body';
+import { StoreHealthCheck } from './store-health';
 import {
   REDIS_DEADLINE_MS,
   redisDeadline,
@@ -33,6 +34,8 @@ interface Route {
   ownDeadline?: true;
   /** slow work that needs no Redis (hashing a dataset), done before the deadline starts */
   prepare?: (deps: ApiDeps, req: Request) => Promise<void>;
+  /** writes to the artifact store: 503 before anything is done while the store cannot be used */
+  needsStore?: true;
 }
 
 const id = (req: Request) => String(req.params.id);
@@ -43,6 +46,7 @@ const ROUTES: Route[] = [
     path: '/runs',
     handler: (d, req) => createRun(d, req.body, req.get('Idempotency-Key') ?? undefined, REDIS_DEADLINE_MS),
     ownDeadline: true,
+    needsStore: true,
   },
   { method: 'get', path: '/runs', handler: (d, req) => getRuns(d, req.query as Record<string, unknown>) },
   { method: 'get', path: '/runs/:id', handler: (d, req) => getRun(d, id(req)) },
@@ -75,6 +79,7 @@ const ROUTES: Route[] = [
     method: 'post',
     path: '/classifications',
     handler: (d, req) => createClassification(d, d.registry, req.body),
+    needsStore: true,
   },
   { method: 'get', path: '/classifications/:id', handler: (d, req) => getClassificationHandler(d, id(req)) },
 ];
@@ -101,6 +106,28 @@ async function withRedis(
 }
 
 /**
+ * Run a handler that writes to the artifact store only while the store can be used (StoreHealthCheck):
+ * otherwise 503 naming the store and why, before anything is read or written. A store lost since its last
+ * check fails the handler (which rolls back what it wrote): 503 too, not 500.
+ */
+async function withStore(
+  deps: ApiDeps,
+  needsStore: boolean,
+  work: () => Promise<HandlerResult>,
+): Promise<HandlerResult> {
+  if (!needsStore) return work();
+  const problem = await deps.storeHealth.problem();
+  if (problem !== null) return { status: 503, body: { error: problem } };
+  try {
+    return await work();
+  } catch (err) {
+    const lost = deps.storeHealth.failed(err);
+    if (lost === null) throw err;
+    return { status: 503, body: { error: lost } };
+  }
+}
+
+/**
  * The express adapter: routes call framework-free handlers; one error handler answers JSON. Every response
  * carries the security headers; every request but `GET /healthz` must name a host the API answers to, and
  * state-changing ones must not come from another site's page (request-guard.ts). With `config.apiToken`
@@ -112,7 +139,11 @@ export function createApp(
   log: Logger,
   artifacts: ArtifactStore = runs.artifacts,
 ): express.Express {
-  const deps: ApiDeps = { ...runs, registry: new ModelRegistry(runs) };
+  const deps: ApiDeps = {
+    ...runs,
+    registry: new ModelRegistry(runs),
+    storeHealth: new StoreHealthCheck(runs.artifacts, runs.config.storage),
+  };
   const app = express();
   app.disable('x-powered-by');
   const token = deps.config.apiToken;
@@ -150,9 +181,10 @@ export function createApp(
   app.use(jsonBody('1mb'));
   for (const route of ROUTES) {
     app[route.method](route.path, (req: Request, res: Response, next: NextFunction) => {
-      (route.prepare ? route.prepare(deps, req) : Promise.resolve())
-        .then(() => withRedis(deps, () => route.handler(deps, req), !route.ownDeadline))
-        .then((r) => res.status(r.status).json(r.body), next);
+      withStore(deps, route.needsStore === true, async () => {
+        if (route.prepare) await route.prepare(deps, req);
+        return withRedis(deps, () => route.handler(deps, req), !route.ownDeadline);
+      }).then((r) => res.status(r.status).json(r.body), next);
     });
   }
   app.use(uiDataRouter(deps));

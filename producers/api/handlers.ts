@@ -17,9 +17,10 @@ import { LOCK_TTL_MS, LockBusy } from '../../shared/runtime/runs/run-lock';
 import { writeRefusal } from '../../shared/runtime/redis/write-refusal';
 import { logLost } from '../../shared/core/logger';
 import { answerError, errorResult as error, HandlerResult } from './handler-result';
+import { StoreHealthCheck } from './store-health';
 
 /** What handlers need; passed in so tests use real Redis with their own prefix. */
-export type ApiDeps = RunsContext & { registry: ModelRegistry };
+export type ApiDeps = RunsContext & { registry: ModelRegistry; storeHealth: StoreHealthCheck };
 
 const notFound = (id: string) => error(404, `no run with id ${JSON.stringify(id)}`);
 
@@ -248,8 +249,13 @@ export function remove(
   });
 }
 
-/** Ready: Redis answers, accepts writes, and every queue has a live worker (by heartbeat). */
+/**
+ * Ready: Redis answers, accepts writes, the artifact store can be reached and written (`store` names it and
+ * says why not), and every queue has a live worker (by heartbeat).
+ */
 export async function ready(deps: ApiDeps): Promise<HandlerResult> {
+  // Checked alongside Redis: its own time limit (STORE_CHECK_MS) is below the Redis deadline.
+  const storeHealth = deps.storeHealth.health();
   await deps.redis.ping();
   // A Redis that answers may still refuse every write (MISCONF: it cannot persist): nothing could run.
   const refusal = await deps.redis.set(deps.keys.writeProbe, 'readyz', 'PX', 10_000).then(
@@ -261,16 +267,22 @@ export async function ready(deps: ApiDeps): Promise<HandlerResult> {
     return { status: 503, body: { ready: false, redis: 'refusing writes', problem } };
   }
   const workers = await liveWorkers(deps.redis, deps.keys, QUEUES);
+  const { problem: storeProblem, ...store } = await storeHealth;
   const idle = Object.entries(workers)
     .filter(([, n]) => n === 0)
     .map(([q]) => q);
+  const problems = [
+    ...(storeProblem === undefined ? [] : [storeProblem]),
+    ...(idle.length > 0 ? [`no live worker serves ${idle.join(', ')}`] : []),
+  ];
   return {
-    status: idle.length === 0 ? 200 : 503,
+    status: problems.length === 0 ? 200 : 503,
     body: {
-      ready: idle.length === 0,
+      ready: problems.length === 0,
       redis: 'ok',
+      store,
       workers,
-      ...(idle.length > 0 ? { problem: `no live worker serves ${idle.join(', ')}` } : {}),
+      ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
     },
   };
 }

@@ -22,7 +22,7 @@ The ticketflow HTTP API and Bull Board, on HOST:PORT (default 127.0.0.1:3000):
   POST   /runs/:id/cancel   stop every job of the run on every worker
   DELETE /runs/:id          remove a finished run's record, jobs and artifacts (?force=1: and its aliases)
   GET    /healthz           the process is up
-  GET    /readyz            Redis answers and every queue has a live worker
+  GET    /readyz            Redis answers, the artifact store can be used, every queue has a live worker
   GET    /board             Bull Board over every queue
 Runs are executed by workers (npm run worker). When no Redis answers at a loopback REDIS_URL, the API
 starts a durable redis-server there (append-only file in TICKETFLOW_REDIS_DIR) that keeps running when the

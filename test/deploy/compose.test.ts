@@ -1,8 +1,9 @@
 /**
  * docker-compose.yml and the Dockerfile, checked without a Docker engine: `docker-compose config` (Debian's
  * docker-compose package, installed by `npm run setup` as root) resolves and validates the file, and the
- * resolved services are checked; the Dockerfile is read as text. Skipped, saying why, when the
- * docker-compose binary is missing. Nothing is built or run.
+ * resolved services are checked, without and with the object-store profile (`--profile s3 --env-file
+ * minio.env`: MinIO, its bucket, the api and workers pointed at it); the Dockerfile is read as text. Skipped,
+ * saying why, when the docker-compose binary is missing. Nothing is built, pulled or run.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../shared/core/config/config';
+import { PROJECT_ROOT, resolveConfig } from '../../shared/core/config/config';
 import { tempDir } from '../helpers/env';
 
 // js-yaml comes with the dev dependencies (eslint); docker-compose 1.x prints YAML only.
@@ -31,23 +32,32 @@ if (skip) process.stderr.write(`compose test: SKIPPED: ${skip}\n`);
 
 /**
  * `docker-compose config` on the project's file with exactly `env` (plus PATH and HOME): no variable of
- * the caller's shell and no .env file takes part.
+ * the caller's shell and no .env file takes part; `opts.profile` activates a profile, `opts.envFile` is read
+ * instead of an empty env file.
  */
-function composeConfig(env: Record<string, string>): {
+function composeConfig(
+  env: Record<string, string>,
+  opts: { profile?: string; envFile?: string } = {},
+): {
   status: number | null;
   stdout: string;
   stderr: string;
 } {
   const dir = tempDir('compose');
-  const envFile = path.join(dir, 'empty.env');
-  fs.writeFileSync(envFile, '');
+  const envFile = opts.envFile ?? path.join(dir, 'empty.env');
+  if (opts.envFile === undefined) fs.writeFileSync(envFile, '');
+  const profile = opts.profile === undefined ? [] : ['--profile', opts.profile];
   try {
-    const res = spawnSync('docker-compose', ['--env-file', envFile, '-f', COMPOSE_FILE, 'config'], {
-      cwd: PROJECT_ROOT,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, ...env },
-    });
+    const res = spawnSync(
+      'docker-compose',
+      ['--env-file', envFile, ...profile, '-f', COMPOSE_FILE, 'config'],
+      {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, ...env },
+      },
+    );
     return { status: res.status, stdout: res.stdout, stderr: res.stderr };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -56,6 +66,8 @@ function composeConfig(env: Record<string, string>): {
 
 interface Service {
   image?: string;
+  profiles?: string[];
+  entrypoint?: string[];
   build?: { context: string; dockerfile?: string };
   command?: string[];
   environment?: Record<string, string | number | null>;
@@ -67,6 +79,10 @@ interface Service {
   deploy?: { resources?: { limits?: { memory?: string | number } } };
   user?: string;
 }
+
+/** A service's environment as a process's: every value a string, null (a bare name) left out. */
+const stringEnv = (env: Record<string, string | number | null>): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(env).flatMap(([k, v]) => (v === null ? [] : [[k, String(v)]])));
 
 /** Bytes of a compose memory value: 512m, 2g, "536870912" (compose v2 prints bytes). */
 function bytes(value: string | number | undefined): number {
@@ -90,16 +106,32 @@ function mounts(service: Service): { source: string; target: string; readOnly: b
 
 const healthTest = (s: Service) => [s.healthcheck?.test ?? []].flat().join(' ');
 
+type Compose = { services: Record<string, Service>; volumes?: Record<string, unknown> };
+
+/**
+ * The services `up` starts with `profiles` active: docker-compose 1.x's `config` prints every service,
+ * 2.x only the active ones.
+ */
+const activeServices = (config: Compose, profiles: string[] = []) =>
+  Object.keys(config.services)
+    .filter((name) => (config.services[name]!.profiles ?? []).every((p) => profiles.includes(p)))
+    .sort();
+
 describe('docker-compose.yml (docker-compose config) and the Dockerfile', { skip }, () => {
   const token = randomBytes(20).toString('hex');
   const dataDir = '/srv/ticketflow-datasets'; // need not exist: nothing is run;
-  let config: { services: Record<string, Service>; volumes?: Record<string, unknown> };
+  let config: Compose;
 
   it(`resolves with a token set (docker-compose ${version ?? '-'})`, () => {
     const res = composeConfig({ TICKETFLOW_API_TOKEN: token, TICKETFLOW_HOST_DATA_DIR: dataDir });
     assert.equal(res.status, 0, `docker-compose config failed: ${res.stderr}`);
     config = yaml.load(res.stdout) as typeof config;
-    assert.deepEqual(Object.keys(config.services).sort(), ['api', 'ready', 'redis', 'worker']);
+    assert.deepEqual(activeServices(config), ['api', 'ready', 'redis', 'worker']);
+    for (const name of ['api', 'worker']) {
+      const env = config.services[name]!.environment!;
+      assert.equal(env.TICKETFLOW_STORAGE_URL ?? '', '', `${name}: artifacts in the storage volume`);
+      assert.equal(resolveConfig(stringEnv(env)).storage.kind, 'file', name);
+    }
   });
 
   it('fails without TICKETFLOW_API_TOKEN, naming the variable', () => {
@@ -171,7 +203,61 @@ describe('docker-compose.yml (docker-compose config) and the Dockerfile', { skip
       assert.equal(storage?.readOnly, false, name);
     }
     assert.equal(mounts(config.services.redis!).find((x) => x.target === '/data')?.source, 'redis-data');
-    assert.deepEqual(Object.keys(config.volumes ?? {}).sort(), ['redis-data', 'storage']);
+    assert.deepEqual(Object.keys(config.volumes ?? {}).sort(), ['minio-data', 'redis-data', 'storage']);
+  });
+
+  it('with --profile s3 and minio.env: MinIO, a job creating the bucket, the api and workers pointed at it', () => {
+    const secret = randomBytes(12).toString('hex');
+    const res = composeConfig(
+      { TICKETFLOW_API_TOKEN: token, TICKETFLOW_HOST_DATA_DIR: dataDir, AWS_SECRET_ACCESS_KEY: secret },
+      { profile: 's3', envFile: path.join(PROJECT_ROOT, 'minio.env') },
+    );
+    assert.equal(res.status, 0, `docker-compose --profile s3 config failed: ${res.stderr}`);
+    const s3: Compose = yaml.load(res.stdout) as Compose;
+    assert.deepEqual(activeServices(s3, ['s3']), [
+      'api',
+      'minio',
+      'minio-bucket',
+      'ready',
+      'redis',
+      'worker',
+    ]);
+    const { minio, 'minio-bucket': bucket } = s3.services;
+    assert.equal(minio!.image, 'minio/minio');
+    assert.deepEqual(minio!.command, ['server', '/data']);
+    assert.match(healthTest(minio!), /mc ready local/);
+    assert.equal(minio!.ports, undefined, 'MinIO is not published');
+    assert.equal(mounts(minio!).find((m) => m.target === '/data')?.source, 'minio-data');
+    assert.equal(bucket!.image, 'minio/mc');
+    assert.equal(
+      (bucket!.depends_on as Record<string, { condition?: string }>).minio?.condition,
+      'service_healthy',
+    );
+    const script = [bucket!.entrypoint ?? [], bucket!.command ?? []].flat().join(' ');
+    assert.match(script, /mc alias set minio http:\/\/minio:9000 /);
+    assert.match(script, /mc mb --ignore-existing /);
+    for (const name of ['api', 'worker']) {
+      const env = s3.services[name]!.environment!;
+      const storage = resolveConfig(stringEnv(env)).storage;
+      assert.deepEqual(
+        storage,
+        {
+          kind: 's3',
+          bucket: 'ticketflow',
+          prefix: 'artifacts',
+          endpoint: 'http://minio:9000',
+          region: 'us-east-1',
+          credentials: { accessKeyId: String(minio!.environment!.MINIO_ROOT_USER), secretAccessKey: secret },
+        },
+        `${name} uses MinIO's bucket with MinIO's account`,
+      );
+      assert.equal(minio!.environment!.MINIO_ROOT_PASSWORD, secret);
+      assert.equal(
+        bucket!.environment!.TICKETFLOW_STORAGE_URL,
+        env.TICKETFLOW_STORAGE_URL,
+        'the same bucket',
+      );
+    }
   });
 
   it('has a multi-stage Dockerfile: tsc in the build stage; production dependencies only, not root, at run time', () => {

@@ -80,6 +80,15 @@ describe('resolveConfig: where artifacts live', () => {
       credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
     });
     assert.throws(
+      () =>
+        resolveConfig({
+          TICKETFLOW_STORAGE_URL: 's3://runs-bucket',
+          TICKETFLOW_S3_ENDPOINT: 'http://key:s3cret@127.0.0.1:9000',
+        }),
+      (err: Error) =>
+        /TICKETFLOW_S3_ENDPOINT holds user:password@/.test(err.message) && !/s3cret/.test(err.message),
+    );
+    assert.throws(
       () => resolveConfig({ TICKETFLOW_STORAGE_URL: 'ftp://x/y', PORT: 'x' }),
       /TICKETFLOW_STORAGE_URL="ftp:\/\/x\/y": the scheme must be file: or s3:.*; PORT|PORT.*TICKETFLOW_STORAGE_URL/,
     );

@@ -48,6 +48,11 @@ export function parseStoreUrl(url: string, env: NodeJS.ProcessEnv, variable: str
   const prefix = decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, '');
   if (prefix !== '') checkKey(prefix, 'prefix');
   const endpoint = env.TICKETFLOW_S3_ENDPOINT?.trim() || undefined;
+  // Not echoed: the endpoint is named in messages and /readyz, so it must hold no secret.
+  if (endpoint !== undefined && /^[^/]*\/\/[^/]*@/.test(endpoint))
+    throw new RangeError(
+      'TICKETFLOW_S3_ENDPOINT holds user:password@: put credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY',
+    );
   if (endpoint !== undefined && !/^https?:\/\/[^/]+\/?$/.test(endpoint))
     throw new RangeError(
       `TICKETFLOW_S3_ENDPOINT="${endpoint}": give the server as http://host:port or https://host`,
