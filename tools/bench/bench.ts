@@ -1,7 +1,9 @@
 /**
  * npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K] [--out FILE] [--repeat N]
+ *                  [--storage file|s3]
  *
- * Runs the real flow — a private Redis, N worker processes, shared storage on disk — on a dataset and
+ * Runs the real flow — a private Redis, N worker processes, artifacts in a folder or in an S3 server on
+ * 127.0.0.1 — on a dataset and
  * prints seconds per stage, wall time, stage-1 throughput, peak RSS per process, vocabulary and topic
  * sizes, metrics, and how topics line up with the real product groups (purity, NMI).
  */
@@ -18,7 +20,12 @@ import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/con
 import { RunRecord } from '../../shared/runtime/runs/record';
 import { readCsv } from '../../shared/core/io/read-csv';
 import { ensureRedis } from '../../shared/runtime/redis/local-redis';
-import { runDir } from '../../shared/core/storage';
+import { createHash } from 'node:crypto';
+import { runKey } from '../../shared/core/storage';
+import { openStore } from '../../shared/core/store/open-store';
+import { ARTIFACTS } from '../../shared/pipeline/stages/context';
+import { S3Server } from '../../test/helpers/s3-server';
+import { comparableBytes } from '../../test/runs/artifacts';
 import { spawnWorkers } from '../../producers/cli/self-contained';
 import { waitForRun } from '../../test/helpers/stack';
 import { PeakRssSampler } from './process-memory';
@@ -45,6 +52,8 @@ const HELP = `Usage: npm run bench -- [--data FILE] [--workers N] [--scale F] [-
   --classify       instead: train on the dataset, promote the model, then time online POST /classify
                    (--rate N per second, default 200, for --duration S, default 30) and batch classification
   --repeat N       then submit the same run N more times on the warm workers (stage-cache hits) and time each
+  --storage S      "file" (default): artifacts in a folder; "s3": in an S3 server (s3rver) on 127.0.0.1,
+                   in this process, nothing shared on disk with the workers
 `;
 
 async function productGroups(): Promise<Map<string, string> | null> {
@@ -100,6 +109,7 @@ async function main(): Promise<void> {
       params: { type: 'string' },
       out: { type: 'string' },
       repeat: { type: 'string', default: '0' },
+      storage: { type: 'string', default: 'file' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -113,6 +123,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(scale) || scale < 1) throw new Error('--scale must be a whole number ≥ 1');
   const repeat = values.repeat === '' ? 1 : Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 0) throw new Error('--repeat must be a whole number ≥ 0');
+  if (values.storage !== 'file' && values.storage !== 's3')
+    throw new Error(`--storage must be "file" or "s3", got "${values.storage}"`);
   const source = path.resolve(
     values.data ??
       (fs.existsSync(DEV) ? DEV : path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json')),
@@ -124,8 +136,10 @@ async function main(): Promise<void> {
     const n = await scaleDataset(source, scale, dataset);
     process.stderr.write(`bench: wrote ${n} tickets (${scale}× ${path.basename(source)}) to ${dataset}\n`);
   }
+  const s3 = values.storage === 's3' ? await new S3Server('bench').start() : null;
   const config = resolveConfig({
     ...process.env,
+    ...s3?.env('bench'),
     TICKETFLOW_STORAGE_DIR: path.join(scratch, 'storage'),
     TICKETFLOW_QUEUE_PREFIX: `bench-${process.pid}`,
     // Workers read datasets only inside their data root: the dataset's own folder.
@@ -135,7 +149,7 @@ async function main(): Promise<void> {
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
   const connection = createConnection(redis.url);
   const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
-  const pool = await spawnWorkers(config, runs.queues, redis.url, workers, 'warn');
+  const pool = await spawnWorkers(config, runs.queues, redis.url, workers, 'warn', s3?.env('bench'));
   const sampler = new PeakRssSampler(() => pool.pids);
   let status: RunRecord;
   const repeats: { wallSeconds: number; cached: string[] }[] = [];
@@ -172,9 +186,21 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   const wallSeconds = (performance.now() - t0 - repeats.reduce((a, r) => a + r.wallSeconds * 1000, 0)) / 1000;
-  if (status.state !== 'completed')
+  if (status.state !== 'completed') {
+    await s3?.close();
     throw new Error(`run failed in ${status.error?.stage}: ${status.error?.message}`);
-  const artifactsDir = runDir(config.storageDir, runId);
+  }
+  // The artifacts the report reads, fetched through the store (the same bytes on either backend).
+  const artifactsDir = path.join(scratch, 'artifacts');
+  const store = openStore(config.storage);
+  try {
+    fs.mkdirSync(artifactsDir);
+    for (const name of [ARTIFACTS.ticketsTopics, ARTIFACTS.model])
+      fs.writeFileSync(path.join(artifactsDir, name), await store.get(runKey(runId, name)));
+  } finally {
+    await store.close();
+    await s3?.close();
+  }
   const stages = Object.fromEntries(status.stages.map((s) => [s.stage, s.seconds ?? 0]));
   const text = status.stages[0]!.result as {
     rows: number;
@@ -184,12 +210,16 @@ async function main(): Promise<void> {
   const fe = status.stages[1]!.result as FeatureExtractionResult;
   const ts = status.stages[2]!.result as TransformSplitResult;
   const memory = sampler.result();
-  const agreement = await topicAgreement(path.join(artifactsDir, 'tickets_topics.csv'));
+  const agreement = await topicAgreement(path.join(artifactsDir, ARTIFACTS.ticketsTopics));
+  const model = fs.readFileSync(path.join(artifactsDir, ARTIFACTS.model));
   const m = status.metrics!;
   const result = {
     dataset: source,
     scale,
     workers,
+    storage: config.storage.kind === 'file' ? config.storage.root : `s3 (s3rver on ${s3!.endpoint})`,
+    // model.json without the run id it names, as runs are compared (test/runs/artifacts.ts).
+    modelSha256: createHash('sha256').update(comparableBytes(ARTIFACTS.model, model)).digest('hex'),
     tickets: text.rows,
     records: text.stats.read,
     dropped: text.stats.dropped,
@@ -239,6 +269,8 @@ function formatTable(r: {
   dataset: string;
   scale: number;
   workers: number;
+  storage: string;
+  modelSha256: string;
   tickets: number;
   records: number;
   chunks: number;
@@ -277,7 +309,7 @@ function formatTable(r: {
   l.push(`| accuracy | ${f(r.metrics.train.accuracy)} | ${f(r.metrics.test.accuracy)} |`);
   l.push(`| weighted F1 | ${f(r.metrics.train.f1)} | ${f(r.metrics.test.f1)} |`);
   l.push(`| ROC-AUC (ovr, weighted) | ${f(r.metrics.train.rocAuc)} | ${f(r.metrics.test.rocAuc)} |`);
-  l.push('', `artifacts: ${r.artifactsDir}`);
+  l.push('', `artifacts in ${r.storage}; model.json sha256 (without its run id) ${r.modelSha256}`);
   return l.join('\n');
 }
 
