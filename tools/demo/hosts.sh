@@ -55,7 +55,12 @@ PIDS=()
 cleanup() {
   set +e
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  sleep 1
+  # Workers stop their sandboxed children on SIGTERM, within a few seconds; what is left then is killed.
+  for _ in $(seq 50); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break; sleep 0.1
+  done
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   for h in "${HOSTS[@]}" "${LONE[@]}"; do ip netns del "$h" 2>/dev/null; done
   ip link del "$BR" 2>/dev/null
