@@ -51,17 +51,27 @@ SHARED=$(mktemp -d /tmp/ticketflow-hosts.XXXXXX)
 mkdir -p "$SHARED/logs"
 DATASET=$(basename "$DATA")
 PIDS=()
+# The first PIDS: Redis and the S3 server, which the others need until they stop.
+INFRA=()
 
-cleanup() {
-  set +e
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  # Workers stop their sandboxed children on SIGTERM, within a few seconds; what is left then is killed.
+# Stop processes: SIGTERM, up to 5 s to exit (workers stop their sandboxed children), then SIGKILL.
+stop_pids() {
+  [ $# -gt 0 ] || return 0
+  kill -TERM "$@" 2>/dev/null
+  local alive pid
   for _ in $(seq 50); do
     alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break; sleep 0.1
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 1 ] || break
+    sleep 0.1
   done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null; done
+}
+cleanup() {
+  set +e
+  # The API, workers and CLI first, while Redis and S3 still answer them; then Redis and S3.
+  stop_pids "${PIDS[@]:${#INFRA[@]}}"
+  stop_pids "${PIDS[@]:0:${#INFRA[@]}}"
   for h in "${HOSTS[@]}" "${LONE[@]}"; do ip netns del "$h" 2>/dev/null; done
   ip link del "$BR" 2>/dev/null
   rm -rf "$SHARED"
@@ -106,6 +116,7 @@ await_port() {
 reaches() { ip netns exec "$1" timeout 2 bash -c "echo > /dev/tcp/$2/$3" 2>/dev/null && echo yes || echo no; }
 
 REDIS_URL="redis://${ADDRS[0]}:6379"
+INFRA+=(tf-redis)
 on_host tf-redis "$REDIS_SERVER" --bind "${ADDRS[0]}" --port 6379 --protected-mode no --save '' --appendonly no --maxmemory-policy noeviction
 await_port tf-api "${ADDRS[0]}" 6379
 
@@ -117,13 +128,15 @@ if [ "$STORAGE" = file ]; then
   WHERE="shared storage $SHARED"
 else
   mkdir -p "$SHARED/s3"
+  INFRA+=(tf-s3)
   on_host tf-s3 node dist/tools/demo/s3-server.js --address "$S3_ADDR" --port "$S3_PORT" --dir "$SHARED/s3" --bucket "$BUCKET"
   await_port tf-api "$S3_ADDR" "$S3_PORT"
   S3_ENV=(AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 TICKETFLOW_S3_ENDPOINT="http://$S3_ADDR:$S3_PORT")
   STORAGE_URL="s3://$BUCKET/artifacts"
   DATA_URL="s3://$BUCKET/datasets"
   if grep -q TICKETFLOW_DATA_URL dist/shared/core/config/config.js; then
-    env "${S3_ENV[@]}" node dist/tools/demo/put-object.js "$DATA" "$DATA_URL" "$DATASET"
+    # (AWS_SDK_JS_...: the SDK's notice that its 2027 releases need node 22, not the demo's business)
+    env "${S3_ENV[@]}" AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node dist/tools/demo/put-object.js "$DATA" "$DATA_URL" "$DATASET"
     DATA_ENV=(TICKETFLOW_DATA_URL="$DATA_URL")
     DATA_FROM="the bucket, $DATA_URL/$DATASET (TICKETFLOW_DATA_URL)"
   else
@@ -188,13 +201,12 @@ curl -sf "${AUTH[@]}" "$API/runs/$ID" | node -e '
   if (r.metrics) console.log(`  test accuracy ${r.metrics.test.accuracy.toFixed(4)}, weighted F1 ${r.metrics.test.f1.toFixed(4)}`);'
 echo "chunk jobs per host:"
 ip netns exec tf-redis sh -c "for k in \$(redis-cli -h ${ADDRS[0]} --scan --pattern 'ticketflow:text-chunks:$ID-chunk-?????'); do redis-cli -h ${ADDRS[0]} hget \$k pb; done" | sed 's/:[0-9]*$//' | sort | uniq -c
+echo "run $STATE in $SECONDS_RUN s (POST to $STATE, polled every 0.25 s)"
 if [ "$STORAGE" = file ]; then
   ls "$SHARED/storage/runs/$ID"
   [ "$STATE" = completed ]
   exit 0
 fi
-
-echo "run $STATE in $SECONDS_RUN s (POST to $STATE, polled every 0.25 s)"
 [ "$STATE" = completed ]
 echo "artifacts in $STORAGE_URL, listed by GET /runs/$ID/artifacts:"
 curl -sf "${AUTH[@]}" "$API/runs/$ID/artifacts" | node -e '
@@ -225,7 +237,6 @@ LOCAL="$SHARED/local"
 mkdir -p "$LOCAL/storage" "$LOCAL/data" "$LOCAL/redis"
 cp "$DATA" "$LOCAL/data/"
 echo "local-folder reference: ticketflow run --data $DATASET --chunk-size 200 --workers 2 (TICKETFLOW_STORAGE_DIR $LOCAL/storage)"
-STARTED=$(date +%s.%N)
 ip netns exec tf-local env -u TICKETFLOW_STORAGE_URL -u TICKETFLOW_DATA_URL -u TICKETFLOW_S3_ENDPOINT \
   REDIS_URL=redis://127.0.0.1:6379 TICKETFLOW_STORAGE_DIR="$LOCAL/storage" TICKETFLOW_DATA_DIR="$LOCAL/data" \
   TICKETFLOW_REDIS_DIR="$LOCAL/redis" TICKETFLOW_LOG_LEVEL=warn \
@@ -233,8 +244,11 @@ ip netns exec tf-local env -u TICKETFLOW_STORAGE_URL -u TICKETFLOW_DATA_URL -u T
   >"$LOCAL/run.json" 2>"$SHARED/logs/tf-local.log" &
 PIDS+=($!)
 wait $! || { echo "demo:hosts: the local-folder run failed:" >&2; tail -20 "$SHARED/logs/tf-local.log" >&2; exit 1; }
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1]));
+  console.log(`local run ${r.id} ${r.state} in ${r.wallSeconds.toFixed(1)} s (enqueue to ${r.state}; ` +
+    `its private Redis and 2 workers started in ${r.startupSeconds.toFixed(1)} s before)`);' "$LOCAL/run.json"
 LOCAL_ID=$(node -pe 'JSON.parse(require("fs").readFileSync(process.argv[1])).id' "$LOCAL/run.json")
-echo "local run $LOCAL_ID $(node -pe 'JSON.parse(require("fs").readFileSync(process.argv[1])).state' "$LOCAL/run.json") in $(node -pe "($(date +%s.%N) - $STARTED).toFixed(1)") s (with its private Redis and 2 workers' start-up)"
 echo "model.json, compared without lineage.runId (test/runs/artifacts.ts comparableBytes):"
 node dist/tools/demo/same-model.js "bucket, via GET /runs/$ID/artifacts/model.json=$SHARED/model-from-bucket.json" \
   "local folder, run $LOCAL_ID=$LOCAL/storage/runs/$LOCAL_ID/model.json"
