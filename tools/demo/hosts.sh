@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run demo:hosts [-- [--data FILE] [--storage file|s3]] : ticketflow across "machines" on one Linux box (root).
+# npm run demo:hosts [-- [--data FILE] [--storage file|s3] [--logs DIR]] : ticketflow across "machines" on one Linux box (root).
 #
 # Creates network namespaces joined by veth pairs on a bridge — tf-redis (10.77.0.2), tf-api (10.77.0.3),
 # tf-w1 (10.77.0.4), tf-w2 (10.77.0.5), each with its own hostname. Runs one flow through the API's address,
@@ -15,11 +15,13 @@
 #                   is compared with the model of a local-folder run of the same dataset and params (the
 #                   CLI in a namespace of its own): "model bytes identical: yes" or exit 1; and every
 #                   private storage folder must still be empty.
+#   --logs DIR      keep each host's log (DIR/tf-api.log, ...) when the demo ends; they are removed otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 DATA="$ROOT/shared/sample/complaints-sample.json"
 STORAGE=file
+KEEP_LOGS=
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$(realpath "$2"); shift 2 ;;
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
       STORAGE=${2:-}
       [ "$STORAGE" = file ] || [ "$STORAGE" = s3 ] || { echo "demo:hosts: --storage is file or s3, not \"$STORAGE\"" >&2; exit 2; }
       shift 2 ;;
+    --logs) mkdir -p "$2"; KEEP_LOGS=$(realpath "$2"); shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "demo:hosts: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -74,6 +77,7 @@ cleanup() {
   stop_pids "${PIDS[@]:0:${#INFRA[@]}}"
   for h in "${HOSTS[@]}" "${LONE[@]}"; do ip netns del "$h" 2>/dev/null; done
   ip link del "$BR" 2>/dev/null
+  [ -z "$KEEP_LOGS" ] || { cp "$SHARED"/logs/*.log "$KEEP_LOGS"/ && echo "demo:hosts: logs kept in $KEEP_LOGS"; }
   rm -rf "$SHARED"
   echo "demo:hosts: cleaned up (namespaces, bridge, processes, $SHARED)"
 }
