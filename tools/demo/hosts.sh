@@ -8,13 +8,15 @@
 #   --storage file  (default) the API and workers share one storage folder, which also holds the dataset.
 #   --storage s3    they share nothing but Redis and an S3 bucket: s3rver runs on its own host, tf-s3
 #                   (10.77.0.6:4568); the API and each worker get a fresh, empty private folder (storage,
-#                   data, HOME, TMPDIR) and routes to Redis and the S3 host only. Artifacts go to
-#                   s3://ticketflow/artifacts; the dataset is put into s3://ticketflow/datasets when this
-#                   build reads TICKETFLOW_DATA_URL, else each host gets its own copy in its private data
-#                   folder. Afterwards model.json, read from the bucket through the API's artifact route,
-#                   is compared with the model of a local-folder run of the same dataset and params (the
-#                   CLI in a namespace of its own): "model bytes identical: yes" or exit 1; and every
-#                   private storage folder must still be empty.
+#                   data, HOME, TMPDIR) and routes to Redis and the S3 host only (the API also to this
+#                   box, for the demo's requests). Artifacts go to s3://ticketflow/artifacts; the dataset
+#                   is put into s3://ticketflow/datasets when this build reads TICKETFLOW_DATA_URL, else
+#                   each host gets its own copy in its private data folder. The API then serves the run's
+#                   artifacts, report and logs, and a batch classification with the new model, from the
+#                   bucket. model.json, read from it through the API's artifact route, is compared with the
+#                   model of a local-folder run of the same dataset and params (the CLI in a namespace of
+#                   its own): "model bytes identical: yes" or exit 1; and every private storage folder must
+#                   still be empty.
 #   --logs DIR      keep each host's log (DIR/tf-api.log, ...) when the demo ends; they are removed otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -216,6 +218,27 @@ echo "artifacts in $STORAGE_URL, listed by GET /runs/$ID/artifacts:"
 curl -sf "${AUTH[@]}" "$API/runs/$ID/artifacts" | node -e '
   const { artifacts } = JSON.parse(require("fs").readFileSync(0));
   console.log("  " + artifacts.map((a) => `${a.name} ${a.size}`).join(", "));'
+echo "GET /runs/$ID/report: $(curl -sf "${AUTH[@]}" "$API/runs/$ID/report" | wc -c) bytes of HTML;" \
+  "GET /runs/$ID/logs: $(curl -sf "${AUTH[@]}" "$API/runs/$ID/logs" | node -pe 'JSON.parse(require("fs").readFileSync(0)).total') lines"
+# A batch classification with the new model: workers read the model from the bucket and write their
+# results there, and the API serves them from it.
+echo "POST $API/classifications {\"dataset\": \"$DATASET\", \"model\": \"$ID\", \"chunkSize\": 400}"
+CID=$(curl -sf "${AUTH[@]}" -X POST "$API/classifications" -H 'content-type: application/json' \
+  -d "{\"dataset\": \"$DATASET\", \"model\": \"$ID\", \"chunkSize\": 400}" | node -pe 'JSON.parse(require("fs").readFileSync(0)).id')
+for _ in $(seq 1200); do
+  CSTATE=$(curl -sf "${AUTH[@]}" "$API/classifications/$CID" | node -pe 'JSON.parse(require("fs").readFileSync(0)).state')
+  [ "$CSTATE" = completed ] || [ "$CSTATE" = failed ] && break
+  sleep 0.25
+done
+curl -sf "${AUTH[@]}" "$API/classifications/$CID" | node -e '
+  const c = JSON.parse(require("fs").readFileSync(0));
+  const s = c.summary;
+  console.log(`classification ${c.id} ${c.state}` + (c.error ? `: ${c.error}` : "") +
+    (s ? `: ${s.tickets} tickets, ${s.abstained} abstained, ${s.seconds.toFixed(1)} s` : ""));'
+[ "$CSTATE" = completed ]
+curl -sf "${AUTH[@]}" "$API/classifications/$CID/artifacts" | node -e '
+  const { artifacts } = JSON.parse(require("fs").readFileSync(0));
+  console.log("  its artifacts: " + artifacts.map((a) => `${a.name} ${a.size}`).join(", "));'
 curl -sf "${AUTH[@]}" "$API/runs/$ID/artifacts/model.json" -o "$SHARED/model-from-bucket.json"
 
 echo "private folders after the run (files in each):"
