@@ -19,20 +19,38 @@ const S3rver = require('s3rver') as S3rverClass;
 /** s3rver's one account: any other key is refused (InvalidAccessKeyId). */
 export const S3RVER_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
+/** Where an S3Server listens and keeps its objects; each defaults as the tests want it. */
+export interface S3ServerPlace {
+  /** @defaultValue '127.0.0.1' */
+  address?: string;
+  /** @defaultValue 0: a free port, kept across `stop` and `start` */
+  port?: number;
+  /** @defaultValue a new temporary folder */
+  dir?: string;
+}
+
 /**
  * A real S3-protocol server (s3rver, its overwrites made atomic, listing and aborting multipart uploads
- * as S3 does) on 127.0.0.1, its objects in a temporary
- * folder, with `bucket` created. `stop` and `start` keep the port and the objects, for outage drills.
+ * as S3 does) on 127.0.0.1, its objects in a temporary folder (or where `place` says), with `bucket`
+ * created. `stop` and `start` keep the port and the objects, for outage drills.
  */
 export class S3Server {
   private server: S3rverInstance | undefined;
-  port = 0;
-  readonly dir = tempDir('s3rver');
+  readonly address: string;
+  port: number;
+  readonly dir: string;
 
-  constructor(readonly bucket = 'ticketflow') {}
+  constructor(
+    readonly bucket = 'ticketflow',
+    place: S3ServerPlace = {},
+  ) {
+    this.address = place.address ?? '127.0.0.1';
+    this.port = place.port ?? 0;
+    this.dir = place.dir ?? tempDir('s3rver');
+  }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.address}:${this.port}`;
   }
 
   /** The environment that points ticketflow at this server. */
@@ -47,7 +65,7 @@ export class S3Server {
 
   async start(): Promise<this> {
     this.server = new S3rver({
-      address: '127.0.0.1',
+      address: this.address,
       port: this.port,
       silent: true,
       directory: this.dir,
