@@ -43,6 +43,11 @@ function errorName(err: unknown): string {
   return String(e?.Code ?? e?.name ?? e?.code ?? '');
 }
 
+// The SDK sends no Content-Length for an empty body, and then warns of "a Stream of unknown length".
+function byteLength(data: string | Uint8Array): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+}
+
 function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 }
@@ -98,7 +103,14 @@ export class S3Store implements ArtifactStore {
   async put(key: string, data: string | Uint8Array): Promise<void> {
     const Key = this.objectKey(checkKey(key));
     await this.client
-      .send(new PutObjectCommand({ Bucket: this.location.bucket, Key, Body: data }))
+      .send(
+        new PutObjectCommand({
+          Bucket: this.location.bucket,
+          Key,
+          Body: data,
+          ContentLength: byteLength(data),
+        }),
+      )
       .catch((err: unknown) => {
         throw this.failure('write', key, err);
       });
@@ -314,7 +326,7 @@ export class S3Store implements ArtifactStore {
     });
     const probe = this.objectKey(`.probe-${process.pid}`);
     await this.client
-      .send(new PutObjectCommand({ Bucket: this.location.bucket, Key: probe, Body: '' }))
+      .send(new PutObjectCommand({ Bucket: this.location.bucket, Key: probe, Body: '', ContentLength: 0 }))
       .catch((err: unknown) => {
         throw this.failure('write', 'a probe object', err);
       });
