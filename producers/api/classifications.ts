@@ -9,7 +9,7 @@ import { BadInputError, StorageError } from '../../shared/core/errors';
 import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
-import { resolveDataset } from './handlers';
+import { resolveDataset } from '../../shared/core/dataset/resolve-dataset';
 import { answerError, errorResult as error, HandlerResult } from './handler-result';
 
 const FIELDS = 'the body takes "dataset", "model", "threshold" and "chunkSize"';

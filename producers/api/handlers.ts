@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { datasetFileProblem } from '../../shared/core/dataset/open-dataset';
-import { placeInDataRoot } from '../../shared/core/dataset/data-root';
+import { resolveDataset } from '../../shared/core/dataset/resolve-dataset';
 import { BadInputError, StorageError } from '../../shared/core/errors';
 import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import { RunsContext } from '../../shared/runtime/runs/context';
@@ -22,38 +21,6 @@ import { answerError, errorResult as error, HandlerResult } from './handler-resu
 export type ApiDeps = RunsContext & { registry: ModelRegistry };
 
 const notFound = (id: string) => error(404, `no run with id ${JSON.stringify(id)}`);
-
-/**
- * Resolve a dataset named relative to the data root; anything that escapes the root (.., absolute
- * paths, symlinks pointing out) or is not a readable regular file (a directory, a FIFO, a socket, a
- * device: opened with O_NONBLOCK and checked with fstat, see openDataset) is refused with the reason.
- * Workers check again when they open it (a file may change after this check).
- */
-export async function resolveDataset(dataDir: string, dataset: unknown): Promise<string> {
-  if (typeof dataset !== 'string' || dataset.trim() === '') {
-    throw new BadInputError('"dataset" must be a path relative to the data root, e.g. "complaints.json"');
-  }
-  if (path.isAbsolute(dataset))
-    throw new BadInputError(`"dataset" must be relative to the data root (${dataDir}), got an absolute path`);
-  const place = await placeInDataRoot(dataDir, dataset);
-  if (place.kind === 'no-root')
-    throw new Error(
-      `the data root ${dataDir} does not exist: set TICKETFLOW_DATA_DIR to the folder holding your datasets`,
-      { cause: place.cause },
-    );
-  if (place.kind === 'outside')
-    throw new BadInputError(`"dataset" ${JSON.stringify(dataset)} resolves outside the data root ${dataDir}`);
-  if (place.kind === 'unresolved')
-    throw new BadInputError(
-      `"dataset" ${JSON.stringify(dataset)} does not exist in the data root ${dataDir}`,
-    );
-  const problem = await datasetFileProblem(place.real);
-  if (problem !== null)
-    throw new BadInputError(
-      `"dataset" ${JSON.stringify(dataset)} is not a file to read as a dataset: ${problem.replace(/^is /, 'it is ')}`,
-    );
-  return place.relative;
-}
 
 /** Digests of the data root's files, shared by every request of this process. */
 const datasetDigests = new HashCache();
