@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BadInputError } from '../errors';
 import { createS3Client, errorName, httpStatus } from '../store/s3-store';
-import type { S3Location } from '../store/store-location';
+import { locationUrl, type S3Location } from '../store/store-location';
 import type { ObjectIdentity } from './dataset-identity';
 import type { DatasetSource, ResolvedDataset } from './dataset-source';
 import { hashFile, type FileDigest } from './hash-file';
@@ -48,7 +48,7 @@ export class ObjectDatasets implements DatasetSource {
   private readonly client: S3Client;
 
   constructor(readonly location: S3Location) {
-    this.url = `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
+    this.url = locationUrl({ kind: 's3', ...location });
     this.client = createS3Client(location);
   }
 
