@@ -178,6 +178,10 @@ describe('datasets from an S3 bucket', () => {
     );
     assert.match(record.error!.message, new RegExp(record.datasetSha256));
     await noCacheEntry(record);
+    // A retry would rerun stage 1 on other bytes: refused, the object hashed again through the API.
+    const again = await post(`/runs/${id}/retry`, {});
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.match(String(again.body.error), /the dataset swap\.json changed since run/);
   });
 
   it('a replacement between planning and a chunk reading its range fails the chunk, naming the object', async () => {
