@@ -112,6 +112,23 @@ describe('datasets as objects under an S3 prefix', () => {
     assert.equal(second.bytes, sample.length - 1);
   });
 
+  it('says which endpoint it cannot reach, as an error a retry may fix (not bad input)', async () => {
+    await s3.stop();
+    try {
+      await assert.rejects(
+        source.open('sample.json'),
+        (err: Error) =>
+          !(err instanceof BadInputError) &&
+          /^cannot look up the dataset sample\.json in s3:\/\/objects-bucket\/data at http:\/\/127\.0\.0\.1:\d+: /.test(
+            err.message,
+          ),
+      );
+    } finally {
+      await s3.start();
+    }
+    await (await source.open('sample.json')).close();
+  });
+
   it('refuses names that leave the prefix and missing objects, naming them', async () => {
     for (const name of [
       '../x.json',

@@ -125,7 +125,7 @@ export class ObjectDatasets implements DatasetSource {
           `the dataset changed while it was read: it is no longer ETag ${etag}`,
           err,
         );
-      throw this.failure('read', url, err);
+      throw this.failure('read', name, err);
     }
     const body = out.Body as Readable;
     if (etag !== '' && out.ETag !== undefined && out.ETag !== etag) {
@@ -247,7 +247,7 @@ export class ObjectDatasetFile implements DatasetFile {
     } finally {
       body.destroy();
     }
-    throw this.source.failure('read', this.path, new Error(`the answer ended ${left} bytes short`));
+    throw this.source.failure('read', this.name, new Error(`the answer ended ${left} bytes short`));
   }
 
   async identify(): Promise<{ identity: ObjectIdentity; key: string }> {
