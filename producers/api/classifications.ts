@@ -1,5 +1,3 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import {
   getClassification,
   MAX_CLASSIFICATION_CHUNK_SIZE,
@@ -9,7 +7,7 @@ import { BadInputError, StorageError } from '../../shared/core/errors';
 import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
-import { resolveDataset } from './handlers';
+import { openDatasetSource } from '../../shared/core/dataset/open-dataset-source';
 import { answerError, errorResult as error, HandlerResult } from './handler-result';
 
 const FIELDS = 'the body takes "dataset", "model", "threshold" and "chunkSize"';
@@ -50,11 +48,12 @@ export async function createClassification(
     return error(400, `"chunkSize" must be a whole number from 1 to ${MAX_CLASSIFICATION_CHUNK_SIZE}`);
   }
   try {
-    const relative = await resolveDataset(deps.config.dataDir, dataset);
-    const datasetFile = path.join(await fs.realpath(deps.config.dataDir), relative);
+    const datasets = openDatasetSource(deps.config);
+    const { name, location } = await datasets.resolve(dataset);
     const { id, model: run } = await submitClassification(deps, registry, {
-      dataset: relative,
-      datasetFile,
+      dataset: name,
+      datasetFile: location,
+      datasetProblem: (file) => datasets.problem(file),
       ...(model !== undefined ? { model: model as string } : {}),
       ...(threshold !== undefined ? { threshold: threshold as number } : {}),
       ...(chunkSize !== undefined ? { chunkSize: chunkSize as number } : {}),

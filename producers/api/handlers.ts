@@ -1,7 +1,4 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { datasetFileProblem } from '../../shared/core/dataset/open-dataset';
-import { placeInDataRoot } from '../../shared/core/dataset/data-root';
+import { openDatasetSource } from '../../shared/core/dataset/open-dataset-source';
 import { BadInputError, StorageError } from '../../shared/core/errors';
 import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import { RunsContext } from '../../shared/runtime/runs/context';
@@ -10,7 +7,6 @@ import { cancelRun, deleteRun, NoSuchRun, retryRun, RunConflict } from '../../sh
 import { liveWorkers } from '../../shared/runtime/runs/heartbeats';
 import { LISTED_STATES, ListedState } from '../../shared/runtime/runs/record';
 import { IdempotencyConflict, submitRun, SubmitDeadlinePassed } from '../../shared/runtime/runs/submit';
-import { HashCache } from '../../shared/core/dataset/hash-cache';
 import { readRun } from '../../shared/runtime/runs/sync';
 import { RUN_ID_PATTERN } from '../../shared/core/storage';
 import { LOCK_TTL_MS, LockBusy } from '../../shared/runtime/runs/run-lock';
@@ -23,41 +19,6 @@ import { StoreHealthCheck } from './store-health';
 export type ApiDeps = RunsContext & { registry: ModelRegistry; storeHealth: StoreHealthCheck };
 
 const notFound = (id: string) => error(404, `no run with id ${JSON.stringify(id)}`);
-
-/**
- * Resolve a dataset named relative to the data root; anything that escapes the root (.., absolute
- * paths, symlinks pointing out) or is not a readable regular file (a directory, a FIFO, a socket, a
- * device: opened with O_NONBLOCK and checked with fstat, see openDataset) is refused with the reason.
- * Workers check again when they open it (a file may change after this check).
- */
-export async function resolveDataset(dataDir: string, dataset: unknown): Promise<string> {
-  if (typeof dataset !== 'string' || dataset.trim() === '') {
-    throw new BadInputError('"dataset" must be a path relative to the data root, e.g. "complaints.json"');
-  }
-  if (path.isAbsolute(dataset))
-    throw new BadInputError(`"dataset" must be relative to the data root (${dataDir}), got an absolute path`);
-  const place = await placeInDataRoot(dataDir, dataset);
-  if (place.kind === 'no-root')
-    throw new Error(
-      `the data root ${dataDir} does not exist: set TICKETFLOW_DATA_DIR to the folder holding your datasets`,
-      { cause: place.cause },
-    );
-  if (place.kind === 'outside')
-    throw new BadInputError(`"dataset" ${JSON.stringify(dataset)} resolves outside the data root ${dataDir}`);
-  if (place.kind === 'unresolved')
-    throw new BadInputError(
-      `"dataset" ${JSON.stringify(dataset)} does not exist in the data root ${dataDir}`,
-    );
-  const problem = await datasetFileProblem(place.real);
-  if (problem !== null)
-    throw new BadInputError(
-      `"dataset" ${JSON.stringify(dataset)} is not a file to read as a dataset: ${problem.replace(/^is /, 'it is ')}`,
-    );
-  return place.relative;
-}
-
-/** Digests of the data root's files, shared by every request of this process. */
-const datasetDigests = new HashCache();
 
 /**
  * Submit a run. The dataset is hashed first, outside `redisDeadlineMs` (a large file takes seconds; the
@@ -85,14 +46,14 @@ export async function createRun(
     return error(400, 'the Idempotency-Key header must hold 1 to 255 characters');
   }
   try {
-    const relative = await resolveDataset(deps.config.dataDir, dataset);
-    const datasetFile = path.join(await fs.realpath(deps.config.dataDir), relative);
+    const datasets = openDatasetSource(deps.config);
+    const { name, location } = await datasets.resolve(dataset);
     const { record, existing } = await submitRun(deps, {
-      dataset: relative,
-      datasetFile,
+      dataset: name,
+      datasetFile: location,
       params,
       idempotencyKey,
-      hash: (file) => datasetDigests.digest(file),
+      hash: (file) => datasets.digest(file),
       ...(redisDeadlineMs !== undefined ? { deadlineMs: redisDeadlineMs } : {}),
     });
     // The run is committed: a failure from here on must not answer as if it were not.
@@ -182,11 +143,6 @@ async function control(id: string, action: () => Promise<HandlerResult>): Promis
   }
 }
 
-/** The dataset file a run names, as this process reads it (relative names are in the data root). */
-function runDatasetFile(deps: ApiDeps, dataset: string): string {
-  return path.isAbsolute(dataset) ? dataset : path.resolve(deps.config.dataDir, dataset);
-}
-
 /**
  * Before a retry's Redis deadline starts: hash the run's dataset into the hash cache, so the retry's check
  * that stage 1's input is unchanged reads nothing under the deadline (a large file takes seconds, which is
@@ -196,16 +152,18 @@ export async function prepareRetry(deps: ApiDeps, id: string): Promise<void> {
   if (!RUN_ID_PATTERN.test(id)) return;
   const record = await deps.store.readStored(id).catch(() => null);
   if (typeof record?.dataset !== 'string') return;
-  await datasetDigests
-    .digest(runDatasetFile(deps, record.dataset))
+  const datasets = openDatasetSource(deps.config);
+  await datasets
+    .digest(datasets.locate(record.dataset))
     .catch(logLost(`hashing the dataset of run ${id} ahead of its retry`));
 }
 
 export function retry(deps: ApiDeps, id: string): Promise<HandlerResult> {
   return control(id, async () => {
     const record = await deps.store.read(id);
-    const file = record ? runDatasetFile(deps, record.dataset) : null;
-    const next = await retryRun(deps, id, file, (f) => datasetDigests.digest(f));
+    const datasets = openDatasetSource(deps.config);
+    const file = record ? datasets.locate(record.dataset) : null;
+    const next = await retryRun(deps, id, file, (f) => datasets.digest(f));
     return {
       status: 202,
       body: { id, state: next.state, generation: next.generation, status: `/runs/${id}` },

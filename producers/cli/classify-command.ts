@@ -114,7 +114,11 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       if (idle.length > 0) {
         // Workers read only datasets inside their data root: these get the file's folder as theirs.
         workers = await spawnWorkers(
-          { ...runs.config, dataDir: path.dirname(realFile) },
+          {
+            ...runs.config,
+            dataDir: path.dirname(realFile),
+            data: { kind: 'file', root: path.dirname(realFile) },
+          },
           runs.queues,
           redis.url,
           workerCount,

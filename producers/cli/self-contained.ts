@@ -9,6 +9,7 @@ import { RUN_RECORD_FILE } from '../../shared/core/storage';
 import { ArtifactNotFound, ArtifactStore } from '../../shared/core/store/artifact-store';
 import { FileStore } from '../../shared/core/store/file-store';
 import { openStore } from '../../shared/core/store/open-store';
+import { locationUrl } from '../../shared/core/store/store-location';
 
 export interface SpawnedWorkers {
   count: number;
@@ -131,6 +132,8 @@ export async function spawnWorkers(
         TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
         TICKETFLOW_STORAGE_DIR: config.storageDir,
         TICKETFLOW_DATA_DIR: config.dataDir,
+        // The datasets of `config`, not of this environment: an S3 prefix, or (empty) the data root above.
+        TICKETFLOW_DATA_URL: config.data.kind === 's3' ? locationUrl(config.data) : '',
         TICKETFLOW_LOG_LEVEL: logLevel === 'debug' ? 'debug' : 'info',
         TICKETFLOW_LOG_FORMAT: 'json',
         ...extraEnv,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { datasetFileProblem } from '../../shared/core/dataset/open-dataset';
 import { TicketflowConfig } from '../../shared/core/config/config';
 import { placeInDataRoot } from '../../shared/core/dataset/data-root';
+import { locationUrl } from '../../shared/core/store/store-location';
 import { createConnection, redisReachable } from '../../shared/runtime/flow/connection';
 import { ensureRedis, LocalRedis } from '../../shared/runtime/redis/local-redis';
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
@@ -123,6 +124,12 @@ export async function inDeploymentDataRoot(
   given: string,
   realFile: string,
 ): Promise<string> {
+  if (config.data.kind === 's3')
+    throw new UsageError(
+      `--data ${given}: the running workers read datasets from ${locationUrl(config.data)} ` +
+        '(TICKETFLOW_DATA_URL), not from local files: put the file under that prefix and submit it through ' +
+        'the API (POST /runs, POST /classifications), or stop the workers to run it here',
+    );
   const place = await placeInDataRoot(config.dataDir, realFile);
   if (place.kind === 'inside') return place.relative;
   throw new UsageError(

@@ -96,7 +96,9 @@ async function followRun(
   try {
     if ((await queuesWithoutWorkers(runs.queues)).length > 0) {
       workers = await spawnWorkers(
-        opts.workerDataDir ? { ...runs.config, dataDir: opts.workerDataDir } : runs.config,
+        opts.workerDataDir
+          ? { ...runs.config, dataDir: opts.workerDataDir, data: { kind: 'file', root: opts.workerDataDir } }
+          : runs.config,
         runs.queues,
         redis.url,
         opts.workers,

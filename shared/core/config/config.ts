@@ -30,6 +30,12 @@ export interface TicketflowConfig {
   storage: StoreLocation;
   /** `TICKETFLOW_DATA_DIR`: datasets named by the API are resolved inside it. @defaultValue '<project>/shared/sample' */
   dataDir: string;
+  /**
+   * `TICKETFLOW_DATA_URL`: where the datasets that runs and batch classifications name live — a folder
+   * (`file:///path`) or an S3 prefix (`s3://bucket/prefix`, with the S3 settings of `storage`). A file URL
+   * sets `dataDir` too. @defaultValue the file URL of `dataDir`
+   */
+  data: StoreLocation;
   /** `PORT` of the HTTP API. @defaultValue 3000 */
   port: number;
   /**
@@ -251,12 +257,24 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
       problems.push((err as Error).message);
     }
   }
+  let dataDir = path.resolve(text('TICKETFLOW_DATA_DIR', path.join(PROJECT_ROOT, 'shared', 'sample')));
+  let data: StoreLocation = { kind: 'file', root: dataDir };
+  const dataUrl = env.TICKETFLOW_DATA_URL?.trim();
+  if (dataUrl !== undefined && dataUrl !== '') {
+    try {
+      data = parseStoreUrl(dataUrl, env, 'TICKETFLOW_DATA_URL');
+      if (data.kind === 'file') dataDir = data.root;
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
   const config: TicketflowConfig = {
     redisUrl,
     queuePrefix,
     storageDir,
     storage,
-    dataDir: path.resolve(text('TICKETFLOW_DATA_DIR', path.join(PROJECT_ROOT, 'shared', 'sample'))),
+    dataDir,
+    data,
     redisDir: path.resolve(text('TICKETFLOW_REDIS_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'redis'))),
     port: int('PORT', 3000, 0, 65535),
     host,

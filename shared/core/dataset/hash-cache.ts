@@ -51,16 +51,24 @@ export class HashCache {
     const st = real === null ? null : await fsp.stat(real).catch(() => null);
     // Not there, or not a regular file: let openDataset say what is wrong, in its words.
     if (real === null || st === null || !st.isFile()) return hashFile(file);
-    const key = identityKey(real, st);
+    return this.digestKeyed(identityKey(real, st), () => this.hash(real));
+  }
+
+  /**
+   * The digest remembered under `key` (a source's name and identity), or `hash`'s, run within the
+   * concurrency limit and shared by concurrent callers; `hash` remembers it (`remember`) under the
+   * identity it saw throughout.
+   */
+  digestKeyed(key: string, hash: () => Promise<FileDigest>): Promise<FileDigest> {
     const known = this.digests.get(key);
     if (known) {
       this.digests.delete(key);
       this.digests.set(key, known);
-      return known;
+      return Promise.resolve(known);
     }
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.limiter.run(() => this.hash(real)).finally(() => this.inFlight.delete(key));
+      pending = this.limiter.run(hash).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
@@ -89,8 +97,11 @@ export class HashCache {
     }
   }
 
-  private remember(key: string, digest: FileDigest): void {
+  remember(key: string, digest: FileDigest): void {
     this.digests.set(key, digest);
     while (this.digests.size > this.maxEntries) this.digests.delete(this.digests.keys().next().value!);
   }
 }
+
+/** The digests of every dataset source in this process, hashed at most HASH_CONCURRENCY at once. */
+export const datasetDigests = new HashCache();

@@ -14,22 +14,47 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { badInput, BadInputError } from '../errors';
 import { insideDir, placeInDataRoot } from './data-root';
+import { identityOf, type DatasetIdentity } from './dataset-identity';
 
 /** Read-only, non-blocking (a FIFO's open returns at once), never the controlling terminal. */
 const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
 
-/** An open dataset: read it only with positioned reads (`start` given), as several readers share the fd. */
+/**
+ * An open dataset: a local file's descriptor (LocalDatasetFile) or an object in a bucket
+ * (object-dataset.ts). Read it only with positioned reads, as several readers share it; every read sees
+ * the bytes that were opened or fails (a descriptor keeps its inode; an object's reads are pinned to the
+ * ETag it had when opened).
+ */
 export interface DatasetFile {
-  /** the path as opened, for messages and read stats */
+  /** the path as opened (or the object's s3:// URL), for messages and read stats */
   readonly path: string;
-  readonly fd: number;
-  /** bytes, from fstat at open */
+  /** bytes, at open */
   readonly size: number;
+  /** Reads up to `length` bytes at `position` into the start of `buf`; resolves the count read (0 at its end). */
+  read(buf: Buffer, position: number, length: number): Promise<number>;
+  /** The bytes [start, end) (to its end without `end`) in pieces of up to `highWaterMark` bytes. */
+  pieces(opts: PieceOptions): AsyncGenerator<Buffer>;
+  /**
+   * What identifies the contents now, without reading them, and a key naming this file or object with
+   * that identity (for memos of verified bytes).
+   */
+  identify(): Promise<{ identity: DatasetIdentity; key: string }>;
   close(): Promise<void>;
 }
 
+export interface PieceOptions {
+  start?: number;
+  end?: number;
+  highWaterMark?: number;
+}
+
+/** A dataset opened from the local file system: its descriptor. */
+export interface LocalDatasetFile extends DatasetFile {
+  readonly fd: number;
+}
+
 /** fstat of an open dataset's descriptor: what is read, whatever the path names by now. */
-export function statOpen(ds: DatasetFile): Promise<fs.Stats> {
+export function statOpen(ds: LocalDatasetFile): Promise<fs.Stats> {
   return new Promise((resolve, reject) => fs.fstat(ds.fd, (err, st) => (err ? reject(err) : resolve(st))));
 }
 
@@ -105,7 +130,7 @@ async function openFailure(
  * Open `file` for reading as a dataset: BadInputError naming it when it is missing, unreadable or not a
  * regular file (a FIFO does not block: O_NONBLOCK). The caller closes it.
  */
-export async function openDataset(file: string): Promise<DatasetFile> {
+export async function openDataset(file: string): Promise<LocalDatasetFile> {
   const { handle, st } = await openRegular(file);
   return wrap(file, handle, st);
 }
@@ -134,32 +159,58 @@ export async function openRegular(
   }
 }
 
-function wrap(file: string, handle: fsp.FileHandle, st: fs.Stats): DatasetFile {
+function wrap(file: string, handle: fsp.FileHandle, st: fs.Stats): LocalDatasetFile {
   let closed: Promise<void> | null = null;
+  const fd = handle.fd;
+  const read = (buf: Buffer, position: number, length: number) => readFd(fd, buf, position, length);
   return {
     path: file,
-    fd: handle.fd,
+    fd,
     size: st.size,
+    read,
+    pieces: (opts) => positionedPieces(read, opts),
+    identify: async () => {
+      const now = await fstat(fd);
+      return {
+        identity: identityOf(now),
+        key: `${now.dev}:${now.ino}:${now.size}:${now.mtimeMs}:${now.ctimeMs}`,
+      };
+    },
     close: () => (closed ??= handle.close()),
   };
 }
 
-/** Reads up to `buf.length` bytes at `position` of the open dataset; resolves the count read (0 at its end). */
-export function readAt(ds: DatasetFile, buf: Buffer, position: number, length = buf.length): Promise<number> {
+function readFd(fd: number, buf: Buffer, position: number, length: number): Promise<number> {
   return new Promise((resolve, reject) =>
-    fs.read(ds.fd, buf, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))),
+    fs.read(fd, buf, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))),
   );
+}
+
+function fstat(fd: number): Promise<fs.Stats> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+/** Reads up to `length` (default `buf.length`) bytes at `position` of the open dataset; resolves the count read (0 at its end). */
+export function readAt(ds: DatasetFile, buf: Buffer, position: number, length = buf.length): Promise<number> {
+  return ds.read(buf, position, length);
 }
 
 /**
  * The bytes [start, end) of an open dataset (to its end when `end` is omitted) in pieces of up to
- * `highWaterMark` bytes, by positioned reads. (Not fs.createReadStream with `fd`: destroying such a stream
- * — as leaving a for-await loop early does — closes the descriptor even with autoClose false, and the
- * descriptor is shared.) Each piece is a fresh buffer the caller may keep.
+ * `highWaterMark` bytes. Each piece is a fresh buffer the caller may keep.
  */
-export async function* readPieces(
-  ds: DatasetFile,
-  opts: { start?: number; end?: number; highWaterMark?: number } = {},
+export function readPieces(ds: DatasetFile, opts: PieceOptions = {}): AsyncGenerator<Buffer> {
+  return ds.pieces(opts);
+}
+
+/**
+ * Pieces by positioned reads. (Not fs.createReadStream with `fd`: destroying such a stream — as leaving a
+ * for-await loop early does — closes the descriptor even with autoClose false, and the descriptor is
+ * shared.)
+ */
+async function* positionedPieces(
+  read: (buf: Buffer, position: number, length: number) => Promise<number>,
+  opts: PieceOptions,
 ): AsyncGenerator<Buffer> {
   const size = opts.highWaterMark ?? 1 << 20;
   const end = opts.end ?? Infinity;
@@ -167,7 +218,7 @@ export async function* readPieces(
   while (pos < end) {
     const want = Math.min(size, end - pos);
     const buf = Buffer.allocUnsafe(want);
-    const n = await readAt(ds, buf, pos, want);
+    const n = await read(buf, pos, want);
     if (n === 0) return;
     pos += n;
     yield n < want ? buf.subarray(0, n) : buf;
@@ -211,7 +262,7 @@ export async function withDataset<T>(
  * BadInputError ("outside the data root") otherwise. A missing root is this worker's configuration
  * problem, not bad input: a plain Error.
  */
-export async function openDatasetInRoot(root: string, dataset: string): Promise<DatasetFile> {
+export async function openDatasetInRoot(root: string, dataset: string): Promise<LocalDatasetFile> {
   if (typeof dataset !== 'string' || dataset === '' || dataset.includes('\0'))
     throw new BadInputError('the job names no dataset: "dataset" must be a path in the data root');
   const outside = () =>

@@ -2,7 +2,8 @@
  * A run trains on the bytes its record names (`datasetSha256`, `datasetBytes`), not on whatever the file
  * holds when a worker gets to it. Stage 1's parent job hashes the file while it plans the chunks and fails
  * when the digest differs; it hands the chunk jobs the file's identity as it was while hashed (size,
- * mtime, ctime, inode), and each chunk checks its own descriptor against that identity before and after
+ * mtime, ctime, inode; an object's size, ETag, Last-Modified: dataset-identity.ts), and each chunk checks
+ * what it opened against that identity before and after
  * reading its range. A chunk that sees another identity (a copy of the dataset on another machine, a
  * `touch`) hashes the file itself before trusting it, so only a real change fails the run.
  *
@@ -10,24 +11,21 @@
  * with a message naming the file. Nothing reaches the stage cache, which records a stage only when it
  * completes.
  */
-import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { BadInputError } from '../errors';
 import { hashFile } from './hash-file';
-import { type DatasetFile, statOpen } from './open-dataset';
+import type { DatasetFile } from './open-dataset';
+import { identityChange, sameIdentity, type DatasetIdentity } from './dataset-identity';
 import { planChunks, type ChunkPlan, type PlanOptions } from './plan-chunks';
 
-/**
- * What identifies a file's contents without reading them. ctime is in it because no one can set it back:
- * a rewrite that restores size and mtime still moves ctime. No device number: the same file over NFS has
- * another one on each machine.
- */
-export interface DatasetIdentity {
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-}
+export {
+  identityChange,
+  identityOf,
+  sameIdentity,
+  type DatasetIdentity,
+  type FileIdentity,
+  type ObjectIdentity,
+} from './dataset-identity';
 
 /** The bytes a run's record names, and the identity stage 1 saw while it verified them. */
 export interface DatasetCheck {
@@ -36,28 +34,9 @@ export interface DatasetCheck {
   identity: DatasetIdentity;
 }
 
-export function identityOf(st: fs.Stats): DatasetIdentity {
-  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
-}
-
-/** fstat of the open descriptor: the identity of what is read, whatever the path names by now. */
+/** The identity of what is read (fstat of a descriptor, HEAD of an object), whatever the name names by now. */
 export async function fileIdentity(ds: DatasetFile): Promise<DatasetIdentity> {
-  return identityOf(await statOpen(ds));
-}
-
-export function sameIdentity(a: DatasetIdentity, b: DatasetIdentity): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
-}
-
-/** Which fields of an identity differ, in words: "size 120 → 64, mtime …". */
-export function identityChange(was: DatasetIdentity, now: DatasetIdentity): string {
-  const parts: string[] = [];
-  if (was.size !== now.size) parts.push(`size ${was.size} → ${now.size} bytes`);
-  if (was.ino !== now.ino) parts.push(`inode ${was.ino} → ${now.ino} (replaced)`);
-  if (was.mtimeMs !== now.mtimeMs)
-    parts.push(`modified ${new Date(was.mtimeMs).toISOString()} → ${new Date(now.mtimeMs).toISOString()}`);
-  else if (was.ctimeMs !== now.ctimeMs) parts.push('status changed');
-  return parts.join(', ');
+  return (await ds.identify()).identity;
 }
 
 /** The dataset's bytes are not those of the run's record: bad input, as retrying reads the same bytes. */
@@ -131,9 +110,8 @@ const withBytes = (expected: { sha256: string; bytes?: number }, bytes: number) 
   bytes: expected.bytes ?? bytes,
 });
 
-/** Identities (with the device) this process has hashed and found to hold the record's bytes. */
+/** Identities (with the device, or the object's URL) this process has hashed and found to hold the record's bytes. */
 const verified = new Map<string, string>();
-const memoKey = (st: fs.Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 
 /**
  * A chunk's check before it reads its range: the open descriptor must be the file stage 1 verified. When
@@ -141,8 +119,7 @@ const memoKey = (st: fs.Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:
  * bytes. Returns the identity to check again after reading (`checkUnchanged`).
  */
 export async function checkChunkDataset(ds: DatasetFile, check: DatasetCheck): Promise<DatasetIdentity> {
-  const st = await statOpen(ds);
-  const now = identityOf(st);
+  const { identity: now, key } = await ds.identify();
   if (sameIdentity(now, check.identity)) return now;
   if (now.size !== check.bytes)
     throw datasetChanged(
@@ -150,7 +127,6 @@ export async function checkChunkDataset(ds: DatasetFile, check: DatasetCheck): P
       check,
       `it holds ${now.size} bytes: ${identityChange(check.identity, now)}`,
     );
-  const key = memoKey(st);
   if (verified.get(key) !== check.sha256) {
     const digest = await hashFile(ds);
     if (digest.sha256 !== check.sha256) {

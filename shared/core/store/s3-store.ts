@@ -38,7 +38,7 @@ const PERMANENT: Readonly<Record<string, string>> = {
   NoSuchBucket: 'no such bucket',
 };
 
-function errorName(err: unknown): string {
+export function errorName(err: unknown): string {
   const e = err as { name?: unknown; Code?: unknown; code?: unknown } | null;
   return String(e?.Code ?? e?.name ?? e?.code ?? '');
 }
@@ -48,8 +48,22 @@ function byteLength(data: string | Uint8Array): number {
   return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
 }
 
-function httpStatus(err: unknown): number | undefined {
+export function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+}
+
+/** A client for the server, region and credentials of `location` (path-style for an explicit endpoint). */
+export function createS3Client(location: S3Location): S3Client {
+  return new S3Client({
+    region: location.region,
+    ...(location.endpoint === undefined ? {} : { endpoint: location.endpoint, forcePathStyle: true }),
+    ...(location.credentials === undefined ? {} : { credentials: location.credentials }),
+    // Checksums only where S3 requires them: S3-compatible servers do not all know the newer ones.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // One quick retry in the client; longer outages are the job's retries (attempts with backoff).
+    maxAttempts: 2,
+  });
 }
 
 /**
@@ -62,16 +76,7 @@ export class S3Store implements ArtifactStore {
 
   constructor(readonly location: S3Location) {
     this.url = `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
-    this.client = new S3Client({
-      region: location.region,
-      ...(location.endpoint === undefined ? {} : { endpoint: location.endpoint, forcePathStyle: true }),
-      ...(location.credentials === undefined ? {} : { credentials: location.credentials }),
-      // Checksums only where S3 requires them: S3-compatible servers do not all know the newer ones.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      // One quick retry in the client; longer outages are the job's retries (attempts with backoff).
-      maxAttempts: 2,
-    });
+    this.client = createS3Client(location);
   }
 
   private objectKey(key: string): string {

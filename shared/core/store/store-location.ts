@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkKey } from './artifact-store';
 
 /** Where an S3 store is and how to reach it; resolved from the environment by parseStoreUrl. */
@@ -15,6 +15,12 @@ export interface S3Location {
 
 /** Where artifacts live: a local folder or an S3 bucket (and prefix). */
 export type StoreLocation = { kind: 'file'; root: string } | ({ kind: 's3' } & S3Location);
+
+/** A location as a URL again: `file:///path` or `s3://bucket[/prefix]` (no credentials, no endpoint). */
+export function locationUrl(location: StoreLocation): string {
+  if (location.kind === 'file') return pathToFileURL(location.root).href;
+  return `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
+}
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 

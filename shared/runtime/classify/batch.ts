@@ -247,6 +247,8 @@ export interface ClassificationInput {
   dataset: string;
   /** the same file as this process reads it, to check it now */
   datasetFile: string;
+  /** why `datasetFile` cannot be read as a dataset, or null (its dataset source's check) @defaultValue datasetFileProblem */
+  datasetProblem?: (file: string) => Promise<string | null>;
   /** an alias or a run id @defaultValue 'production' */
   model?: string;
   /** @defaultValue the model's calibrated threshold */
@@ -275,7 +277,7 @@ export async function submitClassification(
   }
   if (typeof input.dataset !== 'string' || input.dataset === '')
     throw new BadInputError('"dataset" must name a dataset file');
-  const problem = await datasetFileProblem(input.datasetFile);
+  const problem = await (input.datasetProblem ?? datasetFileProblem)(input.datasetFile);
   if (problem !== null) throw new BadInputError(`"dataset" ${input.datasetFile}: ${problem}`);
   const { run, alias } = await registry.resolve(input.model);
   // Loading the model checks that its file is usable before anything is enqueued (and is cached).
