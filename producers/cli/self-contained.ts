@@ -20,6 +20,9 @@ export interface SpawnedWorkers {
 
 const WORKER_MAIN = path.resolve(__dirname, '../../workers/main.js');
 
+/** How long a store without append gathers log lines before it puts a run's whole log again. */
+const REWRITE_GATHER_MS = 500;
+
 /**
  * Appends worker log lines to their run's `runs/<id>/logs.jsonl`, in the order they arrive: lines that
  * arrive while a file is being written are appended together next. A run whose folder is gone (deleted)
@@ -29,6 +32,8 @@ const WORKER_MAIN = path.resolve(__dirname, '../../workers/main.js');
 class RunLogAppender {
   private readonly queued = new Map<string, string[]>();
   private readonly writing = new Map<string, Promise<void>>();
+  /** On a store without append: each log as last written, so a rewrite need not read it back first. */
+  private readonly written = new Map<string, Buffer>();
 
   constructor(private readonly store: ArtifactStore) {}
 
@@ -47,6 +52,8 @@ class RunLogAppender {
 
   private async write(file: string): Promise<void> {
     for (;;) {
+      // Without append every write puts the whole log again: gather a moment's lines into one put.
+      if (!(this.store instanceof FileStore)) await new Promise((r) => setTimeout(r, REWRITE_GATHER_MS));
       const lines = this.queued.get(file);
       if (!lines || lines.length === 0) break;
       this.queued.delete(file);
@@ -59,13 +66,19 @@ class RunLogAppender {
 
   private async append(key: string, text: string): Promise<void> {
     if (this.store instanceof FileStore) return this.store.append(key, text);
-    const before = await this.store.get(key).catch((err: unknown) => {
-      if (err instanceof ArtifactNotFound) return Buffer.alloc(0);
-      throw err;
-    });
-    if (before.length === 0 && (await this.store.stat(key.replace(/[^/]+$/, RUN_RECORD_FILE))) === undefined)
+    const before =
+      this.written.get(key) ??
+      (await this.store.get(key).catch((err: unknown) => {
+        if (err instanceof ArtifactNotFound) return Buffer.alloc(0);
+        throw err;
+      }));
+    if ((await this.store.stat(key.replace(/[^/]+$/, RUN_RECORD_FILE))) === undefined) {
+      this.written.delete(key);
       return; // the run is gone
-    await this.store.put(key, Buffer.concat([before, Buffer.from(text, 'utf8')]));
+    }
+    const after = Buffer.concat([before, Buffer.from(text, 'utf8')]);
+    await this.store.put(key, after);
+    this.written.set(key, after);
   }
 
   async drain(): Promise<void> {

@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { runKey } from '../../shared/core/storage';
 import { openStore } from '../../shared/core/store/open-store';
 import { ARTIFACTS } from '../../shared/pipeline/stages/context';
-import { S3Server } from '../../test/helpers/s3-server';
+import { startS3Server } from './s3-server-process';
 import { comparableBytes } from '../../test/runs/artifacts';
 import { spawnWorkers } from '../../producers/cli/self-contained';
 import { waitForRun } from '../../test/helpers/stack';
@@ -52,8 +52,8 @@ const HELP = `Usage: npm run bench -- [--data FILE] [--workers N] [--scale F] [-
   --classify       instead: train on the dataset, promote the model, then time online POST /classify
                    (--rate N per second, default 200, for --duration S, default 30) and batch classification
   --repeat N       then submit the same run N more times on the warm workers (stage-cache hits) and time each
-  --storage S      "file" (default): artifacts in a folder; "s3": in an S3 server (s3rver) on 127.0.0.1,
-                   in this process, nothing shared on disk with the workers
+  --storage S      "file" (default): artifacts in a folder; "s3": in an S3 server (s3rver, a process of
+                   its own) on 127.0.0.1, nothing shared on disk with the workers
 `;
 
 async function productGroups(): Promise<Map<string, string> | null> {
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     const n = await scaleDataset(source, scale, dataset);
     process.stderr.write(`bench: wrote ${n} tickets (${scale}× ${path.basename(source)}) to ${dataset}\n`);
   }
-  const s3 = values.storage === 's3' ? await new S3Server('bench').start() : null;
+  const s3 = values.storage === 's3' ? await startS3Server(path.join(scratch, 's3')) : null;
   const config = resolveConfig({
     ...process.env,
     ...s3?.env('bench'),
@@ -190,6 +190,7 @@ async function main(): Promise<void> {
     await s3?.close();
     throw new Error(`run failed in ${status.error?.stage}: ${status.error?.message}`);
   }
+  const s3CpuSeconds = s3?.cpuSeconds() ?? null;
   // The artifacts the report reads, fetched through the store (the same bytes on either backend).
   const artifactsDir = path.join(scratch, 'artifacts');
   const store = openStore(config.storage);
@@ -218,6 +219,7 @@ async function main(): Promise<void> {
     scale,
     workers,
     storage: config.storage.kind === 'file' ? config.storage.root : `s3 (s3rver on ${s3!.endpoint})`,
+    s3ServerCpuSeconds: s3CpuSeconds,
     // model.json without the run id it names, as runs are compared (test/runs/artifacts.ts).
     modelSha256: createHash('sha256').update(comparableBytes(ARTIFACTS.model, model)).digest('hex'),
     tickets: text.rows,
@@ -270,6 +272,7 @@ function formatTable(r: {
   scale: number;
   workers: number;
   storage: string;
+  s3ServerCpuSeconds: number | null;
   modelSha256: string;
   tickets: number;
   records: number;
@@ -310,6 +313,8 @@ function formatTable(r: {
   l.push(`| weighted F1 | ${f(r.metrics.train.f1)} | ${f(r.metrics.test.f1)} |`);
   l.push(`| ROC-AUC (ovr, weighted) | ${f(r.metrics.train.rocAuc)} | ${f(r.metrics.test.rocAuc)} |`);
   l.push('', `artifacts in ${r.storage}; model.json sha256 (without its run id) ${r.modelSha256}`);
+  if (r.s3ServerCpuSeconds !== null)
+    l.push(`the S3 server used ${r.s3ServerCpuSeconds.toFixed(2)} s of CPU (on this machine's cores)`);
   return l.join('\n');
 }
 

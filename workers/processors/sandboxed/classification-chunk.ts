@@ -1,4 +1,5 @@
 import './die-with-worker';
+import './open-store-early';
 import {
   PartStats,
   classMap,

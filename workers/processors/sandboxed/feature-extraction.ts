@@ -1,4 +1,5 @@
 import './die-with-worker';
+import './open-store-early';
 import { runFeatureExtraction } from '../../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { StageJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';

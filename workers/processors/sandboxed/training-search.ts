@@ -1,4 +1,5 @@
 import './die-with-worker';
+import './open-store-early';
 import { runTraining, TrainingResult } from '../../../shared/pipeline/stages/training/training';
 import { FoldResult, runCvFold } from '../../../shared/pipeline/stages/training/model-search';
 import { SearchJobData } from '../../../shared/runtime/flow/job-types';

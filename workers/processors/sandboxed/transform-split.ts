@@ -1,4 +1,5 @@
 import './die-with-worker';
+import './open-store-early';
 import { runTransformSplit } from '../../../shared/pipeline/stages/transform-split/transform-split';
 import { StageJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';

@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { freePort } from '../../shared/runtime/redis/local-redis';
+import { S3RVER_CREDENTIALS } from '../../test/helpers/s3-server';
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS = 100;
+const SERVER = path.resolve(__dirname, '..', 'demo', 's3-server.js');
+
+export interface S3ServerProcess {
+  endpoint: string;
+  /** The environment that points ticketflow at the server's bucket, under `prefix`. */
+  env(prefix: string): Record<string, string>;
+  /** CPU seconds the server has used (user + system, from /proc), or null where /proc is not there. */
+  cpuSeconds(): number | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The demo's S3 server (s3rver) in a process of its own on 127.0.0.1, its objects in `dir`, with bucket
+ * "bench": a server that shares no event loop with the process that measures, as a real one would not.
+ */
+export async function startS3Server(dir: string): Promise<S3ServerProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [SERVER, '--address', '127.0.0.1', '--port', String(port), '--dir', dir, '--bucket', 'bench'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the S3 server exited (${code}) before it listened`)));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    env: (prefix) => ({
+      ...S3RVER_CREDENTIALS,
+      AWS_REGION: 'us-east-1',
+      TICKETFLOW_S3_ENDPOINT: endpoint,
+      TICKETFLOW_STORAGE_URL: `s3://bench/${prefix}`,
+    }),
+    cpuSeconds: () => {
+      try {
+        // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name: utime, stime in ticks.
+        const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      } catch {
+        return null;
+      }
+    },
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
