@@ -32,9 +32,10 @@ const FS_ALLOWED: Readonly<Record<string, string>> = {
     "the local backend's atomic writes (temporary name, rename), used by file-store.ts",
   'shared/core/dataset/data-root.ts':
     'resolves dataset names inside the input data root (TICKETFLOW_DATA_DIR)',
+  'shared/core/dataset/file-datasets.ts':
+    'datasets as files in the input data root (TICKETFLOW_DATA_DIR): names, checks, hashing',
   'shared/core/dataset/hash-cache.ts': "caches input datasets' SHA-256 by their file's identity",
   'shared/core/dataset/open-dataset.ts': 'opens input datasets (regular-file checks, ranged reads)',
-  'shared/core/dataset/verify-dataset.ts': 'reads an input dataset to verify its records',
   'shared/core/nlp/brill-tagger.ts': "reads the tagger's lexicon and rules, shipped with the code",
   'shared/pipeline/model/load-model.ts':
     "reads model.json at the path FileStore.pathOf gives: loadRunModel's off-thread load on the local backend only",
@@ -44,8 +45,6 @@ const FS_ALLOWED: Readonly<Record<string, string>> = {
   'shared/runtime/runs/code-identity.ts':
     "hashes the stages' source files for the stage cache's code identity",
   'shared/runtime/runs/code-version.ts': 'reads package.json and .git/HEAD for the code version',
-  'producers/api/handlers.ts': "the input data root's real path, to name the dataset file to hash",
-  'producers/api/classifications.ts': "the input data root's real path, to name the dataset file",
   'producers/api/ui/routes.ts': 'serves the built page script shipped with the code',
   'producers/cli/classify-command.ts':
     'writes the --out file the user names (predictions read from the store)',
