@@ -18,7 +18,6 @@ import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { spawnWorkers, SpawnedWorkers } from './self-contained';
-import { FileStore } from '../../shared/core/store/file-store';
 import {
   catchingSigint,
   datasetArg,
@@ -160,9 +159,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       const wallSeconds = (performance.now() - started) / 1000;
       const store = runs.artifacts;
       const predictionsKey = classificationKey(id, CLASSIFICATION_FILES.predictions);
-      // Where to find it: the file on the file backend, the object's URL on others.
-      const predictions =
-        store instanceof FileStore ? store.pathOf(predictionsKey) : `${store.url}/${predictionsKey}`;
+      const predictions = store.locate(predictionsKey);
       if (status.state === 'completed' && out !== null)
         await pipeline(await store.openRead(predictionsKey), fs.createWriteStream(out));
       const endToEndSeconds =

@@ -7,7 +7,6 @@ import { formatTextLine, levelRank, logLost } from '../../shared/core/logger';
 import { runLogKey } from '../../shared/runtime/runs/run-logs';
 import { RUN_RECORD_FILE } from '../../shared/core/storage';
 import { ArtifactNotFound, ArtifactStore } from '../../shared/core/store/artifact-store';
-import { FileStore } from '../../shared/core/store/file-store';
 import { openStore } from '../../shared/core/store/open-store';
 import { locationUrl } from '../../shared/core/store/store-location';
 
@@ -53,7 +52,7 @@ class RunLogAppender {
   private async write(file: string): Promise<void> {
     for (;;) {
       // Without append every write puts the whole log again: gather a moment's lines into one put.
-      if (!(this.store instanceof FileStore)) await new Promise((r) => setTimeout(r, REWRITE_GATHER_MS));
+      if (!this.store.append) await new Promise((r) => setTimeout(r, REWRITE_GATHER_MS));
       const lines = this.queued.get(file);
       if (!lines || lines.length === 0) break;
       this.queued.delete(file);
@@ -65,7 +64,7 @@ class RunLogAppender {
   }
 
   private async append(key: string, text: string): Promise<void> {
-    if (this.store instanceof FileStore) return this.store.append(key, text);
+    if (this.store.append) return this.store.append(key, text);
     const before =
       this.written.get(key) ??
       (await this.store.get(key).catch((err: unknown) => {

@@ -12,9 +12,8 @@ import { RunsContext } from '../../shared/runtime/runs/context';
 import { isFinal, LISTED_STATES, ListedState, RunRecord } from '../../shared/runtime/runs/record';
 import { submitRun } from '../../shared/runtime/runs/submit';
 import { readRun } from '../../shared/runtime/runs/sync';
-import { runDir, runKey, runPrefix } from '../../shared/core/storage';
+import { runKey, runPrefix } from '../../shared/core/storage';
 import { ArtifactStore } from '../../shared/core/store/artifact-store';
-import { FileStore } from '../../shared/core/store/file-store';
 import { logLost } from '../../shared/core/logger';
 import { classifyCommand } from './classify-command';
 import { redisCommand } from './redis-command';
@@ -162,9 +161,7 @@ async function followRun(
 
 /** Where a run's artifacts are, for people: its folder on the file backend, its prefix's URL otherwise. */
 function artifactsLocation(store: ArtifactStore, runId: string): string {
-  return store instanceof FileStore
-    ? runDir(store.root, runId)
-    : `${store.url.replace(/\/$/, '')}/${runPrefix(runId)}`;
+  return store.locate(runPrefix(runId));
 }
 
 async function follow(

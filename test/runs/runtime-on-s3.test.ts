@@ -126,7 +126,7 @@ describe('run runtime on an S3 artifact store', () => {
     assert.equal(table.bare?.dangling, true);
     assert.match(
       (table.bare as { problem: string }).problem,
-      new RegExp(`runs/${bare}/model\\.json in s3://runtime-bucket/tf`),
+      new RegExp(`s3://runtime-bucket/tf/runs/${bare}/model\\.json`),
     );
     await connection.hdel(runs.keys.aliases, 'bare', 's3prod');
   });

@@ -38,7 +38,7 @@ const FS_ALLOWED: Readonly<Record<string, string>> = {
   'shared/core/dataset/open-dataset.ts': 'opens input datasets (regular-file checks, ranged reads)',
   'shared/core/nlp/brill-tagger.ts': "reads the tagger's lexicon and rules, shipped with the code",
   'shared/pipeline/model/load-model.ts':
-    "reads model.json at the path FileStore.pathOf gives: loadRunModel's off-thread load on the local backend only",
+    "reads model.json at the path the store's localPath gives: loadRunModel's off-thread load on the local backend only",
   'shared/runtime/redis/durable-redis.ts':
     "the local redis-server's folder and pidfile (TICKETFLOW_REDIS_DIR)",
   'shared/runtime/redis/local-redis.ts': "the local redis-server's folder (TICKETFLOW_REDIS_DIR)",

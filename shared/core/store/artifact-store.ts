@@ -45,10 +45,28 @@ export interface ArtifactStore {
   removeAbandonedWrites(prefix: string): Promise<number>;
   /** Copies an object cheaply: a hard link locally, a server-side copy on S3. */
   copy(from: string, to: string): Promise<void>;
+  /**
+   * Where an object (or a folder prefix, "…/") is, for messages and people: a file's path on the local
+   * backend, the object's URL (`s3://bucket/prefix/key`) on S3.
+   */
+  locate(key: string): string;
   /** Checks that the store can be reached and written, for start-up and /readyz; throws saying why not. */
   check(): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
+
+  // What only some backends can do; callers ask for it and do without.
+
+  /** The object's path on this machine, where objects are files (a reader may hand it to a thread). */
+  localPath?(key: string): string;
+  /** Appends to an object in place (not atomic: for logs only), where the backend can. */
+  append?(key: string, data: string | Uint8Array): Promise<void>;
+  /**
+   * For a backend whose removePrefix renames a folder away before removing it: names of the folders under
+   * `parent` whose removal was cut short, and finishing those of folder `prefix`.
+   */
+  cutShortRemovals?(parent: string): Promise<string[]>;
+  finishRemovals?(prefix: string): Promise<void>;
 }
 
 export interface ByteRange {

@@ -53,6 +53,14 @@ export class FileStore implements ArtifactStore {
     return path.join(this.root, ...checkKey(key).split('/'));
   }
 
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
+  locate(key: string): string {
+    return path.join(this.root, ...checkKey(key, 'prefix').split('/'));
+  }
+
   async put(key: string, data: string | Uint8Array): Promise<void> {
     await writeFileAtomic(this.pathOf(key), data);
   }

@@ -324,6 +324,10 @@ export class S3Store implements ArtifactStore {
       });
   }
 
+  locate(key: string): string {
+    return `${this.url}/${checkKey(key, 'prefix')}`;
+  }
+
   async check(): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: this.location.bucket })).catch((err: unknown) => {
       const e = httpStatus(err) === 404 ? { name: 'NoSuchBucket', message: 'no such bucket' } : err;

@@ -3,7 +3,6 @@ import { PipelineParams } from '../../core/config/pipeline-params';
 import { BadInputError } from '../../core/errors';
 import { RUN_RECORD_FILE, runKey } from '../../core/storage';
 import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
-import { FileStore } from '../../core/store/file-store';
 
 /**
  * A `labelMap` named, not copied: every job of a run would otherwise carry the whole map (a 1 MB map in
@@ -66,8 +65,7 @@ export async function resolveJobParams(
       `"labelMap" refers to ${JSON.stringify(ref.$ref)}: a job's label map can only be its own run's (${labelMapRefOf(runId)})`,
     );
   const recordKey = runKey(runId, RUN_RECORD_FILE);
-  // Messages name the record as a file on the file backend, as a key in its store otherwise.
-  const file = store instanceof FileStore ? store.pathOf(recordKey) : `${recordKey} in ${store.url}`;
+  const file = store.locate(recordKey);
   const key = `${store.url}/${recordKey}:${ref.sha256}`;
   let map = recent.get(key) ?? null;
   if (map === null) {

@@ -1,5 +1,4 @@
 import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
-import { FileStore } from '../../core/store/file-store';
 import { runKey } from '../../core/storage';
 import { ARTIFACTS } from '../../pipeline/stages/context';
 import { assembleModel, checkAndPack, InvalidModelError, LoadedModel } from '../../pipeline/model/load-model';
@@ -12,8 +11,8 @@ import { loadModelOffThread } from '../../pipeline/model/load-off-thread';
  */
 export async function loadRunModel(store: ArtifactStore, runId: string): Promise<LoadedModel> {
   const key = runKey(runId, ARTIFACTS.model);
-  if (store instanceof FileStore) return loadModelOffThread(store.pathOf(key));
-  const where = `${key} in ${store.url}`;
+  if (store.localPath) return loadModelOffThread(store.localPath(key));
+  const where = store.locate(key);
   const bytes = await store.get(key).catch((err: unknown) => {
     const missing = err instanceof ArtifactNotFound;
     const cause = missing ? Object.assign(new Error('ENOENT'), { code: 'ENOENT' }) : err;

@@ -1,4 +1,3 @@
-import { FileStore } from '../../core/store/file-store';
 import { RunsContext } from './context';
 import { RunSummary } from './record';
 import { ARTIFACTS } from '../../pipeline/stages/context';
@@ -127,10 +126,9 @@ export class ModelRegistry {
     return null;
   }
 
-  /** The model file's name in messages: its path on the file backend, its key and store otherwise. */
+  /** The model file's name in messages: its path on the file backend, its URL otherwise. */
   private modelName(key: string): string {
-    const store = this.ctx.artifacts;
-    return store instanceof FileStore ? store.pathOf(key) : `${key} in ${store.url}`;
+    return this.ctx.artifacts.locate(key);
   }
 
   /** Drop a run's loaded model from this process (its run was deleted). */

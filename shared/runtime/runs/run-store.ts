@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { RUN_ID_PATTERN, RUN_RECORD_FILE, runKey, runPrefix } from '../../core/storage';
 import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
-import { FileStore } from '../../core/store/file-store';
 import { LISTED_STATES, ListedState, RunRecord, RunState, RunSummary, summarise } from './record';
 import { RunKeys } from './keys';
 
@@ -137,13 +136,13 @@ export class RunStore {
    * file backend's; a store that removes objects in place leaves none).
    */
   async removalsCutShort(): Promise<string[]> {
-    if (!(this.artifacts instanceof FileStore)) return [];
+    if (!this.artifacts.cutShortRemovals) return [];
     return (await this.artifacts.cutShortRemovals('runs/')).filter((id) => RUN_ID_PATTERN.test(id));
   }
 
   /** Finish removing what a delete of a run cut short, leaving the run's own artifacts. */
   async finishRemovals(runId: string): Promise<void> {
-    if (this.artifacts instanceof FileStore) await this.artifacts.finishRemovals(runPrefix(runId));
+    await this.artifacts.finishRemovals?.(runPrefix(runId));
   }
 
   /** Drop a run from the index, its deletion mark included: the last step of a delete. */

@@ -1,12 +1,6 @@
 import './die-with-worker';
 import './open-store-early';
-import {
-  PartStats,
-  classMap,
-  classificationStore,
-  partKey,
-  partStatsKey,
-} from '../../../shared/runtime/classify/batch';
+import { PartStats, classMap, partKey, partStatsKey } from '../../../shared/runtime/classify/batch';
 import { ArtifactWriter } from '../../../shared/core/store/artifact-store';
 import { DatasetFile } from '../../../shared/core/dataset/open-dataset';
 import { readTickets } from '../../../shared/core/dataset/read-tickets';
@@ -50,7 +44,7 @@ export default async function classificationChunk(
     const start = performance.now();
     const config = processConfig();
     const { chunk, classificationId, format, range, threshold } = job.data;
-    const store = classificationStore(config);
+    const store = processStore();
     const model = await modelOf(job.data.model);
     const file = await openJobDataset(config, job.data.dataset);
     let stats: PartStats;
