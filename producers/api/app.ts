@@ -65,6 +65,7 @@ const ROUTES: Route[] = [
     path: '/runs/:id/retry',
     handler: (d, req) => retry(d, id(req)),
     prepare: (d, req) => prepareRetry(d, id(req)),
+    needsStore: true,
   },
   { method: 'post', path: '/runs/:id/cancel', handler: (d, req) => cancel(d, id(req)) },
   { method: 'get', path: '/readyz', handler: (d) => ready(d) },

@@ -121,6 +121,9 @@ describe('the API when its S3 store is unreachable, refuses the key or has no bu
       const cls = await request(base, 'POST', '/classifications', { dataset: 'sample.json' });
       assert.equal(cls.status, 503, JSON.stringify(cls.json));
       assert.match(cls.json.error, /storage s3:\/\/outage\/tf .*cannot be used/);
+      const retried = await request(base, 'POST', '/runs/20990101-000000-abcdef/retry');
+      assert.equal(retried.status, 503, JSON.stringify(retried.json));
+      assert.match(retried.json.error, /storage s3:\/\/outage\/tf .*cannot be used/);
       await assertNothingCreated();
     } finally {
       await s3.start();
