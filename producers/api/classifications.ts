@@ -3,7 +3,7 @@ import {
   MAX_CLASSIFICATION_CHUNK_SIZE,
   submitClassification,
 } from '../../shared/runtime/classify/batch';
-import { BadInputError, StorageError } from '../../shared/core/errors';
+import { BadInputError, DataUnavailableError, StorageError } from '../../shared/core/errors';
 import { InvalidModelError } from '../../shared/pipeline/model/load-model';
 import { ModelRegistry, NoDefaultModel, NoSuchModel } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
@@ -63,6 +63,7 @@ export async function createClassification(
     return answerError(err, [
       [StorageError, 507],
       [BadInputError, 400],
+      [DataUnavailableError, 503],
       [NoSuchModel, 404],
       [NoDefaultModel, 409],
       // a completed run whose model.json this code cannot use (e.g. trained before model files had version 2)

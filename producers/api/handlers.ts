@@ -1,5 +1,5 @@
 import { openDatasetSource } from '../../shared/core/dataset/open-dataset-source';
-import { BadInputError, StorageError } from '../../shared/core/errors';
+import { BadInputError, DataUnavailableError, StorageError } from '../../shared/core/errors';
 import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
@@ -86,6 +86,7 @@ export async function createRun(
       [StorageError, 507],
       [BadInputError, 400],
       [IdempotencyConflict, 409],
+      [DataUnavailableError, 503],
     ]);
   }
 }
@@ -139,6 +140,7 @@ async function control(id: string, action: () => Promise<HandlerResult>): Promis
       [NoSuchRun, 404],
       [RunConflict, 409],
       [StorageError, 507],
+      [DataUnavailableError, 503],
     ]);
   }
 }

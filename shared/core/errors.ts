@@ -25,6 +25,14 @@ export class StorageError extends BadInputError {
   }
 }
 
+/**
+ * The server that holds the input data (a bucket's endpoint) did not answer or failed: not the data's fault,
+ * so a job retries it and the API answers 503 (try again), not 400 or 500.
+ */
+export class DataUnavailableError extends Error {
+  override readonly name: string = 'DataUnavailableError';
+}
+
 /** Where in an input a problem is: the message names the file and, where it applies, record and field. */
 export interface InputLocation {
   file: string;

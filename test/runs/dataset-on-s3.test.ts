@@ -250,6 +250,23 @@ describe('datasets from an S3 bucket', () => {
     assert.deepEqual(rows, ids, 'one row per kept ticket, in input order');
   });
 
+  it('answers 503 naming the endpoint while the bucket holding the datasets does not answer', async () => {
+    await s3.stop();
+    try {
+      const res = await post('/runs', { dataset: 'sample.json' });
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.match(
+        String(res.body.error),
+        new RegExp(
+          `cannot look up the dataset sample\\.json in s3://data-bucket/team/datasets at ${s3.endpoint}`,
+        ),
+      );
+    } finally {
+      await s3.start();
+    }
+    assert.equal((await post('/runs', { dataset: 'sample.json', params: { topics: 4 } })).status, 202);
+  });
+
   it('keeps today’s data root when TICKETFLOW_DATA_URL is unset, and takes a file URL as the root', () => {
     const plain = resolveConfig({ TICKETFLOW_DATA_DIR: '/srv/data' });
     assert.deepEqual(plain.data, { kind: 'file', root: '/srv/data' });

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { BadInputError } from '../errors';
+import { BadInputError, DataUnavailableError } from '../errors';
 import { createS3Client, errorName, httpStatus } from '../store/s3-store';
 import { locationUrl, type S3Location } from '../store/store-location';
 import type { ObjectIdentity } from './dataset-identity';
@@ -79,7 +79,9 @@ export class ObjectDatasets implements DatasetSource {
   /** A failure of the server (not of the dataset) in words naming the object and the endpoint: retried. */
   failure(op: string, name: string, err: unknown): Error {
     const detail = err instanceof Error && err.message !== '' ? err.message : errorName(err);
-    return new Error(`cannot ${op} the dataset ${name} in ${this.where()}: ${detail}`, { cause: err });
+    return new DataUnavailableError(`cannot ${op} the dataset ${name} in ${this.where()}: ${detail}`, {
+      cause: err,
+    });
   }
 
   /** The object's identity by HEAD, or undefined when there is none. */
