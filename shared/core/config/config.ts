@@ -244,30 +244,32 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
   const boardWritable = optionalFlag('TICKETFLOW_BOARD_WRITABLE');
   const boardReadOnly =
     flag('TICKETFLOW_BOARD_READONLY') || (boardWritable === null ? apiToken !== null : !boardWritable);
-  let storageDir = path.resolve(
-    text('TICKETFLOW_STORAGE_DIR', path.join(PROJECT_ROOT, '.ticketflow', 'storage')),
+  // A folder setting and the URL setting that may replace it: the URL's location (a file URL also names the
+  // folder), else the folder.
+  const folderOrUrl = (dirVar: string, defaultDir: string, urlVar: string) => {
+    let dir = path.resolve(text(dirVar, defaultDir));
+    let location: StoreLocation = { kind: 'file', root: dir };
+    const url = env[urlVar]?.trim();
+    if (url !== undefined && url !== '') {
+      try {
+        location = parseStoreUrl(url, env, urlVar);
+        if (location.kind === 'file') dir = location.root;
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    return { dir, location };
+  };
+  const { dir: storageDir, location: storage } = folderOrUrl(
+    'TICKETFLOW_STORAGE_DIR',
+    path.join(PROJECT_ROOT, '.ticketflow', 'storage'),
+    'TICKETFLOW_STORAGE_URL',
   );
-  let storage: StoreLocation = { kind: 'file', root: storageDir };
-  const storageUrl = env.TICKETFLOW_STORAGE_URL?.trim();
-  if (storageUrl !== undefined && storageUrl !== '') {
-    try {
-      storage = parseStoreUrl(storageUrl, env, 'TICKETFLOW_STORAGE_URL');
-      if (storage.kind === 'file') storageDir = storage.root;
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
-  let dataDir = path.resolve(text('TICKETFLOW_DATA_DIR', path.join(PROJECT_ROOT, 'shared', 'sample')));
-  let data: StoreLocation = { kind: 'file', root: dataDir };
-  const dataUrl = env.TICKETFLOW_DATA_URL?.trim();
-  if (dataUrl !== undefined && dataUrl !== '') {
-    try {
-      data = parseStoreUrl(dataUrl, env, 'TICKETFLOW_DATA_URL');
-      if (data.kind === 'file') dataDir = data.root;
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
+  const { dir: dataDir, location: data } = folderOrUrl(
+    'TICKETFLOW_DATA_DIR',
+    path.join(PROJECT_ROOT, 'shared', 'sample'),
+    'TICKETFLOW_DATA_URL',
+  );
   const config: TicketflowConfig = {
     redisUrl,
     queuePrefix,

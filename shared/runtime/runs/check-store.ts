@@ -69,13 +69,13 @@ function settingOf(location: StoreLocation): string {
   return location.kind === 'file' ? 'TICKETFLOW_STORAGE_DIR' : 'TICKETFLOW_STORAGE_URL';
 }
 
-/** The endpoint's origin (scheme, host, port), as /readyz shows it. */
-function endpointOf(location: StoreLocation): string | undefined {
-  if (location.kind !== 's3' || location.endpoint === undefined) return undefined;
+/** The store's URL and its endpoint's origin (scheme, host, port), as /readyz shows them. */
+function placeOf(store: ArtifactStore, location: StoreLocation): Pick<StoreHealth, 'url' | 'endpoint'> {
+  if (location.kind !== 's3' || location.endpoint === undefined) return { url: store.url };
   try {
-    return new URL(location.endpoint).origin;
+    return { url: store.url, endpoint: new URL(location.endpoint).origin };
   } catch {
-    return undefined;
+    return { url: store.url };
   }
 }
 
@@ -84,12 +84,10 @@ function endpointOf(location: StoreLocation): string | undefined {
  * `failing` when `err` says nothing of the store being unreachable, refusing the key or without its bucket.
  */
 export function storeFailure(store: ArtifactStore, location: StoreLocation, err: unknown): StoreHealth {
-  const endpoint = endpointOf(location);
   const state = failureState(err);
   const detail = err instanceof Error ? err.message : String(err);
   return {
-    url: store.url,
-    ...(endpoint === undefined ? {} : { endpoint }),
+    ...placeOf(store, location),
     state,
     problem: `storage ${store.url} (${settingOf(location)}) cannot be used: ${REASON[state]}${detail}`,
   };
@@ -105,15 +103,14 @@ export async function probeStore(
   location: StoreLocation,
   timeoutMs: number,
 ): Promise<StoreHealth> {
-  const endpoint = endpointOf(location);
-  const where = { url: store.url, ...(endpoint === undefined ? {} : { endpoint }) };
+  const where = placeOf(store, location);
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
         reject(
           new CheckTimedOut(
-            `no answer from ${endpoint ?? store.url} within ${(timeoutMs / 1000).toFixed(1)} s`,
+            `no answer from ${where.endpoint ?? store.url} within ${(timeoutMs / 1000).toFixed(1)} s`,
           ),
         ),
       timeoutMs,
