@@ -19,6 +19,16 @@ const S3rver = require('s3rver') as S3rverClass;
 /** s3rver's one account: any other key is refused (InvalidAccessKeyId). */
 export const S3RVER_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
+/** The environment that points ticketflow's artifact store at `bucket` (under `prefix`) of an s3rver. */
+export function s3rverEnv(endpoint: string, bucket: string, prefix = ''): Record<string, string> {
+  return {
+    ...S3RVER_CREDENTIALS,
+    AWS_REGION: 'us-east-1',
+    TICKETFLOW_S3_ENDPOINT: endpoint,
+    TICKETFLOW_STORAGE_URL: `s3://${bucket}${prefix === '' ? '' : `/${prefix}`}`,
+  };
+}
+
 /** Where an S3Server listens and keeps its objects; each defaults as the tests want it. */
 export interface S3ServerPlace {
   /** @defaultValue '127.0.0.1' */
@@ -55,12 +65,7 @@ export class S3Server {
 
   /** The environment that points ticketflow at this server. */
   env(prefix = ''): Record<string, string> {
-    return {
-      ...S3RVER_CREDENTIALS,
-      AWS_REGION: 'us-east-1',
-      TICKETFLOW_S3_ENDPOINT: this.endpoint,
-      TICKETFLOW_STORAGE_URL: `s3://${this.bucket}${prefix === '' ? '' : `/${prefix}`}`,
-    };
+    return s3rverEnv(this.endpoint, this.bucket, prefix);
   }
 
   async start(): Promise<this> {

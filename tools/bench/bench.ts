@@ -8,6 +8,7 @@
  * sizes, metrics, and how topics line up with the real product groups (purity, NMI).
  */
 import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { readLabelMapFile } from '../../shared/core/config/label-map';
@@ -21,7 +22,7 @@ import { RunRecord } from '../../shared/runtime/runs/record';
 import { readCsv } from '../../shared/core/io/read-csv';
 import { ensureRedis } from '../../shared/runtime/redis/local-redis';
 import { createHash } from 'node:crypto';
-import { runKey } from '../../shared/core/storage';
+import { runKey, runPrefix } from '../../shared/core/storage';
 import { openStore } from '../../shared/core/store/open-store';
 import { ARTIFACTS } from '../../shared/pipeline/stages/context';
 import { startS3Server } from './s3-server-process';
@@ -67,13 +68,14 @@ async function productGroups(): Promise<Map<string, string> | null> {
 }
 
 async function topicAgreement(
-  file: string,
+  csv: Readable,
+  name: string,
 ): Promise<{ purity: number; nmi: number; labelled: number } | null> {
   const groups = await productGroups();
   if (!groups) return null;
   const topics: string[] = [];
   const classes: string[] = [];
-  await readCsv(fs.createReadStream(file), file, ['category', 'relevant_topic'], (row) => {
+  await readCsv(csv, name, ['category', 'relevant_topic'], (row) => {
     const product = row.category!.split(' + ')[0]!;
     const group = groups.get(product);
     if (group) {
@@ -191,13 +193,15 @@ async function main(): Promise<void> {
     throw new Error(`run failed in ${status.error?.stage}: ${status.error?.message}`);
   }
   const s3CpuSeconds = s3?.cpuSeconds() ?? null;
-  // The artifacts the report reads, fetched through the store (the same bytes on either backend).
-  const artifactsDir = path.join(scratch, 'artifacts');
+  // The artifacts the report reads, through the store (the same bytes on either backend).
   const store = openStore(config.storage);
+  const artifactsDir = store.locate(runPrefix(runId));
+  let agreement: Awaited<ReturnType<typeof topicAgreement>>;
+  let model: Buffer;
   try {
-    fs.mkdirSync(artifactsDir);
-    for (const name of [ARTIFACTS.ticketsTopics, ARTIFACTS.model])
-      fs.writeFileSync(path.join(artifactsDir, name), await store.get(runKey(runId, name)));
+    const topicsKey = runKey(runId, ARTIFACTS.ticketsTopics);
+    agreement = await topicAgreement(await store.openRead(topicsKey), store.locate(topicsKey));
+    model = await store.get(runKey(runId, ARTIFACTS.model));
   } finally {
     await store.close();
     await s3?.close();
@@ -211,8 +215,6 @@ async function main(): Promise<void> {
   const fe = status.stages[1]!.result as FeatureExtractionResult;
   const ts = status.stages[2]!.result as TransformSplitResult;
   const memory = sampler.result();
-  const agreement = await topicAgreement(path.join(artifactsDir, ARTIFACTS.ticketsTopics));
-  const model = fs.readFileSync(path.join(artifactsDir, ARTIFACTS.model));
   const m = status.metrics!;
   const result = {
     dataset: source,
@@ -312,7 +314,7 @@ function formatTable(r: {
   l.push(`| accuracy | ${f(r.metrics.train.accuracy)} | ${f(r.metrics.test.accuracy)} |`);
   l.push(`| weighted F1 | ${f(r.metrics.train.f1)} | ${f(r.metrics.test.f1)} |`);
   l.push(`| ROC-AUC (ovr, weighted) | ${f(r.metrics.train.rocAuc)} | ${f(r.metrics.test.rocAuc)} |`);
-  l.push('', `artifacts in ${r.storage}; model.json sha256 (without its run id) ${r.modelSha256}`);
+  l.push('', `artifacts: ${r.artifactsDir}; model.json sha256 (without its run id) ${r.modelSha256}`);
   if (r.s3ServerCpuSeconds !== null)
     l.push(`the S3 server used ${r.s3ServerCpuSeconds.toFixed(2)} s of CPU (on this machine's cores)`);
   return l.join('\n');

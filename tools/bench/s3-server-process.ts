@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { freePort } from '../../shared/runtime/redis/local-redis';
-import { S3RVER_CREDENTIALS } from '../../test/helpers/s3-server';
+import { s3rverEnv } from '../../test/helpers/s3-server';
 
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times. */
 const CLOCK_TICKS = 100;
+const BUCKET = 'bench';
 const SERVER = path.resolve(__dirname, '..', 'demo', 's3-server.js');
 
 export interface S3ServerProcess {
@@ -26,7 +27,7 @@ export async function startS3Server(dir: string): Promise<S3ServerProcess> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [SERVER, '--address', '127.0.0.1', '--port', String(port), '--dir', dir, '--bucket', 'bench'],
+    [SERVER, '--address', '127.0.0.1', '--port', String(port), '--dir', dir, '--bucket', BUCKET],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -37,12 +38,7 @@ export async function startS3Server(dir: string): Promise<S3ServerProcess> {
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
-    env: (prefix) => ({
-      ...S3RVER_CREDENTIALS,
-      AWS_REGION: 'us-east-1',
-      TICKETFLOW_S3_ENDPOINT: endpoint,
-      TICKETFLOW_STORAGE_URL: `s3://bench/${prefix}`,
-    }),
+    env: (prefix) => s3rverEnv(endpoint, BUCKET, prefix),
     cpuSeconds: () => {
       try {
         // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name: utime, stime in ticks.
