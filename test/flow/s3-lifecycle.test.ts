@@ -39,6 +39,17 @@ describe('a run through the API on the S3 backend: retry, report, stage cache, c
     const text = await res.text();
     return { status: res.status, json: text.startsWith('{') ? JSON.parse(text) : text };
   };
+  /** POSTs `body`, which must be accepted (202); the new run's or classification's id. */
+  const submit = async (route: string, body: unknown): Promise<string> => {
+    const posted = await call('POST', route, body);
+    assert.equal(posted.status, 202, JSON.stringify(posted.json));
+    return posted.json.id as string;
+  };
+  /** An artifact's bytes as the API serves them. */
+  const download = async (route: string): Promise<{ status: number; bytes: Buffer }> => {
+    const res = await fetch(`${base}${route}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
+  };
   const keysOf = async (prefix: string) => (await store.list(prefix)).map((e) => e.key.slice(prefix.length));
 
   before(async () => {
@@ -63,9 +74,7 @@ describe('a run through the API on the S3 backend: retry, report, stage cache, c
 
   let runId: string;
   it('retries a failed run from its failed stage, then serves its report and artifacts from the bucket', async () => {
-    const posted = await call('POST', '/runs', { dataset: 'sample.json', params: { chunkSize: 300 } });
-    assert.equal(posted.status, 202, JSON.stringify(posted.json));
-    runId = posted.json.id;
+    runId = await submit('/runs', { dataset: 'sample.json', params: { chunkSize: 300 } });
     const failed = await waitForRun(stack.runs, runId);
     assert.equal(failed.state, 'failed');
     assert.equal(failed.error?.stage, 'feature-extraction');
@@ -90,17 +99,12 @@ describe('a run through the API on the S3 backend: retry, report, stage cache, c
     }[];
     const model = await store.get(`runs/${runId}/model.json`);
     assert.equal(listed.find((a) => a.name === 'model.json')?.sha256, sha256(model));
-    const served = await fetch(`${base}/runs/${runId}/artifacts/model.json`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    assert.ok(Buffer.from(await served.arrayBuffer()).equals(model));
+    assert.ok((await download(`/runs/${runId}/artifacts/model.json`)).bytes.equals(model));
   });
 
   let cachedId: string;
   it('answers the same run from the stage cache, its artifacts copied in the bucket', async () => {
-    const posted = await call('POST', '/runs', { dataset: 'sample.json', params: { chunkSize: 300 } });
-    assert.equal(posted.status, 202, JSON.stringify(posted.json));
-    cachedId = posted.json.id;
+    cachedId = await submit('/runs', { dataset: 'sample.json', params: { chunkSize: 300 } });
     const done = await waitForRun(stack.runs, cachedId);
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
     assert.deepEqual(
@@ -117,9 +121,7 @@ describe('a run through the API on the S3 backend: retry, report, stage cache, c
   });
 
   it('classifies a dataset in batch with the trained model, its outputs in the bucket and served', async () => {
-    const posted = await call('POST', '/classifications', { dataset: 'sample.json', model: runId });
-    assert.equal(posted.status, 202, JSON.stringify(posted.json));
-    const id = posted.json.id as string;
+    const id = await submit('/classifications', { dataset: 'sample.json', model: runId });
     let state = '';
     for (let i = 0; i < 1200 && state !== 'completed' && state !== 'failed'; i++) {
       state = (await call('GET', `/classifications/${id}`)).json.state;
@@ -128,21 +130,13 @@ describe('a run through the API on the S3 backend: retry, report, stage cache, c
     assert.equal(state, 'completed');
     const names = await keysOf(`classifications/${id}/`);
     assert.ok(names.includes('predictions.csv'), names.join(', '));
-    const served = await fetch(`${base}/classifications/${id}/artifacts/predictions.csv`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
+    const served = await download(`/classifications/${id}/artifacts/predictions.csv`);
     assert.equal(served.status, 200);
-    assert.ok(
-      Buffer.from(await served.arrayBuffer()).equals(
-        await store.get(`classifications/${id}/predictions.csv`),
-      ),
-    );
+    assert.ok(served.bytes.equals(await store.get(`classifications/${id}/predictions.csv`)));
   });
 
   it('cancels a running run, removing its chunk outputs from the bucket', async () => {
-    const posted = await call('POST', '/runs', { dataset: 'sample-x15.jsonl', params: { chunkSize: 200 } });
-    assert.equal(posted.status, 202, JSON.stringify(posted.json));
-    const id = posted.json.id as string;
+    const id = await submit('/runs', { dataset: 'sample-x15.jsonl', params: { chunkSize: 200 } });
     for (let i = 0; i < 1200 && (await keysOf(`runs/${id}/chunks/`)).length === 0; i++) await sleep(25);
     assert.ok((await keysOf(`runs/${id}/chunks/`)).length > 0, 'a chunk output is in the bucket');
     const cancelled = await call('POST', `/runs/${id}/cancel`);
