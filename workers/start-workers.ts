@@ -1,10 +1,14 @@
 import path from 'node:path';
 import os from 'node:os';
-import { Job, Queue, Worker } from 'bullmq';
+import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { TicketflowConfig } from '../shared/core/config/config';
 import { isChildQueue, isStageName, StageName } from '../shared/pipeline/stages/definitions';
 import { CHUNK_QUEUE } from '../shared/pipeline/stages/text-processing/definition';
 import { SEARCH_QUEUE } from '../shared/pipeline/stages/training/definition';
+import { FEATURE_BLOCK_QUEUE } from '../shared/pipeline/stages/feature-extraction/definition';
+import { TRANSFORM_BLOCK_QUEUE } from '../shared/pipeline/stages/transform-split/definition';
+import { runFeatureExtraction } from '../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { runTransformSplit } from '../shared/pipeline/stages/transform-split/transform-split';
 import { InlineProcessor } from '../shared/pipeline/stages/stage-definition';
 import {
   CLASSIFICATION_CHUNK_QUEUE,
@@ -27,6 +31,7 @@ import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
 import { textProcessingProcessor } from './processors/text-processing';
 import { trainingProcessor } from './processors/training';
+import { blockStageProcessor } from './processors/block-stage';
 import { RedisOutage } from './redis-outage';
 
 /** Options of a worker process: which queues it serves and how many jobs of each it runs at once. */
@@ -50,6 +55,8 @@ export interface RunningWorkers {
 interface InlineDeps {
   config: TicketflowConfig;
   queue(name: QueueName): Queue;
+  /** the events of a queue, opened on first use (a block stage awaits its children's through them) */
+  events(name: QueueName): QueueEvents;
 }
 
 /**
@@ -59,6 +66,14 @@ interface InlineDeps {
  */
 const INLINE: Record<InlineProcessor, (deps: InlineDeps) => unknown> = {
   'text-processing': ({ config, queue }) => textProcessingProcessor(config, queue(CHUNK_QUEUE)),
+  'feature-extraction': ({ config, queue, events }) =>
+    blockStageProcessor(config, 'feature-extraction', runFeatureExtraction, queue(FEATURE_BLOCK_QUEUE), () =>
+      events(FEATURE_BLOCK_QUEUE),
+    ),
+  'transform-split': ({ config, queue, events }) =>
+    blockStageProcessor(config, 'transform-split', runTransformSplit, queue(TRANSFORM_BLOCK_QUEUE), () =>
+      events(TRANSFORM_BLOCK_QUEUE),
+    ),
   training: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)),
   classification: ({ config, queue }) => classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE)),
 };
@@ -113,12 +128,26 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   );
   outage.watch(connection);
   const opened = new Map<QueueName, Queue>();
+  const listening = new Map<QueueName, QueueEvents>();
+  const eventsConnections: ReturnType<typeof createConnection>[] = [];
   const deps: InlineDeps = {
     config,
     queue(queueName) {
       let q = opened.get(queueName);
       if (!q) opened.set(queueName, (q = openQueue(config, connection, queueName)));
       return q;
+    },
+    events(queueName) {
+      let e = listening.get(queueName);
+      if (!e) {
+        const eventsConnection = createConnection(config.redisUrl);
+        eventsConnection.on('error', () => undefined);
+        eventsConnections.push(eventsConnection);
+        e = new QueueEvents(queueName, { connection: eventsConnection, prefix: config.queuePrefix });
+        e.on('error', (err) => outage.error(err, `events of ${queueName}`));
+        listening.set(queueName, e);
+      }
+      return e;
     },
   };
   const cancelled = async (runId: string) => (await connection.exists(runs.keys.cancelled(runId))) === 1;
@@ -200,6 +229,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
       }
       outage.close();
       await Promise.all([...opened.values()].map((q) => q.close()));
+      await Promise.all([...listening.values()].map((e) => e.close()));
+      for (const c of eventsConnections) c.disconnect();
       await closeRunsContext(runs);
       subscriber.disconnect();
       connection.disconnect();

@@ -25,6 +25,8 @@ import { SAMPLE_DATASET, stageContext, testConfig } from '../helpers/env';
 const FIRST_STAGE: Record<keyof PipelineParams, StageName | null> = {
   language: 'text-processing',
   chunkSize: null,
+  // NMF sums its per-block aggregates block by block: another cut can change its low bits
+  blockSize: 'feature-extraction',
   topics: 'feature-extraction',
   minDf: 'feature-extraction',
   maxDf: 'feature-extraction',
@@ -62,6 +64,7 @@ const OTHER_VALUE: Record<keyof PipelineParams, unknown> = {
   language: 'french',
   penalty: 'l1',
   chunkSize: 500,
+  blockSize: 5000,
   topics: 5,
   minDf: 3,
   maxDf: 0.9,

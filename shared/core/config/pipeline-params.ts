@@ -37,6 +37,13 @@ export interface PipelineParams {
   /** Tickets per text-processing chunk job. @defaultValue 2000 */
   chunkSize: number;
   /**
+   * Tickets per block of the later stages' block jobs: fixed blocks of `tickets.csv` rows, reduced in block
+   * order, so any number of workers gives the same bytes. NMF sums its per-block aggregates in this
+   * order, so another block size can change its low bits (it is in feature extraction's cache key).
+   * @defaultValue 20000
+   */
+  blockSize: number;
+  /**
    * What the classifier learns: `"topics"`, stage 2's NMF topics (pseudo-labels, the seed's behaviour), or
    * `"category"`, each ticket's own product from the dataset (see `labelField`, `labelMap`). Stage 2's
    * topics are computed and reported either way. @defaultValue 'topics'
@@ -105,6 +112,7 @@ export const DEFAULT_PIPELINE_PARAMS: Readonly<PipelineParams> = Object.freeze({
   maxIter: 100,
   targetPrecision: 0.98,
   chunkSize: 2000,
+  blockSize: 20000,
   labels: 'topics',
   labelField: 'product',
   labelMap: null,
@@ -275,6 +283,7 @@ const CHECKS: { [K in keyof PipelineParams]: Check } = {
   maxIter: isInt(1, 100_000),
   targetPrecision: isAbove(0, 1),
   chunkSize: isInt(1, 10_000_000),
+  blockSize: isInt(1, 10_000_000),
   labels: isOneOf('topics', 'category'),
   labelField: isOneOf('product', 'category'),
   labelMap: isLabelMap,

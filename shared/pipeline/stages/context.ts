@@ -2,6 +2,7 @@ import { PipelineParams } from '../../core/config/pipeline-params';
 import { Logger } from '../../core/logger';
 import { RUN_ID_PATTERN } from '../../core/storage';
 import type { ArtifactStore } from '../../core/store/artifact-store';
+import { BlockMapper, localBlockMapper } from './blocks/block-mapper';
 
 /**
  * What every stage function receives: the artifact store and the run whose keys (`runs/<runId>/…`) it
@@ -18,12 +19,25 @@ export interface StageContext {
   run?: { datasetSha256: string; codeVersion: string };
   /** Aborted when the run is cancelled: a stage checks it before committing what it wrote. */
   signal?: AbortSignal;
+  /**
+   * How the stage's block tasks run: child jobs spread over the workers (workers/processors/block-mapper.ts);
+   * without it, in this process, one after another (blocksOf).
+   */
+  blocks?: BlockMapper;
+}
+
+/** The stage's block mapper: the context's, or one running every task in this process. */
+export function blocksOf(ctx: StageContext): BlockMapper {
+  return ctx.blocks ?? localBlockMapper(ctx, ctx.signal);
 }
 
 /** File names of a run's artifacts, relative to `runs/<runId>/`. */
 export const ARTIFACTS = {
   tickets: 'tickets.csv',
+  /** tickets.csv's row index (shared/core/io/row-index.ts): how blocks of it are found */
+  ticketsIndex: 'tickets.csv.idx',
   ticketsTopics: 'tickets_topics.csv',
+  ticketsTopicsIndex: 'tickets_topics.csv.idx',
   topics: 'topics.json',
   features: 'features.json',
   /** term counts of every ticket with its label (binary CSR; −1 for a dropped ticket) */
@@ -40,6 +54,8 @@ export const ARTIFACTS = {
   /** the test rows (split.json's order) and the probabilities training computed for them */
   testPredictions: 'test_predictions.json',
   chunksDir: 'chunks',
+  /** per-block intermediate files of stages that fan out (`blocks/<stage>/…`), removed when the stage ends */
+  blocksDir: 'blocks',
 } as const;
 
 /** Where a stage finds the run's artifacts: its store and run. */

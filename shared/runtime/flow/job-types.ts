@@ -95,6 +95,20 @@ export interface SearchJobData {
   codeVersion: string;
 }
 
+/** A block task of a stage that fans out through a BlockMapper (blocks/block-mapper.ts). */
+export interface BlockJobData {
+  runId: string;
+  generation: number;
+  stage: StageName;
+  /** the task's name in blocks/block-tasks.ts */
+  task: string;
+  /** the task's input: small JSON (block numbers, keys) */
+  input: unknown;
+  tags: readonly string[];
+  params: JobParams;
+  artifacts: string;
+}
+
 export type TextProcessingJobResult = TextProcessingResult;
 
 export type ChunkJobResult = ProcessChunkResult;
@@ -106,6 +120,11 @@ export function stageJobId(runId: string, stage: StageName, generation = 1): str
 
 export function chunkJobId(runId: string, chunk: number, generation = 1): string {
   return childJobId(runId, 'text-processing', chunk, generation);
+}
+
+/** The `child`-th block job a stage's mapper added, counted over the stage job's whole attempt. */
+export function blockJobId(runId: string, stage: StageName, child: number, generation = 1): string {
+  return childJobId(runId, stage, child, generation);
 }
 
 export function searchJobId(runId: string, child: number, generation = 1): string {

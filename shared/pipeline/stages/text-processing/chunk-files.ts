@@ -1,5 +1,6 @@
 import { ReadStats, TicketRange } from '../../../core/dataset/read-tickets';
 import { RunArtifacts, artifactKey, ARTIFACTS } from '../context';
+import { rowIndexKey } from '../../../core/io/row-index';
 
 /** The prefix of every chunk's files, ending with "/". */
 export function chunksPrefix(ctx: Pick<RunArtifacts, 'runId'>): string {
@@ -42,7 +43,9 @@ export async function readChunkStats(
       file.range.end === range.end &&
       file.range.firstRecord === range.firstRecord;
     if (!same) return null;
-    return (await ctx.store.stat(chunkOutputKey(ctx, chunk))) === undefined ? null : file;
+    const key = chunkOutputKey(ctx, chunk);
+    const [rows, index] = await Promise.all([ctx.store.stat(key), ctx.store.stat(rowIndexKey(key))]);
+    return rows === undefined || index === undefined ? null : file;
   } catch {
     return null;
   }

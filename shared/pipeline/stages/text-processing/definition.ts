@@ -9,7 +9,7 @@ export const TEXT_PROCESSING = {
   name: 'text-processing',
   // chunkSize only partitions the work into chunk jobs: see OUTPUT_NEUTRAL_PARAMS
   params: ['language'],
-  artifacts: [ARTIFACTS.tickets],
+  artifacts: [ARTIFACTS.tickets, ARTIFACTS.ticketsIndex],
   tags: ['pos_tag'],
   timeoutMs: 1800_000,
   processor: { inline: 'text-processing' },

@@ -3,6 +3,7 @@ import { noNarrative, ReadStats } from '../../../core/dataset/read-tickets';
 import { BadInputError } from '../../../core/errors';
 import { ARTIFACTS, StageContext, TICKETS_COLUMNS, artifactKey, secondsSince } from '../context';
 import { chunkOutputKey } from './chunk-files';
+import { concatIndexedParts } from '../../../core/io/row-index';
 import { droppedText } from './process-chunk';
 
 export interface MergeChunksResult {
@@ -23,7 +24,7 @@ export function sumStats(parts: readonly ReadStats[]): ReadStats {
 }
 
 /**
- * Concatenate the chunks' rows in input order under one header into `tickets.csv`. Fails as bad input
+ * Concatenate the chunks' rows in input order under one header into `tickets.csv`, with its row index. Fails as bad input
  * when no chunk kept a ticket: a dataset without a single non-empty narrative.
  */
 export async function mergeChunks(
@@ -33,19 +34,16 @@ export async function mergeChunks(
   const start = performance.now();
   const stats = sumStats(chunkStats);
   if (stats.kept === 0) throw noNarrative(stats.file, stats.read);
-  const out = await ctx.store.openWriter(artifactKey(ctx, ARTIFACTS.tickets));
   try {
-    await out.write(csvRow(TICKETS_COLUMNS));
-    for (let c = 0; c < chunkStats.length; c++) {
-      for await (const piece of await ctx.store.openRead(chunkOutputKey(ctx, c))) {
-        await out.write(piece as Buffer);
-      }
-    }
-    // A cancelled run writes nothing more: abort rather than put tickets.csv in place.
-    ctx.signal?.throwIfAborted();
-    await out.commit();
+    await concatIndexedParts(
+      ctx.store,
+      chunkStats.map((_, c) => chunkOutputKey(ctx, c)),
+      artifactKey(ctx, ARTIFACTS.tickets),
+      csvRow(TICKETS_COLUMNS),
+      // A cancelled run writes nothing more: abort rather than put tickets.csv in place.
+      () => ctx.signal?.throwIfAborted(),
+    );
   } catch (err) {
-    await out.abort();
     // a full or read-only disk (storage.ts) fails at once, with its own message
     if (err instanceof BadInputError) throw err;
     throw new Error(`merging text-processing chunks of run ${ctx.runId} failed: ${(err as Error).message}`, {

@@ -4,6 +4,7 @@ import { readTickets, ReadStats, TicketRange, DatasetFormat } from '../../../cor
 import { DatasetFile } from '../../../core/dataset/open-dataset';
 import { StageContext, secondsSince } from '../context';
 import { categoryOf, chunkOutputKey, writeChunkStats } from './chunk-files';
+import { IndexedCsvWriter } from '../../../core/io/row-index';
 
 export interface ChunkInput {
   chunk: number;
@@ -55,13 +56,14 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
   const start = performance.now();
   lemmatize ??= createTicketLemmatizer();
   const lemmas = lemmatize;
-  const out = await ctx.store.openWriter(chunkOutputKey(ctx, input.chunk));
+  // The chunk's rows and their index: the merge joins both into tickets.csv and its index.
+  const out = await IndexedCsvWriter.open(ctx.store, chunkOutputKey(ctx, input.chunk), null);
   let stats: ReadStats;
   try {
     stats = await readTickets(
       input.file,
       (rec) =>
-        out.write(csvRow([rec.narrative, categoryOf(rec.product, rec.subProduct), lemmas(rec.narrative)])),
+        out.row(csvRow([rec.narrative, categoryOf(rec.product, rec.subProduct), lemmas(rec.narrative)])),
       { format: input.format, range: input.range },
     );
     await input.afterRead?.();

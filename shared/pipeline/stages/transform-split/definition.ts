@@ -1,6 +1,9 @@
 import { ARTIFACTS } from '../context';
 import { StageDefinition } from '../stage-definition';
 
+/** Transform-split's block tasks run as jobs on this queue (children of the stage's job). */
+export const TRANSFORM_BLOCK_QUEUE = 'transform-blocks';
+
 /** Stage 3: the classes, the term-count features and the train/test split. */
 export const TRANSFORM_SPLIT = {
   name: 'transform-split',
@@ -22,10 +25,20 @@ export const TRANSFORM_SPLIT = {
   artifacts: [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split, ARTIFACTS.labels],
   tags: ['data_transform', 'split_data', 'train_test_split'],
   timeoutMs: 1800_000,
-  processor: { sandbox: 'transform-split.js' },
+  processor: { inline: 'transform-split' },
+  children: {
+    queue: TRANSFORM_BLOCK_QUEUE,
+    noun: 'block jobs',
+    jobIdPrefix: 'ts',
+    jobIdDigits: 6,
+    timeoutMs: 600_000,
+    processor: { sandbox: 'block-task.js' },
+    colour: '#9bcf8f',
+  },
   colour: '#59a14f',
   code: [
     'shared/pipeline/stages/transform-split/transform-split.js',
-    'workers/processors/sandboxed/transform-split.js',
+    'workers/processors/block-stage.js',
+    'workers/processors/sandboxed/block-task.js',
   ],
 } as const satisfies StageDefinition;
