@@ -79,7 +79,11 @@ export class IndexedCsvWriter {
       throw err;
     }
     if (header !== null) await data.write(header);
-    return new IndexedCsvWriter(data, idxOut, new RowIndexWriter(idxOut, header === null ? 0 : utf8Bytes(header)));
+    return new IndexedCsvWriter(
+      data,
+      idxOut,
+      new RowIndexWriter(idxOut, header === null ? 0 : utf8Bytes(header)),
+    );
   }
 
   get rows(): number {

@@ -115,6 +115,23 @@ function resolveTfidfOptions(opts: TfidfOptions | undefined): ResolvedTfidfOptio
   };
 }
 
+/**
+ * The terms of a document as the vectorizers see them (lowercased, tokenized, n-grams), with `opts`
+ * resolved once: for code that counts documents block by block (document-frequencies.ts).
+ */
+export function documentAnalyzer(opts?: CountVectorizerOptions): (doc: string, out: string[]) => void {
+  const o = resolveCountOptions(opts);
+  return (doc, out) => tokenize(doc, o, out);
+}
+
+/** The document-frequency bounds [low, high] a vocabulary keeps, for `nDocs` documents. */
+export function documentFrequencyLimits(
+  opts: CountVectorizerOptions | undefined,
+  nDocs: number,
+): { low: number; high: number } {
+  return docCountLimits(resolveCountOptions(opts), nDocs);
+}
+
 /** Document-count thresholds exactly like CountVectorizer.fit_transform (ints are counts, floats proportions). */
 function docCountLimits(o: ResolvedCountOptions, nDocs: number): { low: number; high: number } {
   // 1 is ambiguous in JS (int 1 vs float 1.0): sklearn's defaults decide (min_df=1 count, max_df=1.0 proportion).
@@ -391,14 +408,23 @@ export function countTokens(docs: readonly string[], opts?: CountVectorizerOptio
  * idf = ln(n/df) + 1, with n and df both incremented by 1 when smoothIdf.
  */
 export function fitIdf(counts: CsrMatrix, opts?: TfidfOptions): Float64Array {
-  const o = resolveTfidfOptions(opts);
   const df = new Float64Array(counts.cols);
   const count = counts.indptr[counts.rows]!;
   for (let p = 0; p < count; p++) df[counts.indices[p]!]! += 1;
+  return idfFromDocumentFrequencies(df, counts.rows, opts);
+}
+
+/** idf from each term's document frequency over `nDocs` documents (fitIdf's formula). */
+export function idfFromDocumentFrequencies(
+  df: ArrayLike<number>,
+  nDocs: number,
+  opts?: TfidfOptions,
+): Float64Array {
+  const o = resolveTfidfOptions(opts);
   const s = o.smoothIdf ? 1 : 0;
-  const n = counts.rows + s;
-  const idf = new Float64Array(counts.cols);
-  for (let j = 0; j < counts.cols; j++) idf[j] = Math.log(n / (df[j]! + s)) + 1;
+  const n = nDocs + s;
+  const idf = new Float64Array(df.length);
+  for (let j = 0; j < df.length; j++) idf[j] = Math.log(n / (df[j]! + s)) + 1;
   return idf;
 }
 

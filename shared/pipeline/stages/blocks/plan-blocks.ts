@@ -67,7 +67,12 @@ export async function readBlockRows(
         yield piece as Buffer;
     }
   }
-  const read = await readCsv(Readable.from(bytes()), `${store.locate(plan.key)} (rows ${block.first}–${block.first + block.rows - 1})`, columns, onRow);
+  const read = await readCsv(
+    Readable.from(bytes()),
+    `${store.locate(plan.key)} (rows ${block.first}–${block.first + block.rows - 1})`,
+    columns,
+    onRow,
+  );
   if (read !== block.rows)
     throw new Error(
       `${store.locate(plan.key)}: block ${block.index} should hold ${block.rows} rows, it holds ${read}: its index does not match it; rerun the stage that wrote it`,

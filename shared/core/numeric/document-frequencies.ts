@@ -1,0 +1,100 @@
+/**
+ * Document frequencies counted block by block and merged: how a vocabulary with sklearn's min_df/max_df
+ * semantics is fitted over more documents than one process holds. Counts are integers, so the merge is
+ * exact in any order; terms are kept sorted by code point (the vocabulary's order).
+ */
+import {
+  CountVectorizerOptions,
+  compareCodePoints,
+  documentAnalyzer,
+  documentFrequencyLimits,
+} from './vectorizer';
+
+/** Terms (sorted by code point, distinct) and in how many of `docs` documents each occurs. */
+export interface DocumentFrequencies {
+  docs: number;
+  terms: string[];
+  df: number[];
+}
+
+/**
+ * Counts the documents `each` hands over (a block's texts, read as they stream); `opts` tokenizes them
+ * as the vectorizers do.
+ */
+export function countDocumentFrequencies(
+  each: (visit: (doc: string) => void) => void,
+  opts?: CountVectorizerOptions,
+): DocumentFrequencies {
+  const analyze = documentAnalyzer(opts);
+  const counts = new Map<string, number>();
+  const seen = new Set<string>();
+  const toks: string[] = [];
+  let docs = 0;
+  each((doc) => {
+    docs++;
+    analyze(doc, toks);
+    seen.clear();
+    for (const t of toks) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      counts.set(t, (counts.get(t) ?? 0) + 1);
+    }
+  });
+  const terms = [...counts.keys()].sort(compareCodePoints);
+  return { docs, terms, df: terms.map((t) => counts.get(t)!) };
+}
+
+/** The frequencies over all `parts` (blocks), merged two sorted lists at a time, in part order. */
+export function mergeDocumentFrequencies(parts: readonly DocumentFrequencies[]): DocumentFrequencies {
+  let acc: DocumentFrequencies = { docs: 0, terms: [], df: [] };
+  for (const p of parts) acc = mergeTwo(acc, p);
+  return acc;
+}
+
+function mergeTwo(a: DocumentFrequencies, b: DocumentFrequencies): DocumentFrequencies {
+  const terms: string[] = [];
+  const df: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.terms.length || j < b.terms.length) {
+    const c =
+      i === a.terms.length ? 1 : j === b.terms.length ? -1 : compareCodePoints(a.terms[i]!, b.terms[j]!);
+    if (c < 0) {
+      terms.push(a.terms[i]!);
+      df.push(a.df[i++]!);
+    } else if (c > 0) {
+      terms.push(b.terms[j]!);
+      df.push(b.df[j++]!);
+    } else {
+      terms.push(a.terms[i]!);
+      df.push(a.df[i++]! + b.df[j++]!);
+    }
+  }
+  return { docs: a.docs + b.docs, terms, df };
+}
+
+/**
+ * The vocabulary CountVectorizer.fit would keep from these frequencies: the terms whose document
+ * frequency is within [min_df, max_df] (`opts`), in code-point order, with their frequencies. Throws the
+ * RangeError fitCountVectorizer throws when none is left.
+ */
+export function pruneVocabulary(
+  all: DocumentFrequencies,
+  opts?: CountVectorizerOptions,
+): { vocabulary: string[]; df: Float64Array } {
+  if (all.terms.length === 0)
+    throw new RangeError('empty vocabulary; perhaps the documents only contain stop words');
+  const { low, high } = documentFrequencyLimits(opts, all.docs);
+  const vocabulary: string[] = [];
+  const kept: number[] = [];
+  all.terms.forEach((t, i) => {
+    const d = all.df[i]!;
+    if (d >= low && d <= high) {
+      vocabulary.push(t);
+      kept.push(d);
+    }
+  });
+  if (vocabulary.length === 0)
+    throw new RangeError('After pruning, no terms remain. Try a lower min_df or a higher max_df.');
+  return { vocabulary, df: Float64Array.from(kept) };
+}

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fs from 'node:fs';
+import {
+  countDocumentFrequencies,
+  mergeDocumentFrequencies,
+  pruneVocabulary,
+} from '../../shared/core/numeric/document-frequencies';
+import {
+  CountVectorizerOptions,
+  fitCountVectorizer,
+  fitIdf,
+  idfFromDocumentFrequencies,
+} from '../../shared/core/numeric/vectorizer';
+import { SAMPLE_DATASET } from '../helpers/env';
+
+/** The sample's narratives: real text, with n-grams and df limits that prune. */
+const DOCS = (JSON.parse(fs.readFileSync(SAMPLE_DATASET, 'utf8')) as { _source: Record<string, unknown> }[])
+  .map((r) => String(r._source.complaint_what_happened ?? ''))
+  .filter((t) => t.length > 0);
+
+function blocked(docs: readonly string[], size: number, opts: CountVectorizerOptions) {
+  const parts = [];
+  for (let i = 0; i < docs.length; i += size) {
+    parts.push(countDocumentFrequencies((visit) => docs.slice(i, i + size).forEach(visit), opts));
+  }
+  return mergeDocumentFrequencies(parts);
+}
+
+describe('document frequencies counted by block', () => {
+  for (const opts of [
+    { minDf: 2, maxDf: 0.95 },
+    { minDf: 3, maxDf: 0.5, ngramRange: [1, 2] as const },
+    { minDf: 0.01, maxDf: 1.0 },
+  ] satisfies CountVectorizerOptions[]) {
+    it(`give fitCountVectorizer's vocabulary and fitIdf's weights (${JSON.stringify(opts)})`, () => {
+      const whole = fitCountVectorizer(DOCS, opts);
+      const idf = fitIdf(whole.counts);
+      for (const size of [1, 97, DOCS.length]) {
+        const pruned = pruneVocabulary(blocked(DOCS, size, opts), opts);
+        assert.deepEqual(pruned.vocabulary, whole.vocabulary, `block size ${size}`);
+        assert.deepEqual(idfFromDocumentFrequencies(pruned.df, DOCS.length), idf, `block size ${size}`);
+      }
+    });
+  }
+
+  it('fail as fitCountVectorizer does when no term survives pruning', () => {
+    const opts = { minDf: 0.99, maxDf: 0.999 };
+    assert.throws(() => fitCountVectorizer(DOCS, opts), /no terms remain/);
+    assert.throws(() => pruneVocabulary(blocked(DOCS, 100, opts), opts), /no terms remain/);
+  });
+});
