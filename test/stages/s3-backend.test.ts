@@ -68,6 +68,7 @@ describe('stage functions on an S3 store (s3rver)', () => {
         'split.json',
         'test_predictions.json',
         'tickets.csv',
+        'tickets.csv.idx',
         'tickets_topics.csv',
         'topics.json',
       ],

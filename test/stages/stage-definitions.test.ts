@@ -61,6 +61,8 @@ describe('the stage definitions', () => {
       'transform-split': 1800_000,
       training: 3600_000,
       'text-chunks': 600_000,
+      'feature-blocks': 600_000,
+      'transform-blocks': 600_000,
       'training-search': 1800_000,
       classification: 1800_000,
       'classification-chunks': 600_000,

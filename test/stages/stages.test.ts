@@ -55,6 +55,7 @@ describe('stage functions, without BullMQ', () => {
         'split.json',
         'test_predictions.json',
         'tickets.csv',
+        'tickets.csv.idx',
         'tickets_topics.csv',
         'topics.json',
       ],
