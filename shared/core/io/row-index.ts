@@ -41,6 +41,21 @@ export class RowIndexWriter {
     if (this.filled === FLUSH_ENTRIES) await this.flush();
   }
 
+  /**
+   * Records the rows of a part whose own index is `offsets` (its entries from its first row's start to
+   * its end), appended where the file ends now: one write, however many rows.
+   */
+  async part(offsets: Float64Array): Promise<void> {
+    if (offsets.length < 2) return;
+    await this.flush();
+    const shift = this.offset - offsets[0]!;
+    const entries = new Float64Array(offsets.length - 1);
+    for (let r = 1; r < offsets.length; r++) entries[r - 1] = offsets[r]! + shift;
+    await this.out.write(new Uint8Array(entries.buffer));
+    this.offset = entries[entries.length - 1]!;
+    this.rows += entries.length;
+  }
+
   /** Bytes the indexed file holds so far. */
   get end(): number {
     return this.offset;
@@ -101,13 +116,19 @@ export class IndexedCsvWriter {
     return this.index.end;
   }
 
-  /** Appends bytes of whole rows whose lengths the caller then gives to indexRow, in order. */
-  async raw(bytes: Uint8Array): Promise<void> {
-    await this.data.write(bytes);
-  }
-
-  async indexRow(bytes: number): Promise<void> {
-    await this.index.row(bytes);
+  /** Appends a part's bytes (whole rows) and its index (see RowIndexWriter.part). */
+  async part(pieces: AsyncIterable<unknown>, offsets: Float64Array, name: string): Promise<void> {
+    let bytes = 0;
+    for await (const piece of pieces) {
+      bytes += (piece as Buffer).length;
+      await this.data.write(piece as Buffer);
+    }
+    const indexed = offsets.length === 0 ? 0 : offsets[offsets.length - 1]! - offsets[0]!;
+    if (bytes !== indexed)
+      throw new Error(
+        `${name} holds ${bytes} bytes, its index ${indexed}: it was not written by IndexedCsvWriter`,
+      );
+    await this.index.part(offsets);
   }
 
   async commit(): Promise<void> {
@@ -221,9 +242,7 @@ export async function concatIndexedParts(
   const out = await IndexedCsvWriter.open(store, outKey, header);
   try {
     for (const key of partKeys) {
-      const offsets = await readWholeIndex(store, key);
-      for await (const piece of await store.openRead(key)) await out.raw(piece as Buffer);
-      for (let r = 1; r < offsets.length; r++) await out.indexRow(offsets[r]! - offsets[r - 1]!);
+      await out.part(await store.openRead(key), await readWholeIndex(store, key), store.locate(key));
     }
     beforeCommit?.();
     const result = { rows: out.rows, bytes: out.bytes };
