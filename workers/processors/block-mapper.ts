@@ -1,6 +1,10 @@
 import { Job, Queue, QueueEvents, UnrecoverableError } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
-import { BlockMapper, BlockTaskDef } from '../../shared/pipeline/stages/blocks/block-mapper';
+import {
+  BlockMapper,
+  BlockTaskContext,
+  BlockTaskDef,
+} from '../../shared/pipeline/stages/blocks/block-mapper';
 import { StageName } from '../../shared/pipeline/stages/definitions';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
 import { BlockJobData, StageJobData, blockJobId } from '../../shared/runtime/flow/job-types';
@@ -8,28 +12,39 @@ import { BlockJobData, StageJobData, blockJobId } from '../../shared/runtime/flo
 /**
  * A stage job's block mapper on BullMQ: each input becomes a child job of the stage job (so Bull Board,
  * the run's timeline and cancel see it like stage 1's chunks) on the stage's child queue, with the run's
- * retry policy; the stage job stays active and awaits them through `events`. Job ids count the children
- * over the attempt, so an attempt that runs again (a stalled worker's job) re-adds the same ids: BullMQ
- * adds nothing twice, and children already completed answer at once.
+ * retry policy; the stage job stays active and awaits them through `events`. Job ids number the inputs
+ * of the driver's map calls in order, so an attempt that runs again (a stalled worker's job) re-adds the
+ * same ids: BullMQ adds nothing twice, and children already completed answer at once. A task whose output
+ * an earlier generation left (its `reuse`) is not added at all.
  */
 export function bullmqBlockMapper(opts: {
   config: TicketflowConfig;
   job: Job<StageJobData>;
+  /** the stage's context: what a task's `reuse` looks at */
+  ctx: BlockTaskContext;
   stage: StageName;
   children: Queue;
   events: QueueEvents;
   signal?: AbortSignal;
 }): BlockMapper {
-  const { config, job, stage, children, events, signal } = opts;
-  let added = 0;
+  const { config, job, ctx, stage, children, events, signal } = opts;
+  // Every input of every map call gets the next number, run or reused: the driver's calls are the same
+  // on every attempt, so a number always names the same task and input.
+  let planned = 0;
+  let reused = 0;
   return {
     async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[]): Promise<O[]> {
       signal?.throwIfAborted();
-      if (inputs.length === 0) return [];
+      const outputs: (O | undefined)[] = await Promise.all(
+        inputs.map((input) => (task.reuse ? task.reuse(ctx, input) : undefined)),
+      );
+      const todo = inputs.flatMap((input, i) => (outputs[i] === undefined ? [{ input, i }] : []));
+      const first = planned;
+      planned += inputs.length;
+      reused += inputs.length - todo.length;
+      if (todo.length === 0) return outputs as O[];
       const parent = { id: job.id!, queue: job.queueQualifiedName };
-      const first = added;
-      added += inputs.length;
-      const jobs = inputs.map((input, i) => {
+      const jobs = todo.map(({ input, i }) => {
         const data: BlockJobData = {
           runId: job.data.runId,
           generation: job.data.generation,
@@ -43,8 +58,8 @@ export function bullmqBlockMapper(opts: {
         const id = blockJobId(job.data.runId, stage, first + i, job.data.generation);
         return { name: task.name, data, opts: { ...nodeOptions(config, id, true), parent } };
       });
-      // The count of children so far: the run's record shows block jobs done of those added.
-      await job.updateData({ ...job.data, chunks: added, reusedChunks: 0 });
+      // Children so far, and tasks an earlier generation had done: the run's record counts them as done.
+      await job.updateData({ ...job.data, chunks: planned, reusedChunks: reused });
       const queued = await children.addBulk(jobs);
       const aborted = new Promise<never>((_, reject) => {
         if (!signal) return;
@@ -57,7 +72,8 @@ export function bullmqBlockMapper(opts: {
         Promise.all(queued.map((q) => finished<O>(q, events, children))),
         aborted,
       ]);
-      return results;
+      todo.forEach(({ i }, q) => (outputs[i] = results[q]));
+      return outputs as O[];
     },
   };
 }

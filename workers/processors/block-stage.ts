@@ -30,6 +30,7 @@ export function blockStageProcessor<R>(
         const blocks = bullmqBlockMapper({
           config,
           job,
+          ctx,
           stage,
           children,
           events: events(),

@@ -21,6 +21,11 @@ export interface BlockTaskDef<I, O> {
   /** unique across stages: `<stage short name>.<task>` */
   readonly name: string;
   run(ctx: BlockTaskContext, input: I): Promise<O>;
+  /**
+   * The output an earlier attempt or generation of the run left complete in the store, or undefined:
+   * a retried run does not run such a task again. Only for tasks whose outputs outlive a failed stage.
+   */
+  reuse?(ctx: BlockTaskContext, input: I): Promise<O | undefined>;
 }
 
 /** Runs a stage's block tasks: the stage function's one way to fan out. */
@@ -43,7 +48,7 @@ export function localBlockMapper(ctx: BlockTaskContext, signal?: AbortSignal): B
       const out: O[] = [];
       for (const input of inputs) {
         signal?.throwIfAborted();
-        out.push(await task.run(ctx, input));
+        out.push((await task.reuse?.(ctx, input)) ?? (await task.run(ctx, input)));
       }
       return out;
     },
