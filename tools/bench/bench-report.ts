@@ -55,6 +55,7 @@ export function speedUp(base: number | undefined, t: number | undefined): number
   return base !== undefined && t !== undefined && base > 0 && t > 0 ? base / t : null;
 }
 
+const rounded = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
 const workersLabel = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
 const times = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
 
@@ -77,13 +78,13 @@ export function comparison(runs: readonly ComparedRun[]): {
     wallSpeedups: rest.map((r) => ({
       from: first.workers,
       to: r.workers,
-      speedUp: speedUp(first.wallSeconds, r.wallSeconds),
+      speedUp: rounded(speedUp(first.wallSeconds, r.wallSeconds)),
     })),
     stageSpeedups: rest.map((r) => ({
       from: first.workers,
       to: r.workers,
       stages: Object.fromEntries(
-        Object.keys(first.stages).map((s) => [s, speedUp(first.stages[s], r.stages[s])]),
+        Object.keys(first.stages).map((s) => [s, rounded(speedUp(first.stages[s], r.stages[s]))]),
       ),
     })),
     modelBytesIdentical: runs.every((r) => r.modelSha256 === first.modelSha256),

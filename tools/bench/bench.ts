@@ -117,6 +117,11 @@ async function main(): Promise<void> {
       process.once(signal, () =>
         reject(new Error(`interrupted (${signal}): stopped the workers, removed scratch`)),
       );
+    // A reader that goes away (`| head`) ends the bench the same way, not with the workers left running.
+    for (const stream of [process.stdout, process.stderr])
+      stream.on('error', (err) =>
+        reject(new Error(`interrupted (${err.message}): stopped the workers, removed scratch`)),
+      );
   });
   interrupted.catch(() => undefined);
 
@@ -177,6 +182,10 @@ async function main(): Promise<void> {
       if (kept === null || path.join(scratch, entry) !== kept)
         fs.rmSync(path.join(scratch, entry), { recursive: true, force: true });
     if (kept === null) fs.rmSync(scratch, { recursive: true, force: true });
+    else if (results.length < counts.length)
+      process.stderr.write(
+        `bench: the failed run's storage is kept in ${kept} (remove ${scratch} when done)\n`,
+      );
   }
 
   const machine = {
