@@ -1,108 +1,69 @@
 /**
- * npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K] [--out FILE] [--repeat N]
- *                  [--storage file|s3]
+ * npm run bench -- [--data FILE] [--workers N | --compare-workers 1,2] [--scale F] [--chunk-size N]
+ *                  [--topics K] [--out FILE] [--repeat N] [--storage file|s3] [--keep]
  *
  * Runs the real flow — a private Redis, N worker processes, artifacts in a folder or in an S3 server on
- * 127.0.0.1 — on a dataset and
- * prints seconds per stage, wall time, stage-1 throughput, peak RSS per process, vocabulary and topic
- * sizes, metrics, and how topics line up with the real product groups (purity, NMI).
+ * 127.0.0.1 — on a dataset and prints seconds and jobs per stage, wall time, stage-1 throughput, peak RSS
+ * per process and role, vocabulary and topic sizes, metrics, and how topics line up with the real product
+ * groups (purity, NMI). With --compare-workers, one such run per worker count, side by side, with the
+ * speed-ups and whether the model bytes agree.
  */
 import fs from 'node:fs';
-import type { Readable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { readLabelMapFile } from '../../shared/core/config/label-map';
 import { searchTable } from '../../producers/cli/report';
-import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, resolveConfig } from '../../shared/core/config/config';
-import { createConnection } from '../../shared/runtime/flow/connection';
-import { enqueueRun } from '../../test/helpers/enqueue-run';
-import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
-import { RunRecord } from '../../shared/runtime/runs/record';
-import { readCsv } from '../../shared/core/io/read-csv';
 import { ensureRedis } from '../../shared/runtime/redis/local-redis';
-import { createHash } from 'node:crypto';
-import { runKey, runPrefix } from '../../shared/core/storage';
-import { openStore } from '../../shared/core/store/open-store';
-import { ARTIFACTS } from '../../shared/pipeline/stages/context';
-import { startS3Server } from './s3-server-process';
-import { comparableBytes } from '../../test/runs/artifacts';
-import { spawnWorkers } from '../../producers/cli/self-contained';
-import { waitForRun } from '../../test/helpers/stack';
-import { PeakRssSampler } from './process-memory';
-import { nmi, purity } from './cluster-agreement';
+import { MetricsFile } from '../../shared/pipeline/stages/training/training';
+import { parseWorkerCounts, wholeNumber } from './bench-options';
+import { BenchRunResult, comparison, formatComparison, formatMemory, formatRun } from './bench-report';
+import { benchRun, readProductGroups } from './bench-run';
 import { scaleDataset } from './scale-dataset';
 import { classifyBench } from './classify-bench';
-import { FeatureExtractionResult } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
-import { TransformSplitResult } from '../../shared/pipeline/stages/transform-split/transform-split';
 
 const DEV = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'complaints-dev.json');
 const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-labels.tsv');
 
-const HELP = `Usage: npm run bench -- [--data FILE] [--workers N] [--scale F] [--chunk-size N] [--topics K]
-                        [--labels L] [--label-map FILE] [--params JSON] [--out FILE] [--repeat N]
+const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-workers N,M,…] [--scale F]
+                        [--chunk-size N] [--topics K] [--labels L] [--label-map FILE] [--params JSON]
+                        [--out FILE] [--repeat N] [--storage file|s3] [--keep]
   --data FILE      dataset (default ../shared/data/complaints-dev.json, else the bundled sample)
   --workers N      worker processes (default 2)
-  --scale F        repeat the data F times with distinct ids (default 1)
+  --compare-workers N,M,…
+                   instead of --workers: one run per worker count, in turn, on the same (scaled) dataset,
+                   each with a fresh worker pool and fresh storage; prints seconds and jobs per stage side
+                   by side, each count's speed-up over the first, peak RSS per process role, and whether
+                   model.json's bytes are the same for every count
+  --scale F        repeat the data F times with distinct ids (default 1; 10 writes ~250 MB to the scratch
+                   folder, removed at the end)
   --chunk-size N   tickets per text-processing chunk (default from config: 2000)
   --topics K       NMF topics (default 3)
   --labels L       "topics" (default) or "category": learn the tickets' products, with --label-map
   --label-map FILE raw product → class TSV for --labels category (default ../shared/data/product-labels.tsv)
   --params JSON    other pipeline parameters, e.g. '{"searchC": [3, 10]}'
-  --out FILE       also write the results as JSON
+  --out FILE       also write the results as JSON (with --compare-workers: every run and the comparison)
   --classify       instead: train on the dataset, promote the model, then time online POST /classify
                    (--rate N per second, default 200, for --duration S, default 30) and batch classification
   --repeat N       then submit the same run N more times on the warm workers (stage-cache hits) and time each
   --storage S      "file" (default): artifacts in a folder; "s3": in an S3 server (s3rver, a process of
                    its own) on 127.0.0.1, nothing shared on disk with the workers
+  --keep           keep the last run's artifacts (printed at the end); without it the bench removes
+                   everything it wrote (scaled dataset, storage, Redis files)
+
+Jobs per stage: the stage's job and the child jobs it fanned out to. Peak RSS: VmHWM of every process
+in the bench's process tree (the bench itself is the producer: it submits and polls), by role: worker,
+sandbox (a worker's BullMQ child process), bench/producer, s3 server, redis-server.
 `;
-
-async function productGroups(): Promise<Map<string, string> | null> {
-  if (!fs.existsSync(LABELS)) return null;
-  const map = new Map<string, string>();
-  for (const line of fs.readFileSync(LABELS, 'utf8').split('\n').slice(1)) {
-    const [raw, group] = line.split('\t');
-    if (raw && group) map.set(raw, group);
-  }
-  return map;
-}
-
-async function topicAgreement(
-  csv: Readable,
-  name: string,
-): Promise<{ purity: number; nmi: number; labelled: number } | null> {
-  const groups = await productGroups();
-  if (!groups) return null;
-  const topics: string[] = [];
-  const classes: string[] = [];
-  await readCsv(csv, name, ['category', 'relevant_topic'], (row) => {
-    const product = row.category!.split(' + ')[0]!;
-    const group = groups.get(product);
-    if (group) {
-      topics.push(row.relevant_topic!);
-      classes.push(group);
-    }
-  });
-  if (topics.length === 0) return null;
-  return { purity: purity(topics, classes), nmi: nmi(topics, classes), labelled: topics.length };
-}
-
-/**
- * Wall seconds of the model search: from the training job's start to the start of its refit job (the
- * training stage's seconds minus the refit's own); null without both.
- */
-function searchPhaseSeconds(run: RunRecord): number | null {
-  const t = run.stages.find((s) => s.stage === 'training');
-  if (!t || t.seconds === null || typeof t.refitSeconds !== 'number') return null;
-  return round(t.seconds - t.refitSeconds);
-}
 
 async function main(): Promise<void> {
   if (process.argv.includes('--classify')) return classifyBench(process.argv.slice(2));
   const { values } = parseArgs({
     options: {
       data: { type: 'string' },
-      workers: { type: 'string', default: '2' },
+      workers: { type: 'string' },
+      'compare-workers': { type: 'string' },
       scale: { type: 'string', default: '1' },
       'chunk-size': { type: 'string' },
       topics: { type: 'string' },
@@ -112,6 +73,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       repeat: { type: 'string', default: '0' },
       storage: { type: 'string', default: 'file' },
+      keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -119,205 +81,158 @@ async function main(): Promise<void> {
     process.stdout.write(HELP + '\n');
     return;
   }
-  const workers = Number(values.workers);
-  const scale = Number(values.scale);
-  if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a whole number ≥ 1');
-  if (!Number.isInteger(scale) || scale < 1) throw new Error('--scale must be a whole number ≥ 1');
-  const repeat = values.repeat === '' ? 1 : Number(values.repeat);
-  if (!Number.isInteger(repeat) || repeat < 0) throw new Error('--repeat must be a whole number ≥ 0');
-  if (values.storage !== 'file' && values.storage !== 's3')
+  if (values.workers !== undefined && values['compare-workers'] !== undefined)
+    throw new Error('give --workers N or --compare-workers N,M,…, not both');
+  const compare = values['compare-workers'] !== undefined;
+  const counts = compare
+    ? parseWorkerCounts(values['compare-workers']!)
+    : [wholeNumber('--workers', values.workers ?? '2', 1)];
+  const scale = wholeNumber('--scale', values.scale, 1);
+  const repeat = values.repeat === '' ? 1 : wholeNumber('--repeat', values.repeat, 0);
+  const storage = values.storage;
+  if (storage !== 'file' && storage !== 's3')
     throw new Error(`--storage must be "file" or "s3", got "${values.storage}"`);
-  const source = path.resolve(
-    values.data ??
-      (fs.existsSync(DEV) ? DEV : path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json')),
-  );
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-bench-'));
-  let dataset = source;
-  if (scale > 1) {
-    dataset = path.join(scratch, `scaled-x${scale}.jsonl`);
-    const n = await scaleDataset(source, scale, dataset);
-    process.stderr.write(`bench: wrote ${n} tickets (${scale}× ${path.basename(source)}) to ${dataset}\n`);
-  }
-  const s3 = values.storage === 's3' ? await startS3Server(path.join(scratch, 's3')) : null;
-  const config = resolveConfig({
-    ...process.env,
-    ...s3?.env('bench'),
-    TICKETFLOW_STORAGE_DIR: path.join(scratch, 'storage'),
-    TICKETFLOW_QUEUE_PREFIX: `bench-${process.pid}`,
-    // Workers read datasets only inside their data root: the dataset's own folder.
-    TICKETFLOW_DATA_DIR: path.dirname(dataset),
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:1', // never reuse a running deployment's workers
-  });
-  const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
-  const connection = createConnection(redis.url);
-  const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection);
-  const pool = await spawnWorkers(config, runs.queues, redis.url, workers, 'warn', s3?.env('bench'));
-  const sampler = new PeakRssSampler(() => pool.pids);
-  let status: RunRecord;
-  const repeats: { wallSeconds: number; cached: string[] }[] = [];
   const params: Record<string, unknown> = {};
-  if (values['chunk-size']) params.chunkSize = Number(values['chunk-size']);
-  if (values.topics) params.topics = Number(values.topics);
-  if (values.params) Object.assign(params, JSON.parse(values.params) as Record<string, unknown>);
+  if (values['chunk-size']) params.chunkSize = wholeNumber('--chunk-size', values['chunk-size'], 1);
+  if (values.topics) params.topics = wholeNumber('--topics', values.topics, 1);
+  if (values.params) {
+    try {
+      Object.assign(params, JSON.parse(values.params) as Record<string, unknown>);
+    } catch (err) {
+      throw new Error(`--params must be a JSON object: ${(err as Error).message}`);
+    }
+  }
   if (values.labels) params.labels = values.labels;
   if (params.labels === 'category' && params.labelMap === undefined) {
     const map = values['label-map'] ?? path.join(path.dirname(DEV), 'product-labels.tsv');
     params.labelMap = await readLabelMapFile(map);
   }
-  const t0 = performance.now();
-  let runId: string;
+  const source = path.resolve(
+    values.data ??
+      (fs.existsSync(DEV) ? DEV : path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json')),
+  );
+
+  const interrupted = new Promise<never>((_, reject) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.once(signal, () =>
+        reject(new Error(`interrupted (${signal}): stopped the workers, removed scratch`)),
+      );
+    // A reader that goes away (`| head`) ends the bench the same way, not with the workers left running.
+    for (const stream of [process.stdout, process.stderr])
+      stream.on('error', (err) =>
+        reject(new Error(`interrupted (${err.message}): stopped the workers, removed scratch`)),
+      );
+  });
+  interrupted.catch(() => undefined);
+
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-bench-'));
+  const results: BenchRunResult[] = [];
+  let kept: string | null = null;
   try {
-    sampler.start();
-    runId = await enqueueRun(runs, { dataset, params });
-    status = await waitForRun(runs, runId, 3_600_000);
-    // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit.
-    for (let i = 0; i < repeat; i++) {
-      const r0 = performance.now();
-      const again = await waitForRun(runs, await enqueueRun(runs, { dataset, params }), 3_600_000);
-      repeats.push({
-        wallSeconds: round((performance.now() - r0) / 1000),
-        cached: again.stages.filter((s) => s.cached).map((s) => s.stage),
-      });
-      if (again.state !== 'completed') throw new Error(`repeated run ${again.id} ${again.state}`);
+    let dataset = source;
+    if (scale > 1) {
+      dataset = path.join(scratch, 'data', `scaled-x${scale}.jsonl`);
+      fs.mkdirSync(path.dirname(dataset));
+      const n = await Promise.race([scaleDataset(source, scale, dataset), interrupted]);
+      process.stderr.write(`bench: wrote ${n} tickets (${scale}× ${path.basename(source)}) to ${dataset}\n`);
+    }
+    const base = resolveConfig({
+      ...process.env,
+      TICKETFLOW_REDIS_DIR: path.join(scratch, 'redis'),
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:1', // never reuse a running deployment's workers
+    });
+    const redis = await ensureRedis({ url: base.redisUrl, dir: base.redisDir, mode: 'private' });
+    try {
+      const productGroups = readProductGroups(LABELS);
+      for (const [i, workers] of counts.entries()) {
+        const last = i === counts.length - 1;
+        const dir = path.join(scratch, `run-${i + 1}-${workers}w`);
+        if (compare) process.stderr.write(`bench: run ${i + 1} of ${counts.length}: ${workers} worker(s)\n`);
+        try {
+          results.push(
+            await benchRun({
+              source,
+              dataset,
+              scale,
+              workers,
+              params,
+              repeat,
+              storage,
+              dir,
+              queuePrefix: `bench-${process.pid}-${i + 1}`,
+              redisUrl: redis.url,
+              productGroups,
+              interrupted,
+            }),
+          );
+        } finally {
+          // Only the last run's artifacts are kept (--keep): a scale-10 run's storage is hundreds of MB.
+          if (values.keep && last) kept = dir;
+          else {
+            fs.rmSync(dir, { recursive: true, force: true });
+            if (results[i]) results[i]!.artifactsDir = null;
+          }
+        }
+      }
+    } finally {
+      await redis.stop();
     }
   } finally {
-    sampler.stop();
-    await pool.stop();
-    await closeRunsContext(runs);
-    connection.disconnect();
-    await redis.stop();
+    for (const entry of fs.readdirSync(scratch))
+      if (kept === null || path.join(scratch, entry) !== kept)
+        fs.rmSync(path.join(scratch, entry), { recursive: true, force: true });
+    if (kept === null) fs.rmSync(scratch, { recursive: true, force: true });
+    else if (results.length < counts.length)
+      process.stderr.write(
+        `bench: the failed run's storage is kept in ${kept} (remove ${scratch} when done)\n`,
+      );
   }
-  const wallSeconds = (performance.now() - t0 - repeats.reduce((a, r) => a + r.wallSeconds * 1000, 0)) / 1000;
-  if (status.state !== 'completed') {
-    await s3?.close();
-    throw new Error(`run failed in ${status.error?.stage}: ${status.error?.message}`);
-  }
-  const s3CpuSeconds = s3?.cpuSeconds() ?? null;
-  // The artifacts the report reads, through the store (the same bytes on either backend).
-  const store = openStore(config.storage);
-  const artifactsDir = store.locate(runPrefix(runId));
-  let agreement: Awaited<ReturnType<typeof topicAgreement>>;
-  let model: Buffer;
-  try {
-    const topicsKey = runKey(runId, ARTIFACTS.ticketsTopics);
-    agreement = await topicAgreement(await store.openRead(topicsKey), store.locate(topicsKey));
-    model = await store.get(runKey(runId, ARTIFACTS.model));
-  } finally {
-    await store.close();
-    await s3?.close();
-  }
-  const stages = Object.fromEntries(status.stages.map((s) => [s.stage, s.seconds ?? 0]));
-  const text = status.stages[0]!.result as {
-    rows: number;
-    chunks: number;
-    stats: { read: number; kept: number; dropped: Record<string, number> };
+
+  const machine = {
+    cpus: os.availableParallelism(),
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
   };
-  const fe = status.stages[1]!.result as FeatureExtractionResult;
-  const ts = status.stages[2]!.result as TransformSplitResult;
-  const memory = sampler.result();
-  const m = status.metrics!;
-  const result = {
-    dataset: source,
-    scale,
-    workers,
-    storage: config.storage.kind === 'file' ? config.storage.root : `s3 (s3rver on ${s3!.endpoint})`,
-    s3ServerCpuSeconds: s3CpuSeconds,
-    // model.json without the run id it names, as runs are compared (test/runs/artifacts.ts).
-    modelSha256: createHash('sha256').update(comparableBytes(ARTIFACTS.model, model)).digest('hex'),
-    tickets: text.rows,
-    records: text.stats.read,
-    dropped: text.stats.dropped,
-    chunks: text.chunks,
-    wallSeconds: round(wallSeconds),
-    stages,
-    stage1TicketsPerSecond: Math.round(text.rows / (stages['text-processing'] || 1)),
-    peakRssMb: memory.peakRssMb,
-    processes: memory.processes,
-    vocabulary: { topicModel: fe.vocabularySize, classifier: ts.vocabularySize },
-    topics: fe.topics,
-    topicAgreement: agreement,
-    metrics: {
-      train: { accuracy: m.train.accuracy, f1: m.train.f1, rocAuc: m.train.rocAuc },
-      test: { accuracy: m.test.accuracy, f1: m.test.f1, macroF1: m.test.macroF1, rocAuc: m.test.rocAuc },
-    },
-    search: m.search,
-    searchPhaseSeconds: searchPhaseSeconds(status),
-    artifactsDir,
-    repeats,
-    machine: {
-      cpus: os.availableParallelism(),
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      platform: `${os.type()} ${os.release()}`,
-    },
-  };
-  process.stdout.write(formatTable(result) + '\n');
-  if (m.search) {
+  const lastRun = results[results.length - 1]!;
+  if (compare) {
+    const r0 = results[0]!;
     process.stdout.write(
-      `labels ${String(params.labels ?? 'topics')}: test accuracy ${m.test.accuracy.toFixed(4)}, macro-F1 ${m.test.macroF1.toFixed(4)}\n` +
-        searchTable(m.search).join('\n') +
-        `\nsearch phase (training job start → refit start): ${result.searchPhaseSeconds?.toFixed(2)} s wall\n`,
+      `dataset ${path.basename(source)} ×${scale}: ${r0.records} records, ${r0.tickets} tickets, ${r0.chunks} chunks; ` +
+        `one run per worker count (${counts.join(', ')}), each with fresh workers and storage\n\n` +
+        formatComparison(results) +
+        '\n',
     );
+    for (const r of results)
+      process.stdout.write(`\nprocesses, ${r.workers} worker(s):\n${formatMemory(r).join('\n')}\n`);
+  } else {
+    process.stdout.write(formatRun(lastRun) + '\n');
+    printSearch(lastRun, params);
   }
-  for (const [i, r] of repeats.entries()) {
-    process.stdout.write(
-      `repeat ${i + 1}: ${r.wallSeconds.toFixed(3)} s wall, cached: ${r.cached.join(', ') || 'none'}\n`,
-    );
+  for (const r of results)
+    for (const [i, rep] of r.repeats.entries())
+      process.stdout.write(
+        `repeat ${i + 1}${compare ? ` (${r.workers} worker(s))` : ''}: ${rep.wallSeconds.toFixed(3)} s wall, cached: ${rep.cached.join(', ') || 'none'}\n`,
+      );
+  process.stdout.write(
+    kept
+      ? `artifacts of the last run kept: ${lastRun.artifactsDir} (remove ${scratch} when done)\n`
+      : `scratch folder ${scratch} removed (--keep keeps the last run's artifacts)\n`,
+  );
+  if (values.out) {
+    const json = compare ? { ...comparison(results), runs: results, machine } : { ...lastRun, machine };
+    fs.writeFileSync(values.out, JSON.stringify(json, null, 2) + '\n');
   }
-  if (values.out) fs.writeFileSync(values.out, JSON.stringify(result, null, 2) + '\n');
 }
 
-const round = (x: number) => Math.round(x * 1000) / 1000;
-
-function formatTable(r: {
-  dataset: string;
-  scale: number;
-  workers: number;
-  storage: string;
-  s3ServerCpuSeconds: number | null;
-  modelSha256: string;
-  tickets: number;
-  records: number;
-  chunks: number;
-  wallSeconds: number;
-  stages: Record<string, number>;
-  stage1TicketsPerSecond: number;
-  peakRssMb: number;
-  processes: { pid: number; name: string; peakRssMb: number }[];
-  vocabulary: { topicModel: number; classifier: number };
-  topics: { name: string; size: number }[];
-  topicAgreement: { purity: number; nmi: number; labelled: number } | null;
-  metrics: {
-    train: { accuracy: number; f1: number; rocAuc: number | null };
-    test: { accuracy: number; f1: number; rocAuc: number | null };
-  };
-  artifactsDir: string;
-}): string {
-  const l: string[] = [];
-  l.push(
-    `dataset ${path.basename(r.dataset)} ×${r.scale}: ${r.records} records, ${r.tickets} tickets, ${r.chunks} chunks, ${r.workers} worker process(es)`,
+function printSearch(r: BenchRunResult, params: Record<string, unknown>): void {
+  const search = r.search as MetricsFile['search'];
+  if (!search) return;
+  process.stdout.write(
+    `labels ${String(params.labels ?? 'topics')}: test accuracy ${r.metrics.test.accuracy.toFixed(4)}, macro-F1 ${r.metrics.test.macroF1.toFixed(4)}\n` +
+      searchTable(search).join('\n') +
+      `\nsearch phase (training job start → refit start): ${r.searchPhaseSeconds?.toFixed(2)} s wall\n`,
   );
-  l.push('', '| stage | seconds |', '|---|---:|');
-  for (const [k, v] of Object.entries(r.stages)) l.push(`| ${k} | ${v.toFixed(2)} |`);
-  l.push(`| **wall total** | **${r.wallSeconds.toFixed(2)}** |`);
-  l.push('', `stage 1: ${r.stage1TicketsPerSecond} tickets/s; peak RSS (largest process): ${r.peakRssMb} MB`);
-  for (const p of r.processes.slice(0, 8))
-    l.push(`  ${String(p.peakRssMb).padStart(7)} MB  pid ${p.pid} ${p.name}`);
-  l.push(`vocabulary: topic model ${r.vocabulary.topicModel}, classifier ${r.vocabulary.classifier}`);
-  l.push(`topics: ${r.topics.map((t) => `${t.name} ${t.size}`).join(' / ')}`);
-  if (r.topicAgreement)
-    l.push(
-      `topics vs product groups (${r.topicAgreement.labelled} tickets): purity ${r.topicAgreement.purity.toFixed(3)}, NMI ${r.topicAgreement.nmi.toFixed(3)}`,
-    );
-  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
-  l.push('', '| metric | train | test |', '|---|---:|---:|');
-  l.push(`| accuracy | ${f(r.metrics.train.accuracy)} | ${f(r.metrics.test.accuracy)} |`);
-  l.push(`| weighted F1 | ${f(r.metrics.train.f1)} | ${f(r.metrics.test.f1)} |`);
-  l.push(`| ROC-AUC (ovr, weighted) | ${f(r.metrics.train.rocAuc)} | ${f(r.metrics.test.rocAuc)} |`);
-  l.push('', `artifacts: ${r.artifactsDir}; model.json sha256 (without its run id) ${r.modelSha256}`);
-  if (r.s3ServerCpuSeconds !== null)
-    l.push(`the S3 server used ${r.s3ServerCpuSeconds.toFixed(2)} s of CPU (on this machine's cores)`);
-  return l.join('\n');
 }
 
 main().catch((err: Error) => {

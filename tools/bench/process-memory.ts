@@ -1,11 +1,42 @@
 import fs from 'node:fs';
 
-/** Peak resident memory (VmHWM) seen per process, for a set of root pids and all their descendants. */
+/** What a sampled process is to the bench; `other` is anything else found in the tree. */
+export type ProcessRole = 'worker' | 'sandbox' | 'bench/producer' | 's3 server' | 'redis-server' | 'other';
+
+/** The roles in the order the bench prints them. */
+export const PROCESS_ROLES: readonly ProcessRole[] = [
+  'worker',
+  'sandbox',
+  'bench/producer',
+  's3 server',
+  'redis-server',
+  'other',
+];
+
+export interface ProcessPeak {
+  pid: number;
+  role: ProcessRole;
+  /** the script it runs (its last two path parts), or what it is */
+  name: string;
+  peakRssMb: number;
+}
+
+/** Per role: how many processes were seen and the largest peak among them (0 MB when none). */
+export type MemoryByRole = Record<ProcessRole, { processes: number; peakRssMb: number }>;
+
+/**
+ * Peak resident memory (VmHWM) seen per process, for a set of root pids and all their descendants.
+ * `roleOf` names the processes the caller started (workers, servers); a child of BullMQ's own
+ * classes/main.js is a sandbox and a process called redis-server is Redis; anything else is `other`.
+ */
 export class PeakRssSampler {
-  private readonly peaks = new Map<number, { kb: number; name: string }>();
+  private readonly peaks = new Map<number, { kb: number; name: string; role: ProcessRole }>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly roots: () => number[]) {}
+  constructor(
+    private readonly roots: () => number[],
+    private readonly roleOf: (pid: number) => ProcessRole | undefined = () => undefined,
+  ) {}
 
   start(intervalMs = 100): void {
     this.sample();
@@ -17,33 +48,75 @@ export class PeakRssSampler {
     this.sample();
   }
 
-  /** Largest peak in MB and the per-process peaks. */
-  result(): { peakRssMb: number; processes: { pid: number; name: string; peakRssMb: number }[] } {
+  /** Largest peak in MB, the per-process peaks (largest first) and their summary per role. */
+  result(): { peakRssMb: number; processes: ProcessPeak[]; byRole: MemoryByRole } {
     const processes = [...this.peaks.entries()]
-      .map(([pid, p]) => ({ pid, name: p.name, peakRssMb: Math.round(p.kb / 102.4) / 10 }))
+      .map(([pid, p]) => ({ pid, role: p.role, name: p.name, peakRssMb: Math.round(p.kb / 102.4) / 10 }))
       .sort((a, b) => b.peakRssMb - a.peakRssMb);
-    return { peakRssMb: processes[0]?.peakRssMb ?? 0, processes };
+    return { peakRssMb: processes[0]?.peakRssMb ?? 0, processes, byRole: memoryByRole(processes) };
   }
 
   private sample(): void {
     const children = childrenByParent();
-    const stack = [...this.roots()];
+    const stack: { pid: number; parent: number | null }[] = this.roots().map((pid) => ({
+      pid,
+      parent: null,
+    }));
     while (stack.length > 0) {
-      const pid = stack.pop()!;
+      const { pid, parent } = stack.pop()!;
       const status = readStatus(pid);
       if (status) {
         const prev = this.peaks.get(pid);
-        if (!prev || status.hwmKb > prev.kb) this.peaks.set(pid, { kb: status.hwmKb, name: status.name });
+        const role = this.roleOf(pid) ?? status.role;
+        // BullMQ forks every sandbox from its own classes/main.js: which queue it serves is not visible
+        // from outside, the worker that forked it is.
+        const name = role === 'sandbox' && parent !== null ? `BullMQ child of worker ${parent}` : status.name;
+        if (!prev || status.hwmKb > prev.kb) this.peaks.set(pid, { kb: status.hwmKb, name, role });
       }
-      stack.push(...(children.get(pid) ?? []));
+      stack.push(...(children.get(pid) ?? []).map((child) => ({ pid: child, parent: pid })));
     }
   }
 }
 
-function readStatus(pid: number): { hwmKb: number; name: string } | null {
+/** Per role, the count of processes and the largest peak. */
+export function memoryByRole(processes: readonly Pick<ProcessPeak, 'role' | 'peakRssMb'>[]): MemoryByRole {
+  const byRole = Object.fromEntries(
+    PROCESS_ROLES.map((r) => [r, { processes: 0, peakRssMb: 0 }]),
+  ) as MemoryByRole;
+  for (const p of processes) {
+    const r = byRole[p.role];
+    r.processes++;
+    r.peakRssMb = Math.max(r.peakRssMb, p.peakRssMb);
+  }
+  return byRole;
+}
+
+/**
+ * Reset the peak (VmHWM) of `roots` and their descendants to their present size (Linux's clear_refs "5"),
+ * so that processes that outlive one measured run — the bench itself, a shared Redis — report the next
+ * run's peak, not an earlier one's. Returns the pids it could not reset (e.g. no permission).
+ */
+export function resetPeaks(roots: readonly number[]): number[] {
+  const children = childrenByParent();
+  const stack = [...roots];
+  const failed: number[] = [];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    try {
+      fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      failed.push(pid);
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return failed;
+}
+
+function readStatus(pid: number): { hwmKb: number; name: string; role: ProcessRole } | null {
   try {
     const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = /VmHWM:\s+(\d+) kB/.exec(text);
+    const comm = /^Name:\s+(.*)$/m.exec(text)?.[1] ?? '';
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     const script =
       cmd
@@ -52,9 +125,13 @@ function readStatus(pid: number): { hwmKb: number; name: string } | null {
         .join(' ') ||
       cmd[0] ||
       String(pid);
-    // BullMQ forks every sandbox child from its own classes/main.js; which stage it serves is not visible.
-    const name = script.endsWith('classes/main.js') ? 'sandboxed processor (BullMQ child)' : script;
-    return hwm ? { hwmKb: Number(hwm[1]), name } : null;
+    const role: ProcessRole = script.endsWith('classes/main.js')
+      ? 'sandbox'
+      : comm === 'redis-server'
+        ? 'redis-server'
+        : 'other';
+    const name = role === 'redis-server' ? cmd.slice(0, 5).join(' ') || comm : script;
+    return hwm ? { hwmKb: Number(hwm[1]), name, role } : null;
   } catch {
     return null;
   }

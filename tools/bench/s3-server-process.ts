@@ -12,6 +12,7 @@ const SERVER = path.resolve(__dirname, '..', 'demo', 's3-server.js');
 
 export interface S3ServerProcess {
   endpoint: string;
+  pid: number;
   /** The environment that points ticketflow at the server's bucket, under `prefix`. */
   env(prefix: string): Record<string, string>;
   /** CPU seconds the server has used (user + system, from /proc), or null where /proc is not there. */
@@ -38,6 +39,7 @@ export async function startS3Server(dir: string): Promise<S3ServerProcess> {
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
+    pid: child.pid!,
     env: (prefix) => s3rverEnv(endpoint, BUCKET, prefix),
     cpuSeconds: () => {
       try {

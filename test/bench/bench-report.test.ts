@@ -1,0 +1,122 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseWorkerCounts, wholeNumber } from '../../tools/bench/bench-options';
+import { ComparedRun, comparison, formatComparison, stageJobs } from '../../tools/bench/bench-report';
+import { memoryByRole } from '../../tools/bench/process-memory';
+
+describe('bench options', () => {
+  it('reads --compare-workers as the worker counts in the order given', () => {
+    assert.deepEqual(parseWorkerCounts('1,2'), [1, 2]);
+    assert.deepEqual(parseWorkerCounts(' 3, 1 ,2'), [3, 1, 2]);
+    assert.deepEqual(parseWorkerCounts('1,1'), [1, 1]);
+  });
+
+  it('refuses counts that are not whole numbers ≥ 1, naming the flag and each bad entry', () => {
+    assert.throws(() => parseWorkerCounts('0,x'), /--compare-workers .*got "0,x".*"0", "x"/);
+    assert.throws(() => parseWorkerCounts('1,1.5'), /--compare-workers .*"1\.5"/);
+    assert.throws(() => parseWorkerCounts('1,,2'), /--compare-workers .*an empty entry/);
+    assert.throws(() => parseWorkerCounts('-1,2'), /--compare-workers .*"-1"/);
+    assert.throws(() => parseWorkerCounts('2'), /--compare-workers needs at least two worker counts/);
+  });
+
+  it('reads a whole-number flag, naming the flag when the value is not one', () => {
+    assert.equal(wholeNumber('--scale', '10', 1), 10);
+    assert.equal(wholeNumber('--repeat', '0', 0), 0);
+    assert.throws(() => wholeNumber('--scale', '1.5', 1), /--scale must be a whole number ≥ 1, got "1\.5"/);
+    assert.throws(() => wholeNumber('--workers', '0', 1), /--workers must be a whole number ≥ 1, got "0"/);
+    assert.throws(() => wholeNumber('--scale', '1e3', 1), /--scale/);
+    assert.throws(() => wholeNumber('--scale', '', 1), /--scale/);
+  });
+});
+
+describe('bench report', () => {
+  it("counts a stage's own job plus the child jobs of any stage that fanned out", () => {
+    const jobs = stageJobs([
+      { stage: 'text-processing', chunks: { total: 8 } },
+      { stage: 'feature-extraction', chunks: { total: 4 } },
+      { stage: 'transform-split' },
+      { stage: 'training', chunks: { total: 4 } },
+    ]);
+    assert.deepEqual(jobs, {
+      'text-processing': 9,
+      'feature-extraction': 5,
+      'transform-split': 1,
+      training: 5,
+    });
+  });
+
+  const role = (processes: number, peakRssMb: number) => ({ processes, peakRssMb });
+  const run = (workers: number, wallSeconds: number, stage1: number, sha = 'a'.repeat(64)): ComparedRun => ({
+    workers,
+    wallSeconds,
+    stages: { 'text-processing': stage1, training: 0 },
+    jobs: { 'text-processing': 9, training: 5 },
+    peakRssMb: 300,
+    memoryByRole: {
+      worker: role(workers, 120),
+      sandbox: role(5 * workers, 300),
+      'bench/producer': role(1, 140),
+      's3 server': role(0, 0),
+      'redis-server': role(1, 14),
+      other: role(0, 0),
+    },
+    modelSha256: sha,
+    metrics: {
+      train: { accuracy: 0.98, f1: 0.98, rocAuc: 1 },
+      test: { accuracy: 0.963, f1: 0.96, macroF1: 0.95, rocAuc: 1 },
+    },
+  });
+
+  it('gives each count its speed-up over the first, whole flow and per stage', () => {
+    const c = comparison([run(1, 20, 8), run(2, 12.5, 4), run(3, 10, 2)]);
+    assert.deepEqual(c.workerCounts, [1, 2, 3]);
+    assert.deepEqual(
+      c.wallSpeedups.map((u) => [u.from, u.to, u.speedUp]),
+      [
+        [1, 2, 1.6],
+        [1, 3, 2],
+      ],
+    );
+    // A stage that took no time (a cache hit) has no speed-up.
+    assert.deepEqual(c.stageSpeedups[0]!.stages, { 'text-processing': 2, training: null });
+    assert.equal(c.modelBytesIdentical, true);
+  });
+
+  it('says whether model.json has the same bytes for every worker count', () => {
+    const differ = [run(1, 20, 8), run(2, 12.5, 4, 'b'.repeat(64))];
+    assert.equal(comparison(differ).modelBytesIdentical, false);
+    assert.match(
+      formatComparison(differ),
+      /model bytes identical across worker counts: NO \(1 worker a{16}, 2 workers b{16}\)/,
+    );
+    assert.match(
+      formatComparison([run(1, 20, 8), run(2, 12.5, 4)]),
+      /model bytes identical across worker counts: yes/,
+    );
+  });
+
+  it('prints seconds and jobs side by side, the speed-ups, and memory for the roles seen', () => {
+    const text = formatComparison([run(1, 20, 8), run(2, 12.5, 4)]);
+    assert.match(text, /^\| stage \| 1 worker: s \| jobs \| 2 workers: s \| jobs \| 1 → 2 \|$/m);
+    assert.match(text, /^\| text-processing \| 8\.00 \| 9 \| 4\.00 \| 9 \| 2\.00× \|$/m);
+    assert.match(text, /^\| training \| 0\.00 \| 5 \| 0\.00 \| 5 \| — \|$/m);
+    assert.match(
+      text,
+      /^\| \*\*whole flow\*\* \| \*\*20\.00\*\* \| 14 \| \*\*12\.50\*\* \| 14 \| \*\*1\.60×\*\* \|$/m,
+    );
+    assert.match(text, /^ {2}1 → 2 workers: 1\.60×$/m);
+    assert.match(text, /^\| sandbox \| 300\.0 \(5\) \| 300\.0 \(10\) \|$/m);
+    assert.doesNotMatch(text, /s3 server/);
+  });
+
+  it('sums processes and takes the largest peak per role', () => {
+    const m = memoryByRole([
+      { role: 'sandbox', peakRssMb: 150 },
+      { role: 'worker', peakRssMb: 120 },
+      { role: 'sandbox', peakRssMb: 310.5 },
+    ]);
+    assert.deepEqual(m.sandbox, { processes: 2, peakRssMb: 310.5 });
+    assert.deepEqual(m.worker, { processes: 1, peakRssMb: 120 });
+    assert.deepEqual(m['redis-server'], { processes: 0, peakRssMb: 0 });
+  });
+});

@@ -1,0 +1,188 @@
+import path from 'node:path';
+import { MemoryByRole, PROCESS_ROLES, ProcessPeak } from './process-memory';
+
+/** What one bench run measured (`--out` writes it as JSON; with --compare-workers, one per worker count). */
+export interface BenchRunResult {
+  dataset: string;
+  scale: number;
+  workers: number;
+  storage: string;
+  s3ServerCpuSeconds: number | null;
+  /** model.json without the run id it names, as runs are compared (test/runs/artifacts.ts) */
+  modelSha256: string;
+  tickets: number;
+  records: number;
+  dropped: Record<string, number>;
+  chunks: number;
+  wallSeconds: number;
+  /** per stage, its whole span (child jobs included), in flow order */
+  stages: Record<string, number>;
+  /** per stage, its own job plus its child jobs */
+  jobs: Record<string, number>;
+  stage1TicketsPerSecond: number;
+  peakRssMb: number;
+  memoryByRole: MemoryByRole;
+  processes: ProcessPeak[];
+  vocabulary: { topicModel: number; classifier: number };
+  topics: { name: string; size: number }[];
+  topicAgreement: { purity: number; nmi: number; labelled: number } | null;
+  metrics: {
+    train: { accuracy: number; f1: number; rocAuc: number | null };
+    test: { accuracy: number; f1: number; macroF1: number; rocAuc: number | null };
+  };
+  search: unknown;
+  searchPhaseSeconds: number | null;
+  /** where the run's artifacts are: null once removed (the bench keeps only the last run's, with --keep) */
+  artifactsDir: string | null;
+  repeats: { wallSeconds: number; cached: string[] }[];
+}
+
+/** Per-process lines printed at most: the largest peaks. */
+export const PROCESS_LINES = 12;
+
+/**
+ * Jobs per stage: the stage's own job plus the child jobs it fanned out to (a run record's `chunks.total`
+ * for any stage that has it; a stage without is one job).
+ */
+export function stageJobs(
+  stages: readonly { stage: string; chunks?: { total: number } }[],
+): Record<string, number> {
+  return Object.fromEntries(stages.map((s) => [s.stage, 1 + (s.chunks?.total ?? 0)]));
+}
+
+/** `base / t` (how many times faster `t` is), or null when either is not a positive time. */
+export function speedUp(base: number | undefined, t: number | undefined): number | null {
+  return base !== undefined && t !== undefined && base > 0 && t > 0 ? base / t : null;
+}
+
+const rounded = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+const workersLabel = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
+const times = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
+
+export type ComparedRun = Pick<
+  BenchRunResult,
+  'workers' | 'wallSeconds' | 'stages' | 'jobs' | 'peakRssMb' | 'memoryByRole' | 'modelSha256' | 'metrics'
+>;
+
+/** The comparison's numbers: each count's speed-up over the first, whole flow and per stage. */
+export function comparison(runs: readonly ComparedRun[]): {
+  workerCounts: number[];
+  wallSpeedups: { from: number; to: number; speedUp: number | null }[];
+  stageSpeedups: { from: number; to: number; stages: Record<string, number | null> }[];
+  modelBytesIdentical: boolean;
+} {
+  const [first, ...rest] = runs;
+  if (!first) throw new Error('no runs to compare');
+  return {
+    workerCounts: runs.map((r) => r.workers),
+    wallSpeedups: rest.map((r) => ({
+      from: first.workers,
+      to: r.workers,
+      speedUp: rounded(speedUp(first.wallSeconds, r.wallSeconds)),
+    })),
+    stageSpeedups: rest.map((r) => ({
+      from: first.workers,
+      to: r.workers,
+      stages: Object.fromEntries(
+        Object.keys(first.stages).map((s) => [s, rounded(speedUp(first.stages[s], r.stages[s]))]),
+      ),
+    })),
+    modelBytesIdentical: runs.every((r) => r.modelSha256 === first.modelSha256),
+  };
+}
+
+/** The side-by-side table of a --compare-workers bench: seconds and jobs per stage, speed-ups, memory. */
+export function formatComparison(runs: readonly ComparedRun[]): string {
+  const c = comparison(runs);
+  const [first, ...rest] = runs;
+  const l: string[] = [];
+  const stages = [...new Set(runs.flatMap((r) => Object.keys(r.stages)))];
+  l.push(
+    `| stage | ${runs.map((r) => `${workersLabel(r.workers)}: s | jobs`).join(' | ')} | ${rest.map((r) => `${first!.workers} → ${r.workers}`).join(' | ')} |`,
+    `|---|${runs.map(() => '---:|---:|').join('')}${rest.map(() => '---:|').join('')}`,
+  );
+  for (const s of stages) {
+    const cells = runs.map((r) => `${r.stages[s]?.toFixed(2) ?? '—'} | ${r.jobs[s] ?? '—'}`);
+    const ups = c.stageSpeedups.map((u) => times(u.stages[s] ?? null));
+    l.push(`| ${s} | ${cells.join(' | ')} | ${ups.join(' | ')} |`);
+  }
+  l.push(
+    `| **whole flow** | ${runs.map((r) => `**${r.wallSeconds.toFixed(2)}** | ${Object.values(r.jobs).reduce((a, b) => a + b, 0)}`).join(' | ')} | ${c.wallSpeedups.map((u) => `**${times(u.speedUp)}**`).join(' | ')} |`,
+  );
+  l.push('', 'speed-up, whole flow (wall):');
+  for (const u of c.wallSpeedups) l.push(`  ${u.from} → ${workersLabel(u.to)}: ${times(u.speedUp)}`);
+
+  const roles = PROCESS_ROLES.filter((role) => runs.some((r) => r.memoryByRole[role].processes > 0));
+  l.push('', `| peak RSS, MB (processes) | ${runs.map((r) => workersLabel(r.workers)).join(' | ')} |`);
+  l.push(`|---|${runs.map(() => '---:|').join('')}`);
+  l.push(`| **largest process** | ${runs.map((r) => `**${r.peakRssMb.toFixed(1)}**`).join(' | ')} |`);
+  for (const role of roles)
+    l.push(
+      `| ${role} | ${runs
+        .map((r) => r.memoryByRole[role])
+        .map((m) => (m.processes === 0 ? '—' : `${m.peakRssMb.toFixed(1)} (${m.processes})`))
+        .join(' | ')} |`,
+    );
+
+  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+  l.push('', `| test split | ${runs.map((r) => workersLabel(r.workers)).join(' | ')} |`);
+  l.push(`|---|${runs.map(() => '---:|').join('')}`);
+  l.push(`| accuracy | ${runs.map((r) => f(r.metrics.test.accuracy)).join(' | ')} |`);
+  l.push(`| weighted F1 | ${runs.map((r) => f(r.metrics.test.f1)).join(' | ')} |`);
+
+  l.push(
+    '',
+    c.modelBytesIdentical
+      ? `model bytes identical across worker counts: yes (model.json sha256 without its run id: ${first!.modelSha256})`
+      : `model bytes identical across worker counts: NO (${runs.map((r) => `${workersLabel(r.workers)} ${r.modelSha256.slice(0, 16)}`).join(', ')})`,
+  );
+  return l.join('\n');
+}
+
+/** Per role, its processes and largest peak; then the largest processes one a line. */
+export function formatMemory(r: Pick<BenchRunResult, 'peakRssMb' | 'memoryByRole' | 'processes'>): string[] {
+  const l: string[] = [];
+  const roles = PROCESS_ROLES.filter((role) => r.memoryByRole[role].processes > 0).map((role) => {
+    const m = r.memoryByRole[role];
+    return `${role} ${m.peakRssMb.toFixed(1)} MB (${m.processes} process${m.processes === 1 ? '' : 'es'})`;
+  });
+  l.push(`peak RSS (largest process): ${r.peakRssMb} MB; per role, the largest: ${roles.join(', ')}`);
+  const shown = r.processes.slice(0, PROCESS_LINES);
+  for (const p of shown)
+    l.push(
+      `  ${p.peakRssMb.toFixed(1).padStart(7)} MB  pid ${String(p.pid).padEnd(7)} ${p.role.padEnd(14)} ${p.name}`,
+    );
+  if (r.processes.length > shown.length)
+    l.push(`  … ${r.processes.length - shown.length} more process(es), smaller (all in --out's JSON)`);
+  return l;
+}
+
+/** One run's report: seconds and jobs per stage, memory, vocabulary, topics, metrics, artifacts. */
+export function formatRun(r: BenchRunResult): string {
+  const l: string[] = [];
+  l.push(
+    `dataset ${path.basename(r.dataset)} ×${r.scale}: ${r.records} records, ${r.tickets} tickets, ${r.chunks} chunks, ${workersLabel(r.workers)}`,
+  );
+  l.push('', '| stage | seconds | jobs |', '|---|---:|---:|');
+  for (const [k, v] of Object.entries(r.stages)) l.push(`| ${k} | ${v.toFixed(2)} | ${r.jobs[k] ?? '—'} |`);
+  l.push(
+    `| **wall total** | **${r.wallSeconds.toFixed(2)}** | ${Object.values(r.jobs).reduce((a, b) => a + b, 0)} |`,
+  );
+  l.push('', `stage 1: ${r.stage1TicketsPerSecond} tickets/s`);
+  l.push(...formatMemory(r));
+  l.push(`vocabulary: topic model ${r.vocabulary.topicModel}, classifier ${r.vocabulary.classifier}`);
+  l.push(`topics: ${r.topics.map((t) => `${t.name} ${t.size}`).join(' / ')}`);
+  if (r.topicAgreement)
+    l.push(
+      `topics vs product groups (${r.topicAgreement.labelled} tickets): purity ${r.topicAgreement.purity.toFixed(3)}, NMI ${r.topicAgreement.nmi.toFixed(3)}`,
+    );
+  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+  l.push('', '| metric | train | test |', '|---|---:|---:|');
+  l.push(`| accuracy | ${f(r.metrics.train.accuracy)} | ${f(r.metrics.test.accuracy)} |`);
+  l.push(`| weighted F1 | ${f(r.metrics.train.f1)} | ${f(r.metrics.test.f1)} |`);
+  l.push(`| ROC-AUC (ovr, weighted) | ${f(r.metrics.train.rocAuc)} | ${f(r.metrics.test.rocAuc)} |`);
+  l.push('', `model.json sha256 (without its run id) ${r.modelSha256}`);
+  if (r.s3ServerCpuSeconds !== null)
+    l.push(`the S3 server used ${r.s3ServerCpuSeconds.toFixed(2)} s of CPU (on this machine's cores)`);
+  return l.join('\n');
+}

@@ -1,0 +1,236 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { resolveConfig } from '../../shared/core/config/config';
+import { readCsv } from '../../shared/core/io/read-csv';
+import { runKey, runPrefix } from '../../shared/core/storage';
+import { openStore } from '../../shared/core/store/open-store';
+import { ARTIFACTS } from '../../shared/pipeline/stages/context';
+import { FeatureExtractionResult } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { TransformSplitResult } from '../../shared/pipeline/stages/transform-split/transform-split';
+import { createConnection } from '../../shared/runtime/flow/connection';
+import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
+import { RunRecord } from '../../shared/runtime/runs/record';
+import { spawnWorkers } from '../../producers/cli/self-contained';
+import { enqueueRun } from '../../test/helpers/enqueue-run';
+import { waitForRun } from '../../test/helpers/stack';
+import { comparableBytes } from '../../test/runs/artifacts';
+import { BenchRunResult, stageJobs } from './bench-report';
+import { nmi, purity } from './cluster-agreement';
+import { PeakRssSampler, ProcessRole, resetPeaks } from './process-memory';
+import { startS3Server } from './s3-server-process';
+
+export interface BenchRunOptions {
+  /** the dataset as given (reported), and the file the run reads (the scaled copy with --scale) */
+  source: string;
+  dataset: string;
+  scale: number;
+  workers: number;
+  params: Record<string, unknown>;
+  repeat: number;
+  storage: 'file' | 's3';
+  /** this run's own folder: its storage (and S3 server's objects) and nothing else */
+  dir: string;
+  /** this run's queue prefix: distinct per run, so runs on the same Redis share no job */
+  queuePrefix: string;
+  redisUrl: string;
+  /** raw product → product group, which the topics are scored against (null: no such map) */
+  productGroups: Map<string, string> | null;
+  /** rejects when the bench is interrupted: the run stops waiting and cleans up */
+  interrupted: Promise<never>;
+}
+
+/**
+ * One measured run: a fresh worker pool of `workers` processes and fresh storage in `dir`, on the given
+ * Redis; the bench's own process tree sampled for peak RSS throughout (its earlier peaks reset first).
+ * Throws when the run does not complete.
+ */
+export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
+  const s3 = o.storage === 's3' ? await startS3Server(path.join(o.dir, 's3')) : null;
+  try {
+    const config = resolveConfig({
+      ...process.env,
+      ...s3?.env('bench'),
+      TICKETFLOW_STORAGE_DIR: path.join(o.dir, 'storage'),
+      TICKETFLOW_QUEUE_PREFIX: o.queuePrefix,
+      // Workers read datasets only inside their data root: the dataset's own folder.
+      TICKETFLOW_DATA_DIR: path.dirname(o.dataset),
+      REDIS_URL: o.redisUrl,
+    });
+    const connection = createConnection(o.redisUrl);
+    const runs = openRunsContext(config, connection);
+    let status: RunRecord;
+    let runId: string;
+    const repeats: BenchRunResult['repeats'] = [];
+    let sampler: PeakRssSampler;
+    let t0: number;
+    try {
+      // The bench and a Redis it started outlive each run: their peaks so far belong to earlier work (and
+      // the bench's heap to the previous run's report, until collected).
+      collectGarbage();
+      resetPeaks([process.pid]);
+      const pool = await spawnWorkers(config, runs.queues, o.redisUrl, o.workers, 'warn', s3?.env('bench'));
+      const roles = new Map<number, ProcessRole>([[process.pid, 'bench/producer']]);
+      for (const pid of pool.pids) roles.set(pid, 'worker');
+      if (s3) roles.set(s3.pid, 's3 server');
+      sampler = new PeakRssSampler(
+        () => [process.pid],
+        (pid) => roles.get(pid),
+      );
+      try {
+        sampler.start();
+        t0 = performance.now();
+        runId = await enqueueRun(runs, { dataset: o.dataset, params: o.params });
+        status = await untilInterrupted(waitForRun(runs, runId, 3_600_000), o.interrupted);
+        // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit.
+        for (let i = 0; i < o.repeat && status.state === 'completed'; i++) {
+          const r0 = performance.now();
+          const again = await untilInterrupted(
+            enqueueRun(runs, { dataset: o.dataset, params: o.params }).then((id) =>
+              waitForRun(runs, id, 3_600_000),
+            ),
+            o.interrupted,
+          );
+          repeats.push({
+            wallSeconds: round((performance.now() - r0) / 1000),
+            cached: again.stages.filter((s) => s.cached).map((s) => s.stage),
+          });
+          if (again.state !== 'completed') throw new Error(`repeated run ${again.id} ${again.state}`);
+        }
+      } finally {
+        sampler.stop();
+        await pool.stop();
+      }
+    } finally {
+      await closeRunsContext(runs);
+      connection.disconnect();
+    }
+    const wallSeconds =
+      (performance.now() - t0 - repeats.reduce((a, r) => a + r.wallSeconds * 1000, 0)) / 1000;
+    if (status.state !== 'completed')
+      throw new Error(
+        `run ${runId} with ${o.workers} worker(s) ${status.state}` +
+          (status.error ? ` in ${status.error.stage}: ${status.error.message}` : ''),
+      );
+    const s3CpuSeconds = s3?.cpuSeconds() ?? null;
+    // The artifacts the report reads, through the store (the same bytes on either backend).
+    const store = openStore(config.storage);
+    let agreement: Awaited<ReturnType<typeof topicAgreement>>;
+    let model: Buffer;
+    let artifactsDir: string;
+    try {
+      artifactsDir = store.locate(runPrefix(runId));
+      const topicsKey = runKey(runId, ARTIFACTS.ticketsTopics);
+      agreement = o.productGroups
+        ? await topicAgreement(await store.openRead(topicsKey), store.locate(topicsKey), o.productGroups)
+        : null;
+      model = await store.get(runKey(runId, ARTIFACTS.model));
+    } finally {
+      await store.close();
+    }
+    const stages = Object.fromEntries(status.stages.map((s) => [s.stage, s.seconds ?? 0]));
+    const text = status.stages[0]!.result as {
+      rows: number;
+      chunks: number;
+      stats: { read: number; kept: number; dropped: Record<string, number> };
+    };
+    const fe = status.stages[1]!.result as FeatureExtractionResult;
+    const ts = status.stages[2]!.result as TransformSplitResult;
+    const memory = sampler.result();
+    const m = status.metrics!;
+    return {
+      dataset: o.source,
+      scale: o.scale,
+      workers: o.workers,
+      storage: config.storage.kind === 'file' ? config.storage.root : `s3 (s3rver on ${s3!.endpoint})`,
+      s3ServerCpuSeconds: s3CpuSeconds,
+      modelSha256: createHash('sha256').update(comparableBytes(ARTIFACTS.model, model)).digest('hex'),
+      tickets: text.rows,
+      records: text.stats.read,
+      dropped: text.stats.dropped,
+      chunks: text.chunks,
+      wallSeconds: round(wallSeconds),
+      stages,
+      jobs: stageJobs(status.stages),
+      stage1TicketsPerSecond: Math.round(text.rows / (stages['text-processing'] || 1)),
+      peakRssMb: memory.peakRssMb,
+      memoryByRole: memory.byRole,
+      processes: memory.processes,
+      vocabulary: { topicModel: fe.vocabularySize, classifier: ts.vocabularySize },
+      topics: fe.topics,
+      topicAgreement: agreement,
+      metrics: {
+        train: { accuracy: m.train.accuracy, f1: m.train.f1, rocAuc: m.train.rocAuc },
+        test: { accuracy: m.test.accuracy, f1: m.test.f1, macroF1: m.test.macroF1, rocAuc: m.test.rocAuc },
+      },
+      search: m.search,
+      searchPhaseSeconds: searchPhaseSeconds(status),
+      artifactsDir,
+      repeats,
+    };
+  } finally {
+    await s3?.close();
+  }
+}
+
+/**
+ * A full garbage collection of this process, which Node runs on its own only under pressure: without it the
+ * bench's peak for a run would start from the garbage of the one before.
+ */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+}
+
+/** `work`, unless `interrupted` rejects first; a rejection of `work` after that is nobody's concern. */
+function untilInterrupted<T>(work: Promise<T>, interrupted: Promise<never>): Promise<T> {
+  work.catch(() => undefined);
+  return Promise.race([work, interrupted]);
+}
+
+/** Raw product → product group, from a TSV with a header line (null when there is no such file). */
+export function readProductGroups(file: string): Map<string, string> | null {
+  if (!fs.existsSync(file)) return null;
+  const map = new Map<string, string>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+    const [raw, group] = line.split('\t');
+    if (raw && group) map.set(raw, group);
+  }
+  return map;
+}
+
+async function topicAgreement(
+  csv: Readable,
+  name: string,
+  groups: Map<string, string>,
+): Promise<{ purity: number; nmi: number; labelled: number } | null> {
+  const topics: string[] = [];
+  const classes: string[] = [];
+  await readCsv(csv, name, ['category', 'relevant_topic'], (row) => {
+    const product = row.category!.split(' + ')[0]!;
+    const group = groups.get(product);
+    if (group) {
+      topics.push(row.relevant_topic!);
+      classes.push(group);
+    }
+  });
+  if (topics.length === 0) return null;
+  return { purity: purity(topics, classes), nmi: nmi(topics, classes), labelled: topics.length };
+}
+
+/**
+ * Wall seconds of the model search: from the training job's start to the start of its refit job (the
+ * training stage's seconds minus the refit's own); null without both.
+ */
+function searchPhaseSeconds(run: RunRecord): number | null {
+  const t = run.stages.find((s) => s.stage === 'training');
+  if (!t || t.seconds === null || typeof t.refitSeconds !== 'number') return null;
+  return round(t.seconds - t.refitSeconds);
+}
+
+export const round = (x: number) => Math.round(x * 1000) / 1000;
