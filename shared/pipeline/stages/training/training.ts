@@ -5,6 +5,7 @@ import { describeCandidate } from './search-grid';
 import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
 import { BadInputError } from '../../../core/errors';
+import { CsrMatrix } from '../../../core/numeric/csr';
 import { classCounts, presentClasses } from '../transform-split/labels';
 import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../../../core/config/pipeline-params';
 import {
@@ -66,23 +67,26 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   if (!candidate)
     throw new Error(`${ARTIFACTS.search} names winner ${search.winner}, which it does not list`);
   const view = featureView(data, candidate.ngrams);
-  const { X: Xtrain, y: ytrain } = rowsOf(view.X, data.labels, data.train);
-  const { X: Xtest, y: ytest } = rowsOf(view.X, data.labels, data.test);
+  // The test rows are read once the training rows are no longer needed: one set in memory at a time.
+  let trainRows: { X: CsrMatrix; y: Int32Array } | null = await rowsOf(ctx, data, view, data.train);
+  const ytrain = trainRows.y;
   const split = data.split;
   await ctx.progress?.(10);
   ctx.log.info(
-    `read ${data.counts.rows} × ${view.vocabulary.length} features: ${ytrain.length} train / ${ytest.length} test rows in ${secondsSince(start)} s`,
+    `read ${data.counts.rows} × ${view.vocabulary.length} features: ${ytrain.length} train / ${data.test.length} test rows in ${secondsSince(start)} s`,
   );
 
   const k = names.length;
   requireTwoClasses(ytrain, names);
   const fitStart = performance.now();
-  const model = fitCandidate(Xtrain, ytrain, k, candidate, params, 'refit');
+  const model = fitCandidate(trainRows.X, ytrain, k, candidate, params, 'refit');
   ctx.log.info(
     `${ESTIMATORS[candidate.solver].title}: ${model.iterations} iterations (${model.iterations < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
   );
   await ctx.progress?.(80);
-  const train = evaluate(ytrain, model.probabilities(Xtrain), names, false);
+  const train = evaluate(ytrain, model.probabilities(trainRows.X), names, false);
+  trainRows = null;
+  const { X: Xtest, y: ytest } = await rowsOf(ctx, data, view, data.test);
   const testProba = model.probabilities(Xtest);
   const test = evaluate(ytest, testProba, names, true);
   ctx.log.info(
