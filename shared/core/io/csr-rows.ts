@@ -68,8 +68,14 @@ export async function readCsrLayout(store: ArtifactStore, key: string): Promise<
 /** The file's row labels (4 × rows bytes). */
 export async function readCsrLabels(store: ArtifactStore, layout: CsrFileLayout): Promise<Int32Array> {
   const labels = new Int32Array(layout.rows);
-  await streamSection(store, layout.key, layout.offsets.labels, layout.rows, 4, DEFAULT_PIECE_BYTES, (b, first) =>
-    labels.set(new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4), first),
+  await streamSection(
+    store,
+    layout.key,
+    layout.offsets.labels,
+    layout.rows,
+    4,
+    DEFAULT_PIECE_BYTES,
+    (b, first) => labels.set(new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4), first),
   );
   return labels;
 }
@@ -117,7 +123,11 @@ export async function readCsrRows(
 
   // Walks the requested rows in file order over a piece of a section holding positions [q0, q1).
   let cursor = 0;
-  const visit = (q0: number, q1: number, copy: (k: number, from: number, to: number, out: number) => void) => {
+  const visit = (
+    q0: number,
+    q1: number,
+    copy: (k: number, from: number, to: number, out: number) => void,
+  ) => {
     for (let t = cursor; t < n; t++) {
       const k = order[t]!;
       const a = src[rows[k]!]!;
