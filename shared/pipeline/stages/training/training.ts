@@ -1,7 +1,7 @@
 import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
 import { readArtifactJson } from '../read-artifact';
 import { SearchFile } from './search-file';
-import { describeCandidate } from './search-grid';
+import { Candidate, describeCandidate } from './search-grid';
 import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
 import { BadInputError } from '../../../core/errors';
@@ -54,18 +54,28 @@ export interface TrainingResult {
 }
 
 /**
- * Stage 4's last step: refit the search's winner (`search.json`) on the whole training split, score it
- * once on the test split, calibrate the abstention threshold and write the model.
+ * Stage 4's last step in one process: refit the search's winner (`search.json`) and write the model,
+ * its test predictions and metrics.json with the search's summary.
  */
 export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
-  const start = performance.now();
-  const { params } = ctx;
   const search = await readArtifactJson<SearchFile>(ctx, ARTIFACTS.search);
-  const data = await readTrainingData(ctx);
-  const names = data.classes;
   const candidate = search.candidates.find((c) => c.id === search.winner);
   if (!candidate)
     throw new Error(`${ARTIFACTS.search} names winner ${search.winner}, which it does not list`);
+  return writeTrainingMetrics(ctx, await runRefit(ctx, candidate), search);
+}
+
+/**
+ * Refit `candidate` on the whole training split, score it once on the test split, calibrate the
+ * abstention threshold and write model.json and test_predictions.json. It needs no search result, so a
+ * search of one candidate can run it alongside the cross-validation; its metrics lack `search` until
+ * writeTrainingMetrics adds the summary and writes metrics.json.
+ */
+export async function runRefit(ctx: StageContext, candidate: Candidate): Promise<TrainingResult> {
+  const start = performance.now();
+  const { params } = ctx;
+  const data = await readTrainingData(ctx);
+  const names = data.classes;
   const view = featureView(data, candidate.ngrams);
   // The test rows are read once the training rows are no longer needed: one set in memory at a time.
   let trainRows: { X: CsrMatrix; y: Int32Array } | null = await rowsOf(ctx, data, view, data.train);
@@ -115,7 +125,7 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   }
   const thresholds = thresholdTable(top.confidence, correct, [...THRESHOLD_GRID, threshold.value]);
   for (const w of warnings) ctx.log.warn(w);
-  const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds, search };
+  const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds };
 
   const trainCounts = classCounts(ytrain, k);
   const lineage: ModelLineage = {
@@ -167,11 +177,19 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   };
   await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.model), modelFile);
   await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.testPredictions), testPredictions);
-  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.metrics), metrics);
-  ctx.log.info(
-    `wrote ${ARTIFACTS.model}, ${ARTIFACTS.metrics}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`,
-  );
+  ctx.log.info(`wrote ${ARTIFACTS.model}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`);
   return { metrics, warnings, seconds: secondsSince(start) };
+}
+
+/** The refit's result with the search's summary, written as metrics.json (`search` is its last field). */
+export async function writeTrainingMetrics(
+  ctx: StageContext,
+  refit: TrainingResult,
+  search: SearchFile,
+): Promise<TrainingResult> {
+  const metrics: MetricsFile = { ...refit.metrics, search };
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.metrics), metrics);
+  return { ...refit, metrics };
 }
 
 /** A classifier needs two classes in its training rows: bad input (a split or labels to change) if not. */
