@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JobNode } from 'bullmq';
 import { enqueueRun } from '../helpers/enqueue-run';
-import { stageJobId } from '../../shared/runtime/flow/job-types';
+import { SearchJobData, stageJobId } from '../../shared/runtime/flow/job-types';
 import { runDir } from '../../shared/core/storage';
 import { readCsvFile } from '../helpers/read-csv-file';
 import { STAGES, isChildQueue, stageDefinition } from '../../shared/pipeline/stages/definitions';
@@ -151,6 +151,7 @@ describe('a run on the bundled sample, through real worker processes', () => {
     };
     assert.equal(record.stages[0]!.chunks!.completed, record.stages[0]!.chunks!.total);
     assert.equal(record.stages[0]!.attemptsStarted, 1, 'the merge step is not another attempt');
+    assert.equal(record.stages[3]!.attemptsStarted, 1, "training's refit step is not another attempt");
   });
 
   it('is one flow: training root, text processing deepest, retry policy and tags on every node', async () => {
@@ -194,6 +195,10 @@ describe('a run on the bundled sample, through real worker processes', () => {
     // Topic labels search the seed's one model: 3 folds, then its refit, each a child job of training.
     const search = chain[0]!.children!.filter((c) => c.job.queueName === SEARCH_QUEUE);
     assert.equal(search.length, 4);
+    // One candidate is the winner before any score: its refit is queued with the CV jobs, not after them.
+    const refit = search.find((c) => (c.job.data as SearchJobData).kind === 'refit')!;
+    const firstFold = Math.min(...search.filter((c) => c !== refit).map((c) => c.job.finishedOn!));
+    assert.ok(refit.job.timestamp < firstFold, 'the refit is queued before any CV job ends');
     for (const c of search) {
       assert.equal(c.job.opts.attempts, 4);
       assert.equal(c.job.progress, 100);

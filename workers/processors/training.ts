@@ -3,7 +3,6 @@ import { TicketflowConfig } from '../../shared/core/config/config';
 import { SEARCH_QUEUE } from '../../shared/pipeline/stages/training/definition';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
 import { SearchJobData, StageJobData, searchJobId } from '../../shared/runtime/flow/job-types';
-import { StageContext } from '../../shared/pipeline/stages/context';
 import {
   foldKey,
   readFoldResults,
@@ -12,7 +11,10 @@ import {
   writeSearchFile,
 } from '../../shared/pipeline/stages/training/model-search';
 import { describeCandidate, searchGrid } from '../../shared/pipeline/stages/training/search-grid';
-import { TrainingResult } from '../../shared/pipeline/stages/training/training';
+import { TrainingResult, writeTrainingMetrics } from '../../shared/pipeline/stages/training/training';
+import { SearchFile } from '../../shared/pipeline/stages/training/search-file';
+import { readArtifactJson } from '../../shared/pipeline/stages/read-artifact';
+import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 import { waitForChildren } from './fan-out';
@@ -25,8 +27,11 @@ export type TrainingJobResult = TrainingResult;
  * (any worker may take them; the fitting runs in their sandboxes, so this job only plans and waits):
  * "search" adds one job per grid candidate and cross-validation fold; "refit" gathers their scores,
  * writes `search.json` with the winner and adds one job refitting it on the whole training split (it
- * writes model.json and metrics.json); "done" returns that job's result. Job ids are deterministic, so a
- * repeated step adds nothing twice.
+ * writes model.json and test_predictions.json); "done" writes metrics.json (the refit's metrics and the
+ * search's summary) and returns the refit's result with it. A grid of one candidate has its winner
+ * before any score: "search" adds its refit with the CV jobs, so it runs alongside them, and "refit"
+ * goes on to "done" without a second wait. Job ids are deterministic, so a repeated step adds nothing
+ * twice.
  */
 export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) {
   return async (job: Job<StageJobData>, token?: string, signal?: AbortSignal): Promise<TrainingJobResult> => {
@@ -35,12 +40,17 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
       'training',
       async (ctx) => {
         const step = job.data.step ?? 'search';
+        const grid = searchGrid(ctx.params);
+        const folds = ctx.params.cvFolds;
+        // `chunks` counts every CV job id (reused ones too): the refit's is the next.
+        const n = grid.length * folds;
+        const early = grid.length === 1;
+        const refit = (candidate: number) =>
+          child(config, job, { kind: 'refit', candidate, fold: null, child: n });
         if (step === 'search') {
           // The stage's span begins here (its seconds cover the search and the refit), at the first attempt.
           const startedAt = job.data.startedAt ?? Date.now();
           await failOnceIfAsked(ctx, 'training');
-          const grid = searchGrid(ctx.params);
-          const folds = ctx.params.cvFolds;
           // Fold results an earlier generation of the run left in storage are not computed again.
           const done = await readFoldResults(ctx);
           const children = grid.flatMap((c) =>
@@ -51,15 +61,17 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
             ).flat(),
           );
           ctx.log.info(
-            `model search: ${grid.length} candidate(s) × ${folds} folds = ${grid.length * folds} jobs${done.size > 0 ? ` (${done.size} done by an earlier attempt)` : ''}: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
+            `model search: ${grid.length} candidate(s) × ${folds} folds = ${n} jobs${done.size > 0 ? ` (${done.size} done by an earlier attempt)` : ''}${early ? ', and the refit of its one candidate alongside' : ''}: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
           );
           signal?.throwIfAborted();
-          // Longest first (the grid lists longer n-grams and larger C later, and they take longest), so
-          // the last jobs to finish are short ones and no worker idles long at the end of the search.
-          if (children.length > 0) await searchQueue.addBulk([...children].reverse());
+          // Longest first (the grid lists longer n-grams and larger C later, and they take longest; the
+          // refit fits the most rows), so the last jobs to finish are short ones and no worker idles long
+          // at the end of the search.
+          const jobs = [...(early ? [refit(grid[0]!.id)] : []), ...[...children].reverse()];
+          if (jobs.length > 0) await searchQueue.addBulk(jobs);
           await wait(job, token!, searchQueue, {
             step: 'refit',
-            chunks: grid.length * folds,
+            chunks: n + (early ? 1 : 0),
             reusedChunks: done.size,
             startedAt,
           });
@@ -71,13 +83,11 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           ctx.log.info(
             `search winner: candidate ${best.id} ${describeCandidate(best)}, CV ${search.score} ${best.meanScore.toFixed(4)} ± ${best.stdScore.toFixed(4)}`,
           );
-          const n = job.data.chunks ?? 0;
-          // `chunks` counts every CV job id (reused ones too): the refit's is the next.
-          signal?.throwIfAborted();
-          await searchQueue.addBulk([
-            child(config, job, { kind: 'refit', candidate: best.id, fold: null, child: n }),
-          ]);
-          await wait(job, token!, searchQueue, { step: 'done', chunks: n + 1 });
+          if (!early) {
+            signal?.throwIfAborted();
+            await searchQueue.addBulk([refit(best.id)]);
+            await wait(job, token!, searchQueue, { step: 'done', chunks: n + 1 });
+          }
         }
         return done(ctx, job);
       },
@@ -128,8 +138,11 @@ async function refitResult(job: Job<StageJobData>): Promise<TrainingResult | und
 }
 
 async function done(ctx: StageContext, job: Job<StageJobData>): Promise<TrainingJobResult> {
-  const result = await refitResult(job);
-  if (!result) throw new Error(`training job ${job.id} reached its last step without the refit's result`);
+  const refit = await refitResult(job);
+  if (!refit) throw new Error(`training job ${job.id} reached its last step without the refit's result`);
+  const search = await readArtifactJson<SearchFile>(ctx, ARTIFACTS.search);
+  const result = await writeTrainingMetrics(ctx, refit, search);
+  // Last: a retry of this step (or of "refit", for a grid of one) reads the fold results again.
   await removeFoldFiles(ctx);
   ctx.log.info(`test accuracy ${result.metrics.test.accuracy.toFixed(4)}`);
   return result;

@@ -433,12 +433,25 @@ export function idfFromDocumentFrequencies(
  * normalisation like sklearn.preprocessing.normalize (rows with zero norm stay zero).
  */
 export function applyTfidf(counts: CsrMatrix, idf: Float64Array, opts?: TfidfOptions): CsrMatrix {
+  const { indptr, indices } = counts;
+  const nnz = indptr[counts.rows]!;
+  const copy = {
+    rows: counts.rows,
+    cols: counts.cols,
+    indptr: indptr.slice(),
+    indices: indices.slice(0, nnz),
+    data: counts.data.slice(0, nnz),
+  };
+  return applyTfidfInPlace(copy, idf, opts);
+}
+
+/** applyTfidf on `counts` itself, for a caller that holds no other use of the counts. */
+export function applyTfidfInPlace(counts: CsrMatrix, idf: Float64Array, opts?: TfidfOptions): CsrMatrix {
   const o = resolveTfidfOptions(opts);
   if (o.useIdf && idf.length !== counts.cols) {
     throw new RangeError(`idf has length ${idf.length}, expected the matrix column count ${counts.cols}`);
   }
-  const { indptr, indices } = counts;
-  const data = counts.data.slice(0, indptr[counts.rows]);
+  const { indptr, indices, data } = counts;
   for (let i = 0; i < counts.rows; i++) {
     const a = indptr[i]!;
     const b = indptr[i + 1]!;
@@ -458,13 +471,7 @@ export function applyTfidf(counts: CsrMatrix, idf: Float64Array, opts?: TfidfOpt
       for (let p = a; p < b; p++) data[p]! /= d;
     }
   }
-  return {
-    rows: counts.rows,
-    cols: counts.cols,
-    indptr: indptr.slice(),
-    indices: indices.slice(0, indptr[counts.rows]),
-    data,
-  };
+  return counts;
 }
 
 /** TfidfVectorizer.fit_transform = CountVectorizer.fit_transform + TfidfTransformer.fit_transform. */

@@ -1,6 +1,7 @@
 import './die-with-worker';
 import './open-store-early';
-import { runTraining, TrainingResult } from '../../../shared/pipeline/stages/training/training';
+import { runRefit, TrainingResult } from '../../../shared/pipeline/stages/training/training';
+import { searchGrid } from '../../../shared/pipeline/stages/training/search-grid';
 import { FoldResult, runCvFold } from '../../../shared/pipeline/stages/training/model-search';
 import { SearchJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
@@ -14,7 +15,13 @@ export default async function trainingSearch(
   const name = kind === 'refit' ? 'training/refit' : `training/search-${candidate}-fold-${fold}`;
   return runLogged(job, name, async (ctx) => {
     await failOnceIfAsked(ctx, 'training-search');
-    if (kind === 'refit') return runTraining(ctx);
+    if (kind === 'refit') {
+      // The parent names the winner: metrics.json, with the search's summary, is the parent's to write.
+      const winner = searchGrid(ctx.params)[candidate];
+      if (!winner)
+        throw new Error(`search job ${job.id} refits candidate ${candidate}, not in this run's grid`);
+      return runRefit(ctx, winner);
+    }
     if (fold === null) throw new Error(`search job ${job.id} of kind "cv" has no fold`);
     return runCvFold(ctx, candidate, fold);
   });

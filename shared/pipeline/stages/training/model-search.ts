@@ -1,4 +1,5 @@
 import { accuracy, averagedScores } from '../../../core/numeric/metrics';
+import { CsrMatrix } from '../../../core/numeric/csr';
 import { stratifiedKFold } from '../../../core/numeric/kfold';
 import { PipelineParams } from '../../../core/config/pipeline-params';
 import { ARTIFACTS, RunArtifacts, StageContext, artifactKey, secondsSince } from '../context';
@@ -40,17 +41,22 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   requireTwoClasses(yTrain, data.classes);
   const part = foldsOf(yTrain, params)[fold];
   if (!part) throw new Error(`fold ${fold} is not among the ${params.cvFolds} folds`);
-  const fit = rowsOf(
-    view.X,
-    data.labels,
+  // The held-out rows are read once the fit rows are no longer needed: a process holds one set at a time.
+  let fit: { X: CsrMatrix; y: Int32Array } | null = await rowsOf(
+    ctx,
+    data,
+    view,
     part.train.map((i) => data.train[i]!),
   );
-  const held = rowsOf(
-    view.X,
-    data.labels,
+  const fitRows = fit.y.length;
+  const model = fitCandidate(fit.X, fit.y, k, candidate, params, 'cv');
+  fit = null;
+  const held = await rowsOf(
+    ctx,
+    data,
+    view,
     part.validation.map((i) => data.train[i]!),
   );
-  const model = fitCandidate(fit.X, fit.y, k, candidate, params, 'cv');
   const pred = model.predict(held.X);
   const acc = accuracy(held.y, pred);
   const macroF1 = averagedScores(held.y, pred, k).macro.f1;
@@ -68,7 +74,7 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const file: FoldFile = { candidate, cvFolds: params.cvFolds, seed: params.splitSeed, result };
   await ctx.store.putJson(foldFile(ctx, id, fold), file);
   ctx.log.info(
-    `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fit.y.length} fit / ${held.y.length} held-out tickets, ${view.vocabulary.length} features, ${model.iterations} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
+    `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fitRows} fit / ${held.y.length} held-out tickets, ${view.vocabulary.length} features, ${model.iterations} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
   );
   return result;
 }

@@ -1,6 +1,6 @@
-import { readCsrFile } from '../../../core/io/csr-file';
-import { CsrMatrix, selectRows } from '../../../core/numeric/csr';
-import { applyTfidf } from '../../../core/numeric/vectorizer';
+import { CsrFileLayout, readCsrLabels, readCsrLayout, readCsrRows } from '../../../core/io/csr-rows';
+import { CsrMatrix } from '../../../core/numeric/csr';
+import { applyTfidfInPlace } from '../../../core/numeric/vectorizer';
 import { balancedClassWeights, sampleWeightsFor } from '../../../core/numeric/class-weight';
 import { PipelineParams } from '../../../core/config/pipeline-params';
 import { ARTIFACTS, RunArtifacts, artifactKey } from '../context';
@@ -10,18 +10,28 @@ import { Candidate } from './search-grid';
 import { tfidfOptions } from '../../model/model-file';
 import { ESTIMATORS, FittedModel } from '../../model/estimator-table';
 
-/** What stage 3 wrote, as stage 4 reads it: counts of every ticket, labels, split, vocabulary. */
+/**
+ * What stage 3 wrote, as stage 4 reads it: labels, split, vocabulary, and where the counts are. The counts
+ * stay in features.bin: each job reads the rows it fits and scores (rowsOf), so a process holds those
+ * rows, never the whole matrix.
+ */
 export interface TrainingData {
   classes: string[];
   features: FeaturesFile;
   split: SplitFile;
-  counts: CsrMatrix;
+  /** features.bin's shape and row pointers */
+  counts: CsrFileLayout;
   /** per tickets.csv row; −1 for a dropped ticket */
   labels: Int32Array;
   train: Int32Array;
   test: Int32Array;
 }
 
+/**
+ * The last run's data and feature views. Bounded whatever the jobs: per ticket, a label, a row pointer
+ * and its place in the split (≈ 16 bytes, 25 MB at 1.6M tickets), and per view the vocabulary's terms
+ * and idf; no matrix.
+ */
 let cached: { key: string; data: TrainingData; views: Map<number, FeatureView> } | null = null;
 
 /**
@@ -37,18 +47,19 @@ export async function readTrainingData(ctx: RunArtifacts): Promise<TrainingData>
   if (missing !== undefined) throw new Error(`cannot read ${missing}: run the stage that writes it first`);
   const key = keys.map((k, i) => `${k}:${stats[i]!.tag}:${stats[i]!.size}`).join('|');
   if (cached?.key === key) return cached.data;
-  const [labelsFile, features, split, matrix] = await Promise.all([
+  cached = null;
+  const [labelsFile, features, split, layout] = await Promise.all([
     readArtifactJson<LabelsFile>(ctx, ARTIFACTS.labels),
     readArtifactJson<FeaturesFile>(ctx, ARTIFACTS.features),
     readArtifactJson<SplitFile>(ctx, ARTIFACTS.split),
-    readCsrFile(ctx.store, keys[3]!),
+    readCsrLayout(ctx.store, keys[3]!),
   ]);
   const data: TrainingData = {
     classes: labelsFile.classes,
     features,
     split,
-    counts: matrix.matrix,
-    labels: matrix.labels,
+    counts: layout,
+    labels: await readCsrLabels(ctx.store, layout),
     train: Int32Array.from(split.train),
     test: Int32Array.from(split.test),
   };
@@ -56,13 +67,14 @@ export async function readTrainingData(ctx: RunArtifacts): Promise<TrainingData>
   return data;
 }
 
-/** A candidate's features: the vocabulary columns of its n-grams, weighted by TF-IDF, for every row. */
+/** A candidate's features: the vocabulary columns of its n-grams, weighted by TF-IDF. */
 export interface FeatureView {
   /** column j of X is vocabulary term `columns[j]` */
   columns: Int32Array;
   vocabulary: string[];
   idf: Float64Array;
-  X: CsrMatrix;
+  /** the counted column's column in X, or −1 where the view drops it; null when it keeps every column */
+  columnMap: Int32Array | null;
 }
 
 /** Words of an n-gram vocabulary term: its tokens are joined by single spaces and hold none. */
@@ -79,47 +91,43 @@ function termLength(term: string): number {
 export function featureView(data: TrainingData, ngrams: number): FeatureView {
   const memo = cached?.data === data ? cached.views.get(ngrams) : undefined;
   if (memo) return memo;
-  const { vocabulary, idf, vectorizer } = data.features;
+  const { vocabulary, idf } = data.features;
   const keep = vocabulary.flatMap((t, j) => (termLength(t) <= ngrams ? [j] : []));
   const columns = Int32Array.from(keep);
-  const counts = keep.length === vocabulary.length ? data.counts : selectColumns(data.counts, columns);
-  const subIdf = Float64Array.from(columns, (j) => idf[j]!);
+  let columnMap: Int32Array | null = null;
+  if (keep.length !== vocabulary.length) {
+    columnMap = new Int32Array(data.counts.cols).fill(-1);
+    keep.forEach((j, q) => (columnMap![j] = q));
+  }
   const view: FeatureView = {
     columns,
     vocabulary: keep.map((j) => vocabulary[j]!),
-    idf: subIdf,
-    X: applyTfidf(counts, subIdf, tfidfOptions(vectorizer)),
+    idf: Float64Array.from(columns, (j) => idf[j]!),
+    columnMap,
   };
   if (cached?.data === data) cached.views.set(ngrams, view);
   return view;
 }
 
-/** The columns `keep` (ascending) of `m`, renumbered 0 … keep.length − 1. */
-function selectColumns(m: CsrMatrix, keep: Int32Array): CsrMatrix {
-  const newCol = new Int32Array(m.cols).fill(-1);
-  keep.forEach((j, q) => (newCol[j] = q));
-  const indptr = new Int32Array(m.rows + 1);
-  let nnz = 0;
-  for (let p = 0; p < m.indptr[m.rows]!; p++) if (newCol[m.indices[p]!]! >= 0) nnz++;
-  const indices = new Int32Array(nnz);
-  const values = new Float64Array(nnz);
-  let q = 0;
-  for (let i = 0; i < m.rows; i++) {
-    for (let p = m.indptr[i]!; p < m.indptr[i + 1]!; p++) {
-      const j = newCol[m.indices[p]!]!;
-      if (j >= 0) {
-        indices[q] = j;
-        values[q] = m.data[p]!;
-        q++;
-      }
-    }
-    indptr[i + 1] = q;
-  }
-  return { rows: m.rows, cols: keep.length, indptr, indices, data: values };
-}
-
-export function rowsOf(X: CsrMatrix, labels: Int32Array, rows: Int32Array): { X: CsrMatrix; y: Int32Array } {
-  return { X: selectRows(X, rows), y: rows.map((r) => labels[r]!) };
+/**
+ * Rows `rows` of a view's TF-IDF matrix (in that order) and their labels, read from features.bin. A
+ * TF-IDF row depends only on the row's counts and idf, so these equal the whole matrix's rows.
+ *
+ * Memory: the rows' non-zeros × 12 bytes (int32 column, float64 value), plus 4 bytes per non-zero while a
+ * view drops columns, plus 4 bytes per row. At 1.6M tickets and ≈ 21 non-zeros per ticket (33M in the
+ * file), a CV fold holds its fit and held-out rows, the training split's 70 % of tickets: ≈ 23M
+ * non-zeros, 280 MB; the refit holds the training rows (the same 280 MB), then the test rows (120 MB).
+ */
+export async function rowsOf(
+  ctx: RunArtifacts,
+  data: TrainingData,
+  view: FeatureView,
+  rows: Int32Array,
+): Promise<{ X: CsrMatrix; y: Int32Array }> {
+  const select = view.columnMap ? { map: view.columnMap, columns: view.columns.length } : undefined;
+  const counts = await readCsrRows(ctx.store, data.counts, rows, select ? { select } : {});
+  const X = applyTfidfInPlace(counts, view.idf, tfidfOptions(data.features.vectorizer));
+  return { X, y: rows.map((r) => data.labels[r]!) };
 }
 
 /**

@@ -1,10 +1,11 @@
 import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
 import { readArtifactJson } from '../read-artifact';
 import { SearchFile } from './search-file';
-import { describeCandidate } from './search-grid';
+import { Candidate, describeCandidate } from './search-grid';
 import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
 import { BadInputError } from '../../../core/errors';
+import { CsrMatrix } from '../../../core/numeric/csr';
 import { classCounts, presentClasses } from '../transform-split/labels';
 import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../../../core/config/pipeline-params';
 import {
@@ -53,36 +54,49 @@ export interface TrainingResult {
 }
 
 /**
- * Stage 4's last step: refit the search's winner (`search.json`) on the whole training split, score it
- * once on the test split, calibrate the abstention threshold and write the model.
+ * Stage 4's last step in one process: refit the search's winner (`search.json`) and write the model,
+ * its test predictions and metrics.json with the search's summary.
  */
 export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
-  const start = performance.now();
-  const { params } = ctx;
   const search = await readArtifactJson<SearchFile>(ctx, ARTIFACTS.search);
-  const data = await readTrainingData(ctx);
-  const names = data.classes;
   const candidate = search.candidates.find((c) => c.id === search.winner);
   if (!candidate)
     throw new Error(`${ARTIFACTS.search} names winner ${search.winner}, which it does not list`);
+  return writeTrainingMetrics(ctx, await runRefit(ctx, candidate), search);
+}
+
+/**
+ * Refit `candidate` on the whole training split, score it once on the test split, calibrate the
+ * abstention threshold and write model.json and test_predictions.json. It needs no search result, so a
+ * search of one candidate can run it alongside the cross-validation; its metrics lack `search` until
+ * writeTrainingMetrics adds the summary and writes metrics.json.
+ */
+export async function runRefit(ctx: StageContext, candidate: Candidate): Promise<TrainingResult> {
+  const start = performance.now();
+  const { params } = ctx;
+  const data = await readTrainingData(ctx);
+  const names = data.classes;
   const view = featureView(data, candidate.ngrams);
-  const { X: Xtrain, y: ytrain } = rowsOf(view.X, data.labels, data.train);
-  const { X: Xtest, y: ytest } = rowsOf(view.X, data.labels, data.test);
+  // The test rows are read once the training rows are no longer needed: one set in memory at a time.
+  let trainRows: { X: CsrMatrix; y: Int32Array } | null = await rowsOf(ctx, data, view, data.train);
+  const ytrain = trainRows.y;
   const split = data.split;
   await ctx.progress?.(10);
   ctx.log.info(
-    `read ${data.counts.rows} × ${view.vocabulary.length} features: ${ytrain.length} train / ${ytest.length} test rows in ${secondsSince(start)} s`,
+    `read ${data.counts.rows} × ${view.vocabulary.length} features: ${ytrain.length} train / ${data.test.length} test rows in ${secondsSince(start)} s`,
   );
 
   const k = names.length;
   requireTwoClasses(ytrain, names);
   const fitStart = performance.now();
-  const model = fitCandidate(Xtrain, ytrain, k, candidate, params, 'refit');
+  const model = fitCandidate(trainRows.X, ytrain, k, candidate, params, 'refit');
   ctx.log.info(
     `${ESTIMATORS[candidate.solver].title}: ${model.iterations} iterations (${model.iterations < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
   );
   await ctx.progress?.(80);
-  const train = evaluate(ytrain, model.probabilities(Xtrain), names, false);
+  const train = evaluate(ytrain, model.probabilities(trainRows.X), names, false);
+  trainRows = null;
+  const { X: Xtest, y: ytest } = await rowsOf(ctx, data, view, data.test);
   const testProba = model.probabilities(Xtest);
   const test = evaluate(ytest, testProba, names, true);
   ctx.log.info(
@@ -111,7 +125,7 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   }
   const thresholds = thresholdTable(top.confidence, correct, [...THRESHOLD_GRID, threshold.value]);
   for (const w of warnings) ctx.log.warn(w);
-  const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds, search };
+  const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds };
 
   const trainCounts = classCounts(ytrain, k);
   const lineage: ModelLineage = {
@@ -163,11 +177,19 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
   };
   await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.model), modelFile);
   await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.testPredictions), testPredictions);
-  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.metrics), metrics);
-  ctx.log.info(
-    `wrote ${ARTIFACTS.model}, ${ARTIFACTS.metrics}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`,
-  );
+  ctx.log.info(`wrote ${ARTIFACTS.model}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`);
   return { metrics, warnings, seconds: secondsSince(start) };
+}
+
+/** The refit's result with the search's summary, written as metrics.json (`search` is its last field). */
+export async function writeTrainingMetrics(
+  ctx: StageContext,
+  refit: TrainingResult,
+  search: SearchFile,
+): Promise<TrainingResult> {
+  const metrics: MetricsFile = { ...refit.metrics, search };
+  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.metrics), metrics);
+  return { ...refit, metrics };
 }
 
 /** A classifier needs two classes in its training rows: bad input (a split or labels to change) if not. */
