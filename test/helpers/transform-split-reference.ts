@@ -331,10 +331,7 @@ interface CategoryLabels {
  * `minClassSize` merged into `other`. Fails with BadInputError, naming the parameters to change, when
  * fewer than two classes are left.
  */
-function categoryLabels(
-  categories: readonly string[],
-  params: Readonly<PipelineParams>,
-): CategoryLabels {
+function categoryLabels(categories: readonly string[], params: Readonly<PipelineParams>): CategoryLabels {
   const map = params.labelMap;
   const lookup = (raw: string): string | undefined =>
     map !== null && Object.hasOwn(map, raw) ? map[raw] : undefined;
