@@ -94,9 +94,7 @@ describe('transform-split over blocks writes the bytes one process computed', ()
           assert.ok(got[i]!.equals(want[i]!), `${mode.name}, blockSize ${blockSize}: ${name} differs`),
         );
         assert.equal(
-          fs.existsSync(
-            path.join(runDir(config.storageDir, ctx.runId), ARTIFACTS.blocksDir, 'transform-split'),
-          ),
+          fs.existsSync(path.join(runDir(config.storageDir, ctx.runId), ARTIFACTS.blocksDir)),
           false,
           'the block files are removed',
         );

@@ -8,8 +8,8 @@ export interface CsrPart {
   nnz: number;
 }
 
-/** Bytes gathered before a write to the output. */
-const WRITE_BYTES = 1 << 20;
+/** Smaller pieces are gathered into writes of this size at least. */
+const WRITE_BYTES = 1 << 16;
 
 /**
  * Writes under `key` the features matrix file (csr-file.ts's layout, byte for byte what encodeCsr gives
@@ -99,9 +99,15 @@ class BufferedWriter {
   constructor(private readonly out: ArtifactWriter) {}
 
   async write(piece: Buffer): Promise<void> {
+    this.written += piece.length;
+    if (piece.length >= WRITE_BYTES) {
+      // A large piece (a read's) goes as it is, after what was gathered before it.
+      await this.flush();
+      await this.out.write(piece);
+      return;
+    }
     this.pieces.push(piece);
     this.held += piece.length;
-    this.written += piece.length;
     if (this.held >= WRITE_BYTES) await this.flush();
   }
 

@@ -1,7 +1,12 @@
 import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { encodeCsr } from '../../../core/io/csr-file';
-import { countDocumentFrequencies } from '../../../core/numeric/document-frequencies';
-import { transformCounts, vocabularyIndex } from '../../../core/numeric/vectorizer';
+import { CsrMatrix } from '../../../core/numeric/csr';
+import {
+  CountVectorizerOptions,
+  compareCodePoints,
+  documentAnalyzer,
+  fitCountVectorizer,
+} from '../../../core/numeric/vectorizer';
 import { countVectorizerOptions } from '../../model/model-file';
 import { BlockTaskContext, BlockTaskDef } from '../blocks/block-mapper';
 import { Block, readBlockRows } from '../blocks/plan-blocks';
@@ -9,10 +14,13 @@ import { ARTIFACTS, artifactKey } from '../context';
 import { fitSettings, labelColumn } from './fit-settings';
 
 /**
- * Transform-split's block tasks (see blocks/block-mapper.ts), one round after another over the blocks of
- * `tickets_topics.csv`: each block's label values, the document frequencies of the texts the vocabulary
- * is fitted on, and each block's count rows. Their files live under `blocks/transform-split/`, named by
- * block number, so a task run twice writes the same file.
+ * Transform-split's block tasks (see blocks/block-mapper.ts), in rounds over the blocks of
+ * `tickets_topics.csv`. The first reads each block once: its label values, and its rows counted in the
+ * block's own terms (with, for topic labels, whose vocabulary is fitted on every row, their document
+ * frequencies). For category labels, fitted on the training split, a second round counts the document
+ * frequencies of the block's training rows. The last turns each block's rows into columns of the
+ * vocabulary the stage fitted. Each text is tokenized once. Files live under `blocks/transform-split/`,
+ * named by block number, so a task run twice writes the same file.
  */
 export interface BlockInput {
   block: Block;
@@ -20,27 +28,34 @@ export interface BlockInput {
   header: number;
 }
 
-/** A block's label column: its distinct values in order of first appearance. */
-export interface BlockLabelValues {
+/** A block's label column and terms. */
+export interface BlockTerms {
+  /** the label column's distinct values in order of first appearance */
   values: string[];
   /** rows per value */
   counts: number[];
   /** the block's first row (0-based within the block) holding each value */
   first: number[];
+  /** distinct terms of the block's texts */
+  terms: number;
 }
 
 /** Files the tasks and the stage share, keyed by the run. */
 export const BLOCK_FILES = {
   dir: `${ARTIFACTS.blocksDir}/transform-split/`,
-  /** per row of a block, the index of its label value in BlockLabelValues.values (int32) */
+  /** per row of a block, the index of its label value in BlockTerms.values (int32) */
   values: (block: number) => `values-${blockNumber(block)}.bin`,
+  /** a block's distinct terms, in code-point order (JSON array) */
+  terms: (block: number) => `terms-${blockNumber(block)}.json`,
+  /** a block's rows counted in its terms' columns (LocalRows) */
+  localRows: (block: number) => `local-${blockNumber(block)}.bin`,
+  /** per term of a block, the fitted rows holding it (int32) */
+  documentFrequencies: (block: number) => `df-${blockNumber(block)}.bin`,
   /** per ticket, 1 when the vocabulary is fitted on its text (uint8; category labels only) */
   fitRows: 'fit-rows.bin',
   /** per ticket, its label, −1 when dropped (int32) */
   labels: 'labels.bin',
-  /** a block's document frequencies (DocumentFrequencies as JSON) */
-  documentFrequencies: (block: number) => `df-${blockNumber(block)}.json`,
-  /** the fitted vocabulary (JSON array of terms) */
+  /** the fitted vocabulary (JSON array of terms, in code-point order) */
   vocabulary: 'vocabulary.json',
   /** a block's count rows with their labels (a features matrix file of its rows) */
   rows: (block: number) => `rows-${blockNumber(block)}.bin`,
@@ -59,15 +74,20 @@ function source(ctx: BlockTaskContext, header: number) {
   return { key: artifactKey(ctx, ARTIFACTS.ticketsTopics), header };
 }
 
-/** The label column's values in one block, and each row's value (as an index) in a file. */
-export const LABEL_VALUES_TASK: BlockTaskDef<BlockInput, BlockLabelValues> = {
-  name: 'ts.label-values',
+/**
+ * One read of a block: its label values (each row's as an index, in a file), its terms and its rows
+ * counted in them, and for a vocabulary fitted on every row, the terms' document frequencies.
+ */
+export const BLOCK_TERMS_TASK: BlockTaskDef<BlockInput, BlockTerms> = {
+  name: 'ts.block-terms',
   async run(ctx, { block, header }) {
     const column = labelColumn(ctx.params);
+    const fit = fitSettings(ctx.params);
     const at = new Map<string, number>();
-    const out: BlockLabelValues = { values: [], counts: [], first: [] };
-    const rows = new Int32Array(block.rows);
-    await readBlockRows(ctx.store, source(ctx, header), block, [column], (row, r) => {
+    const out: BlockTerms = { values: [], counts: [], first: [], terms: 0 };
+    const values = new Int32Array(block.rows);
+    const docs: string[] = [];
+    await readBlockRows(ctx.store, source(ctx, header), block, [column, fit.column], (row, r) => {
       const value = row[column]!;
       let i = at.get(value);
       if (i === undefined) {
@@ -78,68 +98,198 @@ export const LABEL_VALUES_TASK: BlockTaskDef<BlockInput, BlockLabelValues> = {
         out.first.push(r);
       }
       out.counts[i]!++;
-      rows[r] = i;
+      values[r] = i;
+      docs.push(fit.textOf(row[fit.column]!));
     });
-    await ctx.store.put(blockKey(ctx, BLOCK_FILES.values(block.index)), bytesOf(rows));
+    const { terms, rows } = countInOwnTerms(docs, countVectorizerOptions(fit.vectorizer));
+    out.terms = terms.length;
+    const writes = [
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.values(block.index)), bytesOf(values)),
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.terms(block.index)), JSON.stringify(terms)),
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.localRows(block.index)), encodeLocalRows(rows)),
+    ];
+    if (fit.fittedOn === 'all')
+      writes.push(
+        ctx.store.put(
+          blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index)),
+          bytesOf(documentFrequencies(rows, terms.length, null)),
+        ),
+      );
+    await Promise.all(writes);
     return out;
   },
 };
 
 /**
- * The document frequencies of a block's texts that the vocabulary is fitted on (every row, or those
- * `fit-rows.bin` marks), tokenized as the vectorizer counts them; the terms go to a file.
+ * The document frequencies of a block's terms over its rows `fit-rows.bin` marks (the training split):
+ * from the rows the first round counted, without reading the block's text again.
  */
-export const DOCUMENT_FREQUENCIES_TASK: BlockTaskDef<BlockInput, { docs: number; terms: number }> = {
+export const DOCUMENT_FREQUENCIES_TASK: BlockTaskDef<BlockInput, { docs: number }> = {
   name: 'ts.document-frequencies',
-  async run(ctx, { block, header }) {
-    const fit = fitSettings(ctx.params);
-    const mask =
-      fit.fittedOn === 'train'
-        ? await readRange(ctx.store, blockKey(ctx, BLOCK_FILES.fitRows), block.first, block.rows)
-        : null;
-    const docs: string[] = [];
-    await readBlockRows(ctx.store, source(ctx, header), block, [fit.column], (row, r) => {
-      if (mask === null || mask[r] === 1) docs.push(fit.textOf(row[fit.column]!));
-    });
-    const df = countDocumentFrequencies(
-      (visit) => docs.forEach((d) => visit(d)),
-      countVectorizerOptions(fit.vectorizer),
-    );
-    await ctx.store.put(blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index)), JSON.stringify(df));
-    return { docs: df.docs, terms: df.terms.length };
+  async run(ctx, { block }) {
+    const [local, mask] = await Promise.all([
+      ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
+      readRange(ctx.store, blockKey(ctx, BLOCK_FILES.fitRows), block.first, block.rows),
+    ]);
+    const rows = decodeLocalRows(local, block.rows);
+    const df = documentFrequencies(rows, rows.terms, mask);
+    await ctx.store.put(blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index)), bytesOf(df));
+    let docs = 0;
+    for (const m of mask) docs += m;
+    return { docs };
   },
 };
 
 /**
- * A block's count rows in the fitted vocabulary (every row, fitted on or not: transformCounts gives the
- * rows fitCountVectorizer would) with the rows' labels, as a features matrix file of the block's rows.
+ * A block's rows in the fitted vocabulary's columns, with the rows' labels, as a features matrix file
+ * of its rows: the rows of the first round, each term mapped to its column or dropped (pruned). Both
+ * term lists are in code-point order, so the mapping keeps each row's columns sorted, and the counts
+ * are those transformCounts gives for the texts.
  */
 export const COUNT_ROWS_TASK: BlockTaskDef<BlockInput, { rows: number; nnz: number }> = {
   name: 'ts.count-rows',
-  async run(ctx, { block, header }) {
-    const fit = fitSettings(ctx.params);
-    const [vocabulary, labelBytes] = await Promise.all([
+  async run(ctx, { block }) {
+    const [vocabulary, terms, local, labelBytes] = await Promise.all([
       ctx.store.get(blockKey(ctx, BLOCK_FILES.vocabulary)),
+      ctx.store.get(blockKey(ctx, BLOCK_FILES.terms(block.index))),
+      ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
       readRange(ctx.store, blockKey(ctx, BLOCK_FILES.labels), 4 * block.first, 4 * block.rows),
     ]);
-    const index = vocabularyIndex(JSON.parse(vocabulary.toString('utf8')) as string[]);
+    const rows = decodeLocalRows(local, block.rows);
+    const column = columnsOf(
+      JSON.parse(terms.toString('utf8')) as string[],
+      JSON.parse(vocabulary.toString('utf8')) as string[],
+    );
     const labels = new Int32Array(block.rows);
     bytesOf(labels).set(labelBytes);
-    const docs: string[] = [];
-    await readBlockRows(ctx.store, source(ctx, header), block, [fit.column], (row) => {
-      docs.push(fit.textOf(row[fit.column]!));
-    });
-    const counts = transformCounts(docs, index, countVectorizerOptions(fit.vectorizer));
+    const counts = inColumns(rows, column.map, column.cols);
     await ctx.store.put(blockKey(ctx, BLOCK_FILES.rows(block.index)), encodeCsr(counts, labels));
     return { rows: counts.rows, nnz: counts.indptr[counts.rows]! };
   },
 };
 
 export const TRANSFORM_SPLIT_TASKS: readonly BlockTaskDef<never, unknown>[] = [
-  LABEL_VALUES_TASK,
+  BLOCK_TERMS_TASK,
   DOCUMENT_FREQUENCIES_TASK,
   COUNT_ROWS_TASK,
 ];
+
+/** A block's rows counted in the block's own terms: term ids sorted within each row, integer counts. */
+interface LocalRows {
+  rows: number;
+  terms: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  counts: Int32Array;
+}
+
+/**
+ * `docs` counted in their own terms (code-point order): fitCountVectorizer with no pruning, which gives
+ * every term and each row's counts, columns sorted.
+ */
+function countInOwnTerms(
+  docs: readonly string[],
+  opts: CountVectorizerOptions,
+): { terms: string[]; rows: LocalRows } {
+  let fitted: ReturnType<typeof fitCountVectorizer>;
+  try {
+    fitted = fitCountVectorizer(docs, { ...opts, minDf: 1, maxDf: 1.0 });
+  } catch (err) {
+    // A block none of whose texts has a term (a vectorizer's "empty vocabulary"): rows without counts.
+    const analyze = documentAnalyzer(opts);
+    const toks: string[] = [];
+    const anyTerm = docs.some((d) => {
+      analyze(d, toks);
+      return toks.length > 0;
+    });
+    if (!(err instanceof RangeError) || anyTerm) throw err;
+    const empty = { rows: docs.length, terms: 0, indptr: new Int32Array(docs.length + 1) };
+    return { terms: [], rows: { ...empty, indices: new Int32Array(0), counts: new Int32Array(0) } };
+  }
+  const m = fitted.counts;
+  const nnz = m.indptr[m.rows]!;
+  return {
+    terms: fitted.vocabulary,
+    rows: {
+      rows: m.rows,
+      terms: m.cols,
+      indptr: m.indptr,
+      indices: m.indices.subarray(0, nnz),
+      counts: Int32Array.from(m.data.subarray(0, nnz)),
+    },
+  };
+}
+
+/** LocalRows as bytes: terms, then indptr, indices and counts (int32 each). */
+function encodeLocalRows(m: LocalRows): Uint8Array {
+  const nnz = m.indptr[m.rows]!;
+  const out = new Int32Array(1 + m.rows + 1 + 2 * nnz);
+  out[0] = m.terms;
+  out.set(m.indptr, 1);
+  out.set(m.indices.subarray(0, nnz), m.rows + 2);
+  out.set(m.counts.subarray(0, nnz), m.rows + 2 + nnz);
+  return bytesOf(out);
+}
+
+function decodeLocalRows(bytes: Buffer, rows: number): LocalRows {
+  const all = new Int32Array(bytes.length / 4);
+  bytesOf(all).set(bytes);
+  const nnz = (all.length - rows - 2) / 2;
+  if (!Number.isInteger(nnz) || nnz < 0 || all[rows + 1] !== nnz)
+    throw new Error(`a block's counted rows: ${bytes.length} bytes do not hold ${rows} rows`);
+  return {
+    rows,
+    terms: all[0]!,
+    indptr: all.subarray(1, rows + 2),
+    indices: all.subarray(rows + 2, rows + 2 + nnz),
+    counts: all.subarray(rows + 2 + nnz),
+  };
+}
+
+/** Per term, the rows holding it, among those `mask` marks (every row when null). */
+function documentFrequencies(m: LocalRows, terms: number, mask: Uint8Array | null): Int32Array {
+  const df = new Int32Array(terms);
+  for (let r = 0; r < m.rows; r++) {
+    if (mask !== null && mask[r] !== 1) continue;
+    for (let p = m.indptr[r]!; p < m.indptr[r + 1]!; p++) df[m.indices[p]!]!++;
+  }
+  return df;
+}
+
+/** Each of `terms`' column in `vocabulary` (−1 when absent): one walk over both sorted lists. */
+function columnsOf(
+  terms: readonly string[],
+  vocabulary: readonly string[],
+): { map: Int32Array; cols: number } {
+  const map = new Int32Array(terms.length).fill(-1);
+  for (let i = 0, j = 0; i < terms.length && j < vocabulary.length;) {
+    const c = compareCodePoints(terms[i]!, vocabulary[j]!);
+    if (c === 0) map[i++] = j++;
+    else if (c < 0) i++;
+    else j++;
+  }
+  return { map, cols: vocabulary.length };
+}
+
+/** The rows with each term id replaced by `map`'s column, terms mapped to −1 left out. */
+function inColumns(m: LocalRows, map: Int32Array, cols: number): CsrMatrix {
+  const indptr = new Int32Array(m.rows + 1);
+  let nnz = 0;
+  for (let p = 0; p < m.indices.length; p++) if (map[m.indices[p]!]! >= 0) nnz++;
+  const indices = new Int32Array(nnz);
+  const data = new Float64Array(nnz);
+  let q = 0;
+  for (let r = 0; r < m.rows; r++) {
+    for (let p = m.indptr[r]!; p < m.indptr[r + 1]!; p++) {
+      const j = map[m.indices[p]!]!;
+      if (j < 0) continue;
+      indices[q] = j;
+      data[q++] = m.counts[p]!;
+    }
+    indptr[r + 1] = q;
+  }
+  return { rows: m.rows, cols, indptr, indices, data };
+}
 
 /** A typed array's bytes, as a view. */
 export function bytesOf(a: Int32Array | Uint8Array): Uint8Array {

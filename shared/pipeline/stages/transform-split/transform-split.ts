@@ -19,10 +19,10 @@ import { BlockPlan, planBlocks } from '../blocks/plan-blocks';
 import {
   BLOCK_FILES,
   BlockInput,
-  BlockLabelValues,
+  BLOCK_TERMS_TASK,
+  BlockTerms,
   COUNT_ROWS_TASK,
   DOCUMENT_FREQUENCIES_TASK,
-  LABEL_VALUES_TASK,
   blockKey,
   bytesOf,
 } from './block-tasks';
@@ -94,7 +94,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   const plan = await planBlocks(ctx.store, artifactKey(ctx, ARTIFACTS.ticketsTopics), params.blockSize);
   const inputs: BlockInput[] = plan.blocks.map((block) => ({ block, header: plan.header }));
   try {
-    const seen = await blocks.map(LABEL_VALUES_TASK, inputs);
+    const seen = await blocks.map(BLOCK_TERMS_TASK, inputs);
     ctx.signal?.throwIfAborted();
     const category: CategoryClasses | null =
       params.labels === 'category' ? categoryClasses(valueCounts(seen), params) : null;
@@ -135,15 +135,16 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
 
     const fitStart = performance.now();
     const fit = fitSettings(params);
+    let fitted = plan.blocks.map((b) => b.rows);
     if (fit.fittedOn === 'train') {
       // Which rows the document frequencies count (1 byte × tickets), read by each block's range.
       const fitRows = new Uint8Array(labels.length);
       for (const r of train) fitRows[r] = 1;
       await ctx.store.put(blockKey(ctx, BLOCK_FILES.fitRows), fitRows);
+      fitted = (await blocks.map(DOCUMENT_FREQUENCIES_TASK, inputs)).map((c) => c.docs);
+      ctx.signal?.throwIfAborted();
     }
-    const counted = await blocks.map(DOCUMENT_FREQUENCIES_TASK, inputs);
-    ctx.signal?.throwIfAborted();
-    const all = await mergeBlockFrequencies(ctx, plan, counted);
+    const all = await mergeBlockFrequencies(ctx, plan, seen, fitted);
     const counting: CountVectorizerOptions = {
       ...countVectorizerOptions(fit.vectorizer),
       ...(category ? { minDf: params.featureMinDf, maxDf: params.featureMaxDf } : {}),
@@ -203,7 +204,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
       test,
     });
     await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.labels), labelsFile);
-    await ctx.store.removePrefix(blockKey(ctx, ''));
+    await removeBlockFiles(ctx);
     ctx.log.info(
       `split ${split.train.length} train / ${split.test.length} test tickets (testSize ${params.testSize}, ${params.stratify ? 'stratified' : 'plain shuffle'}, seed ${params.splitSeed}); wrote ${ARTIFACTS.features}, ${ARTIFACTS.matrix}, ${ARTIFACTS.split}, ${ARTIFACTS.labels} (${secondsSince(start)} s in all)`,
     );
@@ -215,13 +216,20 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     };
   } catch (err) {
     // Bad input ends the run: its block files serve no retry.
-    if (err instanceof BadInputError) await ctx.store.removePrefix(blockKey(ctx, ''));
+    if (err instanceof BadInputError) await removeBlockFiles(ctx);
     throw err;
   }
 }
 
+/** Removes the stage's block files, and the blocks folder when no stage has files left in it. */
+async function removeBlockFiles(ctx: StageContext): Promise<void> {
+  await ctx.store.removePrefix(blockKey(ctx, ''));
+  const parent = artifactKey(ctx, `${ARTIFACTS.blocksDir}/`);
+  if ((await ctx.store.list(parent)).length === 0) await ctx.store.removePrefix(parent);
+}
+
 /** Tickets per label value over all blocks. */
-function valueCounts(seen: readonly BlockLabelValues[]): Map<string, number> {
+function valueCounts(seen: readonly BlockTerms[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const s of seen) s.values.forEach((v, i) => counts.set(v, (counts.get(v) ?? 0) + s.counts[i]!));
   return counts;
@@ -234,7 +242,7 @@ function valueCounts(seen: readonly BlockLabelValues[]): Map<string, number> {
 function topicTables(
   file: string,
   plan: BlockPlan,
-  seen: readonly BlockLabelValues[],
+  seen: readonly BlockTerms[],
   names: readonly string[],
 ): Int32Array[] {
   const index = new Map(names.map((n, i) => [n, i]));
@@ -272,22 +280,34 @@ async function gatherLabels(
 }
 
 /**
- * The blocks' document frequencies merged in block order, one block's file read at a time: the driver
- * holds the merged terms (the vocabulary before pruning) and one block's.
+ * The blocks' document frequencies (of the rows the vocabulary is fitted on: `fitted` per block) merged
+ * in block order, one block's files read at a time: the stage holds the merged terms (the vocabulary
+ * before pruning) and one block's.
  */
 async function mergeBlockFrequencies(
   ctx: StageContext,
   plan: BlockPlan,
-  counted: readonly { docs: number; terms: number }[],
+  seen: readonly BlockTerms[],
+  fitted: readonly number[],
 ): Promise<DocumentFrequencies> {
   let all: DocumentFrequencies = { docs: 0, terms: [], df: [] };
   for (const block of plan.blocks) {
-    const part =
-      counted[block.index]!.terms === 0
-        ? { docs: counted[block.index]!.docs, terms: [], df: [] }
-        : await ctx.store.getJson<DocumentFrequencies>(
-            blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index)),
-          );
+    const part: DocumentFrequencies = { docs: fitted[block.index]!, terms: [], df: [] };
+    if (seen[block.index]!.terms > 0) {
+      const [terms, bytes] = await Promise.all([
+        ctx.store.getJson<string[]>(blockKey(ctx, BLOCK_FILES.terms(block.index))),
+        ctx.store.get(blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index))),
+      ]);
+      const df = new Int32Array(terms.length);
+      bytesOf(df).set(bytes);
+      // Terms only rows outside the fitted ones hold are not the fit's terms.
+      terms.forEach((t, i) => {
+        if (df[i]! > 0) {
+          part.terms.push(t);
+          part.df.push(df[i]!);
+        }
+      });
+    }
     all = mergeDocumentFrequencies([all, part]);
   }
   return all;
