@@ -9,7 +9,9 @@ import { CsrMatrix } from '../../shared/core/numeric/csr';
 import { Rng } from '../../shared/core/numeric/random';
 import { openStore } from '../../shared/core/store/open-store';
 import { runDir } from '../../shared/core/storage';
-import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
+import { csvRow } from '../../shared/core/io/csv';
+import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS } from '../../shared/pipeline/stages/context';
+import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { runFeatureExtraction } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
 import { LabelsFile, runTransformSplit } from '../../shared/pipeline/stages/transform-split/transform-split';
@@ -101,6 +103,35 @@ describe('transform-split over blocks writes the bytes one process computed', ()
       }
     });
   }
+});
+
+describe('transform-split over blocks: a topic topics.json does not list', () => {
+  const config = testConfig();
+  after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
+
+  it('fails naming the first row holding one, whichever block it is in, as the one-process stage did', async () => {
+    const topics = ['A', 'B', 'A', 'B', 'A', 'B', 'A', 'Z', 'Y', 'Z'];
+    const run = (runId: string, blockSize: number) => {
+      const dir = runDir(config.storageDir, runId);
+      fs.mkdirSync(dir, { recursive: true });
+      const file: Pick<TopicsFile, 'topics'> = {
+        topics: ['A', 'B'].map((name, id) => ({ id, name, size: 0, topWords: [] })),
+      };
+      fs.writeFileSync(path.join(dir, ARTIFACTS.topics), JSON.stringify(file));
+      const rows = topics.map((t, i) => csvRow([`Narrative ${i}.`, 'Checking account', `word${i}`, t]));
+      fs.writeFileSync(
+        path.join(dir, ARTIFACTS.ticketsTopics),
+        csvRow(TICKETS_TOPICS_COLUMNS) + rows.join(''),
+      );
+      const ctx = stageContext(config, runId);
+      return { ...ctx, params: { ...ctx.params, blockSize } };
+    };
+    const message =
+      /tickets_topics\.csv: row 7 has topic "Z", which topics\.json does not list: rerun feature extraction/;
+    await assert.rejects(runTransformSplitReference(run('reference', 1)), message);
+    for (const blockSize of [1, 3, 7, 20])
+      await assert.rejects(runTransformSplit(run(`size-${blockSize}`, blockSize)), message);
+  });
 });
 
 describe('features matrix file from parts', () => {
