@@ -105,32 +105,61 @@ describe('transform-split over blocks writes the bytes one process computed', ()
   }
 });
 
-describe('transform-split over blocks: a topic topics.json does not list', () => {
+describe('transform-split over blocks, on hand-written rows', () => {
   const config = testConfig();
   after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
 
-  it('fails naming the first row holding one, whichever block it is in, as the one-process stage did', async () => {
-    const topics = ['A', 'B', 'A', 'B', 'A', 'B', 'A', 'Z', 'Y', 'Z'];
-    const run = (runId: string, blockSize: number) => {
-      const dir = runDir(config.storageDir, runId);
-      fs.mkdirSync(dir, { recursive: true });
-      const file: Pick<TopicsFile, 'topics'> = {
-        topics: ['A', 'B'].map((name, id) => ({ id, name, size: 0, topWords: [] })),
-      };
-      fs.writeFileSync(path.join(dir, ARTIFACTS.topics), JSON.stringify(file));
-      const rows = topics.map((t, i) => csvRow([`Narrative ${i}.`, 'Checking account', `word${i}`, t]));
-      fs.writeFileSync(
-        path.join(dir, ARTIFACTS.ticketsTopics),
-        csvRow(TICKETS_TOPICS_COLUMNS) + rows.join(''),
-      );
-      const ctx = stageContext(config, runId);
-      return { ...ctx, params: { ...ctx.params, blockSize } };
+  /** A run whose stage 2 wrote these [processed text, topic] rows, topics A and B. */
+  function run(runId: string, rows: readonly [string, string][], blockSize: number): StageContext {
+    const dir = runDir(config.storageDir, runId);
+    fs.mkdirSync(dir, { recursive: true });
+    const file: Pick<TopicsFile, 'topics'> = {
+      topics: ['A', 'B'].map((name, id) => ({ id, name, size: 0, topWords: [] })),
     };
+    fs.writeFileSync(path.join(dir, ARTIFACTS.topics), JSON.stringify(file));
+    const lines = rows.map(([text, t], i) => csvRow([`Narrative ${i}.`, 'Checking account', text, t]));
+    fs.writeFileSync(
+      path.join(dir, ARTIFACTS.ticketsTopics),
+      csvRow(TICKETS_TOPICS_COLUMNS) + lines.join(''),
+    );
+    const ctx = stageContext(config, runId);
+    return { ...ctx, params: { ...ctx.params, blockSize } };
+  }
+
+  it('a topic topics.json does not list fails naming its first row, whichever block it is in', async () => {
+    const topics = ['A', 'B', 'A', 'B', 'A', 'B', 'A', 'Z', 'Y', 'Z'];
+    const rows = topics.map((t, i): [string, string] => [`word${i}`, t]);
     const message =
       /tickets_topics\.csv: row 7 has topic "Z", which topics\.json does not list: rerun feature extraction/;
-    await assert.rejects(runTransformSplitReference(run('reference', 1)), message);
+    await assert.rejects(runTransformSplitReference(run('unlisted-reference', rows, 1)), message);
     for (const blockSize of [1, 3, 7, 20])
-      await assert.rejects(runTransformSplit(run(`size-${blockSize}`, blockSize)), message);
+      await assert.rejects(runTransformSplit(run(`unlisted-${blockSize}`, rows, blockSize)), message);
+  });
+
+  it('terms past U+FFFF sort by code point, as sklearn sorts them', async () => {
+    // "𝒜" (U+1D49C, two UTF-16 units from U+D835) sorts after "ﬁ" (U+FB01) by code point, before by unit.
+    const words = ['𝒜𝒜 bank', 'ﬁﬁ loan', 'card 𝒜b', 'ﬁx fee', 'zz 𝒜𝒜', 'aa', 'ﬁﬁ 𝒜𝒜', ''];
+    const rows = Array.from({ length: 24 }, (_, i): [string, string] => [
+      words[i % words.length]!,
+      i % 2 === 0 ? 'A' : 'B',
+    ]);
+    const reference = run('order-reference', rows, 1);
+    await runTransformSplitReference(reference);
+    const want = OUTPUTS.map((n) =>
+      fs.readFileSync(path.join(runDir(config.storageDir, reference.runId), n)),
+    );
+    const vocabulary = (JSON.parse(want[0]!.toString('utf8')) as { vocabulary: string[] }).vocabulary;
+    assert.ok(vocabulary.indexOf('ﬁﬁ') < vocabulary.indexOf('𝒜𝒜'), vocabulary.join(' '));
+    for (const blockSize of [1, 5, 24]) {
+      const ctx = run(`order-${blockSize}`, rows, blockSize);
+      await runTransformSplit(ctx);
+      OUTPUTS.forEach((name, i) =>
+        assert.ok(
+          fs.readFileSync(path.join(runDir(config.storageDir, ctx.runId), name)).equals(want[i]!),
+          `blockSize ${blockSize}: ${name} differs`,
+        ),
+      );
+    }
   });
 });
 

@@ -5,7 +5,6 @@ import {
   CountVectorizerOptions,
   compareCodePoints,
   documentAnalyzer,
-  fitCountVectorizer,
 } from '../../../core/numeric/vectorizer';
 import { countVectorizerOptions } from '../../model/model-file';
 import { BlockTaskContext, BlockTaskDef } from '../blocks/block-mapper';
@@ -184,40 +183,82 @@ interface LocalRows {
 }
 
 /**
- * `docs` counted in their own terms (code-point order): fitCountVectorizer with no pruning, which gives
- * every term and each row's counts, columns sorted.
+ * `docs` counted in their own terms (every term they hold, in code-point order), tokenized as the
+ * vectorizer does: what fitCountVectorizer without pruning gives, made for a block's every term.
  */
 function countInOwnTerms(
   docs: readonly string[],
   opts: CountVectorizerOptions,
 ): { terms: string[]; rows: LocalRows } {
-  let fitted: ReturnType<typeof fitCountVectorizer>;
-  try {
-    fitted = fitCountVectorizer(docs, { ...opts, minDf: 1, maxDf: 1.0 });
-  } catch (err) {
-    // A block none of whose texts has a term (a vectorizer's "empty vocabulary"): rows without counts.
-    const analyze = documentAnalyzer(opts);
-    const toks: string[] = [];
-    const anyTerm = docs.some((d) => {
-      analyze(d, toks);
-      return toks.length > 0;
-    });
-    if (!(err instanceof RangeError) || anyTerm) throw err;
-    const empty = { rows: docs.length, terms: 0, indptr: new Int32Array(docs.length + 1) };
-    return { terms: [], rows: { ...empty, indices: new Int32Array(0), counts: new Int32Array(0) } };
+  const analyze = documentAnalyzer(opts);
+  const index = new Map<string, number>();
+  const terms: string[] = [];
+  const toks: string[] = [];
+  // Every token's term id in first-appearance order, row after row.
+  const tokenRows = new Int32Array(docs.length + 1);
+  let ids = new Int32Array(1 << 16);
+  let n = 0;
+  docs.forEach((doc, d) => {
+    analyze(doc, toks);
+    if (n + toks.length > ids.length) {
+      const grown = new Int32Array(Math.max(2 * ids.length, n + toks.length));
+      grown.set(ids.subarray(0, n));
+      ids = grown;
+    }
+    for (const t of toks) {
+      let id = index.get(t);
+      if (id === undefined) {
+        id = terms.length;
+        index.set(t, id);
+        terms.push(t);
+      }
+      ids[n++] = id;
+    }
+    tokenRows[d + 1] = n;
+  });
+  const sorted = sortByCodePoint(terms);
+  const rank = new Int32Array(terms.length);
+  sorted.forEach((t, k) => (rank[index.get(t)!] = k));
+  // Each row's ranks sorted, then runs of one rank counted.
+  const indptr = new Int32Array(docs.length + 1);
+  const indices = new Int32Array(n);
+  const counts = new Int32Array(n);
+  let q = 0;
+  for (let d = 0; d < docs.length; d++) {
+    const a = tokenRows[d]!;
+    const b = tokenRows[d + 1]!;
+    const row = ids.subarray(a, b);
+    for (let p = 0; p < row.length; p++) row[p] = rank[row[p]!]!;
+    row.sort();
+    for (let p = 0; p < row.length;) {
+      let e = p + 1;
+      while (e < row.length && row[e] === row[p]) e++;
+      indices[q] = row[p]!;
+      counts[q++] = e - p;
+      p = e;
+    }
+    indptr[d + 1] = q;
   }
-  const m = fitted.counts;
-  const nnz = m.indptr[m.rows]!;
   return {
-    terms: fitted.vocabulary,
+    terms: sorted,
     rows: {
-      rows: m.rows,
-      terms: m.cols,
-      indptr: m.indptr,
-      indices: m.indices.subarray(0, nnz),
-      counts: Int32Array.from(m.data.subarray(0, nnz)),
+      rows: docs.length,
+      terms: sorted.length,
+      indptr,
+      indices: indices.subarray(0, q),
+      counts: counts.subarray(0, q),
     },
   };
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * A copy of `terms` in code-point order (compareCodePoints): the engine's own string sort, which orders
+ * by UTF-16 unit and so agrees with it unless a term holds a surrogate (a code point past U+FFFF).
+ */
+function sortByCodePoint(terms: readonly string[]): string[] {
+  return terms.some((t) => SURROGATE.test(t)) ? [...terms].sort(compareCodePoints) : [...terms].sort();
 }
 
 /** LocalRows as bytes: terms, then indptr, indices and counts (int32 each). */
@@ -232,8 +273,7 @@ function encodeLocalRows(m: LocalRows): Uint8Array {
 }
 
 function decodeLocalRows(bytes: Buffer, rows: number): LocalRows {
-  const all = new Int32Array(bytes.length / 4);
-  bytesOf(all).set(bytes);
+  const all = int32s(bytes);
   const nnz = (all.length - rows - 2) / 2;
   if (!Number.isInteger(nnz) || nnz < 0 || all[rows + 1] !== nnz)
     throw new Error(`a block's counted rows: ${bytes.length} bytes do not hold ${rows} rows`);
@@ -294,6 +334,14 @@ function inColumns(m: LocalRows, map: Int32Array, cols: number): CsrMatrix {
 /** A typed array's bytes, as a view. */
 export function bytesOf(a: Int32Array | Uint8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** `bytes` as int32s: a view when they are aligned (a whole file read usually is), else a copy. */
+export function int32s(bytes: Buffer): Int32Array {
+  if (bytes.byteOffset % 4 === 0) return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  const copy = new Int32Array(bytes.length >> 2);
+  bytesOf(copy).set(bytes);
+  return copy;
 }
 
 /** Bytes [start, start + length) of `key`, by one ranged read. */
