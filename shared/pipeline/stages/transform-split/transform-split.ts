@@ -79,12 +79,15 @@ export interface TransformSplitResult {
  * split only. The count matrix (every ticket row; dropped rows labelled −1) goes to a binary file for
  * stage 4, which weights it for each candidate.
  *
- * Map/reduce over fixed blocks of `tickets_topics.csv` (block-tasks.ts), three rounds: each block's label
- * values, then the document frequencies of the texts the vocabulary is fitted on, then each block's
- * count rows. This function only reduces: it merges the label values and decides the classes, splits,
- * merges the document frequencies into the vocabulary and idf, and concatenates the blocks' rows into
- * `features.bin` as it streams them. What it holds per ticket is a few typed arrays (labels, kept rows,
- * the split: about 16 bytes × tickets), never a ticket's text.
+ * Map/reduce over fixed blocks of `tickets_topics.csv` (block-tasks.ts): a first round reads each block
+ * once (its label values; its rows counted in its own terms), a second counts the document frequencies
+ * of the training rows (category labels only: topic labels fit on every row, counted in the first), a
+ * last maps each block's rows to the vocabulary's columns. This function only reduces: it merges the
+ * label values and decides the classes, splits, merges the blocks' document frequencies (in block
+ * order) into the vocabulary and idf, and concatenates the blocks' rows into `features.bin` as it
+ * streams them. What it holds per ticket is a few typed arrays (labels, kept rows and their labels, the
+ * split: at most 4 × 4 bytes + 1 byte × tickets), never a ticket's text; what it holds per term is the
+ * merged terms of the fitted rows (the vocabulary before pruning).
  */
 export async function runTransformSplit(ctx: StageContext): Promise<TransformSplitResult> {
   const start = performance.now();
