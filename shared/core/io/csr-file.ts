@@ -18,6 +18,24 @@ interface Header {
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
+/**
+ * Where the sections of the file of a `rows` × `cols` matrix with `nnz` non-zeros start (byte offsets),
+ * its header line (encodeCsr's) and its size: for code that writes or reads the file in pieces.
+ */
+export function csrLayout(
+  rows: number,
+  cols: number,
+  nnz: number,
+): { head: string; indptr: number; indices: number; data: number; labels: number; size: number } {
+  let head = JSON.stringify({ magic: MAGIC, rows, cols, nnz } satisfies Header);
+  head = head.padEnd(pad8(head.length + 1) - 1, ' ') + '\n';
+  const indptr = head.length;
+  const indices = indptr + pad8(4 * (rows + 1));
+  const data = indices + pad8(4 * nnz);
+  const labels = data + pad8(8 * nnz);
+  return { head, indptr, indices, data, labels, size: labels + pad8(4 * rows) };
+}
+
 /** Puts the matrix and its labels under `key`, whole (the store's put is atomic). */
 export async function writeCsrFile(
   store: ArtifactStore,

@@ -1,4 +1,362 @@
-import { BlockTaskDef } from '../blocks/block-mapper';
+import type { ArtifactStore } from '../../../core/store/artifact-store';
+import { encodeCsr } from '../../../core/io/csr-file';
+import { CsrMatrix } from '../../../core/numeric/csr';
+import {
+  CountVectorizerOptions,
+  compareCodePoints,
+  documentAnalyzer,
+} from '../../../core/numeric/vectorizer';
+import { countVectorizerOptions } from '../../model/model-file';
+import { BlockTaskContext, BlockTaskDef } from '../blocks/block-mapper';
+import { Block, readBlockRows } from '../blocks/plan-blocks';
+import { ARTIFACTS, artifactKey } from '../context';
+import { fitSettings, labelColumn } from './fit-settings';
 
-/** Transform-split's block tasks (see blocks/block-mapper.ts). */
-export const TRANSFORM_SPLIT_TASKS: readonly BlockTaskDef<never, unknown>[] = [];
+/**
+ * Transform-split's block tasks (see blocks/block-mapper.ts), in rounds over the blocks of
+ * `tickets_topics.csv`. The first reads each block once: its label values, and its rows counted in the
+ * block's own terms (with, for topic labels, whose vocabulary is fitted on every row, their document
+ * frequencies). For category labels, fitted on the training split, a second round counts the document
+ * frequencies of the block's training rows. The last turns each block's rows into columns of the
+ * vocabulary the stage fitted. Each text is tokenized once. Files live under `blocks/transform-split/`,
+ * named by block number, so a task run twice writes the same file.
+ */
+export interface BlockInput {
+  block: Block;
+  /** bytes of the CSV's header line (BlockPlan.header) */
+  header: number;
+}
+
+/** A block's label column and terms. */
+export interface BlockTerms {
+  /** the label column's distinct values in order of first appearance */
+  values: string[];
+  /** rows per value */
+  counts: number[];
+  /** the block's first row (0-based within the block) holding each value */
+  first: number[];
+  /** distinct terms of the block's texts */
+  terms: number;
+}
+
+/** Files the tasks and the stage share, keyed by the run. */
+export const BLOCK_FILES = {
+  dir: `${ARTIFACTS.blocksDir}/transform-split/`,
+  /** per row of a block, the index of its label value in BlockTerms.values (int32) */
+  values: (block: number) => `values-${blockNumber(block)}.bin`,
+  /** a block's distinct terms, in code-point order (JSON array) */
+  terms: (block: number) => `terms-${blockNumber(block)}.json`,
+  /** a block's rows counted in its terms' columns (LocalRows) */
+  localRows: (block: number) => `local-${blockNumber(block)}.bin`,
+  /** per term of a block, the fitted rows holding it (int32) */
+  documentFrequencies: (block: number) => `df-${blockNumber(block)}.bin`,
+  /** per ticket, 1 when the vocabulary is fitted on its text (uint8; category labels only) */
+  fitRows: 'fit-rows.bin',
+  /** per ticket, its label, −1 when dropped (int32) */
+  labels: 'labels.bin',
+  /** the fitted vocabulary (JSON array of terms, in code-point order) */
+  vocabulary: 'vocabulary.json',
+  /** a block's count rows with their labels (a features matrix file of its rows) */
+  rows: (block: number) => `rows-${blockNumber(block)}.bin`,
+} as const;
+
+function blockNumber(block: number): string {
+  return String(block).padStart(6, '0');
+}
+
+/** The store key of one of the stage's block files. */
+export function blockKey(ctx: Pick<BlockTaskContext, 'runId'>, name: string): string {
+  return artifactKey(ctx, `${BLOCK_FILES.dir}${name}`);
+}
+
+function source(ctx: BlockTaskContext, header: number) {
+  return { key: artifactKey(ctx, ARTIFACTS.ticketsTopics), header };
+}
+
+/**
+ * One read of a block: its label values (each row's as an index, in a file), its terms and its rows
+ * counted in them, and for a vocabulary fitted on every row, the terms' document frequencies.
+ */
+export const BLOCK_TERMS_TASK: BlockTaskDef<BlockInput, BlockTerms> = {
+  name: 'ts.block-terms',
+  async run(ctx, { block, header }) {
+    const column = labelColumn(ctx.params);
+    const fit = fitSettings(ctx.params);
+    const at = new Map<string, number>();
+    const out: BlockTerms = { values: [], counts: [], first: [], terms: 0 };
+    const values = new Int32Array(block.rows);
+    const docs: string[] = [];
+    await readBlockRows(ctx.store, source(ctx, header), block, [column, fit.column], (row, r) => {
+      const value = row[column]!;
+      let i = at.get(value);
+      if (i === undefined) {
+        i = out.values.length;
+        at.set(value, i);
+        out.values.push(value);
+        out.counts.push(0);
+        out.first.push(r);
+      }
+      out.counts[i]!++;
+      values[r] = i;
+      docs.push(fit.textOf(row[fit.column]!));
+    });
+    const { terms, rows } = countInOwnTerms(docs, countVectorizerOptions(fit.vectorizer));
+    out.terms = terms.length;
+    const writes = [
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.values(block.index)), bytesOf(values)),
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.terms(block.index)), JSON.stringify(terms)),
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.localRows(block.index)), encodeLocalRows(rows)),
+    ];
+    if (fit.fittedOn === 'all')
+      writes.push(
+        ctx.store.put(
+          blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index)),
+          bytesOf(documentFrequencies(rows, terms.length, null)),
+        ),
+      );
+    await Promise.all(writes);
+    return out;
+  },
+};
+
+/**
+ * The document frequencies of a block's terms over its rows `fit-rows.bin` marks (the training split):
+ * from the rows the first round counted, without reading the block's text again.
+ */
+export const DOCUMENT_FREQUENCIES_TASK: BlockTaskDef<BlockInput, { docs: number }> = {
+  name: 'ts.document-frequencies',
+  async run(ctx, { block }) {
+    const [local, mask] = await Promise.all([
+      ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
+      readRange(ctx.store, blockKey(ctx, BLOCK_FILES.fitRows), block.first, block.rows),
+    ]);
+    const rows = decodeLocalRows(local, block.rows);
+    const df = documentFrequencies(rows, rows.terms, mask);
+    await ctx.store.put(blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index)), bytesOf(df));
+    let docs = 0;
+    for (const m of mask) docs += m;
+    return { docs };
+  },
+};
+
+/**
+ * A block's rows in the fitted vocabulary's columns, with the rows' labels, as a features matrix file
+ * of its rows: the rows of the first round, each term mapped to its column or dropped (pruned). Both
+ * term lists are in code-point order, so the mapping keeps each row's columns sorted, and the counts
+ * are those transformCounts gives for the texts.
+ */
+export const COUNT_ROWS_TASK: BlockTaskDef<BlockInput, { rows: number; nnz: number }> = {
+  name: 'ts.count-rows',
+  async run(ctx, { block }) {
+    const [vocabulary, terms, local, labelBytes] = await Promise.all([
+      ctx.store.get(blockKey(ctx, BLOCK_FILES.vocabulary)),
+      ctx.store.get(blockKey(ctx, BLOCK_FILES.terms(block.index))),
+      ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
+      readRange(ctx.store, blockKey(ctx, BLOCK_FILES.labels), 4 * block.first, 4 * block.rows),
+    ]);
+    const rows = decodeLocalRows(local, block.rows);
+    const column = columnsOf(
+      JSON.parse(terms.toString('utf8')) as string[],
+      JSON.parse(vocabulary.toString('utf8')) as string[],
+    );
+    const labels = new Int32Array(block.rows);
+    bytesOf(labels).set(labelBytes);
+    const counts = inColumns(rows, column.map, column.cols);
+    await ctx.store.put(blockKey(ctx, BLOCK_FILES.rows(block.index)), encodeCsr(counts, labels));
+    return { rows: counts.rows, nnz: counts.indptr[counts.rows]! };
+  },
+};
+
+export const TRANSFORM_SPLIT_TASKS: readonly BlockTaskDef<never, unknown>[] = [
+  BLOCK_TERMS_TASK,
+  DOCUMENT_FREQUENCIES_TASK,
+  COUNT_ROWS_TASK,
+];
+
+/** A block's rows counted in the block's own terms: term ids sorted within each row, integer counts. */
+interface LocalRows {
+  rows: number;
+  terms: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  counts: Int32Array;
+}
+
+/**
+ * `docs` counted in their own terms (every term they hold, in code-point order), tokenized as the
+ * vectorizer does: what fitCountVectorizer without pruning gives, made for a block's every term.
+ */
+function countInOwnTerms(
+  docs: readonly string[],
+  opts: CountVectorizerOptions,
+): { terms: string[]; rows: LocalRows } {
+  const analyze = documentAnalyzer(opts);
+  const index = new Map<string, number>();
+  const terms: string[] = [];
+  const toks: string[] = [];
+  // Every token's term id in first-appearance order, row after row.
+  const tokenRows = new Int32Array(docs.length + 1);
+  let ids = new Int32Array(1 << 16);
+  let n = 0;
+  docs.forEach((doc, d) => {
+    analyze(doc, toks);
+    if (n + toks.length > ids.length) {
+      const grown = new Int32Array(Math.max(2 * ids.length, n + toks.length));
+      grown.set(ids.subarray(0, n));
+      ids = grown;
+    }
+    for (const t of toks) {
+      let id = index.get(t);
+      if (id === undefined) {
+        id = terms.length;
+        index.set(t, id);
+        terms.push(t);
+      }
+      ids[n++] = id;
+    }
+    tokenRows[d + 1] = n;
+  });
+  const sorted = sortByCodePoint(terms);
+  const rank = new Int32Array(terms.length);
+  sorted.forEach((t, k) => (rank[index.get(t)!] = k));
+  // Each row's ranks sorted, then runs of one rank counted.
+  const indptr = new Int32Array(docs.length + 1);
+  const indices = new Int32Array(n);
+  const counts = new Int32Array(n);
+  let q = 0;
+  for (let d = 0; d < docs.length; d++) {
+    const a = tokenRows[d]!;
+    const b = tokenRows[d + 1]!;
+    const row = ids.subarray(a, b);
+    for (let p = 0; p < row.length; p++) row[p] = rank[row[p]!]!;
+    row.sort();
+    for (let p = 0; p < row.length;) {
+      let e = p + 1;
+      while (e < row.length && row[e] === row[p]) e++;
+      indices[q] = row[p]!;
+      counts[q++] = e - p;
+      p = e;
+    }
+    indptr[d + 1] = q;
+  }
+  return {
+    terms: sorted,
+    rows: {
+      rows: docs.length,
+      terms: sorted.length,
+      indptr,
+      indices: indices.subarray(0, q),
+      counts: counts.subarray(0, q),
+    },
+  };
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * A copy of `terms` in code-point order (compareCodePoints): the engine's own string sort, which orders
+ * by UTF-16 unit and so agrees with it unless a term holds a surrogate (a code point past U+FFFF).
+ */
+function sortByCodePoint(terms: readonly string[]): string[] {
+  return terms.some((t) => SURROGATE.test(t)) ? [...terms].sort(compareCodePoints) : [...terms].sort();
+}
+
+/** LocalRows as bytes: terms, then indptr, indices and counts (int32 each). */
+function encodeLocalRows(m: LocalRows): Uint8Array {
+  const nnz = m.indptr[m.rows]!;
+  const out = new Int32Array(1 + m.rows + 1 + 2 * nnz);
+  out[0] = m.terms;
+  out.set(m.indptr, 1);
+  out.set(m.indices.subarray(0, nnz), m.rows + 2);
+  out.set(m.counts.subarray(0, nnz), m.rows + 2 + nnz);
+  return bytesOf(out);
+}
+
+function decodeLocalRows(bytes: Buffer, rows: number): LocalRows {
+  const all = int32s(bytes);
+  const nnz = (all.length - rows - 2) / 2;
+  if (!Number.isInteger(nnz) || nnz < 0 || all[rows + 1] !== nnz)
+    throw new Error(`a block's counted rows: ${bytes.length} bytes do not hold ${rows} rows`);
+  return {
+    rows,
+    terms: all[0]!,
+    indptr: all.subarray(1, rows + 2),
+    indices: all.subarray(rows + 2, rows + 2 + nnz),
+    counts: all.subarray(rows + 2 + nnz),
+  };
+}
+
+/** Per term, the rows holding it, among those `mask` marks (every row when null). */
+function documentFrequencies(m: LocalRows, terms: number, mask: Uint8Array | null): Int32Array {
+  const df = new Int32Array(terms);
+  for (let r = 0; r < m.rows; r++) {
+    if (mask !== null && mask[r] !== 1) continue;
+    for (let p = m.indptr[r]!; p < m.indptr[r + 1]!; p++) df[m.indices[p]!]!++;
+  }
+  return df;
+}
+
+/** Each of `terms`' column in `vocabulary` (−1 when absent): one walk over both sorted lists. */
+function columnsOf(
+  terms: readonly string[],
+  vocabulary: readonly string[],
+): { map: Int32Array; cols: number } {
+  const map = new Int32Array(terms.length).fill(-1);
+  for (let i = 0, j = 0; i < terms.length && j < vocabulary.length;) {
+    const c = compareCodePoints(terms[i]!, vocabulary[j]!);
+    if (c === 0) map[i++] = j++;
+    else if (c < 0) i++;
+    else j++;
+  }
+  return { map, cols: vocabulary.length };
+}
+
+/** The rows with each term id replaced by `map`'s column, terms mapped to −1 left out. */
+function inColumns(m: LocalRows, map: Int32Array, cols: number): CsrMatrix {
+  const indptr = new Int32Array(m.rows + 1);
+  let nnz = 0;
+  for (let p = 0; p < m.indices.length; p++) if (map[m.indices[p]!]! >= 0) nnz++;
+  const indices = new Int32Array(nnz);
+  const data = new Float64Array(nnz);
+  let q = 0;
+  for (let r = 0; r < m.rows; r++) {
+    for (let p = m.indptr[r]!; p < m.indptr[r + 1]!; p++) {
+      const j = map[m.indices[p]!]!;
+      if (j < 0) continue;
+      indices[q] = j;
+      data[q++] = m.counts[p]!;
+    }
+    indptr[r + 1] = q;
+  }
+  return { rows: m.rows, cols, indptr, indices, data };
+}
+
+/** A typed array's bytes, as a view. */
+export function bytesOf(a: Int32Array | Uint8Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** `bytes` as int32s: a view when they are aligned (a whole file read usually is), else a copy. */
+export function int32s(bytes: Buffer): Int32Array {
+  if (bytes.byteOffset % 4 === 0) return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  const copy = new Int32Array(bytes.length >> 2);
+  bytesOf(copy).set(bytes);
+  return copy;
+}
+
+/** Bytes [start, start + length) of `key`, by one ranged read. */
+export async function readRange(
+  store: ArtifactStore,
+  key: string,
+  start: number,
+  length: number,
+): Promise<Buffer> {
+  if (length === 0) return Buffer.alloc(0);
+  const pieces: Buffer[] = [];
+  for await (const piece of await store.openRead(key, { start, end: start + length - 1 }))
+    pieces.push(piece as Buffer);
+  const all = Buffer.concat(pieces);
+  if (all.length !== length)
+    throw new Error(`${store.locate(key)}: expected ${length} bytes at offset ${start}, read ${all.length}`);
+  return all;
+}

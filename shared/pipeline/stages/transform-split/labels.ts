@@ -1,39 +1,7 @@
-import { ARTIFACTS, StageContext, artifactKey } from '../context';
-import { readArtifactJson } from '../read-artifact';
-import { readTicketRows } from '../read-tickets-csv';
-import { TopicsFile } from '../feature-extraction/feature-extraction';
 import { PipelineParams } from '../../../core/config/pipeline-params';
 import { BadInputError } from '../../../core/errors';
 import { compareCodePoints } from '../../../core/numeric/vectorizer';
 import { CATEGORY_SEPARATOR } from '../text-processing/chunk-files';
-
-/** Processed texts with their topic labels (indices into `names`), as stage 2 wrote them. */
-export interface LabelledTexts {
-  texts: string[];
-  /** the narratives and `tickets.csv` categories of the same rows */
-  narratives: string[];
-  categories: string[];
-  labels: Int32Array;
-  names: string[];
-}
-
-export async function readLabelledTexts(ctx: StageContext): Promise<LabelledTexts> {
-  const topics = await readArtifactJson<TopicsFile>(ctx, ARTIFACTS.topics);
-  const names = topics.topics.map((t) => t.name);
-  const index = new Map(names.map((n, i) => [n, i]));
-  const file = artifactKey(ctx, ARTIFACTS.ticketsTopics);
-  const rows = await readTicketRows(ctx, ARTIFACTS.ticketsTopics, true);
-  const labels = new Int32Array(rows.topics.length);
-  rows.topics.forEach((name, r) => {
-    const label = index.get(name);
-    if (label === undefined)
-      throw new Error(
-        `${file}: row ${r} has topic "${name}", which topics.json does not list: rerun feature extraction`,
-      );
-    labels[r] = label;
-  });
-  return { texts: rows.processed, narratives: rows.narratives, categories: rows.categories, labels, names };
-}
 
 /** Tickets per topic label: `counts[label]`, for labels 0 … k − 1. */
 export function classCounts(labels: Int32Array, k: number): number[] {
@@ -77,6 +45,12 @@ export interface CategoryLabels {
   merged: string[];
 }
 
+/** What `labelMap` and `minClassSize` make of the category values: CategoryLabels without the rows. */
+export interface CategoryClasses extends Omit<CategoryLabels, 'labels'> {
+  /** per category value, its class (an index into `names`), or −1 when dropped */
+  classOf: Map<string, number>;
+}
+
 /**
  * Category labels (`labels: "category"`) of the tickets, from their `tickets.csv` category: the raw value
  * for `labelField`, mapped through `labelMap` (a full `Product + Sub-product` value not in the map is
@@ -88,58 +62,77 @@ export function categoryLabels(
   categories: readonly string[],
   params: Readonly<PipelineParams>,
 ): CategoryLabels {
+  const values = new Map<string, number>();
+  for (const c of categories) values.set(c, (values.get(c) ?? 0) + 1);
+  const { classOf, ...classes } = categoryClasses(values, params);
+  return { ...classes, labels: Int32Array.from(categories, (c) => classOf.get(c)!) };
+}
+
+/**
+ * categoryLabels from how many tickets hold each category value (`values`: value → tickets), which is
+ * all it depends on: the classes, their sizes and what was merged or dropped, and each value's class.
+ */
+export function categoryClasses(
+  values: ReadonlyMap<string, number>,
+  params: Readonly<PipelineParams>,
+): CategoryClasses {
   const map = params.labelMap;
   const lookup = (raw: string): string | undefined =>
     map !== null && Object.hasOwn(map, raw) ? map[raw] : undefined;
-  const classOf: (string | null)[] = [];
+  const named = new Map<string, string | null>();
   const unmappedCounts = new Map<string, number>();
-  for (const category of categories) {
+  let tickets = 0;
+  for (const [category, n] of values) {
+    tickets += n;
     const raw = rawLabel(category, params.labelField);
     if (map === null) {
-      classOf.push(raw);
+      named.set(category, raw);
       continue;
     }
     const cls =
       lookup(raw) ?? (params.labelField === 'category' ? lookup(rawLabel(category, 'product')) : undefined);
-    if (cls !== undefined) classOf.push(cls.trim());
+    if (cls !== undefined) named.set(category, cls.trim());
     else {
-      unmappedCounts.set(raw, (unmappedCounts.get(raw) ?? 0) + 1);
-      classOf.push(params.unmappedLabel === 'drop' ? null : OTHER_CLASS);
+      unmappedCounts.set(raw, (unmappedCounts.get(raw) ?? 0) + n);
+      named.set(category, params.unmappedLabel === 'drop' ? null : OTHER_CLASS);
     }
   }
   const sizes = new Map<string, number>();
-  for (const c of classOf) if (c !== null) sizes.set(c, (sizes.get(c) ?? 0) + 1);
+  for (const [category, c] of named)
+    if (c !== null) sizes.set(c, (sizes.get(c) ?? 0) + values.get(category)!);
   const merged = [...sizes]
     .filter(([name, n]) => name !== OTHER_CLASS && n < params.minClassSize)
     .map(([name]) => name)
     .sort(compareCodePoints);
   const mergedSet = new Set(merged);
-  const final = classOf.map((c) => (c !== null && mergedSet.has(c) ? OTHER_CLASS : c));
-  const names = [...new Set(final.filter((c): c is string => c !== null))].sort(compareCodePoints);
-  const index = new Map(names.map((n, i) => [n, i]));
-  const labels = Int32Array.from(final, (c) => (c === null ? -1 : index.get(c)!));
-  const counts = classCounts(
-    labels.filter((l) => l >= 0),
-    names.length,
+  const final = new Map(
+    [...named].map(([category, c]) => [category, c !== null && mergedSet.has(c) ? OTHER_CLASS : c]),
   );
+  const names = [...new Set([...final.values()].filter((c): c is string => c !== null))].sort(
+    compareCodePoints,
+  );
+  const index = new Map(names.map((n, i) => [n, i]));
+  const classOf = new Map([...final].map(([category, c]) => [category, c === null ? -1 : index.get(c)!]));
+  const counts = new Array<number>(names.length).fill(0);
+  for (const [category, label] of classOf) if (label >= 0) counts[label]! += values.get(category)!;
   const unmapped = [...unmappedCounts.values()].reduce((s, n) => s + n, 0);
   const unmappedValues = Object.fromEntries(
     [...unmappedCounts].sort((a, b) => b[1] - a[1] || compareCodePoints(a[0], b[0])).slice(0, 20),
   );
-  const result: CategoryLabels = {
+  const result: CategoryClasses = {
     names,
-    labels,
+    classOf,
     counts,
     dropped: params.unmappedLabel === 'drop' ? unmapped : 0,
     unmapped,
     unmappedValues,
     merged,
   };
-  if (names.length < 2) throw new BadInputError(singleClassMessage(result, categories.length, params));
+  if (names.length < 2) throw new BadInputError(singleClassMessage(result, tickets, params));
   return result;
 }
 
-function singleClassMessage(l: CategoryLabels, tickets: number, params: Readonly<PipelineParams>): string {
+function singleClassMessage(l: CategoryClasses, tickets: number, params: Readonly<PipelineParams>): string {
   const how = `"labels": "category" with "labelField": "${params.labelField}"${params.labelMap === null ? '' : `, a "labelMap" of ${Object.keys(params.labelMap).length} value(s)`}`;
   const only = l.names[0];
   const where =

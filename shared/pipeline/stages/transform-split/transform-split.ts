@@ -1,30 +1,33 @@
+import { CountVectorizerOptions, idfFromDocumentFrequencies } from '../../../core/numeric/vectorizer';
 import {
-  CountVectorizerOptions,
-  fitCountVectorizer,
-  fitIdf,
-  transformCounts,
-} from '../../../core/numeric/vectorizer';
-import { CsrMatrix } from '../../../core/numeric/csr';
-import { writeCsrFile } from '../../../core/io/csr-file';
+  DocumentFrequencies,
+  mergeDocumentFrequencies,
+  pruneVocabulary,
+} from '../../../core/numeric/document-frequencies';
+import { writeCsrFromParts } from '../../../core/io/csr-concat';
 import { trainTestSplit } from '../../../core/numeric/split';
 import { PipelineParams } from '../../../core/config/pipeline-params';
-import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
-import {
-  CATEGORY_VECTORIZER,
-  FEATURE_VECTORIZER,
-  VectorizerSettings,
-  countVectorizerOptions,
-  tfidfOptions,
-} from '../../model/model-file';
+import { ARTIFACTS, StageContext, artifactKey, blocksOf, secondsSince } from '../context';
+import { VectorizerSettings, countVectorizerOptions, tfidfOptions } from '../../model/model-file';
 import { BadInputError } from '../../../core/errors';
-import { CategoryLabels, categoryLabels, classCounts, presentClasses, readLabelledTexts } from './labels';
-import {
-  NARRATIVE_TEXT,
-  TEXT_PROCESSING,
-  TicketTextSettings,
-  narrativeText,
-} from '../../../core/nlp/ticket-lemmas';
+import { CategoryClasses, categoryClasses, classCounts, presentClasses } from './labels';
+import { TicketTextSettings } from '../../../core/nlp/ticket-lemmas';
 import { maxNgrams } from '../training/search-grid';
+import { readArtifactJson } from '../read-artifact';
+import { TopicsFile } from '../feature-extraction/feature-extraction';
+import { BlockPlan, planBlocks } from '../blocks/plan-blocks';
+import {
+  BLOCK_FILES,
+  BlockInput,
+  BLOCK_TERMS_TASK,
+  BlockTerms,
+  COUNT_ROWS_TASK,
+  DOCUMENT_FREQUENCIES_TASK,
+  blockKey,
+  bytesOf,
+} from './block-tasks';
+import { fitSettings } from './fit-settings';
+import { writeSplitFile } from './split-file';
 
 /**
  * The fitted count vocabulary and idf weights, and how they were made: enough to turn any text into the
@@ -75,103 +78,242 @@ export interface TransformSplitResult {
  * ticket, as the seed; category labels count the narrative's words and n-grams fitted on the training
  * split only. The count matrix (every ticket row; dropped rows labelled −1) goes to a binary file for
  * stage 4, which weights it for each candidate.
+ *
+ * Map/reduce over fixed blocks of `tickets_topics.csv` (block-tasks.ts): a first round reads each block
+ * once (its label values; its rows counted in its own terms), a second counts the document frequencies
+ * of the training rows (category labels only: topic labels fit on every row, counted in the first), a
+ * last maps each block's rows to the vocabulary's columns. This function only reduces: it merges the
+ * label values and decides the classes, splits, merges the blocks' document frequencies (in block
+ * order) into the vocabulary and idf, and concatenates the blocks' rows into `features.bin` as it
+ * streams them. What it holds per ticket is a few typed arrays (labels, kept rows and their labels, the
+ * split: at most 4 × 4 bytes + 1 byte × tickets), never a ticket's text; what it holds per term is the
+ * merged terms of the fitted rows (the vocabulary before pruning).
  */
 export async function runTransformSplit(ctx: StageContext): Promise<TransformSplitResult> {
   const start = performance.now();
   const { params } = ctx;
-  const read = await readLabelledTexts(ctx);
-  const category: CategoryLabels | null =
-    params.labels === 'category' ? categoryLabels(read.categories, params) : null;
-  const names = category?.names ?? read.names;
-  const labels = category?.labels ?? read.labels;
-  const kept = Int32Array.from(labels.keys()).filter((r) => labels[r]! >= 0);
-  const keptLabels = Int32Array.from(kept, (r) => labels[r]!);
-  const noun = category ? 'class' : 'topic';
-  checkSplittable(keptLabels, names, params, noun);
-  ctx.log.info(
-    `read ${labels.length} tickets: ${kept.length} labelled with ${names.length} ${noun}s${category ? ` (${category.dropped} dropped as unmapped${category.merged.length > 0 ? `, ${category.merged.length} rare class(es) merged into "other"` : ''})` : ''} in ${secondsSince(start)} s`,
-  );
-  const split = trainTestSplit(kept.length, {
-    testSize: params.testSize,
-    seed: params.splitSeed,
-    stratify: params.stratify ? keptLabels : null,
-  });
-  // Split positions are among the kept rows; the files speak of tickets.csv rows.
-  const train = Array.from(split.train, (i) => kept[i]!);
-  const test = Array.from(split.test, (i) => kept[i]!);
-  checkFoldable(
-    Int32Array.from(split.train, (i) => keptLabels[i]!),
-    names,
-    params,
-    noun,
-  );
-
-  const fitStart = performance.now();
-  // The settings every model file records, so classification transforms new text the same way.
-  const text: TicketTextSettings = category ? NARRATIVE_TEXT : TEXT_PROCESSING;
-  const vectorizer: VectorizerSettings = category
-    ? { ...CATEGORY_VECTORIZER, ngramRange: [1, maxNgrams(params)] }
-    : FEATURE_VECTORIZER;
-  const texts = category ? read.narratives.map(narrativeText()) : read.texts;
-  const counting: CountVectorizerOptions = {
-    ...countVectorizerOptions(vectorizer),
-    ...(category ? { minDf: params.featureMinDf, maxDf: params.featureMaxDf } : {}),
-  };
-  const fitRows = category ? train : null;
-  let fitted: ReturnType<typeof fitCountVectorizer>;
+  const blocks = blocksOf(ctx);
+  const topics = await readArtifactJson<TopicsFile>(ctx, ARTIFACTS.topics);
+  const plan = await planBlocks(ctx.store, artifactKey(ctx, ARTIFACTS.ticketsTopics), params.blockSize);
+  const inputs: BlockInput[] = plan.blocks.map((block) => ({ block, header: plan.header }));
   try {
-    fitted = fitCountVectorizer(fitRows ? fitRows.map((r) => texts[r]!) : texts, counting);
-  } catch (err) {
-    if (err instanceof RangeError && category) {
-      throw new BadInputError(
-        `the narratives of the ${train.length} training tickets leave no word with featureMinDf ${params.featureMinDf} and featureMaxDf ${params.featureMaxDf}: lower featureMinDf or raise featureMaxDf`,
-        { cause: err },
-      );
+    const seen = await blocks.map(BLOCK_TERMS_TASK, inputs);
+    ctx.signal?.throwIfAborted();
+    const category: CategoryClasses | null =
+      params.labels === 'category' ? categoryClasses(valueCounts(seen), params) : null;
+    const names = category?.names ?? topics.topics.map((t) => t.name);
+    const tables = category
+      ? seen.map((s) => Int32Array.from(s.values, (v) => category.classOf.get(v)!))
+      : topicTables(artifactKey(ctx, ARTIFACTS.ticketsTopics), plan, seen, names);
+    // One label per ticket (4 bytes × tickets), and the kept rows and their labels: the split needs all.
+    const labels = await gatherLabels(ctx, plan, tables);
+    let keptCount = 0;
+    for (const l of labels) if (l >= 0) keptCount++;
+    const kept = new Int32Array(keptCount);
+    const keptLabels = new Int32Array(keptCount);
+    for (let r = 0, k = 0; r < labels.length; r++) {
+      if (labels[r]! < 0) continue;
+      kept[k] = r;
+      keptLabels[k++] = labels[r]!;
     }
+    const noun = category ? 'class' : 'topic';
+    checkSplittable(keptLabels, names, params, noun);
+    ctx.log.info(
+      `read ${labels.length} tickets in ${plan.blocks.length} block(s): ${kept.length} labelled with ${names.length} ${noun}s${category ? ` (${category.dropped} dropped as unmapped${category.merged.length > 0 ? `, ${category.merged.length} rare class(es) merged into "other"` : ''})` : ''} in ${secondsSince(start)} s`,
+    );
+    const split = trainTestSplit(kept.length, {
+      testSize: params.testSize,
+      seed: params.splitSeed,
+      stratify: params.stratify ? keptLabels : null,
+    });
+    // Split positions are among the kept rows; the files speak of tickets.csv rows.
+    const train = split.train.map((i) => kept[i]!);
+    const test = split.test.map((i) => kept[i]!);
+    checkFoldable(
+      split.train.map((i) => keptLabels[i]!),
+      names,
+      params,
+      noun,
+    );
+
+    const fitStart = performance.now();
+    const fit = fitSettings(params);
+    let fitted = plan.blocks.map((b) => b.rows);
+    if (fit.fittedOn === 'train') {
+      // Which rows the document frequencies count (1 byte × tickets), read by each block's range.
+      const fitRows = new Uint8Array(labels.length);
+      for (const r of train) fitRows[r] = 1;
+      await ctx.store.put(blockKey(ctx, BLOCK_FILES.fitRows), fitRows);
+      fitted = (await blocks.map(DOCUMENT_FREQUENCIES_TASK, inputs)).map((c) => c.docs);
+      ctx.signal?.throwIfAborted();
+    }
+    const all = await mergeBlockFrequencies(ctx, plan, seen, fitted);
+    const counting: CountVectorizerOptions = {
+      ...countVectorizerOptions(fit.vectorizer),
+      ...(category ? { minDf: params.featureMinDf, maxDf: params.featureMaxDf } : {}),
+    };
+    let pruned: ReturnType<typeof pruneVocabulary>;
+    try {
+      pruned = pruneVocabulary(all, counting);
+    } catch (err) {
+      if (err instanceof RangeError && category) {
+        throw new BadInputError(
+          `the narratives of the ${train.length} training tickets leave no word with featureMinDf ${params.featureMinDf} and featureMaxDf ${params.featureMaxDf}: lower featureMinDf or raise featureMaxDf`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    const { vocabulary } = pruned;
+    const idf = idfFromDocumentFrequencies(pruned.df, all.docs, tfidfOptions(fit.vectorizer));
+    await ctx.store.put(blockKey(ctx, BLOCK_FILES.vocabulary), JSON.stringify(vocabulary));
+    await ctx.store.put(blockKey(ctx, BLOCK_FILES.labels), bytesOf(labels));
+    const parts = await blocks.map(COUNT_ROWS_TASK, inputs);
+    ctx.signal?.throwIfAborted();
+    const nnz = parts.reduce((s, p) => s + p.nnz, 0);
+    ctx.log.info(
+      `count vectorizer (${category ? `narrative words, 1–${maxNgrams(params)}-grams, fitted on the training split` : 'noun lemmas'}): vocabulary ${vocabulary.length} terms, ${nnz} non-zeros, in ${secondsSince(fitStart)} s (${plan.blocks.length} block(s) of up to ${params.blockSize} tickets)`,
+    );
+    const features: FeaturesFile = {
+      text: fit.text,
+      vectorizer: fit.vectorizer,
+      fittedOn: fit.fittedOn,
+      vocabulary,
+      idf: Array.from(idf),
+    };
+    const labelsFile: LabelsFile = {
+      source: params.labels,
+      classes: names,
+      counts: classCounts(keptLabels, names.length),
+      dropped: category?.dropped ?? 0,
+      unmapped: category?.unmapped ?? 0,
+      unmappedValues: category?.unmappedValues ?? {},
+      merged: category?.merged ?? [],
+    };
+    await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.features), features);
+    const written = await writeCsrFromParts(
+      ctx.store,
+      artifactKey(ctx, ARTIFACTS.matrix),
+      vocabulary.length,
+      parts.map((p, i) => ({ key: blockKey(ctx, BLOCK_FILES.rows(plan.blocks[i]!.index)), ...p })),
+    );
+    if (written.rows !== labels.length)
+      throw new Error(`the blocks' count rows hold ${written.rows} rows, the blocks ${labels.length}`);
+    await writeSplitFile(ctx.store, artifactKey(ctx, ARTIFACTS.split), {
+      seed: params.splitSeed,
+      testSize: params.testSize,
+      stratified: params.stratify,
+      train,
+      test,
+    });
+    await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.labels), labelsFile);
+    await removeBlockFiles(ctx);
+    ctx.log.info(
+      `split ${split.train.length} train / ${split.test.length} test tickets (testSize ${params.testSize}, ${params.stratify ? 'stratified' : 'plain shuffle'}, seed ${params.splitSeed}); wrote ${ARTIFACTS.features}, ${ARTIFACTS.matrix}, ${ARTIFACTS.split}, ${ARTIFACTS.labels} (${secondsSince(start)} s in all)`,
+    );
+    return {
+      vocabularySize: vocabulary.length,
+      trainSize: split.train.length,
+      testSize: split.test.length,
+      seconds: secondsSince(start),
+    };
+  } catch (err) {
+    // Bad input ends the run: its block files serve no retry.
+    if (err instanceof BadInputError) await removeBlockFiles(ctx);
     throw err;
   }
-  const { vocabulary } = fitted;
-  const idf = fitIdf(fitted.counts, tfidfOptions(vectorizer));
-  const counts = fitRows ? withOtherRows(fitted.counts, fitRows, texts, vocabulary, counting) : fitted.counts;
-  ctx.log.info(
-    `count vectorizer (${category ? `narrative words, 1–${maxNgrams(params)}-grams, fitted on the training split` : 'noun lemmas'}): vocabulary ${vocabulary.length} terms, ${counts.data.length} non-zeros, in ${secondsSince(fitStart)} s`,
+}
+
+/** Removes the stage's block files, and the blocks folder when no stage has files left in it. */
+async function removeBlockFiles(ctx: StageContext): Promise<void> {
+  await ctx.store.removePrefix(blockKey(ctx, ''));
+  const parent = artifactKey(ctx, `${ARTIFACTS.blocksDir}/`);
+  if ((await ctx.store.list(parent)).length === 0) await ctx.store.removePrefix(parent);
+}
+
+/** Tickets per label value over all blocks. */
+function valueCounts(seen: readonly BlockTerms[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of seen) s.values.forEach((v, i) => counts.set(v, (counts.get(v) ?? 0) + s.counts[i]!));
+  return counts;
+}
+
+/**
+ * Per block, the topic label of each of its values (an index into topics.json's names); a value
+ * topics.json does not list fails naming the first row holding one.
+ */
+function topicTables(
+  file: string,
+  plan: BlockPlan,
+  seen: readonly BlockTerms[],
+  names: readonly string[],
+): Int32Array[] {
+  const index = new Map(names.map((n, i) => [n, i]));
+  return seen.map((s, b) =>
+    Int32Array.from(s.values, (name, i) => {
+      const label = index.get(name);
+      if (label === undefined)
+        throw new Error(
+          `${file}: row ${plan.blocks[b]!.first + s.first[i]!} has topic "${name}", which topics.json does not list: rerun feature extraction`,
+        );
+      return label;
+    }),
   );
-  const features: FeaturesFile = {
-    text,
-    vectorizer,
-    fittedOn: category ? 'train' : 'all',
-    vocabulary,
-    idf: Array.from(idf),
-  };
-  const splitFile: SplitFile = {
-    seed: params.splitSeed,
-    testSize: params.testSize,
-    stratified: params.stratify,
-    train,
-    test,
-  };
-  const labelsFile: LabelsFile = {
-    source: params.labels,
-    classes: names,
-    counts: classCounts(keptLabels, names.length),
-    dropped: category?.dropped ?? 0,
-    unmapped: category?.unmapped ?? 0,
-    unmappedValues: category?.unmappedValues ?? {},
-    merged: category?.merged ?? [],
-  };
-  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.features), features);
-  await writeCsrFile(ctx.store, artifactKey(ctx, ARTIFACTS.matrix), counts, labels);
-  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.split), splitFile);
-  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.labels), labelsFile);
-  ctx.log.info(
-    `split ${split.train.length} train / ${split.test.length} test tickets (testSize ${params.testSize}, ${params.stratify ? 'stratified' : 'plain shuffle'}, seed ${params.splitSeed}); wrote ${ARTIFACTS.features}, ${ARTIFACTS.matrix}, ${ARTIFACTS.split}, ${ARTIFACTS.labels} (${secondsSince(start)} s in all)`,
-  );
-  return {
-    vocabularySize: vocabulary.length,
-    trainSize: split.train.length,
-    testSize: split.test.length,
-    seconds: secondsSince(start),
-  };
+}
+
+/** Every ticket's label: each block's value indices (its file) through its table, block by block. */
+async function gatherLabels(
+  ctx: StageContext,
+  plan: BlockPlan,
+  tables: readonly Int32Array[],
+): Promise<Int32Array> {
+  const labels = new Int32Array(plan.rows);
+  for (const block of plan.blocks) {
+    const bytes = await ctx.store.get(blockKey(ctx, BLOCK_FILES.values(block.index)));
+    if (bytes.length !== 4 * block.rows)
+      throw new Error(
+        `${ctx.store.locate(blockKey(ctx, BLOCK_FILES.values(block.index)))}: ${bytes.length} bytes for ${block.rows} rows`,
+      );
+    const values = new Int32Array(block.rows);
+    bytesOf(values).set(bytes);
+    const table = tables[block.index]!;
+    for (let r = 0; r < block.rows; r++) labels[block.first + r] = table[values[r]!]!;
+  }
+  return labels;
+}
+
+/**
+ * The blocks' document frequencies (of the rows the vocabulary is fitted on: `fitted` per block) merged
+ * in block order, one block's files read at a time: the stage holds the merged terms (the vocabulary
+ * before pruning) and one block's.
+ */
+async function mergeBlockFrequencies(
+  ctx: StageContext,
+  plan: BlockPlan,
+  seen: readonly BlockTerms[],
+  fitted: readonly number[],
+): Promise<DocumentFrequencies> {
+  let all: DocumentFrequencies = { docs: 0, terms: [], df: [] };
+  for (const block of plan.blocks) {
+    const part: DocumentFrequencies = { docs: fitted[block.index]!, terms: [], df: [] };
+    if (seen[block.index]!.terms > 0) {
+      const [terms, bytes] = await Promise.all([
+        ctx.store.getJson<string[]>(blockKey(ctx, BLOCK_FILES.terms(block.index))),
+        ctx.store.get(blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index))),
+      ]);
+      const df = new Int32Array(terms.length);
+      bytesOf(df).set(bytes);
+      // Terms only rows outside the fitted ones hold are not the fit's terms.
+      terms.forEach((t, i) => {
+        if (df[i]! > 0) {
+          part.terms.push(t);
+          part.df.push(df[i]!);
+        }
+      });
+    }
+    all = mergeDocumentFrequencies([all, part]);
+  }
+  return all;
 }
 
 /**
@@ -238,45 +380,4 @@ function checkFoldable(
   throw new BadInputError(
     `the training split holds fewer than cvFolds ${params.cvFolds} tickets of ${noun} ${list}, too few for a stratified ${params.cvFolds}-fold cross-validation: lower "cvFolds"${noun === 'class' ? ', or raise "minClassSize" to merge rare classes into "other"' : ', or change "topics"'}`,
   );
-}
-
-/**
- * The counts of every row of `texts` when `fitted` holds those of `fitRows` (in that order): the other
- * rows are counted with the fitted vocabulary, the fitted rows not tokenized twice.
- */
-function withOtherRows(
-  fitted: CsrMatrix,
-  fitRows: readonly number[],
-  texts: readonly string[],
-  vocabulary: readonly string[],
-  counting: CountVectorizerOptions,
-): CsrMatrix {
-  const n = texts.length;
-  const source = new Int32Array(n).fill(-1);
-  fitRows.forEach((r, i) => (source[r] = i));
-  const others = Int32Array.from(source.keys()).filter((r) => source[r]! < 0);
-  const rest = transformCounts(
-    Array.from(others, (r) => texts[r]!),
-    vocabulary,
-    counting,
-  );
-  others.forEach((r, i) => (source[r] = -2 - i));
-  const indptr = new Int32Array(n + 1);
-  for (let r = 0; r < n; r++) {
-    const s = source[r]!;
-    const len =
-      s >= 0 ? fitted.indptr[s + 1]! - fitted.indptr[s]! : rest.indptr[-2 - s + 1]! - rest.indptr[-2 - s]!;
-    indptr[r + 1] = indptr[r]! + len;
-  }
-  const indices = new Int32Array(indptr[n]!);
-  const data = new Float64Array(indptr[n]!);
-  for (let r = 0; r < n; r++) {
-    const s = source[r]!;
-    const [m, row] = s >= 0 ? [fitted, s] : [rest, -2 - s];
-    const a = m.indptr[row]!;
-    const b = m.indptr[row + 1]!;
-    indices.set(m.indices.subarray(a, b), indptr[r]!);
-    data.set(m.data.subarray(a, b), indptr[r]!);
-  }
-  return { rows: n, cols: vocabulary.length, indptr, indices, data };
 }

@@ -1,0 +1,243 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PipelineParams } from '../../shared/core/config/pipeline-params';
+import { encodeCsr } from '../../shared/core/io/csr-file';
+import { writeCsrFromParts } from '../../shared/core/io/csr-concat';
+import { CsrMatrix } from '../../shared/core/numeric/csr';
+import { Rng } from '../../shared/core/numeric/random';
+import { openStore } from '../../shared/core/store/open-store';
+import { runDir } from '../../shared/core/storage';
+import { csvRow } from '../../shared/core/io/csv';
+import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS } from '../../shared/pipeline/stages/context';
+import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { runFeatureExtraction } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
+import { LabelsFile, runTransformSplit } from '../../shared/pipeline/stages/transform-split/transform-split';
+import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
+import { runTransformSplitReference } from '../helpers/transform-split-reference';
+
+const OUTPUTS = [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split, ARTIFACTS.labels];
+
+/** The sample's products in four classes, credit cards unmapped (as test/search/category-search). */
+const LABEL_MAP: Record<string, string> = {
+  'Credit reporting, credit repair services, or other personal consumer reports': 'credit_reporting',
+  'Debt collection': 'debt',
+  'Checking or savings account': 'bank',
+  Mortgage: 'loan',
+  'Student loan': 'loan',
+  'Payday loan, title loan, or personal loan': 'loan',
+};
+
+/** Label modes, each with what its labels.json must show for the comparison to cover its path. */
+const MODES: { name: string; params: Partial<PipelineParams>; check: (l: LabelsFile) => void }[] = [
+  { name: 'topics', params: {}, check: (l) => assert.equal(l.source, 'topics') },
+  {
+    name: 'category-merged',
+    // Credit cards go to "other"; the smallest mapped class falls under minClassSize and joins it.
+    params: { labels: 'category', labelMap: LABEL_MAP, minClassSize: 160, cvFolds: 3 },
+    check: (l) => {
+      assert.ok(l.merged.length > 0, `a class was merged: ${JSON.stringify(l)}`);
+      assert.ok(l.unmapped > 0 && l.dropped === 0);
+    },
+  },
+  {
+    name: 'category-dropped',
+    params: {
+      labels: 'category',
+      labelField: 'category',
+      labelMap: LABEL_MAP,
+      unmappedLabel: 'drop',
+      minClassSize: 20,
+      searchNgrams: [1, 2],
+      cvFolds: 3,
+    },
+    check: (l) => assert.ok(l.dropped > 0, `tickets were dropped: ${JSON.stringify(l)}`),
+  },
+];
+
+describe('transform-split over blocks writes the bytes one process computed', () => {
+  const config = testConfig();
+  const source = stageContext(config, 'source');
+  let tickets = 0;
+  before(async () => {
+    tickets = (await runTextProcessing(source, SAMPLE_DATASET)).rows;
+    await runFeatureExtraction(source);
+  });
+  after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
+
+  /** A run holding stage 2's output (tickets_topics.csv without its index, topics.json). */
+  function runWith(runId: string, params: Partial<PipelineParams>): StageContext {
+    const dir = runDir(config.storageDir, runId);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const name of [ARTIFACTS.ticketsTopics, ARTIFACTS.topics])
+      fs.copyFileSync(path.join(runDir(config.storageDir, 'source'), name), path.join(dir, name));
+    const ctx = stageContext(config, runId);
+    return { ...ctx, params: { ...ctx.params, ...params } };
+  }
+
+  const outputs = (ctx: StageContext) =>
+    OUTPUTS.map((name) => fs.readFileSync(path.join(runDir(config.storageDir, ctx.runId), name)));
+
+  for (const mode of MODES) {
+    it(`${mode.name}: features.json, features.bin, split.json, labels.json for blockSize 1, 7, 300 and all`, async () => {
+      const reference = runWith(`${mode.name}-reference`, mode.params);
+      const expected = await runTransformSplitReference(reference);
+      const want = outputs(reference);
+      mode.check(JSON.parse(want[3]!.toString('utf8')) as LabelsFile);
+      assert.ok(tickets > 1000);
+      for (const blockSize of [1, 7, 300, tickets, 20000]) {
+        const ctx = runWith(`${mode.name}-${blockSize}`, { ...mode.params, blockSize });
+        const result = await runTransformSplit(ctx);
+        assert.deepEqual({ ...result, seconds: 0 }, { ...expected, seconds: 0 });
+        const got = outputs(ctx);
+        OUTPUTS.forEach((name, i) =>
+          assert.ok(got[i]!.equals(want[i]!), `${mode.name}, blockSize ${blockSize}: ${name} differs`),
+        );
+        assert.equal(
+          fs.existsSync(path.join(runDir(config.storageDir, ctx.runId), ARTIFACTS.blocksDir)),
+          false,
+          'the block files are removed',
+        );
+      }
+    });
+  }
+});
+
+describe('transform-split over blocks, on hand-written rows', () => {
+  const config = testConfig();
+  after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
+
+  /** A run whose stage 2 wrote these [processed text, topic] rows, topics A and B. */
+  function run(runId: string, rows: readonly [string, string][], blockSize: number): StageContext {
+    const dir = runDir(config.storageDir, runId);
+    fs.mkdirSync(dir, { recursive: true });
+    const file: Pick<TopicsFile, 'topics'> = {
+      topics: ['A', 'B'].map((name, id) => ({ id, name, size: 0, topWords: [] })),
+    };
+    fs.writeFileSync(path.join(dir, ARTIFACTS.topics), JSON.stringify(file));
+    const lines = rows.map(([text, t], i) => csvRow([`Narrative ${i}.`, 'Checking account', text, t]));
+    fs.writeFileSync(
+      path.join(dir, ARTIFACTS.ticketsTopics),
+      csvRow(TICKETS_TOPICS_COLUMNS) + lines.join(''),
+    );
+    const ctx = stageContext(config, runId);
+    return { ...ctx, params: { ...ctx.params, blockSize } };
+  }
+
+  it('a topic topics.json does not list fails naming its first row, whichever block it is in', async () => {
+    const topics = ['A', 'B', 'A', 'B', 'A', 'B', 'A', 'Z', 'Y', 'Z'];
+    const rows = topics.map((t, i): [string, string] => [`word${i}`, t]);
+    const message =
+      /tickets_topics\.csv: row 7 has topic "Z", which topics\.json does not list: rerun feature extraction/;
+    await assert.rejects(runTransformSplitReference(run('unlisted-reference', rows, 1)), message);
+    for (const blockSize of [1, 3, 7, 20])
+      await assert.rejects(runTransformSplit(run(`unlisted-${blockSize}`, rows, blockSize)), message);
+  });
+
+  it('terms past U+FFFF sort by code point, as sklearn sorts them', async () => {
+    // "𝒜" (U+1D49C, two UTF-16 units from U+D835) sorts after "ﬁ" (U+FB01) by code point, before by unit.
+    const words = ['𝒜𝒜 bank', 'ﬁﬁ loan', 'card 𝒜b', 'ﬁx fee', 'zz 𝒜𝒜', 'aa', 'ﬁﬁ 𝒜𝒜', ''];
+    const rows = Array.from({ length: 24 }, (_, i): [string, string] => [
+      words[i % words.length]!,
+      i % 2 === 0 ? 'A' : 'B',
+    ]);
+    const reference = run('order-reference', rows, 1);
+    await runTransformSplitReference(reference);
+    const want = OUTPUTS.map((n) =>
+      fs.readFileSync(path.join(runDir(config.storageDir, reference.runId), n)),
+    );
+    const vocabulary = (JSON.parse(want[0]!.toString('utf8')) as { vocabulary: string[] }).vocabulary;
+    assert.ok(vocabulary.indexOf('ﬁﬁ') < vocabulary.indexOf('𝒜𝒜'), vocabulary.join(' '));
+    for (const blockSize of [1, 5, 24]) {
+      const ctx = run(`order-${blockSize}`, rows, blockSize);
+      await runTransformSplit(ctx);
+      OUTPUTS.forEach((name, i) =>
+        assert.ok(
+          fs.readFileSync(path.join(runDir(config.storageDir, ctx.runId), name)).equals(want[i]!),
+          `blockSize ${blockSize}: ${name} differs`,
+        ),
+      );
+    }
+  });
+});
+
+describe('features matrix file from parts', () => {
+  const dir = tempDir('csr-concat');
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function randomMatrix(rng: Rng, rows: number, cols: number): { m: CsrMatrix; labels: Int32Array } {
+    const indptr = new Int32Array(rows + 1);
+    const indices: number[] = [];
+    const data: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        if (rng.nextFloat() < 0.3) {
+          indices.push(c);
+          data.push(1 + rng.nextInt(5));
+        }
+      }
+      indptr[r + 1] = indices.length;
+    }
+    const labels = Int32Array.from({ length: rows }, () => rng.nextInt(4) - 1);
+    return {
+      m: { rows, cols, indptr, indices: Int32Array.from(indices), data: Float64Array.from(data) },
+      labels,
+    };
+  }
+
+  const slice = (m: CsrMatrix, labels: Int32Array, a: number, b: number) => {
+    const p0 = m.indptr[a]!;
+    const p1 = m.indptr[b]!;
+    return {
+      m: {
+        rows: b - a,
+        cols: m.cols,
+        indptr: m.indptr.slice(a, b + 1).map((p) => p - p0),
+        indices: m.indices.slice(p0, p1),
+        data: m.data.slice(p0, p1),
+      },
+      labels: labels.slice(a, b),
+    };
+  };
+
+  it('is encodeCsr of the whole matrix, for parts of odd sizes, empty rows and parts without non-zeros', async () => {
+    const store = openStore({ kind: 'file', root: dir });
+    const rng = new Rng(7);
+    for (const [rows, cols, cuts] of [
+      [1, 3, [1]],
+      [10, 5, [3, 4, 9, 10]],
+      [50, 1, [1, 2, 3, 25, 49, 50]],
+      [300, 40, [7, 150, 151, 300]],
+    ] as const) {
+      const { m, labels } = randomMatrix(rng, rows, cols);
+      // Rows without non-zeros, so some parts have none.
+      const parts = [];
+      let from = 0;
+      for (const [i, to] of cuts.entries()) {
+        const part = slice(m, labels, from, to);
+        const key = `parts/${rows}-${i}.bin`;
+        await store.put(key, encodeCsr(part.m, part.labels));
+        parts.push({ key, rows: part.m.rows, nnz: part.m.indptr[part.m.rows]! });
+        from = to;
+      }
+      const written = await writeCsrFromParts(store, `whole-${rows}.bin`, cols, parts);
+      assert.deepEqual(written, { rows, nnz: m.indptr[rows]! });
+      assert.ok((await store.get(`whole-${rows}.bin`)).equals(encodeCsr(m, labels)), `${rows} rows`);
+    }
+    await store.close();
+  });
+
+  it('fails naming a part shorter than its rows and non-zeros say, and writes nothing', async () => {
+    const store = openStore({ kind: 'file', root: dir });
+    const { m, labels } = randomMatrix(new Rng(3), 20, 6);
+    await store.put('short.bin', encodeCsr(m, labels).subarray(0, 100));
+    await assert.rejects(
+      writeCsrFromParts(store, 'never.bin', 6, [{ key: 'short.bin', rows: 20, nnz: m.indptr[20]! }]),
+      /short\.bin: expected \d+ bytes at offset \d+ for 20 rows/,
+    );
+    assert.equal(await store.stat('never.bin'), undefined);
+    await store.close();
+  });
+});
