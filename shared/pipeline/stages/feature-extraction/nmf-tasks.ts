@@ -1,0 +1,134 @@
+import { CsrMatrix } from '../../../core/numeric/csr';
+import { initializeNmf, transposeDense } from '../../../core/numeric/nmf';
+import { NndsvdaStart, nmfBlockStep, nndsvdaBlockW, projectBlock } from '../../../core/numeric/nmf-blocks';
+import { truncatedSvd } from '../../../core/numeric/truncated-svd';
+import { BlockTaskDef } from '../blocks/block-mapper';
+import { feFiles, feKey, getFloat64, getMatrix, putFloat64 } from './block-files';
+
+export interface NmfInitInput {
+  /** the blocks whose TF-IDF rows the SVD sees, in block order */
+  blocks: number[];
+  /** true when they are all of X's blocks: then W's and Hᵀ's start are fitNmf's, written here */
+  all: boolean;
+}
+
+export interface NmfInitOutput {
+  /** rows the SVD saw */
+  rows: number;
+  /** the sample's top singular values */
+  singularValues: number[];
+}
+
+/**
+ * NMF's start (NNDSVDa). On all of X (`all`), exactly fitNmf's initialisation: W's start per block
+ * (`nmf/0/w-<b>`) and Hᵀ's (`nmf/1/ht`). On a sample of the blocks, the sample's top right singular
+ * vectors (`init/vt`), from which the driver and the first W sweep build the start (nmf-blocks.ts).
+ */
+export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, NmfInitOutput> = {
+  name: 'fe.nmf-init',
+  async run(ctx, { blocks, all }) {
+    const k = ctx.params.topics;
+    const parts = await Promise.all(blocks.map((b) => getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(b)))));
+    const X = stackRows(parts);
+    if (all) {
+      const start = initializeNmf(X, { nComponents: k, randomState: ctx.params.nmfSeed });
+      let first = 0;
+      for (let i = 0; i < blocks.length; i++) {
+        const rows = parts[i]!.rows;
+        await putFloat64(
+          ctx.store,
+          feKey(ctx, feFiles.w(0, blocks[i]!)),
+          start.W.subarray(first * k, (first + rows) * k),
+        );
+        first += rows;
+      }
+      await putFloat64(ctx.store, feKey(ctx, feFiles.ht(1)), transposeDense(start.H, k, X.cols));
+      return { rows: X.rows, singularValues: [] };
+    }
+    const svd = truncatedSvd(X, k);
+    const Vt = new Float64Array(X.cols * k);
+    for (let t = 0; t < k; t++) for (let j = 0; j < X.cols; j++) Vt[j * k + t] = svd.V[t]![j]!;
+    await putFloat64(ctx.store, feKey(ctx, feFiles.initVt), Vt);
+    return { rows: X.rows, singularValues: Array.from(svd.S) };
+  },
+};
+
+export interface ProjectOutput {
+  positive2: number[];
+  negative2: number[];
+}
+
+/** A block's share of ‖(X·v_t)₊‖² and ‖(X·v_t)₋‖² for the sample's singular vectors. */
+export const NMF_PROJECT_TASK: BlockTaskDef<{ block: number }, ProjectOutput> = {
+  name: 'fe.nmf-project',
+  async run(ctx, { block }) {
+    const k = ctx.params.topics;
+    const X = await getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+    const Vt = await getFloat64(ctx.store, feKey(ctx, feFiles.initVt), X.cols * k);
+    const { positive2, negative2 } = projectBlock(X, Vt, k);
+    return { positive2, negative2 };
+  },
+};
+
+export interface NmfWInput {
+  block: number;
+  iteration: number;
+  /** at iteration 1 from a sample's SVD: how W's start follows from X_b·V */
+  start?: Omit<NndsvdaStart, 'Ht'>;
+}
+
+export interface NmfWOutput {
+  violation: number;
+  /** W_bᵀW_b, k × k row-major */
+  WtW: number[];
+}
+
+/**
+ * One iteration's W sweep over a block given Hᵀ (`nmf/<i>/ht`), from W_b as the previous iteration left
+ * it: writes W_b and X_bᵀW_b (`nmf/<i>/w-<b>`, `nmf/<i>/xtw-<b>`), returns the violation and W_bᵀW_b.
+ */
+export const NMF_W_TASK: BlockTaskDef<NmfWInput, NmfWOutput> = {
+  name: 'fe.nmf-w',
+  async run(ctx, { block, iteration, start }) {
+    const k = ctx.params.topics;
+    const X = await getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+    const Ht = await getFloat64(ctx.store, feKey(ctx, feFiles.ht(iteration)), X.cols * k);
+    let W: Float64Array;
+    if (start !== undefined) {
+      const Vt = await getFloat64(ctx.store, feKey(ctx, feFiles.initVt), X.cols * k);
+      W = nndsvdaBlockW(projectBlock(X, Vt, k).P, X.rows, k, start);
+    } else {
+      // A copy: the sweep updates it in place, and the store's buffer may be shared.
+      W = Float64Array.from(
+        await getFloat64(ctx.store, feKey(ctx, feFiles.w(iteration - 1, block)), X.rows * k),
+      );
+    }
+    const step = nmfBlockStep(X, W, Ht, k);
+    await Promise.all([
+      putFloat64(ctx.store, feKey(ctx, feFiles.w(iteration, block)), W),
+      putFloat64(ctx.store, feKey(ctx, feFiles.xtw(iteration, block)), step.XtW),
+    ]);
+    return { violation: step.violation, WtW: Array.from(step.WtW) };
+  },
+};
+
+/** The rows of `parts` one after another. */
+export function stackRows(parts: readonly CsrMatrix[]): CsrMatrix {
+  if (parts.length === 1) return parts[0]!;
+  const rows = parts.reduce((s, m) => s + m.rows, 0);
+  const nnz = parts.reduce((s, m) => s + m.indptr[m.rows]!, 0);
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(nnz);
+  const data = new Float64Array(nnz);
+  let r = 0;
+  let at = 0;
+  for (const m of parts) {
+    const count = m.indptr[m.rows]!;
+    for (let i = 1; i <= m.rows; i++) indptr[r + i] = at + m.indptr[i]!;
+    indices.set(m.indices.subarray(0, count), at);
+    data.set(m.data.subarray(0, count), at);
+    r += m.rows;
+    at += count;
+  }
+  return { rows, cols: parts[0]!.cols, indptr, indices, data };
+}
