@@ -69,6 +69,7 @@ describe('stage functions on an S3 store (s3rver)', () => {
         'test_predictions.json',
         'tickets.csv',
         'tickets_topics.csv',
+        'tickets_topics.csv.idx',
         'topics.json',
       ],
       'every artifact, and no chunk or fold files left',

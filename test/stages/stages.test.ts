@@ -56,6 +56,7 @@ describe('stage functions, without BullMQ', () => {
         'test_predictions.json',
         'tickets.csv',
         'tickets_topics.csv',
+        'tickets_topics.csv.idx',
         'topics.json',
       ],
     );

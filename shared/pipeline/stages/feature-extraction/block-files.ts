@@ -8,7 +8,8 @@ import { ARTIFACTS, artifactKey } from '../context';
  *  - `terms-<b>.txt`, `counts-<b>.bin`: block b's terms with their document frequencies, its term counts
  *  - `vocabulary.txt`, `idf.bin`: the merged vocabulary and its idf
  *  - `tfidf-<b>.bin`: block b's TF-IDF rows
- *  - `init/vt.bin`: the sample's right singular vectors (cols × k), when NMF starts from a sample
+ *  - `svd/<r>/z.bin`, `svd/<r>/xtxz-<b>.bin`: round r's basis and block b's X_bᵀX_b·Z (block-svd.ts)
+ *  - `init/vt.bin`: X's top right singular vectors (cols × k), when the SVD ran over blocks
  *  - `nmf/<i>/ht.bin`: Hᵀ going into iteration i; `nmf/<i>/w-<b>.bin`, `nmf/<i>/xtw-<b>.bin`: block b's
  *    W and X_bᵀW_b after iteration i (`nmf/0/w-<b>.bin`: W's start)
  *  - `topics/part-<b>.csv` (+ index): block b's rows of tickets_topics.csv
@@ -24,6 +25,9 @@ export const feFiles = {
   vocabulary: 'vocabulary.txt',
   idf: 'idf.bin',
   tfidf: (b: number) => `tfidf-${block(b)}.bin`,
+  svdRound: (r: number) => `svd/${r}/`,
+  svdZ: (r: number) => `svd/${r}/z.bin`,
+  svdXtXZ: (r: number, b: number) => `svd/${r}/xtxz-${block(b)}.bin`,
   initVt: 'init/vt.bin',
   iteration: (i: number) => `nmf/${i}/`,
   ht: (i: number) => `nmf/${i}/ht.bin`,

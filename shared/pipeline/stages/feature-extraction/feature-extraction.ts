@@ -19,7 +19,7 @@ import {
   secondsSince,
 } from '../context';
 import { FE_BLOCKS_DIR, decodeTerms, feFiles, feKey } from './block-files';
-import { INIT_SAMPLE_ROWS, fitNmfOverBlocks } from './fit-nmf-blocks';
+import { SINGLE_TASK_INIT_ROWS, fitNmfOverBlocks } from './fit-nmf-blocks';
 import { DF_TASK, TFIDF_TASK, putVocabulary, tfidfOptions } from './tfidf-tasks';
 import { TOPICS_TASK } from './topics-task';
 import { nameTopics, TopicWords } from './topic-names';
@@ -68,8 +68,8 @@ export interface FeatureExtractionResult {
 
 /** Options of a run of the stage for tools and tests; the pipeline uses the defaults. */
 export interface FeatureExtractionOptions {
-  /** rows NMF's start sees at most (INIT_SAMPLE_ROWS) */
-  initSampleRows?: number;
+  /** up to this many tickets NMF's start is computed in one task (SINGLE_TASK_INIT_ROWS) */
+  singleTaskInitRows?: number;
 }
 
 /**
@@ -160,9 +160,10 @@ export async function runFeatureExtraction(
     ctx,
     mapper,
     blocks,
+    n,
     cols,
     sum / (n * cols),
-    opts.initSampleRows ?? INIT_SAMPLE_ROWS,
+    opts.singleTaskInitRows ?? SINGLE_TASK_INIT_ROWS,
   );
   const nmfSeconds = secondsSince(nmfStart);
   await ctx.progress?.(80);
@@ -190,7 +191,7 @@ export async function runFeatureExtraction(
   }
   const reconstructionError = frobeniusFromTerms(squaredNorm, nmf.WtW, nmf.Ht, cols, k, cross);
   ctx.log.info(
-    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${reconstructionError.toFixed(4)}, over ${nb} block(s), start from the SVD of ${nmf.initRows} tickets, in ${nmfSeconds} s`,
+    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${reconstructionError.toFixed(4)}, over ${nb} block(s)${nmf.svdRounds > 0 ? `, start from ${nmf.svdRounds} rounds of a block-wise SVD` : ''}, in ${nmfSeconds} s`,
   );
 
   await concatIndexedParts(

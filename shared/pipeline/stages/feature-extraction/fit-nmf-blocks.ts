@@ -3,17 +3,24 @@ import { addInto, nndsvdaStart, NndsvdaStart } from '../../../core/numeric/nmf-b
 import { BlockMapper } from '../blocks/block-mapper';
 import { StageContext } from '../context';
 import { feFiles, feKey, getFloat64, putFloat64 } from './block-files';
-import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_W_TASK } from './nmf-tasks';
+import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
+import { orthonormalizeColumns, ritzVectors, svdStart } from '../../../core/numeric/block-svd';
 
 /**
- * NMF's NNDSVDa start needs X's top-k singular vectors; the SVD runs in one task on the TF-IDF rows of at
- * most this many tickets. With no more tickets than this it sees all of them, and the start is fitNmf's
- * own. With more, it sees ⌈INIT_SAMPLE_ROWS / blockSize⌉ blocks spread evenly over the file (not only
- * its head, which may be one period or product), takes their right singular vectors V, and the start
- * follows from X·V over all blocks (nmf-blocks.ts): the task's memory stays bounded, and the start only
- * seeds the solver, whose iterations then see every ticket.
+ * NMF's NNDSVDa start needs X's top-k singular vectors. Up to this many tickets one task computes it
+ * exactly as fitNmf does (the Lanczos SVD of all of X, in memory: ≤ 100,000 TF-IDF rows and k of its
+ * vectors). Beyond, the right singular vectors come from a subspace iteration whose rounds are maps over
+ * the blocks (block-svd.ts, to a residual of SVD_TOLERANCE) and W's start from X·V block by block
+ * (nmf-blocks.ts): the same start to rounding, with no process holding more than a block.
  */
-export const INIT_SAMPLE_ROWS = 100_000;
+export const SINGLE_TASK_INIT_ROWS = 100_000;
+
+/** ‖XᵀX·v − σ²·v‖ ≤ this · σ₁² for each of the k vectors: about 1e-16 off Lanczos's in angle. */
+export const SVD_TOLERANCE = 1e-9;
+/** Rounds after which the subspace iteration stops, converged or not (it is only NMF's start). */
+export const SVD_MAX_ROUNDS = 100;
+/** Extra basis vectors of the subspace iteration (randomized_svd's n_oversamples). */
+const SVD_OVERSAMPLES = 10;
 
 export interface BlockNmfResult {
   /** iterations as sklearn counts them; also the iteration whose `nmf/<i>/w-<b>` files hold W's final value */
@@ -22,8 +29,8 @@ export interface BlockNmfResult {
   Ht: Float64Array;
   /** WᵀW of the final W (k × k) */
   WtW: Float64Array;
-  /** rows the SVD of the start saw */
-  initRows: number;
+  /** rounds of the block-wise SVD of the start (0: the start was computed in one task) */
+  svdRounds: number;
 }
 
 /**
@@ -35,22 +42,23 @@ export async function fitNmfOverBlocks(
   ctx: StageContext,
   mapper: BlockMapper,
   blocks: readonly number[],
+  rows: number,
   cols: number,
   mean: number,
-  sampleRows: number,
+  singleTaskInitRows: number,
 ): Promise<BlockNmfResult> {
   const { params, store } = ctx;
   const k = params.topics;
-  const nb = blocks.length;
-  const m = Math.min(nb, Math.max(1, Math.ceil(sampleRows / params.blockSize)));
-  const all = m === nb;
-  const sample = all ? [...blocks] : Array.from({ length: m }, (_, i) => blocks[Math.floor((i * nb) / m)]!);
-  const [init] = await mapper.map(NMF_INIT_TASK, [{ blocks: sample, all }]);
   let Ht: Float64Array;
   let start: Omit<NndsvdaStart, 'Ht'> | undefined;
-  if (all) {
+  let svdRounds = 0;
+  if (rows <= singleTaskInitRows) {
+    await mapper.map(NMF_INIT_TASK, [{ blocks: [...blocks] }]);
     Ht = Float64Array.from(await getFloat64(store, feKey(ctx, feFiles.ht(1)), cols * k));
   } else {
+    const svd = await blockSvd(ctx, mapper, blocks, rows, cols);
+    svdRounds = svd.rounds;
+    await putFloat64(store, feKey(ctx, feFiles.initVt), svd.Vt);
     ctx.signal?.throwIfAborted();
     const projections = await mapper.map(
       NMF_PROJECT_TASK,
@@ -62,15 +70,13 @@ export async function fitNmfOverBlocks(
       addInto(positive2, p.positive2);
       addInto(negative2, p.negative2);
     }
-    const Vt = await getFloat64(store, feKey(ctx, feFiles.initVt), cols * k);
-    const s = nndsvdaStart(Vt, cols, k, Array.from(positive2), Array.from(negative2), mean);
+    const s = nndsvdaStart(svd.Vt, cols, k, Array.from(positive2), Array.from(negative2), mean);
     Ht = s.Ht;
     start = { scale: s.scale, part: s.part, mean: s.mean };
     await putFloat64(store, feKey(ctx, feFiles.ht(1)), Ht);
   }
 
   const WtW = new Float64Array(k * k);
-  const XtW = new Float64Array(cols * k);
   let violationInit = 0;
   let it = 1;
   for (; it <= params.nmfMaxIter; it++) {
@@ -86,14 +92,7 @@ export async function fitNmfOverBlocks(
       violation += o.violation;
       addInto(WtW, o.WtW);
     }
-    XtW.fill(0);
-    // Summed in block order, the next block's partial read while this one is added.
-    let next = getFloat64(store, feKey(ctx, feFiles.xtw(iteration, blocks[0]!)), cols * k);
-    for (let b = 0; b < nb; b++) {
-      const part = await next;
-      if (b + 1 < nb) next = getFloat64(store, feKey(ctx, feFiles.xtw(iteration, blocks[b + 1]!)), cols * k);
-      addInto(XtW, part);
-    }
+    const XtW = await sumInBlockOrder(ctx, blocks, (b) => feFiles.xtw(iteration, b), cols * k);
     violation += cdSweep(Ht, WtW, XtW, cols, k);
     await putFloat64(store, feKey(ctx, feFiles.ht(iteration + 1)), Ht);
     // Iteration i − 1's W (read by iteration i's tasks, all done) and its sums are no longer needed.
@@ -102,5 +101,59 @@ export async function fitNmfOverBlocks(
     if (violationInit === 0) break;
     if (violation / violationInit <= params.nmfTol) break;
   }
-  return { nIter: Math.min(it, params.nmfMaxIter), Ht, WtW, initRows: init!.rows };
+  return { nIter: Math.min(it, params.nmfMaxIter), Ht, WtW, svdRounds };
+}
+
+/** X's top-k right singular vectors (cols × k) by subspace iteration, one map over the blocks a round. */
+async function blockSvd(
+  ctx: StageContext,
+  mapper: BlockMapper,
+  blocks: readonly number[],
+  rows: number,
+  cols: number,
+): Promise<{ Vt: Float64Array; rounds: number }> {
+  const { store } = ctx;
+  const k = ctx.params.topics;
+  const p = Math.min(k + SVD_OVERSAMPLES, cols, rows);
+  let Z = svdStart(cols, p);
+  for (let round = 1; ; round++) {
+    ctx.signal?.throwIfAborted();
+    await putFloat64(store, feKey(ctx, feFiles.svdZ(round)), Z);
+    const outs = await mapper.map(
+      SVD_STEP_TASK,
+      blocks.map((block) => ({ block, round, p })),
+    );
+    const G = new Float64Array(p * p);
+    for (const o of outs) addInto(G, o.G);
+    const P = await sumInBlockOrder(ctx, blocks, (b) => feFiles.svdXtXZ(round, b), cols * p);
+    await store.removePrefix(feKey(ctx, feFiles.svdRound(round)));
+    const ritz = ritzVectors(Z, P, G, cols, p, k);
+    if (ritz.residual <= SVD_TOLERANCE || round === SVD_MAX_ROUNDS) {
+      if (ritz.residual > SVD_TOLERANCE)
+        ctx.log.warn(
+          `NMF start: the SVD's residual is ${ritz.residual.toExponential(2)} after ${round} rounds (tolerance ${SVD_TOLERANCE}): starting from it`,
+        );
+      return { Vt: ritz.Vt, rounds: round };
+    }
+    orthonormalizeColumns(P, cols, p);
+    Z = P;
+  }
+}
+
+/** Σ over the blocks, in block order, of the float64 files `name(b)` (the next read while one is added). */
+async function sumInBlockOrder(
+  ctx: StageContext,
+  blocks: readonly number[],
+  name: (block: number) => string,
+  length: number,
+): Promise<Float64Array> {
+  const sum = new Float64Array(length);
+  const read = (i: number) => getFloat64(ctx.store, feKey(ctx, name(blocks[i]!)), length);
+  let next = read(0);
+  for (let i = 0; i < blocks.length; i++) {
+    const part = await next;
+    if (i + 1 < blocks.length) next = read(i + 1);
+    addInto(sum, part);
+  }
+  return sum;
 }

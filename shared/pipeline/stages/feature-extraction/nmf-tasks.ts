@@ -1,55 +1,54 @@
 import { CsrMatrix } from '../../../core/numeric/csr';
 import { initializeNmf, transposeDense } from '../../../core/numeric/nmf';
 import { NndsvdaStart, nmfBlockStep, nndsvdaBlockW, projectBlock } from '../../../core/numeric/nmf-blocks';
-import { truncatedSvd } from '../../../core/numeric/truncated-svd';
+import { svdBlockStep } from '../../../core/numeric/block-svd';
 import { BlockTaskDef } from '../blocks/block-mapper';
 import { feFiles, feKey, getFloat64, getMatrix, putFloat64 } from './block-files';
 
 export interface NmfInitInput {
-  /** the blocks whose TF-IDF rows the SVD sees, in block order */
+  /** all of X's blocks, in block order */
   blocks: number[];
-  /** true when they are all of X's blocks: then W's and Hᵀ's start are fitNmf's, written here */
-  all: boolean;
-}
-
-export interface NmfInitOutput {
-  /** rows the SVD saw */
-  rows: number;
-  /** the sample's top singular values */
-  singularValues: number[];
 }
 
 /**
- * NMF's start (NNDSVDa). On all of X (`all`), exactly fitNmf's initialisation: W's start per block
- * (`nmf/0/w-<b>`) and Hᵀ's (`nmf/1/ht`). On a sample of the blocks, the sample's top right singular
- * vectors (`init/vt`), from which the driver and the first W sweep build the start (nmf-blocks.ts).
+ * NMF's start (NNDSVDa) on all of X in one task: exactly fitNmf's initialisation (the Lanczos SVD of X),
+ * written as W's start per block (`nmf/0/w-<b>`) and Hᵀ's (`nmf/1/ht`).
  */
-export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, NmfInitOutput> = {
+export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, { rows: number }> = {
   name: 'fe.nmf-init',
-  async run(ctx, { blocks, all }) {
+  async run(ctx, { blocks }) {
     const k = ctx.params.topics;
     const parts = await Promise.all(blocks.map((b) => getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(b)))));
     const X = stackRows(parts);
-    if (all) {
-      const start = initializeNmf(X, { nComponents: k, randomState: ctx.params.nmfSeed });
-      let first = 0;
-      for (let i = 0; i < blocks.length; i++) {
-        const rows = parts[i]!.rows;
-        await putFloat64(
-          ctx.store,
-          feKey(ctx, feFiles.w(0, blocks[i]!)),
-          start.W.subarray(first * k, (first + rows) * k),
-        );
-        first += rows;
-      }
-      await putFloat64(ctx.store, feKey(ctx, feFiles.ht(1)), transposeDense(start.H, k, X.cols));
-      return { rows: X.rows, singularValues: [] };
+    const start = initializeNmf(X, { nComponents: k, randomState: ctx.params.nmfSeed });
+    let first = 0;
+    for (let i = 0; i < blocks.length; i++) {
+      const rows = parts[i]!.rows;
+      await putFloat64(
+        ctx.store,
+        feKey(ctx, feFiles.w(0, blocks[i]!)),
+        start.W.subarray(first * k, (first + rows) * k),
+      );
+      first += rows;
     }
-    const svd = truncatedSvd(X, k);
-    const Vt = new Float64Array(X.cols * k);
-    for (let t = 0; t < k; t++) for (let j = 0; j < X.cols; j++) Vt[j * k + t] = svd.V[t]![j]!;
-    await putFloat64(ctx.store, feKey(ctx, feFiles.initVt), Vt);
-    return { rows: X.rows, singularValues: Array.from(svd.S) };
+    await putFloat64(ctx.store, feKey(ctx, feFiles.ht(1)), transposeDense(start.H, k, X.cols));
+    return { rows: X.rows };
+  },
+};
+
+/**
+ * One round of the subspace iteration for X's top right singular vectors (block-svd.ts) over a block,
+ * given the round's orthonormal basis Z (`svd/<r>/z`, cols × p): writes X_bᵀX_bZ (`svd/<r>/xtxz-<b>`),
+ * returns (X_bZ)ᵀ(X_bZ).
+ */
+export const SVD_STEP_TASK: BlockTaskDef<{ block: number; round: number; p: number }, { G: number[] }> = {
+  name: 'fe.svd-step',
+  async run(ctx, { block, round, p }) {
+    const X = await getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+    const Z = await getFloat64(ctx.store, feKey(ctx, feFiles.svdZ(round)), X.cols * p);
+    const step = svdBlockStep(X, Z, p);
+    await putFloat64(ctx.store, feKey(ctx, feFiles.svdXtXZ(round, block)), step.XtXZ);
+    return { G: Array.from(step.G) };
   },
 };
 
@@ -58,7 +57,7 @@ export interface ProjectOutput {
   negative2: number[];
 }
 
-/** A block's share of ‖(X·v_t)₊‖² and ‖(X·v_t)₋‖² for the sample's singular vectors. */
+/** A block's share of ‖(X·v_t)₊‖² and ‖(X·v_t)₋‖² for X's top right singular vectors v_t (`init/vt`). */
 export const NMF_PROJECT_TASK: BlockTaskDef<{ block: number }, ProjectOutput> = {
   name: 'fe.nmf-project',
   async run(ctx, { block }) {
@@ -73,7 +72,7 @@ export const NMF_PROJECT_TASK: BlockTaskDef<{ block: number }, ProjectOutput> = 
 export interface NmfWInput {
   block: number;
   iteration: number;
-  /** at iteration 1 from a sample's SVD: how W's start follows from X_b·V */
+  /** at iteration 1 when the start was not written per block: how W's start follows from X_b·V */
   start?: Omit<NndsvdaStart, 'Ht'>;
 }
 
