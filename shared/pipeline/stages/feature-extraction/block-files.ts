@@ -66,7 +66,7 @@ export function encodeMatrix(m: CsrMatrix): Buffer {
   const nnz = m.indptr[m.rows]!;
   const intBytes = 4 * (m.rows + 1 + nnz);
   const dataAt = 16 + ((intBytes + 7) & ~7);
-  const out = Buffer.alloc(dataAt + 8 * nnz);
+  const out = Buffer.alloc(dataAt + 8 * nnz); // zeroed: the padding's bytes are fixed too
   const head = new Int32Array(out.buffer, out.byteOffset, 4);
   head.set([m.rows, m.cols, nnz, 0]);
   const ints = new Int32Array(out.buffer, out.byteOffset + 16, m.rows + 1 + nnz);
@@ -100,6 +100,61 @@ export async function putMatrix(store: ArtifactStore, key: string, m: CsrMatrix)
 
 export async function getMatrix(store: ArtifactStore, key: string): Promise<CsrMatrix> {
   return decodeMatrix(await store.get(key), store.locate(key));
+}
+
+/**
+ * Decoded TF-IDF blocks this process read lately, by location, with the store's tag of the file they
+ * came from: NMF reads every block once per iteration, and a process that ran a block's task often runs
+ * it again (always, in-process). Bounded by MATRIX_CACHE_BYTES, least recently used first out.
+ */
+const MATRIX_CACHE_BYTES = 128 * 1024 * 1024;
+const matrixCache = new Map<string, { tag: string; matrix: CsrMatrix; bytes: number }>();
+let matrixCacheBytes = 0;
+
+/** getMatrix, from the cache when the file is unchanged (same tag). */
+export async function getMatrixCached(store: ArtifactStore, key: string): Promise<CsrMatrix> {
+  const where = store.locate(key);
+  const before = await store.stat(key);
+  const hit = matrixCache.get(where);
+  if (hit !== undefined) {
+    matrixCache.delete(where);
+    matrixCacheBytes -= hit.bytes;
+    if (before !== undefined && hit.tag === before.tag) {
+      matrixCache.set(where, hit);
+      matrixCacheBytes += hit.bytes;
+      return hit.matrix;
+    }
+  }
+  const buf = await store.get(key);
+  const matrix = decodeMatrix(buf, where);
+  // Cached only when the file did not change while it was read.
+  const after = await store.stat(key);
+  if (before !== undefined && after?.tag === before.tag) remember(where, before.tag, matrix, buf.byteLength);
+  return matrix;
+}
+
+/** putMatrix, keeping the matrix in the cache as written. */
+export async function putMatrixCached(store: ArtifactStore, key: string, m: CsrMatrix): Promise<void> {
+  const bytes = encodeMatrix(m);
+  await store.put(key, bytes);
+  const stat = await store.stat(key);
+  if (stat !== undefined) remember(store.locate(key), stat.tag, m, bytes.byteLength);
+}
+
+function remember(where: string, tag: string, matrix: CsrMatrix, bytes: number): void {
+  if (bytes > MATRIX_CACHE_BYTES) return;
+  const old = matrixCache.get(where);
+  if (old !== undefined) {
+    matrixCache.delete(where);
+    matrixCacheBytes -= old.bytes;
+  }
+  matrixCache.set(where, { tag, matrix, bytes });
+  matrixCacheBytes += bytes;
+  for (const [oldest, entry] of matrixCache) {
+    if (matrixCacheBytes <= MATRIX_CACHE_BYTES) break;
+    matrixCache.delete(oldest);
+    matrixCacheBytes -= entry.bytes;
+  }
 }
 
 /** Terms with their document frequencies, one `<df> <term>` line each (a term holds no newline). */

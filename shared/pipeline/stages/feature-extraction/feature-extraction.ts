@@ -181,7 +181,7 @@ export async function runFeatureExtraction(
   ctx.signal?.throwIfAborted();
   const labelled = await mapper.map(
     TOPICS_TASK,
-    plan.blocks.map((block) => ({ block, header: plan.header, iteration: nmf.nIter, names })),
+    plan.blocks.map((block) => ({ block, iteration: nmf.nIter, names })),
   );
   const sizes = new Array<number>(k).fill(0);
   let cross = 0;

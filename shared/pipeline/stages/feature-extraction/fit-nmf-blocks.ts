@@ -54,7 +54,7 @@ export async function fitNmfOverBlocks(
   let svdRounds = 0;
   if (rows <= singleTaskInitRows) {
     await mapper.map(NMF_INIT_TASK, [{ blocks: [...blocks] }]);
-    Ht = Float64Array.from(await getFloat64(store, feKey(ctx, feFiles.ht(1)), cols * k));
+    Ht = (await getFloat64(store, feKey(ctx, feFiles.ht(1)), cols * k)).slice();
   } else {
     const svd = await blockSvd(ctx, mapper, blocks, rows, cols);
     svdRounds = svd.rounds;

@@ -3,7 +3,7 @@ import { initializeNmf, transposeDense } from '../../../core/numeric/nmf';
 import { NndsvdaStart, nmfBlockStep, nndsvdaBlockW, projectBlock } from '../../../core/numeric/nmf-blocks';
 import { svdBlockStep } from '../../../core/numeric/block-svd';
 import { BlockTaskDef } from '../blocks/block-mapper';
-import { feFiles, feKey, getFloat64, getMatrix, putFloat64 } from './block-files';
+import { feFiles, feKey, getFloat64, getMatrixCached, putFloat64 } from './block-files';
 
 export interface NmfInitInput {
   /** all of X's blocks, in block order */
@@ -18,7 +18,9 @@ export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, { rows: number }> = {
   name: 'fe.nmf-init',
   async run(ctx, { blocks }) {
     const k = ctx.params.topics;
-    const parts = await Promise.all(blocks.map((b) => getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(b)))));
+    const parts = await Promise.all(
+      blocks.map((b) => getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(b)))),
+    );
     const X = stackRows(parts);
     const start = initializeNmf(X, { nComponents: k, randomState: ctx.params.nmfSeed });
     let first = 0;
@@ -44,7 +46,7 @@ export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, { rows: number }> = {
 export const SVD_STEP_TASK: BlockTaskDef<{ block: number; round: number; p: number }, { G: number[] }> = {
   name: 'fe.svd-step',
   async run(ctx, { block, round, p }) {
-    const X = await getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+    const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
     const Z = await getFloat64(ctx.store, feKey(ctx, feFiles.svdZ(round)), X.cols * p);
     const step = svdBlockStep(X, Z, p);
     await putFloat64(ctx.store, feKey(ctx, feFiles.svdXtXZ(round, block)), step.XtXZ);
@@ -62,7 +64,7 @@ export const NMF_PROJECT_TASK: BlockTaskDef<{ block: number }, ProjectOutput> = 
   name: 'fe.nmf-project',
   async run(ctx, { block }) {
     const k = ctx.params.topics;
-    const X = await getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+    const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
     const Vt = await getFloat64(ctx.store, feKey(ctx, feFiles.initVt), X.cols * k);
     const { positive2, negative2 } = projectBlock(X, Vt, k);
     return { positive2, negative2 };
@@ -90,7 +92,7 @@ export const NMF_W_TASK: BlockTaskDef<NmfWInput, NmfWOutput> = {
   name: 'fe.nmf-w',
   async run(ctx, { block, iteration, start }) {
     const k = ctx.params.topics;
-    const X = await getMatrix(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+    const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
     const Ht = await getFloat64(ctx.store, feKey(ctx, feFiles.ht(iteration)), X.cols * k);
     let W: Float64Array;
     if (start !== undefined) {
@@ -98,9 +100,7 @@ export const NMF_W_TASK: BlockTaskDef<NmfWInput, NmfWOutput> = {
       W = nndsvdaBlockW(projectBlock(X, Vt, k).P, X.rows, k, start);
     } else {
       // A copy: the sweep updates it in place, and the store's buffer may be shared.
-      W = Float64Array.from(
-        await getFloat64(ctx.store, feKey(ctx, feFiles.w(iteration - 1, block)), X.rows * k),
-      );
+      W = (await getFloat64(ctx.store, feKey(ctx, feFiles.w(iteration - 1, block)), X.rows * k)).slice();
     }
     const step = nmfBlockStep(X, W, Ht, k);
     await Promise.all([

@@ -19,6 +19,7 @@ import {
   getMatrix,
   putFloat64,
   putMatrix,
+  putMatrixCached,
 } from './block-files';
 
 /** The TF-IDF options of stage 2 (fitTfidfVectorizer's defaults but for the df limits). */
@@ -91,7 +92,7 @@ export const TFIDF_TASK: BlockTaskDef<{ block: number }, TfidfOutput> = {
       idf,
       tfidfOptions(ctx.params),
     );
-    await putMatrix(ctx.store, feKey(ctx, feFiles.tfidf(block)), X);
+    await putMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)), X);
     const nnz = X.indptr[X.rows]!;
     let sum = 0;
     for (let p = 0; p < nnz; p++) sum += X.data[p]!;
