@@ -1,25 +1,18 @@
 /**
  * The top right singular vectors of X = [X_1; X_2; …] (row blocks) by subspace iteration on XᵀX with a
- * Rayleigh–Ritz step: each round every block contributes X_bᵀ(X_b·Z) (cols × p) and (X_b·Z)ᵀ(X_b·Z)
- * (p × p), summed in block order; the rest works on cols × p and p × p matrices. It converges to the same
+ * Rayleigh–Ritz step: each round every block contributes X_bᵀ(X_b·Z) (cols × p), summed in block order;
+ * the rest works on cols × p and p × p matrices. It converges to the same
  * subspace truncatedSvd's Lanczos finds, at the rate (σ_{p+1}/σ_k)² per round, to a residual bound.
  */
 import { CsrMatrix, csrTransposeTimesDense } from './csr';
-import { gram } from './nmf';
 import { Rng } from './random';
 import { spmm } from './sparse-kernels';
 
-/** Block b's share of one round: Gram (X_b·Z)ᵀ(X_b·Z) (p × p) and X_bᵀ·X_b·Z (cols × p). */
-export function svdBlockStep(
-  X: CsrMatrix,
-  Z: Float64Array,
-  p: number,
-): { G: Float64Array; XtXZ: Float64Array } {
+/** Block b's share of one round: X_bᵀ·X_b·Z (cols × p). */
+export function svdBlockStep(X: CsrMatrix, Z: Float64Array, p: number): Float64Array {
   const Y = new Float64Array(X.rows * p);
   spmm(X, Z, p, Y);
-  const G = new Float64Array(p * p);
-  gram(Y, X.rows, p, G);
-  return { G, XtXZ: csrTransposeTimesDense(X, Y, p) };
+  return csrTransposeTimesDense(X, Y, p);
 }
 
 /** A deterministic start: pseudo-random cols × p, orthonormal columns. */
@@ -52,17 +45,25 @@ export function orthonormalizeColumns(Z: Float64Array, cols: number, p: number):
 }
 
 /**
- * Rayleigh–Ritz on span(Z) (Z orthonormal, cols × p) given G = ZᵀXᵀXZ and P = XᵀXZ: the top-k singular
- * values σ_t, right vectors (Vt, cols × k) and the largest residual ‖XᵀX·v_t − σ_t²·v_t‖ / σ_1².
+ * Rayleigh–Ritz on span(Z) (Z orthonormal, cols × p) given P = XᵀXZ: the top-k singular values σ_t,
+ * right vectors (Vt, cols × k) and the largest residual ‖XᵀX·v_t − σ_t²·v_t‖ / σ_1².
  */
 export function ritzVectors(
   Z: Float64Array,
   P: Float64Array,
-  G: Float64Array,
   cols: number,
   p: number,
   k: number,
 ): { S: Float64Array; Vt: Float64Array; residual: number } {
+  // G = ZᵀXᵀXZ, symmetrised against rounding.
+  const G = new Float64Array(p * p);
+  for (let a = 0; a < p; a++) {
+    for (let b = a; b < p; b++) {
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += Z[j * p + a]! * P[j * p + b]! + Z[j * p + b]! * P[j * p + a]!;
+      G[a * p + b] = G[b * p + a] = s / 2;
+    }
+  }
   const { values, vectors } = jacobiEigen(G, p);
   const order = Array.from(values.keys()).sort((a, b) => values[b]! - values[a]! || a - b);
   const S = new Float64Array(k);

@@ -40,17 +40,15 @@ export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, { rows: number }> = {
 
 /**
  * One round of the subspace iteration for X's top right singular vectors (block-svd.ts) over a block,
- * given the round's orthonormal basis Z (`svd/<r>/z`, cols × p): writes X_bᵀX_bZ (`svd/<r>/xtxz-<b>`),
- * returns (X_bZ)ᵀ(X_bZ).
+ * given the round's orthonormal basis Z (`svd/<r>/z`, cols × p): writes X_bᵀX_bZ (`svd/<r>/xtxz-<b>`).
  */
-export const SVD_STEP_TASK: BlockTaskDef<{ block: number; round: number; p: number }, { G: number[] }> = {
+export const SVD_STEP_TASK: BlockTaskDef<{ block: number; round: number; p: number }, object> = {
   name: 'fe.svd-step',
   async run(ctx, { block, round, p }) {
     const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
     const Z = await getFloat64(ctx.store, feKey(ctx, feFiles.svdZ(round)), X.cols * p);
-    const step = svdBlockStep(X, Z, p);
-    await putFloat64(ctx.store, feKey(ctx, feFiles.svdXtXZ(round, block)), step.XtXZ);
-    return { G: Array.from(step.G) };
+    await putFloat64(ctx.store, feKey(ctx, feFiles.svdXtXZ(round, block)), svdBlockStep(X, Z, p));
+    return {};
   },
 };
 
