@@ -80,6 +80,9 @@ async function fitNmfLabels(ticketsCsv: string, params: PipelineParams) {
   return { labels: argmaxRows(nmf.W, X.rows, params.topics), nmf, cols: X.cols };
 }
 
+/** NMF's iterations as map rounds over the blocks, whatever the corpus size. */
+const overBlocks: FeatureExtractionOptions = { singleTaskNmfRows: 0 };
+
 describe('feature extraction over blocks, on the sample (1,140 tickets)', () => {
   let tickets = '';
   let reference: Awaited<ReturnType<typeof fitNmfLabels>>;
@@ -89,18 +92,27 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     await runTextProcessing(ctx, SAMPLE_DATASET);
     tickets = artifact(ctx, ARTIFACTS.tickets);
     reference = await fitNmfLabels(tickets, ctx.params);
-    oneBlock = await stage2(tickets, 'one-block', { blockSize: 20000 });
+    oneBlock = await stage2(tickets, 'one-block', { blockSize: 20000 }, overBlocks);
   });
 
-  it("one block: fitNmf's labels, vocabulary, iterations and reconstruction error", () => {
+  it("NMF in one task (a small corpus): fitNmf's labels and error, the same bytes for any block size", async () => {
+    const whole = await stage2(tickets, 'whole-1', { blockSize: 20000 });
+    const wholeBlocks = await stage2(tickets, 'whole-4', { blockSize: 300 });
+    assert.equal(agreement(whole.labels, reference.labels), 1);
+    assert.equal(whole.topics.nmf.reconstructionError, reference.nmf.reconstructionError);
+    for (const name of ['topics.json', 'tickets_topics.csv', 'tickets_topics.csv.idx'])
+      assert.ok(whole.bytes.get(name)!.equals(wholeBlocks.bytes.get(name)!), `${name} depends on blockSize`);
+  });
+
+  it("iterations over one block: fitNmf's labels, vocabulary, iterations and reconstruction error", () => {
     assert.ok(agreement(oneBlock.labels, reference.labels) >= 0.999);
     assert.equal(oneBlock.topics.vocabularySize, reference.cols);
     assert.equal(oneBlock.topics.nmf.iterations, reference.nmf.nIter);
     assert.equal(oneBlock.topics.nmf.reconstructionError, reference.nmf.reconstructionError);
   });
 
-  it("blocks of 300 (4 blocks): the same vocabulary and top words, labels agree with one block's", async () => {
-    const four = await stage2(tickets, 'four-blocks', { blockSize: 300 });
+  it("iterations over blocks of 300 (4): the same vocabulary and top words, labels agree with one block's", async () => {
+    const four = await stage2(tickets, 'four-blocks', { blockSize: 300 }, overBlocks);
     assert.equal(four.topics.vocabularySize, oneBlock.topics.vocabularySize);
     assert.deepEqual(
       four.topics.topics.map((t) => t.topWords),
@@ -115,9 +127,9 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
   });
 
   it('the same bytes when run again; only topics.json, tickets_topics.csv and its index are added', async () => {
-    const first = await stage2(tickets, 'twice', { blockSize: 300 });
+    const first = await stage2(tickets, 'twice', { blockSize: 300 }, overBlocks);
     const ctx = ctxFor('twice', { blockSize: 300 });
-    await runFeatureExtraction(ctx);
+    await runFeatureExtraction(ctx, overBlocks);
     const second = await readRun(ctx);
     assert.deepEqual(
       [...first.bytes.keys()].sort(),
@@ -129,7 +141,12 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
   });
 
   it("NMF started from the block-wise SVD (4 blocks): fitNmf's labels and iterations", async () => {
-    const run = await stage2(tickets, 'block-svd', { blockSize: 300 }, { singleTaskInitRows: 0 });
+    const run = await stage2(
+      tickets,
+      'block-svd',
+      { blockSize: 300 },
+      { ...overBlocks, singleTaskInitRows: 0 },
+    );
     const a = agreement(run.labels, reference.labels);
     assert.ok(a >= 0.999, `agreement ${a}`);
     assert.equal(run.topics.nmf.iterations, reference.nmf.nIter);
@@ -147,7 +164,7 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     };
     fs.mkdirSync(runDir(config.storageDir, ctx.runId), { recursive: true });
     fs.copyFileSync(tickets, artifact(ctx, ARTIFACTS.tickets));
-    await assert.rejects(runFeatureExtraction(ctx), (err: Error) => err.name === 'AbortError');
+    await assert.rejects(runFeatureExtraction(ctx, overBlocks), (err: Error) => err.name === 'AbortError');
     assert.equal(fs.existsSync(artifact(ctx, ARTIFACTS.topics)), false);
     assert.equal(fs.existsSync(artifact(ctx, ARTIFACTS.ticketsTopics)), false);
   });
@@ -166,14 +183,24 @@ describe(
       reference = await fitNmfLabels(tickets, ctx.params);
     });
 
-    it("blocks of 4000: labels agree with the single-process fitNmf's (≥ 0.99)", async () => {
-      const run = await stage2(tickets, 'dev-blocks', { blockSize: 4000 });
+    it("the default (NMF in one task, 15,930 tickets): fitNmf's labels", async () => {
+      const run = await stage2(tickets, 'dev-default', {});
+      assert.equal(agreement(run.labels, reference.labels), 1);
+    });
+
+    it("iterations over blocks of 4000: labels agree with the single-process fitNmf's (≥ 0.99)", async () => {
+      const run = await stage2(tickets, 'dev-blocks', { blockSize: 4000 }, overBlocks);
       const a = agreement(run.labels, reference.labels);
       assert.ok(a >= 0.99, `agreement ${a}`);
     });
 
     it("blocks of 4000, NMF started from the block-wise SVD: labels agree with fitNmf's (≥ 0.99)", async () => {
-      const run = await stage2(tickets, 'dev-block-svd', { blockSize: 4000 }, { singleTaskInitRows: 0 });
+      const run = await stage2(
+        tickets,
+        'dev-block-svd',
+        { blockSize: 4000 },
+        { ...overBlocks, singleTaskInitRows: 0 },
+      );
       const a = agreement(run.labels, reference.labels);
       assert.ok(a >= 0.99, `agreement ${a}`);
     });

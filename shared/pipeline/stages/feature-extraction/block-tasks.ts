@@ -1,5 +1,5 @@
 import { BlockTaskDef } from '../blocks/block-mapper';
-import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
+import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_WHOLE_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
 import { DF_TASK, TFIDF_TASK } from './tfidf-tasks';
 import { TOPICS_TASK } from './topics-task';
 
@@ -7,6 +7,7 @@ import { TOPICS_TASK } from './topics-task';
 export const FEATURE_EXTRACTION_TASKS: readonly BlockTaskDef<never, unknown>[] = [
   DF_TASK,
   TFIDF_TASK,
+  NMF_WHOLE_TASK,
   NMF_INIT_TASK,
   SVD_STEP_TASK,
   NMF_PROJECT_TASK,

@@ -19,7 +19,7 @@ import {
   secondsSince,
 } from '../context';
 import { FE_BLOCKS_DIR, decodeTerms, feFiles, feKey } from './block-files';
-import { SINGLE_TASK_INIT_ROWS, fitNmfOverBlocks } from './fit-nmf-blocks';
+import { SINGLE_TASK_INIT_ROWS, SINGLE_TASK_NMF_ROWS, fitNmfOverBlocks } from './fit-nmf-blocks';
 import { DF_TASK, TFIDF_TASK, putVocabulary, tfidfOptions } from './tfidf-tasks';
 import { TOPICS_TASK } from './topics-task';
 import { nameTopics, TopicWords } from './topic-names';
@@ -68,6 +68,8 @@ export interface FeatureExtractionResult {
 
 /** Options of a run of the stage for tools and tests; the pipeline uses the defaults. */
 export interface FeatureExtractionOptions {
+  /** up to this many tickets NMF runs whole in one task (SINGLE_TASK_NMF_ROWS) */
+  singleTaskNmfRows?: number;
   /** up to this many tickets NMF's start is computed in one task (SINGLE_TASK_INIT_ROWS) */
   singleTaskInitRows?: number;
 }
@@ -156,15 +158,10 @@ export async function runFeatureExtraction(
   const k = params.topics;
   const nmfStart = performance.now();
   const blocks = plan.blocks.map((b) => b.index);
-  const nmf = await fitNmfOverBlocks(
-    ctx,
-    mapper,
-    blocks,
-    n,
-    cols,
-    sum / (n * cols),
-    opts.singleTaskInitRows ?? SINGLE_TASK_INIT_ROWS,
-  );
+  const nmf = await fitNmfOverBlocks(ctx, mapper, blocks, n, cols, sum / (n * cols), {
+    singleTaskNmfRows: opts.singleTaskNmfRows ?? SINGLE_TASK_NMF_ROWS,
+    singleTaskInitRows: opts.singleTaskInitRows ?? SINGLE_TASK_INIT_ROWS,
+  });
   const nmfSeconds = secondsSince(nmfStart);
   await ctx.progress?.(80);
 
@@ -189,9 +186,10 @@ export async function runFeatureExtraction(
     l.sizes.forEach((s, t) => (sizes[t]! += s));
     cross += l.cross;
   }
-  const reconstructionError = frobeniusFromTerms(squaredNorm, nmf.WtW, nmf.Ht, cols, k, cross);
+  const reconstructionError =
+    nmf.reconstructionError ?? frobeniusFromTerms(squaredNorm, nmf.WtW!, nmf.Ht, cols, k, cross);
   ctx.log.info(
-    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${reconstructionError.toFixed(4)}, over ${nb} block(s)${nmf.svdRounds > 0 ? `, start from ${nmf.svdRounds} rounds of a block-wise SVD` : ''}, in ${nmfSeconds} s`,
+    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${reconstructionError.toFixed(4)}, ${nmf.WtW ? `over ${nb} block(s)` : 'in one task'}${nmf.svdRounds > 0 ? `, start from ${nmf.svdRounds} rounds of a block-wise SVD` : ''}, in ${nmfSeconds} s`,
   );
 
   await concatIndexedParts(

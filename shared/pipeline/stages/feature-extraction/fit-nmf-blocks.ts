@@ -3,8 +3,17 @@ import { addInto, nndsvdaStart, NndsvdaStart } from '../../../core/numeric/nmf-b
 import { BlockMapper } from '../blocks/block-mapper';
 import { StageContext } from '../context';
 import { feFiles, feKey, getFloat64, putFloat64 } from './block-files';
-import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
+import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_WHOLE_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
 import { orthonormalizeColumns, ritzVectors, svdStart } from '../../../core/numeric/block-svd';
+
+/**
+ * Up to this many tickets NMF runs whole in one task (fitNmf on the stacked blocks, exactly, whatever the
+ * block size). An iteration over the blocks costs a map round (tens of milliseconds of job round trips
+ * on a busy 2-core machine), about its work on 50,000 rows (~0.6 µs a row): below that, spreading the
+ * iterations over workers makes the stage slower; above, it makes it scale (10× the dev data, 160,000
+ * tickets, runs its iterations on all workers).
+ */
+export const SINGLE_TASK_NMF_ROWS = 50_000;
 
 /**
  * NMF's NNDSVDa start needs X's top-k singular vectors. Up to this many tickets one task computes it
@@ -30,15 +39,17 @@ export interface BlockNmfResult {
   nIter: number;
   /** Hᵀ's final value (cols × k), also in `nmf/<nIter + 1>/ht` */
   Ht: Float64Array;
-  /** WᵀW of the final W (k × k) */
-  WtW: Float64Array;
+  /** fitNmf's reconstruction error when NMF ran whole in one task */
+  reconstructionError?: number;
+  /** WᵀW of the final W (k × k), when NMF ran over the blocks */
+  WtW?: Float64Array;
   /** rounds of the block-wise SVD of the start (0: the start was computed in one task) */
   svdRounds: number;
 }
 
 /**
- * fitNmf (nmf.ts: sklearn's coordinate descent from NNDSVDa) over X's blocks (`tfidf-<b>` files): per
- * iteration one map of the W sweep over the blocks, then here, over the summed partial sums (in block
+ * fitNmf (nmf.ts: sklearn's coordinate descent from NNDSVDa) over X's blocks (`tfidf-<b>` files): whole
+ * in one task for a small corpus; otherwise per iteration one map of the W sweep over the blocks, then here, over the summed partial sums (in block
  * order), the Hᵀ sweep and sklearn's stopping rule. Only the files of the last two iterations are kept.
  */
 export async function fitNmfOverBlocks(
@@ -48,14 +59,19 @@ export async function fitNmfOverBlocks(
   rows: number,
   cols: number,
   mean: number,
-  singleTaskInitRows: number,
+  limits: { singleTaskNmfRows: number; singleTaskInitRows: number },
 ): Promise<BlockNmfResult> {
   const { params, store } = ctx;
   const k = params.topics;
+  if (rows <= limits.singleTaskNmfRows) {
+    const [whole] = await mapper.map(NMF_WHOLE_TASK, [{ blocks: [...blocks] }]);
+    const Ht = await getFloat64(store, feKey(ctx, feFiles.ht(whole!.nIter + 1)), cols * k);
+    return { nIter: whole!.nIter, Ht, reconstructionError: whole!.reconstructionError, svdRounds: 0 };
+  }
   let Ht: Float64Array;
   let start: Omit<NndsvdaStart, 'Ht'> | undefined;
   let svdRounds = 0;
-  if (rows <= singleTaskInitRows) {
+  if (rows <= limits.singleTaskInitRows) {
     await mapper.map(NMF_INIT_TASK, [{ blocks: [...blocks] }]);
     Ht = (await getFloat64(store, feKey(ctx, feFiles.ht(1)), cols * k)).slice();
   } else {

@@ -1,9 +1,61 @@
 import { CsrMatrix } from '../../../core/numeric/csr';
-import { initializeNmf, transposeDense } from '../../../core/numeric/nmf';
+import { fitNmf, initializeNmf, transposeDense } from '../../../core/numeric/nmf';
 import { NndsvdaStart, nmfBlockStep, nndsvdaBlockW, projectBlock } from '../../../core/numeric/nmf-blocks';
 import { svdBlockStep } from '../../../core/numeric/block-svd';
-import { BlockTaskDef } from '../blocks/block-mapper';
+import { BlockTaskContext, BlockTaskDef } from '../blocks/block-mapper';
 import { feFiles, feKey, getFloat64, getMatrixCached, putFloat64 } from './block-files';
+
+export interface NmfWholeOutput {
+  nIter: number;
+  reconstructionError: number;
+}
+
+/**
+ * fitNmf itself on all of X's blocks in one task, for a corpus small enough that one iteration's map
+ * round would cost more than its work: writes W's final value per block (`nmf/<nIter>/w-<b>`) and Hᵀ's
+ * (`nmf/<nIter + 1>/ht`), as the block-wise iterations leave them.
+ */
+export const NMF_WHOLE_TASK: BlockTaskDef<{ blocks: number[] }, NmfWholeOutput> = {
+  name: 'fe.nmf-whole',
+  async run(ctx, { blocks }) {
+    const { params } = ctx;
+    const k = params.topics;
+    const parts = await Promise.all(
+      blocks.map((b) => getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(b)))),
+    );
+    const X = stackRows(parts);
+    const nmf = fitNmf(X, {
+      nComponents: k,
+      tol: params.nmfTol,
+      maxIter: params.nmfMaxIter,
+      randomState: params.nmfSeed,
+    });
+    await putBlocksOfW(ctx, blocks, parts, nmf.W, nmf.nIter, k);
+    await putFloat64(ctx.store, feKey(ctx, feFiles.ht(nmf.nIter + 1)), transposeDense(nmf.H, k, X.cols));
+    return { nIter: nmf.nIter, reconstructionError: nmf.reconstructionError };
+  },
+};
+
+/** W (all blocks' rows) as one file per block, `nmf/<iteration>/w-<b>`. */
+async function putBlocksOfW(
+  ctx: BlockTaskContext,
+  blocks: readonly number[],
+  parts: readonly CsrMatrix[],
+  W: Float64Array,
+  iteration: number,
+  k: number,
+): Promise<void> {
+  let first = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    const rows = parts[i]!.rows;
+    await putFloat64(
+      ctx.store,
+      feKey(ctx, feFiles.w(iteration, blocks[i]!)),
+      W.subarray(first * k, (first + rows) * k),
+    );
+    first += rows;
+  }
+}
 
 export interface NmfInitInput {
   /** all of X's blocks, in block order */
@@ -23,16 +75,7 @@ export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, { rows: number }> = {
     );
     const X = stackRows(parts);
     const start = initializeNmf(X, { nComponents: k, randomState: ctx.params.nmfSeed });
-    let first = 0;
-    for (let i = 0; i < blocks.length; i++) {
-      const rows = parts[i]!.rows;
-      await putFloat64(
-        ctx.store,
-        feKey(ctx, feFiles.w(0, blocks[i]!)),
-        start.W.subarray(first * k, (first + rows) * k),
-      );
-      first += rows;
-    }
+    await putBlocksOfW(ctx, blocks, parts, start.W, 0, k);
     await putFloat64(ctx.store, feKey(ctx, feFiles.ht(1)), transposeDense(start.H, k, X.cols));
     return { rows: X.rows };
   },
