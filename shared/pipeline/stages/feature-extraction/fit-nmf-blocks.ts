@@ -17,22 +17,27 @@ export const SINGLE_TASK_NMF_ROWS = 50_000;
 
 /**
  * NMF's NNDSVDa start needs X's top-k singular vectors. Up to this many tickets one task computes it
- * exactly as fitNmf does (the Lanczos SVD of all of X, in memory: ≤ 100,000 TF-IDF rows and k of its
- * vectors). Beyond, the right singular vectors come from a subspace iteration whose rounds are maps over
- * the blocks (block-svd.ts, to a residual of SVD_TOLERANCE) and W's start from X·V block by block
- * (nmf-blocks.ts): the same start to rounding, with no process holding more than a block.
+ * exactly as fitNmf does: the Lanczos SVD of all of X in memory, ≤ 200,000 TF-IDF rows (~50 MB at the
+ * dev data's 20 terms a ticket), their transpose and ~30 Lanczos vectors (~50 MB), well under a
+ * process's 1 GB, and faster than ~15 map rounds up to there (10× the dev data). Beyond, the right
+ * singular vectors come from a subspace iteration whose rounds are maps over the blocks (block-svd.ts,
+ * to a residual of SVD_TOLERANCE) and W's start from X·V block by block (nmf-blocks.ts): the same start
+ * to rounding, with no process holding more than a block.
  */
-export const SINGLE_TASK_INIT_ROWS = 100_000;
+export const SINGLE_TASK_INIT_ROWS = 200_000;
 
 /**
  * ‖XᵀX·v − σ²·v‖ ≤ this · σ₁² for each of the k vectors: on the dev data within ~1e-7 of Lanczos's in
- * angle (14 rounds), well inside the ~1e-5 of sklearn's own start (randomized_svd).
+ * angle (17 rounds), well inside the ~1e-5 of sklearn's own start (randomized_svd).
  */
 export const SVD_TOLERANCE = 1e-7;
 /** Rounds after which the subspace iteration stops, converged or not (it is only NMF's start). */
 export const SVD_MAX_ROUNDS = 100;
-/** Extra basis vectors of the subspace iteration (randomized_svd's n_oversamples). */
-const SVD_OVERSAMPLES = 10;
+/**
+ * Extra basis vectors of the subspace iteration: with 5 (k = 3) the dev data takes 17 rounds, with 10
+ * 14 rounds at 13/8 of the work per round.
+ */
+const SVD_OVERSAMPLES = 5;
 
 export interface BlockNmfResult {
   /** iterations as sklearn counts them; also the iteration whose `nmf/<i>/w-<b>` files hold W's final value */

@@ -57,8 +57,11 @@ export const TOPICS_TASK: BlockTaskDef<TopicsInput, TopicsOutput> = {
     const rows = Buffer.allocUnsafe(total);
     for (let r = 0, at = 0; r < block.rows; r++) {
       const from = offsets[r]! - block.start;
-      at += text.copy(rows, at, from, from + lengths[r]!);
-      at += suffixes[labels[r]!]!.copy(rows, at);
+      // TypedArray#set: a plain memory copy, several times cheaper per call than Buffer#copy.
+      rows.set(text.subarray(from, from + lengths[r]!), at);
+      at += lengths[r]!;
+      rows.set(suffixes[labels[r]!]!, at);
+      at += suffixes[labels[r]!]!.length;
       lengths[r]! += suffixes[labels[r]!]!.length;
     }
     const out = await IndexedCsvWriter.open(ctx.store, feKey(ctx, feFiles.topicsPart(block.index)), null);
