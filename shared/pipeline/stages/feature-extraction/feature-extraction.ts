@@ -79,9 +79,10 @@ export interface FeatureExtractionOptions {
  * the argmax of its row of W. Writes `topics.json` and `tickets_topics.csv` (with its row index).
  *
  * The work per ticket runs as block tasks over fixed blocks of tickets.csv (blockSize rows): document
- * frequencies, TF-IDF rows, each NMF iteration's W sweep, each ticket's topic. This function, inline in
- * a worker, only reduces their small results in block order (vocabulary, k × k and cols × k sums, Hᵀ's
- * sweep): it holds no per-ticket data, and the bytes do not depend on who ran which block.
+ * frequencies, TF-IDF rows, NMF (whole in one task for a small corpus, else each iteration's W sweep per
+ * block: fit-nmf-blocks.ts), each ticket's topic. This function, inline in a worker, only reduces their
+ * small results in block order (vocabulary, k × k and cols × k sums, Hᵀ's sweep): it holds no per-ticket
+ * data, and the bytes do not depend on who ran which block.
  */
 export async function runFeatureExtraction(
   ctx: StageContext,
