@@ -70,6 +70,7 @@ describe('stage functions on an S3 store (s3rver)', () => {
         'tickets.csv',
         'tickets.csv.idx',
         'tickets_topics.csv',
+        'tickets_topics.csv.idx',
         'topics.json',
       ],
       'every artifact, and no chunk or fold files left',

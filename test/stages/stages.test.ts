@@ -57,6 +57,7 @@ describe('stage functions, without BullMQ', () => {
         'tickets.csv',
         'tickets.csv.idx',
         'tickets_topics.csv',
+        'tickets_topics.csv.idx',
         'topics.json',
       ],
     );

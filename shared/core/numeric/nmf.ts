@@ -123,7 +123,7 @@ function solve(
 }
 
 /** Transpose of a row-major r × c matrix. */
-function transposeDense(A: Float64Array, r: number, c: number): Float64Array {
+export function transposeDense(A: Float64Array, r: number, c: number): Float64Array {
   const out = new Float64Array(r * c);
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = A[i * c + j]!;
   return out;
@@ -210,7 +210,7 @@ function initialize(
 }
 
 /** Gram matrix AᵀA (k × k) of a row-major n × k matrix. */
-function gram(A: Float64Array, n: number, k: number, out: Float64Array): void {
+export function gram(A: Float64Array, n: number, k: number, out: Float64Array): void {
   out.fill(0);
   for (let i = 0; i < n; i++) {
     const o = i * k;
@@ -226,7 +226,7 @@ function gram(A: Float64Array, n: number, k: number, out: Float64Array): void {
  * One cyclic coordinate-descent sweep over all entries of W (n × k) for min ½‖X − W·Hᵀ‖² given
  * HHt = HᵀH and XHt = X·H; component-major order like _update_cdnmf_fast. Returns Σ|projected grad|.
  */
-function cdSweep(W: Float64Array, HHt: Float64Array, XHt: Float64Array, n: number, k: number): number {
+export function cdSweep(W: Float64Array, HHt: Float64Array, XHt: Float64Array, n: number, k: number): number {
   let violation = 0;
   for (let t = 0; t < k; t++) {
     const hess = HHt[t * k + t]!;

@@ -8,7 +8,7 @@ export const FEATURE_BLOCK_QUEUE = 'feature-blocks';
 export const FEATURE_EXTRACTION = {
   name: 'feature-extraction',
   params: ['topics', 'minDf', 'maxDf', 'nmfSeed', 'nmfTol', 'nmfMaxIter', 'topicDictionary', 'blockSize'],
-  artifacts: [ARTIFACTS.topics, ARTIFACTS.ticketsTopics],
+  artifacts: [ARTIFACTS.topics, ARTIFACTS.ticketsTopics, ARTIFACTS.ticketsTopicsIndex],
   tags: ['feature_extraction', 'topic_modeling'],
   timeoutMs: 3600_000,
   // The stage function drives block tasks (document frequencies, TF-IDF rows, NMF sweeps, topics) and

@@ -1,10 +1,27 @@
-import { DEFAULT_TOKEN_PATTERN, fitTfidfVectorizer } from '../../../core/numeric/vectorizer';
-import { argmaxRows, fitNmf } from '../../../core/numeric/nmf';
+import { idfFromDocumentFrequencies } from '../../../core/numeric/vectorizer';
+import {
+  DocumentFrequencies,
+  mergeDocumentFrequencies,
+  pruneVocabulary,
+} from '../../../core/numeric/document-frequencies';
+import { frobeniusFromTerms } from '../../../core/numeric/nmf-blocks';
 import { csvRow } from '../../../core/io/csv';
+import { concatIndexedParts } from '../../../core/io/row-index';
 import { checkParamsAgainstData } from '../../../core/config/pipeline-params';
 import { BadInputError } from '../../../core/errors';
-import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS, artifactKey, secondsSince } from '../context';
-import { readTicketRows } from '../read-tickets-csv';
+import { planBlocks } from '../blocks/plan-blocks';
+import {
+  ARTIFACTS,
+  StageContext,
+  TICKETS_TOPICS_COLUMNS,
+  artifactKey,
+  blocksOf,
+  secondsSince,
+} from '../context';
+import { FE_BLOCKS_DIR, decodeTerms, feFiles, feKey } from './block-files';
+import { SINGLE_TASK_INIT_ROWS, SINGLE_TASK_NMF_ROWS, fitNmfOverBlocks } from './fit-nmf-blocks';
+import { DF_TASK, TFIDF_TASK, putVocabulary, tfidfOptions } from './tfidf-tasks';
+import { TOPICS_TASK } from './topics-task';
 import { nameTopics, TopicWords } from './topic-names';
 
 export const TOP_WORDS = 15;
@@ -49,22 +66,46 @@ export interface FeatureExtractionResult {
   seconds: number;
 }
 
+/** Options of a run of the stage for tools and tests; the pipeline uses the defaults. */
+export interface FeatureExtractionOptions {
+  /** up to this many tickets NMF runs whole in one task (SINGLE_TASK_NMF_ROWS) */
+  singleTaskNmfRows?: number;
+  /** up to this many tickets NMF's start is computed in one task (SINGLE_TASK_INIT_ROWS) */
+  singleTaskInitRows?: number;
+}
+
 /**
  * Stage 2: TF-IDF over the processed text, NMF with k topics; every ticket's topic (its pseudo-label) is
- * the argmax of its row of W. Writes `topics.json` and `tickets_topics.csv`.
+ * the argmax of its row of W. Writes `topics.json` and `tickets_topics.csv` (with its row index).
+ *
+ * The work per ticket runs as block tasks over fixed blocks of tickets.csv (blockSize rows): document
+ * frequencies, TF-IDF rows, NMF (whole in one task for a small corpus, else each iteration's W sweep per
+ * block: fit-nmf-blocks.ts), each ticket's topic. This function, inline in a worker, only reduces their
+ * small results in block order (vocabulary, k × k and cols × k sums, Hᵀ's sweep): it holds no per-ticket
+ * data, and the bytes do not depend on who ran which block.
  */
-export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureExtractionResult> {
+export async function runFeatureExtraction(
+  ctx: StageContext,
+  opts: FeatureExtractionOptions = {},
+): Promise<FeatureExtractionResult> {
   const start = performance.now();
-  const { params } = ctx;
+  const { params, store } = ctx;
+  const mapper = blocksOf(ctx);
   const ticketsFile = artifactKey(ctx, ARTIFACTS.tickets);
-  const rows = await readTicketRows(ctx, ARTIFACTS.tickets, false);
-  const n = rows.processed.length;
-  ctx.log.info(`read ${n} tickets from ${ARTIFACTS.tickets} in ${secondsSince(start)} s`);
+  const plan = await planBlocks(store, ticketsFile, params.blockSize);
+  const n = plan.rows;
+  const nb = plan.blocks.length;
+  ctx.log.info(`${n} tickets in ${ARTIFACTS.tickets}: ${nb} block(s) of up to ${params.blockSize}`);
   // Failures certain from the ticket count fail now, on the first attempt: retrying cannot fix them.
   const problems = checkParamsAgainstData(params, n);
   if (problems.length > 0) throw new BadInputError(`${ticketsFile}: ${n} ticket(s): ${problems.join('; ')}`);
-  const anyTerm = new RegExp(DEFAULT_TOKEN_PATTERN.source, 'u');
-  if (!rows.processed.some((text) => anyTerm.test(text))) {
+
+  const tfidfStart = performance.now();
+  const counted = await mapper.map(
+    DF_TASK,
+    plan.blocks.map((block) => ({ block, header: plan.header })),
+  );
+  if (!counted.some((c) => c.anyTerm)) {
     throw new BadInputError(
       `${ticketsFile}: none of the ${n} tickets has a processed term left (no nouns in the narratives), so the TF-IDF vocabulary is empty: use a dataset with real narratives`,
     );
@@ -74,70 +115,98 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
       `TF-IDF vocabulary of ${size} term(s) over ${n} tickets after pruning with minDf ${params.minDf} and maxDf ${params.maxDf}, ${why}: lower minDf or raise maxDf`,
       cause === undefined ? undefined : { cause },
     );
-  let tfidf: ReturnType<typeof fitTfidfVectorizer>;
-  const tfidfStart = performance.now();
+  let all: DocumentFrequencies = { docs: 0, terms: [], df: [] };
+  for (const block of plan.blocks) {
+    const terms = decodeTerms((await store.get(feKey(ctx, feFiles.terms(block.index)))).toString('utf8'));
+    all = mergeDocumentFrequencies([all, { docs: counted[block.index]!.rows, ...terms }]);
+  }
+  let pruned: ReturnType<typeof pruneVocabulary>;
   try {
-    tfidf = fitTfidfVectorizer(rows.processed, { minDf: params.minDf, maxDf: params.maxDf });
+    pruned = pruneVocabulary(all, tfidfOptions(params));
   } catch (err) {
     // The options are valid and the df limits feasible (checked above), so a RangeError here means no
     // term's document frequency falls between them.
     if (err instanceof RangeError) throw vocabularyProblem(0, 'empty', err);
     throw err;
   }
-  if (tfidf.vocabulary.length < params.topics) {
-    throw vocabularyProblem(tfidf.vocabulary.length, `fewer terms than the ${params.topics} topics`);
+  const { vocabulary } = pruned;
+  const cols = vocabulary.length;
+  if (cols < params.topics) throw vocabularyProblem(cols, `fewer terms than the ${params.topics} topics`);
+  await putVocabulary(
+    ctx,
+    vocabulary,
+    pruned.df,
+    idfFromDocumentFrequencies(pruned.df, n, tfidfOptions(params)),
+  );
+  ctx.signal?.throwIfAborted();
+  const tfidf = await mapper.map(
+    TFIDF_TASK,
+    plan.blocks.map((block) => ({ block: block.index })),
+  );
+  let nnz = 0;
+  let sum = 0;
+  let squaredNorm = 0;
+  for (const t of tfidf) {
+    nnz += t.nnz;
+    sum += t.sum;
+    squaredNorm += t.squaredNorm;
   }
   ctx.log.info(
-    `TF-IDF: vocabulary ${tfidf.vocabulary.length} terms (minDf ${params.minDf}, maxDf ${params.maxDf}), ${tfidf.matrix.data.length} non-zeros, in ${secondsSince(tfidfStart)} s`,
+    `TF-IDF: vocabulary ${cols} terms (minDf ${params.minDf}, maxDf ${params.maxDf}), ${nnz} non-zeros, in ${secondsSince(tfidfStart)} s`,
   );
   await ctx.progress?.(30);
+
   const k = params.topics;
   const nmfStart = performance.now();
-  const nmf = fitNmf(tfidf.matrix, {
-    nComponents: k,
-    tol: params.nmfTol,
-    maxIter: params.nmfMaxIter,
-    randomState: params.nmfSeed,
+  const blocks = plan.blocks.map((b) => b.index);
+  const nmf = await fitNmfOverBlocks(ctx, mapper, blocks, n, cols, sum / (n * cols), {
+    singleTaskNmfRows: opts.singleTaskNmfRows ?? SINGLE_TASK_NMF_ROWS,
+    singleTaskInitRows: opts.singleTaskInitRows ?? SINGLE_TASK_INIT_ROWS,
   });
-  ctx.log.info(
-    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${nmf.reconstructionError.toFixed(4)}, in ${secondsSince(nmfStart)} s`,
-  );
+  const nmfSeconds = secondsSince(nmfStart);
   await ctx.progress?.(80);
 
-  const cols = tfidf.vocabulary.length;
   const topicWords: TopicWords[] = [];
+  const row = new Float64Array(cols);
   for (let t = 0; t < k; t++) {
+    for (let j = 0; j < cols; j++) row[j] = nmf.Ht[j * k + t]!;
     const order = Array.from({ length: cols }, (_, i) => i);
-    const row = nmf.H.subarray(t * cols, (t + 1) * cols);
     order.sort((a, b) => row[b]! - row[a]! || a - b);
     const top = order.slice(0, TOP_WORDS);
-    topicWords.push({ words: top.map((i) => tfidf.vocabulary[i]!), weights: top.map((i) => row[i]!) });
+    topicWords.push({ words: top.map((i) => vocabulary[i]!), weights: top.map((i) => row[i]!) });
   }
   const names = nameTopics(topicWords, params.topicDictionary);
-  const labels = argmaxRows(nmf.W, rows.processed.length, k);
+  ctx.signal?.throwIfAborted();
+  const labelled = await mapper.map(
+    TOPICS_TASK,
+    plan.blocks.map((block) => ({ block, iteration: nmf.nIter, names })),
+  );
   const sizes = new Array<number>(k).fill(0);
-  for (const label of labels) sizes[label]!++;
-
-  const out = await ctx.store.openWriter(artifactKey(ctx, ARTIFACTS.ticketsTopics));
-  try {
-    await out.write(csvRow(TICKETS_TOPICS_COLUMNS));
-    for (let r = 0; r < labels.length; r++) {
-      await out.write(
-        csvRow([rows.narratives[r]!, rows.categories[r]!, rows.processed[r]!, names[labels[r]!]!]),
-      );
-    }
-    await out.commit();
-  } catch (err) {
-    await out.abort();
-    throw err;
+  let cross = 0;
+  for (const l of labelled) {
+    l.sizes.forEach((s, t) => (sizes[t]! += s));
+    cross += l.cross;
   }
+  const reconstructionError =
+    nmf.reconstructionError ?? frobeniusFromTerms(squaredNorm, nmf.WtW!, nmf.Ht, cols, k, cross);
+  ctx.log.info(
+    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${reconstructionError.toFixed(4)}, ${nmf.WtW ? `over ${nb} block(s)` : 'in one task'}${nmf.svdRounds > 0 ? `, start from ${nmf.svdRounds} rounds of a block-wise SVD` : ''}, in ${nmfSeconds} s`,
+  );
+
+  await concatIndexedParts(
+    store,
+    plan.blocks.map((b) => feKey(ctx, feFiles.topicsPart(b.index))),
+    artifactKey(ctx, ARTIFACTS.ticketsTopics),
+    csvRow(TICKETS_TOPICS_COLUMNS),
+    () => ctx.signal?.throwIfAborted(),
+  );
   const topics: TopicSummary[] = names.map((name, id) => ({
     id,
     name,
     size: sizes[id]!,
     topWords: topicWords[id]!.words,
   }));
-  const warnings = topicWarnings(topics, labels.length);
+  const warnings = topicWarnings(topics, n);
   if (cols < MIN_VOCABULARY_TERMS) {
     warnings.push(
       `TF-IDF vocabulary has only ${cols} terms after pruning with minDf ${params.minDf} and maxDf ${params.maxDf} (fewer than ${MIN_VOCABULARY_TERMS}): topics rest on a handful of words; lower minDf or raise maxDf`,
@@ -147,12 +216,16 @@ export async function runFeatureExtraction(ctx: StageContext): Promise<FeatureEx
   const file: TopicsFile = {
     topics,
     vocabularySize: cols,
-    nmf: { iterations: nmf.nIter, reconstructionError: nmf.reconstructionError },
+    nmf: { iterations: nmf.nIter, reconstructionError },
     warnings,
   };
-  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.topics), file);
+  await store.putJson(artifactKey(ctx, ARTIFACTS.topics), file);
+  await store.removePrefix(artifactKey(ctx, FE_BLOCKS_DIR));
+  // A file store keeps the emptied `blocks/` folder: removed too unless another stage's files are there.
+  const blocksDir = artifactKey(ctx, `${ARTIFACTS.blocksDir}/`);
+  if ((await store.list(blocksDir)).length === 0) await store.removePrefix(blocksDir);
   ctx.log.info(
-    `${k} topics over ${labels.length} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}; wrote ${ARTIFACTS.topics}, ${ARTIFACTS.ticketsTopics} (${secondsSince(start)} s in all)`,
+    `${k} topics over ${n} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}; wrote ${ARTIFACTS.topics}, ${ARTIFACTS.ticketsTopics} (${secondsSince(start)} s in all)`,
   );
   return {
     topics: topics.map((t) => ({ name: t.name, size: t.size })),

@@ -1,0 +1,179 @@
+import type { ArtifactStore } from '../../../core/store/artifact-store';
+import { CsrMatrix } from '../../../core/numeric/csr';
+import { ARTIFACTS, artifactKey } from '../context';
+
+/**
+ * Feature extraction's intermediate files, all under `blocks/feature-extraction/` (removed when the stage
+ * ends), named by what they hold so a task run twice writes the same file:
+ *  - `terms-<b>.txt`, `counts-<b>.bin`: block b's terms with their document frequencies, its term counts
+ *  - `vocabulary.txt`, `idf.bin`: the merged vocabulary and its idf
+ *  - `tfidf-<b>.bin`: block b's TF-IDF rows
+ *  - `svd/<r>/z.bin`, `svd/<r>/xtxz-<b>.bin`: round r's basis and block b's X_bᵀX_b·Z (block-svd.ts)
+ *  - `init/vt.bin`: X's top right singular vectors (cols × k), when the SVD ran over blocks
+ *  - `nmf/<i>/ht.bin`: Hᵀ going into iteration i; `nmf/<i>/w-<b>.bin`, `nmf/<i>/xtw-<b>.bin`: block b's
+ *    W and X_bᵀW_b after iteration i (`nmf/0/w-<b>.bin`: W's start)
+ *  - `topics/part-<b>.csv` (+ index): block b's rows of tickets_topics.csv
+ * Numbers are little-endian typed arrays, as Node's are on every platform it runs on here.
+ */
+export const FE_BLOCKS_DIR = `${ARTIFACTS.blocksDir}/feature-extraction/`;
+
+const block = (b: number) => String(b).padStart(5, '0');
+
+export const feFiles = {
+  terms: (b: number) => `terms-${block(b)}.txt`,
+  counts: (b: number) => `counts-${block(b)}.bin`,
+  vocabulary: 'vocabulary.txt',
+  idf: 'idf.bin',
+  tfidf: (b: number) => `tfidf-${block(b)}.bin`,
+  svdRound: (r: number) => `svd/${r}/`,
+  svdZ: (r: number) => `svd/${r}/z.bin`,
+  svdXtXZ: (r: number, b: number) => `svd/${r}/xtxz-${block(b)}.bin`,
+  initVt: 'init/vt.bin',
+  iteration: (i: number) => `nmf/${i}/`,
+  ht: (i: number) => `nmf/${i}/ht.bin`,
+  w: (i: number, b: number) => `nmf/${i}/w-${block(b)}.bin`,
+  xtw: (i: number, b: number) => `nmf/${i}/xtw-${block(b)}.bin`,
+  topicsPart: (b: number) => `topics/part-${block(b)}.csv`,
+} as const;
+
+/** The store key of one of the stage's intermediate files. */
+export function feKey(ctx: { runId: string }, name: string): string {
+  return artifactKey(ctx, FE_BLOCKS_DIR + name);
+}
+
+export async function putFloat64(store: ArtifactStore, key: string, values: Float64Array): Promise<void> {
+  await store.put(key, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+}
+
+export async function getFloat64(store: ArtifactStore, key: string, length?: number): Promise<Float64Array> {
+  const values = float64s(await store.get(key));
+  if (length !== undefined && values.length !== length)
+    throw new Error(
+      `${store.locate(key)} holds ${values.length} numbers, ${length} expected: rerun the stage`,
+    );
+  return values;
+}
+
+/** A view of whole float64s, copied when the bytes are not 8-byte aligned. */
+function float64s(buf: Buffer): Float64Array {
+  if (buf.byteLength % 8 !== 0) throw new Error(`${buf.byteLength} bytes are not float64s`);
+  if (buf.byteOffset % 8 === 0) return new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
+  return new Float64Array(new Uint8Array(buf).buffer);
+}
+
+/** A CSR matrix's bytes: rows, cols, nnz (int32, padded to 16), indptr, indices (padded to 8), data. */
+export function encodeMatrix(m: CsrMatrix): Buffer {
+  const nnz = m.indptr[m.rows]!;
+  const intBytes = 4 * (m.rows + 1 + nnz);
+  const dataAt = 16 + ((intBytes + 7) & ~7);
+  const out = Buffer.alloc(dataAt + 8 * nnz); // zeroed: the padding's bytes are fixed too
+  const head = new Int32Array(out.buffer, out.byteOffset, 4);
+  head.set([m.rows, m.cols, nnz, 0]);
+  const ints = new Int32Array(out.buffer, out.byteOffset + 16, m.rows + 1 + nnz);
+  ints.set(m.indptr.subarray(0, m.rows + 1));
+  ints.set(m.indices.subarray(0, nnz), m.rows + 1);
+  new Float64Array(out.buffer, out.byteOffset + dataAt, nnz).set(m.data.subarray(0, nnz));
+  return out;
+}
+
+export function decodeMatrix(buf: Buffer, file: string): CsrMatrix {
+  const bytes = buf.byteOffset % 8 === 0 ? buf : Buffer.from(new Uint8Array(buf));
+  const [rows, cols, nnz] = new Int32Array(bytes.buffer, bytes.byteOffset, 4);
+  const intBytes = 4 * (rows! + 1 + nnz!);
+  const dataAt = 16 + ((intBytes + 7) & ~7);
+  if (bytes.byteLength !== dataAt + 8 * nnz!)
+    throw new Error(
+      `${file}: ${bytes.byteLength} bytes do not hold a ${rows}×${cols} matrix: rerun the stage`,
+    );
+  return {
+    rows: rows!,
+    cols: cols!,
+    indptr: new Int32Array(bytes.buffer, bytes.byteOffset + 16, rows! + 1),
+    indices: new Int32Array(bytes.buffer, bytes.byteOffset + 16 + 4 * (rows! + 1), nnz!),
+    data: new Float64Array(bytes.buffer, bytes.byteOffset + dataAt, nnz!),
+  };
+}
+
+export async function putMatrix(store: ArtifactStore, key: string, m: CsrMatrix): Promise<void> {
+  await store.put(key, encodeMatrix(m));
+}
+
+export async function getMatrix(store: ArtifactStore, key: string): Promise<CsrMatrix> {
+  return decodeMatrix(await store.get(key), store.locate(key));
+}
+
+/**
+ * Decoded TF-IDF blocks this process read lately, by location, with the store's tag of the file they
+ * came from: NMF reads every block once per iteration, and a process that ran a block's task often runs
+ * it again (always, in-process). Bounded by MATRIX_CACHE_BYTES, least recently used first out.
+ */
+const MATRIX_CACHE_BYTES = 128 * 1024 * 1024;
+const matrixCache = new Map<string, { tag: string; matrix: CsrMatrix; bytes: number }>();
+let matrixCacheBytes = 0;
+
+/** getMatrix, from the cache when the file is unchanged (same tag). */
+export async function getMatrixCached(store: ArtifactStore, key: string): Promise<CsrMatrix> {
+  const where = store.locate(key);
+  const before = await store.stat(key);
+  const hit = matrixCache.get(where);
+  if (hit !== undefined) {
+    matrixCache.delete(where);
+    matrixCacheBytes -= hit.bytes;
+    if (before !== undefined && hit.tag === before.tag) {
+      matrixCache.set(where, hit);
+      matrixCacheBytes += hit.bytes;
+      return hit.matrix;
+    }
+  }
+  const buf = await store.get(key);
+  const matrix = decodeMatrix(buf, where);
+  // Cached only when the file did not change while it was read.
+  const after = await store.stat(key);
+  if (before !== undefined && after?.tag === before.tag) remember(where, before.tag, matrix, buf.byteLength);
+  return matrix;
+}
+
+/** putMatrix, keeping the matrix in the cache as written. */
+export async function putMatrixCached(store: ArtifactStore, key: string, m: CsrMatrix): Promise<void> {
+  const bytes = encodeMatrix(m);
+  await store.put(key, bytes);
+  const stat = await store.stat(key);
+  if (stat !== undefined) remember(store.locate(key), stat.tag, m, bytes.byteLength);
+}
+
+function remember(where: string, tag: string, matrix: CsrMatrix, bytes: number): void {
+  if (bytes > MATRIX_CACHE_BYTES) return;
+  const old = matrixCache.get(where);
+  if (old !== undefined) {
+    matrixCache.delete(where);
+    matrixCacheBytes -= old.bytes;
+  }
+  matrixCache.set(where, { tag, matrix, bytes });
+  matrixCacheBytes += bytes;
+  for (const [oldest, entry] of matrixCache) {
+    if (matrixCacheBytes <= MATRIX_CACHE_BYTES) break;
+    matrixCache.delete(oldest);
+    matrixCacheBytes -= entry.bytes;
+  }
+}
+
+/** Terms with their document frequencies, one `<df> <term>` line each (a term holds no newline). */
+export function encodeTerms(terms: readonly string[], df: readonly number[]): string {
+  let out = '';
+  for (let i = 0; i < terms.length; i++) out += `${df[i]} ${terms[i]}\n`;
+  return out;
+}
+
+export function decodeTerms(text: string): { terms: string[]; df: number[] } {
+  const terms: string[] = [];
+  const df: number[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const end = text.indexOf('\n', at);
+    const space = text.indexOf(' ', at);
+    df.push(Number(text.slice(at, space)));
+    terms.push(text.slice(space + 1, end));
+    at = end + 1;
+  }
+  return { terms, df };
+}

@@ -1,0 +1,97 @@
+import { argmaxRows } from '../../../core/numeric/nmf';
+import { frobeniusCross } from '../../../core/numeric/nmf-blocks';
+import { csvRow } from '../../../core/io/csv';
+import { IndexedCsvWriter, readRowOffsets } from '../../../core/io/row-index';
+import type { ArtifactStore } from '../../../core/store/artifact-store';
+import { BlockTaskDef } from '../blocks/block-mapper';
+import { Block } from '../blocks/plan-blocks';
+import { ARTIFACTS, artifactKey } from '../context';
+import { feFiles, feKey, getFloat64, getMatrixCached } from './block-files';
+
+export interface TopicsInput {
+  block: Block;
+  /** the NMF iteration whose W is final (Hᵀ's final value is `nmf/<iteration + 1>/ht`) */
+  iteration: number;
+  /** topic names by component */
+  names: string[];
+}
+
+export interface TopicsOutput {
+  /** tickets per topic */
+  sizes: number[];
+  /** Σ (X_b·Hᵀ)∘W_b, the block's cross term of the reconstruction error */
+  cross: number;
+}
+
+/**
+ * Each ticket's topic, the argmax of its final row of W: the block's rows of tickets_topics.csv as an
+ * indexed part, `topics/part-<b>.csv`. Each row is the ticket's line of tickets.csv with `,<topic name>`
+ * before its newline: tickets.csv is written by csvRow (stage 1), so this is csvRow of the four fields,
+ * without parsing the block's text again (its document-frequency task parsed and checked it).
+ */
+export const TOPICS_TASK: BlockTaskDef<TopicsInput, TopicsOutput> = {
+  name: 'fe.topics',
+  async run(ctx, { block, iteration, names }) {
+    const k = names.length;
+    const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block.index)));
+    const [W, Ht] = await Promise.all([
+      getFloat64(ctx.store, feKey(ctx, feFiles.w(iteration, block.index)), X.rows * k),
+      getFloat64(ctx.store, feKey(ctx, feFiles.ht(iteration + 1)), X.cols * k),
+    ]);
+    const labels = argmaxRows(W, X.rows, k);
+    const sizes = new Array<number>(k).fill(0);
+    for (const label of labels) sizes[label]!++;
+    const tickets = artifactKey(ctx, ARTIFACTS.tickets);
+    const [text, offsets] = await Promise.all([
+      readRange(ctx.store, tickets, block.start, block.end),
+      readRowOffsets(ctx.store, tickets, block.first, block.first + block.rows),
+    ]);
+    const suffixes = names.map((name) => Buffer.from(`,${csvRow([name])}`, 'utf8'));
+    const lengths = new Array<number>(block.rows);
+    let total = 0;
+    for (let r = 0; r < block.rows; r++) {
+      lengths[r] =
+        rowEnd(text, offsets[r]! - block.start, offsets[r + 1]! - block.start) - (offsets[r]! - block.start);
+      total += lengths[r]! + suffixes[labels[r]!]!.length;
+    }
+    const rows = Buffer.allocUnsafe(total);
+    for (let r = 0, at = 0; r < block.rows; r++) {
+      const from = offsets[r]! - block.start;
+      // TypedArray#set: a plain memory copy, several times cheaper per call than Buffer#copy.
+      rows.set(text.subarray(from, from + lengths[r]!), at);
+      at += lengths[r]!;
+      rows.set(suffixes[labels[r]!]!, at);
+      at += suffixes[labels[r]!]!.length;
+      lengths[r]! += suffixes[labels[r]!]!.length;
+    }
+    const out = await IndexedCsvWriter.open(ctx.store, feKey(ctx, feFiles.topicsPart(block.index)), null);
+    try {
+      await out.raw(rows);
+      for (const length of lengths) await out.indexRow(length);
+      await out.commit();
+    } catch (err) {
+      await out.abort();
+      throw err;
+    }
+    return { sizes, cross: frobeniusCross(X, W, Ht, k) };
+  },
+};
+
+/** Where the row in text[from, to) ends before its newline (CRLF read as LF, as the CSV reader does). */
+function rowEnd(text: Buffer, from: number, to: number): number {
+  if (to > from && text[to - 1] === 10) return to - 1 > from && text[to - 2] === 13 ? to - 2 : to - 1;
+  return to;
+}
+
+/** Bytes [start, end) of `key`, one ranged read. */
+async function readRange(store: ArtifactStore, key: string, start: number, end: number): Promise<Buffer> {
+  if (end <= start) return Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  for await (const piece of await store.openRead(key, { start, end: end - 1 })) parts.push(piece as Buffer);
+  const bytes = Buffer.concat(parts);
+  if (bytes.length !== end - start)
+    throw new Error(
+      `${store.locate(key)}: bytes ${start}–${end - 1} asked, ${bytes.length} read: rerun the stage that wrote it`,
+    );
+  return bytes;
+}

@@ -1,0 +1,208 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PipelineParams } from '../../shared/core/config/pipeline-params';
+import { argmaxRows, fitNmf } from '../../shared/core/numeric/nmf';
+import { fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
+import { runDir } from '../../shared/core/storage';
+import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
+import {
+  FeatureExtractionOptions,
+  runFeatureExtraction,
+  TopicsFile,
+} from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
+import { DEV_DATASET, SAMPLE_DATASET, hasSharedData, stageContext, testConfig } from '../helpers/env';
+import { readCsvFile } from '../helpers/read-csv-file';
+
+const config = testConfig();
+after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
+
+function ctxFor(runId: string, params: Partial<PipelineParams> = {}): StageContext {
+  const ctx = stageContext(config, runId);
+  return { ...ctx, params: { ...ctx.params, ...params } };
+}
+
+const artifact = (ctx: StageContext, name: string) => path.join(runDir(config.storageDir, ctx.runId), name);
+
+/** The share of equal labels. */
+function agreement(a: Int32Array, b: Int32Array): number {
+  assert.equal(a.length, b.length);
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return same / a.length;
+}
+
+interface Run {
+  topics: TopicsFile;
+  labels: Int32Array;
+  bytes: Map<string, Buffer>;
+}
+
+/** Stage 2 on a copy of `ticketsCsv` (without its index: the stage writes one), in a run of its own. */
+async function stage2(
+  ticketsCsv: string,
+  runId: string,
+  params: Partial<PipelineParams>,
+  opts?: FeatureExtractionOptions,
+): Promise<Run> {
+  const ctx = ctxFor(runId, params);
+  fs.mkdirSync(runDir(config.storageDir, runId), { recursive: true });
+  fs.copyFileSync(ticketsCsv, artifact(ctx, ARTIFACTS.tickets));
+  await runFeatureExtraction(ctx, opts);
+  return readRun(ctx);
+}
+
+async function readRun(ctx: StageContext): Promise<Run> {
+  const topics = JSON.parse(fs.readFileSync(artifact(ctx, ARTIFACTS.topics), 'utf8')) as TopicsFile;
+  const ids = new Map(topics.topics.map((t) => [t.name, t.id]));
+  const labels: number[] = [];
+  await readCsvFile(artifact(ctx, ARTIFACTS.ticketsTopics), ['relevant_topic'], (row) =>
+    labels.push(ids.get(row.relevant_topic!)!),
+  );
+  const dir = runDir(config.storageDir, ctx.runId);
+  const bytes = new Map(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+  return { topics, labels: Int32Array.from(labels), bytes };
+}
+
+/** The labels of the single-process fitNmf on the processed text of `ticketsCsv`. */
+async function fitNmfLabels(ticketsCsv: string, params: PipelineParams) {
+  const processed: string[] = [];
+  await readCsvFile(ticketsCsv, ['processed_text'], (row) => processed.push(row.processed_text!));
+  const X = fitTfidfVectorizer(processed, { minDf: params.minDf, maxDf: params.maxDf }).matrix;
+  const nmf = fitNmf(X, {
+    nComponents: params.topics,
+    tol: params.nmfTol,
+    maxIter: params.nmfMaxIter,
+    randomState: params.nmfSeed,
+  });
+  return { labels: argmaxRows(nmf.W, X.rows, params.topics), nmf, cols: X.cols };
+}
+
+/** NMF's iterations as map rounds over the blocks, whatever the corpus size. */
+const overBlocks: FeatureExtractionOptions = { singleTaskNmfRows: 0 };
+
+describe('feature extraction over blocks, on the sample (1,140 tickets)', () => {
+  let tickets = '';
+  let reference: Awaited<ReturnType<typeof fitNmfLabels>>;
+  let oneBlock: Run;
+  before(async () => {
+    const ctx = ctxFor('sample');
+    await runTextProcessing(ctx, SAMPLE_DATASET);
+    tickets = artifact(ctx, ARTIFACTS.tickets);
+    reference = await fitNmfLabels(tickets, ctx.params);
+    oneBlock = await stage2(tickets, 'one-block', { blockSize: 20000 }, overBlocks);
+  });
+
+  it("NMF in one task (a small corpus): fitNmf's labels and error, the same bytes for any block size", async () => {
+    const whole = await stage2(tickets, 'whole-1', { blockSize: 20000 });
+    const wholeBlocks = await stage2(tickets, 'whole-4', { blockSize: 300 });
+    assert.equal(agreement(whole.labels, reference.labels), 1);
+    assert.equal(whole.topics.nmf.reconstructionError, reference.nmf.reconstructionError);
+    for (const name of ['topics.json', 'tickets_topics.csv', 'tickets_topics.csv.idx'])
+      assert.ok(whole.bytes.get(name)!.equals(wholeBlocks.bytes.get(name)!), `${name} depends on blockSize`);
+  });
+
+  it("iterations over one block: fitNmf's labels, vocabulary, iterations and reconstruction error", () => {
+    assert.ok(agreement(oneBlock.labels, reference.labels) >= 0.999);
+    assert.equal(oneBlock.topics.vocabularySize, reference.cols);
+    assert.equal(oneBlock.topics.nmf.iterations, reference.nmf.nIter);
+    assert.equal(oneBlock.topics.nmf.reconstructionError, reference.nmf.reconstructionError);
+  });
+
+  it("iterations over blocks of 300 (4): the same vocabulary and top words, labels agree with one block's", async () => {
+    const four = await stage2(tickets, 'four-blocks', { blockSize: 300 }, overBlocks);
+    assert.equal(four.topics.vocabularySize, oneBlock.topics.vocabularySize);
+    assert.deepEqual(
+      four.topics.topics.map((t) => t.topWords),
+      oneBlock.topics.topics.map((t) => t.topWords),
+    );
+    const a = agreement(four.labels, oneBlock.labels);
+    assert.ok(a >= 0.99, `agreement ${a}`);
+    assert.ok(
+      Math.abs(four.topics.nmf.reconstructionError - oneBlock.topics.nmf.reconstructionError) <=
+        1e-9 * oneBlock.topics.nmf.reconstructionError,
+    );
+  });
+
+  it('the same bytes when run again; only topics.json, tickets_topics.csv and its index are added', async () => {
+    const first = await stage2(tickets, 'twice', { blockSize: 300 }, overBlocks);
+    const ctx = ctxFor('twice', { blockSize: 300 });
+    await runFeatureExtraction(ctx, overBlocks);
+    const second = await readRun(ctx);
+    assert.deepEqual(
+      [...first.bytes.keys()].sort(),
+      ['tickets.csv', 'tickets.csv.idx', 'tickets_topics.csv', 'tickets_topics.csv.idx', 'topics.json'],
+      'no intermediate files are left behind',
+    );
+    for (const [name, bytes] of first.bytes)
+      assert.ok(bytes.equals(second.bytes.get(name)!), `${name} changed on the second run`);
+  });
+
+  it("NMF started from the block-wise SVD (4 blocks): fitNmf's labels and iterations", async () => {
+    const run = await stage2(
+      tickets,
+      'block-svd',
+      { blockSize: 300 },
+      { ...overBlocks, singleTaskInitRows: 0 },
+    );
+    const a = agreement(run.labels, reference.labels);
+    assert.ok(a >= 0.999, `agreement ${a}`);
+    assert.equal(run.topics.nmf.iterations, reference.nmf.nIter);
+  });
+
+  it('a cancelled run stops between rounds and puts neither topics.json nor tickets_topics.csv in place', async () => {
+    const controller = new AbortController();
+    const ctx: StageContext = {
+      ...ctxFor('cancelled', { blockSize: 300 }),
+      signal: controller.signal,
+      // At 30 % the TF-IDF rows are written and NMF has not started.
+      progress: (percent) => {
+        if (percent === 30) controller.abort();
+      },
+    };
+    fs.mkdirSync(runDir(config.storageDir, ctx.runId), { recursive: true });
+    fs.copyFileSync(tickets, artifact(ctx, ARTIFACTS.tickets));
+    await assert.rejects(runFeatureExtraction(ctx, overBlocks), (err: Error) => err.name === 'AbortError');
+    assert.equal(fs.existsSync(artifact(ctx, ARTIFACTS.topics)), false);
+    assert.equal(fs.existsSync(artifact(ctx, ARTIFACTS.ticketsTopics)), false);
+  });
+});
+
+describe(
+  'feature extraction over blocks, on the dev data',
+  { skip: !hasSharedData && `no ${DEV_DATASET}` },
+  () => {
+    let tickets = '';
+    let reference: Awaited<ReturnType<typeof fitNmfLabels>>;
+    before(async () => {
+      const ctx = ctxFor('dev');
+      await runTextProcessing(ctx, DEV_DATASET);
+      tickets = artifact(ctx, ARTIFACTS.tickets);
+      reference = await fitNmfLabels(tickets, ctx.params);
+    });
+
+    it("the default (NMF in one task, 15,930 tickets): fitNmf's labels", async () => {
+      const run = await stage2(tickets, 'dev-default', {});
+      assert.equal(agreement(run.labels, reference.labels), 1);
+    });
+
+    it("iterations over blocks of 4000: labels agree with the single-process fitNmf's (≥ 0.99)", async () => {
+      const run = await stage2(tickets, 'dev-blocks', { blockSize: 4000 }, overBlocks);
+      const a = agreement(run.labels, reference.labels);
+      assert.ok(a >= 0.99, `agreement ${a}`);
+    });
+
+    it("blocks of 4000, NMF started from the block-wise SVD: labels agree with fitNmf's (≥ 0.99)", async () => {
+      const run = await stage2(
+        tickets,
+        'dev-block-svd',
+        { blockSize: 4000 },
+        { ...overBlocks, singleTaskInitRows: 0 },
+      );
+      const a = agreement(run.labels, reference.labels);
+      assert.ok(a >= 0.99, `agreement ${a}`);
+    });
+  },
+);
