@@ -116,8 +116,15 @@ export class IndexedCsvWriter {
     return this.index.end;
   }
 
+  /** Appends rows already encoded, one after another in `bytes`, whose byte lengths are `lengths`. */
+  async encodedRows(bytes: Uint8Array, lengths: ArrayLike<number>): Promise<void> {
+    const offsets = new Float64Array(lengths.length + 1);
+    for (let r = 0; r < lengths.length; r++) offsets[r + 1] = offsets[r]! + lengths[r]!;
+    await this.part([bytes], offsets, 'encoded rows');
+  }
+
   /** Appends a part's bytes (whole rows) and its index (see RowIndexWriter.part). */
-  async part(pieces: AsyncIterable<unknown>, offsets: Float64Array, name: string): Promise<void> {
+  async part(pieces: AsyncIterable<unknown> | Iterable<unknown>, offsets: Float64Array, name: string): Promise<void> {
     let bytes = 0;
     for await (const piece of pieces) {
       bytes += (piece as Buffer).length;

@@ -66,8 +66,7 @@ export const TOPICS_TASK: BlockTaskDef<TopicsInput, TopicsOutput> = {
     }
     const out = await IndexedCsvWriter.open(ctx.store, feKey(ctx, feFiles.topicsPart(block.index)), null);
     try {
-      await out.raw(rows);
-      for (const length of lengths) await out.indexRow(length);
+      await out.encodedRows(rows, lengths);
       await out.commit();
     } catch (err) {
       await out.abort();
