@@ -19,6 +19,8 @@ export interface BenchRunResult {
   stages: Record<string, number>;
   /** per stage, its own job plus its child jobs */
   jobs: Record<string, number>;
+  /** per stage that fans out, its child jobs' attempts BullMQ still kept and their summed running seconds */
+  childBusy?: Record<string, { jobs: number; seconds: number }>;
   stage1TicketsPerSecond: number;
   peakRssMb: number;
   memoryByRole: MemoryByRole;
@@ -163,10 +165,19 @@ export function formatRun(r: BenchRunResult): string {
   l.push(
     `dataset ${path.basename(r.dataset)} ×${r.scale}: ${r.records} records, ${r.tickets} tickets, ${r.chunks} chunks, ${workersLabel(r.workers)}`,
   );
-  l.push('', '| stage | seconds | jobs |', '|---|---:|---:|');
-  for (const [k, v] of Object.entries(r.stages)) l.push(`| ${k} | ${v.toFixed(2)} | ${r.jobs[k] ?? '—'} |`);
+  // Child jobs' running seconds against the stage's span × workers: how busy the workers were.
   l.push(
-    `| **wall total** | **${r.wallSeconds.toFixed(2)}** | ${Object.values(r.jobs).reduce((a, b) => a + b, 0)} |`,
+    '',
+    '| stage | seconds | jobs | child jobs running, s | workers busy |',
+    '|---|---:|---:|---:|---:|',
+  );
+  for (const [k, v] of Object.entries(r.stages)) {
+    const b = r.childBusy?.[k];
+    const busy = b && v > 0 ? `${Math.round((100 * b.seconds) / (v * r.workers))} %` : '—';
+    l.push(`| ${k} | ${v.toFixed(2)} | ${r.jobs[k] ?? '—'} | ${b ? b.seconds.toFixed(2) : '—'} | ${busy} |`);
+  }
+  l.push(
+    `| **wall total** | **${r.wallSeconds.toFixed(2)}** | ${Object.values(r.jobs).reduce((a, b) => a + b, 0)} | | |`,
   );
   l.push('', `stage 1: ${r.stage1TicketsPerSecond} tickets/s`);
   l.push(...formatMemory(r));

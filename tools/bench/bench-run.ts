@@ -14,6 +14,7 @@ import { TransformSplitResult } from '../../shared/pipeline/stages/transform-spl
 import { createConnection } from '../../shared/runtime/flow/connection';
 import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/context';
 import { RunRecord } from '../../shared/runtime/runs/record';
+import { runTimeline } from '../../shared/runtime/runs/timeline';
 import { spawnWorkers } from '../../producers/cli/self-contained';
 import { enqueueRun } from '../../test/helpers/enqueue-run';
 import { waitForRun } from '../../test/helpers/stack';
@@ -67,6 +68,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     const repeats: BenchRunResult['repeats'] = [];
     let sampler: PeakRssSampler;
     let t0: number;
+    let busy: Record<string, { jobs: number; seconds: number }> = {};
     try {
       // The bench and a Redis it started outlive each run: their peaks so far belong to earlier work (and
       // the bench's heap to the previous run's report, until collected).
@@ -100,6 +102,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
           });
           if (again.state !== 'completed') throw new Error(`repeated run ${again.id} ${again.state}`);
         }
+        busy = await childBusySeconds(runs, status);
       } finally {
         sampler.stop();
         await pool.stop();
@@ -155,6 +158,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       wallSeconds: round(wallSeconds),
       stages,
       jobs: stageJobs(status.stages),
+      childBusy: busy,
       stage1TicketsPerSecond: Math.round(text.rows / (stages['text-processing'] || 1)),
       peakRssMb: memory.peakRssMb,
       memoryByRole: memory.byRole,
@@ -174,6 +178,26 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
   } finally {
     await s3?.close();
   }
+}
+
+/**
+ * Per stage, its child jobs' attempts (those BullMQ still keeps: TICKETFLOW_JOB_RETENTION_COUNT) and the
+ * seconds they spent running, summed: set against the stage's wall time × workers, what is left is
+ * waiting — job round trips, the stage job's own work between rounds, idle workers.
+ */
+async function childBusySeconds(
+  runs: Parameters<typeof runTimeline>[0],
+  record: RunRecord,
+): Promise<Record<string, { jobs: number; seconds: number }>> {
+  const out: Record<string, { jobs: number; seconds: number }> = {};
+  for (const e of await runTimeline(runs, record)) {
+    if (e.queue === e.stage || e.finishedAt === null) continue;
+    const s = (out[e.stage] ??= { jobs: 0, seconds: 0 });
+    s.jobs++;
+    s.seconds += (Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000;
+  }
+  for (const s of Object.values(out)) s.seconds = round(s.seconds);
+  return out;
 }
 
 /**

@@ -61,17 +61,24 @@ export function bullmqBlockMapper(opts: {
       // Children so far, and tasks an earlier generation had done: the run's record counts them as done.
       await job.updateData({ ...job.data, chunks: planned, reusedChunks: reused });
       const queued = await children.addBulk(jobs);
+      let onAbort: (() => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
         if (!signal) return;
-        const onAbort = () => reject(signal.reason as Error);
+        onAbort = () => reject(signal.reason as Error);
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       });
       aborted.catch(() => undefined);
-      const results = await Promise.race([
-        Promise.all(queued.map((q) => finished<O>(q, events, children))),
-        aborted,
-      ]);
+      let results: O[];
+      try {
+        results = await Promise.race([
+          Promise.all(queued.map((q) => finished<O>(q, events, children))),
+          aborted,
+        ]);
+      } finally {
+        // One listener per map call, of hundreds a stage makes: gone once the call is over.
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      }
       todo.forEach(({ i }, q) => (outputs[i] = results[q]));
       return outputs as O[];
     },
