@@ -98,11 +98,13 @@ describe('HTTP API', () => {
     assert.deepEqual(names, [
       'classification',
       'classification-chunks',
+      'feature-blocks',
       'feature-extraction',
       'text-chunks',
       'text-processing',
       'training',
       'training-search',
+      'transform-blocks',
       'transform-split',
     ]);
   });

@@ -116,7 +116,7 @@ describe('run logs: JSON process log, job logs, GET /runs/:id/logs', () => {
     assert.match(fe, /TF-IDF: vocabulary \d+ terms/);
     assert.match(
       fe,
-      /NMF k=3: \d+ iterations \((converged|reached).*reconstruction error [\d.]+, in [\d.]+ s/,
+      /NMF k=3: \d+ iterations \((converged|reached).*reconstruction error [\d.]+, (?:.*, )?in [\d.]+ s/,
     );
     const ts = await rows('transform-split', stageJobId(runId, 'transform-split'));
     assert.match(ts, /vocabulary \d+ terms/);

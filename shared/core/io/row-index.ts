@@ -124,7 +124,11 @@ export class IndexedCsvWriter {
   }
 
   /** Appends a part's bytes (whole rows) and its index (see RowIndexWriter.part). */
-  async part(pieces: AsyncIterable<unknown> | Iterable<unknown>, offsets: Float64Array, name: string): Promise<void> {
+  async part(
+    pieces: AsyncIterable<unknown> | Iterable<unknown>,
+    offsets: Float64Array,
+    name: string,
+  ): Promise<void> {
     let bytes = 0;
     for await (const piece of pieces) {
       bytes += (piece as Buffer).length;
