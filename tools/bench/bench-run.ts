@@ -190,7 +190,9 @@ async function childBusySeconds(
   record: RunRecord,
 ): Promise<Record<string, { jobs: number; seconds: number }>> {
   const out: Record<string, { jobs: number; seconds: number }> = {};
-  for (const e of await runTimeline(runs, record)) {
+  const timeline = await runTimeline(runs, record);
+  if (process.env.BENCH_TIMELINE) fs.writeFileSync(process.env.BENCH_TIMELINE, JSON.stringify(timeline));
+  for (const e of timeline) {
     if (e.queue === e.stage || e.finishedAt === null) continue;
     const s = (out[e.stage] ??= { jobs: 0, seconds: 0 });
     s.jobs++;

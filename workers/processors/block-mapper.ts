@@ -28,6 +28,9 @@ export function bullmqBlockMapper(opts: {
   signal?: AbortSignal;
 }): BlockMapper {
   const { config, job, ctx, stage, children, events, signal } = opts;
+  // BullMQ's waitUntilFinished listens for the queue's closing once per awaited job: a round of many
+  // blocks is many listeners, not a leak.
+  children.setMaxListeners(0);
   // Every input of every map call gets the next number, run or reused: the driver's calls are the same
   // on every attempt, so a number always names the same task and input.
   let planned = 0;
