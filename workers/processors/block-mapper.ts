@@ -13,9 +13,10 @@ import { BlockJobData, StageJobData, blockJobId } from '../../shared/runtime/flo
  * A stage job's block mapper on BullMQ: each input becomes a child job of the stage job (so Bull Board,
  * the run's timeline and cancel see it like stage 1's chunks) on the stage's child queue, with the run's
  * retry policy; the stage job stays active and awaits them through `events`. Job ids number the inputs
- * of the driver's map calls in order, so an attempt that runs again (a stalled worker's job) re-adds the
- * same ids: BullMQ adds nothing twice, and children already completed answer at once. A task whose output
- * an earlier generation left (its `reuse`) is not added at all.
+ * of the driver's map calls in order, and a later attempt of the stage job (after a failure, or a stall:
+ * Redis gone while it waited) numbers its own: the earlier attempt may have finished and removed its
+ * block files, which its completed children would vouch for. A task whose output an earlier generation
+ * left (its `reuse`) is not added at all.
  */
 export function bullmqBlockMapper(opts: {
   config: TicketflowConfig;
@@ -31,6 +32,8 @@ export function bullmqBlockMapper(opts: {
   // BullMQ's waitUntilFinished listens for the queue's closing once per awaited job: a round of many
   // blocks is many listeners, not a leak.
   children.setMaxListeners(0);
+  // BullMQ counts an attempt started on every move to active, stalls included.
+  const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
   // Every input of every map call gets the next number, run or reused: the driver's calls are the same
   // on every attempt, so a number always names the same task and input.
   let planned = 0;
@@ -58,7 +61,7 @@ export function bullmqBlockMapper(opts: {
           params: job.data.params,
           artifacts: job.data.artifacts,
         };
-        const id = blockJobId(job.data.runId, stage, first + i, job.data.generation);
+        const id = blockJobId(job.data.runId, stage, first + i, job.data.generation, attempt);
         return { name: task.name, data, opts: { ...nodeOptions(config, id, true), parent } };
       });
       // Children so far, and tasks an earlier generation had done: the run's record counts them as done.

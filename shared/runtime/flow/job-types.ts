@@ -122,9 +122,19 @@ export function chunkJobId(runId: string, chunk: number, generation = 1): string
   return childJobId(runId, 'text-processing', chunk, generation);
 }
 
-/** The `child`-th block job a stage's mapper added, counted over the stage job's whole attempt. */
-export function blockJobId(runId: string, stage: StageName, child: number, generation = 1): string {
-  return childJobId(runId, stage, child, generation);
+/**
+ * The `child`-th block job a stage's mapper added in attempt `attempt` of the stage's job. A later attempt
+ * (after a failure or a stall) adds its own children (`-a<attempt>`): an earlier attempt's completed
+ * children vouch for outputs that attempt may since have removed.
+ */
+export function blockJobId(
+  runId: string,
+  stage: StageName,
+  child: number,
+  generation = 1,
+  attempt = 1,
+): string {
+  return `${childJobId(runId, stage, child, generation)}${attempt > 1 ? `-a${attempt}` : ''}`;
 }
 
 export function searchJobId(runId: string, child: number, generation = 1): string {
