@@ -5,25 +5,11 @@
  */
 import { CsrMatrix } from './csr';
 import { DocumentFrequencies } from './document-frequencies';
-import { CountVectorizerOptions, compareCodePoints, documentAnalyzer } from './vectorizer';
+import { CountVectorizerOptions, IntBuf, compareCodePoints, documentAnalyzer } from './vectorizer';
 
 /** A block's document frequencies, and its counts whose column c is `terms[c]`. */
 export interface BlockCounts extends DocumentFrequencies {
   counts: CsrMatrix;
-}
-
-/** Growable Int32 list. */
-class Ints {
-  a = new Int32Array(1024);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
 }
 
 /**
@@ -34,9 +20,9 @@ export class BlockTermCounter {
   private readonly analyze: (doc: string, out: string[]) => void;
   private readonly ids = new Map<string, number>();
   private readonly seenTerms: string[] = [];
-  private readonly indptr = new Ints();
-  private readonly cols = new Ints();
-  private readonly counts = new Ints();
+  private readonly indptr = new IntBuf();
+  private readonly cols = new IntBuf();
+  private readonly counts = new IntBuf();
   private readonly toks: string[] = [];
   private rowIds = new Int32Array(256);
 

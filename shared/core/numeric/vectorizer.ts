@@ -239,7 +239,7 @@ export function compareCodePoints(a: string, b: string): number {
 }
 
 /** Growable Int32 buffer, avoiding per-token boxed arrays. */
-class IntBuf {
+export class IntBuf {
   a = new Int32Array(1024);
   n = 0;
   push(v: number): void {
