@@ -123,7 +123,7 @@ describe('batch classification through real worker processes', () => {
     const res = await createClassification(stack.runs, registry, { dataset: SAMPLE, chunkSize: 300 });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const { id, model, status: statusUrl } = res.body as { id: string; model: string; status: string };
-    assert.match(id, /^cls-\d{8}-\d{6}-[0-9a-f]{6}$/);
+    assert.match(id, /^cls-\d{8}-\d{6}-[0-9a-f]{12}$/);
     assert.equal(model, runId);
     assert.equal(statusUrl, `/classifications/${id}`);
     const status = await waitForClassification(stack, id);

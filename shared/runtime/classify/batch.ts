@@ -50,7 +50,7 @@ export const CLASSIFICATION_FILES = {
   partsDir: 'parts',
 } as const;
 
-/** `cls-20261126-130512-3f9a1c`: sorts by creation time, unique across producers. */
+/** `cls-20261126-130512-3f9a1c08d2e4`: sorts by creation time, unique across producers. */
 function newClassificationId(now: Date = new Date()): string {
   return `cls-${newRunId(now)}`;
 }
