@@ -136,7 +136,7 @@ describe('chaos: kill -9 a worker mid-stage', () => {
 
   it('a job whose worker is killed twice still completes', async (t) => {
     const id = await submit();
-    // Topic modeling: a single sandboxed job, CPU-bound from start to end.
+    // Topic modeling: its stage job awaits block jobs the killed worker's sandboxes may be running.
     const first = await killDuring(id, 'feature-extraction');
     await first.replacement;
     const second = await killDuring(id, 'feature-extraction');
@@ -148,6 +148,11 @@ describe('chaos: kill -9 a worker mid-stage', () => {
       `feature-extraction: attemptsStarted ${stage.attemptsStarted}, attemptsMade ${stage.attemptsMade}, stalls ${stage.stalls}`,
     );
     assert.equal(stage.stalls, 2);
-    assert.equal(stage.attemptsStarted, 3);
+    // Two stalls and the attempt that completed; one more when a block job the kills cut off twice used
+    // up its stalls and failed that attempt of the stage (which its retry policy then ran again).
+    assert.ok(
+      stage.attemptsStarted === 3 || (stage.attemptsStarted === 4 && stage.attemptsMade === 2),
+      `attempts started ${stage.attemptsStarted}, made ${stage.attemptsMade}`,
+    );
   });
 });

@@ -6,6 +6,11 @@ import { PipelineParams } from '../../shared/core/config/pipeline-params';
 import { argmaxRows, fitNmf } from '../../shared/core/numeric/nmf';
 import { fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
 import { runDir } from '../../shared/core/storage';
+import {
+  BlockMapper,
+  BlockTaskDef,
+  localBlockMapper,
+} from '../../shared/pipeline/stages/blocks/block-mapper';
 import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
 import {
   FeatureExtractionOptions,
@@ -138,6 +143,34 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     );
     for (const [name, bytes] of first.bytes)
       assert.ok(bytes.equals(second.bytes.get(name)!), `${name} changed on the second run`);
+  });
+
+  it('an earlier attempt that completes while a later one runs removes only its own files: same bytes', async () => {
+    const runId = 'two-attempts';
+    const first = ctxFor(runId, { blockSize: 300 });
+    const later: StageContext = { ...first, attempt: 2 };
+    fs.mkdirSync(runDir(config.storageDir, runId), { recursive: true });
+    fs.copyFileSync(tickets, artifact(first, ARTIFACTS.tickets));
+    // Attempt 2 maps its first round, then attempt 1 (cut off from its job, running on) completes.
+    const local = localBlockMapper(later);
+    let rounds = 0;
+    const blocks: BlockMapper = {
+      async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[]): Promise<O[]> {
+        const out = await local.map(task, inputs);
+        if (++rounds === 1) await runFeatureExtraction(first, overBlocks);
+        return out;
+      },
+    };
+    await runFeatureExtraction({ ...later, blocks }, overBlocks);
+    const both = await readRun(later);
+    const alone = await stage2(tickets, 'two-attempts-reference', { blockSize: 300 }, overBlocks);
+    for (const name of ['topics.json', 'tickets_topics.csv', 'tickets_topics.csv.idx'])
+      assert.ok(both.bytes.get(name)!.equals(alone.bytes.get(name)!), `${name} differs`);
+    assert.deepEqual(
+      [...both.bytes.keys()].filter((f) => f.startsWith('blocks')),
+      [],
+      'no attempt leaves block files',
+    );
   });
 
   it("NMF started from the block-wise SVD (4 blocks): fitNmf's labels and iterations", async () => {

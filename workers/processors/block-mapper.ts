@@ -14,8 +14,8 @@ import { BlockJobData, StageJobData, blockJobId } from '../../shared/runtime/flo
  * the run's timeline and cancel see it like stage 1's chunks) on the stage's child queue, with the run's
  * retry policy; the stage job stays active and awaits them through `events`. Job ids number the inputs
  * of the driver's map calls in order, and a later attempt of the stage job (after a failure, or a stall:
- * Redis gone while it waited) numbers its own: the earlier attempt may have finished and removed its
- * block files, which its completed children would vouch for. A task whose output an earlier generation
+ * Redis gone while it waited) numbers its own, as it writes its own files (scratchDir): the earlier
+ * attempt may have finished and removed its block files, which its completed children would vouch for. A task whose output an earlier generation
  * left (its `reuse`) is not added at all.
  */
 export function bullmqBlockMapper(opts: {
@@ -32,8 +32,7 @@ export function bullmqBlockMapper(opts: {
   // BullMQ's waitUntilFinished listens for the queue's closing once per awaited job: a round of many
   // blocks is many listeners, not a leak.
   children.setMaxListeners(0);
-  // BullMQ counts an attempt started on every move to active, stalls included.
-  const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
+  const attempt = ctx.attempt ?? 1;
   // Every input of every map call gets the next number, run or reused: the driver's calls are the same
   // on every attempt, so a number always names the same task and input.
   let planned = 0;
@@ -55,6 +54,7 @@ export function bullmqBlockMapper(opts: {
           runId: job.data.runId,
           generation: job.data.generation,
           stage,
+          attempt,
           task: task.name,
           input,
           tags: job.data.tags,

@@ -27,16 +27,19 @@ export function blockStageProcessor<R>(
       stage,
       async (ctx) => {
         await failOnceIfAsked(ctx, stage);
+        // BullMQ counts an attempt started on every move to active, stalls included.
+        const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
+        const stageCtx = { ...ctx, attempt };
         const blocks = bullmqBlockMapper({
           config,
           job,
-          ctx,
+          ctx: stageCtx,
           stage,
           children,
           events: events(),
           ...(signal ? { signal } : {}),
         });
-        return run({ ...ctx, blocks });
+        return run({ ...stageCtx, blocks });
       },
       signal,
     );

@@ -24,6 +24,8 @@ export interface StageContext {
    * without it, in this process, one after another (blocksOf).
    */
   blocks?: BlockMapper;
+  /** the attempt of the stage's job (1 when absent): names the stage's scratch folder (scratchDir) */
+  attempt?: number;
 }
 
 /** The stage's block mapper: the context's, or one running every task in this process. */
@@ -54,8 +56,6 @@ export const ARTIFACTS = {
   /** the test rows (split.json's order) and the probabilities training computed for them */
   testPredictions: 'test_predictions.json',
   chunksDir: 'chunks',
-  /** per-block intermediate files of stages that fan out (`blocks/<stage>/…`), removed when the stage ends */
-  blocksDir: 'blocks',
 } as const;
 
 /** Where a stage finds the run's artifacts: its store and run. */

@@ -100,6 +100,8 @@ export interface BlockJobData {
   runId: string;
   generation: number;
   stage: StageName;
+  /** the stage job's attempt the task serves: whose scratch folder it writes */
+  attempt: number;
   /** the task's name in blocks/block-tasks.ts */
   task: string;
   /** the task's input: small JSON (block numbers, keys) */

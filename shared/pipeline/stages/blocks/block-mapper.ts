@@ -8,6 +8,23 @@ export interface BlockTaskContext {
   runId: string;
   params: PipelineParams;
   log: Logger;
+  /** the attempt of the stage's job the task serves (1 when absent): its files are that attempt's (scratchDir) */
+  attempt?: number;
+}
+
+/**
+ * The folder, relative to the run, of one attempt's intermediate files of a stage that fans out:
+ * `blocks-<stage>/` on the first attempt, `blocks-<stage>-a<N>/` on attempt N. An attempt writes and
+ * removes only its own: one that lost its job (Redis gone, a stall) and runs on cannot remove the files a
+ * later attempt reads. A folder of its own at the run's top level, so removing it leaves no empty parent.
+ */
+export function scratchDir(stage: string, attempt = 1): string {
+  return attempt <= 1 ? `blocks-${stage}/` : `blocks-${stage}-a${attempt}/`;
+}
+
+/** Every attempt's scratch folder of the stage up to `attempt`: what a stage that completed removes. */
+export function scratchDirsUpTo(stage: string, attempt = 1): string[] {
+  return Array.from({ length: Math.max(1, attempt) }, (_, i) => scratchDir(stage, i + 1));
 }
 
 /**

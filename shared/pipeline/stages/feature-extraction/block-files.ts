@@ -1,10 +1,11 @@
 import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { CsrMatrix } from '../../../core/numeric/csr';
-import { ARTIFACTS, artifactKey } from '../context';
+import { artifactKey } from '../context';
+import { scratchDir } from '../blocks/block-mapper';
 
 /**
- * Feature extraction's intermediate files, all under `blocks/feature-extraction/` (removed when the stage
- * ends), named by what they hold so a task run twice writes the same file:
+ * Feature extraction's intermediate files, all in the attempt's scratch folder (scratchDir:
+ * `blocks-feature-extraction/` on a first attempt; removed when the stage completes), named by what they hold so a task run twice writes the same file:
  *  - `terms-<b>.txt`, `counts-<b>.bin`: block b's terms with their document frequencies, its term counts
  *  - `vocabulary.txt`, `idf.bin`: the merged vocabulary and its idf
  *  - `tfidf-<b>.bin`: block b's TF-IDF rows
@@ -15,7 +16,7 @@ import { ARTIFACTS, artifactKey } from '../context';
  *  - `topics/part-<b>.csv` (+ index): block b's rows of tickets_topics.csv
  * Numbers are little-endian typed arrays, as Node's are on every platform it runs on here.
  */
-export const FE_BLOCKS_DIR = `${ARTIFACTS.blocksDir}/feature-extraction/`;
+export const FE_STAGE = 'feature-extraction';
 
 const block = (b: number) => String(b).padStart(5, '0');
 
@@ -37,8 +38,8 @@ export const feFiles = {
 } as const;
 
 /** The store key of one of the stage's intermediate files. */
-export function feKey(ctx: { runId: string }, name: string): string {
-  return artifactKey(ctx, FE_BLOCKS_DIR + name);
+export function feKey(ctx: { runId: string; attempt?: number }, name: string): string {
+  return artifactKey(ctx, scratchDir(FE_STAGE, ctx.attempt) + name);
 }
 
 export async function putFloat64(store: ArtifactStore, key: string, values: Float64Array): Promise<void> {

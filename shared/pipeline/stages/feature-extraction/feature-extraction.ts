@@ -18,7 +18,8 @@ import {
   blocksOf,
   secondsSince,
 } from '../context';
-import { FE_BLOCKS_DIR, decodeTerms, feFiles, feKey } from './block-files';
+import { FE_STAGE, decodeTerms, feFiles, feKey } from './block-files';
+import { scratchDirsUpTo } from '../blocks/block-mapper';
 import { SINGLE_TASK_INIT_ROWS, SINGLE_TASK_NMF_ROWS, fitNmfOverBlocks } from './fit-nmf-blocks';
 import { DF_TASK, TFIDF_TASK, putVocabulary, tfidfOptions } from './tfidf-tasks';
 import { TOPICS_TASK } from './topics-task';
@@ -220,10 +221,8 @@ export async function runFeatureExtraction(
     warnings,
   };
   await store.putJson(artifactKey(ctx, ARTIFACTS.topics), file);
-  await store.removePrefix(artifactKey(ctx, FE_BLOCKS_DIR));
-  // A file store keeps the emptied `blocks/` folder: removed too unless another stage's files are there.
-  const blocksDir = artifactKey(ctx, `${ARTIFACTS.blocksDir}/`);
-  if ((await store.list(blocksDir)).length === 0) await store.removePrefix(blocksDir);
+  // This attempt's files and those earlier attempts (failed, or cut off) left.
+  for (const dir of scratchDirsUpTo(FE_STAGE, ctx.attempt)) await store.removePrefix(artifactKey(ctx, dir));
   ctx.log.info(
     `${k} topics over ${n} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}; wrote ${ARTIFACTS.topics}, ${ARTIFACTS.ticketsTopics} (${secondsSince(start)} s in all)`,
   );

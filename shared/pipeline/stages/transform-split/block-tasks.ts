@@ -7,7 +7,7 @@ import {
   documentAnalyzer,
 } from '../../../core/numeric/vectorizer';
 import { countVectorizerOptions } from '../../model/model-file';
-import { BlockTaskContext, BlockTaskDef } from '../blocks/block-mapper';
+import { BlockTaskContext, BlockTaskDef, scratchDir } from '../blocks/block-mapper';
 import { Block, readBlockRows } from '../blocks/plan-blocks';
 import { ARTIFACTS, artifactKey } from '../context';
 import { fitSettings, labelColumn } from './fit-settings';
@@ -18,7 +18,7 @@ import { fitSettings, labelColumn } from './fit-settings';
  * block's own terms (with, for topic labels, whose vocabulary is fitted on every row, their document
  * frequencies). For category labels, fitted on the training split, a second round counts the document
  * frequencies of the block's training rows. The last turns each block's rows into columns of the
- * vocabulary the stage fitted. Each text is tokenized once. Files live under `blocks/transform-split/`,
+ * vocabulary the stage fitted. Each text is tokenized once. Files live in the attempt's scratch folder (`blocks-transform-split/` first),
  * named by block number, so a task run twice writes the same file.
  */
 export interface BlockInput {
@@ -39,9 +39,10 @@ export interface BlockTerms {
   terms: number;
 }
 
-/** Files the tasks and the stage share, keyed by the run. */
+export const TS_STAGE = 'transform-split';
+
+/** Files the tasks and the stage share, in the attempt's scratch folder (blockKey). */
 export const BLOCK_FILES = {
-  dir: `${ARTIFACTS.blocksDir}/transform-split/`,
   /** per row of a block, the index of its label value in BlockTerms.values (int32) */
   values: (block: number) => `values-${blockNumber(block)}.bin`,
   /** a block's distinct terms, in code-point order (JSON array) */
@@ -65,8 +66,8 @@ function blockNumber(block: number): string {
 }
 
 /** The store key of one of the stage's block files. */
-export function blockKey(ctx: Pick<BlockTaskContext, 'runId'>, name: string): string {
-  return artifactKey(ctx, `${BLOCK_FILES.dir}${name}`);
+export function blockKey(ctx: Pick<BlockTaskContext, 'runId' | 'attempt'>, name: string): string {
+  return artifactKey(ctx, scratchDir(TS_STAGE, ctx.attempt) + name);
 }
 
 function source(ctx: BlockTaskContext, header: number) {

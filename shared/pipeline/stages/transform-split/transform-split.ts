@@ -15,6 +15,7 @@ import { TicketTextSettings } from '../../../core/nlp/ticket-lemmas';
 import { maxNgrams } from '../training/search-grid';
 import { readArtifactJson } from '../read-artifact';
 import { TopicsFile } from '../feature-extraction/feature-extraction';
+import { scratchDirsUpTo } from '../blocks/block-mapper';
 import { BlockPlan, planBlocks } from '../blocks/plan-blocks';
 import {
   BLOCK_FILES,
@@ -23,6 +24,7 @@ import {
   BlockTerms,
   COUNT_ROWS_TASK,
   DOCUMENT_FREQUENCIES_TASK,
+  TS_STAGE,
   blockKey,
   bytesOf,
 } from './block-tasks';
@@ -224,11 +226,10 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   }
 }
 
-/** Removes the stage's block files, and the blocks folder when no stage has files left in it. */
+/** Removes the stage's block files: this attempt's and those earlier attempts (failed, or cut off) left. */
 async function removeBlockFiles(ctx: StageContext): Promise<void> {
-  await ctx.store.removePrefix(blockKey(ctx, ''));
-  const parent = artifactKey(ctx, `${ARTIFACTS.blocksDir}/`);
-  if ((await ctx.store.list(parent)).length === 0) await ctx.store.removePrefix(parent);
+  for (const dir of scratchDirsUpTo(TS_STAGE, ctx.attempt))
+    await ctx.store.removePrefix(artifactKey(ctx, dir));
 }
 
 /** Tickets per label value over all blocks. */
