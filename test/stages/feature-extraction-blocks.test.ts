@@ -173,7 +173,7 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     );
   });
 
-  it("NMF started from the block-wise SVD (4 blocks): fitNmf's labels and iterations", async () => {
+  it("NMF started from the block-wise SVD (4 blocks): fitNmf's labels and iterations, in any number of jobs a round", async () => {
     const run = await stage2(
       tickets,
       'block-svd',
@@ -183,6 +183,20 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     const a = agreement(run.labels, reference.labels);
     assert.ok(a >= 0.999, `agreement ${a}`);
     assert.equal(run.topics.nmf.iterations, reference.nmf.nIter);
+    // The same rounds with the blocks in runs (1, 1 and 2 blocks a job, then 4 in one): the same bytes.
+    for (const maxJobsPerRound of [3, 1]) {
+      const grouped = await stage2(
+        tickets,
+        `block-svd-${maxJobsPerRound}-jobs`,
+        { blockSize: 300 },
+        { ...overBlocks, singleTaskInitRows: 0, maxJobsPerRound },
+      );
+      for (const name of ['topics.json', 'tickets_topics.csv'])
+        assert.ok(
+          grouped.bytes.get(name)!.equals(run.bytes.get(name)!),
+          `${name} differs with ${maxJobsPerRound} job(s) a round`,
+        );
+    }
   });
 
   it('a cancelled run stops between rounds and puts neither topics.json nor tickets_topics.csv in place', async () => {

@@ -20,7 +20,12 @@ import {
 } from '../context';
 import { FE_STAGE, decodeTerms, feFiles, feKey } from './block-files';
 import { scratchDirsUpTo } from '../blocks/block-mapper';
-import { SINGLE_TASK_INIT_ROWS, SINGLE_TASK_NMF_ROWS, fitNmfOverBlocks } from './fit-nmf-blocks';
+import {
+  MAX_JOBS_PER_ROUND,
+  SINGLE_TASK_INIT_ROWS,
+  SINGLE_TASK_NMF_ROWS,
+  fitNmfOverBlocks,
+} from './fit-nmf-blocks';
 import { DF_TASK, TFIDF_TASK, putVocabulary, tfidfOptions } from './tfidf-tasks';
 import { TOPICS_TASK } from './topics-task';
 import { nameTopics, TopicWords } from './topic-names';
@@ -73,6 +78,8 @@ export interface FeatureExtractionOptions {
   singleTaskNmfRows?: number;
   /** up to this many tickets NMF's start is computed in one task (SINGLE_TASK_INIT_ROWS) */
   singleTaskInitRows?: number;
+  /** at most this many jobs in a round of NMF's iterations or its start's SVD (MAX_JOBS_PER_ROUND) */
+  maxJobsPerRound?: number;
 }
 
 /**
@@ -163,6 +170,7 @@ export async function runFeatureExtraction(
   const nmf = await fitNmfOverBlocks(ctx, mapper, blocks, n, cols, sum / (n * cols), {
     singleTaskNmfRows: opts.singleTaskNmfRows ?? SINGLE_TASK_NMF_ROWS,
     singleTaskInitRows: opts.singleTaskInitRows ?? SINGLE_TASK_INIT_ROWS,
+    maxJobsPerRound: opts.maxJobsPerRound ?? MAX_JOBS_PER_ROUND,
   });
   const nmfSeconds = secondsSince(nmfStart);
   await ctx.progress?.(80);

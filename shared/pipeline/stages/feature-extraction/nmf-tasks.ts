@@ -82,15 +82,19 @@ export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, { rows: number }> = {
 };
 
 /**
- * One round of the subspace iteration for X's top right singular vectors (block-svd.ts) over a block,
- * given the round's orthonormal basis Z (`svd/<r>/z`, cols × p): writes X_bᵀX_bZ (`svd/<r>/xtxz-<b>`).
+ * One round of the subspace iteration for X's top right singular vectors (block-svd.ts) over a run of
+ * blocks, given the round's orthonormal basis Z (`svd/<r>/z`, cols × p): writes each block's X_bᵀX_bZ
+ * (`svd/<r>/xtxz-<b>`).
  */
-export const SVD_STEP_TASK: BlockTaskDef<{ block: number; round: number; p: number }, object> = {
+export const SVD_STEP_TASK: BlockTaskDef<{ blocks: number[]; round: number; p: number }, object> = {
   name: 'fe.svd-step',
-  async run(ctx, { block, round, p }) {
-    const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
-    const Z = await getFloat64(ctx.store, feKey(ctx, feFiles.svdZ(round)), X.cols * p);
-    await putFloat64(ctx.store, feKey(ctx, feFiles.svdXtXZ(round, block)), svdBlockStep(X, Z, p));
+  async run(ctx, { blocks, round, p }) {
+    let Z: Float64Array | undefined;
+    for (const block of blocks) {
+      const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+      Z ??= await getFloat64(ctx.store, feKey(ctx, feFiles.svdZ(round)), X.cols * p);
+      await putFloat64(ctx.store, feKey(ctx, feFiles.svdXtXZ(round, block)), svdBlockStep(X, Z, p));
+    }
     return {};
   },
 };
@@ -100,20 +104,29 @@ export interface ProjectOutput {
   negative2: number[];
 }
 
-/** A block's share of ‖(X·v_t)₊‖² and ‖(X·v_t)₋‖² for X's top right singular vectors v_t (`init/vt`). */
-export const NMF_PROJECT_TASK: BlockTaskDef<{ block: number }, ProjectOutput> = {
+/**
+ * Each block's share, of a run of blocks, of ‖(X·v_t)₊‖² and ‖(X·v_t)₋‖² for X's top right singular
+ * vectors v_t (`init/vt`).
+ */
+export const NMF_PROJECT_TASK: BlockTaskDef<{ blocks: number[] }, ProjectOutput[]> = {
   name: 'fe.nmf-project',
-  async run(ctx, { block }) {
+  async run(ctx, { blocks }) {
     const k = ctx.params.topics;
-    const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
-    const Vt = await getFloat64(ctx.store, feKey(ctx, feFiles.initVt), X.cols * k);
-    const { positive2, negative2 } = projectBlock(X, Vt, k);
-    return { positive2, negative2 };
+    const out: ProjectOutput[] = [];
+    let Vt: Float64Array | undefined;
+    for (const block of blocks) {
+      const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+      Vt ??= await getFloat64(ctx.store, feKey(ctx, feFiles.initVt), X.cols * k);
+      const { positive2, negative2 } = projectBlock(X, Vt, k);
+      out.push({ positive2, negative2 });
+    }
+    return out;
   },
 };
 
 export interface NmfWInput {
-  block: number;
+  /** a run of consecutive blocks */
+  blocks: number[];
   iteration: number;
   /** at iteration 1 when the start was not written per block: how W's start follows from X_b·V */
   start?: Omit<NndsvdaStart, 'Ht'>;
@@ -126,29 +139,36 @@ export interface NmfWOutput {
 }
 
 /**
- * One iteration's W sweep over a block given Hᵀ (`nmf/<i>/ht`), from W_b as the previous iteration left
- * it: writes W_b and X_bᵀW_b (`nmf/<i>/w-<b>`, `nmf/<i>/xtw-<b>`), returns the violation and W_bᵀW_b.
+ * One iteration's W sweep over each of a run of blocks given Hᵀ (`nmf/<i>/ht`), from W_b as the previous
+ * iteration left it: writes W_b and X_bᵀW_b (`nmf/<i>/w-<b>`, `nmf/<i>/xtw-<b>`), returns each block's
+ * violation and W_bᵀW_b, in block order.
  */
-export const NMF_W_TASK: BlockTaskDef<NmfWInput, NmfWOutput> = {
+export const NMF_W_TASK: BlockTaskDef<NmfWInput, NmfWOutput[]> = {
   name: 'fe.nmf-w',
-  async run(ctx, { block, iteration, start }) {
+  async run(ctx, { blocks, iteration, start }) {
     const k = ctx.params.topics;
-    const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
-    const Ht = await getFloat64(ctx.store, feKey(ctx, feFiles.ht(iteration)), X.cols * k);
-    let W: Float64Array;
-    if (start !== undefined) {
-      const Vt = await getFloat64(ctx.store, feKey(ctx, feFiles.initVt), X.cols * k);
-      W = nndsvdaBlockW(projectBlock(X, Vt, k).P, X.rows, k, start);
-    } else {
-      // A copy: the sweep updates it in place, and the store's buffer may be shared.
-      W = (await getFloat64(ctx.store, feKey(ctx, feFiles.w(iteration - 1, block)), X.rows * k)).slice();
+    const out: NmfWOutput[] = [];
+    let Ht: Float64Array | undefined;
+    let Vt: Float64Array | undefined;
+    for (const block of blocks) {
+      const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block)));
+      Ht ??= await getFloat64(ctx.store, feKey(ctx, feFiles.ht(iteration)), X.cols * k);
+      let W: Float64Array;
+      if (start !== undefined) {
+        Vt ??= await getFloat64(ctx.store, feKey(ctx, feFiles.initVt), X.cols * k);
+        W = nndsvdaBlockW(projectBlock(X, Vt, k).P, X.rows, k, start);
+      } else {
+        // A copy: the sweep updates it in place, and the store's buffer may be shared.
+        W = (await getFloat64(ctx.store, feKey(ctx, feFiles.w(iteration - 1, block)), X.rows * k)).slice();
+      }
+      const step = nmfBlockStep(X, W, Ht, k);
+      await Promise.all([
+        putFloat64(ctx.store, feKey(ctx, feFiles.w(iteration, block)), W),
+        putFloat64(ctx.store, feKey(ctx, feFiles.xtw(iteration, block)), step.XtW),
+      ]);
+      out.push({ violation: step.violation, WtW: Array.from(step.WtW) });
     }
-    const step = nmfBlockStep(X, W, Ht, k);
-    await Promise.all([
-      putFloat64(ctx.store, feKey(ctx, feFiles.w(iteration, block)), W),
-      putFloat64(ctx.store, feKey(ctx, feFiles.xtw(iteration, block)), step.XtW),
-    ]);
-    return { violation: step.violation, WtW: Array.from(step.WtW) };
+    return out;
   },
 };
 
