@@ -1,8 +1,12 @@
 /**
- * `npm test`: run every compiled test file with Node's test runner against a real Redis. When no Redis
+ * `npm test`: run the compiled test files with Node's test runner against a real Redis. When no Redis
  * answers at REDIS_URL (default redis://127.0.0.1:6379), a private redis-server is started on a free port
  * for the duration of the tests. Each test uses its own queue prefix and storage folder.
- * Arguments narrow the files: `npm test -- flow` runs files whose path contains "flow".
+ *
+ * Two lanes, so the one run after every change stays short: `npm test` runs every file outside
+ * SYSTEM_LANE; `npm run test:system` (`--lane system`) the drills with real processes killed, Redis
+ * stopped, deployments and whole runs on the S3 backend; CI runs both (`--lane all` runs both at once).
+ * Arguments narrow the files, across both lanes: `npm test -- flow` runs files whose path contains "flow".
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,10 +27,35 @@ function testFiles(dir: string): string[] {
     .sort();
 }
 
+/** Path parts of the files `npm run test:system` runs: minutes of real processes, not of logic. */
+const SYSTEM_LANE = [
+  '/chaos/',
+  '/deploy/',
+  '/ops/',
+  '/flow/s3-',
+  '/runs/dataset-on-s3.',
+  '/runs/runtime-on-s3.',
+];
+
+const LANES = ['main', 'system', 'all'] as const;
+type Lane = (typeof LANES)[number];
+
+function inLane(file: string, lane: Lane): boolean {
+  const system = SYSTEM_LANE.some((part) => file.includes(part));
+  return lane === 'all' || (lane === 'system') === system;
+}
+
 async function main(): Promise<number> {
-  const filters = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--lane');
+  const lane = at === -1 ? undefined : args.splice(at, 2)[1];
+  if (lane !== undefined && !(LANES as readonly string[]).includes(lane))
+    throw new Error(`--lane must be one of ${LANES.join(', ')}, not ${JSON.stringify(lane)}`);
+  const filters = args;
+  // Without --lane, filters look in both lanes; without filters either, the main lane runs.
+  const chosen = (lane ?? (filters.length === 0 ? 'main' : 'all')) as Lane;
   const files = testFiles(__dirname).filter(
-    (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
+    (f) => inLane(f, chosen) && (filters.length === 0 || filters.some((x) => f.includes(x))),
   );
   if (files.length === 0) throw new Error(`no test files match ${filters.join(' ')}`);
   const config = resolveConfig(process.env);
