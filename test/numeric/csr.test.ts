@@ -11,7 +11,7 @@ import {
   transpose,
 } from '../../shared/core/numeric/csr';
 import { Rng } from '../../shared/core/numeric/random';
-import { spmm } from '../../shared/core/numeric/sparse-kernels';
+import { spmm, spmmTransposed } from '../../shared/core/numeric/sparse-kernels';
 import { assertClose } from './fixtures';
 
 const A = csrFromDense([
@@ -65,6 +65,26 @@ describe('CSR helpers', () => {
       assertClose(csrTransposeTimesDense(M, Y, K), viaT, 1e-14, `Kᵀ=${K}`);
     }
     assert.throws(() => spmm(M, new Float64Array(2), 1, new Float64Array(7)), RangeError);
+  });
+
+  it('spmmTransposed gives the bits of the gather over transpose(m), for every K and a dirty dst', () => {
+    const rng = new Rng(17);
+    const rows = 300;
+    const cols = 40;
+    const dense = Array.from({ length: rows }, () =>
+      Array.from({ length: cols }, () => (rng.nextFloat() < 0.8 ? 0 : rng.nextFloat() - 0.5)),
+    );
+    const M = csrFromDense(dense);
+    for (let K = 1; K <= 7; K++) {
+      const Y = Float64Array.from({ length: rows * K }, () => rng.nextFloat() * 2 - 1);
+      const gather = new Float64Array(cols * K);
+      spmm(transpose(M), Y, K, gather);
+      const scatter = new Float64Array(cols * K + 2).fill(7);
+      spmmTransposed(M, Y, K, scatter);
+      assert.deepEqual(scatter.subarray(0, cols * K), gather, `K=${K}: the same bits`);
+      assert.deepEqual([...scatter.subarray(cols * K)], [7, 7], `K=${K}: nothing written past cols × K`);
+    }
+    assert.throws(() => spmmTransposed(M, new Float64Array(2), 1, new Float64Array(cols)), RangeError);
   });
 });
 

@@ -147,10 +147,14 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
 
   it('an earlier attempt that completes while a later one runs removes only its own files: same bytes', async () => {
     const runId = 'two-attempts';
-    const first = ctxFor(runId, { blockSize: 300 });
+    // The run's second generation (a retry from this stage): its attempts 1 and 2.
+    const first: StageContext = { ...ctxFor(runId, { blockSize: 300 }), generation: 2 };
     const later: StageContext = { ...first, attempt: 2 };
     fs.mkdirSync(runDir(config.storageDir, runId), { recursive: true });
     fs.copyFileSync(tickets, artifact(first, ARTIFACTS.tickets));
+    // What the last attempt of the failed first generation left: the retry does not read it.
+    fs.mkdirSync(artifact(first, 'blocks-feature-extraction-a4'));
+    fs.writeFileSync(artifact(first, 'blocks-feature-extraction-a4/idf.bin'), 'stale');
     // Attempt 2 maps its first round, then attempt 1 (cut off from its job, running on) completes.
     const local = localBlockMapper(later);
     let rounds = 0;
@@ -169,7 +173,7 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     assert.deepEqual(
       [...both.bytes.keys()].filter((f) => f.startsWith('blocks')),
       [],
-      'no attempt leaves block files',
+      'no attempt leaves block files, nor does a failed generation',
     );
   });
 

@@ -29,7 +29,7 @@ export function blockStageProcessor<R>(
         await failOnceIfAsked(ctx, stage);
         // BullMQ counts an attempt started on every move to active, stalls included.
         const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
-        const stageCtx = { ...ctx, attempt };
+        const stageCtx = { ...ctx, attempt, generation: job.data.generation };
         const blocks = bullmqBlockMapper({
           config,
           job,

@@ -1,5 +1,5 @@
 import { CsrMatrix } from './csr-matrix';
-import { spmm } from './sparse-kernels';
+import { spmm, spmmTransposed } from './sparse-kernels';
 
 // The type lives apart so the kernels can name it without importing this file (which imports them).
 export type { CsrMatrix } from './csr-matrix';
@@ -154,10 +154,7 @@ export function csrTimesDense(m: CsrMatrix, B: Float64Array, k: number, out?: Fl
   return res;
 }
 
-/**
- * out (cols × k, row-major) = mᵀ · A where A is rows × k row-major, by scattering (no transpose is
- * built; for repeated products, spmm on transpose(m) is faster).
- */
+/** out (cols × k, row-major) = mᵀ · A where A is rows × k row-major, scattered (spmmTransposed). */
 export function csrTransposeTimesDense(
   m: CsrMatrix,
   A: Float64Array,
@@ -165,15 +162,6 @@ export function csrTransposeTimesDense(
   out?: Float64Array,
 ): Float64Array {
   const res = out ?? new Float64Array(m.cols * k);
-  res.fill(0);
-  const { indptr, indices, data } = m;
-  for (let i = 0; i < m.rows; i++) {
-    const a = i * k;
-    for (let p = indptr[i]!; p < indptr[i + 1]!; p++) {
-      const v = data[p]!;
-      const o = indices[p]! * k;
-      for (let c = 0; c < k; c++) res[o + c]! += v * A[a + c]!;
-    }
-  }
+  spmmTransposed(m, A, k, res);
   return res;
 }

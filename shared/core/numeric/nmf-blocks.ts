@@ -9,8 +9,8 @@
  * fitNmf's, bit for bit (same kernels, same summation order); with several, only the order in which the
  * blocks' sums are added differs.
  */
-import { CsrMatrix, csrTransposeTimesDense } from './csr';
-import { spmm } from './sparse-kernels';
+import { CsrMatrix } from './csr';
+import { spmm, spmmTransposed } from './sparse-kernels';
 import { cdSweep, gram } from './nmf';
 
 /** A block's share of one iteration. */
@@ -36,55 +36,12 @@ export function nmfBlockStep(X: CsrMatrix, W: Float64Array, Ht: Float64Array, k:
 }
 
 /**
- * Xᵀ·W (cols × k) scattered row by row: each (term, component) sum runs over the rows in order, the order
- * of fitNmf's gather over Xᵀ (so one block gives its bits) without building Xᵀ. Small k keep W's row in
- * locals (V8 keeps them in registers only for literal k), about 2.5× faster than the generic loop.
+ * Xᵀ·W (cols × k) scattered row by row (spmmTransposed): each (term, component) sum runs over the rows in
+ * order, the order of fitNmf's gather over Xᵀ (so one block gives its bits) without building Xᵀ.
  */
 export function transposeTimes(X: CsrMatrix, W: Float64Array, k: number): Float64Array {
   const out = new Float64Array(X.cols * k);
-  const { indptr, indices, data } = X;
-  if (k === 2) {
-    for (let i = 0; i < X.rows; i++) {
-      const w0 = W[i * 2]!,
-        w1 = W[i * 2 + 1]!;
-      for (let p = indptr[i]!; p < indptr[i + 1]!; p++) {
-        const v = data[p]!;
-        const o = indices[p]! * 2;
-        out[o]! += v * w0;
-        out[o + 1]! += v * w1;
-      }
-    }
-  } else if (k === 3) {
-    for (let i = 0; i < X.rows; i++) {
-      const w0 = W[i * 3]!,
-        w1 = W[i * 3 + 1]!,
-        w2 = W[i * 3 + 2]!;
-      for (let p = indptr[i]!; p < indptr[i + 1]!; p++) {
-        const v = data[p]!;
-        const o = indices[p]! * 3;
-        out[o]! += v * w0;
-        out[o + 1]! += v * w1;
-        out[o + 2]! += v * w2;
-      }
-    }
-  } else if (k === 4) {
-    for (let i = 0; i < X.rows; i++) {
-      const w0 = W[i * 4]!,
-        w1 = W[i * 4 + 1]!,
-        w2 = W[i * 4 + 2]!,
-        w3 = W[i * 4 + 3]!;
-      for (let p = indptr[i]!; p < indptr[i + 1]!; p++) {
-        const v = data[p]!;
-        const o = indices[p]! * 4;
-        out[o]! += v * w0;
-        out[o + 1]! += v * w1;
-        out[o + 2]! += v * w2;
-        out[o + 3]! += v * w3;
-      }
-    }
-  } else {
-    csrTransposeTimesDense(X, W, k, out);
-  }
+  spmmTransposed(X, W, k, out);
   return out;
 }
 

@@ -24,8 +24,10 @@ export interface StageContext {
    * without it, in this process, one after another (blocksOf).
    */
   blocks?: BlockMapper;
-  /** the attempt of the stage's job (1 when absent): names the stage's scratch folder (scratchDir) */
+  /** the attempt of the stage's job (1 when absent): with `generation`, names its scratch folder (scratchDir) */
   attempt?: number;
+  /** the run's generation the stage's job belongs to (1 when absent; a retry of the run adds one) */
+  generation?: number;
 }
 
 /** The stage's block mapper: the context's, or one running every task in this process. */

@@ -23,7 +23,7 @@ export default async function blockTask(job: ProcessorJob<BlockJobData>): Promis
     if (!task) throw new Error(`no block task named ${name} in this worker's code (another build?)`);
     const store = processStore();
     const params = await resolveJobParams(job.data.params, store, runId);
-    const ctx = { store, runId, params, log, attempt: job.data.attempt };
+    const ctx = { store, runId, params, log, attempt: job.data.attempt, generation: job.data.generation };
     await failOnceIfAsked(ctx, childQueueOf(stage) ?? stage);
     const result = await task.run(ctx, job.data.input as never);
     log.debug(`${name} done in ${((performance.now() - start) / 1000).toFixed(3)} s`);

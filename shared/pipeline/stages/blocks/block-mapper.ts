@@ -2,29 +2,59 @@ import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { PipelineParams } from '../../../core/config/pipeline-params';
 import { Logger } from '../../../core/logger';
 
-/** What a block task may use: the run's store and parameters, a logger. */
-export interface BlockTaskContext {
+/** Which try of a stage's job: its attempt (1 when absent) of its generation (a run's retry; 1 when absent). */
+export interface StageTry {
+  attempt?: number;
+  generation?: number;
+}
+
+/** What a block task may use: the run's store and parameters, a logger, the try of the stage it serves. */
+export interface BlockTaskContext extends StageTry {
   store: ArtifactStore;
   runId: string;
   params: PipelineParams;
   log: Logger;
-  /** the attempt of the stage's job the task serves (1 when absent): its files are that attempt's (scratchDir) */
-  attempt?: number;
 }
 
 /**
- * The folder, relative to the run, of one attempt's intermediate files of a stage that fans out:
- * `blocks-<stage>/` on the first attempt, `blocks-<stage>-a<N>/` on attempt N. An attempt writes and
- * removes only its own: one that lost its job (Redis gone, a stall) and runs on cannot remove the files a
- * later attempt reads. A folder of its own at the run's top level, so removing it leaves no empty parent.
+ * The folder, relative to the run, of one try's intermediate files of a stage that fans out:
+ * `blocks-<stage>/` on the first attempt of the first generation, `blocks-<stage>[-g<G>][-a<N>]/` on
+ * attempt N of generation G. A try writes and removes only its own and those of tries before it: one that
+ * lost its job (Redis gone, a stall) and runs on cannot remove the files a later attempt reads. A folder
+ * of its own at the run's top level, so removing it leaves no empty parent.
  */
-export function scratchDir(stage: string, attempt = 1): string {
-  return attempt <= 1 ? `blocks-${stage}/` : `blocks-${stage}-a${attempt}/`;
+export function scratchDir(stage: string, at: StageTry = {}): string {
+  const g = at.generation ?? 1;
+  const a = at.attempt ?? 1;
+  return `blocks-${stage}${g > 1 ? `-g${g}` : ''}${a > 1 ? `-a${a}` : ''}/`;
 }
 
-/** Every attempt's scratch folder of the stage up to `attempt`: what a stage that completed removes. */
-export function scratchDirsUpTo(stage: string, attempt = 1): string[] {
-  return Array.from({ length: Math.max(1, attempt) }, (_, i) => scratchDir(stage, i + 1));
+/**
+ * Removes the stage's scratch folders in the run (`runPrefix`, ending with "/") of this try and the tries
+ * before it: earlier attempts that failed or were cut off, earlier generations' (a retry of the run from
+ * this stage does not read them). A later attempt's folder stays: that attempt may be running.
+ */
+export async function removeScratchDirs(
+  store: ArtifactStore,
+  runPrefix: string,
+  stage: string,
+  at: StageTry = {},
+): Promise<void> {
+  const generation = at.generation ?? 1;
+  const attempt = at.attempt ?? 1;
+  const dirs = new Set([scratchDir(stage, at)]);
+  const pattern = /^(?:-g(\d+))?(?:-a(\d+))?\/$/;
+  const base = `blocks-${stage}`;
+  for (const { key } of await store.list(runPrefix + base)) {
+    const rest = key.slice(runPrefix.length);
+    const dir = rest.slice(0, rest.indexOf('/') + 1);
+    const m = pattern.exec(dir.slice(base.length));
+    if (m === null) continue;
+    const g = Number(m[1] ?? 1);
+    const a = Number(m[2] ?? 1);
+    if (g < generation || (g === generation && a <= attempt)) dirs.add(dir);
+  }
+  for (const dir of dirs) await store.removePrefix(runPrefix + dir);
 }
 
 /**

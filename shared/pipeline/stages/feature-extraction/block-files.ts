@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { CsrMatrix } from '../../../core/numeric/csr';
 import { artifactKey } from '../context';
-import { scratchDir } from '../blocks/block-mapper';
+import { StageTry, scratchDir } from '../blocks/block-mapper';
 
 /**
  * Feature extraction's intermediate files, all in the attempt's scratch folder (scratchDir:
@@ -38,8 +38,8 @@ export const feFiles = {
 } as const;
 
 /** The store key of one of the stage's intermediate files. */
-export function feKey(ctx: { runId: string; attempt?: number }, name: string): string {
-  return artifactKey(ctx, scratchDir(FE_STAGE, ctx.attempt) + name);
+export function feKey(ctx: { runId: string } & StageTry, name: string): string {
+  return artifactKey(ctx, scratchDir(FE_STAGE, ctx) + name);
 }
 
 export async function putFloat64(store: ArtifactStore, key: string, values: Float64Array): Promise<void> {

@@ -16,10 +16,11 @@ import {
   TICKETS_TOPICS_COLUMNS,
   artifactKey,
   blocksOf,
+  runPrefix,
   secondsSince,
 } from '../context';
 import { FE_STAGE, decodeTerms, feFiles, feKey } from './block-files';
-import { scratchDirsUpTo } from '../blocks/block-mapper';
+import { removeScratchDirs } from '../blocks/block-mapper';
 import {
   MAX_JOBS_PER_ROUND,
   SINGLE_TASK_INIT_ROWS,
@@ -229,8 +230,7 @@ export async function runFeatureExtraction(
     warnings,
   };
   await store.putJson(artifactKey(ctx, ARTIFACTS.topics), file);
-  // This attempt's files and those earlier attempts (failed, or cut off) left.
-  for (const dir of scratchDirsUpTo(FE_STAGE, ctx.attempt)) await store.removePrefix(artifactKey(ctx, dir));
+  await removeScratchDirs(store, runPrefix(ctx), FE_STAGE, ctx);
   ctx.log.info(
     `${k} topics over ${n} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}; wrote ${ARTIFACTS.topics}, ${ARTIFACTS.ticketsTopics} (${secondsSince(start)} s in all)`,
   );

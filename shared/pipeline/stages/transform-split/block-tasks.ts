@@ -66,8 +66,11 @@ function blockNumber(block: number): string {
 }
 
 /** The store key of one of the stage's block files. */
-export function blockKey(ctx: Pick<BlockTaskContext, 'runId' | 'attempt'>, name: string): string {
-  return artifactKey(ctx, scratchDir(TS_STAGE, ctx.attempt) + name);
+export function blockKey(
+  ctx: Pick<BlockTaskContext, 'runId' | 'attempt' | 'generation'>,
+  name: string,
+): string {
+  return artifactKey(ctx, scratchDir(TS_STAGE, ctx) + name);
 }
 
 function source(ctx: BlockTaskContext, header: number) {

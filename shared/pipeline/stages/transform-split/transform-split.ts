@@ -7,7 +7,7 @@ import {
 import { writeCsrFromParts } from '../../../core/io/csr-concat';
 import { trainTestSplit } from '../../../core/numeric/split';
 import { PipelineParams } from '../../../core/config/pipeline-params';
-import { ARTIFACTS, StageContext, artifactKey, blocksOf, secondsSince } from '../context';
+import { ARTIFACTS, StageContext, artifactKey, blocksOf, runPrefix, secondsSince } from '../context';
 import { VectorizerSettings, countVectorizerOptions, tfidfOptions } from '../../model/model-file';
 import { BadInputError } from '../../../core/errors';
 import { CategoryClasses, categoryClasses, classCounts, presentClasses } from './labels';
@@ -15,7 +15,7 @@ import { TicketTextSettings } from '../../../core/nlp/ticket-lemmas';
 import { maxNgrams } from '../training/search-grid';
 import { readArtifactJson } from '../read-artifact';
 import { TopicsFile } from '../feature-extraction/feature-extraction';
-import { scratchDirsUpTo } from '../blocks/block-mapper';
+import { removeScratchDirs } from '../blocks/block-mapper';
 import { BlockPlan, planBlocks } from '../blocks/plan-blocks';
 import {
   BLOCK_FILES,
@@ -226,10 +226,9 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   }
 }
 
-/** Removes the stage's block files: this attempt's and those earlier attempts (failed, or cut off) left. */
+/** Removes the stage's block files: this try's and earlier tries' (removeScratchDirs). */
 async function removeBlockFiles(ctx: StageContext): Promise<void> {
-  for (const dir of scratchDirsUpTo(TS_STAGE, ctx.attempt))
-    await ctx.store.removePrefix(artifactKey(ctx, dir));
+  await removeScratchDirs(ctx.store, runPrefix(ctx), TS_STAGE, ctx);
 }
 
 /** Tickets per label value over all blocks. */
