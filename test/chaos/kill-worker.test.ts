@@ -6,6 +6,7 @@ import { isStageName } from '../../shared/pipeline/stages/definitions';
 import { QueueName } from '../../shared/runtime/flow/queue-names';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { RunRecord } from '../../shared/runtime/runs/record';
+import { runTimeline } from '../../shared/runtime/runs/timeline';
 import { Deployment, Proc, sleep, startWorker, waitFor } from '../helpers/processes';
 import { artifactHashes } from '../runs/artifacts';
 import { waitForRun } from '../helpers/stack';
@@ -148,6 +149,10 @@ describe('chaos: kill -9 a worker mid-stage', () => {
       `feature-extraction: attemptsStarted ${stage.attemptsStarted}, attemptsMade ${stage.attemptsMade}, stalls ${stage.stalls}`,
     );
     assert.equal(stage.stalls, 2);
+    // The later attempts' own block jobs (`-a<N>`) are on the run's timeline beside the first's.
+    const timeline = await runTimeline(runs, record);
+    const later = timeline.filter((e) => e.queue === 'feature-blocks' && /-a\d+$/.test(e.jobId));
+    assert.ok(later.length > 0, 'the timeline shows the block jobs of the attempts after the kills');
     // Two stalls and the attempt that completed; one more when a block job the kills cut off twice used
     // up its stalls and failed that attempt of the stage (which its retry policy then ran again).
     assert.ok(

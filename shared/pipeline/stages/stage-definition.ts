@@ -18,12 +18,17 @@ export interface StageChildren {
   readonly queue: string;
   /** what the children are called in progress lines ("chunks") */
   readonly noun: string;
-  /** job ids `<runId>-<jobIdPrefix>-<child, zero-padded to jobIdDigits>[-g<generation>]` */
+  /** job ids `<runId>-<jobIdPrefix>-<child, zero-padded to jobIdDigits>[-g<generation>][-a<attempt>]` */
   readonly jobIdPrefix: string;
   readonly jobIdDigits: number;
   /** one attempt's default time limit (`TICKETFLOW_STAGE_TIMEOUTS` overrides it by queue name) */
   readonly timeoutMs: number;
   readonly processor: ProcessorSpec;
+  /**
+   * Set when each attempt of the stage's job adds children of its own (`-a<attempt>` from the second on):
+   * the block stages, whose earlier attempt may have removed the files its children vouch for.
+   */
+  readonly perAttempt?: boolean;
   /** the children's bars in run reports; without it they take the stage's colour */
   readonly colour?: string;
 }

@@ -149,15 +149,26 @@ function childJobId(runId: string, stage: StageName, child: number, generation: 
   return `${runId}-${jobIdPrefix}-${String(child).padStart(jobIdDigits, '0')}${generationSuffix(generation)}`;
 }
 
-/** Child `child` of a fanning-out stage's job; undefined for a stage without children. */
-export function childJob(
+/**
+ * Every child job a stage's job of one generation may have added: `chunks` of them, once per attempt it
+ * started for a stage whose attempts add their own (`perAttempt`), once for the others. Empty for a stage
+ * without children.
+ */
+export function childJobs(
   runId: string,
   stage: StageName,
-  child: number,
-  generation = 1,
-): { queue: ChildQueueName; jobId: string } | undefined {
+  generation: number,
+  chunks: number,
+  attemptsStarted = 1,
+): { queue: ChildQueueName; jobId: string; child: number }[] {
   const queue = childQueueOf(stage);
-  return queue === undefined ? undefined : { queue, jobId: childJobId(runId, stage, child, generation) };
+  if (queue === undefined) return [];
+  const attempts = childrenOf(stage)!.perAttempt ? Math.max(1, attemptsStarted) : 1;
+  const out: { queue: ChildQueueName; jobId: string; child: number }[] = [];
+  for (let a = 1; a <= attempts; a++)
+    for (let c = 0; c < chunks; c++)
+      out.push({ queue, jobId: blockJobId(runId, stage, c, generation, a), child: c });
+  return out;
 }
 
 /** A retry adds new jobs beside the failed ones (BullMQ cannot revive a failed parent): `-g2`, `-g3`, … */

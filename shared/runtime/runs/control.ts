@@ -3,7 +3,7 @@ import { STAGES, StageName } from '../../pipeline/stages/definitions';
 import { hashFile } from '../../core/dataset/hash-file';
 import { aliasesOf, dropAliasesOf } from './model-aliases';
 import { buildRunFlow } from '../flow/build-flow';
-import { childJob, StageJobData, stageJobId } from '../flow/job-types';
+import { childJobs, StageJobData, stageJobId } from '../flow/job-types';
 import { runPrefix } from '../../core/storage';
 import { removeChunkOutputs, removeAbandonedWrites } from './cleanup';
 import { RunsContext } from './context';
@@ -319,9 +319,8 @@ async function runJobs(ctx: RunsContext, record: Pick<RunRecord, 'id'>, generati
     const job = (await ctx.queues[stage].getJob(stageJobId(record.id, stage, generation))) as
       Job<StageJobData> | undefined;
     if (!job) continue;
-    for (let c = 0; c < (job.data.chunks ?? 0); c++) {
-      const ref = childJob(record.id, stage, c, generation);
-      const child = ref && (await ctx.queues[ref.queue].getJob(ref.jobId));
+    for (const ref of childJobs(record.id, stage, generation, job.data.chunks ?? 0, job.attemptsStarted)) {
+      const child = await ctx.queues[ref.queue].getJob(ref.jobId);
       if (child) jobs.push(child);
     }
     jobs.push(job);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { STAGES, childQueueOf, isChildQueue, isStageName } from '../../pipeline/stages/definitions';
 import { QueueName } from '../flow/queue-names';
-import { childJob, stageJobId } from '../flow/job-types';
+import { childJobs, stageJobId } from '../flow/job-types';
 import { runDir, runKey } from '../../core/storage';
 import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
 import { RunsContext } from './context';
@@ -118,10 +118,8 @@ async function runJobs(
       const planned = (parent?.data as { chunks?: number } | undefined)?.chunks;
       const own = record.stages.find((s) => s.stage === stage);
       const children = planned ?? (own?.generation === g && own.chunks ? own.chunks.total : 0);
-      for (let c = 0; c < children; c++) {
-        const ref = childJob(record.id, stage, c, g);
-        if (ref) jobs.push(ref);
-      }
+      for (const ref of childJobs(record.id, stage, g, children, parent?.attemptsStarted))
+        jobs.push({ queue: ref.queue, jobId: ref.jobId });
     }
   }
   return jobs;

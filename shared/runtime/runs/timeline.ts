@@ -1,7 +1,7 @@
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ChildQueueName, StageName } from '../../pipeline/stages/definitions';
-import { childJob, stageJobId, StageJobData } from '../flow/job-types';
+import { childJobs, stageJobId, StageJobData } from '../flow/job-types';
 import { RunsContext } from './context';
 import { RunRecord } from './record';
 import { logLost } from '../../core/logger';
@@ -145,25 +145,23 @@ export async function runTimeline(ctx: RunsContext, record: RunRecord): Promise<
           generation: g,
         })),
       );
-      const refs = Array.from({ length: job.data.chunks ?? 0 }, (_, c) => childJob(record.id, s.stage, c, g));
-      const childJobs = await Promise.all(
-        refs.map(
-          (ref) =>
-            ref &&
-            Job.fromId(ctx.queues[ref.queue], ref.jobId).catch(
-              logLost(`reading job ${ref.jobId} for the timeline`),
-            ),
+      const refs = childJobs(record.id, s.stage, g, job.data.chunks ?? 0, job.attemptsStarted);
+      const children = await Promise.all(
+        refs.map((ref) =>
+          Job.fromId(ctx.queues[ref.queue], ref.jobId).catch(
+            logLost(`reading job ${ref.jobId} for the timeline`),
+          ),
         ),
       );
-      for (const [c, child] of childJobs.entries()) {
-        const ref = refs[c];
-        if (!child || !ref) continue;
+      for (const [i, child] of children.entries()) {
+        const ref = refs[i]!;
+        if (!child) continue;
         found.push(
           ...(await jobEntries(ctx.redis, ctx.queues[ref.queue], child, {
             queue: ref.queue,
             stage: s.stage,
             jobId: child.id!,
-            chunk: c,
+            chunk: ref.child,
             generation: g,
           })),
         );

@@ -21,6 +21,7 @@ export const FEATURE_EXTRACTION = {
     jobIdDigits: 6,
     timeoutMs: 600_000,
     processor: { sandbox: 'block-task.js' },
+    perAttempt: true,
     colour: '#f7b87a',
   },
   colour: '#f28e2b',

@@ -33,6 +33,7 @@ export const TRANSFORM_SPLIT = {
     jobIdDigits: 6,
     timeoutMs: 600_000,
     processor: { sandbox: 'block-task.js' },
+    perAttempt: true,
     colour: '#9bcf8f',
   },
   colour: '#59a14f',
