@@ -106,6 +106,11 @@ export function countsOverVocabulary(
   terms: readonly string[],
   vocabulary: readonly string[],
 ): CsrMatrix {
+  return remapColumns(counts, counts.data, columnsIn(terms, vocabulary), vocabulary.length);
+}
+
+/** Each of the sorted `terms`' column in the sorted `vocabulary` (−1 when absent): one walk over both. */
+export function columnsIn(terms: readonly string[], vocabulary: readonly string[]): Int32Array {
   const column = new Int32Array(terms.length).fill(-1);
   for (let i = 0, j = 0; i < terms.length && j < vocabulary.length;) {
     const c = compareCodePoints(terms[i]!, vocabulary[j]!);
@@ -113,21 +118,34 @@ export function countsOverVocabulary(
     else if (c < 0) i++;
     else j++;
   }
-  const indptr = new Int32Array(counts.rows + 1);
-  const nnzIn = counts.indptr[counts.rows]!;
+  return column;
+}
+
+/**
+ * Rows (`indptr`, `indices` and their `values`) with each column c replaced by `column[c]`, the columns
+ * mapped to −1 left out: a matrix of `cols` columns, each row's columns increasing when `column` is.
+ */
+export function remapColumns(
+  m: { rows: number; indptr: Int32Array; indices: Int32Array },
+  values: ArrayLike<number>,
+  column: Int32Array,
+  cols: number,
+): CsrMatrix {
+  const indptr = new Int32Array(m.rows + 1);
+  const nnzIn = m.indptr[m.rows]!;
   let kept = 0;
-  for (let p = 0; p < nnzIn; p++) if (column[counts.indices[p]!]! >= 0) kept++;
+  for (let p = 0; p < nnzIn; p++) if (column[m.indices[p]!]! >= 0) kept++;
   const indices = new Int32Array(kept);
   const data = new Float64Array(kept);
   let q = 0;
-  for (let i = 0; i < counts.rows; i++) {
-    for (let p = counts.indptr[i]!; p < counts.indptr[i + 1]!; p++) {
-      const col = column[counts.indices[p]!]!;
+  for (let i = 0; i < m.rows; i++) {
+    for (let p = m.indptr[i]!; p < m.indptr[i + 1]!; p++) {
+      const col = column[m.indices[p]!]!;
       if (col < 0) continue;
       indices[q] = col;
-      data[q++] = counts.data[p]!;
+      data[q++] = values[p]!;
     }
     indptr[i + 1] = q;
   }
-  return { rows: counts.rows, cols: vocabulary.length, indptr, indices, data };
+  return { rows: m.rows, cols, indptr, indices, data };
 }

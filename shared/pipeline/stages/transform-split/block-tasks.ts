@@ -1,6 +1,6 @@
 import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { encodeCsr } from '../../../core/io/csr-file';
-import { CsrMatrix } from '../../../core/numeric/csr';
+import { columnsIn, remapColumns } from '../../../core/numeric/block-counts';
 import {
   CountVectorizerOptions,
   compareCodePoints,
@@ -159,13 +159,11 @@ export const COUNT_ROWS_TASK: BlockTaskDef<BlockInput, { rows: number; nnz: numb
       readRange(ctx.store, blockKey(ctx, BLOCK_FILES.labels), 4 * block.first, 4 * block.rows),
     ]);
     const rows = decodeLocalRows(local, block.rows);
-    const column = columnsOf(
-      JSON.parse(terms.toString('utf8')) as string[],
-      JSON.parse(vocabulary.toString('utf8')) as string[],
-    );
+    const merged = JSON.parse(vocabulary.toString('utf8')) as string[];
+    const column = columnsIn(JSON.parse(terms.toString('utf8')) as string[], merged);
     const labels = new Int32Array(block.rows);
     bytesOf(labels).set(labelBytes);
-    const counts = inColumns(rows, column.map, column.cols);
+    const counts = remapColumns(rows, rows.counts, column, merged.length);
     await ctx.store.put(blockKey(ctx, BLOCK_FILES.rows(block.index)), encodeCsr(counts, labels));
     return { rows: counts.rows, nnz: counts.indptr[counts.rows]! };
   },
@@ -298,41 +296,6 @@ function documentFrequencies(m: LocalRows, terms: number, mask: Uint8Array | nul
     for (let p = m.indptr[r]!; p < m.indptr[r + 1]!; p++) df[m.indices[p]!]!++;
   }
   return df;
-}
-
-/** Each of `terms`' column in `vocabulary` (−1 when absent): one walk over both sorted lists. */
-function columnsOf(
-  terms: readonly string[],
-  vocabulary: readonly string[],
-): { map: Int32Array; cols: number } {
-  const map = new Int32Array(terms.length).fill(-1);
-  for (let i = 0, j = 0; i < terms.length && j < vocabulary.length;) {
-    const c = compareCodePoints(terms[i]!, vocabulary[j]!);
-    if (c === 0) map[i++] = j++;
-    else if (c < 0) i++;
-    else j++;
-  }
-  return { map, cols: vocabulary.length };
-}
-
-/** The rows with each term id replaced by `map`'s column, terms mapped to −1 left out. */
-function inColumns(m: LocalRows, map: Int32Array, cols: number): CsrMatrix {
-  const indptr = new Int32Array(m.rows + 1);
-  let nnz = 0;
-  for (let p = 0; p < m.indices.length; p++) if (map[m.indices[p]!]! >= 0) nnz++;
-  const indices = new Int32Array(nnz);
-  const data = new Float64Array(nnz);
-  let q = 0;
-  for (let r = 0; r < m.rows; r++) {
-    for (let p = m.indptr[r]!; p < m.indptr[r + 1]!; p++) {
-      const j = map[m.indices[p]!]!;
-      if (j < 0) continue;
-      indices[q] = j;
-      data[q++] = m.counts[p]!;
-    }
-    indptr[r + 1] = q;
-  }
-  return { rows: m.rows, cols, indptr, indices, data };
 }
 
 /** A typed array's bytes, as a view. */
