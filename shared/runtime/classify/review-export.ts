@@ -138,7 +138,10 @@ export async function exportReviews(ctx: RunsContext, only?: string): Promise<Re
       labels: 'category',
       labelField: 'product',
       // Reviewed classes are small: keep each with enough tickets for the split and the search's folds.
-      minClassSize: Math.min(DEFAULT_PIPELINE_PARAMS.minClassSize, Math.max(MIN_REVIEWED_CLASS_SIZE, smallest)),
+      minClassSize: Math.min(
+        DEFAULT_PIPELINE_PARAMS.minClassSize,
+        Math.max(MIN_REVIEWED_CLASS_SIZE, smallest),
+      ),
     },
   };
 }
@@ -147,6 +150,7 @@ export async function exportReviews(ctx: RunsContext, only?: string): Promise<Re
 export function exportFilter(query: Record<string, unknown>): string | undefined {
   const c = query.classification;
   if (c === undefined) return undefined;
-  if (typeof c !== 'string' || c === '') throw new BadInputError('"classification" must be a classification id');
+  if (typeof c !== 'string' || c === '')
+    throw new BadInputError('"classification" must be a classification id');
   return c;
 }

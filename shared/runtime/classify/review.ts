@@ -107,8 +107,7 @@ export async function reviewQueue(ctx: RunsContext, id: string, limit: number): 
   const { record } = await completedClassification(ctx, id);
   const reviewed = await reviewedLabels(ctx, id);
   let classes: string[] = [];
-  let kept: { row: number; ticketId: string; confidence: number; top: { label: string; p: number }[] }[] =
-    [];
+  let kept: { row: number; ticketId: string; confidence: number; top: { label: string; p: number }[] }[] = [];
   let abstained = 0;
   const trim = () => {
     kept.sort(before);
