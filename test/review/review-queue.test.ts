@@ -237,6 +237,62 @@ describe('the review queue: classify → review → export → retrain', () => {
     );
   });
 
+  it('GET review orders equal confidences by input order, whatever the limit', async () => {
+    // A completed classification written by hand: 40 of the sample's tickets, confidences with many ties.
+    const id = 'cls-20990101-000000-7135aa11bb22';
+    const key = (name: string) => classificationKey(id, name);
+    const confidences = tickets.slice(0, 40).map((_, i) => [0.3, 0.2, 0.3, 0.2, 0.9][i % 5]!);
+    const rows = tickets.slice(0, 40).map((t, i) => {
+      const c = confidences[i]!;
+      const rest = (1 - c) / (classes.length - 1);
+      const p = classes.map((_, k) => (k === 1 ? c : rest));
+      const abstained = c < 0.5;
+      return [
+        t.id,
+        abstained ? NEEDS_REVIEW : classes[1]!,
+        classes[1]!,
+        String(c),
+        ...p.map(String),
+        String(abstained),
+      ];
+    });
+    const header = [
+      'ticket_id',
+      'label',
+      'predicted',
+      'confidence',
+      ...classes.map((c) => `p_${c}`),
+      'abstained',
+    ];
+    const csv = [header, ...rows].map((r) => r.join(',')).join('\n') + '\n';
+    await stack.runs.artifacts.put(key(CLASSIFICATION_FILES.predictions), Buffer.from(csv));
+    await stack.runs.artifacts.putJson(key(CLASSIFICATION_FILES.record), {
+      id,
+      dataset: 'sample.json',
+      model: runId,
+      alias: null,
+      threshold: 0.5,
+      chunkSize: 400,
+      createdAt: new Date().toISOString(),
+    });
+    await stack.runs.artifacts.putJson(key(CLASSIFICATION_FILES.summary), { id, tickets: 40 });
+    const expected = rows
+      .map((r, i) => ({ id: r[0]!, c: confidences[i]!, i }))
+      .filter((r) => r.c < 0.5)
+      .sort((a, b) => a.c - b.c || a.i - b.i)
+      .map((r) => r.id);
+    for (const limit of [3, 7, 40]) {
+      const res = await call(stack, 'GET', `/classifications/${id}/review?limit=${limit}`);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      assert.equal(res.json.abstained, 32);
+      assert.deepEqual(
+        res.json.tickets.map((t: { ticketId: string }) => t.ticketId),
+        expected.slice(0, limit),
+        `limit ${limit}`,
+      );
+    }
+  });
+
   it('POST review: 400 for an unknown label or ticket, naming it; a bad CSV header', async () => {
     const queue = (await call(stack, 'GET', `/classifications/${clsId}/review?limit=1`)).json as ReviewQueue;
     const ticket = queue.tickets[0]!.ticketId;
