@@ -17,7 +17,13 @@ import {
   ThresholdRow,
 } from '../../model/model-file';
 import { ESTIMATORS } from '../../model/estimator-table';
-import { LOW_COVERAGE, THRESHOLD_GRID, calibrateThreshold, thresholdTable, topClasses } from '../../model/threshold';
+import {
+  LOW_COVERAGE,
+  THRESHOLD_GRID,
+  calibrateThreshold,
+  thresholdTable,
+  topClasses,
+} from '../../model/threshold';
 
 export type { ModelFile } from '../../model/model-file';
 
