@@ -413,5 +413,13 @@ describe('the review queue: classify → review → export → retrain', () => {
     const retrained = await trained(stack, out.dataset, out.train);
     const model = await modelFile(stack, retrained);
     assert.deepEqual([...model.classes].sort(), [a, b].sort(), 'the model knows the reviewed labels');
+
+    // The queue reads texts from the input: a dataset changed since the classification is named as such.
+    const sample = path.join(stack.dataDir, 'sample.json');
+    const hitsBefore = JSON.parse(fs.readFileSync(sample, 'utf8')) as unknown[];
+    fs.writeFileSync(sample, JSON.stringify(hitsBefore.reverse()));
+    const changed = await call(stack, 'GET', `/classifications/${clsId}/review?limit=5`);
+    assert.equal(changed.status, 400, JSON.stringify(changed.json));
+    assert.match(changed.json.error, /changed since classification/);
   });
 });

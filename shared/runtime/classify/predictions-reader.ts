@@ -60,6 +60,9 @@ export async function readPredictions(
   return rows;
 }
 
+/** Thrown from the record callback to stop reading a dataset once every wanted ticket is read. */
+const ALL_FOUND = new Error('every wanted ticket is read');
+
 /**
  * The narratives of the kept tickets at the given positions (`rows`, positions among kept tickets, as in
  * predictions.csv), read from the classification's input dataset through this process's dataset source,
@@ -87,7 +90,11 @@ export async function ticketTexts(
         );
       }
       out.set(row, { text: rec.narrative, product: rec.product, subProduct: rec.subProduct });
+      // The rest of the file holds none of them: stop reading.
+      if (out.size === rows.size) throw ALL_FOUND;
     });
+  } catch (err) {
+    if (err !== ALL_FOUND) throw err;
   } finally {
     await file.close();
   }
