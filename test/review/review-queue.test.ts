@@ -409,6 +409,11 @@ describe('the review queue: classify → review → export → retrain', () => {
     const everything = await call(stack, 'GET', '/reviews/export');
     assert.equal(everything.status, 200, JSON.stringify(everything.json));
     assert.equal(everything.json.tickets, 26);
+    // With Redis's reviews gone, the export reads every reviews.json in the store.
+    await stack.runs.redis.del(stack.runs.keys.reviewed, stack.runs.keys.reviews(clsId));
+    const fromFiles = await call(stack, 'GET', '/reviews/export');
+    assert.equal(fromFiles.status, 200, JSON.stringify(fromFiles.json));
+    assert.deepEqual(fromFiles.json.labels, out.labels);
 
     const retrained = await trained(stack, out.dataset, out.train);
     const model = await modelFile(stack, retrained);

@@ -11,7 +11,7 @@ import { writeDatasetFile } from '../../core/dataset/write-dataset';
 import { RunsContext } from '../runs/context';
 import { isClassificationId } from './batch';
 import { readPredictions, ticketTexts } from './predictions-reader';
-import { NoSuchClassification, completedClassification, reviewedLabels } from './review';
+import { NoSuchClassification, REVIEWS_FILE, completedClassification, reviewedLabels } from './review';
 
 /** The data root folder exports are written to. */
 export const REVIEWS_FOLDER = 'reviews';
@@ -77,7 +77,15 @@ export async function exportReviews(ctx: RunsContext, only?: string): Promise<Re
   if (only !== undefined) {
     if (!isClassificationId(only)) throw new NoSuchClassification(`there is no classification ${only}`);
     ids = [only];
-  } else ids = (await ctx.redis.smembers(ctx.keys.reviewed)).filter(isClassificationId).sort();
+  } else {
+    // Redis's set, and every reviews.json in the store: the files outlive a Redis that lost its data.
+    const files = (await ctx.artifacts.list('classifications/')).flatMap((e) => {
+      const [top, id, name, ...rest] = e.key.split('/');
+      return top === 'classifications' && name === REVIEWS_FILE && rest.length === 0 ? [id!] : [];
+    });
+    const members = await ctx.redis.smembers(ctx.keys.reviewed);
+    ids = [...new Set([...members, ...files])].filter(isClassificationId).sort();
+  }
 
   const hits: Hit[] = [];
   const used: string[] = [];
