@@ -10,6 +10,7 @@ import { Logger } from '../../shared/core/logger';
 import { requireBearer, requireBoardAuth } from './auth';
 import { getRunLogs } from './logs';
 import { artifactsRouter } from './artifacts';
+import { reviewsRouter } from './reviews';
 import { ArtifactStore } from '../../shared/core/store/artifact-store';
 import { uiDataRouter, uiPageRouter } from './ui/routes';
 import { createApiMetrics } from '../../shared/runtime/metrics/api-metrics';
@@ -189,6 +190,7 @@ export function createApp(
     });
   }
   app.use(uiDataRouter(deps));
+  app.use(reviewsRouter(deps));
   app.use(artifactsRouter(deps, artifacts));
   app.use(redisErrors(deps));
   app.get('/', (_req, res) => {
@@ -217,6 +219,9 @@ export function createApp(
         'GET /classifications/:id',
         'GET /classifications/:id/artifacts',
         'GET /classifications/:id/artifacts/:name',
+        'GET /classifications/:id/review?limit=',
+        'POST /classifications/:id/review',
+        'GET /reviews/export?classification=',
         'GET /board',
       ],
     });

@@ -35,7 +35,7 @@ const HELP = `Usage: ticketflow classify --data FILE [--model M] [--out F] [--th
                            [--workers N] [--timeout S] [--json]
 
 Classify every ticket of a dataset with a trained model, in chunk jobs on the workers, and write
-predictions.csv (ticket_id, label, confidence, one p_<class> column per class, abstained; input order).
+predictions.csv (ticket_id, label, predicted, confidence, one p_<class> column per class, abstained; input order).
 
   --data FILE       dataset: Kaggle-schema JSON array, JSON Lines, or CFPB CSV export
   --model M         an alias, or the id of a completed run whose run.json is in TICKETFLOW_STORAGE_DIR

@@ -146,7 +146,7 @@ describe('batch classification through real worker processes', () => {
     const classes = loaded.classes;
     assert.deepEqual(header, predictionColumns(classes));
     assert.deepEqual(
-      header!.slice(3, -1),
+      header!.slice(4, -1),
       classes.map((c) => `p_${c}`),
     );
 
@@ -167,18 +167,19 @@ describe('batch classification through real worker processes', () => {
     );
     const k = classes.length;
     rows.forEach((row, i) => {
-      assert.equal(row.length, 4 + k);
-      const probabilities = row.slice(3, 3 + k).map(Number);
+      assert.equal(row.length, 5 + k);
+      const probabilities = row.slice(4, 4 + k).map(Number);
       const sum = probabilities.reduce((s, p) => s + p, 0);
       assert.ok(Math.abs(sum - 1) < 1e-9, `row ${i}: probabilities sum to ${sum}`);
       const want = expected[i]!;
       assert.equal(row[1], want.label, `row ${i}: label`);
-      assert.equal(Number(row[2]), want.confidence, `row ${i}: confidence`);
+      assert.equal(row[2], want.predicted, `row ${i}: predicted`);
+      assert.equal(Number(row[3]), want.confidence, `row ${i}: confidence`);
       assert.deepEqual(
         probabilities,
         classes.map((c) => want.probabilities[c]),
       );
-      assert.equal(row[3 + k], String(want.abstained));
+      assert.equal(row[4 + k], String(want.abstained));
       assert.equal(want.abstained, row[1] === NEEDS_REVIEW);
     });
 

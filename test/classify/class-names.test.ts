@@ -240,7 +240,7 @@ describe('classes named __proto__, constructor, toString, hasOwnProperty: traine
       const want = all.predictions[i]!;
       assert.equal(row[0], tickets[i]!.id);
       assert.equal(row[1], want.label);
-      const probabilities = row.slice(3, 3 + k).map(Number);
+      const probabilities = row.slice(4, 4 + k).map(Number);
       assert.deepEqual(
         probabilities,
         model.classes.map((c) => want.probabilities[c]),

@@ -36,6 +36,8 @@ const FS_ALLOWED: Readonly<Record<string, string>> = {
     'datasets as files in the input data root (TICKETFLOW_DATA_DIR): names, checks, hashing',
   'shared/core/dataset/hash-cache.ts': "caches input datasets' SHA-256 by their file's identity",
   'shared/core/dataset/open-dataset.ts': 'opens input datasets (regular-file checks, ranged reads)',
+  'shared/core/dataset/write-dataset.ts':
+    'writes exported datasets (reviewed tickets) into the input data root, where runs read them',
   'shared/core/nlp/brill-tagger.ts': "reads the tagger's lexicon and rules, shipped with the code",
   'shared/pipeline/model/load-model.ts':
     "reads model.json at the path the store's localPath gives: loadRunModel's off-thread load on the local backend only",

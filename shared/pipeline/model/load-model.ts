@@ -21,6 +21,8 @@ export const NEEDS_REVIEW = 'needs_review';
 export interface TicketPrediction {
   /** the most probable class, or `needs_review` when abstained */
   label: string;
+  /** the most probable class, abstained or not (the lowest class on ties, like argmax) */
+  predicted: string;
   /** the top class probability */
   confidence: number;
   /** class → probability, in the model's class order */
@@ -106,8 +108,10 @@ export function assembleModel(packed: PackedModel): LoadedModel {
       // No prototype: a class may be called "__proto__" or "constructor".
       const probabilities: Record<string, number> = Object.create(null);
       classes.forEach((name, c) => (probabilities[name] = P[i * k + c]!));
+      const predicted = classes[label[i]!]!;
       return {
-        label: abstained ? NEEDS_REVIEW : classes[label[i]!]!,
+        label: abstained ? NEEDS_REVIEW : predicted,
+        predicted,
         confidence: confidence[i]!,
         probabilities,
         abstained,

@@ -7,6 +7,9 @@ import { ThresholdChoice, ThresholdRow } from './model-file';
 /** The thresholds metrics.json reports besides the chosen one. */
 export const THRESHOLD_GRID: readonly number[] = [0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
 
+/** A default threshold answering a smaller share of the test split than this is warned about. */
+export const LOW_COVERAGE = 0.5;
+
 /** Per row of an n × k probability matrix: the predicted class (lowest on ties, like argmax) and its probability. */
 export function topClasses(
   proba: Float64Array,

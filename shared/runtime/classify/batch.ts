@@ -7,7 +7,7 @@
  *   submission;
  * - `parts/part-NNNNN.csv` and `part-NNNNN.stats.json`: each chunk's prediction rows and counts, while
  *   it runs (the stats file, written last, says the chunk is done);
- * - `predictions.csv`: `ticket_id,label,confidence,p_<class>…,abstained`, one row per kept ticket in
+ * - `predictions.csv`: `ticket_id,label,predicted,confidence,p_<class>…,abstained`, one row per kept ticket in
  *   input order, then `summary.json`; the merge writes both and removes `parts/`;
  * - `failed.json`: `{error, finishedAt}`, once a reader or a worker saw the classification fail for good.
  *
@@ -178,7 +178,7 @@ export interface ClassificationStatus {
 
 /** predictions.csv's columns for a model's classes. */
 export function predictionColumns(classes: readonly string[]): string[] {
-  return ['ticket_id', 'label', 'confidence', ...classes.map((c) => `p_${c}`), 'abstained'];
+  return ['ticket_id', 'label', 'predicted', 'confidence', ...classes.map((c) => `p_${c}`), 'abstained'];
 }
 
 /** A class-keyed map without a prototype: a class may be called "__proto__" or "constructor". */

@@ -24,6 +24,10 @@ export function runKeys(prefix: string) {
     aliases: `${base}:model-aliases`,
     /** sorted set (lex, like runs) of batch classification ids */
     classifications: `${base}:classifications`,
+    /** hash per classification: ticket id → reviewed label (the review queue's source of truth) */
+    reviews: (classificationId: string) => `${base}:reviews:${classificationId}`,
+    /** set of the classification ids that have reviewed tickets */
+    reviewed: `${base}:reviewed`,
     /** a short-lived key written to learn whether Redis accepts writes (`/readyz`, workers) */
     writeProbe: `${base}:write-probe`,
     /** sorted set per queue: worker name → heartbeat expiry (ms) */

@@ -85,13 +85,11 @@ async function classifyRange(
     result.predictions.forEach((p, i) => {
       counts[p.label] = (counts[p.label] ?? 0) + 1;
       if (p.abstained) abstained++;
-      // The most probable class, abstained or not (lowest class on ties, like the model's argmax).
-      let best = classes[0]!;
-      for (const c of classes) if (p.probabilities[c]! > p.probabilities[best]!) best = c;
-      predicted[best] = (predicted[best] ?? 0) + 1;
+      predicted[p.predicted] = (predicted[p.predicted] ?? 0) + 1;
       rows += csvRow([
         ids[i]!,
         p.label,
+        p.predicted,
         String(p.confidence),
         ...classes.map((c) => String(p.probabilities[c])),
         String(p.abstained),

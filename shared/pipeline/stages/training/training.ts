@@ -17,7 +17,13 @@ import {
   ThresholdRow,
 } from '../../model/model-file';
 import { ESTIMATORS } from '../../model/estimator-table';
-import { THRESHOLD_GRID, calibrateThreshold, thresholdTable, topClasses } from '../../model/threshold';
+import {
+  LOW_COVERAGE,
+  THRESHOLD_GRID,
+  calibrateThreshold,
+  thresholdTable,
+  topClasses,
+} from '../../model/threshold';
 
 export type { ModelFile } from '../../model/model-file';
 
@@ -121,6 +127,11 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
   if (!reached) {
     warnings.push(
       `no confidence threshold reaches precision ${targetPrecision} on the test split: the default threshold ${threshold.value.toFixed(4)} gives the highest precision, ${threshold.precision.toFixed(4)}, answering ${(threshold.coverage * 100).toFixed(1)} % of tickets; lower "targetPrecision" or improve the model`,
+    );
+  }
+  if (ytest.length > 0 && threshold.coverage < LOW_COVERAGE) {
+    warnings.push(
+      `the default threshold ${threshold.value.toFixed(4)} answers only ${(threshold.coverage * 100).toFixed(1)} % of test tickets (below ${LOW_COVERAGE * 100} %) for target precision ${targetPrecision}: the rest are "needs_review"; a lower "targetPrecision" answers more tickets at a lower precision (docs/models.md, "Coverage and precision")`,
     );
   }
   const thresholds = thresholdTable(top.confidence, correct, [...THRESHOLD_GRID, threshold.value]);
