@@ -12,6 +12,11 @@ export type TickOutcome =
   | { kind: 'done-before'; entry: string }
   | { kind: 'no-schedule' };
 
+export interface TickOptions {
+  /** called between submitting the run and recording it (a fault drill fails the tick there) */
+  afterSubmit?: (runId: string) => Promise<void>;
+}
+
 /**
  * Handle tick `tick` (its job id, `repeat:<id>:<ms>`) of schedule `id`: start the schedule's run unless
  * the run its last tick started is still waiting or active (then the tick is recorded as skipped).
@@ -20,7 +25,12 @@ export type TickOutcome =
  * job id as its Idempotency-Key (a second submission answers the first's run), the tick's outcome is
  * recorded once, and the schedule's lock keeps two ticks from each finding no run active.
  */
-export async function runTick(ctx: RunsContext, id: string, tick: string): Promise<TickOutcome> {
+export async function runTick(
+  ctx: RunsContext,
+  id: string,
+  tick: string,
+  opts: TickOptions = {},
+): Promise<TickOutcome> {
   return withScheduleLock(ctx.redis, ctx.keys, id, async () => {
     const schedule = await readSchedule(ctx.redis, ctx.keys, id);
     // Removed or disabled since the tick was due: it starts nothing.
@@ -62,6 +72,7 @@ export async function runTick(ctx: RunsContext, id: string, tick: string): Promi
       return { kind: 'skipped', reason };
     }
     const { record, existing } = submitted;
+    await opts.afterSubmit?.(record.id);
     await ctx.redis.set(ctx.keys.scheduleLastRun(id), record.id);
     await recordTick(ctx.redis, ctx.keys, id, entry({ run: record.id }));
     return { kind: 'started', run: record.id, existing };
