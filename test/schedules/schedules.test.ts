@@ -20,6 +20,7 @@ import {
   teardownDeployment,
   waitFor,
 } from '../helpers/processes';
+import { runCli } from '../helpers/cli';
 
 interface Decision {
   promoted: boolean;
@@ -79,7 +80,7 @@ describe('schedules and the promotion gate (real processes)', () => {
     return s;
   };
   /** The run of the schedule's `n`-th tick that started one (0: the first) once the gate judged it. */
-  const gatedRun = (id: string, n: number, timeoutMs = 60_000) =>
+  const gatedRun = (id: string, n: number, timeoutMs = 90_000) =>
     waitFor(
       `run ${n + 1} of schedule ${id} judged by the gate`,
       async () => {
@@ -94,6 +95,19 @@ describe('schedules and the promotion gate (real processes)', () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${logs()}`);
     });
+  /** Every run was started by a tick, and no tick started two: the runs. */
+  const oneRunPerTick = async () => {
+    const { runs } = await get<{ runs: { id: string }[] }>('/runs?limit=1000');
+    const perTick = new Map<string, string[]>();
+    for (const { id } of runs) {
+      const run = await get<RunBody>(`/runs/${id}`);
+      assert.ok(run.schedule, `run ${id} was started by a tick`);
+      perTick.set(run.schedule.tick, [...(perTick.get(run.schedule.tick) ?? []), id]);
+    }
+    const twice = [...perTick].filter(([, ids]) => ids.length > 1);
+    assert.deepEqual(twice, [], 'no tick started two runs');
+    return runs;
+  };
   const aliasOf = async (name: string) =>
     (await get<{ aliases: Record<string, { run: string }> }>('/models')).aliases[name]?.run;
 
@@ -154,6 +168,70 @@ describe('schedules and the promotion gate (real processes)', () => {
     assert.equal((await http(d.baseUrl, 'DELETE', '/schedules/c')).status, 200);
   });
 
+  it('ticketflow schedules add|list|disable|enable|remove', async () => {
+    const cli = (...args: string[]) => runCli(['schedules', ...args], d.env);
+    const help = await cli('--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /add ID \(--cron PATTERN \| --every SECONDS\)/);
+    const added = await cli(
+      'add',
+      'nightly',
+      '--cron',
+      '0 3 * * *',
+      '--data',
+      SAMPLE_NAME,
+      '--params',
+      '{"C": 2}',
+      '--promote',
+      'staging',
+      '--metric',
+      'macroF1',
+      '--min-delta',
+      '0.01',
+      '--floor',
+      '0.5',
+      '--json',
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const s = JSON.parse(added.stdout) as ScheduleBody & { promote: unknown; params: unknown };
+    assert.deepEqual(s.promote, { alias: 'staging', metric: 'macroF1', minDelta: 0.01, floor: 0.5 });
+    assert.deepEqual(s.params, { C: 2 });
+    assert.match(s.nextTick ?? '', /T03:00:00\.000Z$/);
+    const listed = await cli('list');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^nightly {2}enabled +cron "0 3 \* \* \*" {2}/);
+    const off = await cli('disable', 'nightly', '--json');
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal((JSON.parse(off.stdout) as ScheduleBody).enabled, false);
+    assert.equal((await schedule('nightly')).nextTick, null, 'the API sees what the CLI did');
+    const on = await cli('enable', 'nightly', '--json');
+    assert.equal((JSON.parse(on.stdout) as ScheduleBody).enabled, true);
+    const taken = await cli('add', 'nightly', '--cron', '0 3 * * *', '--data', SAMPLE_NAME);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /exists/);
+    const bad = await cli('add', 'x', '--every', '0', '--data', SAMPLE_NAME);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /"everySeconds" must be a whole number/);
+    const badMetric = await cli(
+      'add',
+      'x',
+      '--every',
+      '5',
+      '--data',
+      SAMPLE_NAME,
+      '--promote',
+      'p',
+      '--metric',
+      'f1',
+    );
+    assert.equal(badMetric.code, 2);
+    assert.match(badMetric.stderr, /promote\.metric/);
+    assert.equal((await cli('remove', 'nightly')).code, 0);
+    const gone = await cli('remove', 'nightly');
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no schedule "nightly"/);
+  });
+
   it('ticks, gates, skips while active, survives restarts with one run per tick, rolls back', async () => {
     const gate = { alias: 'production', metric: 'accuracy', minDelta: 1.0 };
     const created = await http(d.baseUrl, 'POST', '/schedules', {
@@ -174,6 +252,7 @@ describe('schedules and the promotion gate (real processes)', () => {
     assert.match(first.promotion!.reason, /no champion/);
     assert.ok(Math.abs(first.promotion!.challenger! - first.metrics!.test.accuracy) < 1e-12);
     assert.equal(await aliasOf('production'), first.id);
+    await oneRunPerTick();
 
     // Ticks while the first run computed were skipped, naming it.
     const skipped = (await schedule('retrain')).skipped;
@@ -216,15 +295,7 @@ describe('schedules and the promotion gate (real processes)', () => {
     assert.match(worker.stderr(), /injected transient failure of schedules/, 'ticks were retried');
 
     // One run per tick: every run carries its tick, and no tick has two.
-    const { runs } = await get<{ runs: { id: string }[] }>('/runs?limit=1000');
-    const perTick = new Map<string, string[]>();
-    for (const { id } of runs) {
-      const run = await get<RunBody>(`/runs/${id}`);
-      assert.ok(run.schedule, `run ${id} was started by a tick`);
-      perTick.set(run.schedule.tick, [...(perTick.get(run.schedule.tick) ?? []), id]);
-    }
-    const twice = [...perTick].filter(([, ids]) => ids.length > 1);
-    assert.deepEqual(twice, [], 'no tick started two runs');
+    const runs = await oneRunPerTick();
     const ran = (await schedule('retrain')).runs;
     assert.ok(runs.length >= 3, `runs before and after the restart: ${runs.length}`);
     assert.equal(new Set(ran.map((e) => e.run)).size, ran.length, 'each recorded tick names its own run');

@@ -18,8 +18,11 @@ import { onAliasMoved } from './on-alias-moved';
 
 /** Scores this close count as equal: `champion + minDelta` is a sum of floating-point numbers. */
 const EPSILON = 1e-12;
-/** How long a run's gate lock lasts: the gate runs once per run, and one cut short is not run again. */
-const GATE_LOCK_SECONDS = 86_400;
+/**
+ * How long a run's gate lock lasts: longer than judging takes. A decision written ends the run's gating
+ * (its record's `promotion`); a judge that died is run again after this, by the schedule's next tick.
+ */
+const GATE_LOCK_SECONDS = 600;
 
 let defaultLog: Logger | undefined;
 

@@ -3,6 +3,7 @@ import { BadInputError } from '../../core/errors';
 import { RunsContext } from '../runs/context';
 import { submitRun } from '../runs/submit';
 import { readRun } from '../runs/sync';
+import { promotionGate } from './promotion-gate';
 import { readSchedule, recordTick, tickMillis, TickEntry, withScheduleLock } from './schedule-store';
 
 /** What a tick did. */
@@ -50,6 +51,16 @@ export async function runTick(
         const reason = `run ${last} of the previous tick is still ${previous.state}`;
         await recordTick(ctx.redis, ctx.keys, id, entry({ skipped: reason }));
         return { kind: 'skipped', reason };
+      }
+      // Its gate decides before the next run's: judged in the wrong order, the older model could
+      // replace the newer. A gate whose hook was lost (its process died) is run here.
+      if (previous?.state === 'completed' && previous.schedule?.promote && !previous.promotion) {
+        await promotionGate(ctx, last);
+        if (!(await ctx.store.read(last))?.promotion) {
+          const reason = `the promotion gate has not decided on run ${last} of the previous tick yet`;
+          await recordTick(ctx.redis, ctx.keys, id, entry({ skipped: reason }));
+          return { kind: 'skipped', reason };
+        }
       }
     }
     const datasets = openDatasetSource(ctx.config);
