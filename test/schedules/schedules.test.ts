@@ -62,7 +62,9 @@ describe('schedules and the promotion gate (real processes)', () => {
   let d: Deployment;
   let api: Proc;
   let worker: Proc;
-  const workerEnv = () => ({ env: { ...d.env, TICKETFLOW_FAIL_ONCE: 'schedules' } });
+  // Every tick's first attempt fails after submitting its run; a run's training fails once, so the
+  // first run stays active over a 2 s retry delay at least: a tick comes meanwhile, however fast the run.
+  const workerEnv = () => ({ env: { ...d.env, TICKETFLOW_FAIL_ONCE: 'schedules,training' } });
   const logs = () =>
     [api, worker]
       .filter(Boolean)
@@ -79,22 +81,6 @@ describe('schedules and the promotion gate (real processes)', () => {
     assert.ok(s, `schedule ${id} listed`);
     return s;
   };
-  /** The run of the schedule's `n`-th tick that started one (0: the first) once the gate judged it. */
-  const gatedRun = (id: string, n: number, timeoutMs = 90_000) =>
-    waitFor(
-      `run ${n + 1} of schedule ${id} judged by the gate`,
-      async () => {
-        const runs = (await schedule(id)).runs;
-        const entry = runs[runs.length - 1 - n];
-        if (!entry?.run) return undefined;
-        const run = await get<RunBody>(`/runs/${entry.run}`);
-        if (run.state === 'failed') throw new Error(`run ${run.id} failed: ${JSON.stringify(run)}`);
-        return run.promotion ? run : undefined;
-      },
-      timeoutMs,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${logs()}`);
-    });
   /** Every run was started by a tick, and no tick started two: the runs. */
   const oneRunPerTick = async () => {
     const { runs } = await get<{ runs: { id: string }[] }>('/runs?limit=1000');
@@ -108,6 +94,28 @@ describe('schedules and the promotion gate (real processes)', () => {
     assert.deepEqual(twice, [], 'no tick started two runs');
     return runs;
   };
+  /** The run of the schedule's `n`-th tick that started one (0: the first) once the gate judged it. */
+  const gatedRun = (id: string, n: number, timeoutMs = 90_000) =>
+    waitFor(
+      `run ${n + 1} of schedule ${id} judged by the gate`,
+      async () => {
+        const runs = (await schedule(id)).runs;
+        const entry = runs[runs.length - 1 - n];
+        if (!entry?.run) return undefined;
+        const run = await get<RunBody>(`/runs/${entry.run}`);
+        if (run.state === 'failed') throw new Error(`run ${run.id} failed: ${JSON.stringify(run)}`);
+        return run.promotion ? run : undefined;
+      },
+      timeoutMs,
+    ).catch(async (err: Error) => {
+      await oneRunPerTick(); // the likelier cause, when it is one
+      const runs = (await schedule(id)).runs;
+      const last = runs[runs.length - 1 - n]?.run;
+      const record = last ? await get<RunBody>(`/runs/${last}`) : null;
+      throw new Error(
+        `${err.message}\nticks: ${JSON.stringify(runs)}\nrun ${last}: ${JSON.stringify(record)}\n${logs()}`,
+      );
+    });
   const aliasOf = async (name: string) =>
     (await get<{ aliases: Record<string, { run: string }> }>('/models')).aliases[name]?.run;
 
