@@ -343,5 +343,20 @@ describe('schedules and the promotion gate (real processes)', () => {
     const none = await http(d.baseUrl, 'POST', '/models/aliases/production/rollback');
     assert.equal(none.status, 409, 'the first version has no previous one');
     assert.match((none.body as { error: string }).error, /no previous version/);
+
+    // A manual move is history too: rollback undoes it.
+    const put = await fetch(`${d.baseUrl}/models/aliases/production`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ run: third.id }),
+    });
+    assert.equal(put.status, 200, await put.text());
+    const undo = await http(d.baseUrl, 'POST', '/models/aliases/production/rollback');
+    assert.deepEqual(undo.body, { alias: 'production', run: first.id, from: third.id });
+    const history = (await get<{ aliasHistory: Record<string, { how: string }[]> }>('/models')).aliasHistory;
+    assert.deepEqual(
+      history.production!.map((m) => m.how),
+      ['rollback', 'manual', 'rollback', 'gate', 'gate'],
+    );
   });
 });
