@@ -5,14 +5,14 @@
 //   2 pipeline  shared/pipeline/                  (the pipeline's stages, the model file and its loader)
 //   3 flow      shared/runtime/flow/              (queues, job types, the flow of a run)
 //   4 runtime   shared/runtime/{redis,runs,metrics}/ (run control, its records and cache, the model registry)
-//   5 services  shared/runtime/{classify,report}/ (above run control: it calls them through hooks)
+//   5 services  shared/runtime/{classify,report,schedules}/ (above run control: it calls them through hooks)
 //   6 apps      producers/, workers/, board/
 // test/ and tools/ (sample generator, bench, eval, demo) may import anything; nothing else imports them.
 const CORE = '^shared/core/';
 const ML = '^shared/pipeline/';
 const FLOW = '^shared/runtime/flow/';
 const RUNTIME = '^shared/runtime/(redis|runs|metrics)/';
-const SERVICES = '^shared/runtime/(classify|report)/';
+const SERVICES = '^shared/runtime/(classify|report|schedules)/';
 const APPS = '^(producers|workers|board)/';
 const TOOLS = '^(test|tools)/';
 

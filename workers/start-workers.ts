@@ -15,6 +15,7 @@ import {
   QUEUE_SETTINGS,
   QueueName,
   queueTimeoutsMs,
+  SCHEDULES_QUEUE,
 } from '../shared/runtime/flow/queue-names';
 import { getClassification } from '../shared/runtime/classify/batch';
 import { createConnection } from '../shared/runtime/flow/connection';
@@ -27,8 +28,10 @@ import { stageCodeIdentities } from '../shared/runtime/runs/code-identity';
 import { startHeartbeat } from '../shared/runtime/runs/heartbeats';
 import { syncRun } from '../shared/runtime/runs/sync';
 import { writeRunReport } from '../shared/runtime/report/run-report';
+import { promotionGate } from '../shared/runtime/schedules/promotion-gate';
 import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
+import { scheduleTickProcessor } from './processors/schedule-tick';
 import { textProcessingProcessor } from './processors/text-processing';
 import { trainingProcessor } from './processors/training';
 import { blockStageProcessor } from './processors/block-stage';
@@ -54,6 +57,9 @@ export interface RunningWorkers {
 /** What an inline processor may use: the configuration and (opened once per process) other queues. */
 interface InlineDeps {
   config: TicketflowConfig;
+  /** this process's run control (a schedule's tick submits runs through it) */
+  runs: RunsContext;
+  log: Logger;
   queue(name: QueueName): Queue;
   /** the events of a queue, opened on first use (a block stage awaits its children's through them) */
   events(name: QueueName): QueueEvents;
@@ -76,6 +82,7 @@ const INLINE: Record<InlineProcessor, (deps: InlineDeps) => unknown> = {
     ),
   training: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)),
   classification: ({ config, queue }) => classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE)),
+  'schedule-tick': ({ runs, log }) => scheduleTickProcessor(runs, log),
 };
 
 export function sandboxFile(queue: QueueName): string | undefined {
@@ -120,8 +127,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const connection = createConnection(config.redisUrl);
   const subscriber = createConnection(config.redisUrl);
   subscriber.on('error', () => undefined);
-  // The worker that sees a run end writes its report.html.
-  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
+  // The worker that sees a run end writes its report.html, then judges a gated run's model.
+  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport, promotionGate] });
   const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const outage = new RedisOutage(log, config.redisUrl, () =>
     connection.set(runs.keys.writeProbe, name, 'PX', 10_000),
@@ -132,6 +139,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const eventsConnections: ReturnType<typeof createConnection>[] = [];
   const deps: InlineDeps = {
     config,
+    runs,
+    log,
     queue(queueName) {
       let q = opened.get(queueName);
       if (!q) opened.set(queueName, (q = openQueue(config, connection, queueName)));
@@ -283,7 +292,7 @@ function wireEvents(
       `job ${job.id} (${queue}) attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${err.message}`,
     );
     if (ofRun) void sync(job.data.runId, `${queue} failed`);
-    else if (job.finishedOn !== undefined) {
+    else if (queue !== SCHEDULES_QUEUE && job.finishedOn !== undefined) {
       // A classification job's runId is its classification's id.
       const id = job.data.runId;
       getClassification(runs, id).catch((e: Error) =>

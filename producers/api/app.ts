@@ -4,6 +4,7 @@ import { ApiDeps, cancel, createRun, getRun, getRuns, ready, remove, prepareRetr
 import { classify, listModels, putAlias } from './models';
 import { HandlerResult } from './handler-result';
 import { createClassification, getClassificationHandler } from './classifications';
+import { deleteSchedule, enableSchedule, getSchedules, postRollback, postSchedule } from './schedules';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { Logger } from '../../shared/core/logger';
@@ -84,6 +85,16 @@ const ROUTES: Route[] = [
     needsStore: true,
   },
   { method: 'get', path: '/classifications/:id', handler: (d, req) => getClassificationHandler(d, id(req)) },
+  { method: 'post', path: '/schedules', handler: (d, req) => postSchedule(d, req.body) },
+  { method: 'get', path: '/schedules', handler: (d) => getSchedules(d) },
+  { method: 'delete', path: '/schedules/:id', handler: (d, req) => deleteSchedule(d, id(req)) },
+  { method: 'post', path: '/schedules/:id/disable', handler: (d, req) => enableSchedule(d, id(req), false) },
+  { method: 'post', path: '/schedules/:id/enable', handler: (d, req) => enableSchedule(d, id(req), true) },
+  {
+    method: 'post',
+    path: '/models/aliases/:name/rollback',
+    handler: (d, req) => postRollback(d, String(req.params.name)),
+  },
 ];
 
 /**
@@ -214,6 +225,12 @@ export function createApp(
         'GET /metrics',
         'GET /models',
         'PUT /models/aliases/:name',
+        'POST /models/aliases/:name/rollback',
+        'POST /schedules',
+        'GET /schedules',
+        'DELETE /schedules/:id',
+        'POST /schedules/:id/disable',
+        'POST /schedules/:id/enable',
         'POST /classify',
         'POST /classifications',
         'GET /classifications/:id',

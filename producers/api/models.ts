@@ -25,12 +25,20 @@ async function modelErrors(work: () => Promise<HandlerResult>): Promise<HandlerR
 }
 
 /**
- * GET /models: the model versions (completed runs, newest first, each with the aliases naming it) and
- * every alias, dangling ones too (an alias whose run is gone, being deleted or not completed).
+ * GET /models: the model versions (completed runs, newest first, each with the aliases naming it and the
+ * promotion gate's decision on it, if any), every alias, dangling ones too (an alias whose run is gone,
+ * being deleted or not completed), and each alias's moves, newest first.
  */
 export async function listModels(registry: ModelRegistry): Promise<HandlerResult> {
   const [models, aliases] = await Promise.all([registry.list(), registry.aliasTable()]);
-  return { status: 200, body: { models, aliases } };
+  const [gates, aliasHistory] = await Promise.all([
+    registry.gateDecisions(models.map((m) => m.run)),
+    registry.aliasHistories(Object.keys(aliases)),
+  ]);
+  return {
+    status: 200,
+    body: { models: models.map((m, i) => ({ ...m, gate: gates[i] ?? null })), aliases, aliasHistory },
+  };
 }
 
 export function putAlias(registry: ModelRegistry, name: string, body: unknown): Promise<HandlerResult> {

@@ -17,6 +17,7 @@ import { ArtifactStore } from '../../shared/core/store/artifact-store';
 import { logLost } from '../../shared/core/logger';
 import { classifyCommand } from './classify-command';
 import { redisCommand } from './redis-command';
+import { schedulesCommand } from './schedules-command';
 import { formatReport } from './report';
 import { CODE_VERSION } from '../../shared/runtime/runs/code-version';
 import { createLiveDisplay, LiveDisplay } from './live-display';
@@ -52,6 +53,8 @@ Commands:
   status ID          print a run's record (JSON)
   list [--state S] [--limit N]   runs, newest first
   redis start|stop|status        the durable Redis on REDIS_URL's port (ticketflow redis --help)
+  schedules add|list|remove|disable|enable   training schedules and their promotion gate
+                     (ticketflow schedules --help)
   help               this text
 
 ticketflow run [--data FILE] [--topics K] [--labels L] [--label-map FILE] [--chunk-size N] [--params JSON]
@@ -377,6 +380,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'run') return run(rest);
   if (command === 'classify') return classifyCommand(rest);
   if (command === 'redis') return redisCommand(rest, process.env);
+  if (command === 'schedules') return schedulesCommand(rest);
   if (['retry', 'cancel', 'delete', 'status', 'list'].includes(command)) return control(command, rest);
   throw new UsageError(`unknown command "${command}": see ticketflow --help`);
 }

@@ -100,6 +100,7 @@ describe('HTTP API', () => {
       'classification-chunks',
       'feature-blocks',
       'feature-extraction',
+      'schedules',
       'text-chunks',
       'text-processing',
       'training',

@@ -14,16 +14,23 @@ import { ProcessorSpec } from '../../pipeline/stages/stage-definition';
  */
 export const CLASSIFICATION_QUEUE = 'classification';
 export const CLASSIFICATION_CHUNK_QUEUE = 'classification-chunks';
+/** The ticks of training schedules (BullMQ job schedulers): each tick submits one run. */
+export const SCHEDULES_QUEUE = 'schedules';
 
 export type QueueName =
-  StageName | ChildQueueName | typeof CLASSIFICATION_QUEUE | typeof CLASSIFICATION_CHUNK_QUEUE;
+  | StageName
+  | ChildQueueName
+  | typeof CLASSIFICATION_QUEUE
+  | typeof CLASSIFICATION_CHUNK_QUEUE
+  | typeof SCHEDULES_QUEUE;
 
-/** Every queue: the stages' in flow order, their children's, then batch classification's. */
+/** Every queue: the stages' in flow order, their children's, batch classification's, then schedules'. */
 export const QUEUES: readonly QueueName[] = [
   ...STAGES,
   ...CHILD_QUEUES,
   CLASSIFICATION_QUEUE,
   CLASSIFICATION_CHUNK_QUEUE,
+  SCHEDULES_QUEUE,
 ];
 
 export function isQueueName(name: string): name is QueueName {
@@ -48,6 +55,7 @@ export const QUEUE_SETTINGS: Readonly<Record<QueueName, QueueSettings>> = {
   ) as Record<StageName | ChildQueueName, QueueSettings>),
   [CLASSIFICATION_QUEUE]: { timeoutMs: 1800_000, processor: { inline: 'classification' } },
   [CLASSIFICATION_CHUNK_QUEUE]: { timeoutMs: 600_000, processor: { sandbox: 'classification-chunk.js' } },
+  [SCHEDULES_QUEUE]: { timeoutMs: 300_000, processor: { inline: 'schedule-tick' } },
 };
 
 /**

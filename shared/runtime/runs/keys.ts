@@ -22,6 +22,20 @@ export function runKeys(prefix: string) {
     runCacheKeys: (runId: string) => `${base}:cache-of:${runId}`,
     /** hash alias name → run id of a model version */
     aliases: `${base}:model-aliases`,
+    /** list per alias, newest first: AliasMove JSON of every move (runs/alias-history.ts) */
+    aliasHistory: (alias: string) => `${base}:model-alias-history:${alias}`,
+    /** hash run id → PromotionDecision JSON: the promotion gate's decision on each gated run */
+    gateDecisions: `${base}:gate-decisions`,
+    /** held while the promotion gate judges a run, and after, so it judges each run once */
+    gateLock: (runId: string) => `${base}:gate-lock:${runId}`,
+    /** hash schedule id → ScheduleDefinition JSON (shared/runtime/schedules/) */
+    schedules: `${base}:schedules`,
+    /** hash per schedule: tick job id → TickEntry JSON (the run it started, or why it was skipped) */
+    scheduleTicks: (id: string) => `${base}:schedule-ticks:${id}`,
+    /** per schedule: the id of the last run a tick started */
+    scheduleLastRun: (id: string) => `${base}:schedule-last-run:${id}`,
+    /** held while a tick of the schedule decides whether to start a run */
+    scheduleLock: (id: string) => `${base}:schedule-lock:${id}`,
     /** sorted set (lex, like runs) of batch classification ids */
     classifications: `${base}:classifications`,
     /** hash per classification: ticket id → reviewed label (the review queue's source of truth) */

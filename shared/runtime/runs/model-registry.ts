@@ -5,11 +5,13 @@ import { RUN_ID_PATTERN, runKey } from '../../core/storage';
 import { LoadedModel } from '../../pipeline/model/load-model';
 import { loadRunModel } from './load-run-model';
 import { ModelCache } from '../../pipeline/model/model-cache';
+import { AliasMove, aliasHistory, moveAlias } from './alias-history';
+import { PromotionDecision } from './record';
 
 /** The alias classification uses when a request names no model. */
 const DEFAULT_ALIAS = 'production';
 /** Aliases begin with a letter; run ids with a digit (their date), so the two never collide. */
-const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+export const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 /** No model by that name (→ 404). */
 export class NoSuchModel extends Error {
@@ -71,7 +73,7 @@ export class ModelRegistry {
       );
     }
     await this.version(runId);
-    await this.ctx.redis.hset(this.ctx.keys.aliases, name, runId);
+    await moveAlias(this.ctx.redis, this.ctx.keys, name, runId, 'manual');
   }
 
   /** Completed runs, newest first, with their aliases. */
@@ -129,6 +131,19 @@ export class ModelRegistry {
   /** The model file's name in messages: its path on the file backend, its URL otherwise. */
   private modelName(key: string): string {
     return this.ctx.artifacts.locate(key);
+  }
+
+  /** The promotion gate's decision on each of `runIds` (null for a run no gate judged). */
+  async gateDecisions(runIds: readonly string[]): Promise<(PromotionDecision | null)[]> {
+    if (runIds.length === 0) return [];
+    const raw = await this.ctx.redis.hmget(this.ctx.keys.gateDecisions, ...runIds);
+    return raw.map((d) => (d === null ? null : (JSON.parse(d) as PromotionDecision)));
+  }
+
+  /** Each alias's moves (PUT, the promotion gate, rollbacks), newest first. */
+  async aliasHistories(names: readonly string[]): Promise<Record<string, AliasMove[]>> {
+    const lists = await Promise.all(names.map((n) => aliasHistory(this.ctx.redis, this.ctx.keys, n)));
+    return Object.fromEntries(names.map((n, i) => [n, lists[i]!]));
   }
 
   /** Drop a run's loaded model from this process (its run was deleted). */

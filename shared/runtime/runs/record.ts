@@ -102,6 +102,49 @@ export interface RunRecord {
   metrics: MetricsFile | null;
   warnings: string[];
   events: RunEvent[];
+  /** the schedule whose tick started the run, with its promotion gate (runs started by a schedule only) */
+  schedule?: ScheduleTag;
+  /** the promotion gate's decision, once the run completed (runs whose schedule has a gate only) */
+  promotion?: PromotionDecision;
+}
+
+/** What a promotion gate compares on (shared/core/numeric/metrics.ts). */
+export type GateMetric = 'accuracy' | 'macroF1';
+export const GATE_METRICS: readonly GateMetric[] = ['accuracy', 'macroF1'];
+
+/** A schedule's promotion gate: move `alias` to the run's model only when it beats the alias's model. */
+export interface PromoteSpec {
+  alias: string;
+  metric: GateMetric;
+  /** the challenger must score at least the champion's score plus this */
+  minDelta: number;
+  /** and never below this absolute score */
+  floor?: number;
+}
+
+export interface ScheduleTag {
+  id: string;
+  /** the tick's job id (`repeat:<schedule>:<ms>`): one run per tick */
+  tick: string;
+  promote?: PromoteSpec;
+}
+
+/** The promotion gate's decision on a completed run (the challenger) against the alias's model. */
+export interface PromotionDecision {
+  promoted: boolean;
+  alias: string;
+  metric: GateMetric;
+  /** the run's model's score on its own test split */
+  challenger: number | null;
+  /** the alias's model's score on the same tickets; null without a champion */
+  champion: number | null;
+  championRun: string | null;
+  minDelta: number;
+  floor: number | null;
+  reason: string;
+  /** the test tickets both models scored */
+  tickets: number;
+  at: string;
 }
 
 /** What listing shows per run, kept in the Redis index beside the record. */

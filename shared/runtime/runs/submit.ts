@@ -9,7 +9,7 @@ import { stageJobId } from '../flow/job-types';
 import { CODE_VERSION } from './code-version';
 import { runFinished } from './run-finished';
 import { RunsContext } from './context';
-import { deriveRunFields, initialStages, RunRecord } from './record';
+import { deriveRunFields, initialStages, RunRecord, ScheduleTag } from './record';
 import { stageCodeIdentities } from './code-identity';
 import { stageCacheKeys } from './stage-cache';
 import { logLost } from '../../core/logger';
@@ -30,6 +30,8 @@ export interface SubmitInput {
    * then is rolled back and throws SubmitDeadlinePassed. No limit by default.
    */
   deadlineMs?: number;
+  /** the schedule tick that submits the run (written to the record; the promotion gate reads it) */
+  schedule?: ScheduleTag;
 }
 
 export interface SubmitResult {
@@ -235,6 +237,7 @@ async function createRun(
     metrics: null,
     warnings: [],
     events: [{ at: createdAt.toISOString(), event: 'created' }],
+    ...(input.schedule ? { schedule: input.schedule } : {}),
   };
   // From here on the run has a folder (cache links, the record) and an index entry until committed.
   const written = record;
@@ -327,7 +330,7 @@ async function withdrawFlow(ctx: RunsContext, runId: string): Promise<void> {
 }
 
 /** `cache` is a run option, not a pipeline parameter: it changes how a run is computed, never its outputs. */
-function splitCacheFlag(params: unknown): { cache: boolean; overrides: unknown } {
+export function splitCacheFlag(params: unknown): { cache: boolean; overrides: unknown } {
   if (
     typeof params !== 'object' ||
     params === null ||

@@ -1,0 +1,18 @@
+import { RunsContext } from '../runs/context';
+import { PromotionDecision } from '../runs/record';
+
+/** An alias the promotion gate moved to a run's model. */
+export interface AliasMovedEvent {
+  alias: string;
+  /** the run the alias names now */
+  run: string;
+  /** the run it named before; null when it named none */
+  previous: string | null;
+  decision: PromotionDecision;
+}
+
+/**
+ * Called once each time the promotion gate moves an alias (promotion-gate.ts is its only caller): where
+ * the `model.promoted` webhook event is emitted. Does nothing by itself.
+ */
+export async function onAliasMoved(_ctx: RunsContext, _event: AliasMovedEvent): Promise<void> {}
