@@ -13,6 +13,7 @@ import { InlineProcessor } from '../shared/pipeline/stages/stage-definition';
 import {
   CLASSIFICATION_CHUNK_QUEUE,
   QUEUE_SETTINGS,
+  WEBHOOK_QUEUE,
   QueueName,
   queueTimeoutsMs,
 } from '../shared/runtime/flow/queue-names';
@@ -27,10 +28,12 @@ import { stageCodeIdentities } from '../shared/runtime/runs/code-identity';
 import { startHeartbeat } from '../shared/runtime/runs/heartbeats';
 import { syncRun } from '../shared/runtime/runs/sync';
 import { writeRunReport } from '../shared/runtime/report/run-report';
+import { emitClassificationCompleted, emitRunFinished } from '../shared/runtime/events/webhook-events';
 import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
 import { textProcessingProcessor } from './processors/text-processing';
 import { trainingProcessor } from './processors/training';
+import { webhookProcessor } from './processors/webhook';
 import { blockStageProcessor } from './processors/block-stage';
 import { RedisOutage } from './redis-outage';
 
@@ -57,6 +60,9 @@ interface InlineDeps {
   queue(name: QueueName): Queue;
   /** the events of a queue, opened on first use (a block stage awaits its children's through them) */
   events(name: QueueName): QueueEvents;
+  /** run control of this process: its Redis connection, queues and store */
+  runs: RunsContext;
+  log: Logger;
 }
 
 /**
@@ -75,7 +81,11 @@ const INLINE: Record<InlineProcessor, (deps: InlineDeps) => unknown> = {
       events(TRANSFORM_BLOCK_QUEUE),
     ),
   training: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)),
-  classification: ({ config, queue }) => classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE)),
+  classification: ({ config, queue, runs }) =>
+    classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE), (summary) =>
+      emitClassificationCompleted(runs, summary),
+    ),
+  webhooks: ({ config, runs, log }) => webhookProcessor(config, runs.redis, log),
 };
 
 export function sandboxFile(queue: QueueName): string | undefined {
@@ -121,7 +131,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const subscriber = createConnection(config.redisUrl);
   subscriber.on('error', () => undefined);
   // The worker that sees a run end writes its report.html.
-  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
+  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport, emitRunFinished] });
   const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const outage = new RedisOutage(log, config.redisUrl, () =>
     connection.set(runs.keys.writeProbe, name, 'PX', 10_000),
@@ -132,6 +142,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const eventsConnections: ReturnType<typeof createConnection>[] = [];
   const deps: InlineDeps = {
     config,
+    runs,
+    log,
     queue(queueName) {
       let q = opened.get(queueName);
       if (!q) opened.set(queueName, (q = openQueue(config, connection, queueName)));
@@ -283,7 +295,7 @@ function wireEvents(
       `job ${job.id} (${queue}) attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${err.message}`,
     );
     if (ofRun) void sync(job.data.runId, `${queue} failed`);
-    else if (job.finishedOn !== undefined) {
+    else if (job.finishedOn !== undefined && queue !== WEBHOOK_QUEUE) {
       // A classification job's runId is its classification's id.
       const id = job.data.runId;
       getClassification(runs, id).catch((e: Error) =>

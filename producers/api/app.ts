@@ -9,6 +9,7 @@ import { RunsContext } from '../../shared/runtime/runs/context';
 import { Logger } from '../../shared/core/logger';
 import { requireBearer, requireBoardAuth } from './auth';
 import { getRunLogs } from './logs';
+import { createWebhook, deleteWebhook, listWebhooks, webhookDeliveries } from './webhooks';
 import { artifactsRouter } from './artifacts';
 import { ArtifactStore } from '../../shared/core/store/artifact-store';
 import { uiDataRouter, uiPageRouter } from './ui/routes';
@@ -83,6 +84,14 @@ const ROUTES: Route[] = [
     needsStore: true,
   },
   { method: 'get', path: '/classifications/:id', handler: (d, req) => getClassificationHandler(d, id(req)) },
+  { method: 'post', path: '/webhooks', handler: (d, req) => createWebhook(d, req.body) },
+  { method: 'get', path: '/webhooks', handler: (d) => listWebhooks(d) },
+  { method: 'delete', path: '/webhooks/:id', handler: (d, req) => deleteWebhook(d, id(req)) },
+  {
+    method: 'get',
+    path: '/webhooks/:id/deliveries',
+    handler: (d, req) => webhookDeliveries(d, id(req), req.query as Record<string, unknown>),
+  },
 ];
 
 /**
@@ -217,6 +226,10 @@ export function createApp(
         'GET /classifications/:id',
         'GET /classifications/:id/artifacts',
         'GET /classifications/:id/artifacts/:name',
+        'POST /webhooks',
+        'GET /webhooks',
+        'DELETE /webhooks/:id',
+        'GET /webhooks/:id/deliveries?limit=',
         'GET /board',
       ],
     });

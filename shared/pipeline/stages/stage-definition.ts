@@ -10,7 +10,7 @@ export type ProcessorSpec = { readonly sandbox: string } | { readonly inline: In
 
 /** The in-process processors workers/start-workers.ts provides (a total map there). */
 export type InlineProcessor =
-  'text-processing' | 'feature-extraction' | 'transform-split' | 'training' | 'classification';
+  'text-processing' | 'feature-extraction' | 'transform-split' | 'training' | 'classification' | 'webhooks';
 
 /** The child jobs a stage fans out into: their own queue, what they are called, how they run. */
 export interface StageChildren {

@@ -14,16 +14,23 @@ import { ProcessorSpec } from '../../pipeline/stages/stage-definition';
  */
 export const CLASSIFICATION_QUEUE = 'classification';
 export const CLASSIFICATION_CHUNK_QUEUE = 'classification-chunks';
+/** Webhook deliveries: one job per (webhook, event), retried with backoff; not part of any run. */
+export const WEBHOOK_QUEUE = 'webhooks';
 
 export type QueueName =
-  StageName | ChildQueueName | typeof CLASSIFICATION_QUEUE | typeof CLASSIFICATION_CHUNK_QUEUE;
+  | StageName
+  | ChildQueueName
+  | typeof CLASSIFICATION_QUEUE
+  | typeof CLASSIFICATION_CHUNK_QUEUE
+  | typeof WEBHOOK_QUEUE;
 
-/** Every queue: the stages' in flow order, their children's, then batch classification's. */
+/** Every queue: the stages' in flow order, their children's, batch classification's, then webhooks'. */
 export const QUEUES: readonly QueueName[] = [
   ...STAGES,
   ...CHILD_QUEUES,
   CLASSIFICATION_QUEUE,
   CLASSIFICATION_CHUNK_QUEUE,
+  WEBHOOK_QUEUE,
 ];
 
 export function isQueueName(name: string): name is QueueName {
@@ -48,6 +55,8 @@ export const QUEUE_SETTINGS: Readonly<Record<QueueName, QueueSettings>> = {
   ) as Record<StageName | ChildQueueName, QueueSettings>),
   [CLASSIFICATION_QUEUE]: { timeoutMs: 1800_000, processor: { inline: 'classification' } },
   [CLASSIFICATION_CHUNK_QUEUE]: { timeoutMs: 600_000, processor: { sandbox: 'classification-chunk.js' } },
+  // One attempt waits for the receiver at most TICKETFLOW_WEBHOOK_TIMEOUT_MS; this bounds the rest.
+  [WEBHOOK_QUEUE]: { timeoutMs: 120_000, processor: { inline: 'webhooks' } },
 };
 
 /**

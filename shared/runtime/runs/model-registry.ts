@@ -5,6 +5,8 @@ import { RUN_ID_PATTERN, runKey } from '../../core/storage';
 import { LoadedModel } from '../../pipeline/model/load-model';
 import { loadRunModel } from './load-run-model';
 import { ModelCache } from '../../pipeline/model/model-cache';
+import { emitModelPromoted } from '../events/webhook-events';
+import { moveAlias } from './model-aliases';
 
 /** The alias classification uses when a request names no model. */
 const DEFAULT_ALIAS = 'production';
@@ -63,7 +65,10 @@ export class ModelRegistry {
     return this.ctx.redis.hgetall(this.ctx.keys.aliases);
   }
 
-  /** Point `name` at the model of completed run `runId`. */
+  /**
+   * Point `name` at the model of completed run `runId`; when that moves it, the `model.promoted` webhooks
+   * are queued (a failure to queue them is logged, the alias stays moved).
+   */
   async setAlias(name: string, runId: string): Promise<void> {
     if (!ALIAS_PATTERN.test(name)) {
       throw new RangeError(
@@ -71,7 +76,8 @@ export class ModelRegistry {
       );
     }
     await this.version(runId);
-    await this.ctx.redis.hset(this.ctx.keys.aliases, name, runId);
+    const previous = await moveAlias(this.ctx.redis, this.ctx.keys, name, runId);
+    if (previous !== runId) await emitModelPromoted(this.ctx, { alias: name, run: runId, previous });
   }
 
   /** Completed runs, newest first, with their aliases. */
