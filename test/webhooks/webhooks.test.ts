@@ -119,6 +119,16 @@ describe('webhooks: registration, signed deliveries with retries, one delivery p
         receiver.at('/all', 'run.completed').length >= 1 &&
         receiver.at('/flaky').some((r) => r.answered === 200),
     );
+    // Another process that saw the run end emits the same event again: nothing more is delivered.
+    await emitRunFinished(stack.runs, runId);
+    const webhookJobs = async () =>
+      stack.queues[WEBHOOK_QUEUE].getJobCounts('completed', 'failed', 'waiting', 'delayed', 'active');
+    await until('no delivery job waiting', async () => {
+      const c = await webhookJobs();
+      return c.waiting === 0 && c.delayed === 0 && c.active === 0;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(receiver.at('/all', 'run.completed').length, 1, 'exactly one run.completed at /all');
     const [got] = receiver.at('/all', 'run.completed');
     assert.equal(got!.headers['content-type'], 'application/json');
     assert.equal(got!.headers['x-ticketflow-event'], 'run.completed');
@@ -156,16 +166,6 @@ describe('webhooks: registration, signed deliveries with retries, one delivery p
     assert.equal(typeof testAccuracy, 'number');
     assert.ok(!Number.isNaN(Date.parse(String(occurredAt))));
 
-    // Another process that saw the run end emits the same event again: nothing more is delivered.
-    await emitRunFinished(stack.runs, runId);
-    const webhookJobs = async () =>
-      stack.queues[WEBHOOK_QUEUE].getJobCounts('completed', 'failed', 'waiting', 'delayed', 'active');
-    await until('no delivery job waiting', async () => {
-      const c = await webhookJobs();
-      return c.waiting === 0 && c.delayed === 0 && c.active === 0;
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(receiver.at('/all', 'run.completed').length, 1, 'exactly one run.completed at /all');
     const flakyGot = receiver.at('/flaky');
     assert.deepEqual(
       flakyGot.map((r) => r.answered),
