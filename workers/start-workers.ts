@@ -130,7 +130,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const connection = createConnection(config.redisUrl);
   const subscriber = createConnection(config.redisUrl);
   subscriber.on('error', () => undefined);
-  // The worker that sees a run end writes its report.html.
+  // The worker that sees a run end writes its report.html and queues its webhook deliveries.
   const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport, emitRunFinished] });
   const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const outage = new RedisOutage(log, config.redisUrl, () =>

@@ -106,6 +106,7 @@ describe('HTTP API', () => {
       'training-search',
       'transform-blocks',
       'transform-split',
+      'webhooks',
     ]);
   });
 });
