@@ -4,14 +4,15 @@
 //   1 core      shared/core/                      (numeric, nlp, dataset, io, config, errors, logger, storage)
 //   2 pipeline  shared/pipeline/                  (the pipeline's stages, the model file and its loader)
 //   3 flow      shared/runtime/flow/              (queues, job types, the flow of a run)
-//   4 runtime   shared/runtime/{redis,runs,metrics}/ (run control, its records and cache, the model registry)
+//   4 runtime   shared/runtime/{redis,runs,metrics,events}/ (run control, its records and cache, the model
+//               registry, webhook events)
 //   5 services  shared/runtime/{classify,report,schedules}/ (above run control: it calls them through hooks)
 //   6 apps      producers/, workers/, board/
 // test/ and tools/ (sample generator, bench, eval, demo) may import anything; nothing else imports them.
 const CORE = '^shared/core/';
 const ML = '^shared/pipeline/';
 const FLOW = '^shared/runtime/flow/';
-const RUNTIME = '^shared/runtime/(redis|runs|metrics)/';
+const RUNTIME = '^shared/runtime/(redis|runs|metrics|events)/';
 const SERVICES = '^shared/runtime/(classify|report|schedules)/';
 const APPS = '^(producers|workers|board)/';
 const TOOLS = '^(test|tools)/';

@@ -13,6 +13,7 @@ import { InlineProcessor } from '../shared/pipeline/stages/stage-definition';
 import {
   CLASSIFICATION_CHUNK_QUEUE,
   QUEUE_SETTINGS,
+  WEBHOOK_QUEUE,
   QueueName,
   queueTimeoutsMs,
   SCHEDULES_QUEUE,
@@ -29,11 +30,13 @@ import { startHeartbeat } from '../shared/runtime/runs/heartbeats';
 import { syncRun } from '../shared/runtime/runs/sync';
 import { writeRunReport } from '../shared/runtime/report/run-report';
 import { promotionGate } from '../shared/runtime/schedules/promotion-gate';
+import { emitClassificationCompleted, emitRunFinished } from '../shared/runtime/events/webhook-events';
 import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
 import { scheduleTickProcessor } from './processors/schedule-tick';
 import { textProcessingProcessor } from './processors/text-processing';
 import { trainingProcessor } from './processors/training';
+import { webhookProcessor } from './processors/webhook';
 import { blockStageProcessor } from './processors/block-stage';
 import { RedisOutage } from './redis-outage';
 
@@ -57,7 +60,7 @@ export interface RunningWorkers {
 /** What an inline processor may use: the configuration and (opened once per process) other queues. */
 interface InlineDeps {
   config: TicketflowConfig;
-  /** this process's run control (a schedule's tick submits runs through it) */
+  /** this process's run control: its Redis connection, queues and store (a schedule's tick submits runs through it) */
   runs: RunsContext;
   log: Logger;
   queue(name: QueueName): Queue;
@@ -81,8 +84,12 @@ const INLINE: Record<InlineProcessor, (deps: InlineDeps) => unknown> = {
       events(TRANSFORM_BLOCK_QUEUE),
     ),
   training: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)),
-  classification: ({ config, queue }) => classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE)),
+  classification: ({ config, queue, runs }) =>
+    classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE), (summary) =>
+      emitClassificationCompleted(runs, summary),
+    ),
   'schedule-tick': ({ runs, log }) => scheduleTickProcessor(runs, log),
+  webhooks: ({ config, runs, log }) => webhookProcessor(config, runs.redis, log),
 };
 
 export function sandboxFile(queue: QueueName): string | undefined {
@@ -127,8 +134,11 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const connection = createConnection(config.redisUrl);
   const subscriber = createConnection(config.redisUrl);
   subscriber.on('error', () => undefined);
-  // The worker that sees a run end writes its report.html, then judges a gated run's model.
-  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport, promotionGate] });
+  // The worker that sees a run end writes its report.html, judges a gated run's model, then queues the
+  // run's webhook deliveries.
+  const runs = openRunsContext(config, connection, {
+    onRunFinished: [writeRunReport, promotionGate, emitRunFinished],
+  });
   const name = `ticketflow-worker@${os.hostname()}:${process.pid}`;
   const outage = new RedisOutage(log, config.redisUrl, () =>
     connection.set(runs.keys.writeProbe, name, 'PX', 10_000),
@@ -292,7 +302,7 @@ function wireEvents(
       `job ${job.id} (${queue}) attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${err.message}`,
     );
     if (ofRun) void sync(job.data.runId, `${queue} failed`);
-    else if (queue !== SCHEDULES_QUEUE && job.finishedOn !== undefined) {
+    else if (queue !== SCHEDULES_QUEUE && queue !== WEBHOOK_QUEUE && job.finishedOn !== undefined) {
       // A classification job's runId is its classification's id.
       const id = job.data.runId;
       getClassification(runs, id).catch((e: Error) =>

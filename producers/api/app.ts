@@ -10,6 +10,7 @@ import { RunsContext } from '../../shared/runtime/runs/context';
 import { Logger } from '../../shared/core/logger';
 import { requireBearer, requireBoardAuth } from './auth';
 import { getRunLogs } from './logs';
+import { createWebhook, deleteWebhook, listWebhooks, webhookDeliveries } from './webhooks';
 import { artifactsRouter } from './artifacts';
 import { reviewsRouter } from './reviews';
 import { ArtifactStore } from '../../shared/core/store/artifact-store';
@@ -94,6 +95,14 @@ const ROUTES: Route[] = [
     method: 'post',
     path: '/models/aliases/:name/rollback',
     handler: (d, req) => postRollback(d, String(req.params.name)),
+  },
+  { method: 'post', path: '/webhooks', handler: (d, req) => createWebhook(d, req.body) },
+  { method: 'get', path: '/webhooks', handler: (d) => listWebhooks(d) },
+  { method: 'delete', path: '/webhooks/:id', handler: (d, req) => deleteWebhook(d, id(req)) },
+  {
+    method: 'get',
+    path: '/webhooks/:id/deliveries',
+    handler: (d, req) => webhookDeliveries(d, id(req), req.query as Record<string, unknown>),
   },
 ];
 
@@ -239,6 +248,10 @@ export function createApp(
         'GET /classifications/:id/review?limit=',
         'POST /classifications/:id/review',
         'GET /reviews/export?classification=',
+        'POST /webhooks',
+        'GET /webhooks',
+        'DELETE /webhooks/:id',
+        'GET /webhooks/:id/deliveries?limit=',
         'GET /board',
       ],
     });

@@ -10,6 +10,7 @@ import { createApp } from './app';
 import { exposureCheck, writableBoardWarning } from './auth';
 import { writeRunReport } from '../../shared/runtime/report/run-report';
 import { promotionGate } from '../../shared/runtime/schedules/promotion-gate';
+import { emitRunFinished } from '../../shared/runtime/events/webhook-events';
 import { queueTimeoutsMs } from '../../shared/runtime/flow/queue-names';
 
 const HELP = `Usage: npm run serve
@@ -74,7 +75,9 @@ async function main(): Promise<void> {
   // A store that cannot be reached or written (wrong credentials, no bucket) stops the API here, saying why.
   await checkArtifactStore(config);
   // A run can end in the API too: every stage cached at submit, or a reader's sync after a worker died.
-  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport, promotionGate] });
+  const runs = openRunsContext(config, connection, {
+    onRunFinished: [writeRunReport, promotionGate, emitRunFinished],
+  });
   // Deletes cut short (a process killed mid-delete) are finished in the background once Redis answers.
   const sweep = (): void => {
     sweepDeletes(runs).then(

@@ -11,6 +11,7 @@ import { ensureRedis, LocalRedis } from '../../shared/runtime/redis/local-redis'
 import { closeRunsContext, openRunsContext, RunsContext } from '../../shared/runtime/runs/context';
 import { writeRunReport } from '../../shared/runtime/report/run-report';
 import { promotionGate } from '../../shared/runtime/schedules/promotion-gate';
+import { emitRunFinished } from '../../shared/runtime/events/webhook-events';
 
 /** A mistake in the command line: exit status 2. */
 export class UsageError extends Error {}
@@ -92,7 +93,7 @@ export async function withRuns<T>(
   const connection = createConnection(redis.url);
   // The pictures for CLI users too: a run the CLI sees end gets its report.html.
   const runs = openRunsContext({ ...config, redisUrl: redis.url }, connection, {
-    onRunFinished: [writeRunReport, promotionGate],
+    onRunFinished: [writeRunReport, promotionGate, emitRunFinished],
   });
   try {
     return await body(runs, redis);

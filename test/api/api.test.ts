@@ -107,6 +107,7 @@ describe('HTTP API', () => {
       'training-search',
       'transform-blocks',
       'transform-split',
+      'webhooks',
     ]);
   });
 });

@@ -14,6 +14,7 @@ import { spawnWorkers, SpawnedWorkers } from '../../producers/cli/self-contained
 import { createApp } from '../../producers/api/app';
 import { cleanup, quietLog, SAMPLE_DATASET, tempDir, testConfig } from './env';
 import { writeRunReport } from '../../shared/runtime/report/run-report';
+import { emitRunFinished } from '../../shared/runtime/events/webhook-events';
 
 /** A real deployment for one test: its own prefix and storage, worker processes, optionally the HTTP API. */
 export interface Stack {
@@ -37,7 +38,7 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const config = testConfig(opts.env);
   const connection = createConnection(config.redisUrl);
-  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport] });
+  const runs = openRunsContext(config, connection, { onRunFinished: [writeRunReport, emitRunFinished] });
   const workers = opts.workers
     ? await spawnWorkers(
         config,

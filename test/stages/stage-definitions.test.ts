@@ -67,6 +67,7 @@ describe('the stage definitions', () => {
       classification: 1800_000,
       'classification-chunks': 600_000,
       schedules: 300_000,
+      webhooks: 120_000,
     };
     assert.deepEqual(queueTimeoutsMs(resolveConfig({}).stageTimeoutMs), defaults);
     const env = { TICKETFLOW_STAGE_TIMEOUTS: 'text-chunks=60, training=7200' };
@@ -77,7 +78,7 @@ describe('the stage definitions', () => {
     });
     assert.throws(
       () => queueTimeoutsMs(resolveConfig({ TICKETFLOW_STAGE_TIMEOUTS: 'text-chunk=60' }).stageTimeoutMs),
-      /TICKETFLOW_STAGE_TIMEOUTS takes queue=seconds pairs \(queues: text-processing, .*classification-chunks, schedules\), got "text-chunk=60"/,
+      /TICKETFLOW_STAGE_TIMEOUTS takes queue=seconds pairs \(queues: text-processing, .*classification-chunks, schedules, webhooks\), got "text-chunk=60"/,
     );
     assert.throws(
       () => resolveConfig({ TICKETFLOW_STAGE_TIMEOUTS: 'training=-1' }),

@@ -35,9 +35,14 @@ import { awaitChunks } from './fan-out';
  * attempt) and adds one chunk job per byte range of `chunkSize` records, then waits for them; "merge"
  * joins the chunks' prediction rows in input order into `predictions.csv`, writes `summary.json`,
  * removes `parts/` and returns the summary, all through the artifact store. Inline: it streams objects and
- * awaits Redis.
+ * awaits Redis. `completed` hears of the summary once it is written (a retry after the merge hears of it
+ * again).
  */
-export function classificationProcessor(config: TicketflowConfig, chunkQueue: Queue) {
+export function classificationProcessor(
+  config: TicketflowConfig,
+  chunkQueue: Queue,
+  completed: (summary: ClassificationSummary) => Promise<void> = async () => undefined,
+) {
   // Three parameters: BullMQ then hands over an abort signal.
   return async (
     job: Job<ClassificationJobData>,
@@ -86,7 +91,9 @@ export function classificationProcessor(config: TicketflowConfig, chunkQueue: Qu
           children: chunkQueue,
         });
       }
-      return merge(store, job, log, signal);
+      const summary = await merge(store, job, log, signal);
+      await completed(summary);
+      return summary;
     });
 }
 

@@ -123,6 +123,43 @@ export interface TicketflowConfig {
    * @defaultValue {}
    */
   stageTimeoutMs: Readonly<Record<string, number>>;
+  /** Webhook registration and delivery (see WebhookSettings). */
+  webhooks: WebhookSettings;
+}
+
+/** Where webhooks may be sent and how their deliveries are attempted. */
+export interface WebhookSettings {
+  /**
+   * `TICKETFLOW_WEBHOOK_ALLOWED_HOSTS`: comma-separated `host` or `host:port` entries (IPv6 in brackets)
+   * a webhook's URL must name; `host` alone allows only its scheme's default port (80, 443). Lower case,
+   * hosts normalised as URLs write them. Empty refuses every webhook, so no request is sent into the
+   * local network unless someone listed the receiver. @defaultValue []
+   */
+  allowedHosts: string[];
+  /** `TICKETFLOW_WEBHOOK_BACKOFF_MS`: the first retry's delay, doubled for each next one. @defaultValue 1000 */
+  backoffMs: number;
+  /** `TICKETFLOW_WEBHOOK_TIMEOUT_MS`: how long one delivery attempt waits for the receiver. @defaultValue 10000 */
+  timeoutMs: number;
+}
+
+/**
+ * An entry of `TICKETFLOW_WEBHOOK_ALLOWED_HOSTS` as webhook URLs are matched against it: `host` or
+ * `host:port`, the host as the WHATWG URL parser normalises it (lower case, IPv6 in brackets); null when
+ * the entry is no host with an optional port.
+ */
+export function webhookHostEntry(entry: string): string | null {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]/@?#\s]+)(?::(\d{1,5}))?$/.exec(entry.trim());
+  // An IPv6 address without brackets holds colons: it names no port.
+  const host = m ? m[1]! : net.isIPv6(entry.trim()) ? `[${entry.trim()}]` : null;
+  const port = m ? m[2] : undefined;
+  if (host === null || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) return null;
+  try {
+    const url = new URL(`http://${host}/`);
+    if (url.hostname === '') return null;
+    return port === undefined ? url.hostname : `${url.hostname}:${Number(port)}`;
+  } catch {
+    return null;
+  }
 }
 
 /** `scheme://host[:port]` of an http(s) origin as browsers send it in `Origin`; null if `text` is none. */
@@ -241,6 +278,15 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     }
     return origin ?? entry;
   });
+  const webhookHosts = list('TICKETFLOW_WEBHOOK_ALLOWED_HOSTS').map((entry) => {
+    const normalised = webhookHostEntry(entry);
+    if (normalised === null) {
+      problems.push(
+        `TICKETFLOW_WEBHOOK_ALLOWED_HOSTS takes host or host:port entries (e.g. hooks.example.com,10.0.0.5:8080,[::1]:9000), got "${entry}"`,
+      );
+    }
+    return normalised ?? entry;
+  });
   const boardWritable = optionalFlag('TICKETFLOW_BOARD_WRITABLE');
   const boardReadOnly =
     flag('TICKETFLOW_BOARD_READONLY') || (boardWritable === null ? apiToken !== null : !boardWritable);
@@ -300,6 +346,11 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     jobRetention: {
       seconds: int('TICKETFLOW_JOB_RETENTION_SECONDS', 86400, 1, 10 * 365 * 86400),
       count: int('TICKETFLOW_JOB_RETENTION_COUNT', 1000, 1, 10_000_000),
+    },
+    webhooks: {
+      allowedHosts: webhookHosts,
+      backoffMs: int('TICKETFLOW_WEBHOOK_BACKOFF_MS', 1000, 1, 3_600_000),
+      timeoutMs: int('TICKETFLOW_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
     },
   };
   if (problems.length > 0) {

@@ -15,7 +15,8 @@ export type InlineProcessor =
   | 'transform-split'
   | 'training'
   | 'classification'
-  | 'schedule-tick';
+  | 'schedule-tick'
+  | 'webhooks';
 
 /** The child jobs a stage fans out into: their own queue, what they are called, how they run. */
 export interface StageChildren {

@@ -16,21 +16,25 @@ export const CLASSIFICATION_QUEUE = 'classification';
 export const CLASSIFICATION_CHUNK_QUEUE = 'classification-chunks';
 /** The ticks of training schedules (BullMQ job schedulers): each tick submits one run. */
 export const SCHEDULES_QUEUE = 'schedules';
+/** Webhook deliveries: one job per (webhook, event), retried with backoff; not part of any run. */
+export const WEBHOOK_QUEUE = 'webhooks';
 
 export type QueueName =
   | StageName
   | ChildQueueName
   | typeof CLASSIFICATION_QUEUE
   | typeof CLASSIFICATION_CHUNK_QUEUE
-  | typeof SCHEDULES_QUEUE;
+  | typeof SCHEDULES_QUEUE
+  | typeof WEBHOOK_QUEUE;
 
-/** Every queue: the stages' in flow order, their children's, batch classification's, then schedules'. */
+/** Every queue: the stages' in flow order, their children's, batch classification's, schedules', webhooks'. */
 export const QUEUES: readonly QueueName[] = [
   ...STAGES,
   ...CHILD_QUEUES,
   CLASSIFICATION_QUEUE,
   CLASSIFICATION_CHUNK_QUEUE,
   SCHEDULES_QUEUE,
+  WEBHOOK_QUEUE,
 ];
 
 export function isQueueName(name: string): name is QueueName {
@@ -56,6 +60,8 @@ export const QUEUE_SETTINGS: Readonly<Record<QueueName, QueueSettings>> = {
   [CLASSIFICATION_QUEUE]: { timeoutMs: 1800_000, processor: { inline: 'classification' } },
   [CLASSIFICATION_CHUNK_QUEUE]: { timeoutMs: 600_000, processor: { sandbox: 'classification-chunk.js' } },
   [SCHEDULES_QUEUE]: { timeoutMs: 300_000, processor: { inline: 'schedule-tick' } },
+  // One attempt waits for the receiver at most TICKETFLOW_WEBHOOK_TIMEOUT_MS; this bounds the rest.
+  [WEBHOOK_QUEUE]: { timeoutMs: 120_000, processor: { inline: 'webhooks' } },
 };
 
 /**

@@ -1,3 +1,4 @@
+import { emitModelPromoted } from '../events/webhook-events';
 import { RunsContext } from './context';
 import { RunKeys } from './keys';
 import { RUN_ID_PATTERN } from '../../core/storage';
@@ -125,5 +126,6 @@ export async function rollbackAlias(
     throw new NoPreviousVersion(
       `alias ${JSON.stringify(name)} moved to ${previous ?? 'nothing'} meanwhile: look again (GET /models)`,
     );
+  await emitModelPromoted(ctx, { alias: name, run: target, previous: current });
   return { alias: name, run: target, from: current };
 }

@@ -7,6 +7,7 @@ import { loadRunModel } from './load-run-model';
 import { ModelCache } from '../../pipeline/model/model-cache';
 import { AliasMove, aliasHistory, moveAlias } from './alias-history';
 import { PromotionDecision } from './record';
+import { emitModelPromoted } from '../events/webhook-events';
 
 /** The alias classification uses when a request names no model. */
 const DEFAULT_ALIAS = 'production';
@@ -65,7 +66,10 @@ export class ModelRegistry {
     return this.ctx.redis.hgetall(this.ctx.keys.aliases);
   }
 
-  /** Point `name` at the model of completed run `runId`. */
+  /**
+   * Point `name` at the model of completed run `runId`; when that moves it, the `model.promoted` webhooks
+   * are queued (a failure to queue them is logged, the alias stays moved).
+   */
   async setAlias(name: string, runId: string): Promise<void> {
     if (!ALIAS_PATTERN.test(name)) {
       throw new RangeError(
@@ -73,7 +77,8 @@ export class ModelRegistry {
       );
     }
     await this.version(runId);
-    await moveAlias(this.ctx.redis, this.ctx.keys, name, runId, 'manual');
+    const { previous } = await moveAlias(this.ctx.redis, this.ctx.keys, name, runId, 'manual');
+    if (previous !== runId) await emitModelPromoted(this.ctx, { alias: name, run: runId, previous });
   }
 
   /** Completed runs, newest first, with their aliases. */

@@ -1,3 +1,4 @@
+import { emitModelPromoted } from '../events/webhook-events';
 import { RunsContext } from '../runs/context';
 import { PromotionDecision } from '../runs/record';
 
@@ -12,7 +13,9 @@ export interface AliasMovedEvent {
 }
 
 /**
- * Called once each time the promotion gate moves an alias (promotion-gate.ts is its only caller): where
- * the `model.promoted` webhook event is emitted. Does nothing by itself.
+ * Called once each time the promotion gate moves an alias (promotion-gate.ts is its only caller): emits
+ * the `model.promoted` webhook event.
  */
-export async function onAliasMoved(_ctx: RunsContext, _event: AliasMovedEvent): Promise<void> {}
+export async function onAliasMoved(ctx: RunsContext, event: AliasMovedEvent): Promise<void> {
+  await emitModelPromoted(ctx, { alias: event.alias, run: event.run, previous: event.previous });
+}
