@@ -397,6 +397,13 @@ describe('the review queue: classify → review → export → retrain', () => {
     assert.equal(out.train.labels, 'category');
     const hits = JSON.parse(fs.readFileSync(path.join(stack.dataDir, out.dataset), 'utf8'));
     assert.equal(hits.length, 26);
+    assert.equal(out.latest, 'reviews/latest.json');
+    assert.ok(
+      fs
+        .readFileSync(path.join(stack.dataDir, out.latest))
+        .equals(fs.readFileSync(path.join(stack.dataDir, out.dataset))),
+      'reviews/latest.json holds the last export, for a schedule to train on',
+    );
     for (const h of hits) {
       assert.equal(h._source.reviewed_label, wanted.get(h._id));
       assert.equal(

@@ -29,9 +29,17 @@ export class NothingReviewed extends Error {
   override readonly name = 'NothingReviewed';
 }
 
+/** The last export's copy in the data root, under a name a schedule can train on. */
+export const LATEST_REVIEWS = `${REVIEWS_FOLDER}/latest.json`;
+
 export interface ReviewExport {
   /** the dataset's name in the data root: what `POST /runs` takes as `dataset` */
   dataset: string;
+  /**
+   * `reviews/latest.json`: the same bytes under a name that stays, for a schedule to train on (its
+   * dataset is fixed; each export replaces this one)
+   */
+  latest: string;
   tickets: number;
   /** reviewed tickets per label */
   labels: Record<string, number>;
@@ -135,10 +143,13 @@ export async function exportReviews(ctx: RunsContext, only?: string): Promise<Re
   const counts = Object.create(null) as Record<string, number>;
   for (const h of hits) counts[h._source.product] = (counts[h._source.product] ?? 0) + 1;
   const dataset = `${REVIEWS_FOLDER}/reviews-${stamp(new Date())}.json`;
-  await writeDatasetFile(ctx.config.dataDir, dataset, JSON.stringify(hits) + '\n');
+  const bytes = JSON.stringify(hits) + '\n';
+  await writeDatasetFile(ctx.config.dataDir, dataset, bytes);
+  await writeDatasetFile(ctx.config.dataDir, LATEST_REVIEWS, bytes);
   const smallest = Math.min(...Object.values(counts));
   return {
     dataset,
+    latest: LATEST_REVIEWS,
     tickets: hits.length,
     labels: counts,
     classifications: used,
