@@ -99,11 +99,22 @@ interface RunTimeline {
   /** Thrown when the API answered 401: the token form is up, so there is nothing else to say. */
   class NeedToken extends Error {}
 
-  async function api<T>(method: string, path: string, accept = 'application/json'): Promise<T> {
+  async function api<T>(
+    method: string,
+    path: string,
+    accept = 'application/json',
+    send?: unknown,
+  ): Promise<T> {
     const headers: Record<string, string> = { accept };
     const t = token();
     if (t) headers.authorization = 'Bearer ' + t;
-    const res = await fetch(path, { method, headers, cache: 'no-store' });
+    if (send !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(path, {
+      method,
+      headers,
+      cache: 'no-store',
+      ...(send !== undefined ? { body: JSON.stringify(send) } : {}),
+    });
     if (res.status === 401) {
       askToken();
       throw new NeedToken();
@@ -139,11 +150,15 @@ interface RunTimeline {
     if (err instanceof NeedToken) return;
     message(err instanceof Error ? err.message || String(err) : String(err));
   }
+  /** Hides every view (the runs list, a run, the lifecycle pages). */
+  function hideViews(): void {
+    for (const section of Array.from(document.querySelectorAll<HTMLElement>('main > section')))
+      section.hidden = true;
+  }
   function askToken(): void {
     stop();
     $('token-form').hidden = false;
-    $('list-view').hidden = true;
-    $('run-view').hidden = true;
+    hideViews();
     $('token').focus();
   }
   $('token-form').addEventListener('submit', (ev) => {
@@ -452,9 +467,31 @@ interface RunTimeline {
     }, failed);
   });
 
+  const showLifecycle = lifecycleViews({
+    api,
+    download,
+    el,
+    message,
+    failed,
+    every,
+    badge,
+    fmtTime,
+    isNeedToken: (err) => err instanceof NeedToken,
+  });
+
   function route(): void {
     message('');
     $('forget-token').hidden = !token();
+    for (const a of Array.from(document.querySelectorAll<HTMLAnchorElement>('nav.views a'))) {
+      const href = a.getAttribute('href') ?? '';
+      const here = href === '#/' ? /^#?\/?(runs\/.*)?$/.test(location.hash) : location.hash.startsWith(href);
+      a.classList.toggle('here', here);
+    }
+    hideViews();
+    if (showLifecycle(location.hash)) {
+      $('live').textContent = '';
+      return;
+    }
     const raw = hashRunId();
     if (raw !== null) showRun(decodeURIComponent(raw));
     else showList();
