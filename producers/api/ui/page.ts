@@ -58,7 +58,9 @@ header.top nav.views a{font-weight:400;padding:2px 10px;border-radius:6px;opacit
 header.top nav.views a.here{background:#57606a;opacity:1}
 h3{font-size:14px;margin:14px 0 6px}
 .tag{display:inline-block;background:#ddf4ff;color:#0969da;border-radius:10px;padding:0 8px;margin-right:4px;font-size:12px}
-td.gate{font-size:12px;max-width:320px}
+td.gate{font-size:12px;max-width:340px}
+#lifecycle-view td.num{text-align:right;white-space:nowrap}
+#lifecycle-view th{vertical-align:bottom}
 td.gate.promoted{color:#1a7f37}
 td.gate.held{color:#9a6700}
 td.nowrap{white-space:nowrap}

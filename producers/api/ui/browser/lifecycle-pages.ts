@@ -173,21 +173,27 @@ function lifecycleViews(kit: UiKit): (hash: string) => boolean {
   };
 
   // ---- models ----
-  function gateText(g: GateDecision): string {
-    const verdict = g.promoted ? 'promoted to ' + g.alias : 'not promoted to ' + g.alias;
-    return (
-      verdict +
-      ': ' +
-      g.metric +
-      ' ' +
-      score(g.challenger) +
-      ' vs champion ' +
-      score(g.champion) +
-      ' (min Δ ' +
-      g.minDelta +
-      (g.floor !== null ? ', floor ' + g.floor : '') +
-      ') — ' +
-      g.reason
+  /** The gate's verdict, both scores against the bar, and its reason, one line each. */
+  function gateCell(g: GateDecision): HTMLElement {
+    const bar = 'min Δ ' + g.minDelta + (g.floor !== null ? ', floor ' + g.floor : '');
+    return el(
+      'td',
+      {
+        class: g.promoted ? 'gate promoted' : 'gate held',
+        'data-testid': 'gate',
+        'data-promoted': String(g.promoted),
+        title: 'decided ' + kit.fmtTime(g.at) + ' on ' + g.tickets + ' test tickets',
+      },
+      [
+        el('strong', {
+          'data-testid': 'verdict',
+          text: (g.promoted ? 'promoted to ' : 'not promoted to ') + g.alias,
+        }),
+        el('div', {
+          text: g.metric + ' ' + score(g.challenger) + ' vs champion ' + score(g.champion) + ' (' + bar + ')',
+        }),
+        el('div', { class: 'muted', 'data-testid': 'reason', text: g.reason }),
+      ],
     );
   }
 
@@ -206,15 +212,7 @@ function lifecycleViews(kit: UiKit): (hash: string) => boolean {
           .api('PUT', '/models/aliases/' + encodeURIComponent(name), undefined, { run: v.run })
           .then(reload, kit.failed);
       });
-      const gate = v.gate
-        ? el('td', {
-            class: v.gate.promoted ? 'gate promoted' : 'gate held',
-            'data-testid': 'gate',
-            'data-promoted': String(v.gate.promoted),
-            title: 'decided ' + kit.fmtTime(v.gate.at) + ' on ' + v.gate.tickets + ' test tickets',
-            text: gateText(v.gate),
-          })
-        : cell('–', 'muted');
+      const gate = v.gate ? gateCell(v.gate) : cell('–', 'muted');
       return el('tr', { 'data-run-id': v.run }, [
         el('td', {}, [runLink(v.run)]),
         cell(kit.fmtTime(v.createdAt)),
@@ -338,7 +336,7 @@ function lifecycleViews(kit: UiKit): (hash: string) => boolean {
     };
     fact('model', runLink(c.model));
     fact('dataset', c.dataset);
-    fact('threshold', String(c.threshold));
+    fact('threshold', c.threshold.toFixed(3));
     fact('created', kit.fmtTime(c.createdAt));
     fact('finished', kit.fmtTime(c.finishedAt));
     if (c.chunks) fact('chunks', c.chunks.completed + ' of ' + c.chunks.total + ' done');
