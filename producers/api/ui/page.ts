@@ -12,7 +12,8 @@ const CHART_COLOURS = escapeHtml(JSON.stringify(STATE_COLOURS));
 
 /**
  * `GET /ui`: the page's markup and style; everything it shows comes from the API through `/ui/app.js`
- * (browser/runs-page.ts), and the one table it needs from the server, the state colours, as data.
+ * (browser/runs-page.ts) and `/ui/lifecycle.js` (browser/lifecycle-pages.ts, which fills
+ * `#lifecycle-view`), and the one table it needs from the server, the state colours, as data.
  */
 export const UI_HTML = `<!doctype html>
 <html lang="en">

@@ -2,7 +2,9 @@
  * The `/ui` page's script, served as `GET /ui/app.js`: no dependency, no CDN. It reads the API (`GET /runs`,
  * `/runs/:id`, `/runs/:id/timeline`, `/runs/:id/report?live=1`, `/runs/:id/artifacts`) with the token as
  * Bearer when the API asks for one (kept in sessionStorage, never in a URL), calls retry / cancel / delete,
- * and downloads artifacts (fetched with the token, handed to the browser as a blob).
+ * and downloads artifacts (fetched with the token, handed to the browser as a blob). The Models,
+ * Classifications and Schedules views are lifecycle-pages.ts (`/ui/lifecycle.js`, loaded first): its
+ * `lifecycleViews` gets this script's fetch, download and timer, and the hashes it answers for.
  *
  * Type-checked against the DOM library alone (tsconfig.browser.json) and compiled on its own to one classic
  * script, which the API reads from dist/ at start-up. So this file has no `import` or `export` (either would
