@@ -515,11 +515,20 @@ function lifecycleViews(kit: UiKit): (hash: string) => boolean {
     load();
   }
 
+  /** The id in `#/classifications/<id>`, or null when there is none or it is not valid URI encoding. */
+  function classificationId(hash: string): string | null {
+    try {
+      return decodeURIComponent(hash.slice('#/classifications/'.length)) || null;
+    } catch {
+      return null;
+    }
+  }
+
   return (hash: string): boolean => {
     if (hash === '#/models') showModels();
-    else if (hash === '#/classifications') showClassifications();
-    else if (hash.startsWith('#/classifications/'))
-      showClassification(decodeURIComponent(hash.slice('#/classifications/'.length)));
+    else if (hash.startsWith('#/classifications/') && classificationId(hash) !== null)
+      showClassification(classificationId(hash)!);
+    else if (hash === '#/classifications' || hash.startsWith('#/classifications/')) showClassifications();
     else if (hash === '#/schedules') showSchedules();
     else return false;
     return true;
