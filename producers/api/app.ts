@@ -4,6 +4,7 @@ import { ApiDeps, cancel, createRun, getRun, getRuns, ready, remove, prepareRetr
 import { classify, listModels, putAlias } from './models';
 import { HandlerResult } from './handler-result';
 import { createClassification, getClassificationHandler } from './classifications';
+import { listClassifications } from './classification-list';
 import { deleteSchedule, enableSchedule, getSchedules, postRollback, postSchedule } from './schedules';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { RunsContext } from '../../shared/runtime/runs/context';
@@ -84,6 +85,11 @@ const ROUTES: Route[] = [
     path: '/classifications',
     handler: (d, req) => createClassification(d, d.registry, req.body),
     needsStore: true,
+  },
+  {
+    method: 'get',
+    path: '/classifications',
+    handler: (d, req) => listClassifications(d, req.query as Record<string, unknown>),
   },
   { method: 'get', path: '/classifications/:id', handler: (d, req) => getClassificationHandler(d, id(req)) },
   { method: 'post', path: '/schedules', handler: (d, req) => postSchedule(d, req.body) },
@@ -242,6 +248,7 @@ export function createApp(
         'POST /schedules/:id/enable',
         'POST /classify',
         'POST /classifications',
+        'GET /classifications?limit=',
         'GET /classifications/:id',
         'GET /classifications/:id/artifacts',
         'GET /classifications/:id/artifacts/:name',

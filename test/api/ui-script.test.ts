@@ -10,7 +10,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { UI_SCRIPT_FILE, uiPageRouter } from '../../producers/api/ui/routes';
+import { LIFECYCLE_SCRIPT_FILE, UI_SCRIPT_FILE, uiPageRouter } from '../../producers/api/ui/routes';
 import { tempDir } from '../helpers/env';
 
 describe('the /ui page script', () => {
@@ -31,6 +31,24 @@ describe('the /ui page script', () => {
       () => new vm.Script(compiled, { filename: UI_SCRIPT_FILE }),
       'parses as a classic script',
     );
+    assert.doesNotMatch(compiled, /\bexports\b|\brequire\(/);
+  });
+
+  it('serves the lifecycle views as compiled, a classic script whose one global the page script calls', async () => {
+    const compiled = fs.readFileSync(LIFECYCLE_SCRIPT_FILE, 'utf8');
+    const server = express().use(uiPageRouter()).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/ui/lifecycle.js`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/javascript/);
+      assert.equal(await res.text(), compiled);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const context = vm.createContext({});
+    new vm.Script(compiled, { filename: LIFECYCLE_SCRIPT_FILE }).runInContext(context);
+    assert.equal(typeof context.lifecycleViews, 'function', 'a global function for runs-page.js');
     assert.doesNotMatch(compiled, /\bexports\b|\brequire\(/);
   });
 

@@ -12,14 +12,15 @@ const CHART_COLOURS = escapeHtml(JSON.stringify(STATE_COLOURS));
 
 /**
  * `GET /ui`: the page's markup and style; everything it shows comes from the API through `/ui/app.js`
- * (browser/runs-page.ts), and the one table it needs from the server, the state colours, as data.
+ * (browser/runs-page.ts) and `/ui/lifecycle.js` (browser/lifecycle-pages.ts, which fills
+ * `#lifecycle-view`), and the one table it needs from the server, the state colours, as data.
  */
 export const UI_HTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>ticketflow runs</title>
+<title>ticketflow</title>
 <style>
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#fff}
 header.top{display:flex;align-items:center;gap:16px;padding:10px 16px;background:#24292f;color:#fff}
@@ -53,10 +54,30 @@ button.danger{color:#c62828}
 #token-form input{width:100%;box-sizing:border-box;padding:4px;font:inherit;margin:6px 0}
 .run-report{padding:0 !important}
 code.sha{font-size:12px}
+nav.views{display:flex;gap:4px}
+header.top nav.views a{font-weight:400;padding:2px 10px;border-radius:6px;opacity:.85}
+header.top nav.views a.here{background:#57606a;opacity:1}
+h3{font-size:14px;margin:14px 0 6px}
+.tag{display:inline-block;background:#ddf4ff;color:#0969da;border-radius:10px;padding:0 8px;margin-right:4px;font-size:12px}
+td.gate{font-size:12px;max-width:340px}
+#lifecycle-view td.num{text-align:right;white-space:nowrap}
+#lifecycle-view th{vertical-align:bottom}
+td.gate.promoted{color:#1a7f37}
+td.gate.held{color:#9a6700}
+td.nowrap{white-space:nowrap}
+td.nowrap input{font:inherit;padding:2px 4px;margin-right:4px}
+.warn{color:#c62828}
+td.how-gate{color:#1a7f37}
+td.how-rollback{color:#9a6700}
+td.ticket-text{max-width:420px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}
+dl.facts dt{color:#57606a}
+dl.facts dd{margin:0}
 </style>
 </head>
 <body>
-<header class="top"><a href="#/">ticketflow</a><span>runs</span>
+<header class="top"><a href="#/">ticketflow</a><nav class="views"><a href="#/">Runs</a>
+<a href="#/models">Models</a><a href="#/classifications">Classifications</a><a href="#/schedules">Schedules</a></nav>
 <span class="right"><span id="live" class="muted"></span><a href="/board" target="_blank" rel="noopener">Bull Board</a>
 <a href="#" id="forget-token" hidden>forget token</a></span></header>
 <main>
@@ -91,7 +112,9 @@ code.sha{font-size:12px}
 <table class="runs" data-testid="artifacts"><thead><tr><th>artifact</th><th>stage</th><th>bytes</th>
 <th>SHA-256</th></tr></thead><tbody id="artifacts-body"></tbody></table>
 </section>
+<section id="lifecycle-view" hidden></section>
 </main>
+<script src="/ui/lifecycle.js"></script>
 <script src="/ui/app.js"></script>
 </body>
 </html>

@@ -26,6 +26,9 @@ import { logLost } from '../../../shared/core/logger';
 /** The page's script, compiled from browser/runs-page.ts by `npm run build` (tsconfig.browser.json). */
 export const UI_SCRIPT_FILE = path.join(__dirname, 'browser', 'runs-page.js');
 
+/** The lifecycle views' script (models, classifications, schedules), loaded before the page script. */
+export const LIFECYCLE_SCRIPT_FILE = path.join(__dirname, 'browser', 'lifecycle-pages.js');
+
 /** The compiled page script's text; an error naming the file and the build when it is missing. */
 export function readUiScript(file: string = UI_SCRIPT_FILE): string {
   try {
@@ -40,14 +43,21 @@ export function readUiScript(file: string = UI_SCRIPT_FILE): string {
  * The page and its script: mounted before the token guard (they hold no data). The script is read here,
  * when the app is made, so a build without it stops the API at start-up rather than at a browser.
  */
-export function uiPageRouter(scriptFile: string = UI_SCRIPT_FILE): Router {
+export function uiPageRouter(
+  scriptFile: string = UI_SCRIPT_FILE,
+  lifecycleFile: string = LIFECYCLE_SCRIPT_FILE,
+): Router {
   const script = readUiScript(scriptFile);
+  const lifecycle = readUiScript(lifecycleFile);
   const router = express.Router();
   router.get(['/ui', '/ui/'], (_req, res) => {
     res.set('Content-Security-Policy', UI_CSP).set('Cache-Control', 'no-cache').type('html').send(UI_HTML);
   });
   router.get('/ui/app.js', (_req, res) => {
     res.set('Cache-Control', 'no-cache').type('application/javascript').send(script);
+  });
+  router.get('/ui/lifecycle.js', (_req, res) => {
+    res.set('Cache-Control', 'no-cache').type('application/javascript').send(lifecycle);
   });
   return router;
 }

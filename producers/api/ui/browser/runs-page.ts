@@ -2,7 +2,9 @@
  * The `/ui` page's script, served as `GET /ui/app.js`: no dependency, no CDN. It reads the API (`GET /runs`,
  * `/runs/:id`, `/runs/:id/timeline`, `/runs/:id/report?live=1`, `/runs/:id/artifacts`) with the token as
  * Bearer when the API asks for one (kept in sessionStorage, never in a URL), calls retry / cancel / delete,
- * and downloads artifacts (fetched with the token, handed to the browser as a blob).
+ * and downloads artifacts (fetched with the token, handed to the browser as a blob). The Models,
+ * Classifications and Schedules views are lifecycle-pages.ts (`/ui/lifecycle.js`, loaded first): its
+ * `lifecycleViews` gets this script's fetch, download and timer, and the hashes it answers for.
  *
  * Type-checked against the DOM library alone (tsconfig.browser.json) and compiled on its own to one classic
  * script, which the API reads from dist/ at start-up. So this file has no `import` or `export` (either would
@@ -99,11 +101,22 @@ interface RunTimeline {
   /** Thrown when the API answered 401: the token form is up, so there is nothing else to say. */
   class NeedToken extends Error {}
 
-  async function api<T>(method: string, path: string, accept = 'application/json'): Promise<T> {
+  async function api<T>(
+    method: string,
+    path: string,
+    accept = 'application/json',
+    send?: unknown,
+  ): Promise<T> {
     const headers: Record<string, string> = { accept };
     const t = token();
     if (t) headers.authorization = 'Bearer ' + t;
-    const res = await fetch(path, { method, headers, cache: 'no-store' });
+    if (send !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(path, {
+      method,
+      headers,
+      cache: 'no-store',
+      ...(send !== undefined ? { body: JSON.stringify(send) } : {}),
+    });
     if (res.status === 401) {
       askToken();
       throw new NeedToken();
@@ -139,11 +152,15 @@ interface RunTimeline {
     if (err instanceof NeedToken) return;
     message(err instanceof Error ? err.message || String(err) : String(err));
   }
+  /** Hides every view (the runs list, a run, the lifecycle pages). */
+  function hideViews(): void {
+    for (const section of Array.from(document.querySelectorAll<HTMLElement>('main > section')))
+      section.hidden = true;
+  }
   function askToken(): void {
     stop();
     $('token-form').hidden = false;
-    $('list-view').hidden = true;
-    $('run-view').hidden = true;
+    hideViews();
     $('token').focus();
   }
   $('token-form').addEventListener('submit', (ev) => {
@@ -452,9 +469,31 @@ interface RunTimeline {
     }, failed);
   });
 
+  const showLifecycle = lifecycleViews({
+    api,
+    download,
+    el,
+    message,
+    failed,
+    every,
+    badge,
+    fmtTime,
+    isNeedToken: (err) => err instanceof NeedToken,
+  });
+
   function route(): void {
     message('');
     $('forget-token').hidden = !token();
+    for (const a of Array.from(document.querySelectorAll<HTMLAnchorElement>('nav.views a'))) {
+      const href = a.getAttribute('href') ?? '';
+      const here = href === '#/' ? /^#?\/?(runs\/.*)?$/.test(location.hash) : location.hash.startsWith(href);
+      a.classList.toggle('here', here);
+    }
+    hideViews();
+    if (showLifecycle(location.hash)) {
+      $('live').textContent = '';
+      return;
+    }
     const raw = hashRunId();
     if (raw !== null) showRun(decodeURIComponent(raw));
     else showList();
