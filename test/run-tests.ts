@@ -5,7 +5,8 @@
  *
  * Two lanes, so the one run after every change stays short: `npm test` runs every file outside
  * SYSTEM_LANE; `npm run test:system` (`--lane system`) the drills with real processes killed, Redis
- * stopped, deployments and whole runs on the S3 backend; CI runs both (`--lane all` runs both at once).
+ * stopped or hung, deployments, whole runs on the S3 backend and the byte-determinism runs over many
+ * worker processes; CI runs both (`--lane all` runs both at once).
  * Arguments narrow the files, across both lanes: `npm test -- flow` runs files whose path contains "flow".
  */
 import { spawn } from 'node:child_process';
@@ -35,6 +36,14 @@ const SYSTEM_LANE = [
   '/flow/s3-',
   '/runs/dataset-on-s3.',
   '/runs/runtime-on-s3.',
+  // many real worker processes, or a process killed, Redis hung or stopped, a store unreachable
+  '/flow/determinism.',
+  '/cli/cli-control.',
+  '/api/store-outage.',
+  '/api/redis-hang.',
+  '/runs/delete-restartable.',
+  '/runs/api-503.',
+  '/redis/durable-redis.',
 ];
 
 const LANES = ['main', 'system', 'all'] as const;
