@@ -83,6 +83,8 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
             const parent = { id: job.id!, queue: job.queueQualifiedName };
             return [{ name: CHUNK_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } }];
           });
+          // The count before the children: a cancel finds the children by it, so none may exist uncounted.
+          await job.updateData({ ...job.data, chunks: plan.chunks.length });
           // Deterministic chunk job ids make a repeated split step add nothing twice.
           if (children.length > 0) await chunkQueue.addBulk(children);
           await awaitChunks(job, token!, {

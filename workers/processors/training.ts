@@ -68,6 +68,8 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           // refit fits the most rows), so the last jobs to finish are short ones and no worker idles long
           // at the end of the search.
           const jobs = [...(early ? [refit(grid[0]!.id)] : []), ...[...children].reverse()];
+          // The count before the jobs: a cancel finds the children by it, so none may exist uncounted.
+          await job.updateData({ ...job.data, chunks: n + (early ? 1 : 0) });
           if (jobs.length > 0) await searchQueue.addBulk(jobs);
           await wait(job, token!, searchQueue, {
             step: 'refit',
@@ -85,6 +87,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           );
           if (!early) {
             signal?.throwIfAborted();
+            await job.updateData({ ...job.data, chunks: n + 1 });
             await searchQueue.addBulk([refit(best.id)]);
             await wait(job, token!, searchQueue, { step: 'done', chunks: n + 1 });
           }
