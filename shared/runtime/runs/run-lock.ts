@@ -14,19 +14,20 @@ export class LockBusy extends Error {
 /**
  * Run `body` holding a Redis lock on `key`: the record of a run is read, changed and written by workers
  * on several hosts and by the API, and without the lock two writers would lose each other's change.
- * The lock expires after `LOCK_TTL_MS`, so a crashed holder delays others by that at most. Waits up to
- * `waitMs` for it, then throws LockBusy.
+ * The lock expires after `ttlMs` (LOCK_TTL_MS), so a crashed holder delays others by that at most; work
+ * that may take longer asks for more. Waits up to `waitMs` for it, then throws LockBusy.
  */
 export async function withLock<T>(
   redis: Redis,
   key: string,
   body: () => Promise<T>,
   waitMs = LOCK_TTL_MS + 2000,
+  ttlMs = LOCK_TTL_MS,
 ): Promise<T> {
   const token = randomBytes(8).toString('hex');
   const deadline = Date.now() + waitMs;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-    if ((await redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') break;
+    if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK') break;
     if (Date.now() > deadline) throw new LockBusy(`could not take the lock ${key} within ${waitMs} ms`);
     await new Promise((r) => setTimeout(r, wait));
   }

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RunKeys } from '../runs/keys';
-import { logLost } from '../../core/logger';
+import { withLock } from '../runs/run-lock';
 import { ScheduleDefinition } from './schedule-spec';
 
 /** What one tick did: the run it started, or why it started none. */
@@ -67,7 +66,6 @@ export async function readTicks(redis: Redis, keys: RunKeys, id: string): Promis
     .sort((a, b) => tickMillis(b.tick) - tickMillis(a.tick));
 }
 
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 /** Longer than a tick's work (hashing a large dataset included); a holder that died frees it after this. */
 const SCHEDULE_LOCK_MS = 120_000;
 
@@ -82,19 +80,5 @@ export async function withScheduleLock<T>(
   body: () => Promise<T>,
   waitMs = 30_000,
 ): Promise<T> {
-  const key = keys.scheduleLock(id);
-  const token = randomBytes(8).toString('hex');
-  const deadline = Date.now() + waitMs;
-  while ((await redis.set(key, token, 'PX', SCHEDULE_LOCK_MS, 'NX')) !== 'OK') {
-    if (Date.now() > deadline)
-      throw new Error(`schedule ${id}: its lock ${key} stayed taken for ${waitMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  try {
-    return await body();
-  } finally {
-    await redis
-      .eval(RELEASE, 1, key, token)
-      .catch(logLost(`releasing the lock ${key} (it expires by itself)`));
-  }
+  return withLock(redis, keys.scheduleLock(id), body, waitMs, SCHEDULE_LOCK_MS);
 }
