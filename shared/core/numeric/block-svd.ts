@@ -4,14 +4,13 @@
  * the rest works on cols × p and p × p matrices. It converges to the same
  * subspace truncatedSvd's Lanczos finds, at the rate (σ_{p+1}/σ_k)² per round, to a residual bound.
  */
-import { CsrMatrix } from './csr';
-import { transposeTimes } from './nmf-blocks';
+import { CsrMatrix, csrTransposeTimesDense } from './csr';
 import { Rng } from './random';
 import { spmm } from './sparse-kernels';
 
 /**
  * Block b's share of one round: X_bᵀ·X_b·Z (cols × p). Computed four columns of Z at a time, where the
- * kernels keep a row's values in registers (sparse-kernels.ts, transposeTimes): each entry is the same
+ * kernels keep a row's values in registers (sparse-kernels.ts: spmm, spmmTransposed): each entry is the same
  * sum in the same order as with all p columns at once, about twice as fast.
  */
 export function svdBlockStep(X: CsrMatrix, Z: Float64Array, p: number): Float64Array {
@@ -22,7 +21,7 @@ export function svdBlockStep(X: CsrMatrix, Z: Float64Array, p: number): Float64A
     for (let j = 0; j < X.cols; j++) for (let c = 0; c < w; c++) Zc[j * w + c] = Z[j * p + c0 + c]!;
     const Y = new Float64Array(X.rows * w);
     spmm(X, Zc, w, Y);
-    const part = transposeTimes(X, Y, w);
+    const part = csrTransposeTimesDense(X, Y, w);
     for (let j = 0; j < X.cols; j++) for (let c = 0; c < w; c++) out[j * p + c0 + c] = part[j * w + c]!;
   }
   return out;

@@ -9,8 +9,8 @@
  * fitNmf's, bit for bit (same kernels, same summation order); with several, only the order in which the
  * blocks' sums are added differs.
  */
-import { CsrMatrix } from './csr';
-import { spmm, spmmTransposed } from './sparse-kernels';
+import { CsrMatrix, csrTransposeTimesDense } from './csr';
+import { spmm } from './sparse-kernels';
 import { cdSweep, gram } from './nmf';
 
 /** A block's share of one iteration. */
@@ -32,17 +32,7 @@ export function nmfBlockStep(X: CsrMatrix, W: Float64Array, Ht: Float64Array, k:
   const violation = cdSweep(W, HHt, XHt, X.rows, k);
   const WtW = new Float64Array(k * k);
   gram(W, X.rows, k, WtW);
-  return { violation, WtW, XtW: transposeTimes(X, W, k) };
-}
-
-/**
- * Xᵀ·W (cols × k) scattered row by row (spmmTransposed): each (term, component) sum runs over the rows in
- * order, the order of fitNmf's gather over Xᵀ (so one block gives its bits) without building Xᵀ.
- */
-export function transposeTimes(X: CsrMatrix, W: Float64Array, k: number): Float64Array {
-  const out = new Float64Array(X.cols * k);
-  spmmTransposed(X, W, k, out);
-  return out;
+  return { violation, WtW, XtW: csrTransposeTimesDense(X, W, k) };
 }
 
 /** acc += part, element by element. */
