@@ -16,7 +16,24 @@ interface Header {
   nnz: number;
 }
 
-const pad8 = (n: number) => (n + 7) & ~7;
+/**
+ * `n` rounded up to a multiple of 8. Arithmetic, not `(n + 7) & ~7`: section offsets pass 2^31 bytes
+ * (a features file of 300 million non-zeros), where bitwise operators wrap to negative int32s.
+ */
+export function pad8(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}
+
+/** Row pointers are int32: a matrix holds at most this many non-zeros. */
+export const MAX_NNZ = 0x7fffffff;
+
+/** Fails, saying what to change, when a matrix of `nnz` non-zeros cannot be written in this layout. */
+export function checkNnz(nnz: number, what: string): void {
+  if (nnz > MAX_NNZ)
+    throw new RangeError(
+      `${what} has ${nnz} non-zeros, more than the ${MAX_NNZ} its int32 row pointers can address: use fewer features (a higher minDf, shorter n-grams) or fewer tickets`,
+    );
+}
 
 /**
  * Where the sections of the file of a `rows` × `cols` matrix with `nnz` non-zeros start (byte offsets),
@@ -27,6 +44,7 @@ export function csrLayout(
   cols: number,
   nnz: number,
 ): { head: string; indptr: number; indices: number; data: number; labels: number; size: number } {
+  checkNnz(nnz, 'a features matrix');
   let head = JSON.stringify({ magic: MAGIC, rows, cols, nnz } satisfies Header);
   head = head.padEnd(pad8(head.length + 1) - 1, ' ') + '\n';
   const indptr = head.length;

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { CsrMatrix } from '../numeric/csr-matrix';
 import type { ArtifactStore } from '../store/artifact-store';
+import { pad8 } from './csr-file';
 
 /**
  * Reads rows of a features file (csr-file.ts's layout) without holding the file: the header, indptr and
@@ -10,7 +11,6 @@ import type { ArtifactStore } from '../store/artifact-store';
  */
 
 const MAGIC = 'ticketflow-csr-v1';
-const pad8 = (n: number) => (n + 7) & ~7;
 
 /** A features file's shape and where its sections start (bytes from the file's start). */
 export interface CsrFileLayout {

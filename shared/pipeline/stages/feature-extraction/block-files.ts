@@ -1,5 +1,6 @@
 import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { CsrMatrix } from '../../../core/numeric/csr';
+import { pad8 } from '../../../core/io/csr-file';
 import { artifactKey } from '../context';
 import { StageTry, scratchDir } from '../blocks/block-mapper';
 
@@ -66,7 +67,7 @@ function float64s(buf: Buffer): Float64Array {
 export function encodeMatrix(m: CsrMatrix): Buffer {
   const nnz = m.indptr[m.rows]!;
   const intBytes = 4 * (m.rows + 1 + nnz);
-  const dataAt = 16 + ((intBytes + 7) & ~7);
+  const dataAt = 16 + pad8(intBytes);
   const out = Buffer.alloc(dataAt + 8 * nnz); // zeroed: the padding's bytes are fixed too
   const head = new Int32Array(out.buffer, out.byteOffset, 4);
   head.set([m.rows, m.cols, nnz, 0]);
@@ -81,7 +82,7 @@ export function decodeMatrix(buf: Buffer, file: string): CsrMatrix {
   const bytes = buf.byteOffset % 8 === 0 ? buf : Buffer.from(new Uint8Array(buf));
   const [rows, cols, nnz] = new Int32Array(bytes.buffer, bytes.byteOffset, 4);
   const intBytes = 4 * (rows! + 1 + nnz!);
-  const dataAt = 16 + ((intBytes + 7) & ~7);
+  const dataAt = 16 + pad8(intBytes);
   if (bytes.byteLength !== dataAt + 8 * nnz!)
     throw new Error(
       `${file}: ${bytes.byteLength} bytes do not hold a ${rows}×${cols} matrix: rerun the stage`,
