@@ -77,6 +77,9 @@ async function main(): Promise<number> {
         ...process.env,
         REDIS_URL: redis.url,
         TICKETFLOW_LOG_LEVEL: process.env.TICKETFLOW_LOG_LEVEL ?? 'warn',
+        // Tests start hundreds of workers, each of whose sandboxes would spend a second of CPU warming up
+        // for runs of a few hundred tickets: off, but in test/ops/warm-up, which turns it on.
+        TICKETFLOW_WARM_UP: process.env.TICKETFLOW_WARM_UP ?? '0',
       },
     });
     return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));

@@ -9,7 +9,7 @@ import { FEATURE_BLOCK_QUEUE } from '../shared/pipeline/stages/feature-extractio
 import { TRANSFORM_BLOCK_QUEUE } from '../shared/pipeline/stages/transform-split/definition';
 import { runFeatureExtraction } from '../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { runTransformSplit } from '../shared/pipeline/stages/transform-split/transform-split';
-import { InlineProcessor } from '../shared/pipeline/stages/stage-definition';
+import { InlineProcessor, WarmUpKind } from '../shared/pipeline/stages/stage-definition';
 import {
   CLASSIFICATION_CHUNK_QUEUE,
   QUEUE_SETTINGS,
@@ -35,6 +35,7 @@ import { CancellableWorker } from './cancellable-worker';
 import { classificationProcessor } from './processors/classification';
 import { scheduleTickProcessor } from './processors/schedule-tick';
 import { textProcessingProcessor } from './processors/text-processing';
+import { WARM_UP_REQUEST, WarmUpReply, WarmUpRequest, isWarmUpReply } from './processors/warm-up-protocol';
 import { trainingProcessor } from './processors/training';
 import { webhookProcessor } from './processors/webhook';
 import { blockStageProcessor } from './processors/block-stage';
@@ -97,26 +98,94 @@ export function sandboxFile(queue: QueueName): string | undefined {
   return 'sandbox' in spec ? path.join(__dirname, 'processors', 'sandboxed', spec.sandbox) : undefined;
 }
 
-interface ChildPoolLike {
-  retain(processFile: string): Promise<unknown>;
-  release(child: unknown): void;
+/** The warm-up a queue's sandbox runs when its worker starts (its ProcessorSpec's), if any. */
+function warmUpOf(queue: QueueName): WarmUpKind | undefined {
+  const spec = QUEUE_SETTINGS[queue].processor;
+  return 'sandbox' in spec ? spec.warmUp : undefined;
 }
+
+interface ChildLike {
+  send(msg: unknown): Promise<void>;
+  on(event: 'message' | 'exit', listener: (msg: unknown) => void): unknown;
+  off(event: 'message' | 'exit', listener: (msg: unknown) => void): unknown;
+}
+
+interface ChildPoolLike {
+  retain(processFile: string): Promise<ChildLike>;
+  release(child: ChildLike): void;
+}
+
+/** How long a worker waits for a sandbox's warm-up before it goes on (the warm-up goes on too). */
+const WARM_UP_WAIT_MS = 30_000;
 
 /**
  * Fork a sandboxed queue's first child process now, not when its first job arrives: a fresh child
  * spends ~0.2–0.5 s loading modules (and, for chunks, the tagger lexicon) — time every run would
- * otherwise wait for, once per stage. Uses BullMQ's child pool (not a public API: skipped if absent);
- * the child goes back to the pool's free list and the first job reuses it.
+ * otherwise wait for, once per stage. With a `warmUp` (the queue's, unless TICKETFLOW_WARM_UP=0), the
+ * child then runs its code once on sample tickets (shared/pipeline/warm-up.ts), so that its first job
+ * runs compiled code and finds filled caches. Uses BullMQ's
+ * child pool (not a public API: skipped if absent); the child goes back to the pool's free list and the
+ * first job reuses it.
  */
-async function prewarmSandbox(worker: Worker, file: string | undefined, log: Logger): Promise<void> {
+async function prewarmSandbox(
+  worker: Worker,
+  file: string | undefined,
+  warmUp: WarmUpKind | undefined,
+  log: Logger,
+): Promise<void> {
   const pool = (worker as unknown as { childPool?: ChildPoolLike }).childPool;
   if (!file || !pool || typeof pool.retain !== 'function' || typeof pool.release !== 'function') return;
+  let child: ChildLike;
   try {
-    pool.release(await pool.retain(file));
+    child = await pool.retain(file);
   } catch (err) {
     log.warn(
       `could not pre-start the sandbox for ${worker.name}: ${(err as Error).message} (it starts with the first job)`,
     );
+    return;
+  }
+  try {
+    if (!warmUp) return;
+    const reply = await askWarmUp(child, warmUp, WARM_UP_WAIT_MS);
+    if (reply === null)
+      log.warn(
+        `the sandbox for ${worker.name} did not warm up within ${WARM_UP_WAIT_MS / 1000} s: serving cold`,
+      );
+    else if (reply.error !== null)
+      log.warn(`the sandbox for ${worker.name} could not warm up (${reply.error}): serving cold`);
+    else
+      log.info(
+        `sandbox for ${worker.name} warmed up on ${reply.tickets} sample ticket(s) in ${reply.seconds.toFixed(3)} s`,
+      );
+  } finally {
+    pool.release(child);
+  }
+}
+
+/** The sandbox's answer to a warm-up request, or null when it gave none within `ms` (or exited). */
+async function askWarmUp(child: ChildLike, kind: WarmUpKind, ms: number): Promise<WarmUpReply | null> {
+  let onMessage: (msg: unknown) => void = () => undefined;
+  let onExit: () => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const reply = new Promise<WarmUpReply | null>((resolve) => {
+    onMessage = (msg) => {
+      if (isWarmUpReply(msg)) resolve(msg);
+    };
+    onExit = () => resolve(null);
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  child.on('message', onMessage);
+  child.on('exit', onExit);
+  try {
+    const request: WarmUpRequest = { cmd: WARM_UP_REQUEST, kind };
+    await child.send(request);
+    return await reply;
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+    child.off('message', onMessage);
+    child.off('exit', onExit);
   }
 }
 
@@ -224,7 +293,16 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   });
 
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  await Promise.all(workers.map((w, i) => prewarmSandbox(w, sandboxFile(opts.queues[i]!), log)));
+  await Promise.all(
+    workers.map((w, i) =>
+      prewarmSandbox(
+        w,
+        sandboxFile(opts.queues[i]!),
+        config.warmUp ? warmUpOf(opts.queues[i]!) : undefined,
+        log,
+      ),
+    ),
+  );
   const stopHeartbeat = startHeartbeat(connection, runs.keys, name, opts.queues);
   reconcile(runs, log, sync);
   log.info(

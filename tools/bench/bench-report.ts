@@ -37,6 +37,8 @@ export interface BenchRunResult {
   /** where the run's artifacts are: null once removed (the bench keeps only the last run's, with --keep) */
   artifactsDir: string | null;
   repeats: { wallSeconds: number; cached: string[] }[];
+  /** with --warm: the wall seconds of the unmeasured first run on the fresh workers */
+  warmUpSeconds: number | null;
 }
 
 /** Per-process lines printed at most: the largest peaks. */

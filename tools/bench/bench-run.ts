@@ -32,6 +32,11 @@ export interface BenchRunOptions {
   workers: number;
   params: Record<string, unknown>;
   repeat: number;
+  /**
+   * Measure a run on workers that have already served one: first the same run with `cache: false`,
+   * timed apart (`warmUpSeconds`), then the measured one, also with `cache: false`.
+   */
+  warm: boolean;
   storage: 'file' | 's3';
   /** this run's own folder: its storage (and S3 server's objects) and nothing else */
   dir: string;
@@ -68,6 +73,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     const repeats: BenchRunResult['repeats'] = [];
     let sampler: PeakRssSampler;
     let t0: number;
+    let warmUpSeconds: number | null = null;
     let busy: Record<string, { jobs: number; seconds: number }> = {};
     try {
       // The bench and a Redis it started outlive each run: their peaks so far belong to earlier work (and
@@ -82,18 +88,30 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         () => [process.pid],
         (pid) => roles.get(pid),
       );
+      const params = o.warm ? { ...o.params, cache: false } : o.params;
       try {
+        if (o.warm) {
+          // Every sandbox has run its code once (loaded, compiled hot) — as on workers that serve run after
+          // run; its memory peaks are not the measured run's.
+          const w0 = performance.now();
+          const warmUp = await untilInterrupted(
+            enqueueRun(runs, { dataset: o.dataset, params }).then((id) => waitForRun(runs, id, 3_600_000)),
+            o.interrupted,
+          );
+          if (warmUp.state !== 'completed') throw new Error(`warm-up run ${warmUp.id} ${warmUp.state}`);
+          warmUpSeconds = round((performance.now() - w0) / 1000);
+          collectGarbage();
+          resetPeaks([process.pid, ...pool.pids]);
+        }
         sampler.start();
         t0 = performance.now();
-        runId = await enqueueRun(runs, { dataset: o.dataset, params: o.params });
+        runId = await enqueueRun(runs, { dataset: o.dataset, params });
         status = await untilInterrupted(waitForRun(runs, runId, 3_600_000), o.interrupted);
         // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit.
         for (let i = 0; i < o.repeat && status.state === 'completed'; i++) {
           const r0 = performance.now();
           const again = await untilInterrupted(
-            enqueueRun(runs, { dataset: o.dataset, params: o.params }).then((id) =>
-              waitForRun(runs, id, 3_600_000),
-            ),
+            enqueueRun(runs, { dataset: o.dataset, params }).then((id) => waitForRun(runs, id, 3_600_000)),
             o.interrupted,
           );
           repeats.push({
@@ -174,6 +192,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       searchPhaseSeconds: searchPhaseSeconds(status),
       artifactsDir,
       repeats,
+      warmUpSeconds,
     };
   } finally {
     await s3?.close();

@@ -1,6 +1,6 @@
 /**
  * npm run bench -- [--data FILE] [--workers N | --compare-workers 1,2] [--scale F] [--chunk-size N]
- *                  [--topics K] [--out FILE] [--repeat N] [--storage file|s3] [--keep]
+ *                  [--topics K] [--out FILE] [--repeat N] [--warm] [--storage file|s3] [--keep]
  *
  * Runs the real flow — a private Redis, N worker processes, artifacts in a folder or in an S3 server on
  * 127.0.0.1 — on a dataset and prints seconds and jobs per stage, wall time, stage-1 throughput, peak RSS
@@ -28,7 +28,7 @@ const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-label
 
 const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-workers N,M,…] [--scale F]
                         [--chunk-size N] [--topics K] [--labels L] [--label-map FILE] [--params JSON]
-                        [--out FILE] [--repeat N] [--storage file|s3] [--keep]
+                        [--out FILE] [--repeat N] [--warm] [--storage file|s3] [--keep]
   --data FILE      dataset (default ../shared/data/complaints-dev.json, else the bundled sample)
   --workers N      worker processes (default 2)
   --compare-workers N,M,…
@@ -46,6 +46,9 @@ const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-wor
   --out FILE       also write the results as JSON (with --compare-workers: every run and the comparison)
   --classify       instead: train on the dataset, promote the model, then time online POST /classify
                    (--rate N per second, default 200, for --duration S, default 30) and batch classification
+  --warm           measure a run on workers that have already run one: each worker pool first runs the
+                   same run unmeasured (its time printed apart), then the measured one; both with
+                   "cache": false, so every stage computes (as do --repeat's runs then)
   --repeat N       then submit the same run N more times on the warm workers (stage-cache hits) and time each
   --storage S      "file" (default): artifacts in a folder; "s3": in an S3 server (s3rver, a process of
                    its own) on 127.0.0.1, nothing shared on disk with the workers
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
       params: { type: 'string' },
       out: { type: 'string' },
       repeat: { type: 'string', default: '0' },
+      warm: { type: 'boolean' },
       storage: { type: 'string', default: 'file' },
       keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -157,6 +161,7 @@ async function main(): Promise<void> {
               workers,
               params,
               repeat,
+              warm: values.warm === true,
               storage,
               dir,
               queuePrefix: `bench-${process.pid}-${i + 1}`,
@@ -209,6 +214,11 @@ async function main(): Promise<void> {
     process.stdout.write(formatRun(lastRun) + '\n');
     printSearch(lastRun, params);
   }
+  for (const r of results)
+    if (r.warmUpSeconds !== null)
+      process.stdout.write(
+        `warm-up run${compare ? ` (${r.workers} worker(s))` : ''}, before the measured one on the same fresh workers: ${r.warmUpSeconds.toFixed(3)} s wall\n`,
+      );
   for (const r of results)
     for (const [i, rep] of r.repeats.entries())
       process.stdout.write(

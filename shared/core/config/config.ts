@@ -87,6 +87,12 @@ export interface TicketflowConfig {
   modelCacheMb: number;
   /** `TICKETFLOW_CONCURRENCY`: jobs per queue per worker process. @defaultValue 1 */
   concurrency: number;
+  /**
+   * `TICKETFLOW_WARM_UP`: a worker's sandboxes run their code once on a few hundred sample tickets when
+   * the worker starts (shared/pipeline/warm-up.ts), so that the first run's jobs do not wait for V8 to
+   * compile it; the worker reports ready after ~1 s more. @defaultValue true
+   */
+  warmUp: boolean;
   /** `TICKETFLOW_LOG_LEVEL` @defaultValue 'info' */
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /**
@@ -334,6 +340,7 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     boardReadOnly,
     modelCacheMb: int('TICKETFLOW_MODEL_CACHE_MB', 128, 1, 1_048_576),
     concurrency: int('TICKETFLOW_CONCURRENCY', 1, 1, Math.max(64, os.availableParallelism() * 8)),
+    warmUp: optionalFlag('TICKETFLOW_WARM_UP') ?? true,
     logLevel: logLevel as TicketflowConfig['logLevel'],
     logFormat: logFormat as TicketflowConfig['logFormat'],
     pipeline: { ...DEFAULT_PIPELINE_PARAMS },

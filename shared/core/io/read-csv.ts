@@ -1,8 +1,5 @@
 import type { Readable } from 'node:stream';
-import { CsvParser } from './csv';
-
-/** The parser gets text in pieces of about this size, whatever size the source's pieces are. */
-const PIECE = 1 << 20;
+import { CsvByteParser } from './csv-bytes';
 
 /**
  * Stream CSV text with a header row from `input` (a byte stream, UTF-8; it is consumed and destroyed);
@@ -15,45 +12,41 @@ export async function readCsv(
   required: readonly string[],
   onRow: (row: Record<string, string>, index: number) => void,
 ): Promise<number> {
-  let columns: number[] | null = null;
+  let header = false;
   let index = 0;
   let problem: Error | null = null;
-  const parser = new CsvParser((row) => {
+  const parser = new CsvByteParser((values, fields) => {
     if (problem) return;
-    if (columns === null) {
-      const found = required.map((name) => row.indexOf(name));
-      columns = found;
+    if (!header) {
+      header = true;
+      const found = required.map((name) => values.indexOf(name));
       const missing = required.filter((_, i) => (found[i] ?? -1) < 0);
       if (missing.length > 0)
-        problem = new Error(`${file}: missing column(s) ${missing.join(', ')}; it holds ${row.join(', ')}`);
+        problem = new Error(
+          `${file}: missing column(s) ${missing.join(', ')}; it holds ${values.join(', ')}`,
+        );
+      // Rows from now on decode only the required fields, in `required`'s order.
+      else parser.choose(found);
       return;
     }
-    if (row.length < required.length) {
-      problem = new Error(
-        `${file}: row ${index} has ${row.length} fields, expected at least ${required.length}`,
-      );
+    if (fields < required.length) {
+      problem = new Error(`${file}: row ${index} has ${fields} fields, expected at least ${required.length}`);
       return;
     }
     const rec: Record<string, string> = {};
-    for (let i = 0; i < required.length; i++) rec[required[i]!] = row[columns[i]!] ?? '';
+    for (let i = 0; i < required.length; i++) rec[required[i]!] = values[i]!;
     onRow(rec, index++);
   });
-  input.setEncoding('utf8');
-  let pending = '';
   try {
     for await (const piece of input) {
-      pending += piece as string;
-      if (pending.length < PIECE) continue;
-      parser.write(pending);
-      pending = '';
+      parser.write(typeof piece === 'string' ? Buffer.from(piece, 'utf8') : (piece as Buffer));
       if (problem) break;
     }
   } finally {
     input.destroy();
   }
-  if (!problem && pending.length > 0) parser.write(pending);
   if (!problem) parser.end();
   if (problem) throw problem;
-  if (columns === null) throw new Error(`${file}: empty CSV, expected a header with ${required.join(', ')}`);
+  if (!header) throw new Error(`${file}: empty CSV, expected a header with ${required.join(', ')}`);
   return index;
 }

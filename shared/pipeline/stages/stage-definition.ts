@@ -6,7 +6,15 @@ import { PipelineParams } from '../../core/config/pipeline-params';
  * keeps renewing job locks); `inline` names one of workers/start-workers.ts's in-process processors (the
  * parents of fan-out jobs, which stream files and await Redis).
  */
-export type ProcessorSpec = { readonly sandbox: string } | { readonly inline: InlineProcessor };
+export type ProcessorSpec =
+  { readonly sandbox: string; readonly warmUp?: WarmUpKind } | { readonly inline: InlineProcessor };
+
+/**
+ * What a sandbox runs once when its worker starts (shared/pipeline/warm-up.ts), so the first run's jobs
+ * find compiled code and filled caches: stage 1's lemmatizer, stages 2–3's block tasks, or those and the
+ * estimators' fits.
+ */
+export type WarmUpKind = 'lemmas' | 'blocks' | 'training';
 
 /** The in-process processors workers/start-workers.ts provides (a total map there). */
 export type InlineProcessor =

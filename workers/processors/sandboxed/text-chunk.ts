@@ -1,5 +1,6 @@
 import './die-with-worker';
 import './open-store-early';
+import './answer-warm-up';
 import {
   processChunk,
   warmUpNounExtractor,

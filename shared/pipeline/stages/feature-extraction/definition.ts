@@ -20,7 +20,7 @@ export const FEATURE_EXTRACTION = {
     jobIdPrefix: 'fe',
     jobIdDigits: 6,
     timeoutMs: 600_000,
-    processor: { sandbox: 'block-task.js' },
+    processor: { sandbox: 'block-task.js', warmUp: 'blocks' },
     perAttempt: true,
     colour: '#f7b87a',
   },

@@ -19,7 +19,7 @@ export const TEXT_PROCESSING = {
     jobIdPrefix: 'chunk',
     jobIdDigits: 5,
     timeoutMs: 600_000,
-    processor: { sandbox: 'text-chunk.js' },
+    processor: { sandbox: 'text-chunk.js', warmUp: 'lemmas' },
     // a lighter shade of the stage's
     colour: '#8fb3d9',
   },

@@ -33,7 +33,7 @@ export const TRAINING = {
     jobIdPrefix: 'search',
     jobIdDigits: 4,
     timeoutMs: 1800_000,
-    processor: { sandbox: 'training-search.js' },
+    processor: { sandbox: 'training-search.js', warmUp: 'training' },
   },
   colour: '#b07aa1',
   code: [

@@ -32,7 +32,7 @@ export const TRANSFORM_SPLIT = {
     jobIdPrefix: 'ts',
     jobIdDigits: 6,
     timeoutMs: 600_000,
-    processor: { sandbox: 'block-task.js' },
+    processor: { sandbox: 'block-task.js', warmUp: 'blocks' },
     perAttempt: true,
     colour: '#9bcf8f',
   },

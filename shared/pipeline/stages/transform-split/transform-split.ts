@@ -121,7 +121,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     const noun = category ? 'class' : 'topic';
     checkSplittable(keptLabels, names, params, noun);
     ctx.log.info(
-      `read ${labels.length} tickets in ${plan.blocks.length} block(s): ${kept.length} labelled with ${names.length} ${noun}s${category ? ` (${category.dropped} dropped as unmapped${category.merged.length > 0 ? `, ${category.merged.length} rare class(es) merged into "other"` : ''})` : ''} in ${secondsSince(start)} s`,
+      `read ${labels.length} tickets in ${plan.blocks.length} block(s): ${kept.length} labelled with ${names.length} ${category ? 'classes' : 'topics'}${category ? ` (${category.dropped} dropped as unmapped${category.merged.length > 0 ? `, ${category.merged.length} rare class(es) merged into "other"` : ''})` : ''} in ${secondsSince(start)} s`,
     );
     const split = trainTestSplit(kept.length, {
       testSize: params.testSize,
