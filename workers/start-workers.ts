@@ -115,6 +115,9 @@ interface ChildPoolLike {
   release(child: ChildLike): void;
 }
 
+/** Preloaded into every sandbox: answers prewarmSandbox's warm-up request. */
+const WARM_UP_PRELOAD = path.join(__dirname, 'processors', 'warm-up-preload.js');
+
 /** How long a worker waits for a sandbox's warm-up before it goes on (the warm-up goes on too). */
 const WARM_UP_WAIT_MS = 30_000;
 
@@ -263,9 +266,20 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         lockDuration: config.recovery.lockDurationMs,
         stalledInterval: config.recovery.stalledIntervalMs,
         maxStalledCount: config.retry.attempts,
-        // Sandboxed children inherit stdout otherwise; the CLI's stdout carries only its own output.
+        // Sandboxed children inherit stdout otherwise; the CLI's stdout carries only its own output. They
+        // preload the warm-up's listener (prewarmSandbox); Node's --inspect flags are left out (BullMQ
+        // would give each child a port of its own, which these options replace).
         ...(file
-          ? { workerForkOptions: { stdio: ['inherit', process.stderr, 'inherit', 'ipc'] } as never }
+          ? {
+              workerForkOptions: {
+                stdio: ['inherit', process.stderr, 'inherit', 'ipc'],
+                execArgv: [
+                  ...process.execArgv.filter((a) => !a.startsWith('--inspect')),
+                  '--require',
+                  WARM_UP_PRELOAD,
+                ],
+              } as never,
+            }
           : {}),
       },
       {

@@ -39,6 +39,8 @@ const FS_ALLOWED: Readonly<Record<string, string>> = {
   'shared/core/dataset/write-dataset.ts':
     'writes exported datasets (reviewed tickets) into the input data root, where runs read them',
   'shared/core/nlp/brill-tagger.ts': "reads the tagger's lexicon and rules, shipped with the code",
+  'shared/pipeline/warm-up.ts':
+    'reads the bundled sample and runs stages on it in a temporary folder of its own, removed after',
   'shared/pipeline/model/load-model.ts':
     "reads model.json at the path the store's localPath gives: loadRunModel's off-thread load on the local backend only",
   'shared/runtime/redis/durable-redis.ts':

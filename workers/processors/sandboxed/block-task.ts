@@ -1,6 +1,5 @@
 import './die-with-worker';
 import './open-store-early';
-import './answer-warm-up';
 import { UnrecoverableError } from 'bullmq';
 import { BLOCK_TASKS } from '../../../shared/pipeline/stages/blocks/block-tasks';
 import { childQueueOf } from '../../../shared/pipeline/stages/definitions';

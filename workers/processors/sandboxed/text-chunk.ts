@@ -1,6 +1,5 @@
 import './die-with-worker';
 import './open-store-early';
-import './answer-warm-up';
 import {
   processChunk,
   warmUpNounExtractor,

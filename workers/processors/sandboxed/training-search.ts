@@ -1,6 +1,5 @@
 import './die-with-worker';
 import './open-store-early';
-import './answer-warm-up';
 import { runRefit, TrainingResult } from '../../../shared/pipeline/stages/training/training';
 import { searchGrid } from '../../../shared/pipeline/stages/training/search-grid';
 import { FoldResult, runCvFold } from '../../../shared/pipeline/stages/training/model-search';

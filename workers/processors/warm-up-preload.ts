@@ -1,0 +1,29 @@
+import { WARM_UP_DONE, WarmUpReply, isWarmUpRequest } from './warm-up-protocol';
+
+/**
+ * Preloaded into every sandbox (`node --require`, start-workers.ts): runs the warm-up its queue names (its
+ * ProcessorSpec's `warmUp`) when the worker that forked it asks (once, before the sandbox's first job) and
+ * says how it went. A failed warm-up only costs the time: jobs run as they would cold. Preloaded rather
+ * than imported by the processor files, whose import closures are their stages' code identities: the
+ * warm-up reaches every stage's code, which a stage's results do not depend on.
+ */
+process.on('message', (msg: unknown) => {
+  if (!isWarmUpRequest(msg)) return;
+  const start = performance.now();
+  const reply = (tickets: number, error: string | null) => {
+    const message: WarmUpReply = {
+      cmd: WARM_UP_DONE,
+      tickets,
+      seconds: Math.round(performance.now() - start) / 1000,
+      error,
+    };
+    process.send?.(message);
+  };
+  // Loaded on request: the stage code it runs is the processor's own, from the same module cache.
+  import('../../shared/pipeline/warm-up')
+    .then(({ warmUp }) => warmUp(msg.kind))
+    .then(
+      (r) => reply(r.tickets, null),
+      (err: Error) => reply(0, err.message ?? String(err)),
+    );
+});
