@@ -9,6 +9,7 @@ import { runDir } from '../../shared/core/storage';
 import {
   BlockMapper,
   BlockTaskDef,
+  MapOptions,
   localBlockMapper,
 } from '../../shared/pipeline/stages/blocks/block-mapper';
 import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
@@ -159,8 +160,8 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     const local = localBlockMapper(later);
     let rounds = 0;
     const blocks: BlockMapper = {
-      async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[]): Promise<O[]> {
-        const out = await local.map(task, inputs);
+      async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]> {
+        const out = await local.map(task, inputs, opts);
         if (++rounds === 1) await runFeatureExtraction(first, overBlocks);
         return out;
       },

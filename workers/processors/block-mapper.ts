@@ -4,6 +4,7 @@ import {
   BlockMapper,
   BlockTaskContext,
   BlockTaskDef,
+  MapOptions,
 } from '../../shared/pipeline/stages/blocks/block-mapper';
 import { StageName } from '../../shared/pipeline/stages/definitions';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
@@ -38,7 +39,7 @@ export function bullmqBlockMapper(opts: {
   let planned = 0;
   let reused = 0;
   return {
-    async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[]): Promise<O[]> {
+    async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]> {
       signal?.throwIfAborted();
       const outputs: (O | undefined)[] = await Promise.all(
         inputs.map((input) => (task.reuse ? task.reuse(ctx, input) : undefined)),
@@ -47,7 +48,10 @@ export function bullmqBlockMapper(opts: {
       const first = planned;
       planned += inputs.length;
       reused += inputs.length - todo.length;
-      if (todo.length === 0) return outputs as O[];
+      if (todo.length === 0) {
+        for (const [i, output] of outputs.entries()) await opts?.inOrder?.(output as O, i);
+        return outputs as O[];
+      }
       const parent = { id: job.id!, queue: job.queueQualifiedName };
       const jobs = todo.map(({ input, i }) => {
         const data: BlockJobData = {
@@ -75,10 +79,22 @@ export function bullmqBlockMapper(opts: {
         else signal.addEventListener('abort', onAbort, { once: true });
       });
       aborted.catch(() => undefined);
+      const pending = queued.map((q) => finished<O>(q, events, children));
+      // Each is awaited below, some only after the map has failed for another reason.
+      for (const p of pending) p.catch(() => undefined);
+      const pendingOf = new Map(todo.map(({ i }, q) => [i, pending[q]!]));
+      const inOrder = opts?.inOrder;
+      const streamed = inOrder
+        ? (async () => {
+            for (let i = 0; i < inputs.length; i++)
+              await inOrder(pendingOf.has(i) ? await pendingOf.get(i)! : (outputs[i] as O), i);
+          })()
+        : Promise.resolve();
+      streamed.catch(() => undefined);
       let results: O[];
       try {
         results = await Promise.race([
-          Promise.all(queued.map((q) => finished<O>(q, events, children))),
+          Promise.all([Promise.all(pending), streamed]).then(([all]) => all),
           aborted,
         ]);
       } finally {

@@ -243,6 +243,15 @@ async function readAll(stream: Readable): Promise<Buffer> {
  * `header` into `outKey`, with the whole file's index: the merge of fanned-out work, in part order.
  * `beforeCommit` runs last (a cancelled run throws there, so nothing is put in place).
  */
+/** Appends the rows of `key`, a part written by IndexedCsvWriter (no header), and their index to `out`. */
+export async function appendIndexedPart(
+  store: ArtifactStore,
+  out: IndexedCsvWriter,
+  key: string,
+): Promise<void> {
+  await out.part(await store.openRead(key), await readWholeIndex(store, key), store.locate(key));
+}
+
 export async function concatIndexedParts(
   store: ArtifactStore,
   partKeys: readonly string[],
@@ -252,9 +261,7 @@ export async function concatIndexedParts(
 ): Promise<{ rows: number; bytes: number }> {
   const out = await IndexedCsvWriter.open(store, outKey, header);
   try {
-    for (const key of partKeys) {
-      await out.part(await store.openRead(key), await readWholeIndex(store, key), store.locate(key));
-    }
+    for (const key of partKeys) await appendIndexedPart(store, out, key);
     beforeCommit?.();
     const result = { rows: out.rows, bytes: out.bytes };
     await out.commit();

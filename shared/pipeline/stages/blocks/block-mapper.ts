@@ -82,7 +82,17 @@ export interface BlockMapper {
    * order (so reductions over them are in block order whoever ran which block), rejects with the first
    * failure that retries did not cure.
    */
-  map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[]): Promise<O[]>;
+  map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]>;
+}
+
+export interface MapOptions<O> {
+  /**
+   * Called with each output in input order, as soon as it and every earlier one are there (and the
+   * previous call has returned), while later inputs still run: a reduction that streams block by block
+   * (appending each block's rows) overlaps the blocks' work instead of following it. `map` resolves once
+   * every call has; a call that throws fails the map.
+   */
+  inOrder?: (output: O, index: number) => Promise<void>;
 }
 
 /**
@@ -91,11 +101,13 @@ export interface BlockMapper {
  */
 export function localBlockMapper(ctx: BlockTaskContext, signal?: AbortSignal): BlockMapper {
   return {
-    async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[]): Promise<O[]> {
+    async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]> {
       const out: O[] = [];
-      for (const input of inputs) {
+      for (const [i, input] of inputs.entries()) {
         signal?.throwIfAborted();
-        out.push((await task.reuse?.(ctx, input)) ?? (await task.run(ctx, input)));
+        const output = (await task.reuse?.(ctx, input)) ?? (await task.run(ctx, input));
+        out.push(output);
+        await opts?.inOrder?.(output, i);
       }
       return out;
     },
