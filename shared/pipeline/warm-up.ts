@@ -9,7 +9,7 @@ import { createLogger } from '../core/logger';
 import { FileStore } from '../core/store/file-store';
 import { runFeatureExtraction } from './stages/feature-extraction/feature-extraction';
 import { ARTIFACTS, StageContext, TICKETS_COLUMNS, artifactKey } from './stages/context';
-import { warmUpNounExtractor } from './stages/text-processing/process-chunk';
+import { runTextProcessing } from './stages/text-processing';
 import { runTransformSplit } from './stages/transform-split/transform-split';
 import type { WarmUpKind } from './stages/stage-definition';
 import { searchGrid } from './stages/training/search-grid';
@@ -24,8 +24,8 @@ import { runRefit } from './stages/training/training';
  * classification sandbox is not warmed: its lemmatizer and caches belong to the model it loads.)
  *
  * What each kind of sandbox runs:
- * - `lemmas`: stage 1's lemmatizer over every sample ticket's narrative, which also fills its word → lemma
- *   caches (a chunk sandbox);
+ * - `lemmas`: stage 1 over the whole sample, which also fills the lemmatizer's word → lemma caches (a
+ *   chunk sandbox);
  * - `blocks`: stages 2 and 3 in this process, with topic and then category labels (their block tasks);
  * - `training`: the same, then the refit of each estimator (the search's folds and refits).
  */
@@ -40,18 +40,20 @@ export const WARM_UP_TICKETS = 400;
  * (0 tickets when the sample is not there: nothing to warm with). Leaves nothing behind.
  */
 export async function warmUp(kind: WarmUpKind, sample = WARM_UP_SAMPLE): Promise<{ tickets: number }> {
-  // The lemmatizer's warm-up is also its caches': every sample ticket's words (~0.3 s).
-  const tickets = readSample(sample, kind === 'lemmas' ? Infinity : WARM_UP_TICKETS);
-  if (tickets.length === 0) return { tickets: 0 };
-  if (kind === 'lemmas') {
-    warmUpNounExtractor(tickets.map((t) => t.narrative));
-    return { tickets: tickets.length };
-  }
+  const tickets = kind === 'lemmas' ? [] : readSample(sample, WARM_UP_TICKETS);
+  if (kind !== 'lemmas' && tickets.length === 0) return { tickets: 0 };
+  if (kind === 'lemmas' && !fs.existsSync(sample)) return { tickets: 0 };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-warm-up-'));
   const store = new FileStore(dir);
   try {
     const log = createLogger('error', { component: 'warm-up' });
     const base: StageContext = { store, runId: 'warm-up', params: warmUpParams({}), log };
+    if (kind === 'lemmas') {
+      // Stage 1 on the whole sample, in chunks, through this process's lemmatizer (processChunk's): its
+      // word → lemma caches fill with the sample's words (~0.5 s).
+      const text = await runTextProcessing({ ...base, params: warmUpParams({ chunkSize: 300 }) }, sample);
+      return { tickets: text.rows };
+    }
     await writeTickets(base, tickets);
     await runFeatureExtraction(base);
     for (const labels of ['topics', 'category'] as const) {
