@@ -76,13 +76,23 @@ interface InlineDeps {
  */
 const INLINE: Record<InlineProcessor, (deps: InlineDeps) => unknown> = {
   'text-processing': ({ config, queue }) => textProcessingProcessor(config, queue(CHUNK_QUEUE)),
-  'feature-extraction': ({ config, queue, events }) =>
-    blockStageProcessor(config, 'feature-extraction', runFeatureExtraction, queue(FEATURE_BLOCK_QUEUE), () =>
-      events(FEATURE_BLOCK_QUEUE),
+  'feature-extraction': ({ config, runs, queue, events }) =>
+    blockStageProcessor(
+      config,
+      runs,
+      'feature-extraction',
+      runFeatureExtraction,
+      queue(FEATURE_BLOCK_QUEUE),
+      () => events(FEATURE_BLOCK_QUEUE),
     ),
-  'transform-split': ({ config, queue, events }) =>
-    blockStageProcessor(config, 'transform-split', runTransformSplit, queue(TRANSFORM_BLOCK_QUEUE), () =>
-      events(TRANSFORM_BLOCK_QUEUE),
+  'transform-split': ({ config, runs, queue, events }) =>
+    blockStageProcessor(
+      config,
+      runs,
+      'transform-split',
+      runTransformSplit,
+      queue(TRANSFORM_BLOCK_QUEUE),
+      () => events(TRANSFORM_BLOCK_QUEUE),
     ),
   training: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)),
   classification: ({ config, queue, runs }) =>
@@ -126,9 +136,8 @@ const WARM_UP_WAIT_MS = 30_000;
  * spends ~0.2–0.5 s loading modules (and, for chunks, the tagger lexicon) — time every run would
  * otherwise wait for, once per stage. With a `warmUp` (the queue's, unless TICKETFLOW_WARM_UP=0), the
  * child then runs its code once on sample tickets (shared/pipeline/warm-up.ts), so that its first job
- * runs compiled code and finds filled caches. Uses BullMQ's
- * child pool (not a public API: skipped if absent); the child goes back to the pool's free list and the
- * first job reuses it.
+ * runs compiled code and finds filled caches. Uses BullMQ's child pool (not a public API: skipped if
+ * absent); the child goes back to the pool's free list and the first job reuses it.
  */
 async function prewarmSandbox(
   worker: Worker,

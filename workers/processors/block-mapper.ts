@@ -9,6 +9,9 @@ import {
 import { StageName } from '../../shared/pipeline/stages/definitions';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
 import { BlockJobData, StageJobData, blockJobId } from '../../shared/runtime/flow/job-types';
+import { QueueName } from '../../shared/runtime/flow/queue-names';
+import { RunsContext } from '../../shared/runtime/runs/context';
+import { liveWorkers } from '../../shared/runtime/runs/heartbeats';
 
 /**
  * A stage job's block mapper on BullMQ: each input becomes a child job of the stage job (so Bull Board,
@@ -21,6 +24,8 @@ import { BlockJobData, StageJobData, blockJobId } from '../../shared/runtime/flo
  */
 export function bullmqBlockMapper(opts: {
   config: TicketflowConfig;
+  /** run control, whose heartbeats say how many workers serve the child queue */
+  runs: RunsContext;
   job: Job<StageJobData>;
   /** the stage's context: what a task's `reuse` looks at */
   ctx: BlockTaskContext;
@@ -29,7 +34,7 @@ export function bullmqBlockMapper(opts: {
   events: QueueEvents;
   signal?: AbortSignal;
 }): BlockMapper {
-  const { config, job, ctx, stage, children, events, signal } = opts;
+  const { config, runs, job, ctx, stage, children, events, signal } = opts;
   // BullMQ's waitUntilFinished listens for the queue's closing once per awaited job: a round of many
   // blocks is many listeners, not a leak.
   children.setMaxListeners(0);
@@ -39,6 +44,12 @@ export function bullmqBlockMapper(opts: {
   let planned = 0;
   let reused = 0;
   return {
+    async parallelism(): Promise<number> {
+      // By heartbeat (a worker beats every 2.5 s), at this worker's concurrency: an estimate, which only
+      // sizes rounds; the bytes do not depend on it.
+      const live = (await liveWorkers(runs.redis, runs.keys, [children.name as QueueName]))[children.name];
+      return Math.max(1, live ?? 1) * config.concurrency;
+    },
     async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]> {
       signal?.throwIfAborted();
       const outputs: (O | undefined)[] = await Promise.all(

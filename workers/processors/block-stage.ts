@@ -3,6 +3,7 @@ import { TicketflowConfig } from '../../shared/core/config/config';
 import { StageContext } from '../../shared/pipeline/stages/context';
 import { StageName } from '../../shared/pipeline/stages/definitions';
 import { StageJobData } from '../../shared/runtime/flow/job-types';
+import { RunsContext } from '../../shared/runtime/runs/context';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 import { bullmqBlockMapper } from './block-mapper';
@@ -15,6 +16,7 @@ import { bullmqBlockMapper } from './block-mapper';
  */
 export function blockStageProcessor<R>(
   config: TicketflowConfig,
+  runs: RunsContext,
   stage: StageName,
   run: (ctx: StageContext) => Promise<R>,
   children: Queue,
@@ -32,6 +34,7 @@ export function blockStageProcessor<R>(
         const stageCtx = { ...ctx, attempt, generation: job.data.generation };
         const blocks = bullmqBlockMapper({
           config,
+          runs,
           job,
           ctx: stageCtx,
           stage,

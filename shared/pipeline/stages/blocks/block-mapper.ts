@@ -83,6 +83,11 @@ export interface BlockMapper {
    * failure that retries did not cure.
    */
   map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]>;
+  /**
+   * How many tasks can run at once now (live workers serving the stage's child queue × their
+   * concurrency), for a driver that sizes its rounds to the deployment; absent: unknown.
+   */
+  parallelism?(): Promise<number>;
 }
 
 export interface MapOptions<O> {

@@ -22,7 +22,7 @@ import {
 import { FE_STAGE, decodeTerms, feFiles, feKey } from './block-files';
 import { removeScratchDirs } from '../blocks/block-mapper';
 import {
-  MAX_JOBS_PER_ROUND,
+  jobsPerRound,
   SINGLE_TASK_INIT_ROWS,
   SINGLE_TASK_NMF_ROWS,
   fitNmfOverBlocks,
@@ -168,10 +168,12 @@ export async function runFeatureExtraction(
   const k = params.topics;
   const nmfStart = performance.now();
   const blocks = plan.blocks.map((b) => b.index);
+  // Rounds sized to the workers there are now: the bytes do not depend on it (per-block partial sums).
+  const maxJobsPerRound = opts.maxJobsPerRound ?? jobsPerRound(await mapper.parallelism?.());
   const nmf = await fitNmfOverBlocks(ctx, mapper, blocks, n, cols, sum / (n * cols), {
     singleTaskNmfRows: opts.singleTaskNmfRows ?? SINGLE_TASK_NMF_ROWS,
     singleTaskInitRows: opts.singleTaskInitRows ?? SINGLE_TASK_INIT_ROWS,
-    maxJobsPerRound: opts.maxJobsPerRound ?? MAX_JOBS_PER_ROUND,
+    maxJobsPerRound,
   });
   const nmfSeconds = secondsSince(nmfStart);
   await ctx.progress?.(80);
@@ -224,7 +226,7 @@ export async function runFeatureExtraction(
   const reconstructionError =
     nmf.reconstructionError ?? frobeniusFromTerms(squaredNorm, nmf.WtW!, nmf.Ht, cols, k, cross);
   ctx.log.info(
-    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${reconstructionError.toFixed(4)}, ${nmf.WtW ? `over ${nb} block(s)` : 'in one task'}${nmf.svdRounds > 0 ? `, start from ${nmf.svdRounds} rounds of a block-wise SVD` : ''}, in ${nmfSeconds} s`,
+    `NMF k=${k}: ${nmf.nIter} iterations (${nmf.nIter < params.nmfMaxIter ? `converged, tol ${params.nmfTol}` : `reached nmfMaxIter ${params.nmfMaxIter}`}), reconstruction error ${reconstructionError.toFixed(4)}, ${nmf.WtW ? `over ${nb} block(s), ${Math.min(maxJobsPerRound, nb)} job(s) a round` : 'in one task'}${nmf.svdRounds > 0 ? `, start from ${nmf.svdRounds} rounds of a block-wise SVD` : ''}, in ${nmfSeconds} s`,
   );
 
   const topics: TopicSummary[] = names.map((name, id) => ({

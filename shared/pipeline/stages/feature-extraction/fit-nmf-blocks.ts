@@ -49,6 +49,16 @@ const SVD_OVERSAMPLES = 5;
  */
 export const MAX_JOBS_PER_ROUND = 16;
 
+/**
+ * Jobs a round for a deployment that can run `parallelism` tasks at once: two each (so one slow job does
+ * not hold the round while the other worker idles), at most MAX_JOBS_PER_ROUND. On 2 workers at 10× the
+ * dev data, 4 jobs a round instead of 8 took NMF from 3.9–4.0 s to 3.15 s.
+ */
+export function jobsPerRound(parallelism: number | undefined): number {
+  if (parallelism === undefined) return MAX_JOBS_PER_ROUND;
+  return Math.max(1, Math.min(MAX_JOBS_PER_ROUND, 2 * parallelism));
+}
+
 /** `blocks` cut into at most `maxJobs` runs of consecutive blocks, as even as can be, in order. */
 export function groupBlocks(blocks: readonly number[], maxJobs: number): number[][] {
   const jobs = Math.max(1, Math.min(maxJobs, blocks.length));
