@@ -40,15 +40,15 @@ export const WARM_UP_TICKETS = 400;
  * (0 tickets when the sample is not there: nothing to warm with). Leaves nothing behind.
  */
 export async function warmUp(kind: WarmUpKind, sample = WARM_UP_SAMPLE): Promise<{ tickets: number }> {
-  const tickets = kind === 'lemmas' ? [] : readSample(sample, WARM_UP_TICKETS);
-  if (kind !== 'lemmas' && tickets.length === 0) return { tickets: 0 };
-  if (kind === 'lemmas' && !fs.existsSync(sample)) return { tickets: 0 };
+  // Stage 1 reads the sample itself; the others get its first tickets as stage 1's rows.
+  const tickets = kind === 'lemmas' ? null : readSample(sample, WARM_UP_TICKETS);
+  if (tickets === null ? !fs.existsSync(sample) : tickets.length === 0) return { tickets: 0 };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-warm-up-'));
   const store = new FileStore(dir);
   try {
     const log = createLogger('error', { component: 'warm-up' });
     const base: StageContext = { store, runId: 'warm-up', params: warmUpParams({}), log };
-    if (kind === 'lemmas') {
+    if (tickets === null) {
       // Stage 1 on the whole sample, in chunks, through this process's lemmatizer (processChunk's): its
       // word → lemma caches fill with the sample's words (~0.5 s).
       const text = await runTextProcessing({ ...base, params: warmUpParams({ chunkSize: 300 }) }, sample);

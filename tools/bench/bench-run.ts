@@ -89,15 +89,18 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         (pid) => roles.get(pid),
       );
       const params = o.warm ? { ...o.params, cache: false } : o.params;
+      // One more run of the same dataset and parameters, to its end (or the bench's interruption).
+      const runAgain = () =>
+        untilInterrupted(
+          enqueueRun(runs, { dataset: o.dataset, params }).then((id) => waitForRun(runs, id, 3_600_000)),
+          o.interrupted,
+        );
       try {
         if (o.warm) {
           // Every sandbox has run its code once (loaded, compiled hot) — as on workers that serve run after
           // run; its memory peaks are not the measured run's.
           const w0 = performance.now();
-          const warmUp = await untilInterrupted(
-            enqueueRun(runs, { dataset: o.dataset, params }).then((id) => waitForRun(runs, id, 3_600_000)),
-            o.interrupted,
-          );
+          const warmUp = await runAgain();
           if (warmUp.state !== 'completed') throw new Error(`warm-up run ${warmUp.id} ${warmUp.state}`);
           warmUpSeconds = round((performance.now() - w0) / 1000);
           collectGarbage();
@@ -107,13 +110,11 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         t0 = performance.now();
         runId = await enqueueRun(runs, { dataset: o.dataset, params });
         status = await untilInterrupted(waitForRun(runs, runId, 3_600_000), o.interrupted);
-        // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit.
+        // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit (with
+        // --warm, whose runs skip the cache, every stage computes).
         for (let i = 0; i < o.repeat && status.state === 'completed'; i++) {
           const r0 = performance.now();
-          const again = await untilInterrupted(
-            enqueueRun(runs, { dataset: o.dataset, params }).then((id) => waitForRun(runs, id, 3_600_000)),
-            o.interrupted,
-          );
+          const again = await runAgain();
           repeats.push({
             wallSeconds: round((performance.now() - r0) / 1000),
             cached: again.stages.filter((s) => s.cached).map((s) => s.stage),
