@@ -13,6 +13,7 @@ import {
 } from '../../shared/pipeline/model/model-file';
 import { InvalidModelError, readModel } from '../../shared/pipeline/model/load-model';
 import { loadModelOffThread } from '../../shared/pipeline/model/load-off-thread';
+import { probabilitiesOf } from '../../shared/pipeline/stages/training/training-data';
 import { tempDir } from '../helpers/env';
 import { syntheticModel } from './synthetic-model';
 
@@ -112,6 +113,15 @@ describe('every registered estimator keeps the Estimator contract', () => {
       });
     }
 
+    it(`${kind}: fits single- and double-precision rows of the same values alike (it reads ${estimator.fitValues})`, () => {
+      const { matrix, y, sampleWeight } = dataset(3);
+      const single = { ...matrix, data: Float32Array.from(matrix.data) };
+      const double = { ...matrix, data: Float64Array.from(single.data) };
+      const a = estimator.fit({ X: single, y, classes: 3, sampleWeight }, HYPER).probabilities(matrix);
+      const b = estimator.fit({ X: double, y, classes: 3, sampleWeight }, HYPER).probabilities(matrix);
+      assert.ok(bytesOf(a).equals(bytesOf(b)), 'the same model from either precision');
+    });
+
     it(`${kind}: a model file with its section loads in a worker thread and answers as the fit did`, async () => {
       const data = dataset(3);
       const { docs, y, sampleWeight, matrix: X } = data;
@@ -129,6 +139,36 @@ describe('every registered estimator keeps the Estimator contract', () => {
       }
     });
   }
+});
+
+describe('scoring single-precision rows (probabilitiesOf)', () => {
+  it('gives what scoring the same values in double gives, over many blocks of rows', () => {
+    const data = dataset(3);
+    const model = ESTIMATORS['dual-cd'].fit(
+      { X: data.matrix, y: data.y, classes: 3, sampleWeight: null },
+      HYPER,
+    );
+    // 12 rows repeated past two of probabilitiesOf's blocks (65,536 rows each).
+    const copies = 12_000;
+    const m = data.matrix;
+    const nnz = m.indptr[m.rows]!;
+    const indptr = new Int32Array(m.rows * copies + 1);
+    const indices = new Int32Array(nnz * copies);
+    const values = new Float32Array(nnz * copies);
+    for (let c = 0; c < copies; c++) {
+      for (let i = 0; i < m.rows; i++) indptr[c * m.rows + i + 1] = c * nnz + m.indptr[i + 1]!;
+      indices.set(m.indices.subarray(0, nnz), c * nnz);
+      values.set(m.data.subarray(0, nnz), c * nnz);
+    }
+    const X = { rows: m.rows * copies, cols: m.cols, indptr, indices, data: values };
+    const got = probabilitiesOf(model, X);
+    const want = model.probabilities({ ...X, data: Float64Array.from(values) });
+    assert.ok(bytesOf(got).equals(bytesOf(want)));
+    assert.ok(
+      bytesOf(probabilitiesOf(model, m)).equals(bytesOf(model.probabilities(m))),
+      'double rows as they are',
+    );
+  });
 });
 
 describe('the estimator a model file names', () => {

@@ -101,6 +101,15 @@ describe('dual coordinate descent behaviour', () => {
     assert.deepEqual(Array.from(predict(a, X)), Array.from(y));
   });
 
+  it('solves the single-precision problem: double rows and their rounding give the same model', () => {
+    // 0.9, 0.1 and 0.2 are not single-precision numbers, so the rounded matrix has other values.
+    const rounded = { ...X, data: Float32Array.from(X.data) };
+    assert.notDeepEqual(Float64Array.from(rounded.data), X.data);
+    const a = fitLogisticRegressionDual(X, y, 3, { seed: 3, tol: 1e-10 });
+    const b = fitLogisticRegressionDual(rounded, y, 3, { seed: 3, tol: 1e-10 });
+    assert.deepEqual(b, a);
+  });
+
   it('binary models store row 0 as the negation of row 1', () => {
     const m = fitLogisticRegressionDual(X, Int32Array.from([0, 0, 1, 1, 0, 1]), 2);
     assert.deepEqual(

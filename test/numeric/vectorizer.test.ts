@@ -5,6 +5,7 @@ import {
   CountVectorizerOptions,
   TfidfOptions,
   applyTfidf,
+  applyTfidfInPlace,
   compareCodePoints,
   fitCountVectorizer,
   fitIdf,
@@ -51,6 +52,15 @@ describe('TF-IDF vs sklearn TfidfVectorizer', () => {
       assertCsrClose(X, csrFromJson(c.transformNew), 1e-9, 'transform');
     });
   }
+  it('applies TF-IDF to single-precision counts as to double ones, rounding each value once', () => {
+    for (const c of fx.configs) {
+      const { counts } = fitCountVectorizer(fx.docs, c.options);
+      const idf = fitIdf(counts, c.options);
+      const want = applyTfidf(counts, idf, c.options);
+      const single = applyTfidfInPlace({ ...counts, data: Float32Array.from(counts.data) }, idf, c.options);
+      assert.deepEqual(single.data, Float32Array.from(want.data.subarray(0, want.indptr[want.rows])), c.name);
+    }
+  });
   it('rejects df limits the way sklearn does', () => {
     for (const e of fx.errors) {
       assert.ok(e.message !== null);

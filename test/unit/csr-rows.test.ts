@@ -111,6 +111,29 @@ describe('reading rows of features.bin by streaming (csr-rows)', () => {
     }
   });
 
+  it('reads values in single precision when asked: each value rounded once, with or without a selection', async () => {
+    await ready;
+    const layout = await readCsrLayout(store, 'features.bin');
+    const map = new Int32Array(m.cols).fill(-1);
+    let cols = 0;
+    for (let j = 0; j < m.cols; j++) if (rnd() < 0.5) map[j] = cols++;
+    for (const select of [undefined, { map, columns: cols }]) {
+      const rows = Int32Array.from({ length: 200 }, () => Math.floor(rnd() * m.rows));
+      const got = await readCsrRows(store, layout, rows, {
+        pieceBytes: 24,
+        values: 'float32',
+        ...(select ? { select } : {}),
+      });
+      const want = await readCsrRows(store, layout, rows, { pieceBytes: 24, ...(select ? { select } : {}) });
+      assert.ok(got.data instanceof Float32Array, 'single-precision values');
+      assert.deepEqual(
+        [got.rows, got.cols, got.indptr, got.indices],
+        [want.rows, want.cols, want.indptr, want.indices],
+      );
+      assert.deepEqual(got.data, Float32Array.from(want.data), select ? 'selected columns' : 'every column');
+    }
+  });
+
   it('reads the first and last rows, the whole file in order, and an empty selection', async () => {
     await ready;
     const layout = await readCsrLayout(store, 'features.bin');

@@ -2,7 +2,7 @@ import { CsrMatrix } from './csr-matrix';
 import { spmm, spmmTransposed } from './sparse-kernels';
 
 // The type lives apart so the kernels can name it without importing this file (which imports them).
-export type { CsrMatrix } from './csr-matrix';
+export type { CsrMatrix, CsrValues } from './csr-matrix';
 
 /** Throws RangeError when `m` breaks the structural invariants of a CSR matrix. */
 export function assertCsr(m: CsrMatrix, what = 'matrix'): void {

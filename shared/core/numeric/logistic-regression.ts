@@ -100,7 +100,7 @@ export function checkSolverOptions(
  * What both solvers require of their data: `classes` ≥ 2, one label per row of X, every label in
  * [0, classes), and at least two classes present (sklearn's messages).
  */
-export function checkLabels(X: CsrMatrix, y: Int32Array, classes: number): void {
+export function checkLabels(X: { rows: number }, y: Int32Array, classes: number): void {
   if (!Number.isInteger(classes) || classes < 2)
     throw new RangeError(`classes must be an integer >= 2, got ${classes}`);
   if (y.length !== X.rows) throw new RangeError(`y has ${y.length} labels, X has ${X.rows} rows`);

@@ -3,7 +3,7 @@
  * (sklearn.feature_extraction.text: CountVectorizer, TfidfTransformer, TfidfVectorizer), restricted to
  * word n-grams without stop words, accents stripping or max_features.
  */
-import { CsrMatrix, transpose } from './csr';
+import { CsrMatrix, CsrValues, transpose } from './csr';
 
 export interface CountVectorizerOptions {
   /**
@@ -445,13 +445,24 @@ export function applyTfidf(counts: CsrMatrix, idf: Float64Array, opts?: TfidfOpt
   return applyTfidfInPlace(copy, idf, opts);
 }
 
-/** applyTfidf on `counts` itself, for a caller that holds no other use of the counts. */
-export function applyTfidfInPlace(counts: CsrMatrix, idf: Float64Array, opts?: TfidfOptions): CsrMatrix {
+/**
+ * applyTfidf on `counts` itself, for a caller that holds no other use of the counts. Each row is computed
+ * in double precision and stored once, so single-precision counts get the double result rounded once:
+ * the same values as rounding applyTfidf's.
+ */
+export function applyTfidfInPlace<V extends CsrValues>(
+  counts: CsrMatrix<V>,
+  idf: Float64Array,
+  opts?: TfidfOptions,
+): CsrMatrix<V> {
   const o = resolveTfidfOptions(opts);
   if (o.useIdf && idf.length !== counts.cols) {
     throw new RangeError(`idf has length ${idf.length}, expected the matrix column count ${counts.cols}`);
   }
   const { indptr, indices, data } = counts;
+  let longest = 0;
+  for (let i = 0; i < counts.rows; i++) longest = Math.max(longest, indptr[i + 1]! - indptr[i]!);
+  const row = new Float64Array(longest);
   for (let i = 0; i < counts.rows; i++) {
     const a = indptr[i]!;
     const b = indptr[i + 1]!;
@@ -460,16 +471,16 @@ export function applyTfidfInPlace(counts: CsrMatrix, idf: Float64Array, opts?: T
       // Explicit zeros are left alone (sklearn would turn them into -inf); vectorizer output has none.
       if (o.sublinearTf && v !== 0) v = Math.log(v) + 1;
       if (o.useIdf) v *= idf[indices[p]!]!;
-      data[p] = v;
+      row[p - a] = v;
     }
+    let d = 1;
     if (o.norm !== null) {
       let s = 0;
-      if (o.norm === 'l2') for (let p = a; p < b; p++) s += data[p]! * data[p]!;
-      else for (let p = a; p < b; p++) s += Math.abs(data[p]!);
-      if (s === 0) continue;
-      const d = o.norm === 'l2' ? Math.sqrt(s) : s;
-      for (let p = a; p < b; p++) data[p]! /= d;
+      if (o.norm === 'l2') for (let q = 0; q < b - a; q++) s += row[q]! * row[q]!;
+      else for (let q = 0; q < b - a; q++) s += Math.abs(row[q]!);
+      if (s !== 0) d = o.norm === 'l2' ? Math.sqrt(s) : s;
     }
+    for (let p = a; p < b; p++) data[p] = row[p - a]! / d;
   }
   return counts;
 }

@@ -16,6 +16,8 @@ const SEARCH_TOL = 1e-3;
 export const dualCdOvr = linearEstimator(
   'dual coordinate descent',
   'dual-cd',
+  // It holds the fit's rows whole and streams them every pass (dual-logistic.ts).
+  'float32',
   ({ X, y, classes, sampleWeight }, hyper) =>
     fitLogisticRegressionDual(X, y, classes, {
       C: hyper.C,

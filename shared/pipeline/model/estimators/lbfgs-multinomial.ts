@@ -5,10 +5,19 @@
 import { fitLogisticRegression } from '../../../core/numeric/logistic-regression';
 import { linearEstimator } from './linear-model';
 
-export const lbfgsMultinomial = linearEstimator('L-BFGS', 'lbfgs', ({ X, y, classes, sampleWeight }, hyper) =>
-  fitLogisticRegression(X, y, classes, {
-    C: hyper.C,
-    maxIter: hyper.maxIter,
-    ...(sampleWeight ? { sampleWeight } : {}),
-  }),
+export const lbfgsMultinomial = linearEstimator(
+  'L-BFGS',
+  'lbfgs',
+  'float64',
+  ({ X, y, classes, sampleWeight }, hyper) =>
+    fitLogisticRegression(
+      X.data instanceof Float64Array ? { ...X, data: X.data } : { ...X, data: Float64Array.from(X.data) },
+      y,
+      classes,
+      {
+        C: hyper.C,
+        maxIter: hyper.maxIter,
+        ...(sampleWeight ? { sampleWeight } : {}),
+      },
+    ),
 );

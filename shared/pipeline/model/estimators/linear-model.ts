@@ -121,10 +121,12 @@ function readLinear(
 export function linearEstimator(
   title: string,
   solver: string,
+  fitValues: LinearEstimator['fitValues'],
   fit: (data: FitData, hyper: Readonly<Hyperparameters>) => LogisticModel,
 ): LinearEstimator {
   return {
     title,
+    fitValues,
     fit: (data, hyper) => fittedLinear(fit(data, hyper), solver, hyper),
     sectionProblem: linearSectionProblem,
     pack: packLinear,

@@ -1,11 +1,11 @@
 import { accuracy, averagedScores } from '../../../core/numeric/metrics';
-import { CsrMatrix } from '../../../core/numeric/csr';
+import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
 import { stratifiedKFold } from '../../../core/numeric/kfold';
 import { PipelineParams } from '../../../core/config/pipeline-params';
 import { ARTIFACTS, RunArtifacts, StageContext, artifactKey, secondsSince } from '../context';
 import { Candidate, describeCandidate, searchGrid, searchScore } from './search-grid';
 import { CandidateSummary, SearchFile } from './search-file';
-import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
+import { featureView, fitCandidate, fitRowsOf, readTrainingData, scoreRowsOf } from './training-data';
 import { requireTwoClasses } from './training';
 
 /** One candidate fitted on the other folds of the training split and scored on one fold. */
@@ -42,16 +42,17 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const part = foldsOf(yTrain, params)[fold];
   if (!part) throw new Error(`fold ${fold} is not among the ${params.cvFolds} folds`);
   // The held-out rows are read once the fit rows are no longer needed: a process holds one set at a time.
-  let fit: { X: CsrMatrix; y: Int32Array } | null = await rowsOf(
+  let fit: { X: CsrMatrix<CsrValues>; y: Int32Array } | null = await fitRowsOf(
     ctx,
     data,
     view,
     part.train.map((i) => data.train[i]!),
+    candidate,
   );
   const fitRows = fit.y.length;
   const model = fitCandidate(fit.X, fit.y, k, candidate, params, 'cv');
   fit = null;
-  const held = await rowsOf(
+  const held = await scoreRowsOf(
     ctx,
     data,
     view,

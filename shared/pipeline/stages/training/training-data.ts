@@ -1,5 +1,11 @@
-import { CsrFileLayout, readCsrLabels, readCsrLayout, readCsrRows } from '../../../core/io/csr-rows';
-import { CsrMatrix } from '../../../core/numeric/csr';
+import {
+  CsrFileLayout,
+  ReadRowsOptions,
+  readCsrLabels,
+  readCsrLayout,
+  readCsrRows,
+} from '../../../core/io/csr-rows';
+import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
 import { applyTfidfInPlace } from '../../../core/numeric/vectorizer';
 import { balancedClassWeights, sampleWeightsFor } from '../../../core/numeric/class-weight';
 import { PipelineParams } from '../../../core/config/pipeline-params';
@@ -9,10 +15,11 @@ import { FeaturesFile, LabelsFile, SplitFile } from '../transform-split/transfor
 import { Candidate } from './search-grid';
 import { tfidfOptions } from '../../model/model-file';
 import { ESTIMATORS, FittedModel } from '../../model/estimator-table';
+import { Predictor } from '../../model/estimator';
 
 /**
  * What stage 3 wrote, as stage 4 reads it: labels, split, vocabulary, and where the counts are. The counts
- * stay in features.bin: each job reads the rows it fits and scores (rowsOf), so a process holds those
+ * stay in features.bin: each job reads the rows it fits and scores (fitRowsOf, scoreRowsOf), so a process holds those
  * rows, never the whole matrix.
  */
 export interface TrainingData {
@@ -111,23 +118,71 @@ export function featureView(data: TrainingData, ngrams: number): FeatureView {
 
 /**
  * Rows `rows` of a view's TF-IDF matrix (in that order) and their labels, read from features.bin. A
- * TF-IDF row depends only on the row's counts and idf, so these equal the whole matrix's rows.
+ * TF-IDF row depends only on the row's counts and idf, so these equal the whole matrix's rows. Rows to
+ * fit are read in the precision the candidate's estimator fits in (`fitValues`), rows to score in double,
+ * as serving scores them.
  *
- * Memory: the rows' non-zeros × 12 bytes (int32 column, float64 value), plus 4 bytes per non-zero while a
- * view drops columns, plus 4 bytes per row. At 1.6M tickets and ≈ 21 non-zeros per ticket (33M in the
- * file), a CV fold holds its fit and held-out rows, the training split's 70 % of tickets: ≈ 23M
- * non-zeros, 280 MB; the refit holds the training rows (the same 280 MB), then the test rows (120 MB).
+ * Memory: the rows' non-zeros × 12 bytes (int32 column, float64 value), 8 in single precision, plus 4
+ * bytes per non-zero while a view drops columns, plus 4 bytes per row. The 100× dev data (1.59M
+ * tickets) with words and bigrams holds 352M non-zeros: a CV fold's fit rows (47 % of the tickets) are
+ * ≈ 165M non-zeros, 1.3 GB in single precision; the refit's (the training split's 70 %) ≈ 247M, 2.0 GB.
  */
-export async function rowsOf(
+export async function fitRowsOf(
+  ctx: RunArtifacts,
+  data: TrainingData,
+  view: FeatureView,
+  rows: Int32Array,
+  candidate: Candidate,
+): Promise<{ X: CsrMatrix<CsrValues>; y: Int32Array }> {
+  const single = ESTIMATORS[candidate.solver].fitValues === 'float32';
+  const opts = readOptions(view);
+  const counts = single
+    ? await readCsrRows(ctx.store, data.counts, rows, { ...opts, values: 'float32' })
+    : await readCsrRows(ctx.store, data.counts, rows, opts);
+  const X = applyTfidfInPlace<CsrValues>(counts, view.idf, tfidfOptions(data.features.vectorizer));
+  return { X, y: rows.map((r) => data.labels[r]!) };
+}
+
+/** Rows to score, in double (fitRowsOf). */
+export async function scoreRowsOf(
   ctx: RunArtifacts,
   data: TrainingData,
   view: FeatureView,
   rows: Int32Array,
 ): Promise<{ X: CsrMatrix; y: Int32Array }> {
-  const select = view.columnMap ? { map: view.columnMap, columns: view.columns.length } : undefined;
-  const counts = await readCsrRows(ctx.store, data.counts, rows, select ? { select } : {});
+  const counts = await readCsrRows(ctx.store, data.counts, rows, readOptions(view));
   const X = applyTfidfInPlace(counts, view.idf, tfidfOptions(data.features.vectorizer));
   return { X, y: rows.map((r) => data.labels[r]!) };
+}
+
+/** The view's column selection, as readCsrRows takes it. */
+function readOptions(view: FeatureView): ReadRowsOptions {
+  return view.columnMap ? { select: { map: view.columnMap, columns: view.columns.length } } : {};
+}
+
+/** Rows scored per block when single-precision rows are scored: a block's double copy is all it adds. */
+const SCORE_BLOCK_ROWS = 1 << 16;
+
+/** A predictor's probabilities of rows in either precision (single-precision rows in double, by blocks). */
+export function probabilitiesOf(model: Predictor, X: CsrMatrix<CsrValues>): Float64Array {
+  const { data } = X;
+  if (data instanceof Float64Array) return model.probabilities({ ...X, data });
+  const K = model.classes;
+  const out = new Float64Array(X.rows * K);
+  for (let r0 = 0; r0 < X.rows; r0 += SCORE_BLOCK_ROWS) {
+    const r1 = Math.min(X.rows, r0 + SCORE_BLOCK_ROWS);
+    const p0 = X.indptr[r0]!;
+    const p1 = X.indptr[r1]!;
+    const block: CsrMatrix = {
+      rows: r1 - r0,
+      cols: X.cols,
+      indptr: X.indptr.subarray(r0, r1 + 1).map((p) => p - p0),
+      indices: X.indices.subarray(p0, p1),
+      data: Float64Array.from(data.subarray(p0, p1)),
+    };
+    out.set(model.probabilities(block), r0 * K);
+  }
+  return out;
 }
 
 /**
@@ -135,7 +190,7 @@ export async function rowsOf(
  * `class_weight="balanced"`, given to the estimator as per-sample weights).
  */
 export function fitCandidate(
-  X: CsrMatrix,
+  X: CsrMatrix<CsrValues>,
   y: Int32Array,
   classes: number,
   candidate: Candidate,

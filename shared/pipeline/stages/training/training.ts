@@ -2,10 +2,17 @@ import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
 import { readArtifactJson } from '../read-artifact';
 import { SearchFile } from './search-file';
 import { Candidate, describeCandidate } from './search-grid';
-import { featureView, fitCandidate, readTrainingData, rowsOf } from './training-data';
+import {
+  featureView,
+  fitCandidate,
+  fitRowsOf,
+  probabilitiesOf,
+  readTrainingData,
+  scoreRowsOf,
+} from './training-data';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
 import { BadInputError } from '../../../core/errors';
-import { CsrMatrix } from '../../../core/numeric/csr';
+import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
 import { classCounts, presentClasses } from '../transform-split/labels';
 import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../../../core/config/pipeline-params';
 import {
@@ -84,7 +91,13 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
   const names = data.classes;
   const view = featureView(data, candidate.ngrams);
   // The test rows are read once the training rows are no longer needed: one set in memory at a time.
-  let trainRows: { X: CsrMatrix; y: Int32Array } | null = await rowsOf(ctx, data, view, data.train);
+  let trainRows: { X: CsrMatrix<CsrValues>; y: Int32Array } | null = await fitRowsOf(
+    ctx,
+    data,
+    view,
+    data.train,
+    candidate,
+  );
   const ytrain = trainRows.y;
   const split = data.split;
   await ctx.progress?.(10);
@@ -100,9 +113,9 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
     `${ESTIMATORS[candidate.solver].title}: ${model.iterations} iterations (${model.iterations < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
   );
   await ctx.progress?.(80);
-  const train = evaluate(ytrain, model.probabilities(trainRows.X), names, false);
+  const train = evaluate(ytrain, probabilitiesOf(model, trainRows.X), names, false);
   trainRows = null;
-  const { X: Xtest, y: ytest } = await rowsOf(ctx, data, view, data.test);
+  const { X: Xtest, y: ytest } = await scoreRowsOf(ctx, data, view, data.test);
   const testProba = model.probabilities(Xtest);
   const test = evaluate(ytest, testProba, names, true);
   ctx.log.info(
