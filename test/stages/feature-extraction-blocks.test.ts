@@ -6,12 +6,8 @@ import { PipelineParams } from '../../shared/core/config/pipeline-params';
 import { argmaxRows, fitNmf } from '../../shared/core/numeric/nmf';
 import { fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
 import { runDir } from '../../shared/core/storage';
-import {
-  BlockMapper,
-  BlockTaskDef,
-  MapOptions,
-  localBlockMapper,
-} from '../../shared/pipeline/stages/blocks/block-mapper';
+import { BlockMapper, MapOptions, localBlockMapper } from '../../shared/pipeline/stages/blocks/block-mapper';
+import { BlockTaskDef } from '../../shared/pipeline/stages/blocks/block-task';
 import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
 import {
   FeatureExtractionOptions,
@@ -176,6 +172,64 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
       [],
       'no attempt leaves block files, nor does a failed generation',
     );
+  });
+
+  it('a retry goes on where the failed try stopped (blocks, SVD rounds, NMF iterations): runs only the rest, same bytes', async () => {
+    const params = { blockSize: 300 };
+    const opts = { ...overBlocks, singleTaskInitRows: 0 };
+    /** A mapper counting the tasks it runs (reused ones are not run), failing at map call `failAt`. */
+    const counting = (ctx: StageContext, failAt = Infinity) => {
+      const local = localBlockMapper(ctx);
+      const counts = { calls: 0, ran: 0 };
+      const blocks: BlockMapper = {
+        async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], o?: MapOptions<O>): Promise<O[]> {
+          if (counts.calls++ === failAt) throw new Error('injected: the stage fails here');
+          return local.map({ ...task, run: (c, i) => (counts.ran++, task.run(c, i)) }, inputs, o);
+        },
+      };
+      return { blocks, counts };
+    };
+    const fresh = (runId: string) => {
+      const ctx = ctxFor(runId, params);
+      fs.mkdirSync(runDir(config.storageDir, runId), { recursive: true });
+      fs.copyFileSync(tickets, artifact(ctx, ARTIFACTS.tickets));
+      return ctx;
+    };
+    const clean = fresh('resume-clean');
+    const whole = counting(clean);
+    await runFeatureExtraction({ ...clean, blocks: whole.blocks }, opts);
+    const reference = await readRun(clean);
+    // 29 map calls: document frequencies, TF-IDF, 11 SVD rounds, the projection, 14 NMF iterations, topics.
+    assert.equal(whole.counts.calls, 29);
+    for (const [failAt, where] of [
+      [12, 'in the SVD'],
+      [14, 'at the first NMF iteration'],
+      [20, 'among the NMF iterations'],
+      [28, 'at the topics, NMF done'],
+    ] as const) {
+      const failed = fresh(`resume-${failAt}`);
+      const first = counting(failed, failAt);
+      await assert.rejects(runFeatureExtraction({ ...failed, blocks: first.blocks }, opts), /injected/);
+      // The run's retry: generation 2 of the stage.
+      const retry = counting({ ...failed, generation: 2 });
+      await runFeatureExtraction({ ...failed, generation: 2, blocks: retry.blocks }, opts);
+      assert.equal(
+        retry.counts.ran,
+        whole.counts.ran - first.counts.ran,
+        `failed ${where}: only the tasks the failed try had not run ran`,
+      );
+      const after = await readRun({ ...failed, generation: 2 });
+      for (const name of ['topics.json', 'tickets_topics.csv', 'tickets_topics.csv.idx'])
+        assert.ok(
+          after.bytes.get(name)!.equals(reference.bytes.get(name)!),
+          `failed ${where}: ${name} differs`,
+        );
+      assert.deepEqual(
+        [...after.bytes.keys()].filter((f) => f.startsWith('blocks')),
+        [],
+        'neither try leaves its folder',
+      );
+    }
   });
 
   it("NMF started from the block-wise SVD (4 blocks): fitNmf's labels and iterations, in any number of jobs a round", async () => {

@@ -12,6 +12,8 @@ import { runDir } from '../../shared/core/storage';
 import { csvRow } from '../../shared/core/io/csv';
 import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS } from '../../shared/pipeline/stages/context';
 import { TopicsFile } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
+import { BlockMapper, MapOptions, localBlockMapper } from '../../shared/pipeline/stages/blocks/block-mapper';
+import { BlockTaskContext, BlockTaskDef } from '../../shared/pipeline/stages/blocks/block-task';
 import { runFeatureExtraction } from '../../shared/pipeline/stages/feature-extraction/feature-extraction';
 import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
 import { LabelsFile, runTransformSplit } from '../../shared/pipeline/stages/transform-split/transform-split';
@@ -103,6 +105,48 @@ describe('transform-split over blocks writes the bytes one process computed', ()
       }
     });
   }
+
+  it('a retry reuses the blocks a failed try completed, also part of a round: runs only the rest, same bytes', async () => {
+    for (const mode of MODES.slice(0, 2)) {
+      const params = { ...mode.params, blockSize: 100 };
+      /** A mapper counting the tasks it runs; at map call `failAt` it runs half the inputs, then fails. */
+      const counting = (ctx: StageContext, failAt = Infinity) => {
+        const local = localBlockMapper(ctx);
+        const counts = { calls: 0, ran: 0 };
+        const blocks: BlockMapper = {
+          async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], o?: MapOptions<O>): Promise<O[]> {
+            const counted = { ...task, run: (c: BlockTaskContext, i: I) => (counts.ran++, task.run(c, i)) };
+            if (counts.calls++ !== failAt) return local.map(counted, inputs, o);
+            await local.map(counted, inputs.slice(0, Math.ceil(inputs.length / 2)));
+            throw new Error('injected: the stage fails here');
+          },
+        };
+        return { blocks, counts };
+      };
+      const clean = runWith(`${mode.name}-reuse-clean`, params);
+      const whole = counting(clean);
+      await runTransformSplit({ ...clean, blocks: whole.blocks });
+      for (let failAt = 0; failAt < whole.counts.calls; failAt++) {
+        const failed = runWith(`${mode.name}-reuse-${failAt}`, params);
+        const first = counting(failed, failAt);
+        await assert.rejects(runTransformSplit({ ...failed, blocks: first.blocks }), /injected/);
+        const retry = counting({ ...failed, generation: 2 });
+        await runTransformSplit({ ...failed, generation: 2, blocks: retry.blocks });
+        const what = `${mode.name}, failed at map ${failAt + 1} of ${whole.counts.calls}`;
+        assert.ok(first.counts.ran > 0, what);
+        assert.equal(retry.counts.ran, whole.counts.ran - first.counts.ran, `${what}: tasks run again`);
+        const want = outputs(clean);
+        outputs(failed).forEach((got, i) =>
+          assert.ok(got.equals(want[i]!), `${what}: ${OUTPUTS[i]} differs`),
+        );
+        assert.deepEqual(
+          fs.readdirSync(runDir(config.storageDir, failed.runId)).filter((f) => f.startsWith('blocks')),
+          [],
+          `${what}: no try leaves its folder`,
+        );
+      }
+    }
+  });
 });
 
 describe('transform-split over blocks, on hand-written rows', () => {

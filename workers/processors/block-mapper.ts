@@ -1,11 +1,13 @@
 import { Job, Queue, QueueEvents, UnrecoverableError } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
+import { BlockMapper, MapOptions } from '../../shared/pipeline/stages/blocks/block-mapper';
 import {
-  BlockMapper,
   BlockTaskContext,
   BlockTaskDef,
-  MapOptions,
-} from '../../shared/pipeline/stages/blocks/block-mapper';
+  StageTry,
+  earlierTries,
+  reuseBlockTask,
+} from '../../shared/pipeline/stages/blocks/block-task';
 import { StageName } from '../../shared/pipeline/stages/definitions';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
 import { BlockJobData, StageJobData, blockJobId } from '../../shared/runtime/flow/job-types';
@@ -19,15 +21,16 @@ import { liveWorkers } from '../../shared/runtime/runs/heartbeats';
  * retry policy; the stage job stays active and awaits them through `events`. Job ids number the inputs
  * of the driver's map calls in order, and a later attempt of the stage job (after a failure, or a stall:
  * Redis gone while it waited) numbers its own, as it writes its own files (scratchDir): the earlier
- * attempt may have finished and removed its block files, which its completed children would vouch for. A task whose output an earlier generation
- * left (its `reuse`) is not added at all.
+ * attempt may have finished and removed its block files, which its completed children would vouch for.
+ * A task whose output an earlier try of the stage left (reuseBlockTask: an earlier attempt, or the failed
+ * generation a retry follows) is not added at all: its files are copied into this try's folder.
  */
 export function bullmqBlockMapper(opts: {
   config: TicketflowConfig;
   /** run control, whose heartbeats say how many workers serve the child queue */
   runs: RunsContext;
   job: Job<StageJobData>;
-  /** the stage's context: what a task's `reuse` looks at */
+  /** the stage's context: its store, run and try, where earlier tries' outputs are looked for */
   ctx: BlockTaskContext;
   stage: StageName;
   children: Queue;
@@ -39,10 +42,12 @@ export function bullmqBlockMapper(opts: {
   // blocks is many listeners, not a leak.
   children.setMaxListeners(0);
   const attempt = ctx.attempt ?? 1;
-  // Every input of every map call gets the next number, run or reused: the driver's calls are the same
-  // on every attempt, so a number always names the same task and input.
+  // Every input of every map call gets the next number, run or reused. Ids hold the attempt, and every
+  // start of a stage job is an attempt of its own (attemptsStarted): a number names one input of one
+  // driver's calls, though a later attempt's driver, going on from an earlier one, makes fewer.
   let planned = 0;
   let reused = 0;
+  const earlier = new Map<string, Promise<StageTry[]>>();
   return {
     async parallelism(): Promise<number> {
       // By heartbeat (a worker beats every 2.5 s), at this worker's concurrency: an estimate, which only
@@ -52,14 +57,22 @@ export function bullmqBlockMapper(opts: {
     },
     async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]> {
       signal?.throwIfAborted();
+      const tries = earlier.get(task.stage) ?? earlierTries(ctx, task.stage);
+      earlier.set(task.stage, tries);
+      const from = await tries;
       const outputs: (O | undefined)[] = await Promise.all(
-        inputs.map((input) => (task.reuse ? task.reuse(ctx, input) : undefined)),
+        inputs.map((input) => reuseBlockTask(task, ctx, input, from)),
       );
       const todo = inputs.flatMap((input, i) => (outputs[i] === undefined ? [{ input, i }] : []));
       const first = planned;
       planned += inputs.length;
       reused += inputs.length - todo.length;
+      if (todo.length < inputs.length)
+        ctx.log.info(
+          `${task.name}: ${inputs.length - todo.length} of ${inputs.length} task(s) reused from an earlier try of the stage, ${reused} so far`,
+        );
       if (todo.length === 0) {
+        await job.updateData({ ...job.data, chunks: planned, reusedChunks: reused });
         for (const [i, output] of outputs.entries()) await opts?.inOrder?.(output as O, i);
         return outputs as O[];
       }

@@ -2,6 +2,7 @@ import './die-with-worker';
 import './open-store-early';
 import { UnrecoverableError } from 'bullmq';
 import { BLOCK_TASKS } from '../../../shared/pipeline/stages/blocks/block-tasks';
+import { runBlockTask } from '../../../shared/pipeline/stages/blocks/block-task';
 import { childQueueOf } from '../../../shared/pipeline/stages/definitions';
 import { BadInputError } from '../../../shared/core/errors';
 import { resolveJobParams } from '../../../shared/runtime/flow/param-refs';
@@ -25,7 +26,7 @@ export default async function blockTask(job: ProcessorJob<BlockJobData>): Promis
     const params = await resolveJobParams(job.data.params, store, runId);
     const ctx = { store, runId, params, log, attempt: job.data.attempt, generation: job.data.generation };
     await failOnceIfAsked(ctx, childQueueOf(stage) ?? stage);
-    const result = await task.run(ctx, job.data.input as never);
+    const result = await runBlockTask(task, ctx, job.data.input as never);
     log.debug(`${name} done in ${((performance.now() - start) / 1000).toFixed(3)} s`);
     return result;
   } catch (err) {

@@ -1,4 +1,4 @@
-import { BlockTaskDef } from './block-mapper';
+import { BlockTaskDef } from './block-task';
 import { FEATURE_EXTRACTION_TASKS } from '../feature-extraction/block-tasks';
 import { TRANSFORM_SPLIT_TASKS } from '../transform-split/block-tasks';
 

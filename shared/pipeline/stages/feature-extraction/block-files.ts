@@ -2,7 +2,7 @@ import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { CsrMatrix } from '../../../core/numeric/csr';
 import { pad8 } from '../../../core/io/csr-file';
 import { artifactKey } from '../context';
-import { StageTry, scratchDir } from '../blocks/block-mapper';
+import { StageTry, scratchDir } from '../blocks/block-task';
 
 /**
  * Feature extraction's intermediate files, all in the attempt's scratch folder (scratchDir:
@@ -11,9 +11,12 @@ import { StageTry, scratchDir } from '../blocks/block-mapper';
  *  - `vocabulary.txt`, `idf.bin`: the merged vocabulary and its idf
  *  - `tfidf-<b>.bin`: block b's TF-IDF rows
  *  - `svd/<r>/z.bin`, `svd/<r>/xtxz-<b>.bin`: round r's basis and block b's X_bᵀX_b·Z (block-svd.ts)
- *  - `init/vt.bin`: X's top right singular vectors (cols × k), when the SVD ran over blocks
+ *  - `init/vt.bin`, `init/svd.json`: X's top right singular vectors (cols × k) and the rounds they took,
+ *    when the SVD ran over blocks
  *  - `nmf/<i>/ht.bin`: Hᵀ going into iteration i; `nmf/<i>/w-<b>.bin`, `nmf/<i>/xtw-<b>.bin`: block b's
- *    W and X_bᵀW_b after iteration i (`nmf/0/w-<b>.bin`: W's start)
+ *    W and X_bᵀW_b after iteration i (`nmf/0/w-<b>.bin`: W's start); `nmf/<i>/resume.json`: what iteration
+ *    i needs besides Hᵀ and W, for a later try to go on from there (fit-nmf-blocks.ts)
+ *  - `done/…`: the tasks' records, for a later try to reuse them (block-task.ts)
  *  - `topics/part-<b>.csv` (+ index): block b's rows of tickets_topics.csv
  * Numbers are little-endian typed arrays, as Node's are on every platform it runs on here.
  */
@@ -31,8 +34,10 @@ export const feFiles = {
   svdZ: (r: number) => `svd/${r}/z.bin`,
   svdXtXZ: (r: number, b: number) => `svd/${r}/xtxz-${block(b)}.bin`,
   initVt: 'init/vt.bin',
+  initSvd: 'init/svd.json',
   iteration: (i: number) => `nmf/${i}/`,
   ht: (i: number) => `nmf/${i}/ht.bin`,
+  resume: (i: number) => `nmf/${i}/resume.json`,
   w: (i: number, b: number) => `nmf/${i}/w-${block(b)}.bin`,
   xtw: (i: number, b: number) => `nmf/${i}/xtw-${block(b)}.bin`,
   topicsPart: (b: number) => `topics/part-${block(b)}.csv`,

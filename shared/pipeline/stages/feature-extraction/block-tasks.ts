@@ -1,4 +1,4 @@
-import { BlockTaskDef } from '../blocks/block-mapper';
+import { BlockTaskDef } from '../blocks/block-task';
 import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_WHOLE_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
 import { DF_TASK, TFIDF_TASK } from './tfidf-tasks';
 import { TOPICS_TASK } from './topics-task';

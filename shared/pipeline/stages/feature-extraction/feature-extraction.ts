@@ -20,7 +20,7 @@ import {
   secondsSince,
 } from '../context';
 import { FE_STAGE, decodeTerms, feFiles, feKey } from './block-files';
-import { removeScratchDirs } from '../blocks/block-mapper';
+import { removeScratchDirs } from '../blocks/block-task';
 import {
   jobsPerRound,
   SINGLE_TASK_INIT_ROWS,

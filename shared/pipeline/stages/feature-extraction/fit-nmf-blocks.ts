@@ -2,7 +2,9 @@ import { cdSweep } from '../../../core/numeric/nmf';
 import { addInto, nndsvdaStart, NndsvdaStart } from '../../../core/numeric/nmf-blocks';
 import { BlockMapper } from '../blocks/block-mapper';
 import { StageContext } from '../context';
-import { feFiles, feKey, getFloat64, putFloat64 } from './block-files';
+import { ArtifactNotFound } from '../../../core/store/artifact-store';
+import { StageTry, copyFromTry, earlierTryFiles } from '../blocks/block-task';
+import { FE_STAGE, feFiles, feKey, getFloat64, putFloat64 } from './block-files';
 import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_WHOLE_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
 import { orthonormalizeColumns, ritzVectors, svdStart } from '../../../core/numeric/block-svd';
 
@@ -83,10 +85,65 @@ export interface BlockNmfResult {
   svdRounds: number;
 }
 
+/** What iteration `next` needs besides Hᵀ (`nmf/<next>/ht`) and W (`nmf/<next − 1>/w-<b>`): `nmf/<next>/resume.json`. */
+interface NmfResume {
+  violationInit: number;
+  svdRounds: number;
+  /** W's WᵀW (k × k) after iteration next − 1 */
+  WtW: number[];
+  /** iteration next − 1 was the last (converged, or nmfMaxIter) */
+  done: boolean;
+}
+
+/** The SVD's result beside `init/vt`: `init/svd.json`. */
+interface SvdDone {
+  rounds: number;
+}
+
+/** Earlier tries' files of the stage, latest first (earlierTryFiles). */
+type EarlierFiles = Awaited<ReturnType<typeof earlierTryFiles>>;
+
+/**
+ * The first set of files, of an earlier try, that `choose` names (its best first) and that copies whole
+ * into this try's folder: the names copied, or undefined when none does. A failed try's iterations are
+ * deterministic, so going on from where it stopped gives the bytes of a try that never failed.
+ */
+async function resumeFrom(
+  ctx: StageContext,
+  earlier: EarlierFiles,
+  choose: (files: ReadonlySet<string>) => string[][],
+): Promise<{ names: string[]; at: StageTry } | undefined> {
+  for (const { at, files } of earlier)
+    for (const names of choose(files)) {
+      try {
+        await copyFromTry(ctx, FE_STAGE, at, names);
+        return { names, at };
+      } catch (err) {
+        // The try's attempt, cut off and running on, completed and removed its folder meanwhile.
+        if (err instanceof ArtifactNotFound) continue;
+        throw err;
+      }
+    }
+  return undefined;
+}
+
+/** Numbers n of the files named `prefix<n>suffix` among `files`, highest first. */
+function numbered(files: ReadonlySet<string>, prefix: string, suffix: string): number[] {
+  const out: number[] = [];
+  for (const f of files)
+    if (f.startsWith(prefix) && f.endsWith(suffix)) {
+      const n = Number(f.slice(prefix.length, f.length - suffix.length));
+      if (Number.isInteger(n) && n > 0) out.push(n);
+    }
+  return out.sort((a, b) => b - a);
+}
+
 /**
  * fitNmf (nmf.ts: sklearn's coordinate descent from NNDSVDa) over X's blocks (`tfidf-<b>` files): whole
- * in one task for a small corpus; otherwise per iteration one map of the W sweep over the blocks, then here, over the summed partial sums (in block
- * order), the Hᵀ sweep and sklearn's stopping rule. Only the files of the last two iterations are kept.
+ * in one task for a small corpus; otherwise per iteration one map of the W sweep over the blocks, then
+ * here, over the summed partial sums (in block order), the Hᵀ sweep and sklearn's stopping rule. Only the
+ * files of the last two iterations are kept. A later try of the stage (a retry of the run, a stage job's
+ * next attempt) goes on from the last iteration (or SVD round) an earlier try completed.
  */
 export async function fitNmfOverBlocks(
   ctx: StageContext,
@@ -105,16 +162,47 @@ export async function fitNmfOverBlocks(
     const Ht = await getFloat64(store, feKey(ctx, feFiles.ht(whole!.nIter + 1)), cols * k);
     return { nIter: whole!.nIter, Ht, reconstructionError: whole!.reconstructionError, svdRounds: 0 };
   }
+  const earlier = await earlierTryFiles(ctx, FE_STAGE);
+  const WtW = new Float64Array(k * k);
+  let violationInit = 0;
+  let it = 1;
   let Ht: Float64Array;
   let start: Omit<NndsvdaStart, 'Ht'> | undefined;
   let svdRounds = 0;
-  if (rows <= limits.singleTaskInitRows) {
+  const resumed = await resumeFrom(ctx, earlier, (files) =>
+    numbered(files, 'nmf/', '/resume.json')
+      .filter((n) => files.has(feFiles.ht(n)) && blocks.every((b) => files.has(feFiles.w(n - 1, b))))
+      .map((n) => [feFiles.resume(n), feFiles.ht(n), ...blocks.map((b) => feFiles.w(n - 1, b))]),
+  );
+  if (resumed) {
+    const next = Number(/^nmf\/(\d+)\//.exec(resumed.names[0]!)![1]);
+    const state = await store.getJson<NmfResume>(feKey(ctx, feFiles.resume(next)));
+    Ht = (await getFloat64(store, feKey(ctx, feFiles.ht(next)), cols * k)).slice();
+    ({ violationInit, svdRounds } = state);
+    ctx.log.info(
+      `NMF goes on from iteration ${next - 1}, which an earlier try of the stage completed (generation ${resumed.at.generation ?? 1}, attempt ${resumed.at.attempt ?? 1})`,
+    );
+    if (state.done) return { nIter: next - 1, Ht, WtW: Float64Array.from(state.WtW), svdRounds };
+    it = next;
+  } else if (rows <= limits.singleTaskInitRows) {
     await mapper.map(NMF_INIT_TASK, [{ blocks: [...blocks] }]);
     Ht = (await getFloat64(store, feKey(ctx, feFiles.ht(1)), cols * k)).slice();
   } else {
-    const svd = await blockSvd(ctx, mapper, groups, rows, cols);
+    const done = await resumeFrom(ctx, earlier, (files) =>
+      files.has(feFiles.initSvd) && files.has(feFiles.initVt) ? [[feFiles.initSvd, feFiles.initVt]] : [],
+    );
+    let svd: { Vt: Float64Array; rounds: number };
+    if (done) {
+      svd = {
+        Vt: await getFloat64(store, feKey(ctx, feFiles.initVt), cols * k),
+        rounds: (await store.getJson<SvdDone>(feKey(ctx, feFiles.initSvd))).rounds,
+      };
+    } else {
+      svd = await blockSvd(ctx, mapper, groups, rows, cols, earlier);
+      await putFloat64(store, feKey(ctx, feFiles.initVt), svd.Vt);
+      await store.putJson(feKey(ctx, feFiles.initSvd), { rounds: svd.rounds } satisfies SvdDone);
+    }
     svdRounds = svd.rounds;
-    await putFloat64(store, feKey(ctx, feFiles.initVt), svd.Vt);
     ctx.signal?.throwIfAborted();
     const projections = (
       await mapper.map(
@@ -134,9 +222,6 @@ export async function fitNmfOverBlocks(
     await putFloat64(store, feKey(ctx, feFiles.ht(1)), Ht);
   }
 
-  const WtW = new Float64Array(k * k);
-  let violationInit = 0;
-  let it = 1;
   for (; it <= params.nmfMaxIter; it++) {
     ctx.signal?.throwIfAborted();
     const iteration = it;
@@ -159,11 +244,14 @@ export async function fitNmfOverBlocks(
     const XtW = await sumInBlockOrder(ctx, blocks, (b) => feFiles.xtw(iteration, b), cols * k);
     violation += cdSweep(Ht, WtW, XtW, cols, k);
     await putFloat64(store, feKey(ctx, feFiles.ht(iteration + 1)), Ht);
+    if (iteration === 1) violationInit = violation;
+    const last =
+      violationInit === 0 || violation / violationInit <= params.nmfTol || iteration === params.nmfMaxIter;
+    const resume: NmfResume = { violationInit, svdRounds, WtW: Array.from(WtW), done: last };
+    await store.putJson(feKey(ctx, feFiles.resume(iteration + 1)), resume);
     // Iteration i − 1's W (read by iteration i's tasks, all done) and its sums are no longer needed.
     await store.removePrefix(feKey(ctx, feFiles.iteration(iteration - 1)));
-    if (iteration === 1) violationInit = violation;
-    if (violationInit === 0) break;
-    if (violation / violationInit <= params.nmfTol) break;
+    if (last) break;
   }
   return { nIter: Math.min(it, params.nmfMaxIter), Ht, WtW, svdRounds };
 }
@@ -175,15 +263,25 @@ async function blockSvd(
   groups: readonly number[][],
   rows: number,
   cols: number,
+  earlier: EarlierFiles,
 ): Promise<{ Vt: Float64Array; rounds: number }> {
   const blocks = groups.flat();
   const { store } = ctx;
   const k = ctx.params.topics;
   const p = Math.min(k + SVD_OVERSAMPLES, cols, rows);
-  let Z = svdStart(cols, p);
-  for (let round = 1; ; round++) {
+  // The last round an earlier try began: its basis, and whatever of its blocks' products it completed.
+  const resumed = await resumeFrom(ctx, earlier, (files) =>
+    numbered(files, 'svd/', '/z.bin').map((r) => [feFiles.svdZ(r)]),
+  );
+  let first = 1;
+  let Z: Float64Array;
+  if (resumed) {
+    first = Number(/^svd\/(\d+)\//.exec(resumed.names[0]!)![1]);
+    Z = (await getFloat64(store, feKey(ctx, feFiles.svdZ(first)), cols * p)).slice();
+  } else Z = svdStart(cols, p);
+  for (let round = first; ; round++) {
     ctx.signal?.throwIfAborted();
-    await putFloat64(store, feKey(ctx, feFiles.svdZ(round)), Z);
+    if (round > first || !resumed) await putFloat64(store, feKey(ctx, feFiles.svdZ(round)), Z);
     await mapper.map(
       SVD_STEP_TASK,
       groups.map((group) => ({ blocks: group, round, p })),

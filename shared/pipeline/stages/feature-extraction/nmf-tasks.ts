@@ -2,8 +2,8 @@ import { CsrMatrix } from '../../../core/numeric/csr';
 import { fitNmf, initializeNmf, transposeDense } from '../../../core/numeric/nmf';
 import { NndsvdaStart, nmfBlockStep, nndsvdaBlockW, projectBlock } from '../../../core/numeric/nmf-blocks';
 import { svdBlockStep } from '../../../core/numeric/block-svd';
-import { BlockTaskContext, BlockTaskDef } from '../blocks/block-mapper';
-import { feFiles, feKey, getFloat64, getMatrixCached, putFloat64 } from './block-files';
+import { BlockTaskContext, BlockTaskDef } from '../blocks/block-task';
+import { FE_STAGE, feFiles, feKey, getFloat64, getMatrixCached, putFloat64 } from './block-files';
 
 export interface NmfWholeOutput {
   nIter: number;
@@ -17,6 +17,8 @@ export interface NmfWholeOutput {
  */
 export const NMF_WHOLE_TASK: BlockTaskDef<{ blocks: number[] }, NmfWholeOutput> = {
   name: 'fe.nmf-whole',
+  stage: FE_STAGE,
+  writes: ({ blocks }, { nIter }) => [...blocks.map((b) => feFiles.w(nIter, b)), feFiles.ht(nIter + 1)],
   async run(ctx, { blocks }) {
     const { params } = ctx;
     const k = params.topics;
@@ -68,6 +70,8 @@ export interface NmfInitInput {
  */
 export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, { rows: number }> = {
   name: 'fe.nmf-init',
+  stage: FE_STAGE,
+  writes: ({ blocks }) => [...blocks.map((b) => feFiles.w(0, b)), feFiles.ht(1)],
   async run(ctx, { blocks }) {
     const k = ctx.params.topics;
     const parts = await Promise.all(
@@ -88,6 +92,8 @@ export const NMF_INIT_TASK: BlockTaskDef<NmfInitInput, { rows: number }> = {
  */
 export const SVD_STEP_TASK: BlockTaskDef<{ blocks: number[]; round: number; p: number }, object> = {
   name: 'fe.svd-step',
+  stage: FE_STAGE,
+  writes: ({ blocks, round }) => blocks.map((b) => feFiles.svdXtXZ(round, b)),
   async run(ctx, { blocks, round, p }) {
     let Z: Float64Array | undefined;
     for (const block of blocks) {
@@ -110,6 +116,8 @@ export interface ProjectOutput {
  */
 export const NMF_PROJECT_TASK: BlockTaskDef<{ blocks: number[] }, ProjectOutput[]> = {
   name: 'fe.nmf-project',
+  stage: FE_STAGE,
+  writes: () => [],
   async run(ctx, { blocks }) {
     const k = ctx.params.topics;
     const out: ProjectOutput[] = [];
@@ -145,6 +153,9 @@ export interface NmfWOutput {
  */
 export const NMF_W_TASK: BlockTaskDef<NmfWInput, NmfWOutput[]> = {
   name: 'fe.nmf-w',
+  stage: FE_STAGE,
+  writes: ({ blocks, iteration }) =>
+    blocks.flatMap((b) => [feFiles.w(iteration, b), feFiles.xtw(iteration, b)]),
   async run(ctx, { blocks, iteration, start }) {
     const k = ctx.params.topics;
     const out: NmfWOutput[] = [];

@@ -7,10 +7,11 @@ import {
   applyTfidf,
 } from '../../../core/numeric/vectorizer';
 import { PipelineParams } from '../../../core/config/pipeline-params';
-import { BlockTaskDef } from '../blocks/block-mapper';
+import { BlockTaskDef } from '../blocks/block-task';
 import { Block, readBlockRows } from '../blocks/plan-blocks';
 import { ARTIFACTS, RunArtifacts, TICKETS_COLUMNS, artifactKey } from '../context';
 import {
+  FE_STAGE,
   decodeTerms,
   encodeTerms,
   feFiles,
@@ -47,6 +48,8 @@ export interface DfOutput {
  */
 export const DF_TASK: BlockTaskDef<TicketsBlock, DfOutput> = {
   name: 'fe.df',
+  stage: FE_STAGE,
+  writes: ({ block }) => [feFiles.counts(block.index), feFiles.terms(block.index)],
   async run(ctx, { block, header }) {
     const counter = new BlockTermCounter(tfidfOptions(ctx.params));
     const anyTerm = new RegExp(DEFAULT_TOKEN_PATTERN.source, 'u');
@@ -76,6 +79,8 @@ export interface TfidfOutput {
 /** A block's TF-IDF rows over the merged vocabulary: fitTfidfVectorizer's rows for those tickets. */
 export const TFIDF_TASK: BlockTaskDef<{ block: number }, TfidfOutput> = {
   name: 'fe.tfidf',
+  stage: FE_STAGE,
+  writes: ({ block }) => [feFiles.tfidf(block)],
   async run(ctx, { block }) {
     const [terms, counts, vocabulary, idf] = await Promise.all([
       ctx.store.get(feKey(ctx, feFiles.terms(block))),

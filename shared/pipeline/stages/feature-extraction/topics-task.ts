@@ -1,12 +1,12 @@
 import { argmaxRows } from '../../../core/numeric/nmf';
 import { frobeniusCross } from '../../../core/numeric/nmf-blocks';
 import { csvRow } from '../../../core/io/csv';
-import { IndexedCsvWriter, readRowOffsets } from '../../../core/io/row-index';
+import { IndexedCsvWriter, readRowOffsets, rowIndexKey } from '../../../core/io/row-index';
 import type { ArtifactStore } from '../../../core/store/artifact-store';
-import { BlockTaskDef } from '../blocks/block-mapper';
+import { BlockTaskDef } from '../blocks/block-task';
 import { Block } from '../blocks/plan-blocks';
 import { ARTIFACTS, artifactKey } from '../context';
-import { feFiles, feKey, getFloat64, getMatrixCached } from './block-files';
+import { FE_STAGE, feFiles, feKey, getFloat64, getMatrixCached } from './block-files';
 
 export interface TopicsInput {
   block: Block;
@@ -31,6 +31,8 @@ export interface TopicsOutput {
  */
 export const TOPICS_TASK: BlockTaskDef<TopicsInput, TopicsOutput> = {
   name: 'fe.topics',
+  stage: FE_STAGE,
+  writes: ({ block }) => [feFiles.topicsPart(block.index), rowIndexKey(feFiles.topicsPart(block.index))],
   async run(ctx, { block, iteration, names }) {
     const k = names.length;
     const X = await getMatrixCached(ctx.store, feKey(ctx, feFiles.tfidf(block.index)));

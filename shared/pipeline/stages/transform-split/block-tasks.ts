@@ -7,7 +7,7 @@ import {
   documentAnalyzer,
 } from '../../../core/numeric/vectorizer';
 import { countVectorizerOptions } from '../../model/model-file';
-import { BlockTaskContext, BlockTaskDef, scratchDir } from '../blocks/block-mapper';
+import { BlockTaskContext, BlockTaskDef, scratchDir } from '../blocks/block-task';
 import { Block, readBlockRows } from '../blocks/plan-blocks';
 import { ARTIFACTS, artifactKey } from '../context';
 import { fitSettings, labelColumn } from './fit-settings';
@@ -83,6 +83,13 @@ function source(ctx: BlockTaskContext, header: number) {
  */
 export const BLOCK_TERMS_TASK: BlockTaskDef<BlockInput, BlockTerms> = {
   name: 'ts.block-terms',
+  stage: TS_STAGE,
+  writes: ({ block }, _, params) => [
+    BLOCK_FILES.values(block.index),
+    BLOCK_FILES.terms(block.index),
+    BLOCK_FILES.localRows(block.index),
+    ...(fitSettings(params).fittedOn === 'all' ? [BLOCK_FILES.documentFrequencies(block.index)] : []),
+  ],
   async run(ctx, { block, header }) {
     const column = labelColumn(ctx.params);
     const fit = fitSettings(ctx.params);
@@ -129,6 +136,8 @@ export const BLOCK_TERMS_TASK: BlockTaskDef<BlockInput, BlockTerms> = {
  */
 export const DOCUMENT_FREQUENCIES_TASK: BlockTaskDef<BlockInput, { docs: number }> = {
   name: 'ts.document-frequencies',
+  stage: TS_STAGE,
+  writes: ({ block }) => [BLOCK_FILES.documentFrequencies(block.index)],
   async run(ctx, { block }) {
     const [local, mask] = await Promise.all([
       ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
@@ -151,6 +160,8 @@ export const DOCUMENT_FREQUENCIES_TASK: BlockTaskDef<BlockInput, { docs: number 
  */
 export const COUNT_ROWS_TASK: BlockTaskDef<BlockInput, { rows: number; nnz: number }> = {
   name: 'ts.count-rows',
+  stage: TS_STAGE,
+  writes: ({ block }) => [BLOCK_FILES.rows(block.index)],
   async run(ctx, { block }) {
     const [vocabulary, terms, local, labelBytes] = await Promise.all([
       ctx.store.get(blockKey(ctx, BLOCK_FILES.vocabulary)),

@@ -15,7 +15,7 @@ import { TicketTextSettings } from '../../../core/nlp/ticket-lemmas';
 import { maxNgrams } from '../training/search-grid';
 import { readArtifactJson } from '../read-artifact';
 import { TopicsFile } from '../feature-extraction/feature-extraction';
-import { removeScratchDirs } from '../blocks/block-mapper';
+import { removeScratchDirs } from '../blocks/block-task';
 import { BlockPlan, planBlocks } from '../blocks/plan-blocks';
 import {
   BLOCK_FILES,
