@@ -9,12 +9,14 @@ import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { artifactHashes, fileIdentities } from './artifacts';
 
-// Every stage (and one chunk, and one search job) fails for good on its first attempt in the run, once: the
-// run fails six times, in flow order, and each retry must go on from exactly the stage that failed.
+// Every stage (and one chunk, one block job of stage 2, and one search job) fails for good on its first
+// attempt in the run, once: the run fails seven times, in flow order, and each retry must go on from
+// exactly the stage that failed.
 const DRILL = [
   'text-processing',
   'text-chunks',
   'feature-extraction',
+  'feature-blocks',
   'transform-split',
   'training',
   'training-search',
@@ -34,7 +36,8 @@ describe('retry from the failed stage', () => {
   after(async () => Promise.all([faulty.close(), clean.close()]));
 
   it('goes on with the same run id, reruns nothing that completed, and ends byte-identical to a run that never failed', async () => {
-    const params = { chunkSize: 150, cache: false };
+    // Four blocks a stage-2 round, so a block job that fails has siblings.
+    const params = { chunkSize: 150, blockSize: 300, cache: false };
     const cleanId = await enqueueRun(clean.runs, { dataset: SAMPLE_DATASET, params });
     const runId = await enqueueRun(faulty.runs, { dataset: SAMPLE_DATASET, params });
     const failedAt: string[] = [];
@@ -55,7 +58,7 @@ describe('retry from the failed stage', () => {
       for (let i = 0; i < 200; i++) {
         const pending = (
           await Promise.all(
-            (['text-chunks', 'training-search'] as const).map((q) =>
+            (['text-chunks', 'feature-blocks', 'training-search'] as const).map((q) =>
               faulty.queues[q].getJobs(['active', 'waiting', 'delayed']),
             ),
           )
@@ -97,6 +100,19 @@ describe('retry from the failed stage', () => {
         );
         assert.equal(rerun.filter(Boolean).length, chunks.total - chunks.reused);
       }
+      if (
+        failing.stage === 'feature-extraction' &&
+        failedAt.filter((s) => s === 'feature-extraction').length === 2
+      ) {
+        // A block job failed: the blocks its siblings completed are reused (their files copied), not run.
+        const fe = record.stages.find((s) => s.stage === 'feature-extraction')!;
+        assert.ok((fe.chunks?.reused ?? 0) >= 1, `reused ${fe.chunks?.reused} of stage 2's tasks`);
+        const logs = await readRunLogs(faulty.runs, runId);
+        assert.ok(
+          logs!.lines.some((l) => /fe\.df: \d+ of 4 task\(s\) reused from an earlier try/.test(l.line)),
+          "the stage's log says which tasks it reused",
+        );
+      }
       if (failing.stage === 'training' && failedAt.filter((s) => s === 'training').length === 2) {
         // A search job failed: the fold results that completed are reused, not computed again.
         const training = record.stages.find((s) => s.stage === 'training')!;
@@ -114,21 +130,22 @@ describe('retry from the failed stage', () => {
       'text-processing',
       'text-processing',
       'feature-extraction',
+      'feature-extraction',
       'transform-split',
       'training',
       'training',
     ]);
     assert.equal(record.state, 'completed', JSON.stringify(record.error));
-    assert.equal(record.generation, 7);
+    assert.equal(record.generation, 8);
     assert.deepEqual(
       record.events.map((e) => e.event),
-      ['created', ...Array.from({ length: 6 }, () => ['failed', 'retried']).flat(), 'completed'],
+      ['created', ...Array.from({ length: 7 }, () => ['failed', 'retried']).flat(), 'completed'],
     );
     // The run's log holds every generation's jobs, the failed attempts and the one that completed.
     const logs = await readRunLogs(faulty.runs, runId);
     const jobIds = new Set(logs!.lines.map((l) => l.jobId));
     assert.ok(jobIds.has(stageJobId(runId, 'text-processing', 1)), 'generation 1 in the logs');
-    for (const g of [2, 3, 4, 5, 6, 7]) {
+    for (const g of [2, 3, 4, 5, 6, 7, 8]) {
       assert.ok(
         [...jobIds].some((j) => j?.endsWith(`-g${g}`)),
         `generation ${g} in the logs`,
