@@ -1,9 +1,10 @@
 /**
- * Incremental CSV parser over UTF-8 bytes that decodes only the fields asked for: CsvParser's rows (csv.ts:
- * RFC 4180, quoted fields with doubled quotes and embedded newlines, CRLF, a last row without newline),
- * but a field nobody reads is skipped with memchr jumps, never turned into a string. Reading one column
- * of tickets.csv, whose first column is a long narrative, this is ~10× faster than decoding every piece
- * and parsing the text. Delimiters are ASCII, so no UTF-8 sequence is cut: a field's bytes decode alone.
+ * Incremental CSV parser over UTF-8 bytes (RFC 4180: fields quoted when they hold a comma, quote, CR or
+ * LF, quotes doubled; quoted fields with embedded newlines that span pieces; CRLF line ends; a last row
+ * without newline) that decodes only the fields asked for: a field nobody reads is skipped with memchr
+ * jumps, never turned into a string. Reading one column of tickets.csv, whose first column is a long
+ * narrative, this is ~10× faster than decoding every piece and parsing the text. Delimiters are ASCII,
+ * so no UTF-8 sequence is cut: a field's bytes decode alone. CsvParser (csv.ts) is this over text.
  */
 export class CsvByteParser {
   private rest: Buffer | null = null;
