@@ -134,6 +134,35 @@ describe('reading rows of features.bin by streaming (csr-rows)', () => {
     }
   });
 
+  it('reads counts in one byte each when asked, and gives up (null) on a value that is not a count of a byte', async () => {
+    await ready;
+    const counts = { ...m, data: Float64Array.from(m.data, (_, p) => 1 + (p % 255)) };
+    const file = 'counts.bin';
+    await store.put(file, encodeCsr(counts, labels));
+    const layout = await readCsrLayout(store, file);
+    const map = new Int32Array(m.cols).fill(-1);
+    let cols = 0;
+    for (let j = 0; j < m.cols; j++) if (rnd() < 0.5) map[j] = cols++;
+    for (const select of [undefined, { map, columns: cols }]) {
+      const rows = Int32Array.from({ length: 200 }, () => Math.floor(rnd() * m.rows));
+      const sel = select ? { select } : {};
+      const got = await readCsrRows(store, layout, rows, { pieceBytes: 24, values: 'count8', ...sel });
+      const want = await readCsrRows(store, layout, rows, { pieceBytes: 24, ...sel });
+      assert.ok(got !== null && got.data instanceof Uint8Array);
+      assert.deepEqual([got.indptr, got.indices], [want.indptr, want.indices]);
+      assert.deepEqual(got.data, Uint8Array.from(want.data), select ? 'selected columns' : 'every column');
+    }
+    const all = Int32Array.from({ length: m.rows }, (_, i) => i);
+    // The random matrix holds fractions; a count of 256 does not fit a byte either.
+    assert.equal(
+      await readCsrRows(store, await readCsrLayout(store, 'features.bin'), all, { values: 'count8' }),
+      null,
+    );
+    const big = { ...counts, data: Float64Array.from(counts.data, (v, p) => (p === 7 ? 256 : v)) };
+    await store.put(file, encodeCsr(big, labels));
+    assert.equal(await readCsrRows(store, await readCsrLayout(store, file), all, { values: 'count8' }), null);
+  });
+
   it('reads the first and last rows, the whole file in order, and an empty selection', async () => {
     await ready;
     const layout = await readCsrLayout(store, 'features.bin');

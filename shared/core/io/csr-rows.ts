@@ -95,6 +95,11 @@ export interface ReadRows32Options extends ReadRowsOptions {
   values: 'float32';
 }
 
+/** Rows read as counts of one byte each (count-rows.ts): null when a value is not an integer 1 … 255. */
+export interface ReadRowsCount8Options extends ReadRowsOptions {
+  values: 'count8';
+}
+
 /**
  * Rows `rows` of the file, in that order (a row may repeat), as `selectRows` of the whole matrix would
  * give them (and with `columnMap`, its columns selected and renumbered, in the row's order).
@@ -109,14 +114,20 @@ export async function readCsrRows(
   store: ArtifactStore,
   layout: CsrFileLayout,
   rows: Int32Array,
+  opts: ReadRowsCount8Options,
+): Promise<CsrMatrix<Uint8Array> | null>;
+export async function readCsrRows(
+  store: ArtifactStore,
+  layout: CsrFileLayout,
+  rows: Int32Array,
   opts?: ReadRowsOptions,
 ): Promise<CsrMatrix>;
 export async function readCsrRows(
   store: ArtifactStore,
   layout: CsrFileLayout,
   rows: Int32Array,
-  opts: ReadRowsOptions & { values?: 'float32' } = {},
-): Promise<CsrMatrix<CsrValues>> {
+  opts: ReadRowsOptions & { values?: 'float32' | 'count8' } = {},
+): Promise<CsrMatrix<CsrValues | Uint8Array> | null> {
   const { indptr: src, key } = layout;
   const piece = Math.max(8, (opts.pieceBytes ?? DEFAULT_PIECE_BYTES) & ~7);
   const map = opts.select?.map;
@@ -179,22 +190,39 @@ export async function readCsrRows(
       indptr[k + 1] = kept;
     }
   }
-  const data = opts.values === 'float32' ? new Float32Array(kept) : new Float64Array(kept);
+  const count8 = opts.values === 'count8';
+  const data = count8
+    ? new Uint8Array(kept)
+    : opts.values === 'float32'
+      ? new Float32Array(kept)
+      : new Float64Array(kept);
+  // A count of more than a byte (or not a count): given up, the caller reads other values.
+  let fits = true;
+  const byte = count8
+    ? (v: number) => {
+        if (!(v >= 1 && v <= 255 && Math.floor(v) === v)) fits = false;
+        return v;
+      }
+    : (v: number) => v;
   cursor = 0;
   await streamSection(store, key, layout.offsets.data + 8 * first, last - first, 8, piece, (bytes, at) => {
     const part = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
     const q0 = first + at;
     if (map === undefined) {
-      visit(q0, q0 + part.length, (_, from, to, out) => data.set(part.subarray(from, to), out));
+      visit(q0, q0 + part.length, (_, from, to, out) => {
+        if (count8) for (let p = from; p < to; p++) data[out++] = byte(part[p]!);
+        else data.set(part.subarray(from, to), out);
+      });
       return;
     }
     visit(q0, q0 + part.length, (k, from, to, out) => {
       // Entries before `out` in this row that are dropped shift the row's kept ones left.
       let q = indptr[k]!;
       for (let p = full[k]!; p < out; p++) if (map[indices[p]!]! >= 0) q++;
-      for (let p = from; p < to; p++, out++) if (map[indices[out]!]! >= 0) data[q++] = part[p]!;
+      for (let p = from; p < to; p++, out++) if (map[indices[out]!]! >= 0) data[q++] = byte(part[p]!);
     });
   });
+  if (!fits) return null;
   if (map === undefined) return { rows: n, cols: layout.cols, indptr, indices, data };
   // Renumber the kept columns in place (each row moves left or stays), then shed the dropped room.
   for (let k = 0, q = 0; k < n; k++) {

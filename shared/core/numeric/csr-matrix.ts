@@ -5,7 +5,7 @@
  * ending at nnz; every index is in [0, cols). Producers in this folder also keep the column indices
  * of each row strictly increasing (no duplicates), and some consumers rely on that.
  */
-export interface CsrMatrix<V extends CsrValues = Float64Array> {
+export interface CsrMatrix<V extends CsrValues | Uint8Array = Float64Array> {
   rows: number;
   cols: number;
   /** rows+1 offsets into indices/data. */

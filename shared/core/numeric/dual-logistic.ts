@@ -19,6 +19,7 @@
  * rand(), this port from the project's seeded Rng, so fits are deterministic for a seed but follow other
  * iterates than sklearn's: they agree with it to the accuracy the stopping tolerance allows.
  */
+import { CountRows, isCountRows } from './count-rows';
 import { CsrMatrix, CsrValues } from './csr';
 import { LogisticModel, checkLabels, checkSolverOptions } from './logistic-regression';
 import { Rng } from './random';
@@ -79,7 +80,7 @@ function resolveOptions(o: DualLogisticOptions | undefined, rows: number): Resol
  * its permutations from a fresh Rng(seed), so a class's row does not depend on the other classes.
  */
 export function fitLogisticRegressionDual(
-  X: CsrMatrix<CsrValues>,
+  X: CsrMatrix<CsrValues> | CountRows,
   y: Int32Array,
   classes: number,
   opts?: DualLogisticOptions,
@@ -88,13 +89,7 @@ export function fitLogisticRegressionDual(
   const o = resolveOptions(opts, X.rows);
   const F = X.cols;
   const bias = o.interceptScaling;
-  // Each pass streams the whole matrix and is bound by memory traffic: single-precision values cut it by
-  // a third (fits 25 % faster, and two side by side slow each other less), for a rounding far below the
-  // stopping tolerance; the weights stay double. Rows read for this solver arrive in single precision
-  // (half the memory of a large fit), others are converted once here. The squared norms below are of the
-  // values the passes use, so the problem solved is exactly the single-precision matrix's.
-  const data = X.data instanceof Float32Array ? X.data : Float32Array.from(X.data);
-  const M = { indptr: X.indptr, indices: X.indices, data };
+  const ops: RowOps = isCountRows(X) ? new CountRowOps(X) : new CsrRowOps(X);
 
   // Samples taking part (weight > 0), their upper bounds C_i and x̃_i·x̃_i, shared by all binary problems.
   let l = 0;
@@ -107,9 +102,7 @@ export function fitLogisticRegressionDual(
     if (!(sw > 0)) continue;
     rows[k] = i;
     upper[k] = o.sampleWeight === null ? o.C : sw * o.C;
-    let sq = 0;
-    for (let p = X.indptr[i]!; p < X.indptr[i + 1]!; p++) sq += data[p]! * data[p]!;
-    xTx[k] = sq + bias * bias;
+    xTx[k] = ops.squaredNorm(i) + bias * bias;
     k++;
   }
 
@@ -120,8 +113,9 @@ export function fitLogisticRegressionDual(
   const problems = classes === 2 ? [1] : Array.from({ length: classes }, (_, c) => c);
   for (const c of problems) {
     for (let k = 0; k < l; k++) ySign[k] = y[rows[k]!] === c ? 1 : -1;
-    const w = coef.subarray(c * F, (c + 1) * F);
-    const r = solveL2rLrDual(M, rows, ySign, upper, xTx, bias, w, o.tol, o.maxIter, new Rng(o.seed));
+    ops.reset();
+    const r = solveL2rLrDual(ops, rows, ySign, upper, xTx, bias, o.tol, o.maxIter, new Rng(o.seed));
+    ops.weights(coef.subarray(c * F, (c + 1) * F));
     intercept[c] = bias * r.wBias;
     nIter = Math.max(nIter, r.nIter);
   }
@@ -133,28 +127,145 @@ export function fitLogisticRegressionDual(
 }
 
 /**
- * liblinear's solve_l2r_lr_dual on the samples `rows` of X (labels ySign = ±1, bounds upper, squared
- * norms xTx including the constant feature `bias`). Writes the feature weights into w (zeroed first)
- * and returns the weight of the constant feature and the number of outer iterations.
+ * What the solver does with a row x_i and the weights w it keeps: the row's part of each pass. A pass
+ * streams the whole matrix and is bound by memory traffic, so the rows are held compactly and each pass
+ * reads as few bytes per non-zero as it can: single-precision values (8 bytes with the column), or
+ * one-byte counts whose TF-IDF value is computed where it is used (5 bytes: count-rows.ts). The weights
+ * stay double.
+ */
+interface RowOps {
+  /** x_i·x_i, of the values the passes use */
+  squaredNorm(i: number): number;
+  /** w·x_i */
+  dot(i: number): number;
+  /** w += d·x_i */
+  add(i: number, d: number): void;
+  /** w = 0 */
+  reset(): void;
+  /** copies w out */
+  weights(out: Float64Array): void;
+}
+
+/**
+ * A CSR matrix's rows in single precision (others are converted once): the problem solved is exactly the
+ * single-precision matrix's, its squared norms included. (A class, not closures: every fit's solver then
+ * calls the same methods, which V8 keeps inlined fit after fit; fresh closures per fit left later fits
+ * 2× slower.)
+ */
+class CsrRowOps implements RowOps {
+  private readonly data: Float32Array;
+  private readonly w: Float64Array;
+
+  constructor(private readonly X: CsrMatrix<CsrValues>) {
+    this.data = X.data instanceof Float32Array ? X.data : Float32Array.from(X.data);
+    this.w = new Float64Array(X.cols);
+  }
+
+  squaredNorm(i: number): number {
+    const { indptr } = this.X;
+    const data = this.data;
+    let s = 0;
+    for (let p = indptr[i]!; p < indptr[i + 1]!; p++) s += data[p]! * data[p]!;
+    return s;
+  }
+
+  dot(i: number): number {
+    const { indptr, indices } = this.X;
+    const { data, w } = this;
+    let s = 0;
+    for (let p = indptr[i]!, e = indptr[i + 1]!; p < e; p++) s += w[indices[p]!]! * data[p]!;
+    return s;
+  }
+
+  add(i: number, d: number): void {
+    const { indptr, indices } = this.X;
+    const { data, w } = this;
+    for (let p = indptr[i]!, e = indptr[i + 1]!; p < e; p++) w[indices[p]!]! += d * data[p]!;
+  }
+
+  reset(): void {
+    this.w.fill(0);
+  }
+
+  weights(out: Float64Array): void {
+    out.set(this.w);
+  }
+}
+
+/**
+ * Count rows (count-rows.ts): x_ij = tf(c)·idf_j / norm_i. The weights are kept as u_j = w_j·idf_j, so
+ * w·x_i = Σ u_j·tf(c) / norm_i reads one number per non-zero; w += d·x_i is u_j += d·tf(c)·idf_j² / norm_i,
+ * with idf_j² beside u_j (wi[2j + 1]: the same cache line).
+ */
+class CountRowOps implements RowOps {
+  private readonly wi: Float64Array;
+
+  constructor(private readonly X: CountRows) {
+    this.wi = new Float64Array(2 * X.cols);
+    this.reset();
+  }
+
+  squaredNorm(i: number): number {
+    const { indptr, indices, counts, tf, idf, norm } = this.X;
+    let s = 0;
+    for (let p = indptr[i]!; p < indptr[i + 1]!; p++) {
+      const v = (tf[counts[p]!]! * idf[indices[p]!]!) / norm[i]!;
+      s += v * v;
+    }
+    return s;
+  }
+
+  dot(i: number): number {
+    const { indptr, indices, counts, tf, norm } = this.X;
+    const wi = this.wi;
+    let s = 0;
+    for (let p = indptr[i]!, e = indptr[i + 1]!; p < e; p++) s += wi[2 * indices[p]!]! * tf[counts[p]!]!;
+    return s / norm[i]!;
+  }
+
+  add(i: number, d: number): void {
+    const { indptr, indices, counts, tf, norm } = this.X;
+    const wi = this.wi;
+    const dn = d / norm[i]!;
+    for (let p = indptr[i]!, e = indptr[i + 1]!; p < e; p++) {
+      const j = 2 * indices[p]!;
+      wi[j]! += dn * tf[counts[p]!]! * wi[j + 1]!;
+    }
+  }
+
+  reset(): void {
+    const { idf } = this.X;
+    for (let j = 0; j < this.X.cols; j++) {
+      this.wi[2 * j] = 0;
+      this.wi[2 * j + 1] = idf[j]! * idf[j]!;
+    }
+  }
+
+  weights(out: Float64Array): void {
+    for (let j = 0; j < this.X.cols; j++) out[j] = this.wi[2 * j]! / this.X.idf[j]!;
+  }
+}
+
+/**
+ * liblinear's solve_l2r_lr_dual on the samples `rows` (labels ySign = ±1, bounds upper, squared norms
+ * xTx including the constant feature `bias`), over the rows `ops` holds with its weights (zero at the
+ * start). Returns the weight of the constant feature and the number of outer iterations.
  */
 function solveL2rLrDual(
-  X: { indptr: Int32Array; indices: Int32Array; data: Float32Array },
+  ops: RowOps,
   rows: Int32Array,
   ySign: Float64Array,
   upper: Float64Array,
   xTx: Float64Array,
   bias: number,
-  w: Float64Array,
   eps: number,
   maxIter: number,
   rng: Rng,
 ): { wBias: number; nIter: number } {
-  const { indptr, indices, data } = X;
   const l = rows.length;
   // alpha[2k] = α_k and alpha[2k+1] = C_k − α_k, kept separately for accuracy near the bounds.
   const alpha = new Float64Array(2 * l);
   const index = new Int32Array(l);
-  w.fill(0);
   let wBias = 0;
   for (let k = 0; k < l; k++) {
     const C = upper[k]!;
@@ -162,8 +273,7 @@ function solveL2rLrDual(
     alpha[2 * k] = a0;
     alpha[2 * k + 1] = C - a0;
     const ya = ySign[k]! * a0;
-    const i = rows[k]!;
-    for (let p = indptr[i]!, e = indptr[i + 1]!; p < e; p++) w[indices[p]!]! += ya * data[p]!;
+    ops.add(rows[k]!, ya);
     wBias += ya * bias;
     index[k] = k;
   }
@@ -186,11 +296,7 @@ function solveL2rLrDual(
       const i = rows[k]!;
       const yi = ySign[k]!;
       const C = upper[k]!;
-      const p0 = indptr[i]!;
-      const p1 = indptr[i + 1]!;
-      let wx = 0;
-      for (let p = p0; p < p1; p++) wx += w[indices[p]!]! * data[p]!;
-      wx += wBias * bias;
+      const wx = ops.dot(i) + wBias * bias;
       const a = xTx[k]!;
       const b = wx * yi;
 
@@ -227,7 +333,7 @@ function solveL2rLrDual(
         alpha[ind1] = z;
         alpha[ind2] = C - z;
         const d = sign * (z - alphaOld) * yi;
-        for (let p = p0; p < p1; p++) w[indices[p]!]! += d * data[p]!;
+        ops.add(i, d);
         wBias += d * bias;
       }
     }

@@ -59,7 +59,7 @@ interface ResolvedCountOptions {
   maxN: number;
 }
 
-interface ResolvedTfidfOptions {
+export interface ResolvedTfidfOptions {
   norm: 'l2' | 'l1' | null;
   useIdf: boolean;
   smoothIdf: boolean;
@@ -103,7 +103,7 @@ function checkDf(name: string, v: number): void {
   }
 }
 
-function resolveTfidfOptions(opts: TfidfOptions | undefined): ResolvedTfidfOptions {
+export function resolveTfidfOptions(opts: TfidfOptions | undefined): ResolvedTfidfOptions {
   const norm = opts?.norm === undefined ? 'l2' : opts.norm;
   if (norm !== 'l2' && norm !== 'l1' && norm !== null)
     throw new RangeError(`norm must be 'l2', 'l1' or null, got ${String(norm)}`);

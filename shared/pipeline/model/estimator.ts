@@ -4,12 +4,13 @@
  * (through the packed form a worker thread hands over without copying). Implementations live in
  * estimators/ and are registered in estimator-table.ts, keyed by the model file's `params.solver`.
  */
+import { CountRows } from '../../core/numeric/count-rows';
 import { CsrMatrix, CsrValues } from '../../core/numeric/csr';
 
 /** The rows to fit: X (rows × features), a label in [0, classes) per row, optional per-row weights. */
 export interface FitData {
   /** in the precision the estimator's `fitValues` names (another works, at the cost of a copy) */
-  X: CsrMatrix<CsrValues>;
+  X: CsrMatrix<CsrValues> | CountRows;
   y: Int32Array;
   classes: number;
   /** finite and ≥ 0, one per row; null: every row weighs 1 (class weighting arrives as these) */
@@ -57,10 +58,11 @@ export interface Estimator<Section extends object, Packed extends PackedParamete
   /** what the log calls it */
   title: string;
   /**
-   * The precision of the rows `fit` holds: a fit over a large matrix held whole reads single precision,
-   * half the memory (scoring always reads double, as serving does).
+   * How the rows `fit` holds are read: a fit over a large matrix held whole reads single precision
+   * (8 bytes a non-zero) or one-byte counts (5; count-rows.ts, single precision where a count does not
+   * fit a byte) instead of double (12). Scoring always reads double, as serving does.
    */
-  fitValues: 'float32' | 'float64';
+  fitValues: 'float32' | 'float64' | 'count8';
   fit(data: FitData, hyper: Readonly<Hyperparameters>): Fitted<Section>;
   /** The first thing wrong with the section in a parsed model file of `classes` × `features`, or null. */
   sectionProblem(file: Readonly<Record<string, unknown>>, classes: number, features: number): string | null;

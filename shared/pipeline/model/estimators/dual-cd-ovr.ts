@@ -17,7 +17,7 @@ export const dualCdOvr = linearEstimator(
   'dual coordinate descent',
   'dual-cd',
   // It holds the fit's rows whole and streams them every pass (dual-logistic.ts).
-  'float32',
+  'count8',
   ({ X, y, classes, sampleWeight }, hyper) =>
     fitLogisticRegressionDual(X, y, classes, {
       C: hyper.C,

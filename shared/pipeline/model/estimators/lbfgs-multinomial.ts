@@ -2,6 +2,7 @@
  * Multinomial logistic regression by L-BFGS (sklearn's `LogisticRegression(solver="lbfgs")`; a single
  * binary problem for two classes): the topic models' estimator.
  */
+import { countRowsBlock, isCountRows } from '../../../core/numeric/count-rows';
 import { fitLogisticRegression } from '../../../core/numeric/logistic-regression';
 import { linearEstimator } from './linear-model';
 
@@ -11,7 +12,11 @@ export const lbfgsMultinomial = linearEstimator(
   'float64',
   ({ X, y, classes, sampleWeight }, hyper) =>
     fitLogisticRegression(
-      X.data instanceof Float64Array ? { ...X, data: X.data } : { ...X, data: Float64Array.from(X.data) },
+      isCountRows(X)
+        ? countRowsBlock(X, 0, X.rows)
+        : X.data instanceof Float64Array
+          ? { ...X, data: X.data }
+          : { ...X, data: Float64Array.from(X.data) },
       y,
       classes,
       {

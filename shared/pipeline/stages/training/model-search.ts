@@ -1,4 +1,5 @@
 import { accuracy, averagedScores } from '../../../core/numeric/metrics';
+import { CountRows } from '../../../core/numeric/count-rows';
 import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
 import { stratifiedKFold } from '../../../core/numeric/kfold';
 import { PipelineParams } from '../../../core/config/pipeline-params';
@@ -42,7 +43,7 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const part = foldsOf(yTrain, params)[fold];
   if (!part) throw new Error(`fold ${fold} is not among the ${params.cvFolds} folds`);
   // The held-out rows are read once the fit rows are no longer needed: a process holds one set at a time.
-  let fit: { X: CsrMatrix<CsrValues>; y: Int32Array } | null = await fitRowsOf(
+  let fit: { X: CsrMatrix<CsrValues> | CountRows; y: Int32Array } | null = await fitRowsOf(
     ctx,
     data,
     view,

@@ -5,6 +5,7 @@ import {
   readCsrLayout,
   readCsrRows,
 } from '../../../core/io/csr-rows';
+import { CountRows, countRowsBlock, isCountRows, tfidfCountRows } from '../../../core/numeric/count-rows';
 import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
 import { applyTfidfInPlace } from '../../../core/numeric/vectorizer';
 import { balancedClassWeights, sampleWeightsFor } from '../../../core/numeric/class-weight';
@@ -117,15 +118,24 @@ export function featureView(data: TrainingData, ngrams: number): FeatureView {
 }
 
 /**
+ * From this many non-zeros, rows an estimator fits as counts (`fitValues: 'count8'`) are read so: 5 bytes
+ * a non-zero instead of single precision's 8. Below, single precision, which fits faster where the
+ * matrix is small enough to stay in the caches (a dev-data fold's 1.5M non-zeros: 1.0 s a fit in single
+ * precision, 1.3–1.5 s as counts, whose values are computed where they are used). At 100× the dev data a
+ * refit's 247M non-zeros are 1.2 GB as counts and 2.0 GB in single precision.
+ */
+export const COUNT_ROWS_FROM_NNZ = 32_000_000;
+
+/**
  * Rows `rows` of a view's TF-IDF matrix (in that order) and their labels, read from features.bin. A
  * TF-IDF row depends only on the row's counts and idf, so these equal the whole matrix's rows. Rows to
  * fit are read in the precision the candidate's estimator fits in (`fitValues`), rows to score in double,
  * as serving scores them.
  *
- * Memory: the rows' non-zeros × 12 bytes (int32 column, float64 value), 8 in single precision, plus 4
- * bytes per non-zero while a view drops columns, plus 4 bytes per row. The 100× dev data (1.59M
- * tickets) with words and bigrams holds 352M non-zeros: a CV fold's fit rows (47 % of the tickets) are
- * ≈ 165M non-zeros, 1.3 GB in single precision; the refit's (the training split's 70 %) ≈ 247M, 2.0 GB.
+ * Memory: the rows' non-zeros × 12 bytes (int32 column, float64 value), 8 in single precision, 5 as
+ * counts, plus 4 bytes per non-zero while a view drops columns, plus 4 bytes per row. The 100× dev data
+ * (1.59M tickets) with words and bigrams holds 352M non-zeros: a CV fold's fit rows (47 % of the tickets)
+ * are ≈ 165M non-zeros, 0.8 GB as counts; the refit's (the training split's 70 %) ≈ 247M, 1.2 GB.
  */
 export async function fitRowsOf(
   ctx: RunArtifacts,
@@ -133,14 +143,23 @@ export async function fitRowsOf(
   view: FeatureView,
   rows: Int32Array,
   candidate: Candidate,
-): Promise<{ X: CsrMatrix<CsrValues>; y: Int32Array }> {
-  const single = ESTIMATORS[candidate.solver].fitValues === 'float32';
+  countRowsFrom = COUNT_ROWS_FROM_NNZ,
+): Promise<{ X: CsrMatrix<CsrValues> | CountRows; y: Int32Array }> {
+  const values = ESTIMATORS[candidate.solver].fitValues;
   const opts = readOptions(view);
-  const counts = single
-    ? await readCsrRows(ctx.store, data.counts, rows, { ...opts, values: 'float32' })
-    : await readCsrRows(ctx.store, data.counts, rows, opts);
-  const X = applyTfidfInPlace<CsrValues>(counts, view.idf, tfidfOptions(data.features.vectorizer));
-  return { X, y: rows.map((r) => data.labels[r]!) };
+  const settings = tfidfOptions(data.features.vectorizer);
+  const y = rows.map((r) => data.labels[r]!);
+  let nnz = 0;
+  for (const r of rows) nnz += data.counts.indptr[r + 1]! - data.counts.indptr[r]!;
+  if (values === 'count8' && nnz >= countRowsFrom) {
+    const counts = await readCsrRows(ctx.store, data.counts, rows, { ...opts, values });
+    if (counts !== null) return { X: tfidfCountRows(counts, view.idf, settings), y };
+  }
+  const counts =
+    values === 'float64'
+      ? await readCsrRows(ctx.store, data.counts, rows, opts)
+      : await readCsrRows(ctx.store, data.counts, rows, { ...opts, values: 'float32' });
+  return { X: applyTfidfInPlace<CsrValues>(counts, view.idf, settings), y };
 }
 
 /** Rows to score, in double (fitRowsOf). */
@@ -163,23 +182,29 @@ function readOptions(view: FeatureView): ReadRowsOptions {
 /** Rows scored per block when single-precision rows are scored: a block's double copy is all it adds. */
 const SCORE_BLOCK_ROWS = 1 << 16;
 
-/** A predictor's probabilities of rows in either precision (single-precision rows in double, by blocks). */
-export function probabilitiesOf(model: Predictor, X: CsrMatrix<CsrValues>): Float64Array {
-  const { data } = X;
-  if (data instanceof Float64Array) return model.probabilities({ ...X, data });
+/**
+ * A predictor's probabilities of rows read to fit (fitRowsOf): double rows as they are, others scored in
+ * double a block of rows at a time (count rows with applyTfidf's values, single-precision rows with theirs).
+ */
+export function probabilitiesOf(model: Predictor, X: CsrMatrix<CsrValues> | CountRows): Float64Array {
+  if (!isCountRows(X) && X.data instanceof Float64Array) return model.probabilities({ ...X, data: X.data });
   const K = model.classes;
   const out = new Float64Array(X.rows * K);
   for (let r0 = 0; r0 < X.rows; r0 += SCORE_BLOCK_ROWS) {
     const r1 = Math.min(X.rows, r0 + SCORE_BLOCK_ROWS);
-    const p0 = X.indptr[r0]!;
-    const p1 = X.indptr[r1]!;
-    const block: CsrMatrix = {
-      rows: r1 - r0,
-      cols: X.cols,
-      indptr: X.indptr.subarray(r0, r1 + 1).map((p) => p - p0),
-      indices: X.indices.subarray(p0, p1),
-      data: Float64Array.from(data.subarray(p0, p1)),
-    };
+    let block: CsrMatrix;
+    if (isCountRows(X)) block = countRowsBlock(X, r0, r1);
+    else {
+      const p0 = X.indptr[r0]!;
+      const p1 = X.indptr[r1]!;
+      block = {
+        rows: r1 - r0,
+        cols: X.cols,
+        indptr: X.indptr.subarray(r0, r1 + 1).map((p) => p - p0),
+        indices: X.indices.subarray(p0, p1),
+        data: Float64Array.from(X.data.subarray(p0, p1)),
+      };
+    }
     out.set(model.probabilities(block), r0 * K);
   }
   return out;
@@ -190,7 +215,7 @@ export function probabilitiesOf(model: Predictor, X: CsrMatrix<CsrValues>): Floa
  * `class_weight="balanced"`, given to the estimator as per-sample weights).
  */
 export function fitCandidate(
-  X: CsrMatrix<CsrValues>,
+  X: CsrMatrix<CsrValues> | CountRows,
   y: Int32Array,
   classes: number,
   candidate: Candidate,

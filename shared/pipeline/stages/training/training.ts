@@ -12,6 +12,7 @@ import {
 } from './training-data';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
 import { BadInputError } from '../../../core/errors';
+import { CountRows } from '../../../core/numeric/count-rows';
 import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
 import { classCounts, presentClasses } from '../transform-split/labels';
 import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../../../core/config/pipeline-params';
@@ -91,7 +92,7 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
   const names = data.classes;
   const view = featureView(data, candidate.ngrams);
   // The test rows are read once the training rows are no longer needed: one set in memory at a time.
-  let trainRows: { X: CsrMatrix<CsrValues>; y: Int32Array } | null = await fitRowsOf(
+  let trainRows: { X: CsrMatrix<CsrValues> | CountRows; y: Int32Array } | null = await fitRowsOf(
     ctx,
     data,
     view,
