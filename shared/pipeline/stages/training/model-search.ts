@@ -6,7 +6,7 @@ import { PipelineParams } from '../../../core/config/pipeline-params';
 import { ARTIFACTS, RunArtifacts, StageContext, artifactKey, secondsSince } from '../context';
 import { Candidate, describeCandidate, searchGrid, searchScore } from './search-grid';
 import { CandidateSummary, SearchFile } from './search-file';
-import { featureView, fitCandidate, fitRowsOf, readTrainingData, scoreRowsOf } from './training-data';
+import { featureView, fitCandidate, fitRowsOf, forScoreBlocks, readTrainingData } from './training-data';
 import { requireTwoClasses } from './training';
 
 /** One candidate fitted on the other folds of the training split and scored on one fold. */
@@ -42,7 +42,7 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   requireTwoClasses(yTrain, data.classes);
   const part = foldsOf(yTrain, params)[fold];
   if (!part) throw new Error(`fold ${fold} is not among the ${params.cvFolds} folds`);
-  // The held-out rows are read once the fit rows are no longer needed: a process holds one set at a time.
+  // The held-out rows are read once the fit rows are no longer needed, and a block at a time.
   let fit: { X: CsrMatrix<CsrValues> | CountRows; y: Int32Array } | null = await fitRowsOf(
     ctx,
     data,
@@ -53,13 +53,10 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const fitRows = fit.y.length;
   const model = fitCandidate(fit.X, fit.y, k, candidate, params, 'cv');
   fit = null;
-  const held = await scoreRowsOf(
-    ctx,
-    data,
-    view,
-    part.validation.map((i) => data.train[i]!),
-  );
-  const pred = model.predict(held.X);
+  const heldRows = part.validation.map((i) => data.train[i]!);
+  const held = { y: heldRows.map((r) => data.labels[r]!) };
+  const pred = new Int32Array(heldRows.length);
+  await forScoreBlocks(ctx, data, view, heldRows, (X, at) => pred.set(model.predict(X), at));
   const acc = accuracy(held.y, pred);
   const macroF1 = averagedScores(held.y, pred, k).macro.f1;
   const score = searchScore(params) === 'accuracy' ? acc : macroF1;

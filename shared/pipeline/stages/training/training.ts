@@ -6,9 +6,9 @@ import {
   featureView,
   fitCandidate,
   fitRowsOf,
+  forScoreBlocks,
   probabilitiesOf,
   readTrainingData,
-  scoreRowsOf,
 } from './training-data';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
 import { BadInputError } from '../../../core/errors';
@@ -91,7 +91,7 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
   const data = await readTrainingData(ctx);
   const names = data.classes;
   const view = featureView(data, candidate.ngrams);
-  // The test rows are read once the training rows are no longer needed: one set in memory at a time.
+  // The test rows are read once the training rows are no longer needed, and a block at a time.
   let trainRows: { X: CsrMatrix<CsrValues> | CountRows; y: Int32Array } | null = await fitRowsOf(
     ctx,
     data,
@@ -116,8 +116,9 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
   await ctx.progress?.(80);
   const train = evaluate(ytrain, probabilitiesOf(model, trainRows.X), names, false);
   trainRows = null;
-  const { X: Xtest, y: ytest } = await scoreRowsOf(ctx, data, view, data.test);
-  const testProba = model.probabilities(Xtest);
+  const ytest = data.test.map((r) => data.labels[r]!);
+  const testProba = new Float64Array(ytest.length * k);
+  await forScoreBlocks(ctx, data, view, data.test, (X, at) => testProba.set(model.probabilities(X), at * k));
   const test = evaluate(ytest, testProba, names, true);
   ctx.log.info(
     `accuracy: train ${train.accuracy.toFixed(4)}, test ${test.accuracy.toFixed(4)} (test weighted F1 ${test.f1.toFixed(4)}, macro-F1 ${test.macroF1.toFixed(4)})`,
