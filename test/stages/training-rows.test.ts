@@ -54,21 +54,31 @@ describe("stage 4's rows: read to fit as counts or single precision, scored a bl
     const pb = probabilitiesOf(b, counts.X);
     for (let i = 0; i < pa.length; i++) assert.ok(Math.abs(pa[i]! - pb[i]!) < 1e-4, `probability ${i}`);
 
-    const whole: Float64Array[] = [];
-    const blocks: Float64Array[] = [];
-    const collect = (into: Float64Array[]) => (X: CsrMatrix, at: number) => {
-      assert.equal(
-        at,
-        into.reduce((s, p) => s + p.length / k, 0),
-        'blocks in order',
-      );
-      into.push(a.probabilities(X));
+    // Each test row's probabilities, by its place in the split, from blocks of `size` rows.
+    const scored = async (size: number) => {
+      const out = new Float64Array(data.test.length * k);
+      const seen = new Set<number>();
+      let calls = 0;
+      let last = -1;
+      const use = (X: CsrMatrix, positions: Int32Array) => {
+        calls++;
+        assert.equal(X.rows, positions.length);
+        const P = a.probabilities(X);
+        positions.forEach((q, i) => {
+          assert.ok(data.test[q]! > last, 'rows come in file order');
+          last = data.test[q]!;
+          seen.add(q);
+          out.set(P.subarray(i * k, (i + 1) * k), q * k);
+        });
+      };
+      await forScoreBlocks(ctx, data, view, data.test, use, size);
+      assert.equal(seen.size, data.test.length, 'every row once');
+      return { out, calls };
     };
-    await forScoreBlocks(ctx, data, view, data.test, collect(whole), data.test.length);
-    await forScoreBlocks(ctx, data, view, data.test, collect(blocks), 7);
-    assert.equal(whole.length, 1);
-    assert.equal(blocks.length, Math.ceil(data.test.length / 7));
-    const joined = Buffer.concat(blocks.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
-    assert.ok(joined.equals(Buffer.from(whole[0]!.buffer)), 'the blocks give the whole, bit for bit');
+    const whole = await scored(data.test.length);
+    const blocks = await scored(7);
+    assert.equal(whole.calls, 1);
+    assert.equal(blocks.calls, Math.ceil(data.test.length / 7));
+    assert.ok(Buffer.from(blocks.out.buffer).equals(Buffer.from(whole.out.buffer)), 'blocks give the whole');
   });
 });

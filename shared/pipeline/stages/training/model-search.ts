@@ -56,7 +56,10 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const heldRows = part.validation.map((i) => data.train[i]!);
   const held = { y: heldRows.map((r) => data.labels[r]!) };
   const pred = new Int32Array(heldRows.length);
-  await forScoreBlocks(ctx, data, view, heldRows, (X, at) => pred.set(model.predict(X), at));
+  await forScoreBlocks(ctx, data, view, heldRows, (X, positions) => {
+    const p = model.predict(X);
+    positions.forEach((q, i) => (pred[q] = p[i]!));
+  });
   const acc = accuracy(held.y, pred);
   const macroF1 = averagedScores(held.y, pred, k).macro.f1;
   const score = searchScore(params) === 'accuracy' ? acc : macroF1;

@@ -118,7 +118,10 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
   trainRows = null;
   const ytest = data.test.map((r) => data.labels[r]!);
   const testProba = new Float64Array(ytest.length * k);
-  await forScoreBlocks(ctx, data, view, data.test, (X, at) => testProba.set(model.probabilities(X), at * k));
+  await forScoreBlocks(ctx, data, view, data.test, (X, positions) => {
+    const P = model.probabilities(X);
+    positions.forEach((q, i) => testProba.set(P.subarray(i * k, (i + 1) * k), q * k));
+  });
   const test = evaluate(ytest, testProba, names, true);
   ctx.log.info(
     `accuracy: train ${train.accuracy.toFixed(4)}, test ${test.accuracy.toFixed(4)} (test weighted F1 ${test.f1.toFixed(4)}, macro-F1 ${test.macroF1.toFixed(4)})`,
