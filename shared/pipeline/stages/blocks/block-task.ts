@@ -53,21 +53,30 @@ export function scratchDir(stage: string, at: StageTry = {}): string {
   return `blocks-${stage}${g > 1 ? `-g${g}` : ''}${a > 1 ? `-a${a}` : ''}/`;
 }
 
-/** The tries of a stage whose scratch folders are in the run (`runPrefix`, ending with "/"). */
-async function triesInStore(
-  store: ArtifactStore,
-  runPrefix: string,
-  stage: string,
-): Promise<{ dir: string; generation: number; attempt: number }[]> {
+interface TryInStore {
+  dir: string;
+  generation: number;
+  attempt: number;
+  /** its files, by name in its folder */
+  files: Set<string>;
+}
+
+/** The tries of a stage whose scratch folders are in the run (`runPrefix`, ending with "/"): one listing. */
+async function triesInStore(store: ArtifactStore, runPrefix: string, stage: string): Promise<TryInStore[]> {
   const pattern = /^(?:-g(\d+))?(?:-a(\d+))?\/$/;
   const base = `blocks-${stage}`;
-  const seen = new Map<string, { dir: string; generation: number; attempt: number }>();
+  const seen = new Map<string, TryInStore>();
   for (const { key } of await store.list(runPrefix + base)) {
     const rest = key.slice(runPrefix.length);
     const dir = rest.slice(0, rest.indexOf('/') + 1);
-    const m = pattern.exec(dir.slice(base.length));
-    if (m === null || seen.has(dir)) continue;
-    seen.set(dir, { dir, generation: Number(m[1] ?? 1), attempt: Number(m[2] ?? 1) });
+    let t = seen.get(dir);
+    if (t === undefined) {
+      const m = pattern.exec(dir.slice(base.length));
+      if (m === null) continue;
+      t = { dir, generation: Number(m[1] ?? 1), attempt: Number(m[2] ?? 1), files: new Set() };
+      seen.set(dir, t);
+    }
+    t.files.add(rest.slice(dir.length));
   }
   return [...seen.values()];
 }
@@ -99,11 +108,7 @@ export async function removeScratchDirs(
  * output may already be (reuseBlockTask).
  */
 export async function earlierTries(ctx: BlockTaskContext, stage: string): Promise<StageTry[]> {
-  const tries = await triesInStore(ctx.store, runPrefix(ctx.runId), stage);
-  return tries
-    .filter((t) => before(t, ctx))
-    .sort((a, b) => b.generation - a.generation || b.attempt - a.attempt)
-    .map(({ generation, attempt }) => ({ generation, attempt }));
+  return (await earlierTryFiles(ctx, stage)).map(({ at }) => at);
 }
 
 /**
@@ -114,13 +119,11 @@ export async function earlierTryFiles(
   ctx: BlockTaskContext,
   stage: string,
 ): Promise<{ at: StageTry; files: ReadonlySet<string> }[]> {
-  const out: { at: StageTry; files: ReadonlySet<string> }[] = [];
-  for (const at of await earlierTries(ctx, stage)) {
-    const dir = scratchKey({ stage }, { runId: ctx.runId, ...at }, '');
-    const files = new Set((await ctx.store.list(dir)).map((e) => e.key.slice(dir.length)));
-    out.push({ at, files });
-  }
-  return out;
+  const tries = await triesInStore(ctx.store, runPrefix(ctx.runId), stage);
+  return tries
+    .filter((t) => before(t, ctx))
+    .sort((a, b) => b.generation - a.generation || b.attempt - a.attempt)
+    .map(({ generation, attempt, files }) => ({ at: { generation, attempt }, files }));
 }
 
 /**

@@ -104,20 +104,21 @@ interface SvdDone {
 type EarlierFiles = Awaited<ReturnType<typeof earlierTryFiles>>;
 
 /**
- * The first set of files, of an earlier try, that `choose` names (its best first) and that copies whole
- * into this try's folder: the names copied, or undefined when none does. A failed try's iterations are
- * deterministic, so going on from where it stopped gives the bytes of a try that never failed.
+ * The first state, of an earlier try, that `choose` names (its best first: an iteration or round `n` and
+ * its files) and whose files copy whole into this try's folder; undefined when none does. A failed try's
+ * iterations are deterministic, so going on from where it stopped gives the bytes of a try that never
+ * failed.
  */
 async function resumeFrom(
   ctx: StageContext,
   earlier: EarlierFiles,
-  choose: (files: ReadonlySet<string>) => string[][],
-): Promise<{ names: string[]; at: StageTry } | undefined> {
+  choose: (files: ReadonlySet<string>) => { n: number; names: string[] }[],
+): Promise<{ n: number; at: StageTry } | undefined> {
   for (const { at, files } of earlier)
-    for (const names of choose(files)) {
+    for (const { n, names } of choose(files)) {
       try {
         await copyFromTry(ctx, FE_STAGE, at, names);
-        return { names, at };
+        return { n, at };
       } catch (err) {
         // The try's attempt, cut off and running on, completed and removed its folder meanwhile.
         if (err instanceof ArtifactNotFound) continue;
@@ -172,10 +173,13 @@ export async function fitNmfOverBlocks(
   const resumed = await resumeFrom(ctx, earlier, (files) =>
     numbered(files, 'nmf/', '/resume.json')
       .filter((n) => files.has(feFiles.ht(n)) && blocks.every((b) => files.has(feFiles.w(n - 1, b))))
-      .map((n) => [feFiles.resume(n), feFiles.ht(n), ...blocks.map((b) => feFiles.w(n - 1, b))]),
+      .map((n) => ({
+        n,
+        names: [feFiles.resume(n), feFiles.ht(n), ...blocks.map((b) => feFiles.w(n - 1, b))],
+      })),
   );
   if (resumed) {
-    const next = Number(/^nmf\/(\d+)\//.exec(resumed.names[0]!)![1]);
+    const next = resumed.n;
     const state = await store.getJson<NmfResume>(feKey(ctx, feFiles.resume(next)));
     Ht = (await getFloat64(store, feKey(ctx, feFiles.ht(next)), cols * k)).slice();
     ({ violationInit, svdRounds } = state);
@@ -189,7 +193,9 @@ export async function fitNmfOverBlocks(
     Ht = (await getFloat64(store, feKey(ctx, feFiles.ht(1)), cols * k)).slice();
   } else {
     const done = await resumeFrom(ctx, earlier, (files) =>
-      files.has(feFiles.initSvd) && files.has(feFiles.initVt) ? [[feFiles.initSvd, feFiles.initVt]] : [],
+      files.has(feFiles.initSvd) && files.has(feFiles.initVt)
+        ? [{ n: 0, names: [feFiles.initSvd, feFiles.initVt] }]
+        : [],
     );
     let svd: { Vt: Float64Array; rounds: number };
     if (done) {
@@ -271,12 +277,12 @@ async function blockSvd(
   const p = Math.min(k + SVD_OVERSAMPLES, cols, rows);
   // The last round an earlier try began: its basis, and whatever of its blocks' products it completed.
   const resumed = await resumeFrom(ctx, earlier, (files) =>
-    numbered(files, 'svd/', '/z.bin').map((r) => [feFiles.svdZ(r)]),
+    numbered(files, 'svd/', '/z.bin').map((n) => ({ n, names: [feFiles.svdZ(n)] })),
   );
   let first = 1;
   let Z: Float64Array;
   if (resumed) {
-    first = Number(/^svd\/(\d+)\//.exec(resumed.names[0]!)![1]);
+    first = resumed.n;
     Z = (await getFloat64(store, feKey(ctx, feFiles.svdZ(first)), cols * p)).slice();
   } else Z = svdStart(cols, p);
   for (let round = first; ; round++) {

@@ -54,14 +54,14 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const model = fitCandidate(fit.X, fit.y, k, candidate, params, 'cv');
   fit = null;
   const heldRows = part.validation.map((i) => data.train[i]!);
-  const held = { y: heldRows.map((r) => data.labels[r]!) };
+  const heldY = heldRows.map((r) => data.labels[r]!);
   const pred = new Int32Array(heldRows.length);
   await forScoreBlocks(ctx, data, view, heldRows, (X, positions) => {
     const p = model.predict(X);
     positions.forEach((q, i) => (pred[q] = p[i]!));
   });
-  const acc = accuracy(held.y, pred);
-  const macroF1 = averagedScores(held.y, pred, k).macro.f1;
+  const acc = accuracy(heldY, pred);
+  const macroF1 = averagedScores(heldY, pred, k).macro.f1;
   const score = searchScore(params) === 'accuracy' ? acc : macroF1;
   const seconds = secondsSince(start);
   const result: FoldResult = {
@@ -76,7 +76,7 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
   const file: FoldFile = { candidate, cvFolds: params.cvFolds, seed: params.splitSeed, result };
   await ctx.store.putJson(foldFile(ctx, id, fold), file);
   ctx.log.info(
-    `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fitRows} fit / ${held.y.length} held-out tickets, ${view.vocabulary.length} features, ${model.iterations} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
+    `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fitRows} fit / ${heldY.length} held-out tickets, ${view.vocabulary.length} features, ${model.iterations} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
   );
   return result;
 }

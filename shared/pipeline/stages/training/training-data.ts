@@ -168,10 +168,9 @@ async function scoreRowsOf(
   data: TrainingData,
   view: FeatureView,
   rows: Int32Array,
-): Promise<{ X: CsrMatrix; y: Int32Array }> {
+): Promise<CsrMatrix> {
   const counts = await readCsrRows(ctx.store, data.counts, rows, readOptions(view));
-  const X = applyTfidfInPlace(counts, view.idf, tfidfOptions(data.features.vectorizer));
-  return { X, y: rows.map((r) => data.labels[r]!) };
+  return applyTfidfInPlace(counts, view.idf, tfidfOptions(data.features.vectorizer));
 }
 
 /**
@@ -192,7 +191,7 @@ export async function forScoreBlocks(
   const order = Int32Array.from(rows.keys()).sort((a, b) => rows[a]! - rows[b]! || a - b);
   for (let at = 0; at < rows.length; at += blockRows) {
     const positions = order.subarray(at, at + blockRows);
-    const { X } = await scoreRowsOf(
+    const X = await scoreRowsOf(
       ctx,
       data,
       view,
@@ -207,7 +206,7 @@ function readOptions(view: FeatureView): ReadRowsOptions {
   return view.columnMap ? { select: { map: view.columnMap, columns: view.columns.length } } : {};
 }
 
-/** Rows scored per block when single-precision rows are scored: a block's double copy is all it adds. */
+/** Rows a block of scored rows holds (forScoreBlocks, probabilitiesOf): one block is all scoring adds. */
 const SCORE_BLOCK_ROWS = 1 << 16;
 
 /**
