@@ -13,7 +13,8 @@ import { readRun } from '../../shared/runtime/runs/sync';
 import { spawnWorkers, SpawnedWorkers } from '../../producers/cli/self-contained';
 import { createApp } from '../../producers/api/app';
 import { cleanup, quietLog, SAMPLE_DATASET, tempDir, testConfig } from './env';
-import { writeRunReport } from '../../shared/runtime/report/run-report';
+import { REPORT_FILE, writeRunReport } from '../../shared/runtime/report/run-report';
+import { runDir } from '../../shared/core/storage';
 import { emitRunFinished } from '../../shared/runtime/events/webhook-events';
 
 /** A real deployment for one test: its own prefix and storage, worker processes, optionally the HTTP API. */
@@ -133,4 +134,19 @@ export async function waitForRun(runs: RunsContext, runId: string, timeoutMs = 1
       );
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Remove a finished run's folder behind ticketflow's back. Whoever makes a record final runs the
+ * run-finished hooks after writing it, so the worker may still be writing report.html when a reader sees
+ * the final record: wait for the report first, or the removal races that write (ENOTEMPTY).
+ */
+export async function removeRunFolderByHand(stack: Stack, runId: string, timeoutMs = 10_000): Promise<void> {
+  const dir = runDir(stack.config.storageDir, runId);
+  const deadline = Date.now() + timeoutMs;
+  while (!fs.existsSync(path.join(dir, REPORT_FILE))) {
+    if (Date.now() > deadline) throw new Error(`run ${runId}: no ${REPORT_FILE} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  fs.rmSync(dir, { recursive: true });
 }

@@ -12,7 +12,7 @@ import { createApp } from '../../producers/api/app';
 import { runDir } from '../../shared/core/storage';
 import { quietLog } from '../helpers/env';
 import { call, completedRun } from '../helpers/http';
-import { Stack, startSampleStack } from '../helpers/stack';
+import { removeRunFolderByHand, Stack, startSampleStack } from '../helpers/stack';
 
 const TICKETS = { tickets: [{ text: 'My card was charged twice for the same purchase.' }] };
 
@@ -91,7 +91,7 @@ describe('deleting a model that an alias names', () => {
       canary: { run: second, dangling: false },
     });
     // The model's folder removed behind ticketflow's back.
-    fs.rmSync(runDir(stack.config.storageDir, second), { recursive: true, force: true });
+    await removeRunFolderByHand(stack, second);
     const models = await call(stack, 'GET', '/models');
     assert.equal(models.json.aliases.canary.run, second);
     assert.equal(models.json.aliases.canary.dangling, true);

@@ -7,7 +7,7 @@ import { enqueueRun } from '../helpers/enqueue-run';
 import { deleteRun } from '../../shared/runtime/runs/control';
 import { runDir } from '../../shared/core/storage';
 import { SAMPLE_DATASET, tempDir } from '../helpers/env';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { removeRunFolderByHand, Stack, startStack, waitForRun } from '../helpers/stack';
 import { artifactHashes } from './artifacts';
 
 describe('stage cache across runs', () => {
@@ -110,7 +110,7 @@ describe('stage cache across runs', () => {
 
   it('forgets an entry whose files were removed by hand, and caches the next run instead', async () => {
     const source = await run(sample, { C: 0.25 });
-    fs.rmSync(runDir(stack.config.storageDir, source.id), { recursive: true });
+    await removeRunFolderByHand(stack, source.id);
     const recomputed = await run(sample, { C: 0.25 });
     assert.notEqual(recomputed.stages[0]!.cachedFrom, source.id);
     assert.equal(recomputed.stages[3]!.cached, false, 'training had to be computed again');
