@@ -3,6 +3,11 @@ import assert from 'node:assert/strict';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
+import fs from 'node:fs';
+import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
+import { BlockJobData } from '../../shared/runtime/flow/job-types';
+import { stageCodeIdentity } from '../../shared/runtime/runs/code-identity';
+import { runDir } from '../../shared/core/storage';
 
 describe('retries', () => {
   let stack: Stack;
@@ -32,5 +37,34 @@ describe('retries', () => {
     assert.equal(retried.length, 1, 'exactly one chunk was retried, alone');
     assert.ok(chunkJobs.filter((j) => j.data.runId === runId && j.attemptsMade === 1).length >= 1);
     assert.ok(Date.now() - started >= 2 * 2000, 'two retries each waited the 2 s backoff');
+  });
+
+  it("refuses a block task of a try that runs another build's code, naming both, and writes nothing", async () => {
+    const other = 'f'.repeat(64);
+    const data: BlockJobData = {
+      runId: '20261205-000000-0123456789ab',
+      generation: 1,
+      stage: 'feature-extraction',
+      attempt: 1,
+      task: 'fe.df',
+      input: { block: 0 },
+      code: other,
+      tags: [],
+      params: { ...DEFAULT_PIPELINE_PARAMS },
+      artifacts: '',
+    };
+    const job = await stack.queues['feature-blocks'].add('fe.df', data, { attempts: 1 });
+    const deadline = Date.now() + 30_000;
+    while ((await job.getState()) !== 'failed') {
+      assert.ok(Date.now() < deadline, `job still ${await job.getState()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const failed = (await stack.queues['feature-blocks'].getJob(job.id!))!;
+    const ours = stageCodeIdentity('feature-extraction');
+    assert.match(
+      failed.failedReason,
+      new RegExp(`code ${other.slice(0, 12)}, this worker runs ${ours.slice(0, 12)}`),
+    );
+    assert.equal(fs.existsSync(runDir(stack.config.storageDir, data.runId)), false, 'nothing was written');
   });
 });

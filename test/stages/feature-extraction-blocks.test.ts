@@ -230,6 +230,27 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
         'neither try leaves its folder',
       );
     }
+    // A retry running other code (a deploy between the tries) reuses nothing of the failed try, and the
+    // same code reuses all it can.
+    for (const [retryCode, reuses] of [
+      ['build-b', false],
+      ['build-a', true],
+    ] as const) {
+      const failed = { ...fresh(`resume-code-${retryCode}`), code: 'build-a' };
+      const first = counting(failed, 20);
+      await assert.rejects(runFeatureExtraction({ ...failed, blocks: first.blocks }, opts), /injected/);
+      const retryCtx = { ...failed, generation: 2, code: retryCode };
+      const retry = counting(retryCtx);
+      await runFeatureExtraction({ ...retryCtx, blocks: retry.blocks }, opts);
+      assert.equal(
+        retry.counts.ran,
+        reuses ? whole.counts.ran - first.counts.ran : whole.counts.ran,
+        `retry with ${retryCode} after build-a`,
+      );
+      const after = await readRun(retryCtx);
+      for (const name of ['topics.json', 'tickets_topics.csv', 'tickets_topics.csv.idx'])
+        assert.ok(after.bytes.get(name)!.equals(reference.bytes.get(name)!), `${retryCode}: ${name} differs`);
+    }
   });
 
   it("NMF started from the block-wise SVD (4 blocks): fitNmf's labels and iterations, in any number of jobs a round", async () => {

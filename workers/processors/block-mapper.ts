@@ -5,7 +5,7 @@ import {
   BlockTaskContext,
   BlockTaskDef,
   StageTry,
-  earlierTries,
+  openStageTry,
   reuseBlockTask,
 } from '../../shared/pipeline/stages/blocks/block-task';
 import { StageName } from '../../shared/pipeline/stages/definitions';
@@ -57,7 +57,7 @@ export function bullmqBlockMapper(opts: {
     },
     async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]> {
       signal?.throwIfAborted();
-      const tries = earlier.get(task.stage) ?? earlierTries(ctx, task.stage);
+      const tries = earlier.get(task.stage) ?? openStageTry(ctx, task.stage);
       earlier.set(task.stage, tries);
       const from = await tries;
       const outputs: (O | undefined)[] = await Promise.all(
@@ -85,6 +85,7 @@ export function bullmqBlockMapper(opts: {
           attempt,
           task: task.name,
           input,
+          ...(ctx.code !== undefined ? { code: ctx.code } : {}),
           tags: job.data.tags,
           params: job.data.params,
           artifacts: job.data.artifacts,

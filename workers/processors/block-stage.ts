@@ -4,6 +4,7 @@ import { StageContext } from '../../shared/pipeline/stages/context';
 import { StageName } from '../../shared/pipeline/stages/definitions';
 import { StageJobData } from '../../shared/runtime/flow/job-types';
 import { RunsContext } from '../../shared/runtime/runs/context';
+import { stageCodeIdentity } from '../../shared/runtime/runs/code-identity';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 import { bullmqBlockMapper } from './block-mapper';
@@ -31,7 +32,9 @@ export function blockStageProcessor<R>(
         await failOnceIfAsked(ctx, stage);
         // BullMQ counts an attempt started on every move to active, stalls included.
         const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
-        const stageCtx = { ...ctx, attempt, generation: job.data.generation };
+        // The code this process runs: the try records it, and its child jobs refuse another build's.
+        const code = stageCodeIdentity(stage);
+        const stageCtx = { ...ctx, attempt, generation: job.data.generation, code };
         const blocks = bullmqBlockMapper({
           config,
           runs,

@@ -106,6 +106,11 @@ export interface BlockJobData {
   task: string;
   /** the task's input: small JSON (block numbers, keys) */
   input: unknown;
+  /**
+   * the stage's code identity the try runs (code-identity.ts): a worker of another build refuses the task,
+   * so one try's files all come from one build
+   */
+  code?: string;
   tags: readonly string[];
   params: JobParams;
   artifacts: string;

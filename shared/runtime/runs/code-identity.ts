@@ -123,3 +123,16 @@ let identities: Record<StageName, string> | undefined;
 export function stageCodeIdentities(): Record<StageName, string> {
   return (identities ??= computeStageCodeIdentities(DIST_ROOT));
 }
+
+const identityOf = new Map<StageName, string>();
+
+/** One stage's code identity in this process (stageCodeIdentities', computing only that stage's when first asked). */
+export function stageCodeIdentity(stage: StageName): string {
+  if (identities) return identities[stage];
+  let id = identityOf.get(stage);
+  if (id === undefined) {
+    id = closureHash(DIST_ROOT, moduleClosure(DIST_ROOT, stageDefinition(stage).code));
+    identityOf.set(stage, id);
+  }
+  return id;
+}

@@ -2,7 +2,7 @@ import {
   BlockTaskContext,
   BlockTaskDef,
   StageTry,
-  earlierTries,
+  openStageTry,
   reuseBlockTask,
   runBlockTask,
 } from './block-task';
@@ -41,7 +41,7 @@ export function localBlockMapper(ctx: BlockTaskContext, signal?: AbortSignal): B
   return {
     async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]> {
       const out: O[] = [];
-      const tries = earlier.get(task.stage) ?? earlierTries(ctx, task.stage);
+      const tries = earlier.get(task.stage) ?? openStageTry(ctx, task.stage);
       earlier.set(task.stage, tries);
       for (const [i, input] of inputs.entries()) {
         signal?.throwIfAborted();

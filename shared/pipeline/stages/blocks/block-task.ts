@@ -17,6 +17,13 @@ export interface BlockTaskContext extends StageTry {
   runId: string;
   params: PipelineParams;
   log: Logger;
+  /**
+   * The identity of the stage's code the try runs (shared/runtime/runs/code-identity.ts), recorded in its
+   * folder (openStageTry): a later try reuses the files only of tries that ran the same code, since
+   * another build may write other bytes or formats. Absent in-process (tools, tests): such tries reuse
+   * only each other's.
+   */
+  code?: string;
 }
 
 /**
@@ -103,27 +110,64 @@ export async function removeScratchDirs(
   for (const dir of dirs) await store.removePrefix(runPrefix + dir);
 }
 
+/** A try's record of the code it runs, in its scratch folder: `{ code }` (null in-process). */
+export const TRY_CODE_FILE = 'code.json';
+
+interface TryCode {
+  code: string | null;
+}
+
 /**
- * The tries of `stage` before the context's that left a scratch folder, latest first: where a task's
- * output may already be (reuseBlockTask).
+ * Begins the context's try of `stage` for a mapper: records the try's code in its folder (TRY_CODE_FILE),
+ * then returns the earlier tries whose files it may reuse (earlierTries).
+ */
+export async function openStageTry(ctx: BlockTaskContext, stage: string): Promise<StageTry[]> {
+  await ctx.store.putJson(scratchKey({ stage }, ctx, TRY_CODE_FILE), {
+    code: ctx.code ?? null,
+  } satisfies TryCode);
+  return earlierTries(ctx, stage);
+}
+
+/**
+ * The tries of `stage` before the context's that left a scratch folder and ran the same code, latest
+ * first: where a task's output may already be (reuseBlockTask).
  */
 export async function earlierTries(ctx: BlockTaskContext, stage: string): Promise<StageTry[]> {
   return (await earlierTryFiles(ctx, stage)).map(({ at }) => at);
 }
 
 /**
- * The files (by name in the scratch folder) of each earlier try of `stage` (earlierTries), latest first:
- * where a stage that iterates finds the last state a failed try reached (fit-nmf-blocks.ts).
+ * The files (by name in the scratch folder) of each earlier try of `stage` that recorded the context's
+ * code (TRY_CODE_FILE), latest first: where a stage that iterates finds the last state a failed try
+ * reached (fit-nmf-blocks.ts). A try of other code, or one that recorded none, is passed over, and said so.
  */
 export async function earlierTryFiles(
   ctx: BlockTaskContext,
   stage: string,
 ): Promise<{ at: StageTry; files: ReadonlySet<string> }[]> {
-  const tries = await triesInStore(ctx.store, runPrefix(ctx.runId), stage);
-  return tries
+  const tries = (await triesInStore(ctx.store, runPrefix(ctx.runId), stage))
     .filter((t) => before(t, ctx))
-    .sort((a, b) => b.generation - a.generation || b.attempt - a.attempt)
-    .map(({ generation, attempt, files }) => ({ at: { generation, attempt }, files }));
+    .sort((a, b) => b.generation - a.generation || b.attempt - a.attempt);
+  const out: { at: StageTry; files: ReadonlySet<string> }[] = [];
+  for (const { generation, attempt, files } of tries) {
+    const at = { generation, attempt };
+    const recorded = files.has(TRY_CODE_FILE)
+      ? await ctx.store
+          .getJson<TryCode>(scratchKey({ stage }, { runId: ctx.runId, ...at }, TRY_CODE_FILE))
+          .then((r) => r.code ?? null)
+          .catch((err: unknown) => {
+            // Its attempt, cut off and running on, completed and removed its folder meanwhile.
+            if (err instanceof ArtifactNotFound) return undefined;
+            throw err;
+          })
+      : undefined;
+    if (recorded === (ctx.code ?? null)) out.push({ at, files });
+    else if (recorded !== undefined || !files.has(TRY_CODE_FILE))
+      ctx.log.info(
+        `${stage}: the files of generation ${generation}, attempt ${attempt} are not reused: that try ran ${recorded === undefined ? 'unrecorded code' : `code ${String(recorded).slice(0, 12)}`}, this one ${ctx.code?.slice(0, 12) ?? 'in-process code'}`,
+      );
+  }
+  return out;
 }
 
 /**
