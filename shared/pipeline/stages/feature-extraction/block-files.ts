@@ -17,7 +17,7 @@ import { StageTry, scratchDir } from '../blocks/block-task';
  *    W and X_bᵀW_b after iteration i (`nmf/0/w-<b>.bin`: W's start); `nmf/<i>/resume.json`: what iteration
  *    i needs besides Hᵀ and W, for a later try to go on from there (fit-nmf-blocks.ts)
  *  - `done/…`: the tasks' records, for a later try to reuse them (block-task.ts)
- *  - `topics/part-<b>.csv` (+ index): block b's rows of tickets_topics.csv
+ *  - `topics/labels-<b>.bin`: block b's topics (int32 a ticket)
  * Numbers are little-endian typed arrays, as Node's are on every platform it runs on here.
  */
 export const FE_STAGE = 'feature-extraction';
@@ -40,7 +40,7 @@ export const feFiles = {
   resume: (i: number) => `nmf/${i}/resume.json`,
   w: (i: number, b: number) => `nmf/${i}/w-${block(b)}.bin`,
   xtw: (i: number, b: number) => `nmf/${i}/xtw-${block(b)}.bin`,
-  topicsPart: (b: number) => `topics/part-${block(b)}.csv`,
+  topicLabels: (b: number) => `topics/labels-${block(b)}.bin`,
 } as const;
 
 /** The store key of one of the stage's intermediate files. */

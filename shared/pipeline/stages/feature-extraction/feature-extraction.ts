@@ -6,7 +6,7 @@ import {
 } from '../../../core/numeric/document-frequencies';
 import { frobeniusFromTerms } from '../../../core/numeric/nmf-blocks';
 import { csvRow } from '../../../core/io/csv';
-import { IndexedCsvWriter, appendIndexedPart } from '../../../core/io/row-index';
+import { IndexedCsvWriter } from '../../../core/io/row-index';
 import { checkParamsAgainstData } from '../../../core/config/pipeline-params';
 import { BadInputError } from '../../../core/errors';
 import { planBlocks } from '../blocks/plan-blocks';
@@ -28,7 +28,7 @@ import {
   fitNmfOverBlocks,
 } from './fit-nmf-blocks';
 import { DF_TASK, TFIDF_TASK, putVocabulary, tfidfOptions } from './tfidf-tasks';
-import { TOPICS_TASK } from './topics-task';
+import { TOPICS_TASK, appendTopicRows } from './topics-task';
 import { nameTopics, TopicWords } from './topic-names';
 
 export const TOP_WORDS = 15;
@@ -200,10 +200,16 @@ export async function runFeatureExtraction(
       TOPICS_TASK,
       plan.blocks.map((block) => ({ block, iteration: nmf.nIter, names })),
       {
-        // Each block's rows join tickets_topics.csv once it and the blocks before it are done: the copy
+        // Each block's rows join tickets_topics.csv once it and the blocks before it are done: the writing
         // runs alongside the later blocks' work (at 1.6M tickets ~10 s of it), not after.
         inOrder: (_, i) =>
-          appendIndexedPart(store, ticketsTopics, feKey(ctx, feFiles.topicsPart(plan.blocks[i]!.index))),
+          appendTopicRows(
+            ctx,
+            ticketsTopics,
+            plan.blocks[i]!,
+            feKey(ctx, feFiles.topicLabels(plan.blocks[i]!.index)),
+            names,
+          ),
       },
     );
     // A cancelled run writes nothing more: abort rather than put tickets_topics.csv in place.
