@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
+import { waitFor } from '../helpers/processes';
 import fs from 'node:fs';
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
 import { BlockJobData } from '../../shared/runtime/flow/job-types';
@@ -54,11 +55,12 @@ describe('retries', () => {
       artifacts: '',
     };
     const job = await stack.queues['feature-blocks'].add('fe.df', data, { attempts: 1 });
-    const deadline = Date.now() + 30_000;
-    while ((await job.getState()) !== 'failed') {
-      assert.ok(Date.now() < deadline, `job still ${await job.getState()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(
+      'the job to fail',
+      async () => ((await job.getState()) === 'failed' ? true : undefined),
+      30_000,
+      50,
+    );
     const failed = (await stack.queues['feature-blocks'].getJob(job.id!))!;
     const ours = stageCodeIdentity('feature-extraction');
     assert.match(

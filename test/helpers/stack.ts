@@ -13,6 +13,7 @@ import { readRun } from '../../shared/runtime/runs/sync';
 import { spawnWorkers, SpawnedWorkers } from '../../producers/cli/self-contained';
 import { createApp } from '../../producers/api/app';
 import { cleanup, quietLog, SAMPLE_DATASET, tempDir, testConfig } from './env';
+import { waitFor } from './processes';
 import { REPORT_FILE, writeRunReport } from '../../shared/runtime/report/run-report';
 import { runDir } from '../../shared/core/storage';
 import { emitRunFinished } from '../../shared/runtime/events/webhook-events';
@@ -143,10 +144,11 @@ export async function waitForRun(runs: RunsContext, runId: string, timeoutMs = 1
  */
 export async function removeRunFolderByHand(stack: Stack, runId: string, timeoutMs = 10_000): Promise<void> {
   const dir = runDir(stack.config.storageDir, runId);
-  const deadline = Date.now() + timeoutMs;
-  while (!fs.existsSync(path.join(dir, REPORT_FILE))) {
-    if (Date.now() > deadline) throw new Error(`run ${runId}: no ${REPORT_FILE} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(
+    `run ${runId}'s ${REPORT_FILE}`,
+    () => (fs.existsSync(path.join(dir, REPORT_FILE)) ? true : undefined),
+    timeoutMs,
+    20,
+  );
   fs.rmSync(dir, { recursive: true });
 }

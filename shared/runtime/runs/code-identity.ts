@@ -107,32 +107,40 @@ export function closureHash(root: string, closure: ModuleClosure): string {
   return hash.digest('hex');
 }
 
+/** A stage's code identity in the compiled tree at `root`. */
+function stageIdentityIn(root: string, stage: StageName): string {
+  return closureHash(root, moduleClosure(root, stageDefinition(stage).code));
+}
+
 /** Each stage's code identity in the compiled tree at `root`. */
 export function computeStageCodeIdentities(root: string): Record<StageName, string> {
-  return Object.fromEntries(
-    STAGES.map((stage) => [stage, closureHash(root, moduleClosure(root, stageDefinition(stage).code))]),
-  ) as Record<StageName, string>;
+  return Object.fromEntries(STAGES.map((stage) => [stage, stageIdentityIn(root, stage)])) as Record<
+    StageName,
+    string
+  >;
+}
+
+/**
+ * This process's identities, each computed on first use (a few dozen small files) and kept, since a
+ * process runs the code it loaded at start whatever the files on disk become.
+ */
+const identityOf = new Map<StageName, string>();
+
+/** One stage's code identity in this process: a sandbox that serves one stage computes only its own. */
+export function stageCodeIdentity(stage: StageName): string {
+  let id = identityOf.get(stage);
+  if (id === undefined) {
+    id = stageIdentityIn(DIST_ROOT, stage);
+    identityOf.set(stage, id);
+  }
+  return id;
 }
 
 let identities: Record<StageName, string> | undefined;
 
-/**
- * The code identities of this process's stages: computed on first use (a few dozen small files) and
- * kept, since a process runs the code it loaded at start whatever the files on disk become.
- */
+/** The code identities of this process's stages (stageCodeIdentity of each), one record kept. */
 export function stageCodeIdentities(): Record<StageName, string> {
-  return (identities ??= computeStageCodeIdentities(DIST_ROOT));
-}
-
-const identityOf = new Map<StageName, string>();
-
-/** One stage's code identity in this process (stageCodeIdentities', computing only that stage's when first asked). */
-export function stageCodeIdentity(stage: StageName): string {
-  if (identities) return identities[stage];
-  let id = identityOf.get(stage);
-  if (id === undefined) {
-    id = closureHash(DIST_ROOT, moduleClosure(DIST_ROOT, stageDefinition(stage).code));
-    identityOf.set(stage, id);
-  }
-  return id;
+  return (identities ??= Object.fromEntries(
+    STAGES.map((stage) => [stage, stageCodeIdentity(stage)]),
+  ) as Record<StageName, string>);
 }

@@ -151,21 +151,25 @@ export async function earlierTryFiles(
   const out: { at: StageTry; files: ReadonlySet<string> }[] = [];
   for (const { generation, attempt, files } of tries) {
     const at = { generation, attempt };
-    const recorded = files.has(TRY_CODE_FILE)
-      ? await ctx.store
-          .getJson<TryCode>(scratchKey({ stage }, { runId: ctx.runId, ...at }, TRY_CODE_FILE))
-          .then((r) => r.code ?? null)
-          .catch((err: unknown) => {
-            // Its attempt, cut off and running on, completed and removed its folder meanwhile.
-            if (err instanceof ArtifactNotFound) return undefined;
-            throw err;
-          })
-      : undefined;
-    if (recorded === (ctx.code ?? null)) out.push({ at, files });
-    else if (recorded !== undefined || !files.has(TRY_CODE_FILE))
+    const passOver = (ran: string) =>
       ctx.log.info(
-        `${stage}: the files of generation ${generation}, attempt ${attempt} are not reused: that try ran ${recorded === undefined ? 'unrecorded code' : `code ${String(recorded).slice(0, 12)}`}, this one ${ctx.code?.slice(0, 12) ?? 'in-process code'}`,
+        `${stage}: the files of generation ${generation}, attempt ${attempt} are not reused: that try ran ${ran}, this one ${ctx.code?.slice(0, 12) ?? 'in-process code'}`,
       );
+    if (!files.has(TRY_CODE_FILE)) {
+      passOver('unrecorded code');
+      continue;
+    }
+    let recorded: string | null;
+    try {
+      const key = scratchKey({ stage }, { runId: ctx.runId, ...at }, TRY_CODE_FILE);
+      recorded = (await ctx.store.getJson<TryCode>(key)).code ?? null;
+    } catch (err) {
+      // Its attempt, cut off and running on, completed and removed its folder meanwhile.
+      if (err instanceof ArtifactNotFound) continue;
+      throw err;
+    }
+    if (recorded === (ctx.code ?? null)) out.push({ at, files });
+    else passOver(recorded === null ? 'in-process code' : `code ${recorded.slice(0, 12)}`);
   }
   return out;
 }

@@ -202,14 +202,7 @@ export async function runFeatureExtraction(
       {
         // Each block's rows join tickets_topics.csv once it and the blocks before it are done: the writing
         // runs alongside the later blocks' work (at 1.6M tickets ~10 s of it), not after.
-        inOrder: (_, i) =>
-          appendTopicRows(
-            ctx,
-            ticketsTopics,
-            plan.blocks[i]!,
-            feKey(ctx, feFiles.topicLabels(plan.blocks[i]!.index)),
-            names,
-          ),
+        inOrder: (_, i) => appendTopicRows(ctx, ticketsTopics, plan.blocks[i]!, names),
       },
     );
     // A cancelled run writes nothing more: abort rather than put tickets_topics.csv in place.

@@ -53,7 +53,7 @@ export const TOPICS_TASK: BlockTaskDef<TopicsInput, TopicsOutput> = {
 };
 
 /**
- * Appends block `block`'s rows of tickets_topics.csv to `out`, from the TOPICS_TASK's labels (`labelsKey`).
+ * Appends block `block`'s rows of tickets_topics.csv to `out`, from the labels its TOPICS_TASK wrote.
  * Each row is the ticket's line of tickets.csv with `,<topic name>` before its newline: tickets.csv is
  * written by csvRow (stage 1), so this is csvRow of the four fields, without parsing the block's text
  * again (its document-frequency task parsed and checked it).
@@ -62,10 +62,10 @@ export async function appendTopicRows(
   ctx: StageContext,
   out: IndexedCsvWriter,
   block: Block,
-  labelsKey: string,
   names: readonly string[],
 ): Promise<void> {
   const { store } = ctx;
+  const labelsKey = feKey(ctx, feFiles.topicLabels(block.index));
   const tickets = artifactKey(ctx, ARTIFACTS.tickets);
   const [labelBytes, text, offsets] = await Promise.all([
     store.get(labelsKey),
