@@ -9,6 +9,7 @@
 import { CsrMatrix, transpose } from './csr';
 import { minimizeLbfgs } from './lbfgs';
 import { spmm, spmmTransposed } from './sparse-kernels';
+import { rowBlockProducts } from './wasm/row-block-products';
 
 export interface LogisticRegressionOptions {
   /** Inverse regularisation strength (default 1.0). */
@@ -187,41 +188,49 @@ function transposeProduct(X: CsrMatrix, Xt: CsrMatrix | null, R: Float64Array, K
   else spmmTransposed(X, R, K, g);
 }
 
-/** Multinomial objective; parameters laid out feature-major (w[j·K + c]) with intercepts last, like sklearn's F-ordered ravel. */
+/**
+ * Multinomial objective; parameters laid out feature-major (w[j·K + c]) with intercepts last, like sklearn's
+ * F-ordered ravel. X·W and Xᵀ·residual run in WebAssembly a block of rows at a time (row-block-products.ts),
+ * summing in the order of the whole-matrix products: the loss and gradient have the same bits.
+ */
 function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, o: ObjectiveOptions) {
   const { fitIntercept, sampleWeight } = o;
-  const n = X.rows;
   const F = X.cols;
-  const Xt = gradientTranspose(X, K);
-  const raw = new Float64Array(n * K);
+  const products = rowBlockProducts(X, K);
   const invC = 1 / o.C;
   return (w: Float64Array, g: Float64Array): number => {
-    // raw = X·W (+ b), then turned into the residual softmax − onehot in place.
-    spmm(X, w, K, raw);
-    const loss = softmaxResidual(raw, y, n, K, fitIntercept ? w.subarray(F * K) : null, sampleWeight);
-    // Gradient: Xᵀ·residual, intercept = column sums, plus W/C.
-    transposeProduct(X, Xt, raw, K, g);
-    if (fitIntercept) columnSums(raw, n, K, g.subarray(F * K));
+    const intercept = fitIntercept ? w.subarray(F * K) : null;
+    const interceptGradient = fitIntercept ? g.subarray(F * K).fill(0) : null;
+    let loss = 0;
+    // Each block's scores X·W (+ b) become the residual softmax − onehot in place, then Xᵀ·residual is
+    // added to the gradient; the intercepts' gradient is the residual's column sums.
+    products.pass(w, g, (scores, r0, r1) => {
+      loss = softmaxResidual(scores, y, r0, r1, K, intercept, sampleWeight, loss);
+      if (interceptGradient !== null) addColumnSums(scores, r1 - r0, K, interceptGradient);
+    });
     return loss + addL2(w, g, F * K, invC);
   };
 }
 
 /**
- * Turns raw scores (n × K, plus optional intercepts) into softmax − onehot in place and returns
- * Σ_i logsumexp(z_i) − z_i[y_i] (HalfMultinomialLoss), computed with the row max shifted out. With
- * sample weights s_i, row i of the residual and its loss term are multiplied by s_i.
+ * Turns the raw scores of rows [r0, r1) (held from index 0 of `raw`, (r1 − r0) × K, plus optional
+ * intercepts) into softmax − onehot in place and returns `loss` plus their Σ_i logsumexp(z_i) − z_i[y_i]
+ * (HalfMultinomialLoss), computed with the row max shifted out: added row after row, so a pass over blocks
+ * sums in the order of one pass over all rows. With sample weights s_i, row i of the residual and its loss
+ * term are multiplied by s_i.
  */
 function softmaxResidual(
   raw: Float64Array,
   y: Int32Array,
-  n: number,
+  r0: number,
+  r1: number,
   K: number,
   intercept: Float64Array | null,
   sampleWeight: Float64Array | null,
+  loss: number,
 ): number {
-  let loss = 0;
-  for (let i = 0; i < n; i++) {
-    const o = i * K;
+  for (let i = r0; i < r1; i++) {
+    const o = (i - r0) * K;
     if (intercept !== null) for (let c = 0; c < K; c++) raw[o + c]! += intercept[c]!;
     let max = raw[o]!;
     for (let c = 1; c < K; c++) if (raw[o + c]! > max) max = raw[o + c]!;
@@ -247,8 +256,8 @@ function softmaxResidual(
   return loss;
 }
 
-function columnSums(A: Float64Array, n: number, K: number, out: Float64Array): void {
-  for (let c = 0; c < K; c++) out[c] = 0;
+/** Adds the column sums of A (n × K) to out, row after row. */
+function addColumnSums(A: Float64Array, n: number, K: number, out: Float64Array): void {
   for (let i = 0; i < n; i++) for (let c = 0; c < K; c++) out[c]! += A[i * K + c]!;
 }
 

@@ -1,0 +1,108 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CsrMatrix } from '../../shared/core/numeric/csr-matrix';
+import { Rng } from '../../shared/core/numeric/random';
+import { spmm, spmmTransposed } from '../../shared/core/numeric/sparse-kernels';
+import { rowBlockProducts } from '../../shared/core/numeric/wasm/row-block-products';
+import { CSR_KERNELS_WASM_BASE64 } from '../../shared/core/numeric/wasm/csr-kernels-binary';
+import { compileKernels } from '../../tools/wasm/compile-kernels';
+
+/** Rows of 0 to `longest` entries (a tenth empty), sorted columns, values of every magnitude and sign. */
+function randomMatrix(rng: Rng, rows: number, cols: number, longest: number): CsrMatrix {
+  const indptr = new Int32Array(rows + 1);
+  const indices: number[] = [];
+  const data: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    const len = rng.nextFloat() < 0.1 ? 0 : Math.floor(rng.nextFloat() * (longest + 1));
+    const row = new Set<number>();
+    while (row.size < Math.min(len, cols)) row.add(Math.floor(rng.nextFloat() * cols));
+    for (const j of [...row].sort((a, b) => a - b)) {
+      indices.push(j);
+      data.push((rng.nextFloat() - 0.3) * 10 ** Math.floor(rng.nextFloat() * 8 - 4));
+    }
+    indptr[i + 1] = indices.length;
+  }
+  return { rows, cols, indptr, indices: Int32Array.from(indices), data: Float64Array.from(data) };
+}
+
+function sameBits(actual: Float64Array, expected: Float64Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      assert.fail(`${what}: entry ${i} is ${actual[i]}, the JavaScript kernels give ${expected[i]}`);
+    }
+  }
+}
+
+describe('WebAssembly sparse kernels (row-block-products.ts)', () => {
+  it('the committed binary is what csr-kernels.wat assembles to (npm run build:wasm)', async () => {
+    const built = Buffer.from(await compileKernels());
+    const committed = Buffer.from(CSR_KERNELS_WASM_BASE64, 'base64');
+    assert.ok(
+      built.equals(committed),
+      `csr-kernels-binary.ts (${committed.length} bytes) is not csr-kernels.wat's binary (${built.length} bytes): run npm run build:wasm`,
+    );
+  });
+
+  for (const K of [1, 2, 3, 4, 7]) {
+    it(`K = ${K}: scores and Xᵀ·R with the same bits as spmm and spmmTransposed, over blocks of every size`, () => {
+      const rng = new Rng(100 + K);
+      const X = randomMatrix(rng, 257, 61, 30);
+      const w = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() * 2 - 1);
+      // What an objective does: scores X·W, changed in place (here: scaled by row), then Xᵀ·changed.
+      const change = (scores: Float64Array, rowOf: (q: number) => number) => {
+        for (let q = 0; q < scores.length; q++) scores[q] = scores[q]! * (1 + rowOf(q) / 7) - 0.5;
+      };
+      const expectedScores = new Float64Array(X.rows * K);
+      spmm(X, w, K, expectedScores);
+      const changed = expectedScores.slice();
+      change(changed, (q) => Math.floor(q / K));
+      const expectedG = new Float64Array(X.cols * K);
+      spmmTransposed(X, changed, K, expectedG);
+
+      // One block for all; tiny blocks by rows; tiny blocks by entries (rows longer than a block too).
+      for (const limits of [
+        {},
+        { blockRows: 5 },
+        { blockRows: 1 },
+        { blockEntries: 17 },
+        { blockEntries: 1 },
+      ]) {
+        const what = `K = ${K}, limits ${JSON.stringify(limits)}`;
+        const products = rowBlockProducts(X, K, limits);
+        const scores = new Float64Array(X.rows * K);
+        const g = new Float64Array(X.cols * K).fill(Number.NaN);
+        let next = 0;
+        products.pass(w, g, (block, r0, r1) => {
+          assert.equal(r0, next, `${what}: blocks in row order`);
+          assert.ok(r1 > r0, `${what}: a block has rows`);
+          assert.equal(block.length, (r1 - r0) * K);
+          scores.set(block, r0 * K);
+          change(block, (q) => r0 + Math.floor(q / K));
+          next = r1;
+        });
+        assert.equal(next, X.rows, `${what}: every row`);
+        sameBits(scores, expectedScores, `${what}: X·W`);
+        sameBits(g, expectedG, `${what}: Xᵀ·R`);
+        // A second pass starts from zero again.
+        products.pass(w, g, (block, r0) => change(block, (q) => r0 + Math.floor(q / K)));
+        sameBits(g, expectedG, `${what}: Xᵀ·R, second pass`);
+      }
+    });
+  }
+
+  it('a matrix without rows gives a zero gradient', () => {
+    const X: CsrMatrix = {
+      rows: 0,
+      cols: 4,
+      indptr: new Int32Array(1),
+      indices: new Int32Array(0),
+      data: new Float64Array(0),
+    };
+    const g = new Float64Array(12).fill(1);
+    let visits = 0;
+    rowBlockProducts(X, 3).pass(new Float64Array(12).fill(2), g, () => visits++);
+    assert.equal(visits, 0);
+    assert.deepEqual([...g], new Array<number>(12).fill(0));
+  });
+});
