@@ -1,7 +1,7 @@
 ;; Sparse × dense kernels over a CSR block, in WebAssembly: the same sums, term by term and in the same
 ;; order, as sparse-kernels.ts (each a multiply, then an add, rounded: the same bits), about twice as fast
 ;; as V8's code for the typed-array loops there. Compiled into csr-kernels-binary.ts by
-;; `npm run build:wasm`; test/unit/wasm-kernels checks the two agree.
+;; `npm run build:wasm`; test/numeric/wasm-kernels checks the two agree.
 ;;
 ;; Arguments are byte offsets into the imported memory: row pointers (int32, rows + 1 of them, the first
 ;; entry 0), column indices (int32), values (float64), the dense source and destination (float64,

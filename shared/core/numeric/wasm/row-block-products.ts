@@ -59,6 +59,14 @@ export function rowBlockProducts(
   let longest = 0;
   for (let i = 0; i < rows; i++) longest = Math.max(longest, indptr[i + 1]! - indptr[i]!);
   const capacity = Math.max(1, longest, Math.min(limits.blockEntries ?? BLOCK_ENTRIES, indptr[rows]!));
+  // The blocks' first rows, and `rows` last: the same for every pass.
+  const starts = [0];
+  for (let r0 = 0; r0 < rows;) {
+    let r1 = r0 + 1;
+    while (r1 < rows && r1 - r0 < blockRows && indptr[r1 + 1]! - indptr[r0]! <= capacity) r1++;
+    starts.push(r1);
+    r0 = r1;
+  }
 
   // The memory's layout, every part at a multiple of 8 bytes.
   let end = 0;
@@ -88,6 +96,15 @@ export function rowBlockProducts(
   const blockIndptr = new Int32Array(buffer, indptrAt, blockRows + 1);
   const blockIndices = new Int32Array(buffer, indicesAt, capacity);
   const blockData = new Float64Array(buffer, dataAt, capacity);
+  // scores = block·W and gOut += blockᵀ·scores, unrolled for K = 3 (the default topics).
+  const forward =
+    K === 3
+      ? (n: number) => kernels.spmm3(indptrAt, indicesAt, dataAt, wAt, scoresAt, n)
+      : (n: number) => kernels.spmm(indptrAt, indicesAt, dataAt, wAt, scoresAt, n, K);
+  const backward =
+    K === 3
+      ? (n: number) => kernels.spmmT3(indptrAt, indicesAt, dataAt, scoresAt, gAt, n)
+      : (n: number) => kernels.spmmT(indptrAt, indicesAt, dataAt, scoresAt, gAt, n, K);
 
   return {
     pass(w, g, visit) {
@@ -98,22 +115,18 @@ export function rowBlockProducts(
       }
       wIn.set(w.subarray(0, cols * K));
       gOut.fill(0);
-      let r0 = 0;
-      while (r0 < rows) {
-        const p0 = indptr[r0]!;
-        let r1 = r0 + 1;
-        while (r1 < rows && r1 - r0 < blockRows && indptr[r1 + 1]! - p0 <= capacity) r1++;
+      for (let b = 0; b + 1 < starts.length; b++) {
+        const r0 = starts[b]!;
+        const r1 = starts[b + 1]!;
         const n = r1 - r0;
+        const p0 = indptr[r0]!;
         const p1 = indptr[r1]!;
         for (let i = 0; i <= n; i++) blockIndptr[i] = indptr[r0 + i]! - p0;
         blockIndices.set(indices.subarray(p0, p1));
         blockData.set(data.subarray(p0, p1));
-        if (K === 3) kernels.spmm3(indptrAt, indicesAt, dataAt, wAt, scoresAt, n);
-        else kernels.spmm(indptrAt, indicesAt, dataAt, wAt, scoresAt, n, K);
+        forward(n);
         visit(new Float64Array(buffer, scoresAt, n * K), r0, r1);
-        if (K === 3) kernels.spmmT3(indptrAt, indicesAt, dataAt, scoresAt, gAt, n);
-        else kernels.spmmT(indptrAt, indicesAt, dataAt, scoresAt, gAt, n, K);
-        r0 = r1;
+        backward(n);
       }
       g.set(gOut);
     },
