@@ -75,7 +75,8 @@ interface InlineDeps {
  * process (`{ sandbox: … }`), so the worker's event loop keeps renewing job locks.
  */
 const INLINE: Record<InlineProcessor, (deps: InlineDeps) => unknown> = {
-  'text-processing': ({ config, queue }) => textProcessingProcessor(config, queue(CHUNK_QUEUE)),
+  'text-processing': ({ config, queue, events }) =>
+    textProcessingProcessor(config, queue(CHUNK_QUEUE), () => events(CHUNK_QUEUE)),
   'feature-extraction': ({ config, runs, queue, events }) =>
     blockStageProcessor(
       config,

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Job, Queue, Worker } from 'bullmq';
+import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
 import { QUEUES } from '../../shared/runtime/flow/queue-names';
 import { createConnection } from '../../shared/runtime/flow/connection';
@@ -71,20 +71,27 @@ describe('a run that fails in stage 1 records the failing chunk’s own error', 
         return added;
       }
     })(CHUNK_QUEUE, { connection, prefix: config.queuePrefix });
+    const env = {
+      TICKETFLOW_DATA_DIR: config.dataDir,
+      TICKETFLOW_STORAGE_DIR: config.storageDir,
+      TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
+    };
+    // The parent runs in this process: its stage context opens the store its environment names, where
+    // the chunks it merges are.
+    Object.assign(process.env, env);
     const parentConnection = createConnection(config.redisUrl);
+    const eventsConnection = createConnection(config.redisUrl);
+    const events = new QueueEvents(CHUNK_QUEUE, { connection: eventsConnection, prefix: config.queuePrefix });
     const parent = new Worker<StageJobData>(
       'text-processing',
-      textProcessingProcessor(config, chunkQueue) as (job: Job<StageJobData>) => Promise<unknown>,
+      textProcessingProcessor(config, chunkQueue, () => events) as (
+        job: Job<StageJobData>,
+      ) => Promise<unknown>,
       { connection: parentConnection, prefix: config.queuePrefix },
     );
     // A worker process for every other queue (the chunks, and the stages the failure skips).
     let others: Proc | null = null;
     try {
-      const env = {
-        TICKETFLOW_DATA_DIR: config.dataDir,
-        TICKETFLOW_STORAGE_DIR: config.storageDir,
-        TICKETFLOW_QUEUE_PREFIX: config.queuePrefix,
-      };
       const queues = QUEUES.filter((q) => q !== 'text-processing').join(',');
       others = await startWorker({ env }, ['--queues', queues]);
       const runId = await enqueueRun(stack.runs, { dataset: file, params: { chunkSize: 5, cache: false } });
@@ -97,8 +104,10 @@ describe('a run that fails in stage 1 records the failing chunk’s own error', 
       await parent.close();
       await others?.stop();
       await chunkQueue.close();
+      await events.close();
       connection.disconnect();
       parentConnection.disconnect();
+      eventsConnection.disconnect();
       await stack.close();
     }
   });

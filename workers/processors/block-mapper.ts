@@ -104,7 +104,7 @@ export function bullmqBlockMapper(opts: {
         else signal.addEventListener('abort', onAbort, { once: true });
       });
       aborted.catch(() => undefined);
-      const pending = queued.map((q) => finished<O>(q, events, children));
+      const pending = queued.map((q) => childFinished<O>(q, events, children));
       // Each is awaited below, some only after the map has failed for another reason.
       for (const p of pending) p.catch(() => undefined);
       const pendingOf = new Map(todo.map(({ i }, q) => [i, pending[q]!]));
@@ -133,7 +133,7 @@ export function bullmqBlockMapper(opts: {
 }
 
 /** The child's result once it completed; its own failure (for good) when it failed. */
-async function finished<O>(child: Job, events: QueueEvents, queue: Queue): Promise<O> {
+export async function childFinished<O>(child: Job, events: QueueEvents, queue: Queue): Promise<O> {
   try {
     return (await child.waitUntilFinished(events)) as O;
   } catch (err) {

@@ -11,16 +11,30 @@ import { Logger } from '../../shared/core/logger';
 export async function awaitChunks<D extends FanOutState>(
   job: Job<D>,
   token: string,
-  split: {
-    plan: ChunkPlan;
-    added: number;
-    startedAt: number;
-    chunkSize: number;
-    log: Logger;
-    children: Queue;
-  },
+  split: SplitDone & { children: Queue },
 ): Promise<void> {
-  const { plan, added, startedAt, chunkSize, log, children } = split;
+  await noteSplit(job, 'merge', split);
+  await waitForChildren(job, token, split.children);
+}
+
+export interface SplitDone {
+  plan: ChunkPlan;
+  added: number;
+  startedAt: number;
+  chunkSize: number;
+  log: Logger;
+}
+
+/**
+ * Log a fan-out parent's plan and note it in the job's data, with the step that follows: "merge" after
+ * a wait for the children, "merging" for a merge that runs as they complete.
+ */
+export async function noteSplit<D extends FanOutState>(
+  job: Job<D>,
+  step: 'merge' | 'merging',
+  split: SplitDone,
+): Promise<void> {
+  const { plan, added, startedAt, chunkSize, log } = split;
   const reusedChunks = plan.chunks.length - added;
   const splitSeconds = (Date.now() - startedAt) / 1000;
   log.info(
@@ -29,14 +43,13 @@ export async function awaitChunks<D extends FanOutState>(
   );
   await job.updateData({
     ...job.data,
-    step: 'merge',
+    step,
     startedAt,
     chunks: plan.chunks.length,
     reusedChunks,
     records: plan.records,
     splitSeconds,
   });
-  await waitForChildren(job, token, children);
 }
 
 /**

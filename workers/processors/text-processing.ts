@@ -1,4 +1,4 @@
-import { Job, Queue } from 'bullmq';
+import { Job, Queue, QueueEvents } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
 import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
@@ -25,7 +25,8 @@ import { ReadStats } from '../../shared/core/dataset/read-tickets';
 import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
-import { awaitChunks } from './fan-out';
+import { noteSplit, waitForChildren } from './fan-out';
+import { childFinished } from './block-mapper';
 
 /**
  * Stage 1 as a parent job in two steps. Step "split" scans the dataset for record boundaries (no
@@ -38,7 +39,13 @@ import { awaitChunks } from './fan-out';
  * still the one verified (verify-dataset.ts). The merge reads only the chunks' output. Runs inline (not sandboxed): it streams the file
  * and awaits Redis, so the event loop stays free to renew the job's lock.
  */
-export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Queue) {
+export function textProcessingProcessor(
+  config: TicketflowConfig,
+  chunkQueue: Queue,
+  events: () => QueueEvents,
+) {
+  // One completion listener per running chunk, hundreds at a time: not a leak.
+  chunkQueue.setMaxListeners(0);
   // Three parameters: BullMQ then hands over an abort signal, which a cancelled run's worker aborts.
   return async (
     job: Job<StageJobData>,
@@ -49,7 +56,7 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
       job,
       'text-processing',
       async (ctx) => {
-        if (job.data.step !== 'merge') {
+        if (job.data.step !== 'merge' && job.data.step !== 'merging') {
           await failOnceIfAsked(ctx, 'text-processing');
           const startedAt = Date.now();
           const dataset = await openJobDataset(config, job.data.dataset);
@@ -86,15 +93,21 @@ export function textProcessingProcessor(config: TicketflowConfig, chunkQueue: Qu
           // The count before the children: a cancel finds the children by it, so none may exist uncounted.
           await job.updateData({ ...job.data, chunks: plan.chunks.length });
           // Deterministic chunk job ids make a repeated split step add nothing twice.
-          if (children.length > 0) await chunkQueue.addBulk(children);
-          await awaitChunks(job, token!, {
+          const queued = children.length > 0 ? await chunkQueue.addBulk(children) : [];
+          await noteSplit(job, 'merging', {
             plan,
             added: children.length,
             startedAt,
             chunkSize: ctx.params.chunkSize,
             log: ctx.log,
-            children: chunkQueue,
           });
+          return streamMerge(ctx, job, token!, { chunkQueue, events: events(), queued, signal });
+        }
+        if (job.data.step === 'merging') {
+          // An activation that was merging as the chunks completed ended before it finished (a crash, a
+          // stall): the chunks may still run. Wait for them as a fan-out parent does, then merge.
+          await job.updateData({ ...job.data, step: 'merge' });
+          await waitForChildren(job, token!, chunkQueue);
         }
         return merge(ctx, job);
       },
@@ -110,8 +123,7 @@ async function merge(ctx: StageContext, job: Job<StageJobData>): Promise<TextPro
   const chunksLeft = (await ctx.store.list(chunksPrefix(ctx))).length > 0;
   let stats: ReadStats;
   if (chunksLeft || (await ctx.store.stat(artifactKey(ctx, ARTIFACTS.tickets))) === undefined) {
-    const parts = await Promise.all(Array.from({ length: chunks }, (_, c) => readStats(ctx, c)));
-    stats = (await mergeChunks(ctx, parts)).stats;
+    stats = (await mergeChunks(ctx, chunks, (c) => readStats(ctx, c))).stats;
     await removeChunkFiles(ctx);
   } else {
     // A retry after a finished merge finds tickets.csv in place and the chunk files already removed.
@@ -132,4 +144,44 @@ async function readStats(ctx: StageContext, chunk: number): Promise<ReadStats> {
     );
   });
   return file.stats;
+}
+
+/**
+ * The merge while the chunks run: each chunk's rows join tickets.csv as soon as it and every chunk before
+ * it are done (chunks an earlier attempt left are there already), so at 1.6M tickets the ~10 s of copying
+ * runs alongside the chunks' tagging instead of after it. The job stays active meanwhile (it awaits its
+ * children's completion events, as a block stage does), and completes once the merge is in place.
+ */
+async function streamMerge(
+  ctx: StageContext,
+  job: Job<StageJobData>,
+  token: string,
+  opts: { chunkQueue: Queue; events: QueueEvents; queued: readonly Job[]; signal?: AbortSignal },
+): Promise<TextProcessingJobResult> {
+  const { chunkQueue, events, queued, signal } = opts;
+  const pending = new Map<number, Promise<unknown>>();
+  for (const child of queued) {
+    const done = childFinished(child, events, chunkQueue);
+    // Each is awaited in chunk order below; a later chunk's failure is seen at once through `failed`.
+    done.catch(() => undefined);
+    pending.set((child.data as ChunkJobData).chunk, done);
+  }
+  const failed = new Promise<never>((_, reject) => {
+    for (const done of pending.values()) done.catch(reject);
+    if (!signal) return;
+    if (signal.aborted) reject(signal.reason as Error);
+    else signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+  failed.catch(() => undefined);
+  const { stats } = await mergeChunks(ctx, job.data.chunks!, async (c) => {
+    const done = pending.get(c);
+    if (done) await Promise.race([done, failed]);
+    return readStats(ctx, c);
+  });
+  await removeChunkFiles(ctx);
+  // Every child has completed; should BullMQ still count one pending, the job waits for it, and its next
+  // activation (step "merging") finds tickets.csv in place.
+  await waitForChildren(job, token, chunkQueue);
+  const seconds = (Date.now() - (job.data.startedAt ?? Date.now())) / 1000;
+  return { tickets: ARTIFACTS.tickets, rows: stats.kept, chunks: job.data.chunks!, stats, seconds };
 }

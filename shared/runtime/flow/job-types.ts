@@ -17,10 +17,11 @@ import { JobParams } from './param-refs';
  */
 export interface FanOutState {
   /**
-   * which step it has reached: split → chunks → merge (text processing, classification); search → CV
-   * jobs → refit → refit job → done (training)
+   * which step it has reached: split → chunks → merge (text processing, classification); split → merging
+   * as the chunks complete, in the same activation (text processing); search → CV jobs → refit → refit
+   * job → done (training)
    */
-  step?: 'split' | 'merge' | 'search' | 'refit' | 'done';
+  step?: 'split' | 'merge' | 'merging' | 'search' | 'refit' | 'done';
   /** epoch ms when the split step began (the job is re-activated for the merge) */
   startedAt?: number;
   /** child jobs planned so far (chunks; for training, search jobs) */

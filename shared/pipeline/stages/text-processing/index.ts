@@ -38,7 +38,7 @@ export async function runTextProcessing(
     }
     return { plan, chunkStats };
   });
-  const merged = await mergeChunks(ctx, chunkStats);
+  const merged = await mergeChunks(ctx, chunkStats.length, (c) => Promise.resolve(chunkStats[c]!));
   await removeChunkFiles(ctx);
   return {
     tickets: ARTIFACTS.tickets,

@@ -3,7 +3,7 @@ import { noNarrative, ReadStats } from '../../../core/dataset/read-tickets';
 import { BadInputError } from '../../../core/errors';
 import { ARTIFACTS, StageContext, TICKETS_COLUMNS, artifactKey, secondsSince } from '../context';
 import { chunkOutputKey } from './chunk-files';
-import { concatIndexedParts } from '../../../core/io/row-index';
+import { IndexedCsvWriter, appendIndexedPart } from '../../../core/io/row-index';
 import { droppedText } from './process-chunk';
 
 export interface MergeChunksResult {
@@ -24,34 +24,53 @@ export function sumStats(parts: readonly ReadStats[]): ReadStats {
 }
 
 /**
- * Concatenate the chunks' rows in input order under one header into `tickets.csv`, with its row index. Fails as bad input
- * when no chunk kept a ticket: a dataset without a single non-empty narrative.
+ * Concatenate the rows of chunks 0 … `chunks` − 1, in that order, under one header into `tickets.csv`,
+ * with its row index. `ready(c)` resolves with chunk c's counts once its output is in storage: a merge
+ * that awaits running chunks there appends each one as soon as it and those before it are done, so the
+ * copying overlaps the later chunks' work instead of following it; a rejection (a chunk that failed for
+ * good) fails the merge with it, and nothing is put in place. Fails as bad input when no chunk kept a
+ * ticket: a dataset without a single non-empty narrative.
  */
 export async function mergeChunks(
   ctx: StageContext,
-  chunkStats: readonly ReadStats[],
+  chunks: number,
+  ready: (chunk: number) => Promise<ReadStats>,
 ): Promise<MergeChunksResult> {
   const start = performance.now();
-  const stats = sumStats(chunkStats);
-  if (stats.kept === 0) throw noNarrative(stats.file, stats.read);
+  const key = artifactKey(ctx, ARTIFACTS.tickets);
+  const out = await IndexedCsvWriter.open(ctx.store, key, csvRow(TICKETS_COLUMNS)).catch((err: unknown) => {
+    throw storageProblem(ctx, err);
+  });
+  const parts: ReadStats[] = [];
   try {
-    await concatIndexedParts(
-      ctx.store,
-      chunkStats.map((_, c) => chunkOutputKey(ctx, c)),
-      artifactKey(ctx, ARTIFACTS.tickets),
-      csvRow(TICKETS_COLUMNS),
+    for (let c = 0; c < chunks; c++) {
+      parts.push(await ready(c));
       // A cancelled run writes nothing more: abort rather than put tickets.csv in place.
-      () => ctx.signal?.throwIfAborted(),
-    );
-  } catch (err) {
-    // a full or read-only disk (storage.ts) fails at once, with its own message
-    if (err instanceof BadInputError) throw err;
-    throw new Error(`merging text-processing chunks of run ${ctx.runId} failed: ${(err as Error).message}`, {
-      cause: err,
+      ctx.signal?.throwIfAborted();
+      await appendIndexedPart(ctx.store, out, chunkOutputKey(ctx, c)).catch((err: unknown) => {
+        throw storageProblem(ctx, err);
+      });
+    }
+    const stats = sumStats(parts);
+    if (stats.kept === 0) throw noNarrative(stats.file, stats.read);
+    ctx.signal?.throwIfAborted();
+    await out.commit().catch((err: unknown) => {
+      throw storageProblem(ctx, err);
     });
+    ctx.log.info(
+      `read ${stats.read} records from ${stats.file}: kept ${stats.kept}, dropped ${droppedText(stats.dropped)}; merged ${chunks} chunk(s) into ${ARTIFACTS.tickets} in ${secondsSince(start)} s`,
+    );
+    return { stats, seconds: secondsSince(start) };
+  } catch (err) {
+    await out.abort();
+    throw err;
   }
-  ctx.log.info(
-    `read ${stats.read} records from ${stats.file}: kept ${stats.kept}, dropped ${droppedText(stats.dropped)}; merged ${chunkStats.length} chunk(s) into ${ARTIFACTS.tickets} in ${secondsSince(start)} s`,
-  );
-  return { stats, seconds: secondsSince(start) };
+}
+
+function storageProblem(ctx: StageContext, err: unknown): unknown {
+  // a full or read-only disk (storage.ts) fails at once, with its own message
+  if (err instanceof BadInputError) return err;
+  return new Error(`merging text-processing chunks of run ${ctx.runId} failed: ${(err as Error).message}`, {
+    cause: err,
+  });
 }
