@@ -1,4 +1,5 @@
-import { Job, Queue, QueueEvents, UnrecoverableError } from 'bullmq';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import { childFinishedPolled } from './child-finished';
 import { TicketflowConfig } from '../../shared/core/config/config';
 import { BlockMapper, MapOptions } from '../../shared/pipeline/stages/blocks/block-mapper';
 import {
@@ -104,7 +105,7 @@ export function bullmqBlockMapper(opts: {
         else signal.addEventListener('abort', onAbort, { once: true });
       });
       aborted.catch(() => undefined);
-      const pending = queued.map((q) => childFinished<O>(q, events, children));
+      const pending = queued.map((q) => childFinishedPolled<O>(q, events, children));
       // Each is awaited below, some only after the map has failed for another reason.
       for (const p of pending) p.catch(() => undefined);
       const pendingOf = new Map(todo.map(({ i }, q) => [i, pending[q]!]));
@@ -130,18 +131,4 @@ export function bullmqBlockMapper(opts: {
       return outputs as O[];
     },
   };
-}
-
-/** The child's result once it completed; its own failure (for good) when it failed. */
-export async function childFinished<O>(child: Job, events: QueueEvents, queue: Queue): Promise<O> {
-  try {
-    return (await child.waitUntilFinished(events)) as O;
-  } catch (err) {
-    const failed = await queue.getJob(child.id!);
-    const reason = failed?.failedReason || (err as Error).message;
-    const message = `${queue.name} job ${child.id} (${child.name}) failed: ${reason}`;
-    // A child that failed before using its attempts failed as bad input: so does its stage.
-    if (failed && failed.attemptsMade < (failed.opts.attempts ?? 1)) throw new UnrecoverableError(message);
-    throw new Error(message, { cause: err });
-  }
 }

@@ -26,7 +26,7 @@ import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 import { noteSplit, waitForChildren } from './fan-out';
-import { childFinished } from './block-mapper';
+import { childFinished, childFinishedPolled } from './child-finished';
 
 /**
  * Stage 1 as a parent job in two steps. Step "split" scans the dataset for record boundaries (no
@@ -159,23 +159,20 @@ async function streamMerge(
   opts: { chunkQueue: Queue; events: QueueEvents; queued: readonly Job[]; signal?: AbortSignal },
 ): Promise<TextProcessingJobResult> {
   const { chunkQueue, events, queued, signal } = opts;
-  const pending = new Map<number, Promise<unknown>>();
-  for (const child of queued) {
-    const done = childFinished(child, events, chunkQueue);
-    // Each is awaited in chunk order below; a later chunk's failure is seen at once through `failed`.
-    done.catch(() => undefined);
-    pending.set((child.data as ChunkJobData).chunk, done);
-  }
+  const children = new Map<number, Job>(queued.map((child) => [(child.data as ChunkJobData).chunk, child]));
+  // Every running chunk's completion, so that a later chunk's failure is seen at once through `failed`.
   const failed = new Promise<never>((_, reject) => {
-    for (const done of pending.values()) done.catch(reject);
+    for (const child of children.values()) childFinished(child, events, chunkQueue).catch(reject);
     if (!signal) return;
     if (signal.aborted) reject(signal.reason as Error);
     else signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
   });
   failed.catch(() => undefined);
   const { stats } = await mergeChunks(ctx, job.data.chunks!, async (c) => {
-    const done = pending.get(c);
-    if (done) await Promise.race([done, failed]);
+    const child = children.get(c);
+    // Chunks an earlier attempt left are in storage; the one awaited now is also polled, in case its
+    // completion event was missed (child-finished.ts).
+    if (child) await Promise.race([childFinishedPolled(child, events, chunkQueue), failed]);
     return readStats(ctx, c);
   });
   await removeChunkFiles(ctx);
