@@ -5,8 +5,10 @@ import path from 'node:path';
 import { planChunks } from '../../shared/core/dataset/plan-chunks';
 import { withDataset } from '../../shared/core/dataset/open-dataset';
 import { ReadStats } from '../../shared/core/dataset/read-tickets';
-import { rowIndexKey } from '../../shared/core/io/row-index';
-import { ARTIFACTS, StageContext, artifactKey } from '../../shared/pipeline/stages/context';
+import { concatIndexedParts, rowIndexKey } from '../../shared/core/io/row-index';
+import { csvRow } from '../../shared/core/io/csv';
+import { chunkOutputKey } from '../../shared/pipeline/stages/text-processing/chunk-files';
+import { ARTIFACTS, StageContext, TICKETS_COLUMNS, artifactKey } from '../../shared/pipeline/stages/context';
 import { mergeChunks, processChunk, runTextProcessing } from '../../shared/pipeline/stages/text-processing';
 import { SAMPLE_DATASET, stageContext, testConfig } from '../helpers/env';
 
@@ -55,6 +57,12 @@ describe("stage 1's merge, as the chunks complete", () => {
     );
     assert.deepEqual(merged.stats, result.stats);
     assert.deepEqual(await ctx.store.get(artifactKey(ctx, ARTIFACTS.tickets)), expected);
+    // and those of a plain concatenation of the chunks' files under the header
+    const plain = artifactKey(ctx, 'plain.csv');
+    const parts = asked.map((c) => chunkOutputKey(ctx, c));
+    await concatIndexedParts(ctx.store, parts, plain, csvRow(TICKETS_COLUMNS));
+    assert.deepEqual(await ctx.store.get(plain), expected);
+    assert.deepEqual(await ctx.store.get(rowIndexKey(plain)), expectedIndex);
     assert.deepEqual(await ctx.store.get(rowIndexKey(artifactKey(ctx, ARTIFACTS.tickets))), expectedIndex);
   });
 
