@@ -21,6 +21,7 @@ import {
   ChunkStatsFile,
 } from '../../shared/pipeline/stages/text-processing/chunk-files';
 import { planVerified } from '../../shared/core/dataset/verify-dataset';
+import { ArtifactNotFound } from '../../shared/core/store/artifact-store';
 import { ReadStats } from '../../shared/core/dataset/read-tickets';
 import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
@@ -136,11 +137,12 @@ async function merge(ctx: StageContext, job: Job<StageJobData>): Promise<TextPro
 async function readStats(ctx: StageContext, chunk: number): Promise<ReadStats> {
   const key = chunkStatsKey(ctx, chunk);
   const file = await ctx.store.getJson<ChunkStatsFile>(key).catch((err: unknown) => {
+    // The store unreachable (its own message names where) is not a chunk without output: a retry may
+    // find it back.
+    if (!(err instanceof ArtifactNotFound)) throw err;
     throw new Error(
       `text-processing of run ${ctx.runId}: chunk ${chunk} has no output (${key} in ${ctx.store.url})`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   });
   return file.stats;
