@@ -30,15 +30,17 @@ import { noteSplit, waitForChildren } from './fan-out';
 import { childFinished, childFinishedPolled } from './child-finished';
 
 /**
- * Stage 1 as a parent job in two steps. Step "split" scans the dataset for record boundaries (no
- * parsing) and adds one child job per byte range of `chunkSize` records to the chunk queue, then waits for
- * them (BullMQ's WaitingChildrenError pattern); any worker may take a chunk, which reads, validates and
- * tags only its own range. A chunk whose output an earlier generation of the run left in storage is not
- * added again. Step "merge" joins the chunks' rows in input order into `tickets.csv` and sums their counts
- * (from the chunks' files, so reused chunks count too). The split step hashes the file as it scans it and
- * fails when the bytes are not those the run's record names; each chunk checks that the file it reads is
- * still the one verified (verify-dataset.ts). The merge reads only the chunks' output. Runs inline (not sandboxed): it streams the file
- * and awaits Redis, so the event loop stays free to renew the job's lock.
+ * Stage 1 as a parent job. The split scans the dataset for record boundaries (no parsing) and adds one
+ * child job per byte range of `chunkSize` records to the chunk queue; any worker may take a chunk, which
+ * reads, validates and tags only its own range. A chunk whose output an earlier generation of the run left
+ * in storage is not added again. The job then stays active ("merging") and joins the chunks' rows in input
+ * order into `tickets.csv` as they complete, summing their counts (from the chunks' files, so reused chunks
+ * count too). An activation cut short while merging resumes in two steps: it waits for the chunks still
+ * running (BullMQ's WaitingChildrenError pattern), then step "merge" joins them. The split hashes the file
+ * as it scans it and fails when the bytes are not those the run's record names; each chunk checks that the
+ * file it reads is still the one verified (verify-dataset.ts). The merge reads only the chunks' output.
+ * Runs inline (not sandboxed): it streams files and awaits Redis, so the event loop stays free to renew
+ * the job's lock.
  */
 export function textProcessingProcessor(
   config: TicketflowConfig,
