@@ -22,12 +22,14 @@ export const CHILD_POLL_MS = 1000;
  * from "$" when it starts, and again after a read that timed out with no event: a child that finishes in
  * that instant raises no event this process sees (waitUntilFinished checks the state only once, when it
  * begins), and would be awaited forever. The poll sees it finished and settles as childFinished does.
+ * `byEvent` is the child's childFinished when the caller already awaits it (not begun a second time).
  */
 export async function childFinishedPolled<O>(
   child: Job,
   events: QueueEvents,
   queue: Queue,
   everyMs = CHILD_POLL_MS,
+  byEvent: Promise<O> = childFinished<O>(child, events, queue),
 ): Promise<O> {
   let settled = false;
   const polled = (async (): Promise<O> => {
@@ -41,7 +43,7 @@ export async function childFinishedPolled<O>(
     }
   })();
   try {
-    return await Promise.race([childFinished<O>(child, events, queue), polled]);
+    return await Promise.race([byEvent, polled]);
   } finally {
     settled = true;
   }

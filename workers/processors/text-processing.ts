@@ -27,7 +27,7 @@ import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 import { noteSplit, waitForChildren } from './fan-out';
-import { childFinished, childFinishedPolled } from './child-finished';
+import { CHILD_POLL_MS, childFinished, childFinishedPolled } from './child-finished';
 
 /**
  * Stage 1 as a parent job. The split scans the dataset for record boundaries (no parsing) and adds one
@@ -154,7 +154,8 @@ async function readStats(ctx: StageContext, chunk: number): Promise<ReadStats> {
  * The merge while the chunks run: each chunk's rows join tickets.csv as soon as it and every chunk before
  * it are done (chunks an earlier attempt left are there already), so at 1.6M tickets the ~10 s of copying
  * runs alongside the chunks' tagging instead of after it. The job stays active meanwhile (it awaits its
- * children's completion events, as a block stage does), and completes once the merge is in place.
+ * children as a block stage does: their completion events, and the state of the one merged next), and
+ * completes once the merge is in place.
  */
 async function streamMerge(
   ctx: StageContext,
@@ -164,9 +165,11 @@ async function streamMerge(
 ): Promise<TextProcessingJobResult> {
   const { chunkQueue, events, queued, signal } = opts;
   const children = new Map<number, Job>(queued.map((child) => [(child.data as ChunkJobData).chunk, child]));
-  // Every running chunk's completion, so that a later chunk's failure is seen at once through `failed`.
+  // Every running chunk's completion, awaited from the start, so that a later chunk's failure is seen at
+  // once through `failed`.
+  const done = new Map([...children].map(([c, child]) => [c, childFinished(child, events, chunkQueue)]));
   const failed = new Promise<never>((_, reject) => {
-    for (const child of children.values()) childFinished(child, events, chunkQueue).catch(reject);
+    for (const d of done.values()) d.catch(reject);
     if (!signal) return;
     if (signal.aborted) reject(signal.reason as Error);
     else signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
@@ -176,7 +179,10 @@ async function streamMerge(
     const child = children.get(c);
     // Chunks an earlier attempt left are in storage; the one awaited now is also polled, in case its
     // completion event was missed (child-finished.ts).
-    if (child) await Promise.race([childFinishedPolled(child, events, chunkQueue), failed]);
+    if (child) {
+      const finished = childFinishedPolled(child, events, chunkQueue, CHILD_POLL_MS, done.get(c));
+      await Promise.race([finished, failed]);
+    }
     return readStats(ctx, c);
   });
   await removeChunkFiles(ctx);
