@@ -123,8 +123,13 @@ export async function startSampleStack(name: string, opts: StackOptions = {}): P
   };
 }
 
-/** Poll a run until it is final (or `timeoutMs` passes). */
-export async function waitForRun(runs: RunsContext, runId: string, timeoutMs = 120_000): Promise<RunRecord> {
+/** Poll a run, every `pollMs`, until it is final (or `timeoutMs` passes). */
+export async function waitForRun(
+  runs: RunsContext,
+  runId: string,
+  timeoutMs = 120_000,
+  pollMs = 100,
+): Promise<RunRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const record = await readRun(runs, runId);
@@ -133,7 +138,7 @@ export async function waitForRun(runs: RunsContext, runId: string, timeoutMs = 1
       throw new Error(
         `run ${runId} still ${record?.state ?? 'missing'} after ${timeoutMs} ms: ${JSON.stringify(record?.stages.map((s) => [s.stage, s.state, s.rawState]))}`,
       );
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

@@ -51,7 +51,8 @@ describe('a run that fails in stage 1 records the failing chunk’s own error', 
 
   it('when the chunk fails before its parent begins to wait for its children', async () => {
     // The interleaving that happens now and then under load, forced: the stage's chunk queue hands
-    // its parent back only after the bad chunk (picked up by the other workers) has failed for good.
+    // its parent back the batch of chunks that holds the bad one only after that chunk (picked up by the
+    // other workers) has failed for good.
     const file = path.join(dir, 'early.json');
     badDataset(file, 40, [20]);
     const stack = await startStack({ env: { TICKETFLOW_DATA_DIR: dir } });
@@ -60,7 +61,9 @@ describe('a run that fails in stage 1 records the failing chunk’s own error', 
     const chunkQueue = new (class extends Queue {
       override async addBulk(...args: Parameters<Queue['addBulk']>) {
         const added = await super.addBulk(...args);
-        const { runId, generation } = args[0]![0]!.data as { runId: string; generation: number };
+        const batch = args[0]!.map((j) => j.data as { runId: string; generation: number; chunk: number });
+        if (!batch.some((d) => d.chunk === 4)) return added;
+        const { runId, generation } = batch[0]!;
         const id = chunkJobId(runId, 4, generation);
         await waitFor(
           `chunk ${id} failed`,

@@ -1,17 +1,10 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
-import { CHUNK_QUEUE } from '../../shared/pipeline/stages/text-processing/definition';
-import { nodeOptions } from '../../shared/runtime/flow/build-flow';
-import {
-  ChunkJobData,
-  StageJobData,
-  TextProcessingJobResult,
-  chunkJobId,
-} from '../../shared/runtime/flow/job-types';
+import { StageJobData, TextProcessingJobResult } from '../../shared/runtime/flow/job-types';
 import { ARTIFACTS, StageContext, artifactKey } from '../../shared/pipeline/stages/context';
 import {
+  firstChunks,
   mergeChunks,
-  readChunkStats,
   removeChunkFiles,
   sumStats,
 } from '../../shared/pipeline/stages/text-processing';
@@ -21,26 +14,29 @@ import {
   ChunkStatsFile,
 } from '../../shared/pipeline/stages/text-processing/chunk-files';
 import { planVerified } from '../../shared/core/dataset/verify-dataset';
+import { ChunkPlan } from '../../shared/core/dataset/plan-chunks';
 import { ArtifactNotFound } from '../../shared/core/store/artifact-store';
 import { ReadStats } from '../../shared/core/dataset/read-tickets';
 import { openJobDataset } from './dataset-path';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 import { noteSplit, waitForChildren } from './fan-out';
-import { CHILD_POLL_MS, childFinished, childFinishedPolled } from './child-finished';
+import { CHILD_POLL_MS, childFinishedPolled } from './child-finished';
+import { ChunkDispatch } from './chunk-dispatch';
 
 /**
  * Stage 1 as a parent job. The split scans the dataset for record boundaries (no parsing) and adds one
- * child job per byte range of `chunkSize` records to the chunk queue; any worker may take a chunk, which
- * reads, validates and tags only its own range. A chunk whose output an earlier generation of the run left
- * in storage is not added again. The job then stays active ("merging") and joins the chunks' rows in input
- * order into `tickets.csv` as they complete, summing their counts (from the chunks' files, so reused chunks
- * count too). An activation cut short while merging resumes in two steps: it waits for the chunks still
- * running (BullMQ's WaitingChildrenError pattern), then step "merge" joins them. The split hashes the file
- * as it scans it and fails when the bytes are not those the run's record names; each chunk checks that the
- * file it reads is still the one verified (verify-dataset.ts). The merge reads only the chunks' output.
- * Runs inline (not sandboxed): it streams files and awaits Redis, so the event loop stays free to renew
- * the job's lock.
+ * child job per byte range of `chunkSize` records to the chunk queue as soon as the scan has found it; any
+ * worker may take a chunk, which reads, validates and tags only its own range. A chunk whose output an
+ * earlier generation of the run left in storage is not added again. Meanwhile the job joins the chunks'
+ * rows in input order into `tickets.csv` as they complete, summing their counts (from the chunks' files,
+ * so reused chunks count too); once the split has ended its step is "merging". An activation cut short
+ * while merging resumes in two steps: it waits for the chunks still running (BullMQ's
+ * WaitingChildrenError pattern), then step "merge" joins them; one cut short during the split splits
+ * again (chunk job ids are deterministic). The split hashes the file as it scans it and fails when the
+ * bytes are not those the run's record names; each chunk checks that the file it reads is still the one
+ * the split began on (verify-dataset.ts). The merge reads only the chunks' output. Runs inline (not
+ * sandboxed): it streams files and awaits Redis, so the event loop stays free to renew the job's lock.
  */
 export function textProcessingProcessor(
   config: TicketflowConfig,
@@ -61,50 +57,7 @@ export function textProcessingProcessor(
       async (ctx) => {
         if (job.data.step !== 'merge' && job.data.step !== 'merging') {
           await failOnceIfAsked(ctx, 'text-processing');
-          const startedAt = Date.now();
-          const dataset = await openJobDataset(config, job.data.dataset);
-          // The bytes planned are hashed on the way and must be the record's (verify-dataset.ts).
-          const expected = { sha256: job.data.datasetSha256, bytes: job.data.datasetBytes };
-          const { plan, check: datasetCheck } = await planVerified(
-            dataset,
-            expected,
-            ctx.params.chunkSize,
-          ).finally(() => dataset.close());
-          signal?.throwIfAborted();
-          const done = await Promise.all(
-            plan.chunks.map((range, chunk) => readChunkStats(ctx, chunk, range)),
-          );
-          const children = plan.chunks.flatMap((range, chunk) => {
-            if (done[chunk]) return [];
-            const data: ChunkJobData = {
-              runId: job.data.runId,
-              generation: job.data.generation,
-              stage: 'text-processing',
-              chunk,
-              dataset: job.data.dataset,
-              format: plan.format,
-              range,
-              datasetCheck,
-              tags: job.data.tags,
-              params: job.data.params,
-              artifacts: job.data.artifacts,
-            };
-            const id = chunkJobId(job.data.runId, chunk, job.data.generation);
-            const parent = { id: job.id!, queue: job.queueQualifiedName };
-            return [{ name: CHUNK_QUEUE, data, opts: { ...nodeOptions(config, id, true), parent } }];
-          });
-          // The count before the children: a cancel finds the children by it, so none may exist uncounted.
-          await job.updateData({ ...job.data, chunks: plan.chunks.length });
-          // Deterministic chunk job ids make a repeated split step add nothing twice.
-          const queued = children.length > 0 ? await chunkQueue.addBulk(children) : [];
-          await noteSplit(job, 'merging', {
-            plan,
-            added: children.length,
-            startedAt,
-            chunkSize: ctx.params.chunkSize,
-            log: ctx.log,
-          });
-          return streamMerge(ctx, job, token!, { chunkQueue, events: events(), queued, signal });
+          return splitAndMerge(ctx, job, token!, { config, chunkQueue, events: events(), signal });
         }
         if (job.data.step === 'merging') {
           // An activation that was merging as the chunks completed ended before it finished (a crash, a
@@ -126,7 +79,12 @@ async function merge(ctx: StageContext, job: Job<StageJobData>): Promise<TextPro
   const chunksLeft = (await ctx.store.list(chunksPrefix(ctx))).length > 0;
   let stats: ReadStats;
   if (chunksLeft || (await ctx.store.stat(artifactKey(ctx, ARTIFACTS.tickets))) === undefined) {
-    stats = (await mergeChunks(ctx, chunks, (c) => readStats(ctx, c))).stats;
+    stats = (
+      await mergeChunks(
+        ctx,
+        firstChunks(chunks, (c) => readStats(ctx, c)),
+      )
+    ).stats;
     await removeChunkFiles(ctx);
   } else {
     // A retry after a finished merge finds tickets.csv in place and the chunk files already removed.
@@ -151,44 +109,71 @@ async function readStats(ctx: StageContext, chunk: number): Promise<ReadStats> {
 }
 
 /**
- * The merge while the chunks run: each chunk's rows join tickets.csv as soon as it and every chunk before
- * it are done (chunks an earlier attempt left are there already), so at 1.6M tickets the ~10 s of copying
+ * The split and the merge at once. The split scans the dataset (hashing it) and adds each chunk's job as
+ * soon as the scan has found its range (ChunkDispatch); the merge appends each chunk's rows to tickets.csv
+ * as soon as it and every chunk before it are done (chunks an earlier attempt left are there already). So
+ * workers tag the first chunks while the file is still read, and at 1.6M tickets the ~10 s of copying
  * runs alongside the chunks' tagging instead of after it. The job stays active meanwhile (it awaits its
  * children as a block stage does: their completion events, and the state of the one merged next), and
- * completes once the merge is in place.
+ * completes once the merge is in place. A split that fails (bad input part-way, a dataset that changed)
+ * fails the job with its own error; the chunks it had added and that have not started are removed.
  */
-async function streamMerge(
+async function splitAndMerge(
   ctx: StageContext,
   job: Job<StageJobData>,
   token: string,
-  opts: { chunkQueue: Queue; events: QueueEvents; queued: readonly Job[]; signal?: AbortSignal },
+  opts: { config: TicketflowConfig; chunkQueue: Queue; events: QueueEvents; signal?: AbortSignal },
 ): Promise<TextProcessingJobResult> {
-  const { chunkQueue, events, queued, signal } = opts;
-  const children = new Map<number, Job>(queued.map((child) => [(child.data as ChunkJobData).chunk, child]));
-  // Every running chunk's completion, awaited from the start, so that a later chunk's failure is seen at
-  // once through `failed`.
-  const done = new Map([...children].map(([c, child]) => [c, childFinished(child, events, chunkQueue)]));
-  const failed = new Promise<never>((_, reject) => {
-    for (const d of done.values()) d.catch(reject);
-    if (!signal) return;
-    if (signal.aborted) reject(signal.reason as Error);
-    else signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-  });
-  failed.catch(() => undefined);
-  const { stats } = await mergeChunks(ctx, job.data.chunks!, async (c) => {
-    const child = children.get(c);
-    // Chunks an earlier attempt left are in storage; the one awaited now is also polled, in case its
-    // completion event was missed (child-finished.ts).
-    if (child) {
-      const finished = childFinishedPolled(child, events, chunkQueue, CHILD_POLL_MS, done.get(c));
-      await Promise.race([finished, failed]);
+  const { config, chunkQueue, events, signal } = opts;
+  const startedAt = Date.now();
+  // This activation's count of chunks found stored; chunks the job counted before are kept (a cancel
+  // finds the children by the count).
+  await job.updateData({ ...job.data, reusedChunks: 0 });
+  const dispatch = new ChunkDispatch(ctx, job, config, { queue: chunkQueue, events });
+  const onAbort = () => void dispatch.fail(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const merging = mergeChunks(ctx, async (c) => {
+      const source = await Promise.race([dispatch.of(c), dispatch.failed]);
+      if (source === null) return null;
+      // The chunk awaited now is also polled, in case its completion event was missed (child-finished.ts).
+      if (source !== 'stored')
+        await Promise.race([
+          childFinishedPolled(source, events, chunkQueue, CHILD_POLL_MS, dispatch.completion(c)),
+          dispatch.failed,
+        ]);
+      return readStats(ctx, c);
+    });
+    merging.catch(() => undefined);
+    let plan: ChunkPlan;
+    try {
+      const dataset = await openJobDataset(config, job.data.dataset);
+      // The bytes planned are hashed on the way and must be the record's (verify-dataset.ts).
+      const expected = { sha256: job.data.datasetSha256, bytes: job.data.datasetBytes };
+      ({ plan } = await planVerified(dataset, expected, ctx.params.chunkSize, {
+        onChunk: (chunk) => dispatch.found(chunk),
+      }).finally(() => dataset.close()));
+      await dispatch.end(plan.chunks.length);
+    } catch (err) {
+      await dispatch.fail(err);
+      await merging.catch(() => undefined);
+      throw err;
     }
-    return readStats(ctx, c);
-  });
-  await removeChunkFiles(ctx);
-  // Every child has completed; should BullMQ still count one pending, the job waits for it, and its next
-  // activation (step "merging") finds tickets.csv in place.
-  await waitForChildren(job, token, chunkQueue);
-  const seconds = (Date.now() - (job.data.startedAt ?? Date.now())) / 1000;
-  return { tickets: ARTIFACTS.tickets, rows: stats.kept, chunks: job.data.chunks!, stats, seconds };
+    await noteSplit(job, 'merging', {
+      plan,
+      added: dispatch.added,
+      startedAt,
+      chunkSize: ctx.params.chunkSize,
+      log: ctx.log,
+    });
+    const { stats, chunks } = await merging;
+    await removeChunkFiles(ctx);
+    // Every child has completed; should BullMQ still count one pending, the job waits for it, and its next
+    // activation (step "merging") finds tickets.csv in place.
+    await waitForChildren(job, token, chunkQueue);
+    const seconds = (Date.now() - startedAt) / 1000;
+    return { tickets: ARTIFACTS.tickets, rows: stats.kept, chunks, stats, seconds };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }

@@ -37,6 +37,19 @@ export interface PlanOptions {
   maxChunkBytes?: number;
   /** sees every piece of the file, in order, from its first byte to its end (as the scan reads them) */
   onPiece?: (piece: Buffer) => void;
+  /**
+   * sees each chunk, in order, as soon as its range is final, while the scan goes on (the last one once
+   * the scan has ended without error); a throw stops the scan. Bytes after a chunk are not checked yet:
+   * the plan may still fail on them.
+   */
+  onChunk?: (chunk: FoundChunk) => void;
+}
+
+/** A chunk the scan has found (PlanOptions.onChunk). */
+export interface FoundChunk {
+  range: TicketRange;
+  index: number;
+  format: DatasetFormat;
 }
 
 export async function planChunks(
@@ -50,6 +63,7 @@ export async function planChunks(
     const file = ds.path;
     const format = await sniffFormat(ds);
     const timeLimitMs = opts.timeLimitMs ?? PLAN_TIME_LIMIT_MS;
+    const { onChunk } = opts;
     const limits: Limits = {
       file,
       size: ds.size,
@@ -58,11 +72,16 @@ export async function planChunks(
       maxChunkBytes: opts.maxChunkBytes ?? MAX_CHUNK_BYTES,
       timeLimitMs,
       deadline: performance.now() + timeLimitMs,
+      ...(onChunk
+        ? { onChunk: (range: TicketRange, index: number) => onChunk({ range, index, format }) }
+        : {}),
     };
     const stream = tap(readPieces(ds, { highWaterMark: opts.highWaterMark ?? 1 << 20 }), opts.onPiece);
     try {
       const { records, chunks } = await DATASET_FORMATS[format].plan(ds, stream, limits);
       if (records === 0) throw noNarrative(file, 0);
+      if (chunks.length > 0)
+        onChunk?.({ range: chunks[chunks.length - 1]!, index: chunks.length - 1, format });
       return { file, format, records, chunks };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

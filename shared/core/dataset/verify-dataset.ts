@@ -16,7 +16,7 @@ import { BadInputError } from '../errors';
 import { hashFile } from './hash-file';
 import type { DatasetFile } from './open-dataset';
 import { identityChange, sameIdentity, type DatasetIdentity } from './dataset-identity';
-import { planChunks, type ChunkPlan, type PlanOptions } from './plan-chunks';
+import { planChunks, type ChunkPlan, type FoundChunk, type PlanOptions } from './plan-chunks';
 
 export {
   identityChange,
@@ -63,12 +63,19 @@ export function datasetChanged(
  * while they are read. When planning fails on the data (bad input part-way), the file is hashed to the
  * end first, so a changed file is reported as changed rather than by what is wrong with its new bytes.
  * Returns the plan and what the chunk jobs check: the verified bytes and the identity they had.
+ *
+ * `onChunk` sees each chunk as soon as its range is final, with the check the plan returns should it
+ * succeed (the record's bytes, the identity the file had when the scan began): chunk jobs may start on
+ * it while the scan goes on. Should the file then turn out changed, the plan fails, and so does any chunk
+ * that reads it after the change (checkChunkDataset sees another identity and hashes the file).
  */
 export async function planVerified(
   ds: DatasetFile,
   expected: { sha256: string; bytes?: number },
   chunkSize: number,
-  opts: PlanOptions = {},
+  opts: Omit<PlanOptions, 'onChunk'> & {
+    onChunk?: (chunk: FoundChunk & { check: DatasetCheck }) => void;
+  } = {},
 ): Promise<{ plan: ChunkPlan; check: DatasetCheck }> {
   const before = await fileIdentity(ds);
   if (expected.bytes !== undefined && before.size !== expected.bytes) {
@@ -77,9 +84,16 @@ export async function planVerified(
   const hash = createHash('sha256');
   let bytes = 0;
   let plan: ChunkPlan;
+  const { onChunk, ...planOptions } = opts;
+  const provisional: DatasetCheck = {
+    sha256: expected.sha256,
+    bytes: expected.bytes ?? before.size,
+    identity: before,
+  };
   try {
     plan = await planChunks(ds, chunkSize, {
-      ...opts,
+      ...planOptions,
+      ...(onChunk ? { onChunk: (chunk: FoundChunk) => onChunk({ ...chunk, check: provisional }) } : {}),
       onPiece: (piece) => {
         hash.update(piece);
         bytes += piece.length;

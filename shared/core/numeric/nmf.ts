@@ -88,7 +88,7 @@ export function fitNmf(X: CsrMatrix, opts: NmfOptions): NmfResult {
 export function initializeNmf(X: CsrMatrix, opts: NmfOptions): { W: Float64Array; H: Float64Array } {
   const o = resolveOptions(X, opts);
   checkInput(X);
-  const { W, Ht } = initialize(X, transpose(X), o);
+  const { W, Ht } = initialize(X, undefined, o);
   return { W, H: transposeDense(Ht, X.cols, o.k) };
 }
 
@@ -129,10 +129,10 @@ export function transposeDense(A: Float64Array, r: number, c: number): Float64Ar
   return out;
 }
 
-/** _initialize_nmf, returning W (rows × k) and Hᵀ (cols × k), both row-major. */
+/** _initialize_nmf, returning W (rows × k) and Hᵀ (cols × k), both row-major; `Xt`: transpose(X) when the caller has it. */
 function initialize(
   X: CsrMatrix,
-  Xt: CsrMatrix,
+  Xt: CsrMatrix | undefined,
   o: ResolvedNmfOptions,
 ): { W: Float64Array; Ht: Float64Array } {
   const { rows, cols } = X;

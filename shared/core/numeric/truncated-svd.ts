@@ -7,9 +7,9 @@
  * subspace instead gets within randomized_svd's own approximation error of it, deterministically.
  * Signs follow svd_flip(u_based_decision=True): the largest-|·| entry of each left vector is positive.
  */
-import { CsrMatrix, transpose } from './csr';
+import { CsrMatrix } from './csr';
 import { Rng } from './random';
-import { spmm } from './sparse-kernels';
+import { spmm, spmmTransposed } from './sparse-kernels';
 import { symmetricTridiagonalEigen } from './tridiagonal-eigen';
 
 export interface TruncatedSvdOptions {
@@ -82,8 +82,11 @@ export function truncatedSvd(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions
   const maxSteps = Math.min(opts?.maxSteps ?? limit, limit);
   if (maxSteps < k) throw new RangeError(`maxSteps must be >= k (${k}), got ${maxSteps}`);
   const rng = new Rng(opts?.seed ?? 20230125);
-  const Xt = opts?.transposed ?? transpose(X);
-  if (Xt.rows !== n || Xt.cols !== m) throw new RangeError('truncatedSvd: transposed has the wrong shape');
+  // Xᵀu is the gather over a transpose the caller already has, or else the scatter over X's rows: the same
+  // sums in the same order (spmmTransposed), without building a transpose for this alone.
+  const Xt = opts?.transposed;
+  if (Xt !== undefined && (Xt.rows !== n || Xt.cols !== m))
+    throw new RangeError('truncatedSvd: transposed has the wrong shape');
 
   const Us: Float64Array[] = [];
   const Vs: Float64Array[] = [];
@@ -124,7 +127,8 @@ export function truncatedSvd(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions
     Us.push(u);
     steps++;
     // v_{j+1} = Xᵀ u_j − α_j v_j, orthogonalised against all previous v.
-    spmm(Xt, u, 1, work);
+    if (Xt !== undefined) spmm(Xt, u, 1, work);
+    else spmmTransposed(X, u, 1, work);
     let w: Float64Array = Float64Array.from(work);
     const vj = Vs[j]!;
     for (let i = 0; i < n; i++) w[i]! -= a * vj[i]!;

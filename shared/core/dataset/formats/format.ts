@@ -70,6 +70,8 @@ export interface Limits {
   timeLimitMs: number;
   /** performance.now() by which the scan must end */
   deadline: number;
+  /** sees each chunk once no record will join it: when the next one opens (planChunks hands over the last) */
+  onChunk?: (range: TicketRange, index: number) => void;
 }
 
 /** What a format's planner returns: the chunks of whole records and how many records it found. */

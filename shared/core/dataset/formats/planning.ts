@@ -28,6 +28,7 @@ export function addRecord(
 ): void {
   const open = chunks[chunks.length - 1];
   if (open === undefined || state.inChunk >= limits.chunkSize || el.end - open.start > limits.maxChunkBytes) {
+    if (open !== undefined) limits.onChunk?.(open, chunks.length - 1);
     chunks.push({
       start: el.offset,
       end: el.end,

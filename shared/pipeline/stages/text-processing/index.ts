@@ -3,11 +3,11 @@ import { planChunks } from '../../../core/dataset/plan-chunks';
 import { DatasetFile, withDataset } from '../../../core/dataset/open-dataset';
 import { ARTIFACTS, RunArtifacts, StageContext, secondsSince } from '../context';
 import { processChunk } from './process-chunk';
-import { mergeChunks } from './merge-chunks';
+import { firstChunks, mergeChunks } from './merge-chunks';
 import { chunksPrefix } from './chunk-files';
 
 export { processChunk } from './process-chunk';
-export { mergeChunks, sumStats } from './merge-chunks';
+export { firstChunks, mergeChunks, sumStats } from './merge-chunks';
 export { categoryOf, readChunkStats } from './chunk-files';
 
 /** What the text-processing stage returns (and stores as its job's return value). */
@@ -38,7 +38,10 @@ export async function runTextProcessing(
     }
     return { plan, chunkStats };
   });
-  const merged = await mergeChunks(ctx, chunkStats.length, (c) => Promise.resolve(chunkStats[c]!));
+  const merged = await mergeChunks(
+    ctx,
+    firstChunks(chunkStats.length, (c) => Promise.resolve(chunkStats[c]!)),
+  );
   await removeChunkFiles(ctx);
   return {
     tickets: ARTIFACTS.tickets,

@@ -7,8 +7,18 @@ import { IndexedCsvWriter, appendIndexedPart } from '../../../core/io/row-index'
 import { droppedText } from './process-chunk';
 
 export interface MergeChunksResult {
+  /** chunks merged */
+  chunks: number;
   stats: ReadStats;
   seconds: number;
+}
+
+/** `ready` for mergeChunks over `chunks` chunks whose counts `counts(c)` gives. */
+export function firstChunks(
+  chunks: number,
+  counts: (chunk: number) => Promise<ReadStats>,
+): (chunk: number) => Promise<ReadStats | null> {
+  return (c) => (c < chunks ? counts(c) : Promise.resolve(null));
 }
 
 /** The whole file's counts from its chunks' counts. */
@@ -24,17 +34,17 @@ export function sumStats(parts: readonly ReadStats[]): ReadStats {
 }
 
 /**
- * Concatenate the rows of chunks 0 … `chunks` − 1, in that order, under one header into `tickets.csv`,
- * with its row index. `ready(c)` resolves with chunk c's counts once its output is in storage: a merge
- * that awaits running chunks there appends each one as soon as it and those before it are done, so the
- * copying overlaps the later chunks' work instead of following it; a rejection (a chunk that failed for
+ * Concatenate the rows of chunks 0, 1, … in that order, under one header into `tickets.csv`, with its row
+ * index. `ready(c)` resolves with chunk c's counts once its output is in storage, or with null when there
+ * is no chunk c (the chunks end before it): a merge that awaits running chunks there appends each one as
+ * soon as it and those before it are done, so the copying overlaps the later chunks' work instead of
+ * following it (even before the split has found the later chunks); a rejection (a chunk that failed for
  * good) fails the merge with it, and nothing is put in place. Fails as bad input when no chunk kept a
  * ticket: a dataset without a single non-empty narrative.
  */
 export async function mergeChunks(
   ctx: StageContext,
-  chunks: number,
-  ready: (chunk: number) => Promise<ReadStats>,
+  ready: (chunk: number) => Promise<ReadStats | null>,
 ): Promise<MergeChunksResult> {
   const start = performance.now();
   const key = artifactKey(ctx, ARTIFACTS.tickets);
@@ -43,14 +53,17 @@ export async function mergeChunks(
   });
   const parts: ReadStats[] = [];
   try {
-    for (let c = 0; c < chunks; c++) {
-      parts.push(await ready(c));
+    for (let c = 0; ; c++) {
+      const counts = await ready(c);
+      if (counts === null) break;
+      parts.push(counts);
       // A cancelled run writes nothing more: abort rather than put tickets.csv in place.
       ctx.signal?.throwIfAborted();
       await appendIndexedPart(ctx.store, out, chunkOutputKey(ctx, c)).catch((err: unknown) => {
         throw storageProblem(ctx, err);
       });
     }
+    if (parts.length === 0) throw new Error(`text-processing of run ${ctx.runId}: no chunk to merge`);
     const stats = sumStats(parts);
     if (stats.kept === 0) throw noNarrative(stats.file, stats.read);
     ctx.signal?.throwIfAborted();
@@ -58,9 +71,9 @@ export async function mergeChunks(
       throw storageProblem(ctx, err);
     });
     ctx.log.info(
-      `read ${stats.read} records from ${stats.file}: kept ${stats.kept}, dropped ${droppedText(stats.dropped)}; merged ${chunks} chunk(s) into ${ARTIFACTS.tickets} in ${secondsSince(start)} s`,
+      `read ${stats.read} records from ${stats.file}: kept ${stats.kept}, dropped ${droppedText(stats.dropped)}; merged ${parts.length} chunk(s) into ${ARTIFACTS.tickets} in ${secondsSince(start)} s`,
     );
-    return { stats, seconds: secondsSince(start) };
+    return { chunks: parts.length, stats, seconds: secondsSince(start) };
   } catch (err) {
     await out.abort();
     throw err;
