@@ -153,6 +153,17 @@ describe('budgets', () => {
       return out;
     };
     assert.deepEqual(await read(byBytes), await read(byRecords));
+    // A large file's chunks grow past chunkSize records, each to at least 1/maxChunks of its bytes
+    // (MAX_CHUNKS by default: ~0.05 % of this file, so chunkSize decides above).
+    const fewer = await planChunks(file, 1, { maxChunks: 2 });
+    assert.equal(fewer.chunks.length, 2, `${fewer.chunks.length} chunks`);
+    assert.ok(fewer.chunks[0]!.end - fewer.chunks[0]!.start >= size / 2, 'the first holds half the bytes');
+    assert.deepEqual(await read(fewer), await read(byRecords));
+    assert.equal((await planChunks(file, 1, { maxChunks: 1 })).chunks.length, 1);
+    await assert.rejects(
+      planChunks(file, 1, { maxChunks: 0 }),
+      /maxChunks must be a whole number ≥ 1, got 0/,
+    );
     // a range from job data beyond the budgets or the file is refused before reading
     await badInput(
       readAll(file, { format: 'json', range: { start: 1, end: 1 + MAX_CHUNK_BYTES + 1, firstRecord: 0 } }),

@@ -105,7 +105,7 @@ describe('run logs: JSON process log, job logs, GET /runs/:id/logs', () => {
     };
     const text = await rows('text-processing', stageJobId(runId, 'text-processing'));
     assert.match(text, /attempt 1 of 4 started/);
-    assert.match(text, /1200 records in .*4 chunk\(s\) of up to 300/);
+    assert.match(text, /1200 records in .*4 chunk\(s\) of 300 records or 1\/256 of the file/);
     assert.match(text, /read 1200 records .*kept \d+, dropped \d+ \(emptyNarrative \d+\)/);
     assert.match(text, /completed in [\d.]+ s/);
     for (let c = 0; c < 4; c++) {

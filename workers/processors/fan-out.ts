@@ -1,5 +1,6 @@
 import { ErrorCode, Job, Queue, UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { ChunkPlan } from '../../shared/core/dataset/plan-chunks';
+import { MAX_CHUNKS } from '../../shared/core/dataset/limits';
 import { FanOutState } from '../../shared/runtime/flow/job-types';
 import { Logger } from '../../shared/core/logger';
 
@@ -38,7 +39,7 @@ export async function noteSplit<D extends FanOutState>(
   const reusedChunks = plan.chunks.length - added;
   const splitSeconds = (Date.now() - startedAt) / 1000;
   log.info(
-    `${plan.records} records in ${plan.file}: ${plan.chunks.length} chunk(s) of up to ${chunkSize}` +
+    `${plan.records} records in ${plan.file}: ${plan.chunks.length} chunk(s) of ${chunkSize} records or 1/${MAX_CHUNKS} of the file, whichever is more` +
       `${reusedChunks > 0 ? `, ${reusedChunks} already done by an earlier attempt` : ''} (${splitSeconds} s)`,
   );
   await job.updateData({

@@ -34,7 +34,10 @@ export interface PipelineParams {
    * In (0, 1]. @defaultValue 0.98 (`labels: "category"`: CATEGORY_DEFAULTS.targetPrecision)
    */
   targetPrecision: number;
-  /** Tickets per text-processing chunk job. @defaultValue 2000 */
+  /**
+   * Tickets per text-processing chunk job; more in a file larger than MAX_CHUNKS such chunks (each chunk
+   * then holds 1/MAX_CHUNKS of the file's bytes). @defaultValue 2000
+   */
   chunkSize: number;
   /**
    * Tickets per block of the later stages' block jobs: fixed blocks of `tickets.csv` rows, reduced in block

@@ -12,7 +12,7 @@
  * closed, and its closing quote followed by a comma or a line end.
  */
 import { badInput, BadInputError } from '../errors';
-import { MAX_CHUNK_BYTES, MAX_RECORD_BYTES, PLAN_TIME_LIMIT_MS } from './limits';
+import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_RECORD_BYTES, PLAN_TIME_LIMIT_MS } from './limits';
 import { readPieces, withDataset, type DatasetFile } from './open-dataset';
 import { noNarrative } from './ticket-record';
 import type { Limits, TicketRange } from './formats/format';
@@ -35,6 +35,8 @@ export interface PlanOptions {
   maxRecordBytes?: number;
   /** default MAX_CHUNK_BYTES */
   maxChunkBytes?: number;
+  /** default MAX_CHUNKS: each chunk holds at least 1/maxChunks of the file's bytes */
+  maxChunks?: number;
   /** sees every piece of the file, in order, from its first byte to its end (as the scan reads them) */
   onPiece?: (piece: Buffer) => void;
   /**
@@ -59,6 +61,9 @@ export async function planChunks(
 ): Promise<ChunkPlan> {
   if (!Number.isInteger(chunkSize) || chunkSize < 1)
     throw new RangeError(`chunkSize must be a whole number ≥ 1, got ${chunkSize}`);
+  const maxChunks = opts.maxChunks ?? MAX_CHUNKS;
+  if (!Number.isInteger(maxChunks) || maxChunks < 1)
+    throw new RangeError(`maxChunks must be a whole number ≥ 1, got ${maxChunks}`);
   return withDataset(source, async (ds) => {
     const file = ds.path;
     const format = await sniffFormat(ds);
@@ -68,6 +73,7 @@ export async function planChunks(
       file,
       size: ds.size,
       chunkSize,
+      minChunkBytes: Math.ceil(ds.size / maxChunks),
       maxRecordBytes: opts.maxRecordBytes ?? MAX_RECORD_BYTES,
       maxChunkBytes: opts.maxChunkBytes ?? MAX_CHUNK_BYTES,
       timeLimitMs,

@@ -65,6 +65,8 @@ export interface Limits {
   file: string;
   size: number;
   chunkSize: number;
+  /** bytes a chunk holds at least before `chunkSize` records close it (the file's size / MAX_CHUNKS) */
+  minChunkBytes: number;
   maxRecordBytes: number;
   maxChunkBytes: number;
   timeLimitMs: number;

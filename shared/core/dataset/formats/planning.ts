@@ -19,7 +19,10 @@ export function notUtf8(where: InputLocation, at: number, cut = false): BadInput
   );
 }
 
-/** Appends `el` to the open chunk, or opens a new one when that is full in records or bytes. */
+/**
+ * Appends `el` to the open chunk, or opens a new one when that is full: `chunkSize` records and at least
+ * `minChunkBytes`, or `el` would take it past `maxChunkBytes`.
+ */
 export function addRecord(
   chunks: TicketRange[],
   state: { inChunk: number },
@@ -27,7 +30,11 @@ export function addRecord(
   el: { offset: number; end: number; index: number; headerEnd?: number },
 ): void {
   const open = chunks[chunks.length - 1];
-  if (open === undefined || state.inChunk >= limits.chunkSize || el.end - open.start > limits.maxChunkBytes) {
+  if (
+    open === undefined ||
+    (state.inChunk >= limits.chunkSize && open.end - open.start >= limits.minChunkBytes) ||
+    el.end - open.start > limits.maxChunkBytes
+  ) {
     if (open !== undefined) limits.onChunk?.(open, chunks.length - 1);
     chunks.push({
       start: el.offset,
