@@ -24,8 +24,8 @@ export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
 /**
  * Chunks a large file is cut into at most (about): a chunk also holds at least 1/MAX_CHUNKS of the file's
  * bytes, so past MAX_CHUNKS × `chunkSize` records it grows beyond `chunkSize` records. Each chunk job has
- * costs of its own (its hand-off, its files, its part of the merge): ~30 ms a chunk at 1.6M tickets on the
- * reference machine, where 2,000-record chunks (797) took stage 1 57 s and 6,000-record ones (266) 48 s.
+ * costs of its own (its hand-off, its files, its part of the merge): ~20 ms of CPU a chunk at 1.6M tickets
+ * on the reference machine, where 2,000-record chunks (797) took stage 1 54–60 s and 256 chunks 48–52 s.
  * 256 still gives each of 24 worker slots (a dozen 2-core machines) ~10 chunks to balance.
  */
 export const MAX_CHUNKS = 256;
