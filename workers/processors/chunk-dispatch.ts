@@ -18,13 +18,15 @@ export type ChunkSource = Job | 'stored';
  * output an earlier generation left in storage not at all. The job's `chunks` is raised before each batch
  * is added: a cancel finds the children by it, so none may exist uncounted. The merge asks `of(c)` for
  * each chunk in turn; `failed` rejects with the first child that fails for good, a failed addition, or
- * the split's own failure (`fail`).
+ * the split's own failure (`stop`).
  */
 export class ChunkDispatch {
   private readonly pending: (FoundChunk & { check: DatasetCheck })[] = [];
   private readonly sources = new Map<number, ChunkSource>();
   private readonly finished = new Map<number, Promise<unknown>>();
   private total: number | undefined;
+  /** chunks this split found stored */
+  private reused = 0;
   private adding: Promise<void> | null = null;
   private wake: () => void = () => undefined;
   private changed = this.nextChange();
@@ -63,12 +65,18 @@ export class ChunkDispatch {
     this.notify();
   }
 
-  /** The split failed: the merge stops with `err`, and children not yet started are removed. */
-  async fail(err: unknown): Promise<void> {
+  /** The merge stops with `err` (the split failed, or the run was cancelled); nothing more is added. */
+  async stop(err: unknown): Promise<void> {
     this.rejectFailed(err);
     while (this.adding !== null) await this.adding.catch(() => undefined);
-    // A running child ends on its own (its output is that of its range, whatever the split found later);
-    // one not yet started would only spend a worker's time on a run that has failed.
+  }
+
+  /**
+   * After a failed split, removes the children not yet started: they would only spend a worker's time on
+   * a run that has failed. A running child ends on its own (its output is that of its range, whatever the
+   * split found later). Not for a cancelled run, whose queued jobs the cancel removes itself.
+   */
+  async removeQueued(): Promise<void> {
     for (const source of this.sources.values()) {
       if (source === 'stored') continue;
       const state = await source.getState().catch(() => 'unknown');
@@ -82,7 +90,10 @@ export class ChunkDispatch {
     return this.finished.size;
   }
 
-  /** Chunk c's job or `stored`, once the split has found it; null when the split ended before it. */
+  /**
+   * Chunk c's job or `stored`, once the split has found it; null when the split ended before it. Rejects
+   * as `failed` does while it waits.
+   */
   async of(c: number): Promise<ChunkSource | null> {
     for (;;) {
       const source = this.sources.get(c);
@@ -144,8 +155,8 @@ export class ChunkDispatch {
     ctx.signal?.throwIfAborted();
     // Never lowered: an earlier activation of this split may have added more before it was cut short.
     const counted = Math.max(job.data.chunks ?? 0, batch[batch.length - 1]!.index + 1);
-    const reused = (job.data.reusedChunks ?? 0) + batch.length - todo.length;
-    await job.updateData({ ...job.data, chunks: counted, reusedChunks: reused });
+    this.reused += batch.length - todo.length;
+    await job.updateData({ ...job.data, chunks: counted, reusedChunks: this.reused });
     // Deterministic chunk job ids make a repeated split add nothing twice.
     const queued = children.length > 0 ? await this.children.queue.addBulk(children) : [];
     for (const [i, c] of batch.entries()) if (stored[i] !== null) this.sources.set(c.index, 'stored');

@@ -126,15 +126,12 @@ async function splitAndMerge(
 ): Promise<TextProcessingJobResult> {
   const { config, chunkQueue, events, signal } = opts;
   const startedAt = Date.now();
-  // This activation's count of chunks found stored; chunks the job counted before are kept (a cancel
-  // finds the children by the count).
-  await job.updateData({ ...job.data, reusedChunks: 0 });
   const dispatch = new ChunkDispatch(ctx, job, config, { queue: chunkQueue, events });
-  const onAbort = () => void dispatch.fail(signal!.reason);
+  const onAbort = () => void dispatch.stop(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const merging = mergeChunks(ctx, async (c) => {
-      const source = await Promise.race([dispatch.of(c), dispatch.failed]);
+      const source = await dispatch.of(c);
       if (source === null) return null;
       // The chunk awaited now is also polled, in case its completion event was missed (child-finished.ts).
       if (source !== 'stored')
@@ -155,7 +152,9 @@ async function splitAndMerge(
       }).finally(() => dataset.close()));
       await dispatch.end(plan.chunks.length);
     } catch (err) {
-      await dispatch.fail(err);
+      await dispatch.stop(err);
+      // A cancelled run's queued jobs are the cancel's to remove.
+      if (!signal?.aborted) await dispatch.removeQueued();
       await merging.catch(() => undefined);
       throw err;
     }
