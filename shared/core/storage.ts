@@ -39,7 +39,8 @@ export function runKey(runId: string, name: string): string {
   return runPrefix(runId) + name;
 }
 
-function tempNameFor(file: string): string {
+/** A temporary name beside `file`: `.<name>.<pid>.<8 hex digits>.tmp` (removeAbandonedWrites finds it). */
+export function tempNameFor(file: string): string {
   return path.join(
     path.dirname(file),
     `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
@@ -70,7 +71,7 @@ export function storageFailure(err: unknown, file: string): unknown {
 }
 
 /** Makes the file's folder; returns the first folder it had to create (undefined: all were there). */
-async function mkdirFor(file: string): Promise<string | undefined> {
+export async function mkdirFor(file: string): Promise<string | undefined> {
   const dir = path.dirname(file);
   try {
     return await fsp.mkdir(dir, { recursive: true });

@@ -6,6 +6,7 @@ import { PipelineParams } from '../../shared/core/config/pipeline-params';
 import { argmaxRows, fitNmf } from '../../shared/core/numeric/nmf';
 import { fitTfidfVectorizer } from '../../shared/core/numeric/vectorizer';
 import { runDir } from '../../shared/core/storage';
+import { FileStore } from '../../shared/core/store/file-store';
 import { BlockMapper, MapOptions, localBlockMapper } from '../../shared/pipeline/stages/blocks/block-mapper';
 import { BlockTaskDef } from '../../shared/pipeline/stages/blocks/block-task';
 import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
@@ -199,13 +200,15 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     const whole = counting(clean);
     await runFeatureExtraction({ ...clean, blocks: whole.blocks }, opts);
     const reference = await readRun(clean);
-    // 29 map calls: document frequencies, TF-IDF, 11 SVD rounds, the projection, 14 NMF iterations, topics.
-    assert.equal(whole.counts.calls, 29);
+    // 30 map calls: document frequencies, TF-IDF, 11 SVD rounds, the projection, 14 NMF iterations, topics,
+    // the rows of tickets_topics.csv.
+    assert.equal(whole.counts.calls, 30);
     for (const [failAt, where] of [
       [12, 'in the SVD'],
       [14, 'at the first NMF iteration'],
       [20, 'among the NMF iterations'],
       [28, 'at the topics, NMF done'],
+      [29, 'at the rows of tickets_topics.csv, topics done'],
     ] as const) {
       const failed = fresh(`resume-${failAt}`);
       const first = counting(failed, failAt);
@@ -225,9 +228,9 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
           `failed ${where}: ${name} differs`,
         );
       assert.deepEqual(
-        [...after.bytes.keys()].filter((f) => f.startsWith('blocks')),
+        [...after.bytes.keys()].filter((f) => f.startsWith('blocks') || f.startsWith('.')),
         [],
-        'neither try leaves its folder',
+        'neither try leaves its folder or an upload',
       );
     }
     // A retry running other code (a deploy between the tries) reuses nothing of the failed try, and the
@@ -277,6 +280,48 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
           `${name} differs with ${maxJobsPerRound} job(s) a round`,
         );
     }
+  });
+
+  it('tickets_topics.csv written in place by its blocks: the bytes of appending them in one process', async () => {
+    const placed = await stage2(tickets, 'in-place', { blockSize: 300 }, overBlocks);
+    // The same store without writes in place, as on S3: the stage appends the blocks' rows itself.
+    const ctx = ctxFor('appended', { blockSize: 300 });
+    const store = new FileStore(config.storageDir);
+    Object.defineProperty(store, 'placed', { value: undefined });
+    fs.mkdirSync(runDir(config.storageDir, ctx.runId), { recursive: true });
+    fs.copyFileSync(tickets, artifact(ctx, ARTIFACTS.tickets));
+    await runFeatureExtraction({ ...ctx, store }, overBlocks);
+    const appended = await readRun(ctx);
+    for (const name of ['topics.json', 'tickets_topics.csv', 'tickets_topics.csv.idx'])
+      assert.ok(placed.bytes.get(name)!.equals(appended.bytes.get(name)!), `${name} differs`);
+  });
+
+  it('a block that fails writing its rows fails the stage and leaves no tickets_topics.csv, whole or part', async () => {
+    const ctx = ctxFor('rows-fail', { blockSize: 300 });
+    const local = localBlockMapper(ctx);
+    const failing: BlockMapper = {
+      map: <I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], o?: MapOptions<O>) =>
+        local.map(
+          {
+            ...task,
+            run: (c, input) =>
+              task.name === 'fe.topic-rows' && (input as { block: { index: number } }).block.index === 2
+                ? Promise.reject(new Error('injected: block 2 cannot write'))
+                : task.run(c, input),
+          },
+          inputs,
+          o,
+        ),
+    };
+    fs.mkdirSync(runDir(config.storageDir, ctx.runId), { recursive: true });
+    fs.copyFileSync(tickets, artifact(ctx, ARTIFACTS.tickets));
+    await assert.rejects(runFeatureExtraction({ ...ctx, blocks: failing }, overBlocks), /injected: block 2/);
+    const left = fs.readdirSync(runDir(config.storageDir, ctx.runId));
+    assert.deepEqual(
+      left.filter((f) => f.includes('tickets_topics')),
+      [],
+      'neither the file, its index nor an upload',
+    );
   });
 
   it('a cancelled run stops between rounds and puts neither topics.json nor tickets_topics.csv in place', async () => {

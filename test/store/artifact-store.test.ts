@@ -63,6 +63,21 @@ function contract(name: string, open: () => Promise<ArtifactStore>, done: () => 
       assert.equal((await bytesOf(await store.openRead('data/range.txt', { start: 4, end: 3 }))).length, 0);
     });
 
+    it('gets a byte range in one buffer; one past the end is an error, a missing object ArtifactNotFound', async () => {
+      await store.put('data/get-range.txt', '0123456789abcdef');
+      assert.equal((await store.getRange('data/get-range.txt', { start: 3, end: 7 })).toString(), '34567');
+      assert.equal(
+        (await store.getRange('data/get-range.txt', { start: 0, end: 15 })).toString(),
+        '0123456789abcdef',
+      );
+      assert.equal((await store.getRange('data/get-range.txt', { start: 4, end: 3 })).length, 0);
+      await assert.rejects(
+        store.getRange('data/get-range.txt', { start: 10, end: 16 }),
+        /bytes 10–16 asked, 6 read/,
+      );
+      await assert.rejects(store.getRange('data/none.txt', { start: 0, end: 1 }), ArtifactNotFound);
+    });
+
     it('streams a large object through a writer that shows nothing until commit (multipart on S3)', async () => {
       const block = randomBytes(1 << 20);
       const writer = await store.openWriter('runs/r2/big.bin');
@@ -168,6 +183,56 @@ describe('file store', () => {
         (await store.list('runs/')).map((e) => e.key),
         ['runs/r/a.json'],
       );
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('file store: writes in place (placed)', () => {
+  it('pieces written at their offsets by two stores on one folder, visible only once completed', async () => {
+    const root = tempDir('file-store-placed');
+    try {
+      const a = new FileStore(root);
+      const b = new FileStore(root);
+      const whole = randomBytes(3 * 65536 + 17);
+      const upload = await a.placed.start('runs/r/t.csv', whole.length);
+      assert.deepEqual(await a.list('runs/'), [], 'nothing is visible before completion');
+      // Out of order and from another store object, as another process would.
+      await b.placed.write('runs/r/t.csv', upload, 65536, whole.subarray(65536));
+      await a.placed.write('runs/r/t.csv', upload, 0, whole.subarray(0, 65536));
+      await assert.rejects(a.get('runs/r/t.csv'), ArtifactNotFound);
+      await a.placed.complete('runs/r/t.csv', upload);
+      assert.equal(sha(await a.get('runs/r/t.csv')), sha(whole));
+      assert.deepEqual(fs.readdirSync(`${root}/runs/r`), ['t.csv'], 'no temporary file is left');
+      await assert.rejects(
+        a.placed.write('runs/r/t.csv', upload, 0, whole.subarray(0, 1)),
+        /is gone/,
+        'a completed upload is not written again',
+      );
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a write past the size and an upload name that is not one; abort leaves nothing', async () => {
+    const root = tempDir('file-store-placed-bad');
+    try {
+      const store = new FileStore(root);
+      const upload = await store.placed.start('runs/r/t.csv', 10);
+      await assert.rejects(
+        store.placed.write('runs/r/t.csv', upload, 8, Buffer.from('abc')),
+        /outside its 10 bytes/,
+      );
+      assert.equal(fs.statSync(`${root}/runs/r/${upload}`).size, 10, 'the refused write wrote nothing');
+      for (const bad of ['../../etc/passwd', 't.csv', '.other.csv.1.0badc0de.tmp', `${upload}/x`])
+        await assert.rejects(
+          store.placed.write('runs/r/t.csv', bad, 0, Buffer.from('a')),
+          /is not the name of an upload/,
+        );
+      await store.placed.abort('runs/r/t.csv', upload);
+      await store.placed.abort('runs/r/t.csv', upload);
+      assert.deepEqual(fs.readdirSync(`${root}/runs/r`), []);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

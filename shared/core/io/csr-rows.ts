@@ -33,7 +33,10 @@ export async function readCsrLayout(store: ArtifactStore, key: string): Promise<
   let head = Buffer.alloc(0);
   let nl = -1;
   while (nl < 0 && head.length < stat.size) {
-    const more = await readRange(store, key, head.length, Math.min(stat.size, head.length + 4096));
+    const more = await store.getRange(key, {
+      start: head.length,
+      end: Math.min(stat.size, head.length + 4096) - 1,
+    });
     head = Buffer.concat([head, more]);
     nl = head.indexOf(10);
     if (head.length >= 1 << 20) break;
@@ -273,12 +276,4 @@ async function streamSection(
   }
   if (got !== length) throw new Error(`${key} is truncated: rerun transform-split`);
   if (fill > 0) use(buf.subarray(0, fill), element);
-}
-
-async function readRange(store: ArtifactStore, key: string, start: number, end: number): Promise<Buffer> {
-  if (end <= start) return Buffer.alloc(0);
-  const parts: Buffer[] = [];
-  for await (const chunk of (await store.openRead(key, { start, end: end - 1 })) as AsyncIterable<Buffer>)
-    parts.push(chunk);
-  return Buffer.concat(parts);
 }

@@ -29,6 +29,11 @@ export interface ArtifactStore {
    * `bytes=start-end`); ArtifactNotFound when there is none.
    */
   openRead(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Bytes `range.start` to `range.end` (inclusive) in one buffer; ArtifactNotFound when there is no
+   * object, an error when it ends before `range.end`. An empty range (end before start) is no bytes.
+   */
+  getRange(key: string, range: ByteRange): Promise<Buffer>;
   /** An object written piece by piece, visible only once committed. */
   openWriter(key: string): Promise<ArtifactWriter>;
   /** Every object whose key starts with `prefix`, sorted by key (temporary objects excluded). */
@@ -59,6 +64,8 @@ export interface ArtifactStore {
 
   /** The object's path on this machine, where objects are files (a reader may hand it to a thread). */
   localPath?(key: string): string;
+  /** Writes by several processes into one object at once, where the backend can (PlacedWrites). */
+  readonly placed?: PlacedWrites;
   /** Appends to an object in place (not atomic: for logs only), where the backend can. */
   append?(key: string, data: string | Uint8Array): Promise<void>;
   /**
@@ -67,6 +74,24 @@ export interface ArtifactStore {
    */
   cutShortRemovals?(parent: string): Promise<string[]>;
   finishRemovals?(prefix: string): Promise<void>;
+}
+
+/**
+ * An object of a size known in advance whose pieces several processes write at once, each at its own
+ * byte offset, and that becomes visible only when completed, whole: `start` returns the upload's name,
+ * which any process of the deployment passes to `write`. A file in a shared folder can do this; an object
+ * store cannot (S3's multipart parts have a minimum size and no offsets), and its callers write in one
+ * process instead.
+ */
+export interface PlacedWrites {
+  /** Begins an object of `size` bytes under `key`, invisible until completed; returns the upload's name. */
+  start(key: string, size: number): Promise<string>;
+  /** Writes `data` at byte `offset` of the upload; fails, writing nothing, past the upload's size. */
+  write(key: string, upload: string, offset: number, data: Uint8Array): Promise<void>;
+  /** Makes the object visible, whole (bytes no write reached are zeros). */
+  complete(key: string, upload: string): Promise<void>;
+  /** Drops the upload; nothing becomes visible. No error when it is gone. */
+  abort(key: string, upload: string): Promise<void>;
 }
 
 export interface ByteRange {
@@ -127,4 +152,11 @@ export function checkKey(key: string, what: 'key' | 'prefix' = 'key'): string {
 /** JSON as every artifact store writes it. */
 export function jsonBytes(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
+}
+
+/** The error of a ranged read of an object that ends before the range does. */
+export function shortRange(where: string, range: ByteRange, got: number): Error {
+  return new Error(
+    `${where}: bytes ${range.start}–${range.end} asked, ${got} read: it is shorter than its reader expects; rerun the stage that wrote it`,
+  );
 }

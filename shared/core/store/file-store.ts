@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
-import { openAtomicWriter, storageFailure, writeFileAtomic } from '../storage';
+import { mkdirFor, openAtomicWriter, storageFailure, tempNameFor, writeFileAtomic } from '../storage';
 import { logLost } from '../logger';
 import {
   ArtifactEntry,
@@ -12,8 +12,10 @@ import {
   ArtifactStore,
   ArtifactWriter,
   ByteRange,
+  PlacedWrites,
   checkKey,
   jsonBytes,
+  shortRange,
 } from './artifact-store';
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
@@ -107,8 +109,96 @@ export class FileStore implements ArtifactStore {
     return handle.createReadStream({ highWaterMark: READ_PIECE_BYTES, start: range?.start, end: range?.end });
   }
 
+  /** Read straight into one buffer: no stream's pieces to gather and copy again. */
+  async getRange(key: string, range: ByteRange): Promise<Buffer> {
+    const length = Math.max(0, range.end - range.start + 1);
+    const handle = await fsp.open(this.pathOf(key), 'r').catch((err: unknown) => {
+      throw isMissing(err) ? new ArtifactNotFound(this.url, key) : err;
+    });
+    try {
+      const out = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await handle.read(out, got, length - got, range.start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < length) throw shortRange(this.locate(key), range, got);
+      return out;
+    } finally {
+      await handle.close();
+    }
+  }
+
   async openWriter(key: string): Promise<ArtifactWriter> {
     return openAtomicWriter(this.pathOf(key));
+  }
+
+  /**
+   * A temporary file beside the artifact, made its full size at the start (so no write extends it and a
+   * write past the end is caught), written with positioned writes by any process that mounts the
+   * folder, renamed into place when complete.
+   */
+  readonly placed: PlacedWrites = {
+    start: async (key, size) => {
+      const file = this.pathOf(key);
+      await mkdirFor(file);
+      const tmp = tempNameFor(file);
+      try {
+        const handle = await fsp.open(tmp, 'wx');
+        try {
+          await handle.truncate(size);
+        } finally {
+          await handle.close();
+        }
+      } catch (err) {
+        await fsp.rm(tmp, { force: true }).catch(logLost(`removing the temporary file ${tmp}`));
+        throw storageFailure(err, file);
+      }
+      return path.basename(tmp);
+    },
+    write: async (key, upload, offset, data) => {
+      const tmp = this.uploadPath(key, upload);
+      // 'r+': an upload that was completed or aborted is not created again.
+      const handle = await fsp.open(tmp, 'r+').catch((err: unknown) => {
+        throw isMissing(err)
+          ? new Error(`the upload ${tmp} is gone: its stage's try completed or gave up`, { cause: err })
+          : storageFailure(err, tmp);
+      });
+      try {
+        const { size } = await handle.stat();
+        if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.byteLength > size)
+          throw new RangeError(
+            `${tmp}: bytes ${offset}–${offset + data.byteLength - 1} are outside its ${size} bytes`,
+          );
+        for (let done = 0; done < data.byteLength;) {
+          const { bytesWritten } = await handle.write(data, done, data.byteLength - done, offset + done);
+          done += bytesWritten;
+        }
+      } catch (err) {
+        throw storageFailure(err, tmp);
+      } finally {
+        await handle.close();
+      }
+    },
+    complete: async (key, upload) => {
+      const tmp = this.uploadPath(key, upload);
+      await fsp.rename(tmp, this.pathOf(key)).catch((err: unknown) => {
+        throw storageFailure(err, this.pathOf(key));
+      });
+    },
+    abort: async (key, upload) => {
+      await fsp.rm(this.uploadPath(key, upload), { force: true });
+    },
+  };
+
+  /** The temporary file of an upload of `key`, checked to be one placed.start names. */
+  private uploadPath(key: string, upload: string): string {
+    const file = this.pathOf(key);
+    const name = path.basename(file);
+    if (!upload.startsWith(`.${name}.`) || !/^\d+\.[0-9a-f]{8}\.tmp$/.test(upload.slice(name.length + 2)))
+      throw new RangeError(`"${upload}" is not the name of an upload of ${key}`);
+    return path.join(path.dirname(file), upload);
   }
 
   async list(prefix: string): Promise<ArtifactEntry[]> {

@@ -24,6 +24,7 @@ import {
   ByteRange,
   checkKey,
   jsonBytes,
+  shortRange,
 } from './artifact-store';
 import type { S3Location } from './store-location';
 
@@ -171,6 +172,15 @@ export class S3Store implements ArtifactStore {
       if (this.isMissing(err)) throw new ArtifactNotFound(this.url, key);
       throw this.failure('read', key, err);
     }
+  }
+
+  async getRange(key: string, range: ByteRange): Promise<Buffer> {
+    const pieces: Buffer[] = [];
+    for await (const piece of await this.openRead(key, range)) pieces.push(piece as Buffer);
+    const out = Buffer.concat(pieces);
+    const length = Math.max(0, range.end - range.start + 1);
+    if (out.length !== length) throw shortRange(this.locate(key), range, out.length);
+    return out;
   }
 
   async openWriter(key: string): Promise<ArtifactWriter> {

@@ -5,20 +5,10 @@ import {
   pruneVocabulary,
 } from '../../../core/numeric/document-frequencies';
 import { frobeniusFromTerms } from '../../../core/numeric/nmf-blocks';
-import { csvRow } from '../../../core/io/csv';
-import { IndexedCsvWriter } from '../../../core/io/row-index';
 import { checkParamsAgainstData } from '../../../core/config/pipeline-params';
 import { BadInputError } from '../../../core/errors';
 import { planBlocks } from '../blocks/plan-blocks';
-import {
-  ARTIFACTS,
-  StageContext,
-  TICKETS_TOPICS_COLUMNS,
-  artifactKey,
-  blocksOf,
-  runPrefix,
-  secondsSince,
-} from '../context';
+import { ARTIFACTS, StageContext, artifactKey, blocksOf, runPrefix, secondsSince } from '../context';
 import { FE_STAGE, decodeTerms, feFiles, feKey } from './block-files';
 import { removeScratchDirs } from '../blocks/block-task';
 import {
@@ -28,7 +18,7 @@ import {
   fitNmfOverBlocks,
 } from './fit-nmf-blocks';
 import { DF_TASK, TFIDF_TASK, putVocabulary, tfidfOptions } from './tfidf-tasks';
-import { TOPICS_TASK, appendTopicRows } from './topics-task';
+import { writeTicketsTopics } from './tickets-topics-file';
 import { nameTopics, TopicWords } from './topic-names';
 
 export const TOP_WORDS = 15;
@@ -189,33 +179,7 @@ export async function runFeatureExtraction(
   }
   const names = nameTopics(topicWords, params.topicDictionary);
   ctx.signal?.throwIfAborted();
-  const ticketsTopics = await IndexedCsvWriter.open(
-    store,
-    artifactKey(ctx, ARTIFACTS.ticketsTopics),
-    csvRow(TICKETS_TOPICS_COLUMNS),
-  );
-  let labelled: Awaited<ReturnType<typeof TOPICS_TASK.run>>[];
-  try {
-    labelled = await mapper.map(
-      TOPICS_TASK,
-      plan.blocks.map((block) => ({ block, iteration: nmf.nIter, names })),
-      {
-        // Each block's rows join tickets_topics.csv once it and the blocks before it are done: the writing
-        // runs alongside the later blocks' work (at 1.6M tickets ~10 s of it), not after.
-        inOrder: (_, i) => appendTopicRows(ctx, ticketsTopics, plan.blocks[i]!, names),
-      },
-    );
-    // A cancelled run writes nothing more: abort rather than put tickets_topics.csv in place.
-    ctx.signal?.throwIfAborted();
-    if (ticketsTopics.rows !== n)
-      throw new Error(
-        `${ARTIFACTS.ticketsTopics} would hold ${ticketsTopics.rows} rows, not ${n}: a block's rows were not appended`,
-      );
-    await ticketsTopics.commit();
-  } catch (err) {
-    await ticketsTopics.abort();
-    throw err;
-  }
+  const labelled = await writeTicketsTopics(ctx, mapper, plan.blocks, nmf.nIter, names);
   const sizes = new Array<number>(k).fill(0);
   let cross = 0;
   for (const l of labelled) {

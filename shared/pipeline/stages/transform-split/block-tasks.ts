@@ -1,4 +1,4 @@
-import type { ArtifactStore } from '../../../core/store/artifact-store';
+import type { ByteRange } from '../../../core/store/artifact-store';
 import { encodeCsr } from '../../../core/io/csr-file';
 import { columnsIn, remapColumns } from '../../../core/numeric/block-counts';
 import {
@@ -141,7 +141,7 @@ export const DOCUMENT_FREQUENCIES_TASK: BlockTaskDef<BlockInput, { docs: number 
   async run(ctx, { block }) {
     const [local, mask] = await Promise.all([
       ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
-      readRange(ctx.store, blockKey(ctx, BLOCK_FILES.fitRows), block.first, block.rows),
+      ctx.store.getRange(blockKey(ctx, BLOCK_FILES.fitRows), rangeOf(block.first, block.rows)),
     ]);
     const rows = decodeLocalRows(local, block.rows);
     const df = documentFrequencies(rows, rows.terms, mask);
@@ -167,7 +167,7 @@ export const COUNT_ROWS_TASK: BlockTaskDef<BlockInput, { rows: number; nnz: numb
       ctx.store.get(blockKey(ctx, BLOCK_FILES.vocabulary)),
       ctx.store.get(blockKey(ctx, BLOCK_FILES.terms(block.index))),
       ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
-      readRange(ctx.store, blockKey(ctx, BLOCK_FILES.labels), 4 * block.first, 4 * block.rows),
+      ctx.store.getRange(blockKey(ctx, BLOCK_FILES.labels), rangeOf(4 * block.first, 4 * block.rows)),
     ]);
     const rows = decodeLocalRows(local, block.rows);
     const merged = JSON.parse(vocabulary.toString('utf8')) as string[];
@@ -322,19 +322,7 @@ export function int32s(bytes: Buffer): Int32Array {
   return copy;
 }
 
-/** Bytes [start, start + length) of `key`, by one ranged read. */
-export async function readRange(
-  store: ArtifactStore,
-  key: string,
-  start: number,
-  length: number,
-): Promise<Buffer> {
-  if (length === 0) return Buffer.alloc(0);
-  const pieces: Buffer[] = [];
-  for await (const piece of await store.openRead(key, { start, end: start + length - 1 }))
-    pieces.push(piece as Buffer);
-  const all = Buffer.concat(pieces);
-  if (all.length !== length)
-    throw new Error(`${store.locate(key)}: expected ${length} bytes at offset ${start}, read ${all.length}`);
-  return all;
+/** Bytes [start, start + length) as a ByteRange. */
+function rangeOf(start: number, length: number): ByteRange {
+  return { start, end: start + length - 1 };
 }
