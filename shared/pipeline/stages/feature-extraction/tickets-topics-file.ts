@@ -9,9 +9,10 @@ import { TOPIC_ROWS_TASK, readTopicLabels, renderTopicRows, ticketLines, topicSu
 
 /**
  * Each ticket's topic over the blocks (TOPICS_TASK), and `tickets_topics.csv` with its row index, put in
- * place whole or not at all. Where the store can write in place (ArtifactStore.placed: a shared folder),
- * every block writes its own rows at their offset, in parallel (TOPIC_ROWS_TASK); elsewhere (S3) this
- * process appends them in block order as the blocks complete. The same bytes either way.
+ * place whole or not at all. Where the store can write in place (ArtifactStore.placed: a shared folder)
+ * and there are several blocks, every block writes its own rows at their offset, in parallel
+ * (TOPIC_ROWS_TASK); elsewhere (S3) this process appends them in block order as the blocks complete. The
+ * same bytes either way.
  */
 export async function writeTicketsTopics(
   ctx: StageContext,
@@ -20,7 +21,8 @@ export async function writeTicketsTopics(
   iteration: number,
   names: string[],
 ): Promise<TopicsOutput[]> {
-  const placed = ctx.store.placed;
+  // One block gains nothing from a round of its own (a job's round trip): this process appends it.
+  const placed = blocks.length > 1 ? ctx.store.placed : undefined;
   const inputs = blocks.map((block) => ({ block, iteration, names }));
   if (placed === undefined) return appendInOrder(ctx, mapper, blocks, inputs, names);
   const labelled = await mapper.map(TOPICS_TASK, inputs);
