@@ -60,13 +60,17 @@ describe('WebAssembly sparse kernels (row-block-products.ts)', () => {
       const expectedG = new Float64Array(X.cols * K);
       spmmTransposed(X, changed, K, expectedG);
 
-      // One block for all; tiny blocks by rows; tiny blocks by entries (rows longer than a block too).
+      // Held whole in the module's memory, in one block or tiny blocks by rows; copied a block at a time,
+      // in one block, tiny blocks by rows, tiny blocks by entries (rows longer than a block too).
       for (const limits of [
         {},
         { blockRows: 5 },
         { blockRows: 1 },
-        { blockEntries: 17 },
-        { blockEntries: 1 },
+        { resident: false },
+        { resident: false, blockRows: 5 },
+        { resident: false, blockRows: 1 },
+        { resident: false, blockEntries: 17 },
+        { resident: false, blockEntries: 1 },
       ]) {
         const what = `K = ${K}, limits ${JSON.stringify(limits)}`;
         const products = rowBlockProducts(X, K, limits);

@@ -3,9 +3,10 @@
 ;; as V8's code for the typed-array loops there. Compiled into csr-kernels-binary.ts by
 ;; `npm run build:wasm`; test/numeric/wasm-kernels checks the two agree.
 ;;
-;; Arguments are byte offsets into the imported memory: row pointers (int32, rows + 1 of them, the first
-;; entry 0), column indices (int32), values (float64), the dense source and destination (float64,
-;; row-major), the row count and K (the dense matrices' columns).
+;; Arguments are byte offsets into the imported memory: row pointers (int32, rows + 1 of them, positions
+;; counted from the start of the column indices and values), column indices (int32), values (float64),
+;; the dense source and destination (float64, row-major), the row count and K (the dense matrices'
+;; columns).
 (module
   (memory (import "env" "memory") 1 65536)
 

@@ -4,9 +4,12 @@
  * sparse-kernels.ts (spmm, and spmmTransposed's scatter over the rows), so the results have the same bits;
  * they run about twice as fast as V8's code for those loops (1.1M rows, K = 3: 124 → 67 ms a product).
  *
- * Each block's rows are copied into the module's memory, used for both products, and overwritten by the
- * next block: the memory holds one block (at most BLOCK_ENTRIES non-zeros, 12 bytes each), W, the
- * gradient and the block's scores, whatever the matrix's size; the copy costs ~10 % of the products.
+ * A matrix of at most RESIDENT_MAX_BYTES is copied into the module's memory once and stays there: every
+ * pass then only runs the kernels. A larger one is copied a block at a time on every pass, each block's
+ * rows overwriting the last's: the memory holds one block (at most BLOCK_ENTRIES non-zeros, 12 bytes
+ * each), W, the gradient and the block's scores, whatever the matrix's size. That copy cost more than the
+ * products (refit at 1.6M tickets: 8.7 s of copying, 7.1 s of products over 100 iterations), so the
+ * copies are kept for matrices too large to hold twice.
  */
 import { CsrMatrix } from '../csr-matrix';
 import { CSR_KERNELS_WASM_BASE64 } from './csr-kernels-binary';
@@ -15,6 +18,13 @@ import { CSR_KERNELS_WASM_BASE64 } from './csr-kernels-binary';
 export const BLOCK_ROWS = 16_384;
 /** Non-zeros of a block at most (a longer row gets a block of its own, sized for it). */
 export const BLOCK_ENTRIES = 1 << 20;
+/**
+ * Bytes (12 a non-zero) of a matrix held in the module's memory for all passes at most: ~43M non-zeros,
+ * the refit's rows of 1.6M tickets (23M) with room. A process then holds its rows twice (its own arrays
+ * and this copy); a larger matrix is copied a block at a time instead, as category mode's must be to
+ * stay within its memory bound (docs/scaling.md).
+ */
+export const RESIDENT_MAX_BYTES = 512 << 20;
 
 interface Kernels {
   spmm3(ip: number, ix: number, d: number, src: number, dst: number, rows: number): void;
@@ -51,14 +61,18 @@ export interface RowBlockProducts {
 export function rowBlockProducts(
   X: CsrMatrix,
   K: number,
-  limits: { blockRows?: number; blockEntries?: number } = {},
+  limits: { blockRows?: number; blockEntries?: number; resident?: boolean } = {},
 ): RowBlockProducts {
   if (!Number.isInteger(K) || K < 1) throw new RangeError(`K must be a positive integer, got ${K}`);
   const { rows, cols, indptr, indices, data } = X;
+  const nnz = indptr[rows]!;
+  const resident = limits.resident ?? 12 * nnz + 4 * (rows + 1) <= RESIDENT_MAX_BYTES;
   const blockRows = Math.max(1, Math.min(limits.blockRows ?? BLOCK_ROWS, Math.max(rows, 1)));
   let longest = 0;
   for (let i = 0; i < rows; i++) longest = Math.max(longest, indptr[i + 1]! - indptr[i]!);
-  const capacity = Math.max(1, longest, Math.min(limits.blockEntries ?? BLOCK_ENTRIES, indptr[rows]!));
+  const capacity = resident
+    ? Math.max(1, nnz)
+    : Math.max(1, longest, Math.min(limits.blockEntries ?? BLOCK_ENTRIES, nnz));
   // The blocks' first rows, and `rows` last: the same for every pass.
   const starts = [0];
   for (let r0 = 0; r0 < rows;) {
@@ -78,7 +92,7 @@ export function rowBlockProducts(
   const wAt = place(cols * K * 8);
   const gAt = place(cols * K * 8);
   const scoresAt = place(blockRows * K * 8);
-  const indptrAt = place((blockRows + 1) * 4);
+  const indptrAt = place(((resident ? rows : blockRows) + 1) * 4);
   const indicesAt = place(capacity * 4);
   const dataAt = place(capacity * 8);
   const pages = Math.ceil(Math.max(end, 1) / 65_536);
@@ -93,18 +107,25 @@ export function rowBlockProducts(
   const buffer = memory.buffer;
   const wIn = new Float64Array(buffer, wAt, cols * K);
   const gOut = new Float64Array(buffer, gAt, cols * K);
-  const blockIndptr = new Int32Array(buffer, indptrAt, blockRows + 1);
+  const blockIndptr = new Int32Array(buffer, indptrAt, (resident ? rows : blockRows) + 1);
   const blockIndices = new Int32Array(buffer, indicesAt, capacity);
   const blockData = new Float64Array(buffer, dataAt, capacity);
-  // scores = block·W and gOut += blockᵀ·scores, unrolled for K = 3 (the default topics).
+  if (resident) {
+    // Row pointers into the whole matrix: a block's kernels start at its first row's (`ip` below).
+    blockIndptr.set(indptr.subarray(0, rows + 1));
+    blockIndices.set(indices.subarray(0, nnz));
+    blockData.set(data.subarray(0, nnz));
+  }
+  // scores = block·W and gOut += blockᵀ·scores, unrolled for K = 3 (the default topics); `ip` is where
+  // the block's row pointers are in the memory.
   const forward =
     K === 3
-      ? (n: number) => kernels.spmm3(indptrAt, indicesAt, dataAt, wAt, scoresAt, n)
-      : (n: number) => kernels.spmm(indptrAt, indicesAt, dataAt, wAt, scoresAt, n, K);
+      ? (ip: number, n: number) => kernels.spmm3(ip, indicesAt, dataAt, wAt, scoresAt, n)
+      : (ip: number, n: number) => kernels.spmm(ip, indicesAt, dataAt, wAt, scoresAt, n, K);
   const backward =
     K === 3
-      ? (n: number) => kernels.spmmT3(indptrAt, indicesAt, dataAt, scoresAt, gAt, n)
-      : (n: number) => kernels.spmmT(indptrAt, indicesAt, dataAt, scoresAt, gAt, n, K);
+      ? (ip: number, n: number) => kernels.spmmT3(ip, indicesAt, dataAt, scoresAt, gAt, n)
+      : (ip: number, n: number) => kernels.spmmT(ip, indicesAt, dataAt, scoresAt, gAt, n, K);
 
   return {
     pass(w, g, visit) {
@@ -119,14 +140,18 @@ export function rowBlockProducts(
         const r0 = starts[b]!;
         const r1 = starts[b + 1]!;
         const n = r1 - r0;
-        const p0 = indptr[r0]!;
-        const p1 = indptr[r1]!;
-        for (let i = 0; i <= n; i++) blockIndptr[i] = indptr[r0 + i]! - p0;
-        blockIndices.set(indices.subarray(p0, p1));
-        blockData.set(data.subarray(p0, p1));
-        forward(n);
+        let ip = indptrAt + 4 * r0;
+        if (!resident) {
+          const p0 = indptr[r0]!;
+          const p1 = indptr[r1]!;
+          for (let i = 0; i <= n; i++) blockIndptr[i] = indptr[r0 + i]! - p0;
+          blockIndices.set(indices.subarray(p0, p1));
+          blockData.set(data.subarray(p0, p1));
+          ip = indptrAt;
+        }
+        forward(ip, n);
         visit(new Float64Array(buffer, scoresAt, n * K), r0, r1);
-        backward(n);
+        backward(ip, n);
       }
       g.set(gOut);
     },
