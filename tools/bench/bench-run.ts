@@ -17,16 +17,16 @@ import { RunRecord } from '../../shared/runtime/runs/record';
 import { runTimeline } from '../../shared/runtime/runs/timeline';
 import { spawnWorkers } from '../../producers/cli/self-contained';
 import { enqueueRun } from '../../test/helpers/enqueue-run';
-import { waitForRun } from '../../test/helpers/stack';
 import { comparableBytes } from '../../test/runs/artifacts';
 import { BenchRunResult, stageJobs } from './bench-report';
 import { nmi, purity } from './cluster-agreement';
 import { PeakRssSampler, ProcessRole, resetPeaks } from './process-memory';
 import { startS3Server } from './s3-server-process';
+import { waitForFinal } from './wait-final';
 
 /**
  * How often the bench reads the run's record while it waits: the wall time it reports is when it saw the
- * run final, so this is its resolution (a record read is one Redis round trip).
+ * run final, so this is its resolution (waitForFinal: a read of the stored record).
  */
 const WALL_POLL_MS = 10;
 
@@ -99,7 +99,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       const runAgain = () =>
         untilInterrupted(
           enqueueRun(runs, { dataset: o.dataset, params }).then((id) =>
-            waitForRun(runs, id, 3_600_000, WALL_POLL_MS),
+            waitForFinal(runs, id, 3_600_000, WALL_POLL_MS),
           ),
           o.interrupted,
         );
@@ -117,7 +117,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         sampler.start();
         t0 = performance.now();
         runId = await enqueueRun(runs, { dataset: o.dataset, params });
-        status = await untilInterrupted(waitForRun(runs, runId, 3_600_000, WALL_POLL_MS), o.interrupted);
+        status = await untilInterrupted(waitForFinal(runs, runId, 3_600_000, WALL_POLL_MS), o.interrupted);
         // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit (with
         // --warm, whose runs skip the cache, every stage computes).
         for (let i = 0; i < o.repeat && status.state === 'completed'; i++) {
