@@ -8,6 +8,7 @@ import { StageContext } from '../../shared/pipeline/stages/context';
 import { runModelSearchInProcess } from '../helpers/model-search-in-process';
 import { comparableBytes } from '../runs/artifacts';
 import { S3Server } from '../helpers/s3-server';
+import { openStore } from '../../shared/core/store/open-store';
 import { SAMPLE_DATASET, stageContext, testConfig } from '../helpers/env';
 
 /** Every artifact of the run in the context's store, by name, the search's seconds left out. */
@@ -79,5 +80,36 @@ describe('stage functions on an S3 store (s3rver)', () => {
     for (const [name, bytes] of local) assert.ok(remote.get(name)!.equals(bytes), `${name} differs`);
     // The S3 run's config still names a storage folder: the stages must not have written into it.
     assert.deepEqual(fs.readdirSync(s3Config.storageDir), []);
+  });
+
+  it("writes tickets_topics.csv of 4 blocks as a multipart upload's parts, with the file store's bytes", async () => {
+    const params = { ...fileCtx.params, blockSize: 300 };
+    const file = { ...fileCtx, runId: 'pieces', params };
+    // S3's parts but the last must hold 5 MiB, which the sample's blocks do not: let s3rver take them.
+    const store = openStore(s3Config.storage);
+    const placed = store.placed!;
+    let parts = 0;
+    Object.defineProperty(store, 'placed', {
+      value: {
+        ...placed,
+        minPieceBytes: 0,
+        write: (...a: Parameters<typeof placed.write>) => (parts++, placed.write(...a)),
+      },
+    });
+    const remote = { ...s3Ctx, store, runId: 'pieces', params };
+    try {
+      for (const ctx of [file, remote]) {
+        await runTextProcessing(ctx, SAMPLE_DATASET);
+        await runFeatureExtraction(ctx);
+      }
+      assert.equal(parts, 4, 'one part a block');
+      for (const name of ['tickets_topics.csv', 'tickets_topics.csv.idx', 'topics.json']) {
+        const key = `runs/pieces/${name}`;
+        assert.ok((await store.get(key)).equals(await fileCtx.store.get(key)), `${name} differs`);
+      }
+      assert.equal(await store.removeAbandonedWrites('runs/pieces/'), 0, 'no upload is left behind');
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -20,7 +20,13 @@ async function bytesOf(stream: Readable): Promise<Buffer> {
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** The behaviour every backend owes its callers. */
-function contract(name: string, open: () => Promise<ArtifactStore>, done: () => Promise<void>): void {
+/** `open` starts the backend and opens a store; `another` opens a second store on it, as another process would. */
+function contract(
+  name: string,
+  open: () => Promise<ArtifactStore>,
+  done: () => Promise<void>,
+  another: () => ArtifactStore,
+): void {
   describe(`artifact store contract: ${name}`, () => {
     let store: ArtifactStore;
     before(async () => {
@@ -144,6 +150,44 @@ function contract(name: string, open: () => Promise<ArtifactStore>, done: () => 
       assert.equal(checkKey('runs/ok-1/model.json'), 'runs/ok-1/model.json');
     });
 
+    it('writes an object in pieces from two store objects, visible only once completed; abort leaves nothing', async () => {
+      const placed = store.placed!;
+      const other = another();
+      try {
+        // The first piece as small as the backend allows (S3: 5 MiB), the last smaller.
+        const first = Math.max(placed.minPieceBytes, 65536);
+        const whole = randomBytes(first + 17);
+        const upload = await placed.start('pieces/t.csv', whole.length);
+        // Out of order and through another store object, as another process would.
+        const last = await other.placed!.write(
+          'pieces/t.csv',
+          upload,
+          { index: 1, offset: first },
+          whole.subarray(first),
+        );
+        const head = await placed.write(
+          'pieces/t.csv',
+          upload,
+          { index: 0, offset: 0 },
+          whole.subarray(0, first),
+        );
+        assert.deepEqual(await store.list('pieces/'), [], 'nothing is visible before completion');
+        await placed.complete('pieces/t.csv', upload, [head, last]);
+        assert.equal(sha(await store.get('pieces/t.csv')), sha(whole));
+        const dropped = await placed.start('pieces/dropped.csv', 3);
+        await placed.write('pieces/dropped.csv', dropped, { index: 0, offset: 0 }, Buffer.from('abc'));
+        await placed.abort('pieces/dropped.csv', dropped);
+        await placed.abort('pieces/dropped.csv', dropped);
+        assert.deepEqual(
+          (await store.list('pieces/')).map((e) => e.key),
+          ['pieces/t.csv'],
+        );
+        assert.equal(await store.removeAbandonedWrites('pieces/'), 0, 'no upload is left behind');
+      } finally {
+        await other.close();
+      }
+    });
+
     it('answers its start-up check', async () => {
       await store.check();
     });
@@ -155,6 +199,7 @@ contract(
   'file',
   async () => new FileStore(fileRoot),
   async () => fs.rmSync(fileRoot, { recursive: true, force: true }),
+  () => new FileStore(fileRoot),
 );
 
 const s3 = new S3Server('contract');
@@ -165,6 +210,7 @@ contract(
     return openStore(parseStoreUrl('s3://contract/team/tf', s3.env(), 'TICKETFLOW_STORAGE_URL'));
   },
   () => s3.close(),
+  () => openStore(parseStoreUrl('s3://contract/team/tf', s3.env(), 'TICKETFLOW_STORAGE_URL')),
 );
 
 describe('file store', () => {
@@ -189,7 +235,7 @@ describe('file store', () => {
   });
 });
 
-describe('file store: writes in place (placed)', () => {
+describe('file store: writes in pieces (placed)', () => {
   it('pieces written at their offsets by two stores on one folder, visible only once completed', async () => {
     const root = tempDir('file-store-placed');
     try {
@@ -199,14 +245,14 @@ describe('file store: writes in place (placed)', () => {
       const upload = await a.placed.start('runs/r/t.csv', whole.length);
       assert.deepEqual(await a.list('runs/'), [], 'nothing is visible before completion');
       // Out of order and from another store object, as another process would.
-      await b.placed.write('runs/r/t.csv', upload, 65536, whole.subarray(65536));
-      await a.placed.write('runs/r/t.csv', upload, 0, whole.subarray(0, 65536));
+      await b.placed.write('runs/r/t.csv', upload, { index: 1, offset: 65536 }, whole.subarray(65536));
+      await a.placed.write('runs/r/t.csv', upload, { index: 0, offset: 0 }, whole.subarray(0, 65536));
       await assert.rejects(a.get('runs/r/t.csv'), ArtifactNotFound);
-      await a.placed.complete('runs/r/t.csv', upload);
+      await a.placed.complete('runs/r/t.csv', upload, ['', '']);
       assert.equal(sha(await a.get('runs/r/t.csv')), sha(whole));
       assert.deepEqual(fs.readdirSync(`${root}/runs/r`), ['t.csv'], 'no temporary file is left');
       await assert.rejects(
-        a.placed.write('runs/r/t.csv', upload, 0, whole.subarray(0, 1)),
+        a.placed.write('runs/r/t.csv', upload, { index: 0, offset: 0 }, whole.subarray(0, 1)),
         /is gone/,
         'a completed upload is not written again',
       );
@@ -221,13 +267,13 @@ describe('file store: writes in place (placed)', () => {
       const store = new FileStore(root);
       const upload = await store.placed.start('runs/r/t.csv', 10);
       await assert.rejects(
-        store.placed.write('runs/r/t.csv', upload, 8, Buffer.from('abc')),
+        store.placed.write('runs/r/t.csv', upload, { index: 0, offset: 8 }, Buffer.from('abc')),
         /outside its 10 bytes/,
       );
       assert.equal(fs.statSync(`${root}/runs/r/${upload}`).size, 10, 'the refused write wrote nothing');
       for (const bad of ['../../etc/passwd', 't.csv', '.other.csv.1.0badc0de.tmp', `${upload}/x`])
         await assert.rejects(
-          store.placed.write('runs/r/t.csv', bad, 0, Buffer.from('a')),
+          store.placed.write('runs/r/t.csv', bad, { index: 0, offset: 0 }, Buffer.from('a')),
           /is not the name of an upload/,
         );
       await store.placed.abort('runs/r/t.csv', upload);

@@ -77,19 +77,29 @@ export interface ArtifactStore {
 }
 
 /**
- * An object of a size known in advance whose pieces several processes write at once, each at its own
- * byte offset, and that becomes visible only when completed, whole: `start` returns the upload's name,
- * which any process of the deployment passes to `write`. A file in a shared folder can do this; an object
- * store cannot (S3's multipart parts have a minimum size and no offsets), and its callers write in one
- * process instead.
+ * An object of a size known in advance whose pieces several processes write at once, and that becomes
+ * visible only when completed, whole: `start` returns the upload's name, which any process of the
+ * deployment passes to `write`. Pieces are numbered from 0 in the order of their offsets and together
+ * cover the object; every piece but the last holds at least `minPieceBytes`. A file in a shared folder
+ * writes each piece at its offset; S3 uploads each as a part of a multipart upload.
  */
 export interface PlacedWrites {
+  /** Bytes every piece but the last must hold at least (S3's multipart parts: 5 MiB); 0: any. */
+  readonly minPieceBytes: number;
   /** Begins an object of `size` bytes under `key`, invisible until completed; returns the upload's name. */
   start(key: string, size: number): Promise<string>;
-  /** Writes `data` at byte `offset` of the upload; fails, writing nothing, past the upload's size. */
-  write(key: string, upload: string, offset: number, data: Uint8Array): Promise<void>;
-  /** Makes the object visible, whole (bytes no write reached are zeros). */
-  complete(key: string, upload: string): Promise<void>;
+  /**
+   * Writes piece `piece.index`, `data`, at byte `piece.offset` of the upload; returns what completing the
+   * upload needs of it (its receipt). Fails, writing nothing, past the upload's size where that is known.
+   */
+  write(
+    key: string,
+    upload: string,
+    piece: { index: number; offset: number },
+    data: Uint8Array,
+  ): Promise<string>;
+  /** Makes the object visible, whole, from its pieces' receipts in piece order. */
+  complete(key: string, upload: string, receipts: readonly string[]): Promise<void>;
   /** Drops the upload; nothing becomes visible. No error when it is gone. */
   abort(key: string, upload: string): Promise<void>;
 }

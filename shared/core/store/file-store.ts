@@ -140,6 +140,7 @@ export class FileStore implements ArtifactStore {
    * folder, renamed into place when complete.
    */
   readonly placed: PlacedWrites = {
+    minPieceBytes: 0,
     start: async (key, size) => {
       const file = this.pathOf(key);
       await mkdirFor(file);
@@ -157,7 +158,7 @@ export class FileStore implements ArtifactStore {
       }
       return path.basename(tmp);
     },
-    write: async (key, upload, offset, data) => {
+    write: async (key, upload, { offset }, data) => {
       const tmp = this.uploadPath(key, upload);
       // 'r+': an upload that was completed or aborted is not created again.
       const handle = await fsp.open(tmp, 'r+').catch((err: unknown) => {
@@ -180,6 +181,7 @@ export class FileStore implements ArtifactStore {
       } finally {
         await handle.close();
       }
+      return '';
     },
     complete: async (key, upload) => {
       const tmp = this.uploadPath(key, upload);

@@ -18,6 +18,7 @@ import { StageTry, scratchDir } from '../blocks/block-task';
  *    i needs besides Hᵀ and W, for a later try to go on from there (fit-nmf-blocks.ts)
  *  - `done/…`: the tasks' records, for a later try to reuse them (block-task.ts)
  *  - `topics/labels-<b>.bin`: block b's topics (int32 a ticket)
+ *  - `topics/rows-<b>.idx`: where block b's rows of tickets_topics.csv start, from 0 (float64, rows + 1)
  * Numbers are little-endian typed arrays, as Node's are on every platform it runs on here.
  */
 export const FE_STAGE = 'feature-extraction';
@@ -41,6 +42,7 @@ export const feFiles = {
   w: (i: number, b: number) => `nmf/${i}/w-${block(b)}.bin`,
   xtw: (i: number, b: number) => `nmf/${i}/xtw-${block(b)}.bin`,
   topicLabels: (b: number) => `topics/labels-${block(b)}.bin`,
+  topicRows: (b: number) => `topics/rows-${block(b)}.idx`,
 } as const;
 
 /** The store key of one of the stage's intermediate files. */

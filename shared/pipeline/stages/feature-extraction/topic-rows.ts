@@ -1,5 +1,5 @@
 import { csvRow } from '../../../core/io/csv';
-import { readRowOffsets, rowIndexKey } from '../../../core/io/row-index';
+import { readRowOffsets } from '../../../core/io/row-index';
 import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { BlockTaskDef, StageTry } from '../blocks/block-task';
 import { Block } from '../blocks/plan-blocks';
@@ -89,40 +89,40 @@ export async function readTopicLabels(
 export interface TopicRowsInput {
   block: Block;
   names: string[];
-  /** where the block's rows start in tickets_topics.csv, and their bytes */
-  offset: number;
-  bytes: number;
-  /** the uploads of tickets_topics.csv and of its index (ArtifactStore.placed) */
-  uploads: { csv: string; index: string };
+  /** the block's piece of tickets_topics.csv: its number, where it starts, its bytes (header included) */
+  piece: { index: number; offset: number; bytes: number };
+  /** the header, which piece 0 starts with; null for the others */
+  header: string | null;
+  /** the upload of tickets_topics.csv (ArtifactStore.placed) */
+  upload: string;
 }
 
 /**
- * Writes block `block`'s rows of tickets_topics.csv, and their entries of its index, in place in the
- * stage's uploads: every block at once, each in its own process, where one process appending them in
- * turn was the stage's longest serial step (at 1.6M tickets 80 blocks of 25 MB, ~9 s). Runs again to the
- * same bytes; the uploads are the try's, so it names no files to reuse.
+ * Writes block `block`'s rows of tickets_topics.csv as its piece of the stage's upload, and their offsets
+ * (`topics/rows-<b>.idx`, float64, from 0 to the rows' bytes) for the stage to append to the index:
+ * every block at once, each in its own process, where one process appending them in turn was the stage's
+ * longest serial step (at 1.6M tickets 80 blocks of 25 MB, ~9 s). Runs again to the same bytes; the
+ * upload is the try's, so it names no files to reuse.
  */
-export const TOPIC_ROWS_TASK: BlockTaskDef<TopicRowsInput, { rows: number }> = {
+export const TOPIC_ROWS_TASK: BlockTaskDef<TopicRowsInput, { receipt: string }> = {
   name: 'fe.topic-rows',
   stage: FE_STAGE,
-  async run(ctx, { block, names, offset, bytes, uploads }) {
+  async run(ctx, { block, names, piece, header, upload }) {
     const placed = ctx.store.placed;
-    if (placed === undefined) throw new Error(`${ctx.store.url} cannot write an artifact in place`);
+    if (placed === undefined) throw new Error(`${ctx.store.url} cannot write an artifact in pieces`);
     const [labels, lines] = await Promise.all([readTopicLabels(ctx, block), ticketLines(ctx, block)]);
-    const { rows, lengths } = renderTopicRows(lines, labels, topicSuffixes(names));
-    if (rows.length !== bytes)
+    const rendered = renderTopicRows(lines, labels, topicSuffixes(names));
+    const head = header === null ? null : Buffer.from(header, 'utf8');
+    const data = head === null ? rendered.rows : Buffer.concat([head, rendered.rows]);
+    if (data.length !== piece.bytes)
       throw new Error(
-        `block ${block.index}'s rows of ${ARTIFACTS.ticketsTopics} are ${rows.length} bytes, not the ${bytes} its place holds: a row of ${ARTIFACTS.tickets} does not end with one "\\n" (stage 1 writes them so); rerun the run from its first stage`,
+        `block ${block.index}'s rows of ${ARTIFACTS.ticketsTopics} are ${rendered.rows.length} bytes, not the ${piece.bytes - (head?.length ?? 0)} their place holds: a row of ${ARTIFACTS.tickets} does not end with one "\\n" (stage 1 writes them so); rerun the run from its first stage`,
       );
-    // Index entries r + 1 … of the block's rows: where each ends.
-    const ends = new Float64Array(block.rows);
-    for (let r = 0, at = offset; r < block.rows; r++) ends[r] = at += lengths[r]!;
+    const offsets = new Float64Array(block.rows + 1);
+    for (let r = 0; r < block.rows; r++) offsets[r + 1] = offsets[r]! + rendered.lengths[r]!;
+    await ctx.store.put(feKey(ctx, feFiles.topicRows(block.index)), new Uint8Array(offsets.buffer));
     const key = artifactKey(ctx, ARTIFACTS.ticketsTopics);
-    await Promise.all([
-      placed.write(key, uploads.csv, offset, rows),
-      placed.write(rowIndexKey(key), uploads.index, 8 * (block.first + 1), new Uint8Array(ends.buffer)),
-    ]);
-    return { rows: block.rows };
+    return { receipt: await placed.write(key, upload, piece, data) };
   },
 };
 
