@@ -238,11 +238,6 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/**
- * Concatenates CSV parts (rows without header, each with its own index from IndexedCsvWriter) under one
- * `header` into `outKey`, with the whole file's index: the merge of fanned-out work, in part order.
- * `beforeCommit` runs last (a cancelled run throws there, so nothing is put in place).
- */
 /** Appends the rows of `key`, a part written by IndexedCsvWriter (no header), and their index to `out`. */
 export async function appendIndexedPart(
   store: ArtifactStore,
@@ -252,6 +247,11 @@ export async function appendIndexedPart(
   await out.part(await store.openRead(key), await readWholeIndex(store, key), store.locate(key));
 }
 
+/**
+ * Concatenates CSV parts (rows without header, each with its own index from IndexedCsvWriter) under one
+ * `header` into `outKey`, with the whole file's index: the merge of fanned-out work, in part order.
+ * `beforeCommit` runs last (a cancelled run throws there, so nothing is put in place).
+ */
 export async function concatIndexedParts(
   store: ArtifactStore,
   partKeys: readonly string[],
