@@ -123,13 +123,8 @@ export async function startSampleStack(name: string, opts: StackOptions = {}): P
   };
 }
 
-/** Poll a run, every `pollMs`, until it is final (or `timeoutMs` passes). */
-export async function waitForRun(
-  runs: RunsContext,
-  runId: string,
-  timeoutMs = 120_000,
-  pollMs = 100,
-): Promise<RunRecord> {
+/** Poll a run, every 100 ms, until it is final (or `timeoutMs` passes). */
+export async function waitForRun(runs: RunsContext, runId: string, timeoutMs = 120_000): Promise<RunRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const record = await readRun(runs, runId);
@@ -138,7 +133,7 @@ export async function waitForRun(
       throw new Error(
         `run ${runId} still ${record?.state ?? 'missing'} after ${timeoutMs} ms: ${JSON.stringify(record?.stages.map((s) => [s.stage, s.state, s.rawState]))}`,
       );
-    await new Promise((r) => setTimeout(r, pollMs));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

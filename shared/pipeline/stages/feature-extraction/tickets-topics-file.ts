@@ -5,7 +5,7 @@ import { BlockMapper } from '../blocks/block-mapper';
 import { Block } from '../blocks/plan-blocks';
 import { ARTIFACTS, StageContext, TICKETS_TOPICS_COLUMNS, artifactKey } from '../context';
 import { TOPICS_TASK, TopicsInput, TopicsOutput } from './topics-task';
-import { TOPIC_ROWS_TASK, readTopicLabels, renderTopicRows, ticketLines, topicSuffixes } from './topic-rows';
+import { TOPIC_ROWS_TASK, blockTopicRows, topicSuffixes } from './topic-rows';
 import { feFiles, feKey, getFloat64 } from './block-files';
 
 /**
@@ -129,9 +129,7 @@ async function appendInOrder(
       // Each block's rows join tickets_topics.csv once it and the blocks before it are done: the writing
       // runs alongside the later blocks' work, not after.
       inOrder: async (_, i) => {
-        const block = blocks[i]!;
-        const [labels, lines] = await Promise.all([readTopicLabels(ctx, block), ticketLines(ctx, block)]);
-        const { rows, lengths } = renderTopicRows(lines, labels, suffixes);
+        const { rows, lengths } = await blockTopicRows(ctx, blocks[i]!, suffixes);
         await out.encodedRows(rows, lengths);
       },
     });

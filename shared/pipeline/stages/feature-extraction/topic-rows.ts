@@ -20,10 +20,7 @@ export interface TicketLines {
   to: Float64Array;
 }
 
-export async function ticketLines(
-  ctx: { store: ArtifactStore; runId: string },
-  block: Block,
-): Promise<TicketLines> {
+async function ticketLines(ctx: { store: ArtifactStore; runId: string }, block: Block): Promise<TicketLines> {
   const { store } = ctx;
   const tickets = artifactKey(ctx, ARTIFACTS.tickets);
   const [text, offsets] = await Promise.all([
@@ -45,7 +42,7 @@ export function topicSuffixes(names: readonly string[]): Buffer[] {
 }
 
 /** Bytes of the rows of `lines` labelled `labels`. */
-export function topicRowsBytes(lines: TicketLines, labels: Int32Array, suffixes: readonly Buffer[]): number {
+function topicRowsBytes(lines: TicketLines, labels: Int32Array, suffixes: readonly Buffer[]): number {
   let total = 0;
   for (let r = 0; r < labels.length; r++)
     total += lines.to[r]! - lines.from[r]! + suffixes[labels[r]!]!.length;
@@ -53,7 +50,7 @@ export function topicRowsBytes(lines: TicketLines, labels: Int32Array, suffixes:
 }
 
 /** The rows, one after another, and each one's bytes. */
-export function renderTopicRows(
+function renderTopicRows(
   lines: TicketLines,
   labels: Int32Array,
   suffixes: readonly Buffer[],
@@ -72,8 +69,18 @@ export function renderTopicRows(
   return { rows, lengths };
 }
 
+/** Block `block`'s rows of tickets_topics.csv, from its TOPICS_TASK's labels and its tickets.csv lines. */
+export async function blockTopicRows(
+  ctx: { store: ArtifactStore; runId: string } & StageTry,
+  block: Block,
+  suffixes: readonly Buffer[],
+): Promise<{ rows: Buffer; lengths: Float64Array }> {
+  const [labels, lines] = await Promise.all([readTopicLabels(ctx, block), ticketLines(ctx, block)]);
+  return renderTopicRows(lines, labels, suffixes);
+}
+
 /** Block `block`'s topics, as its TOPICS_TASK wrote them. */
-export async function readTopicLabels(
+async function readTopicLabels(
   ctx: { store: ArtifactStore; runId: string } & StageTry,
   block: Block,
 ): Promise<Int32Array> {
@@ -110,8 +117,7 @@ export const TOPIC_ROWS_TASK: BlockTaskDef<TopicRowsInput, { receipt: string }> 
   async run(ctx, { block, names, piece, header, upload }) {
     const placed = ctx.store.placed;
     if (placed === undefined) throw new Error(`${ctx.store.url} cannot write an artifact in pieces`);
-    const [labels, lines] = await Promise.all([readTopicLabels(ctx, block), ticketLines(ctx, block)]);
-    const rendered = renderTopicRows(lines, labels, topicSuffixes(names));
+    const rendered = await blockTopicRows(ctx, block, topicSuffixes(names));
     const head = header === null ? null : Buffer.from(header, 'utf8');
     const data = head === null ? rendered.rows : Buffer.concat([head, rendered.rows]);
     if (data.length !== piece.bytes)
