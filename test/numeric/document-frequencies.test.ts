@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fs from 'node:fs';
-import {
-  countDocumentFrequencies,
-  mergeDocumentFrequencies,
-  pruneVocabulary,
-} from '../../shared/core/numeric/document-frequencies';
+import { BlockTermCounter } from '../../shared/core/numeric/block-counts';
+import { mergeDocumentFrequencies, pruneVocabulary } from '../../shared/core/numeric/document-frequencies';
 import {
   CountVectorizerOptions,
   fitCountVectorizer,
@@ -22,7 +19,9 @@ const DOCS = (JSON.parse(fs.readFileSync(SAMPLE_DATASET, 'utf8')) as { _source: 
 function blocked(docs: readonly string[], size: number, opts: CountVectorizerOptions) {
   const parts = [];
   for (let i = 0; i < docs.length; i += size) {
-    parts.push(countDocumentFrequencies((visit) => docs.slice(i, i + size).forEach(visit), opts));
+    const counter = new BlockTermCounter(opts);
+    for (const doc of docs.slice(i, i + size)) counter.add(doc);
+    parts.push(counter.finish());
   }
   return mergeDocumentFrequencies(parts);
 }

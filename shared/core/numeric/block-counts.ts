@@ -5,96 +5,260 @@
  */
 import { CsrMatrix } from './csr';
 import { DocumentFrequencies } from './document-frequencies';
-import { CountVectorizerOptions, IntBuf, compareCodePoints, documentAnalyzer } from './vectorizer';
+import { GramTable } from './gram-table';
+import {
+  CountVectorizerOptions,
+  IntBuf,
+  compareCodePoints,
+  documentAnalyzer,
+  ngramBounds,
+} from './vectorizer';
 
 /** A block's document frequencies, and its counts whose column c is `terms[c]`. */
 export interface BlockCounts extends DocumentFrequencies {
   counts: CsrMatrix;
 }
 
+/** A block's rows counted in its own terms: column c is `terms[c]`, each row's columns increasing. */
+export interface OwnTermCounts {
+  /** the block's distinct terms, in code-point order */
+  terms: string[];
+  rows: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  counts: Int32Array;
+}
+
 /**
  * Counts documents handed over one by one (a block's texts, as they stream: `add`), tokenized as the
  * vectorizers do with `opts`; `finish` gives the block's terms, frequencies and counts.
+ *
+ * Every n-gram seen is a node: a word's node, or its (n−1)-gram prefix's node followed by a word, found
+ * in a GramTable by those two ids. So a text's words are looked up by string once each, and its n-grams
+ * by number, with no string built per n-gram; a term's string is built once, at the end. The terms are
+ * put in code-point order by their words' ranks, position by position (a radix sort): an n-gram's string
+ * is its words joined by spaces, and while no word holds a character ≤ U+0020, a shorter word sorts
+ * before any word it begins and the space before any word character, so comparing two terms' strings
+ * compares their words in turn. Should a word hold one (a custom token pattern), the strings are sorted,
+ * and nodes of one string ("a b" as a word, and as "a" then "b") are one term.
  */
 export class BlockTermCounter {
-  private readonly analyze: (doc: string, out: string[]) => void;
-  private readonly ids = new Map<string, number>();
-  private readonly seenTerms: string[] = [];
+  private readonly words: (doc: string, out: string[]) => void;
+  private readonly minN: number;
+  private readonly maxN: number;
+  private readonly wordIds = new Map<string, number>();
+  private readonly wordList: string[] = [];
+  /** per word, its 1-gram's node */
+  private readonly wordNode = new IntBuf();
+  private readonly grams = new GramTable();
+  /** per node: its prefix's node (−1 for a word's), its last word, its words */
+  private readonly prefix = new IntBuf();
+  private readonly lastWord = new IntBuf();
+  private readonly length = new IntBuf();
+  /** some word holds a character ≤ U+0020 (the radix order does not hold) */
+  private spaced = false;
+  /** the node of every term occurrence, row after row */
+  private readonly occurrences = new IntBuf();
   private readonly indptr = new IntBuf();
-  private readonly cols = new IntBuf();
-  private readonly counts = new IntBuf();
   private readonly toks: string[] = [];
-  private rowIds = new Int32Array(256);
+  private rowWords = new Int32Array(256);
 
   constructor(opts?: CountVectorizerOptions) {
-    this.analyze = documentAnalyzer(opts);
+    [this.minN, this.maxN] = ngramBounds(opts);
+    this.words = documentAnalyzer({ ...opts, ngramRange: [1, 1] });
     this.indptr.push(0);
   }
 
   add(doc: string): void {
-    const { toks } = this;
-    this.analyze(doc, toks);
-    if (this.rowIds.length < toks.length) this.rowIds = new Int32Array(toks.length * 2);
-    for (let t = 0; t < toks.length; t++) {
-      const tok = toks[t]!;
-      let id = this.ids.get(tok);
-      if (id === undefined) {
-        id = this.seenTerms.length;
-        this.ids.set(tok, id);
-        this.seenTerms.push(tok);
+    const { toks, occurrences, minN, maxN, grams } = this;
+    this.words(doc, toks);
+    const m = toks.length;
+    if (this.rowWords.length < m) this.rowWords = new Int32Array(2 * m);
+    const w = this.rowWords;
+    for (let i = 0; i < m; i++) w[i] = this.wordId(toks[i]!);
+    // The same n-grams as the vectorizers' (all those of each n in [minN, maxN]), in another order.
+    for (let i = 0; i < m; i++) {
+      let node = this.wordNode.a[w[i]!]!;
+      if (minN === 1) occurrences.push(node);
+      const longest = Math.min(maxN, m - i);
+      for (let n = 2; n <= longest; n++) {
+        const word = w[i + n - 1]!;
+        let next = grams.get(node, word);
+        if (next < 0) {
+          next = this.newNode(node, word, n);
+          grams.add(node, word, next);
+        }
+        node = next;
+        if (n >= minN) occurrences.push(node);
       }
-      this.rowIds[t] = id;
     }
-    const sorted = this.rowIds.subarray(0, toks.length).sort();
-    for (let t = 0; t < sorted.length;) {
-      const id = sorted[t]!;
-      let e = t + 1;
-      while (e < sorted.length && sorted[e] === id) e++;
-      this.cols.push(id);
-      this.counts.push(e - t);
-      t = e;
+    this.indptr.push(occurrences.n);
+  }
+
+  /** The block's terms and its rows counted in them (once: the counter is spent). */
+  finishCounts(): OwnTermCounts {
+    const { terms: termStrings, column } = this.columns();
+    const terms = termStrings.length;
+    const rows = this.indptr.n - 1;
+    const rowStart = this.indptr.a;
+    const n = this.occurrences.n;
+    const occ = this.occurrences.a;
+    for (let p = 0; p < n; p++) occ[p] = column[occ[p]!]!;
+    // Each row's columns in increasing order without sorting rows: the occurrences' rows grouped by
+    // column (a stable counting sort), then each column's rows dealt back to them, columns in order.
+    const colStart = new Int32Array(terms + 1);
+    for (let p = 0; p < n; p++) colStart[occ[p]! + 1]!++;
+    for (let c = 0; c < terms; c++) colStart[c + 1]! += colStart[c]!;
+    const rowsByColumn = new Int32Array(n);
+    const next = colStart.slice(0, terms);
+    for (let d = 0; d < rows; d++)
+      for (let p = rowStart[d]!; p < rowStart[d + 1]!; p++) rowsByColumn[next[occ[p]!]!++] = d;
+    const fill = rowStart.slice(0, rows);
+    for (let c = 0; c < terms; c++)
+      for (let q = colStart[c]!; q < colStart[c + 1]!; q++) occ[fill[rowsByColumn[q]!]!++] = c;
+    // Runs of one column within a row are its count.
+    const indptr = new Int32Array(rows + 1);
+    const indices = new Int32Array(n);
+    const counts = new Int32Array(n);
+    let q = 0;
+    for (let d = 0; d < rows; d++) {
+      const end = rowStart[d + 1]!;
+      for (let p = rowStart[d]!; p < end;) {
+        let e = p + 1;
+        while (e < end && occ[e] === occ[p]) e++;
+        indices[q] = occ[p]!;
+        counts[q++] = e - p;
+        p = e;
+      }
+      indptr[d + 1] = q;
     }
-    this.indptr.push(this.cols.n);
+    return {
+      terms: termStrings,
+      rows,
+      indptr,
+      indices: indices.slice(0, q),
+      counts: counts.slice(0, q),
+    };
   }
 
   finish(): BlockCounts {
-    const { seenTerms, indptr, cols, counts } = this;
-    // Renumber the terms in code-point order (the vocabulary's) and re-sort each row by the new numbers.
-    const order = Array.from(seenTerms.keys()).sort((a, b) =>
-      compareCodePoints(seenTerms[a]!, seenTerms[b]!),
-    );
-    const rank = new Int32Array(order.length);
-    order.forEach((id, r) => (rank[id] = r));
-    const rows = indptr.n - 1;
-    if (order.length >= 2 ** 26)
-      throw new RangeError(`${rows} documents hold ${order.length} distinct terms, more than a block may`);
-    const nnz = cols.n;
-    const indices = new Int32Array(nnz);
-    const data = new Float64Array(nnz);
-    const df = new Array<number>(order.length).fill(0);
-    // A count and its column packed in one float (both < 2^26), so a typed sort orders a row by column.
-    const packed = new Float64Array(nnz);
-    for (let p = 0; p < nnz; p++) packed[p] = rank[cols.a[p]!]! * 2 ** 26 + counts.a[p]!;
-    for (let i = 0; i < rows; i++) {
-      const a = indptr.a[i]!;
-      const b = indptr.a[i + 1]!;
-      const row = packed.subarray(a, b).sort();
-      for (let p = 0; p < row.length; p++) {
-        const v = row[p]!;
-        const col = Math.floor(v / 2 ** 26);
-        indices[a + p] = col;
-        data[a + p] = v - col * 2 ** 26;
-        df[col]!++;
-      }
-    }
+    const own = this.finishCounts();
+    const nnz = own.indptr[own.rows]!;
+    const df = new Array<number>(own.terms.length).fill(0);
+    for (let p = 0; p < nnz; p++) df[own.indices[p]!]!++;
     return {
-      docs: rows,
-      terms: order.map((id) => seenTerms[id]!),
+      docs: own.rows,
+      terms: own.terms,
       df,
-      counts: { rows, cols: order.length, indptr: indptr.a.slice(0, rows + 1), indices, data },
+      counts: {
+        rows: own.rows,
+        cols: own.terms.length,
+        indptr: own.indptr,
+        indices: own.indices,
+        data: Float64Array.from(own.counts),
+      },
     };
   }
+
+  private wordId(tok: string): number {
+    let id = this.wordIds.get(tok);
+    if (id !== undefined) return id;
+    id = this.wordList.length;
+    this.wordIds.set(tok, id);
+    this.wordList.push(tok);
+    this.wordNode.push(this.newNode(-1, id, 1));
+    for (let i = 0; i < tok.length && !this.spaced; i++) if (tok.charCodeAt(i) <= 0x20) this.spaced = true;
+    return id;
+  }
+
+  private newNode(prefix: number, word: number, length: number): number {
+    const node = this.prefix.n;
+    this.prefix.push(prefix);
+    this.lastWord.push(word);
+    this.length.push(length);
+    return node;
+  }
+
+  /** Each node's string (its words joined by spaces); a node's prefix is made before it. */
+  private nodeStrings(): string[] {
+    const out = new Array<string>(this.prefix.n);
+    for (let node = 0; node < out.length; node++) {
+      const p = this.prefix.a[node]!;
+      const word = this.wordList[this.lastWord.a[node]!]!;
+      out[node] = p < 0 ? word : `${out[p]!} ${word}`;
+    }
+    return out;
+  }
+
+  /**
+   * The block's terms in code-point order, and each node's column among them (−1 for a node of fewer
+   * than minN words).
+   */
+  private columns(): { terms: string[]; column: Int32Array } {
+    const nodes = this.prefix.n;
+    const column = new Int32Array(nodes).fill(-1);
+    let order: Int32Array = Int32Array.from(this.termNodes());
+    const strings = this.nodeStrings();
+    if (this.spaced) {
+      // Two nodes may then have one string ("a b" as a word, and as "a" then "b"): one term, as the
+      // vectorizers' string keys make it.
+      const sorted = Array.from(order).sort((a, b) => compareCodePoints(strings[a]!, strings[b]!));
+      const terms: string[] = [];
+      for (const node of sorted) {
+        if (terms.length === 0 || terms[terms.length - 1] !== strings[node]) terms.push(strings[node]!);
+        column[node] = terms.length - 1;
+      }
+      return { terms, column };
+    }
+    order = this.radixOrder(order);
+    order.forEach((node, c) => (column[node] = c));
+    return { terms: Array.from(order, (node) => strings[node]!), column };
+  }
+
+  /** The nodes of minN words or more. */
+  private *termNodes(): Generator<number> {
+    for (let node = 0; node < this.prefix.n; node++) if (this.length.a[node]! >= this.minN) yield node;
+  }
+
+  /** `order`'s nodes sorted by their words' ranks, position by position (no word holds a space). */
+  private radixOrder(order: Int32Array): Int32Array {
+    const nodes = this.prefix.n;
+    const { maxN } = this;
+    const rank = this.wordRanks();
+    // Per node and word position, 1 + the word's rank; 0 past the node's last word (so it sorts first).
+    const key = new Int32Array(nodes * maxN);
+    for (let node = 0; node < nodes; node++) {
+      const p = this.prefix.a[node]!;
+      const len = this.length.a[node]!;
+      if (p >= 0) key.copyWithin(node * maxN, p * maxN, p * maxN + len - 1);
+      key[node * maxN + len - 1] = rank[this.lastWord.a[node]!]! + 1;
+    }
+    // Least significant position first, each pass a stable counting sort.
+    let spare: Int32Array = new Int32Array(order.length);
+    const start = new Int32Array(this.wordList.length + 2);
+    for (let pos = maxN - 1; pos >= 0; pos--) {
+      start.fill(0);
+      for (const node of order) start[key[node * maxN + pos]! + 1]!++;
+      for (let k = 1; k < start.length; k++) start[k]! += start[k - 1]!;
+      for (const node of order) spare[start[key[node * maxN + pos]!]!++] = node;
+      [order, spare] = [spare, order];
+    }
+    return order;
+  }
+
+  /** Per word, its rank in code-point order. */
+  private wordRanks(): Int32Array {
+    const sorted = [...this.wordList];
+    // The engine's sort orders by UTF-16 unit, which is code-point order unless a word holds a surrogate.
+    if (sorted.some((w) => SURROGATE.test(w))) sorted.sort(compareCodePoints);
+    else sorted.sort();
+    const rank = new Int32Array(sorted.length);
+    sorted.forEach((w, r) => (rank[this.wordIds.get(w)!] = r));
+    return rank;
+  }
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
  * A block's counts (columns: its sorted `terms`) over the sorted `vocabulary`: terms outside it dropped,

@@ -3,45 +3,13 @@
  * semantics is fitted over more documents than one process holds. Counts are integers, so the merge is
  * exact in any order; terms are kept sorted by code point (the vocabulary's order).
  */
-import {
-  CountVectorizerOptions,
-  compareCodePoints,
-  documentAnalyzer,
-  documentFrequencyLimits,
-} from './vectorizer';
+import { CountVectorizerOptions, compareCodePoints, documentFrequencyLimits } from './vectorizer';
 
 /** Terms (sorted by code point, distinct) and in how many of `docs` documents each occurs. */
 export interface DocumentFrequencies {
   docs: number;
   terms: string[];
   df: number[];
-}
-
-/**
- * Counts the documents `each` hands over (a block's texts, read as they stream); `opts` tokenizes them
- * as the vectorizers do.
- */
-export function countDocumentFrequencies(
-  each: (visit: (doc: string) => void) => void,
-  opts?: CountVectorizerOptions,
-): DocumentFrequencies {
-  const analyze = documentAnalyzer(opts);
-  const counts = new Map<string, number>();
-  const seen = new Set<string>();
-  const toks: string[] = [];
-  let docs = 0;
-  each((doc) => {
-    docs++;
-    analyze(doc, toks);
-    seen.clear();
-    for (const t of toks) {
-      if (seen.has(t)) continue;
-      seen.add(t);
-      counts.set(t, (counts.get(t) ?? 0) + 1);
-    }
-  });
-  const terms = [...counts.keys()].sort(compareCodePoints);
-  return { docs, terms, df: terms.map((t) => counts.get(t)!) };
 }
 
 /** The frequencies over all `parts` (blocks), merged two sorted lists at a time, in part order. */

@@ -80,10 +80,7 @@ function resolveCountOptions(opts: CountVectorizerOptions | undefined): Resolved
   if (groups > 1) {
     throw new RangeError(`tokenPattern has ${groups} capturing groups; at most 1 is allowed (like sklearn)`);
   }
-  const [minN, maxN] = opts?.ngramRange ?? [1, 1];
-  if (!Number.isInteger(minN) || !Number.isInteger(maxN) || minN < 1 || maxN < minN) {
-    throw new RangeError(`ngramRange must be integers 1 ≤ min ≤ max, got [${minN}, ${maxN}]`);
-  }
+  const [minN, maxN] = ngramBounds(opts);
   return {
     minDf,
     maxDf,
@@ -93,6 +90,15 @@ function resolveCountOptions(opts: CountVectorizerOptions | undefined): Resolved
     minN,
     maxN,
   };
+}
+
+/** The options' n-gram range [min, max] (default [1, 1]); throws a RangeError when it is not one. */
+export function ngramBounds(opts: CountVectorizerOptions | undefined): [number, number] {
+  const [minN, maxN] = opts?.ngramRange ?? [1, 1];
+  if (!Number.isInteger(minN) || !Number.isInteger(maxN) || minN < 1 || maxN < minN) {
+    throw new RangeError(`ngramRange must be integers 1 ≤ min ≤ max, got [${minN}, ${maxN}]`);
+  }
+  return [minN, maxN];
 }
 
 function checkDf(name: string, v: number): void {

@@ -1,11 +1,6 @@
 import type { ByteRange } from '../../../core/store/artifact-store';
 import { encodeCsr } from '../../../core/io/csr-file';
-import { columnsIn, remapColumns } from '../../../core/numeric/block-counts';
-import {
-  CountVectorizerOptions,
-  compareCodePoints,
-  documentAnalyzer,
-} from '../../../core/numeric/vectorizer';
+import { BlockTermCounter, columnsIn, remapColumns } from '../../../core/numeric/block-counts';
 import { countVectorizerOptions } from '../../model/model-file';
 import { BlockTaskContext, BlockTaskDef, scratchDir } from '../blocks/block-task';
 import { Block, readBlockRows } from '../blocks/plan-blocks';
@@ -96,7 +91,7 @@ export const BLOCK_TERMS_TASK: BlockTaskDef<BlockInput, BlockTerms> = {
     const at = new Map<string, number>();
     const out: BlockTerms = { values: [], counts: [], first: [], terms: 0 };
     const values = new Int32Array(block.rows);
-    const docs: string[] = [];
+    const counter = new BlockTermCounter(countVectorizerOptions(fit.vectorizer));
     await readBlockRows(ctx.store, source(ctx, header), block, [column, fit.column], (row, r) => {
       const value = row[column]!;
       let i = at.get(value);
@@ -109,20 +104,21 @@ export const BLOCK_TERMS_TASK: BlockTaskDef<BlockInput, BlockTerms> = {
       }
       out.counts[i]!++;
       values[r] = i;
-      docs.push(fit.textOf(row[fit.column]!));
+      counter.add(fit.textOf(row[fit.column]!));
     });
-    const { terms, rows } = countInOwnTerms(docs, countVectorizerOptions(fit.vectorizer));
+    const { terms, ...rows } = counter.finishCounts();
     out.terms = terms.length;
+    const local: LocalRows = { ...rows, terms: terms.length };
     const writes = [
       ctx.store.put(blockKey(ctx, BLOCK_FILES.values(block.index)), bytesOf(values)),
       ctx.store.put(blockKey(ctx, BLOCK_FILES.terms(block.index)), JSON.stringify(terms)),
-      ctx.store.put(blockKey(ctx, BLOCK_FILES.localRows(block.index)), encodeLocalRows(rows)),
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.localRows(block.index)), encodeLocalRows(local)),
     ];
     if (fit.fittedOn === 'all')
       writes.push(
         ctx.store.put(
           blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index)),
-          bytesOf(documentFrequencies(rows, terms.length, null)),
+          bytesOf(documentFrequencies(local, terms.length, null)),
         ),
       );
     await Promise.all(writes);
@@ -193,85 +189,6 @@ interface LocalRows {
   indptr: Int32Array;
   indices: Int32Array;
   counts: Int32Array;
-}
-
-/**
- * `docs` counted in their own terms (every term they hold, in code-point order), tokenized as the
- * vectorizer does: what fitCountVectorizer without pruning gives, made for a block's every term.
- */
-function countInOwnTerms(
-  docs: readonly string[],
-  opts: CountVectorizerOptions,
-): { terms: string[]; rows: LocalRows } {
-  const analyze = documentAnalyzer(opts);
-  const index = new Map<string, number>();
-  const terms: string[] = [];
-  const toks: string[] = [];
-  // Every token's term id in first-appearance order, row after row.
-  const tokenRows = new Int32Array(docs.length + 1);
-  let ids = new Int32Array(1 << 16);
-  let n = 0;
-  docs.forEach((doc, d) => {
-    analyze(doc, toks);
-    if (n + toks.length > ids.length) {
-      const grown = new Int32Array(Math.max(2 * ids.length, n + toks.length));
-      grown.set(ids.subarray(0, n));
-      ids = grown;
-    }
-    for (const t of toks) {
-      let id = index.get(t);
-      if (id === undefined) {
-        id = terms.length;
-        index.set(t, id);
-        terms.push(t);
-      }
-      ids[n++] = id;
-    }
-    tokenRows[d + 1] = n;
-  });
-  const sorted = sortByCodePoint(terms);
-  const rank = new Int32Array(terms.length);
-  sorted.forEach((t, k) => (rank[index.get(t)!] = k));
-  // Each row's ranks sorted, then runs of one rank counted.
-  const indptr = new Int32Array(docs.length + 1);
-  const indices = new Int32Array(n);
-  const counts = new Int32Array(n);
-  let q = 0;
-  for (let d = 0; d < docs.length; d++) {
-    const a = tokenRows[d]!;
-    const b = tokenRows[d + 1]!;
-    const row = ids.subarray(a, b);
-    for (let p = 0; p < row.length; p++) row[p] = rank[row[p]!]!;
-    row.sort();
-    for (let p = 0; p < row.length;) {
-      let e = p + 1;
-      while (e < row.length && row[e] === row[p]) e++;
-      indices[q] = row[p]!;
-      counts[q++] = e - p;
-      p = e;
-    }
-    indptr[d + 1] = q;
-  }
-  return {
-    terms: sorted,
-    rows: {
-      rows: docs.length,
-      terms: sorted.length,
-      indptr,
-      indices: indices.subarray(0, q),
-      counts: counts.subarray(0, q),
-    },
-  };
-}
-
-const SURROGATE = /[\uD800-\uDFFF]/;
-
-/**
- * A copy of `terms` in code-point order (compareCodePoints): the engine's own string sort, which orders
- * by UTF-16 unit and so agrees with it unless a term holds a surrogate (a code point past U+FFFF).
- */
-function sortByCodePoint(terms: readonly string[]): string[] {
-  return terms.some((t) => SURROGATE.test(t)) ? [...terms].sort(compareCodePoints) : [...terms].sort();
 }
 
 /** LocalRows as bytes: terms, then indptr, indices and counts (int32 each). */
