@@ -50,19 +50,28 @@ export function pruneVocabulary(
   all: DocumentFrequencies,
   opts?: CountVectorizerOptions,
 ): { vocabulary: string[]; df: Float64Array } {
-  if (all.terms.length === 0)
+  const kept = keptByFrequency(all.df, all.docs, opts);
+  return {
+    vocabulary: Array.from(kept, (i) => all.terms[i]!),
+    df: Float64Array.from(kept, (i) => all.df[i]!),
+  };
+}
+
+/**
+ * The positions of the terms pruneVocabulary keeps, given each term's document frequency `df` among
+ * `docs` documents; throws as it does.
+ */
+export function keptByFrequency(
+  df: ArrayLike<number>,
+  docs: number,
+  opts?: CountVectorizerOptions,
+): Int32Array {
+  if (df.length === 0)
     throw new RangeError('empty vocabulary; perhaps the documents only contain stop words');
-  const { low, high } = documentFrequencyLimits(opts, all.docs);
-  const vocabulary: string[] = [];
-  const kept: number[] = [];
-  all.terms.forEach((t, i) => {
-    const d = all.df[i]!;
-    if (d >= low && d <= high) {
-      vocabulary.push(t);
-      kept.push(d);
-    }
-  });
-  if (vocabulary.length === 0)
-    throw new RangeError('After pruning, no terms remain. Try a lower min_df or a higher max_df.');
-  return { vocabulary, df: Float64Array.from(kept) };
+  const { low, high } = documentFrequencyLimits(opts, docs);
+  const kept = new Int32Array(df.length);
+  let n = 0;
+  for (let i = 0; i < df.length; i++) if (df[i]! >= low && df[i]! <= high) kept[n++] = i;
+  if (n === 0) throw new RangeError('After pruning, no terms remain. Try a lower min_df or a higher max_df.');
+  return kept.slice(0, n);
 }

@@ -1,6 +1,7 @@
 import type { ByteRange } from '../../../core/store/artifact-store';
 import { encodeCsr } from '../../../core/io/csr-file';
-import { BlockTermCounter, columnsIn, remapColumns } from '../../../core/numeric/block-counts';
+import { BlockTermCounter, remapColumns } from '../../../core/numeric/block-counts';
+import { TermList, positionsIn } from '../../../core/numeric/term-list';
 import { countVectorizerOptions } from '../../model/model-file';
 import { BlockTaskContext, BlockTaskDef, scratchDir } from '../blocks/block-task';
 import { Block, readBlockRows } from '../blocks/plan-blocks';
@@ -40,7 +41,7 @@ export const TS_STAGE = 'transform-split';
 export const BLOCK_FILES = {
   /** per row of a block, the index of its label value in BlockTerms.values (int32) */
   values: (block: number) => `values-${blockNumber(block)}.bin`,
-  /** a block's distinct terms, in code-point order (JSON array) */
+  /** a block's distinct terms, in code-point order (a TermList's bytes) */
   terms: (block: number) => `terms-${blockNumber(block)}.json`,
   /** a block's rows counted in its terms' columns (LocalRows) */
   localRows: (block: number) => `local-${blockNumber(block)}.bin`,
@@ -50,7 +51,7 @@ export const BLOCK_FILES = {
   fitRows: 'fit-rows.bin',
   /** per ticket, its label, −1 when dropped (int32) */
   labels: 'labels.bin',
-  /** the fitted vocabulary (JSON array of terms, in code-point order) */
+  /** the fitted vocabulary, in code-point order (a TermList's bytes) */
   vocabulary: 'vocabulary.json',
   /** a block's count rows with their labels (a features matrix file of its rows) */
   rows: (block: number) => `rows-${blockNumber(block)}.bin`,
@@ -111,7 +112,7 @@ export const BLOCK_TERMS_TASK: BlockTaskDef<BlockInput, BlockTerms> = {
     const local: LocalRows = { ...rows, terms: terms.length };
     const writes = [
       ctx.store.put(blockKey(ctx, BLOCK_FILES.values(block.index)), bytesOf(values)),
-      ctx.store.put(blockKey(ctx, BLOCK_FILES.terms(block.index)), JSON.stringify(terms)),
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.terms(block.index)), TermList.of(terms).encode()),
       ctx.store.put(blockKey(ctx, BLOCK_FILES.localRows(block.index)), encodeLocalRows(local)),
     ];
     if (fit.fittedOn === 'all')
@@ -159,18 +160,20 @@ export const COUNT_ROWS_TASK: BlockTaskDef<BlockInput, { rows: number; nnz: numb
   stage: TS_STAGE,
   writes: ({ block }) => [BLOCK_FILES.rows(block.index)],
   async run(ctx, { block }) {
+    const vocabularyKey = blockKey(ctx, BLOCK_FILES.vocabulary);
+    const termsKey = blockKey(ctx, BLOCK_FILES.terms(block.index));
     const [vocabulary, terms, local, labelBytes] = await Promise.all([
-      ctx.store.get(blockKey(ctx, BLOCK_FILES.vocabulary)),
-      ctx.store.get(blockKey(ctx, BLOCK_FILES.terms(block.index))),
+      ctx.store.get(vocabularyKey),
+      ctx.store.get(termsKey),
       ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
       ctx.store.getRange(blockKey(ctx, BLOCK_FILES.labels), rangeOf(4 * block.first, 4 * block.rows)),
     ]);
     const rows = decodeLocalRows(local, block.rows);
-    const merged = JSON.parse(vocabulary.toString('utf8')) as string[];
-    const column = columnsIn(JSON.parse(terms.toString('utf8')) as string[], merged);
+    const merged = TermList.decode(vocabulary, ctx.store.locate(vocabularyKey));
+    const column = positionsIn(TermList.decode(terms, ctx.store.locate(termsKey)), merged);
     const labels = new Int32Array(block.rows);
     bytesOf(labels).set(labelBytes);
-    const counts = remapColumns(rows, rows.counts, column, merged.length);
+    const counts = remapColumns(rows, rows.counts, column, merged.count);
     await ctx.store.put(blockKey(ctx, BLOCK_FILES.rows(block.index)), encodeCsr(counts, labels));
     return { rows: counts.rows, nnz: counts.indptr[counts.rows]! };
   },

@@ -1,9 +1,6 @@
 import { CountVectorizerOptions, idfFromDocumentFrequencies } from '../../../core/numeric/vectorizer';
-import {
-  DocumentFrequencies,
-  mergeDocumentFrequencies,
-  pruneVocabulary,
-} from '../../../core/numeric/document-frequencies';
+import { keptByFrequency } from '../../../core/numeric/document-frequencies';
+import { TermFrequencies, TermList, mergeTermFrequencies } from '../../../core/numeric/term-list';
 import { writeCsrFromParts } from '../../../core/io/csr-concat';
 import { trainTestSplit } from '../../../core/numeric/split';
 import { PipelineParams } from '../../../core/config/pipeline-params';
@@ -154,9 +151,9 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
       ...countVectorizerOptions(fit.vectorizer),
       ...(category ? { minDf: params.featureMinDf, maxDf: params.featureMaxDf } : {}),
     };
-    let pruned: ReturnType<typeof pruneVocabulary>;
+    let keptTerms: Int32Array;
     try {
-      pruned = pruneVocabulary(all, counting);
+      keptTerms = keptByFrequency(all.df, all.docs, counting);
     } catch (err) {
       if (err instanceof RangeError && category) {
         throw new BadInputError(
@@ -166,9 +163,11 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
       }
       throw err;
     }
-    const { vocabulary } = pruned;
-    const idf = idfFromDocumentFrequencies(pruned.df, all.docs, tfidfOptions(fit.vectorizer));
-    await ctx.store.put(blockKey(ctx, BLOCK_FILES.vocabulary), JSON.stringify(vocabulary));
+    const vocabularyList = all.terms.pick(keptTerms);
+    const vocabulary = vocabularyList.strings();
+    const df = Float64Array.from(keptTerms, (i) => all.df[i]!);
+    const idf = idfFromDocumentFrequencies(df, all.docs, tfidfOptions(fit.vectorizer));
+    await ctx.store.put(blockKey(ctx, BLOCK_FILES.vocabulary), vocabularyList.encode());
     await ctx.store.put(blockKey(ctx, BLOCK_FILES.labels), bytesOf(labels));
     const parts = await blocks.map(COUNT_ROWS_TASK, inputs);
     ctx.signal?.throwIfAborted();
@@ -285,33 +284,30 @@ async function gatherLabels(
 /**
  * The blocks' document frequencies (of the rows the vocabulary is fitted on: `fitted` per block) merged
  * in block order, one block's files read at a time: the stage holds the merged terms (the vocabulary
- * before pruning) and one block's.
+ * before pruning) and one block's, as bytes (TermList).
  */
 async function mergeBlockFrequencies(
   ctx: StageContext,
   plan: BlockPlan,
   seen: readonly BlockTerms[],
   fitted: readonly number[],
-): Promise<DocumentFrequencies> {
-  let all: DocumentFrequencies = { docs: 0, terms: [], df: [] };
+): Promise<TermFrequencies> {
+  let all: TermFrequencies = { docs: 0, terms: TermList.of([]), df: new Int32Array(0) };
   for (const block of plan.blocks) {
-    const part: DocumentFrequencies = { docs: fitted[block.index]!, terms: [], df: [] };
+    let part: TermFrequencies = { docs: fitted[block.index]!, terms: TermList.of([]), df: new Int32Array(0) };
     if (seen[block.index]!.terms > 0) {
+      const termsKey = blockKey(ctx, BLOCK_FILES.terms(block.index));
       const [terms, bytes] = await Promise.all([
-        ctx.store.getJson<string[]>(blockKey(ctx, BLOCK_FILES.terms(block.index))),
+        ctx.store.get(termsKey),
         ctx.store.get(blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index))),
       ]);
-      const df = new Int32Array(terms.length);
+      const df = new Int32Array(bytes.length >> 2);
       bytesOf(df).set(bytes);
-      // Terms only rows outside the fitted ones hold are not the fit's terms.
-      terms.forEach((t, i) => {
-        if (df[i]! > 0) {
-          part.terms.push(t);
-          part.df.push(df[i]!);
-        }
-      });
+      // Terms only rows outside the fitted ones hold (a frequency of 0) are not the fit's: the merge
+      // leaves them out.
+      part = { ...part, terms: TermList.decode(terms, ctx.store.locate(termsKey)), df };
     }
-    all = mergeDocumentFrequencies([all, part]);
+    all = mergeTermFrequencies(all, part);
   }
   return all;
 }
