@@ -3,7 +3,12 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { BlockTermCounter, countsOverVocabulary } from '../../shared/core/numeric/block-counts';
 import { CsrMatrix } from '../../shared/core/numeric/csr';
-import { mergeDocumentFrequencies, pruneVocabulary } from '../../shared/core/numeric/document-frequencies';
+import {
+  TermFrequencies,
+  mergeTermFrequencies,
+  pruneTerms,
+} from '../../shared/core/numeric/document-frequencies';
+import { TermList } from '../../shared/core/numeric/term-list';
 import { initializeNmf, transposeDense } from '../../shared/core/numeric/nmf';
 import { nndsvdaBlockW, nndsvdaStart, projectBlock } from '../../shared/core/numeric/nmf-blocks';
 import { truncatedSvd } from '../../shared/core/numeric/truncated-svd';
@@ -30,10 +35,13 @@ function blockwise(blockSize: number): { vocabulary: string[]; idf: Float64Array
     for (const doc of docs.slice(first, first + blockSize)) counter.add(doc);
     counted.push(counter.finish());
   }
-  const pruned = pruneVocabulary(mergeDocumentFrequencies(counted), opts);
+  let all: TermFrequencies = { docs: 0, terms: TermList.of([]), df: new Int32Array(0) };
+  for (const c of counted)
+    all = mergeTermFrequencies(all, { docs: c.docs, terms: TermList.of(c.terms), df: Int32Array.from(c.df) });
+  const pruned = pruneTerms(all, opts);
   const idf = idfFromDocumentFrequencies(pruned.df, docs.length, opts);
   const blocks = counted.map((c) =>
-    applyTfidf(countsOverVocabulary(c.counts, c.terms, pruned.vocabulary), idf, opts),
+    applyTfidf(countsOverVocabulary(c.counts, TermList.of(c.terms), pruned.terms), idf, opts),
   );
   return { vocabulary: pruned.vocabulary, idf, blocks };
 }

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { columnsIn } from '../../shared/core/numeric/block-counts';
-import { mergeDocumentFrequencies } from '../../shared/core/numeric/document-frequencies';
-import { TermList, mergeTermFrequencies, positionsIn } from '../../shared/core/numeric/term-list';
+import {
+  decodeTermFrequencies,
+  encodeTermFrequencies,
+  mergeTermFrequencies,
+} from '../../shared/core/numeric/document-frequencies';
+import { TermList, positionsIn } from '../../shared/core/numeric/term-list';
 import { compareCodePoints } from '../../shared/core/numeric/vectorizer';
 
 /**
@@ -61,37 +64,55 @@ describe('term lists as bytes (TermList)', () => {
         );
   });
 
-  it("merge as mergeDocumentFrequencies does, leaving out the second list's terms of frequency 0", () => {
+  it("merge two lists' frequencies, in order, leaving out the second's terms of frequency 0", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const a = part(seed);
       const b = part(seed + 100);
       // The first list as a merge leaves it: no frequency of 0.
       const aKept = { terms: a.terms.filter((_, i) => a.df[i]! > 0), df: a.df.filter((d) => d > 0) };
-      const bKept = { terms: b.terms.filter((_, i) => b.df[i]! > 0), df: b.df.filter((d) => d > 0) };
-      const want = mergeDocumentFrequencies([
-        { docs: 3, ...aKept },
-        { docs: 4, ...bKept },
-      ]);
+      const sums = new Map<string, number>();
+      aKept.terms.forEach((t, i) => sums.set(t, aKept.df[i]!));
+      b.terms.forEach((t, i) => {
+        if (b.df[i]! > 0) sums.set(t, (sums.get(t) ?? 0) + b.df[i]!);
+      });
+      const want = [...sums.keys()].sort(compareCodePoints);
       const got = mergeTermFrequencies(
         { docs: 3, terms: TermList.of(aKept.terms), df: Int32Array.from(aKept.df) },
         { docs: 4, terms: TermList.of(b.terms), df: Int32Array.from(b.df) },
       );
-      assert.equal(got.docs, want.docs);
-      assert.deepEqual(got.terms.strings(), want.terms, `seed ${seed}`);
-      assert.deepEqual(Array.from(got.df), want.df, `seed ${seed}`);
+      assert.equal(got.docs, 7);
+      assert.deepEqual(got.terms.strings(), want, `seed ${seed}`);
+      assert.deepEqual(
+        Array.from(got.df),
+        want.map((t) => sums.get(t)),
+        `seed ${seed}`,
+      );
     }
   });
 
-  it("find a list's terms in another as columnsIn does, and pick terms by position", () => {
+  it("find a list's terms in another, and pick terms by position", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const terms = part(seed).terms;
       const vocabulary = part(seed + 7).terms;
       assert.deepEqual(
         Array.from(positionsIn(TermList.of(terms), TermList.of(vocabulary))),
-        Array.from(columnsIn(terms, vocabulary)),
+        terms.map((t) => vocabulary.indexOf(t)),
       );
     }
     assert.deepEqual(TermList.of(TERMS).pick([0, 3, 12]).strings(), [TERMS[0], TERMS[3], TERMS[12]]);
+  });
+
+  it('carry their frequencies through their bytes', () => {
+    const df = TERMS.map((_, i) => i * 1000 + 1);
+    const back = decodeTermFrequencies(encodeTermFrequencies(TermList.of(TERMS), df), 'terms.bin');
+    assert.deepEqual(back.terms.strings(), TERMS);
+    assert.deepEqual(Array.from(back.df), df);
+    const bytes = encodeTermFrequencies(TermList.of(TERMS), df);
+    assert.throws(
+      () => decodeTermFrequencies(bytes.subarray(0, bytes.length - 4), 'x/terms.bin'),
+      /x\/terms\.bin: not a term list .*frequencies/,
+    );
+    assert.throws(() => encodeTermFrequencies(TermList.of(TERMS), [1]), /1 frequencies for/);
   });
 
   it('refuse a lone surrogate, and bytes that are not a list, naming them', () => {

@@ -6,6 +6,7 @@
 import { CsrMatrix } from './csr';
 import { DocumentFrequencies } from './document-frequencies';
 import { GramTable } from './gram-table';
+import { TermList, positionsIn } from './term-list';
 import {
   CountVectorizerOptions,
   IntBuf,
@@ -265,24 +266,8 @@ const SURROGATE = /[\uD800-\uDFFF]/;
  * each row's columns still increasing (both lists are in code-point order). What transformCounts gives
  * for the block's documents and that vocabulary.
  */
-export function countsOverVocabulary(
-  counts: CsrMatrix,
-  terms: readonly string[],
-  vocabulary: readonly string[],
-): CsrMatrix {
-  return remapColumns(counts, counts.data, columnsIn(terms, vocabulary), vocabulary.length);
-}
-
-/** Each of the sorted `terms`' column in the sorted `vocabulary` (−1 when absent): one walk over both. */
-export function columnsIn(terms: readonly string[], vocabulary: readonly string[]): Int32Array {
-  const column = new Int32Array(terms.length).fill(-1);
-  for (let i = 0, j = 0; i < terms.length && j < vocabulary.length;) {
-    const c = compareCodePoints(terms[i]!, vocabulary[j]!);
-    if (c === 0) column[i++] = j++;
-    else if (c < 0) i++;
-    else j++;
-  }
-  return column;
+export function countsOverVocabulary(counts: CsrMatrix, terms: TermList, vocabulary: TermList): CsrMatrix {
+  return remapColumns(counts, counts.data, positionsIn(terms, vocabulary), vocabulary.count);
 }
 
 /**

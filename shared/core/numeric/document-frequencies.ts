@@ -1,65 +1,96 @@
 /**
  * Document frequencies counted block by block and merged: how a vocabulary with sklearn's min_df/max_df
  * semantics is fitted over more documents than one process holds. Counts are integers, so the merge is
- * exact in any order; terms are kept sorted by code point (the vocabulary's order).
+ * exact in any order; terms are kept sorted by code point (the vocabulary's order), as bytes (TermList).
  */
-import { CountVectorizerOptions, compareCodePoints, documentFrequencyLimits } from './vectorizer';
+import { TermList, TermListBuilder, notTerms } from './term-list';
+import { CountVectorizerOptions, documentFrequencyLimits } from './vectorizer';
 
-/** Terms (sorted by code point, distinct) and in how many of `docs` documents each occurs. */
+/** Terms (sorted by code point, distinct, as strings) and in how many of `docs` documents each occurs. */
 export interface DocumentFrequencies {
   docs: number;
   terms: string[];
   df: number[];
 }
 
-/** The frequencies over all `parts` (blocks), merged two sorted lists at a time, in part order. */
-export function mergeDocumentFrequencies(parts: readonly DocumentFrequencies[]): DocumentFrequencies {
-  let acc: DocumentFrequencies = { docs: 0, terms: [], df: [] };
-  for (const p of parts) acc = mergeTwo(acc, p);
-  return acc;
+/** Terms with, for each, the documents holding it, among `docs`. */
+export interface TermFrequencies {
+  docs: number;
+  terms: TermList;
+  df: Int32Array;
 }
 
-function mergeTwo(a: DocumentFrequencies, b: DocumentFrequencies): DocumentFrequencies {
-  const terms: string[] = [];
-  const df: number[] = [];
+/**
+ * Two lists' frequencies merged (terms of both, in order; a term of both sums its counts). A term of
+ * `b` counted in no document is left out.
+ */
+export function mergeTermFrequencies(a: TermFrequencies, b: TermFrequencies): TermFrequencies {
+  const out = new TermListBuilder(
+    a.terms.count + b.terms.count,
+    a.terms.bytes.byteLength + b.terms.bytes.byteLength,
+  );
+  const df = new Int32Array(a.terms.count + b.terms.count);
+  let n = 0;
   let i = 0;
   let j = 0;
-  while (i < a.terms.length || j < b.terms.length) {
-    const c =
-      i === a.terms.length ? 1 : j === b.terms.length ? -1 : compareCodePoints(a.terms[i]!, b.terms[j]!);
+  while (i < a.terms.count || j < b.terms.count) {
+    if (j < b.terms.count && b.df[j] === 0) {
+      j++;
+      continue;
+    }
+    const c = i === a.terms.count ? 1 : j === b.terms.count ? -1 : a.terms.compare(i, b.terms, j);
     if (c < 0) {
-      terms.push(a.terms[i]!);
-      df.push(a.df[i++]!);
+      out.push(a.terms, i);
+      df[n++] = a.df[i++]!;
     } else if (c > 0) {
-      terms.push(b.terms[j]!);
-      df.push(b.df[j++]!);
+      out.push(b.terms, j);
+      df[n++] = b.df[j++]!;
     } else {
-      terms.push(a.terms[i]!);
-      df.push(a.df[i++]! + b.df[j++]!);
+      out.push(a.terms, i);
+      df[n++] = a.df[i++]! + b.df[j++]!;
     }
   }
-  return { docs: a.docs + b.docs, terms, df };
+  return { docs: a.docs + b.docs, terms: out.finish(), df: df.slice(0, n) };
+}
+
+/** Terms and their frequencies as bytes: the TermList's, then one int32 per term. */
+export function encodeTermFrequencies(terms: TermList, df: ArrayLike<number>): Uint8Array {
+  if (df.length !== terms.count) throw new RangeError(`${df.length} frequencies for ${terms.count} terms`);
+  const list = terms.encode();
+  const out = new Uint8Array(list.byteLength + 4 * terms.count);
+  out.set(list);
+  const view = new DataView(out.buffer, list.byteLength);
+  for (let i = 0; i < terms.count; i++) view.setInt32(4 * i, df[i]!, true);
+  return out;
+}
+
+/** encodeTermFrequencies's bytes read back; `where` names them in the error when they are not that. */
+export function decodeTermFrequencies(data: Uint8Array, where: string): { terms: TermList; df: Int32Array } {
+  const { list, end } = TermList.read(data, where);
+  if (data.byteLength - end !== 4 * list.count)
+    throw notTerms(where, `${data.byteLength - end} bytes of frequencies for ${list.count} terms`);
+  const df = new Int32Array(list.count);
+  new Uint8Array(df.buffer).set(data.subarray(end));
+  return { terms: list, df };
 }
 
 /**
  * The vocabulary CountVectorizer.fit would keep from these frequencies: the terms whose document
- * frequency is within [min_df, max_df] (`opts`), in code-point order, with their frequencies. Throws the
- * RangeError fitCountVectorizer throws when none is left.
+ * frequency is within [min_df, max_df] (`opts`), in code-point order (as a list and as strings), with
+ * their frequencies. Throws the RangeError fitCountVectorizer throws when none is left.
  */
-export function pruneVocabulary(
-  all: DocumentFrequencies,
+export function pruneTerms(
+  all: TermFrequencies,
   opts?: CountVectorizerOptions,
-): { vocabulary: string[]; df: Float64Array } {
+): { terms: TermList; vocabulary: string[]; df: Float64Array } {
   const kept = keptByFrequency(all.df, all.docs, opts);
-  return {
-    vocabulary: Array.from(kept, (i) => all.terms[i]!),
-    df: Float64Array.from(kept, (i) => all.df[i]!),
-  };
+  const terms = all.terms.pick(kept);
+  return { terms, vocabulary: terms.strings(), df: Float64Array.from(kept, (i) => all.df[i]!) };
 }
 
 /**
- * The positions of the terms pruneVocabulary keeps, given each term's document frequency `df` among
- * `docs` documents; throws as it does.
+ * The positions of the terms pruneTerms keeps, given each term's document frequency `df` among `docs`
+ * documents; throws as it does.
  */
 export function keptByFrequency(
   df: ArrayLike<number>,

@@ -39,19 +39,26 @@ export class TermList {
 
   /** A list from `encode`'s bytes; `where` names them in the error when they are not one. */
   static decode(data: Uint8Array, where: string): TermList {
-    const fail = (why: string) => new Error(`${where}: not a term list (${why})`);
-    if (data.byteLength < 8) throw fail(`${data.byteLength} bytes`);
+    const { list, end } = TermList.read(data, where);
+    if (end !== data.byteLength) throw notTerms(where, `${data.byteLength - end} bytes after the terms`);
+    return list;
+  }
+
+  /** The list `encode`'s bytes at the start of `data` hold, and where they end. */
+  static read(data: Uint8Array, where: string): { list: TermList; end: number } {
+    if (data.byteLength < 8) throw notTerms(where, `${data.byteLength} bytes`);
     const count = new DataView(data.buffer, data.byteOffset, 4).getInt32(0, true);
     const head = 4 * (count + 2);
-    if (count < 0 || head > data.byteLength) throw fail(`${count} terms in ${data.byteLength} bytes`);
+    if (count < 0 || head > data.byteLength)
+      throw notTerms(where, `${count} terms in ${data.byteLength} bytes`);
     const starts = new Int32Array(count + 1);
     new Uint8Array(starts.buffer).set(data.subarray(4, head));
-    const bytes = data.subarray(head);
-    if (starts[0] !== 0 || starts[count] !== bytes.byteLength)
-      throw fail(`offsets end at ${starts[count]}, the bytes at ${bytes.byteLength}`);
+    if (starts[0] !== 0 || head + starts[count]! > data.byteLength)
+      throw notTerms(where, `offsets end at ${starts[count]}, the bytes at ${data.byteLength - head}`);
     for (let i = 0; i < count; i++)
-      if (starts[i + 1]! < starts[i]!) throw fail(`term ${i} ends before it starts`);
-    return new TermList(starts, bytes);
+      if (starts[i + 1]! < starts[i]!) throw notTerms(where, `term ${i} ends before it starts`);
+    const end = head + starts[count]!;
+    return { list: new TermList(starts, data.subarray(head, end)), end };
   }
 
   encode(): Uint8Array {
@@ -94,7 +101,7 @@ export class TermList {
 }
 
 /** Appends terms of other lists, in order, up to the counts and bytes it was made for. */
-class TermListBuilder {
+export class TermListBuilder {
   private readonly starts: Int32Array;
   private readonly bytes: Uint8Array;
   private n = 0;
@@ -118,46 +125,6 @@ class TermListBuilder {
   }
 }
 
-/** Terms with, for each, the documents holding it, among `docs`. */
-export interface TermFrequencies {
-  docs: number;
-  terms: TermList;
-  df: Int32Array;
-}
-
-/**
- * Two lists' frequencies merged (terms of both, in order; a term of both sums its counts). A term of
- * `b` counted in no document is left out.
- */
-export function mergeTermFrequencies(a: TermFrequencies, b: TermFrequencies): TermFrequencies {
-  const out = new TermListBuilder(
-    a.terms.count + b.terms.count,
-    a.terms.bytes.byteLength + b.terms.bytes.byteLength,
-  );
-  const df = new Int32Array(a.terms.count + b.terms.count);
-  let n = 0;
-  let i = 0;
-  let j = 0;
-  while (i < a.terms.count || j < b.terms.count) {
-    if (j < b.terms.count && b.df[j] === 0) {
-      j++;
-      continue;
-    }
-    const c = i === a.terms.count ? 1 : j === b.terms.count ? -1 : a.terms.compare(i, b.terms, j);
-    if (c < 0) {
-      out.push(a.terms, i);
-      df[n++] = a.df[i++]!;
-    } else if (c > 0) {
-      out.push(b.terms, j);
-      df[n++] = b.df[j++]!;
-    } else {
-      out.push(a.terms, i);
-      df[n++] = a.df[i++]! + b.df[j++]!;
-    }
-  }
-  return { docs: a.docs + b.docs, terms: out.finish(), df: df.slice(0, n) };
-}
-
 /** Each of `terms`' position in `vocabulary` (−1 when absent): one walk over both. */
 export function positionsIn(terms: TermList, vocabulary: TermList): Int32Array {
   const column = new Int32Array(terms.count).fill(-1);
@@ -168,6 +135,11 @@ export function positionsIn(terms: TermList, vocabulary: TermList): Int32Array {
     else j++;
   }
   return column;
+}
+
+/** The error for bytes at `where` that do not hold what a term list's reader expects. */
+export function notTerms(where: string, why: string): Error {
+  return new Error(`${where}: not a term list (${why})`);
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

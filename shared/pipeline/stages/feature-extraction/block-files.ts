@@ -7,8 +7,10 @@ import { StageTry, scratchDir } from '../blocks/block-task';
 /**
  * Feature extraction's intermediate files, all in the attempt's scratch folder (scratchDir:
  * `blocks-feature-extraction/` on a first attempt; removed when the stage completes), named by what they hold so a task run twice writes the same file:
- *  - `terms-<b>.txt`, `counts-<b>.bin`: block b's terms with their document frequencies, its term counts
- *  - `vocabulary.txt`, `idf.bin`: the merged vocabulary and its idf
+ *  - `terms-<b>.bin`, `counts-<b>.bin`: block b's terms with their document frequencies (TermList bytes,
+ *    then an int32 each: encodeTermFrequencies), its term counts
+ *  - `vocabulary.bin`, `idf.bin`: the merged vocabulary with its document frequencies (as a block's terms),
+ *    and its idf
  *  - `tfidf-<b>.bin`: block b's TF-IDF rows
  *  - `svd/<r>/z.bin`, `svd/<r>/xtxz-<b>.bin`: round r's basis and block b's X_bᵀX_b·Z (block-svd.ts)
  *  - `init/vt.bin`, `init/svd.json`: X's top right singular vectors (cols × k) and the rounds they took,
@@ -26,9 +28,9 @@ export const FE_STAGE = 'feature-extraction';
 const block = (b: number) => String(b).padStart(5, '0');
 
 export const feFiles = {
-  terms: (b: number) => `terms-${block(b)}.txt`,
+  terms: (b: number) => `terms-${block(b)}.bin`,
   counts: (b: number) => `counts-${block(b)}.bin`,
-  vocabulary: 'vocabulary.txt',
+  vocabulary: 'vocabulary.bin',
   idf: 'idf.bin',
   tfidf: (b: number) => `tfidf-${block(b)}.bin`,
   svdRound: (r: number) => `svd/${r}/`,
@@ -164,25 +166,4 @@ function remember(where: string, tag: string, matrix: CsrMatrix, bytes: number):
     matrixCache.delete(oldest);
     matrixCacheBytes -= entry.bytes;
   }
-}
-
-/** Terms with their document frequencies, one `<df> <term>` line each (a term holds no newline). */
-export function encodeTerms(terms: readonly string[], df: readonly number[]): string {
-  let out = '';
-  for (let i = 0; i < terms.length; i++) out += `${df[i]} ${terms[i]}\n`;
-  return out;
-}
-
-export function decodeTerms(text: string): { terms: string[]; df: number[] } {
-  const terms: string[] = [];
-  const df: number[] = [];
-  let at = 0;
-  while (at < text.length) {
-    const end = text.indexOf('\n', at);
-    const space = text.indexOf(' ', at);
-    df.push(Number(text.slice(at, space)));
-    terms.push(text.slice(space + 1, end));
-    at = end + 1;
-  }
-  return { terms, df };
 }

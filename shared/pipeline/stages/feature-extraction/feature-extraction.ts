@@ -1,15 +1,17 @@
 import { idfFromDocumentFrequencies } from '../../../core/numeric/vectorizer';
 import {
-  DocumentFrequencies,
-  mergeDocumentFrequencies,
-  pruneVocabulary,
+  TermFrequencies,
+  decodeTermFrequencies,
+  mergeTermFrequencies,
+  pruneTerms,
 } from '../../../core/numeric/document-frequencies';
+import { TermList } from '../../../core/numeric/term-list';
 import { frobeniusFromTerms } from '../../../core/numeric/nmf-blocks';
 import { checkParamsAgainstData } from '../../../core/config/pipeline-params';
 import { BadInputError } from '../../../core/errors';
 import { planBlocks } from '../blocks/plan-blocks';
 import { ARTIFACTS, StageContext, artifactKey, blocksOf, runPrefix, secondsSince } from '../context';
-import { FE_STAGE, decodeTerms, feFiles, feKey } from './block-files';
+import { FE_STAGE, feFiles, feKey } from './block-files';
 import { removeScratchDirs } from '../blocks/block-task';
 import {
   jobsPerRound,
@@ -114,29 +116,25 @@ export async function runFeatureExtraction(
       `TF-IDF vocabulary of ${size} term(s) over ${n} tickets after pruning with minDf ${params.minDf} and maxDf ${params.maxDf}, ${why}: lower minDf or raise maxDf`,
       cause === undefined ? undefined : { cause },
     );
-  let all: DocumentFrequencies = { docs: 0, terms: [], df: [] };
+  let all: TermFrequencies = { docs: 0, terms: TermList.of([]), df: new Int32Array(0) };
   for (const block of plan.blocks) {
-    const terms = decodeTerms((await store.get(feKey(ctx, feFiles.terms(block.index)))).toString('utf8'));
-    all = mergeDocumentFrequencies([all, { docs: counted[block.index]!.rows, ...terms }]);
+    const key = feKey(ctx, feFiles.terms(block.index));
+    const terms = decodeTermFrequencies(await store.get(key), store.locate(key));
+    all = mergeTermFrequencies(all, { docs: counted[block.index]!.rows, ...terms });
   }
-  let pruned: ReturnType<typeof pruneVocabulary>;
+  let pruned: ReturnType<typeof pruneTerms>;
   try {
-    pruned = pruneVocabulary(all, tfidfOptions(params));
+    pruned = pruneTerms(all, tfidfOptions(params));
   } catch (err) {
     // The options are valid and the df limits feasible (checked above), so a RangeError here means no
     // term's document frequency falls between them.
     if (err instanceof RangeError) throw vocabularyProblem(0, 'empty', err);
     throw err;
   }
-  const { vocabulary } = pruned;
+  const { vocabulary, df } = pruned;
   const cols = vocabulary.length;
   if (cols < params.topics) throw vocabularyProblem(cols, `fewer terms than the ${params.topics} topics`);
-  await putVocabulary(
-    ctx,
-    vocabulary,
-    pruned.df,
-    idfFromDocumentFrequencies(pruned.df, n, tfidfOptions(params)),
-  );
+  await putVocabulary(ctx, pruned.terms, df, idfFromDocumentFrequencies(df, n, tfidfOptions(params)));
   ctx.signal?.throwIfAborted();
   const tfidf = await mapper.map(
     TFIDF_TASK,

@@ -1,4 +1,6 @@
 import { BlockTermCounter, countsOverVocabulary } from '../../../core/numeric/block-counts';
+import { decodeTermFrequencies, encodeTermFrequencies } from '../../../core/numeric/document-frequencies';
+import { TermList } from '../../../core/numeric/term-list';
 import { csrSquaredNorm } from '../../../core/numeric/csr';
 import {
   DEFAULT_TOKEN_PATTERN,
@@ -12,8 +14,6 @@ import { Block, readBlockRows } from '../blocks/plan-blocks';
 import { ARTIFACTS, RunArtifacts, TICKETS_COLUMNS, artifactKey } from '../context';
 import {
   FE_STAGE,
-  decodeTerms,
-  encodeTerms,
   feFiles,
   feKey,
   getFloat64,
@@ -62,7 +62,10 @@ export const DF_TASK: BlockTaskDef<TicketsBlock, DfOutput> = {
     });
     const counted = counter.finish();
     await putMatrix(ctx.store, feKey(ctx, feFiles.counts(block.index)), counted.counts);
-    await ctx.store.put(feKey(ctx, feFiles.terms(block.index)), encodeTerms(counted.terms, counted.df));
+    await ctx.store.put(
+      feKey(ctx, feFiles.terms(block.index)),
+      encodeTermFrequencies(TermList.of(counted.terms), counted.df),
+    );
     return { rows: counted.docs, anyTerm: any, terms: counted.terms.length };
   },
 };
@@ -82,17 +85,19 @@ export const TFIDF_TASK: BlockTaskDef<{ block: number }, TfidfOutput> = {
   stage: FE_STAGE,
   writes: ({ block }) => [feFiles.tfidf(block)],
   async run(ctx, { block }) {
+    const termsKey = feKey(ctx, feFiles.terms(block));
+    const vocabularyKey = feKey(ctx, feFiles.vocabulary);
     const [terms, counts, vocabulary, idf] = await Promise.all([
-      ctx.store.get(feKey(ctx, feFiles.terms(block))),
+      ctx.store.get(termsKey),
       getMatrix(ctx.store, feKey(ctx, feFiles.counts(block))),
-      ctx.store.get(feKey(ctx, feFiles.vocabulary)),
+      ctx.store.get(vocabularyKey),
       getFloat64(ctx.store, feKey(ctx, feFiles.idf)),
     ]);
     const X = applyTfidf(
       countsOverVocabulary(
         counts,
-        decodeTerms(terms.toString('utf8')).terms,
-        decodeTerms(vocabulary.toString('utf8')).terms,
+        decodeTermFrequencies(terms, ctx.store.locate(termsKey)).terms,
+        decodeTermFrequencies(vocabulary, ctx.store.locate(vocabularyKey)).terms,
       ),
       idf,
       tfidfOptions(ctx.params),
@@ -108,10 +113,10 @@ export const TFIDF_TASK: BlockTaskDef<{ block: number }, TfidfOutput> = {
 /** Writes the merged vocabulary (with its document frequencies) and idf for TFIDF_TASK. */
 export async function putVocabulary(
   ctx: RunArtifacts,
-  vocabulary: readonly string[],
+  vocabulary: TermList,
   df: ArrayLike<number>,
   idf: Float64Array,
 ): Promise<void> {
-  await ctx.store.put(feKey(ctx, feFiles.vocabulary), encodeTerms(vocabulary, Array.from(df)));
+  await ctx.store.put(feKey(ctx, feFiles.vocabulary), encodeTermFrequencies(vocabulary, df));
   await putFloat64(ctx.store, feKey(ctx, feFiles.idf), idf);
 }

@@ -1,6 +1,10 @@
 import { CountVectorizerOptions, idfFromDocumentFrequencies } from '../../../core/numeric/vectorizer';
-import { keptByFrequency } from '../../../core/numeric/document-frequencies';
-import { TermFrequencies, TermList, mergeTermFrequencies } from '../../../core/numeric/term-list';
+import {
+  TermFrequencies,
+  mergeTermFrequencies,
+  pruneTerms,
+} from '../../../core/numeric/document-frequencies';
+import { TermList } from '../../../core/numeric/term-list';
 import { writeCsrFromParts } from '../../../core/io/csr-concat';
 import { trainTestSplit } from '../../../core/numeric/split';
 import { PipelineParams } from '../../../core/config/pipeline-params';
@@ -151,9 +155,9 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
       ...countVectorizerOptions(fit.vectorizer),
       ...(category ? { minDf: params.featureMinDf, maxDf: params.featureMaxDf } : {}),
     };
-    let keptTerms: Int32Array;
+    let pruned: ReturnType<typeof pruneTerms>;
     try {
-      keptTerms = keptByFrequency(all.df, all.docs, counting);
+      pruned = pruneTerms(all, counting);
     } catch (err) {
       if (err instanceof RangeError && category) {
         throw new BadInputError(
@@ -163,11 +167,9 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
       }
       throw err;
     }
-    const vocabularyList = all.terms.pick(keptTerms);
-    const vocabulary = vocabularyList.strings();
-    const df = Float64Array.from(keptTerms, (i) => all.df[i]!);
-    const idf = idfFromDocumentFrequencies(df, all.docs, tfidfOptions(fit.vectorizer));
-    await ctx.store.put(blockKey(ctx, BLOCK_FILES.vocabulary), vocabularyList.encode());
+    const { vocabulary } = pruned;
+    const idf = idfFromDocumentFrequencies(pruned.df, all.docs, tfidfOptions(fit.vectorizer));
+    await ctx.store.put(blockKey(ctx, BLOCK_FILES.vocabulary), pruned.terms.encode());
     await ctx.store.put(blockKey(ctx, BLOCK_FILES.labels), bytesOf(labels));
     const parts = await blocks.map(COUNT_ROWS_TASK, inputs);
     ctx.signal?.throwIfAborted();
