@@ -125,14 +125,17 @@ export async function retryRun(
 }
 
 /**
- * Queued jobs go: the root with its whole tree when it can, then whatever is left one by one (from the
- * root down, so removing a child never releases its parent to a worker).
+ * Queued jobs go one by one, from the root down (so removing a child never releases its parent to a
+ * worker), each without its tree: the jobs the cancel stopped stay, failed, for the board to show.
  */
 async function removeQueuedJobs(jobs: Job[], runId: string): Promise<void> {
   for (const job of [...jobs].reverse()) {
     const state = await job.getState();
     if (state !== 'active' && state !== 'completed' && state !== 'failed' && state !== 'unknown') {
-      await job.remove({ removeChildren: true }).catch(logLost(`removing job ${job.id} of run ${runId}`));
+      // A parent still waiting for its children (the failure of a stopped child not yet cascaded up to
+      // it) would otherwise take its whole tree with it, stopped jobs too; its queued children are in
+      // `jobs`, removed in their turn.
+      await job.remove({ removeChildren: false }).catch(logLost(`removing job ${job.id} of run ${runId}`));
     }
   }
 }
