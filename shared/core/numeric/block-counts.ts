@@ -6,6 +6,7 @@
 import { CsrMatrix } from './csr';
 import { DocumentFrequencies } from './document-frequencies';
 import { GramTable } from './gram-table';
+import { WordTable } from './word-table';
 import { TermList, positionsIn } from './term-list';
 import {
   CountVectorizerOptions,
@@ -13,6 +14,7 @@ import {
   compareCodePoints,
   documentAnalyzer,
   ngramBounds,
+  wordRangeAnalyzer,
 } from './vectorizer';
 
 /** A block's document frequencies, and its counts whose column c is `terms[c]`. */
@@ -35,8 +37,9 @@ export interface OwnTermCounts {
  * vectorizers do with `opts`; `finish` gives the block's terms, frequencies and counts.
  *
  * Every n-gram seen is a node: a word's node, or its (n−1)-gram prefix's node followed by a word, found
- * in a GramTable by those two ids. So a text's words are looked up by string once each, and its n-grams
- * by number, with no string built per n-gram; a term's string is built once, at the end. The terms are
+ * in a GramTable by those two ids. So a text's words are looked up once each (by their characters in
+ * the text, for the default token pattern: WordTable), and its n-grams by number, with no string built
+ * per word or n-gram; a term's string is built once, at the end. The terms are
  * put in code-point order by their words' ranks, position by position (a radix sort): an n-gram's string
  * is its words joined by spaces, and while no word holds a character ≤ U+0020, a shorter word sorts
  * before any word it begins and the space before any word character, so comparing two terms' strings
@@ -44,11 +47,14 @@ export interface OwnTermCounts {
  * and nodes of one string ("a b" as a word, and as "a" then "b") are one term.
  */
 export class BlockTermCounter {
+  /** a document's words as strings (any token pattern) */
   private readonly words: (doc: string, out: string[]) => void;
+  /** a document's words as ranges of its (lowercased) text, for the default pattern; null otherwise */
+  private readonly ranges: ((doc: string, bounds: IntBuf) => string) | null;
   private readonly minN: number;
   private readonly maxN: number;
-  private readonly wordIds = new Map<string, number>();
-  private readonly wordList: string[] = [];
+  private readonly table = new WordTable();
+  private readonly bounds = new IntBuf();
   /** per word, its 1-gram's node */
   private readonly wordNode = new IntBuf();
   private readonly grams = new GramTable();
@@ -67,16 +73,14 @@ export class BlockTermCounter {
   constructor(opts?: CountVectorizerOptions) {
     [this.minN, this.maxN] = ngramBounds(opts);
     this.words = documentAnalyzer({ ...opts, ngramRange: [1, 1] });
+    this.ranges = wordRangeAnalyzer(opts);
     this.indptr.push(0);
   }
 
   add(doc: string): void {
-    const { toks, occurrences, minN, maxN, grams } = this;
-    this.words(doc, toks);
-    const m = toks.length;
-    if (this.rowWords.length < m) this.rowWords = new Int32Array(2 * m);
+    const { occurrences, minN, maxN, grams } = this;
+    const m = this.wordsOf(doc);
     const w = this.rowWords;
-    for (let i = 0; i < m; i++) w[i] = this.wordId(toks[i]!);
     // The same n-grams as the vectorizers' (all those of each n in [minN, maxN]), in another order.
     for (let i = 0; i < m; i++) {
       let node = this.wordNode.a[w[i]!]!;
@@ -161,14 +165,31 @@ export class BlockTermCounter {
     };
   }
 
-  private wordId(tok: string): number {
-    let id = this.wordIds.get(tok);
-    if (id !== undefined) return id;
-    id = this.wordList.length;
-    this.wordIds.set(tok, id);
-    this.wordList.push(tok);
+  /** Puts the ids of `doc`'s words in rowWords; returns how many. */
+  private wordsOf(doc: string): number {
+    if (this.ranges !== null) {
+      const text = this.ranges(doc, this.bounds);
+      const m = this.bounds.n >> 1;
+      if (this.rowWords.length < m) this.rowWords = new Int32Array(2 * m);
+      const b = this.bounds.a;
+      for (let i = 0; i < m; i++) this.rowWords[i] = this.wordId(text, b[2 * i]!, b[2 * i + 1]!);
+      return m;
+    }
+    const { toks } = this;
+    this.words(doc, toks);
+    if (this.rowWords.length < toks.length) this.rowWords = new Int32Array(2 * toks.length);
+    for (let i = 0; i < toks.length; i++) this.rowWords[i] = this.wordId(toks[i]!, 0, toks[i]!.length);
+    return toks.length;
+  }
+
+  /** The id of the word `text` holds at [start, end); a new word gets its 1-gram's node. */
+  private wordId(text: string, start: number, end: number): number {
+    const known = this.table.words.length;
+    const id = this.table.idOf(text, start, end);
+    if (id < known) return id;
     this.wordNode.push(this.newNode(-1, id, 1));
-    for (let i = 0; i < tok.length && !this.spaced; i++) if (tok.charCodeAt(i) <= 0x20) this.spaced = true;
+    const word = this.table.words[id]!;
+    for (let i = 0; i < word.length && !this.spaced; i++) if (word.charCodeAt(i) <= 0x20) this.spaced = true;
     return id;
   }
 
@@ -185,7 +206,7 @@ export class BlockTermCounter {
     const out = new Array<string>(this.prefix.n);
     for (let node = 0; node < out.length; node++) {
       const p = this.prefix.a[node]!;
-      const word = this.wordList[this.lastWord.a[node]!]!;
+      const word = this.table.words[this.lastWord.a[node]!]!;
       out[node] = p < 0 ? word : `${out[p]!} ${word}`;
     }
     return out;
@@ -236,7 +257,7 @@ export class BlockTermCounter {
     }
     // Least significant position first, each pass a stable counting sort.
     let spare: Int32Array = new Int32Array(order.length);
-    const start = new Int32Array(this.wordList.length + 2);
+    const start = new Int32Array(this.table.words.length + 2);
     for (let pos = maxN - 1; pos >= 0; pos--) {
       start.fill(0);
       for (const node of order) start[key[node * maxN + pos]! + 1]!++;
@@ -249,12 +270,16 @@ export class BlockTermCounter {
 
   /** Per word, its rank in code-point order. */
   private wordRanks(): Int32Array {
-    const sorted = [...this.wordList];
-    // The engine's sort orders by UTF-16 unit, which is code-point order unless a word holds a surrogate.
-    if (sorted.some((w) => SURROGATE.test(w))) sorted.sort(compareCodePoints);
-    else sorted.sort();
-    const rank = new Int32Array(sorted.length);
-    sorted.forEach((w, r) => (rank[this.wordIds.get(w)!] = r));
+    const { words } = this.table;
+    // The engine's comparison orders by UTF-16 unit, which is code-point order unless a word holds a
+    // surrogate.
+    const byUnits = (a: number, b: number) => (words[a]! < words[b]! ? -1 : 1);
+    const byCodePoints = (a: number, b: number) => compareCodePoints(words[a]!, words[b]!);
+    const order = Array.from(words.keys()).sort(
+      words.some((w) => SURROGATE.test(w)) ? byCodePoints : byUnits,
+    );
+    const rank = new Int32Array(words.length);
+    order.forEach((id, r) => (rank[id] = r));
     return rank;
   }
 }
