@@ -30,7 +30,7 @@ function blocked(docs: readonly string[], size: number, opts: CountVectorizerOpt
     const counter = new BlockTermCounter(opts);
     for (const doc of docs.slice(i, i + size)) counter.add(doc);
     const block = counter.finish();
-    const bytes = encodeTermFrequencies(TermList.of(block.terms), block.df);
+    const bytes = encodeTermFrequencies(block.terms, block.df);
     all = mergeTermFrequencies(all, { docs: block.docs, ...decodeTermFrequencies(bytes, `block ${i}`) });
   }
   return all;

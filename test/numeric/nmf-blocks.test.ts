@@ -36,12 +36,11 @@ function blockwise(blockSize: number): { vocabulary: string[]; idf: Float64Array
     counted.push(counter.finish());
   }
   let all: TermFrequencies = { docs: 0, terms: TermList.of([]), df: new Int32Array(0) };
-  for (const c of counted)
-    all = mergeTermFrequencies(all, { docs: c.docs, terms: TermList.of(c.terms), df: Int32Array.from(c.df) });
+  for (const c of counted) all = mergeTermFrequencies(all, c);
   const pruned = pruneTerms(all, opts);
   const idf = idfFromDocumentFrequencies(pruned.df, docs.length, opts);
   const blocks = counted.map((c) =>
-    applyTfidf(countsOverVocabulary(c.counts, TermList.of(c.terms), pruned.terms), idf, opts),
+    applyTfidf(countsOverVocabulary(c.counts, c.terms, pruned.terms), idf, opts),
   );
   return { vocabulary: pruned.vocabulary, idf, blocks };
 }

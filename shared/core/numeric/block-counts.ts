@@ -4,7 +4,7 @@
  * which `countsOverVocabulary` then maps onto the merged vocabulary without tokenizing again.
  */
 import { CsrMatrix } from './csr';
-import { DocumentFrequencies } from './document-frequencies';
+import { TermFrequencies } from './document-frequencies';
 import { GramTable } from './gram-table';
 import { WordTable } from './word-table';
 import { TermList, positionsIn } from './term-list';
@@ -17,15 +17,15 @@ import {
   wordRangeAnalyzer,
 } from './vectorizer';
 
-/** A block's document frequencies, and its counts whose column c is `terms[c]`. */
-export interface BlockCounts extends DocumentFrequencies {
+/** A block's document frequencies, and its counts whose column c is term c. */
+export interface BlockCounts extends TermFrequencies {
   counts: CsrMatrix;
 }
 
-/** A block's rows counted in its own terms: column c is `terms[c]`, each row's columns increasing. */
+/** A block's rows counted in its own terms: column c is term c, each row's columns increasing. */
 export interface OwnTermCounts {
   /** the block's distinct terms, in code-point order */
-  terms: string[];
+  terms: TermList;
   rows: number;
   indptr: Int32Array;
   indices: Int32Array;
@@ -102,8 +102,8 @@ export class BlockTermCounter {
 
   /** The block's terms and its rows counted in them (once: the counter is spent). */
   finishCounts(): OwnTermCounts {
-    const { terms: termStrings, column } = this.columns();
-    const terms = termStrings.length;
+    const { terms: termList, column } = this.columns();
+    const terms = termList.count;
     const rows = this.indptr.n - 1;
     const rowStart = this.indptr.a;
     const n = this.occurrences.n;
@@ -138,7 +138,7 @@ export class BlockTermCounter {
       indptr[d + 1] = q;
     }
     return {
-      terms: termStrings,
+      terms: termList,
       rows,
       indptr,
       indices: indices.slice(0, q),
@@ -149,7 +149,7 @@ export class BlockTermCounter {
   finish(): BlockCounts {
     const own = this.finishCounts();
     const nnz = own.indptr[own.rows]!;
-    const df = new Array<number>(own.terms.length).fill(0);
+    const df = new Int32Array(own.terms.count);
     for (let p = 0; p < nnz; p++) df[own.indices[p]!]!++;
     return {
       docs: own.rows,
@@ -157,7 +157,7 @@ export class BlockTermCounter {
       df,
       counts: {
         rows: own.rows,
-        cols: own.terms.length,
+        cols: own.terms.count,
         indptr: own.indptr,
         indices: own.indices,
         data: Float64Array.from(own.counts),
@@ -216,25 +216,61 @@ export class BlockTermCounter {
    * The block's terms in code-point order, and each node's column among them (−1 for a node of fewer
    * than minN words).
    */
-  private columns(): { terms: string[]; column: Int32Array } {
+  private columns(): { terms: TermList; column: Int32Array } {
     const nodes = this.prefix.n;
     const column = new Int32Array(nodes).fill(-1);
     let order: Int32Array = Int32Array.from(this.termNodes());
-    const strings = this.nodeStrings();
     if (this.spaced) {
       // Two nodes may then have one string ("a b" as a word, and as "a" then "b"): one term, as the
       // vectorizers' string keys make it.
+      const strings = this.nodeStrings();
       const sorted = Array.from(order).sort((a, b) => compareCodePoints(strings[a]!, strings[b]!));
       const terms: string[] = [];
       for (const node of sorted) {
         if (terms.length === 0 || terms[terms.length - 1] !== strings[node]) terms.push(strings[node]!);
         column[node] = terms.length - 1;
       }
-      return { terms, column };
+      return { terms: TermList.of(terms), column };
     }
     order = this.radixOrder(order);
     order.forEach((node, c) => (column[node] = c));
-    return { terms: Array.from(order, (node) => strings[node]!), column };
+    return { terms: this.termList(order), column };
+  }
+
+  /**
+   * The terms of `order`'s nodes as a list, made from their words' UTF-8 bytes joined by spaces: each
+   * word is encoded once, and no term's string is built.
+   */
+  private termList(order: Int32Array): TermList {
+    const words = TermList.of(this.table.words);
+    const wordStart = words.starts;
+    const prefix = this.prefix.a;
+    const lastWord = this.lastWord.a;
+    // Each node's length in bytes; a node's prefix is made before it.
+    const size = new Int32Array(this.prefix.n);
+    for (let node = 0; node < size.length; node++) {
+      const w = lastWord[node]!;
+      const own = wordStart[w + 1]! - wordStart[w]!;
+      size[node] = prefix[node]! < 0 ? own : size[prefix[node]!]! + 1 + own;
+    }
+    const starts = new Int32Array(order.length + 1);
+    for (let k = 0; k < order.length; k++) starts[k + 1] = starts[k]! + size[order[k]!]!;
+    const bytes = new Uint8Array(starts[order.length]!);
+    // Each term from its last word back to its first.
+    for (let k = 0; k < order.length; k++) {
+      let end = starts[k + 1]!;
+      for (let node = order[k]!; ;) {
+        const w = lastWord[node]!;
+        const from = wordStart[w]!;
+        const to = wordStart[w + 1]!;
+        end -= to - from;
+        for (let p = from; p < to; p++) bytes[end + p - from] = words.bytes[p]!;
+        node = prefix[node]!;
+        if (node < 0) break;
+        bytes[--end] = 0x20;
+      }
+    }
+    return new TermList(starts, bytes);
   }
 
   /** The nodes of minN words or more. */

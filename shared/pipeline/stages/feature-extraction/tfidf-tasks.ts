@@ -64,9 +64,9 @@ export const DF_TASK: BlockTaskDef<TicketsBlock, DfOutput> = {
     await putMatrix(ctx.store, feKey(ctx, feFiles.counts(block.index)), counted.counts);
     await ctx.store.put(
       feKey(ctx, feFiles.terms(block.index)),
-      encodeTermFrequencies(TermList.of(counted.terms), counted.df),
+      encodeTermFrequencies(counted.terms, counted.df),
     );
-    return { rows: counted.docs, anyTerm: any, terms: counted.terms.length };
+    return { rows: counted.docs, anyTerm: any, terms: counted.terms.count };
   },
 };
 

@@ -108,18 +108,18 @@ export const BLOCK_TERMS_TASK: BlockTaskDef<BlockInput, BlockTerms> = {
       counter.add(fit.textOf(row[fit.column]!));
     });
     const { terms, ...rows } = counter.finishCounts();
-    out.terms = terms.length;
-    const local: LocalRows = { ...rows, terms: terms.length };
+    out.terms = terms.count;
+    const local: LocalRows = { ...rows, terms: terms.count };
     const writes = [
       ctx.store.put(blockKey(ctx, BLOCK_FILES.values(block.index)), bytesOf(values)),
-      ctx.store.put(blockKey(ctx, BLOCK_FILES.terms(block.index)), TermList.of(terms).encode()),
+      ctx.store.put(blockKey(ctx, BLOCK_FILES.terms(block.index)), terms.encode()),
       ctx.store.put(blockKey(ctx, BLOCK_FILES.localRows(block.index)), encodeLocalRows(local)),
     ];
     if (fit.fittedOn === 'all')
       writes.push(
         ctx.store.put(
           blockKey(ctx, BLOCK_FILES.documentFrequencies(block.index)),
-          bytesOf(documentFrequencies(local, terms.length, null)),
+          bytesOf(documentFrequencies(local, terms.count, null)),
         ),
       );
     await Promise.all(writes);
