@@ -6,13 +6,6 @@
 import { TermList, TermListBuilder, notTerms } from './term-list';
 import { CountVectorizerOptions, documentFrequencyLimits } from './vectorizer';
 
-/** Terms (sorted by code point, distinct, as strings) and in how many of `docs` documents each occurs. */
-export interface DocumentFrequencies {
-  docs: number;
-  terms: string[];
-  df: number[];
-}
-
 /** Terms with, for each, the documents holding it, among `docs`. */
 export interface TermFrequencies {
   docs: number;
