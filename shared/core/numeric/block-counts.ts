@@ -39,12 +39,12 @@ export interface OwnTermCounts {
  * Every n-gram seen is a node: a word's node, or its (n−1)-gram prefix's node followed by a word, found
  * in a GramTable by those two ids. So a text's words are looked up once each (by their characters in
  * the text, for the default token pattern: WordTable), and its n-grams by number, with no string built
- * per word or n-gram; a term's string is built once, at the end. The terms are
- * put in code-point order by their words' ranks, position by position (a radix sort): an n-gram's string
- * is its words joined by spaces, and while no word holds a character ≤ U+0020, a shorter word sorts
- * before any word it begins and the space before any word character, so comparing two terms' strings
- * compares their words in turn. Should a word hold one (a custom token pattern), the strings are sorted,
- * and nodes of one string ("a b" as a word, and as "a" then "b") are one term.
+ * per word or n-gram; the terms' bytes are made once, at the end, from their words' (a TermList). The
+ * terms are put in code-point order by their words' ranks, position by position (a radix sort): an
+ * n-gram is its words joined by spaces, and while no word holds a character ≤ U+0020, a shorter word
+ * sorts before any word it begins and the space before any word character, so comparing two terms'
+ * strings compares their words in turn. Should a word hold one (a custom token pattern), the strings
+ * are sorted, and nodes of one string ("a b" as a word, and as "a" then "b") are one term.
  */
 export class BlockTermCounter {
   /** a document's words as strings (any token pattern) */
