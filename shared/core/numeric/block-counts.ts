@@ -242,6 +242,7 @@ export class BlockTermCounter {
    * word is encoded once, and no term's string is built.
    */
   private termList(order: Int32Array): TermList {
+    // The words in id order: bytes to copy from, not a sorted list.
     const words = TermList.of(this.table.words);
     const wordStart = words.starts;
     const prefix = this.prefix.a;

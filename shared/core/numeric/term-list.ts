@@ -2,8 +2,8 @@
  * Distinct terms in code-point order, held as their UTF-8 bytes and where each ends. UTF-8's byte
  * order is code-point order, so two lists merge, and a list's terms are found in another, by comparing
  * bytes: a category vocabulary's hundreds of thousands of terms a block (and their merge over every
- * block) are read, merged and matched without a string made per term, which as JSON cost more to parse
- * and collect than the merge itself.
+ * block) are read, merged and matched without a string made per term (making and collecting those
+ * strings would cost more than the merge itself).
  *
  * As bytes (`encode`): the count n (int32), the n + 1 byte offsets where each term starts (int32, the
  * last one the bytes' length), then the terms' bytes.
@@ -22,7 +22,11 @@ export class TermList {
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** `terms` (distinct, in code-point order); a term that is not well-formed UTF-16 is refused. */
+  /**
+   * `terms` as bytes; a term that is not well-formed UTF-16 is refused. Only a list of distinct terms in
+   * code-point order merges and matches (`mergeTermFrequencies`, `positionsIn`); another is bytes to copy
+   * from.
+   */
   static of(terms: readonly string[]): TermList {
     const starts = new Int32Array(terms.length + 1);
     let size = 0;
