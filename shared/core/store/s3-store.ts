@@ -105,6 +105,25 @@ export class S3Store implements ArtifactStore {
       : new Error(message, { cause: err });
   }
 
+  /** The answer to `request`, or its failure in words (failure) when S3 refuses it. */
+  private sent<T>(request: Promise<T>, op: string, key: string): Promise<T> {
+    return request.catch((err: unknown) => {
+      throw this.failure(op, key, err);
+    });
+  }
+
+  /** Drops the multipart upload `uploadId` of object `objectKey` (`key`); no error when it is gone. */
+  private async abortUpload(objectKey: string, uploadId: string, key: string): Promise<void> {
+    await this.client
+      .send(
+        new AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key: objectKey, UploadId: uploadId }),
+      )
+      .catch((err: unknown) => {
+        // Completed or aborted meanwhile: nothing is left to drop.
+        if (errorName(err) !== 'NoSuchUpload') throw this.failure('abort the upload of', key, err);
+      });
+  }
+
   private isMissing(err: unknown): boolean {
     const name = errorName(err);
     return (
@@ -114,18 +133,18 @@ export class S3Store implements ArtifactStore {
 
   async put(key: string, data: string | Uint8Array): Promise<void> {
     const Key = this.objectKey(checkKey(key));
-    await this.client
-      .send(
+    await this.sent(
+      this.client.send(
         new PutObjectCommand({
           Bucket: this.location.bucket,
           Key,
           Body: data,
           ContentLength: byteLength(data),
         }),
-      )
-      .catch((err: unknown) => {
-        throw this.failure('write', key, err);
-      });
+      ),
+      'write',
+      key,
+    );
   }
 
   putJson(key: string, value: unknown): Promise<void> {
@@ -241,23 +260,23 @@ export class S3Store implements ArtifactStore {
   readonly placed: PlacedWrites = {
     minPieceBytes: MIN_PART_BYTES,
     start: async (key) => {
-      const out = await this.client
-        .send(
+      const out = await this.sent(
+        this.client.send(
           new CreateMultipartUploadCommand({
             Bucket: this.location.bucket,
             Key: this.objectKey(checkKey(key)),
           }),
-        )
-        .catch((err: unknown) => {
-          throw this.failure('write', key, err);
-        });
+        ),
+        'write',
+        key,
+      );
       if (out.UploadId === undefined)
         throw this.failure('write', key, new Error('no upload id in the answer'));
       return out.UploadId;
     },
     write: async (key, upload, { index }, data) => {
-      const out = await this.client
-        .send(
+      const out = await this.sent(
+        this.client.send(
           new UploadPartCommand({
             Bucket: this.location.bucket,
             Key: this.objectKey(checkKey(key)),
@@ -266,41 +285,29 @@ export class S3Store implements ArtifactStore {
             Body: data,
             ContentLength: data.byteLength,
           }),
-        )
-        .catch((err: unknown) => {
-          throw this.failure('write', key, err);
-        });
+        ),
+        'write',
+        key,
+      );
       if (out.ETag === undefined)
         throw this.failure('write', key, new Error(`no ETag for part ${index + 1}`));
       return out.ETag;
     },
     complete: async (key, upload, receipts) => {
-      await this.client
-        .send(
+      await this.sent(
+        this.client.send(
           new CompleteMultipartUploadCommand({
             Bucket: this.location.bucket,
             Key: this.objectKey(checkKey(key)),
             UploadId: upload,
             MultipartUpload: { Parts: receipts.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
           }),
-        )
-        .catch((err: unknown) => {
-          throw this.failure('write', key, err);
-        });
+        ),
+        'write',
+        key,
+      );
     },
-    abort: async (key, upload) => {
-      await this.client
-        .send(
-          new AbortMultipartUploadCommand({
-            Bucket: this.location.bucket,
-            Key: this.objectKey(checkKey(key)),
-            UploadId: upload,
-          }),
-        )
-        .catch((err: unknown) => {
-          if (errorName(err) !== 'NoSuchUpload') throw this.failure('abort the upload of', key, err);
-        });
-    },
+    abort: (key, upload) => this.abortUpload(this.objectKey(checkKey(key)), upload, key),
   };
 
   async list(prefix: string): Promise<ArtifactEntry[]> {
@@ -309,17 +316,17 @@ export class S3Store implements ArtifactStore {
     const found: ArtifactEntry[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client
-        .send(
+      const page = await this.sent(
+        this.client.send(
           new ListObjectsV2Command({
             Bucket: this.location.bucket,
             Prefix: this.objectKey(prefix),
             ContinuationToken: token,
           }),
-        )
-        .catch((err: unknown) => {
-          throw this.failure('list', prefix, err);
-        });
+        ),
+        'list',
+        prefix,
+      );
       for (const o of page.Contents ?? []) {
         const key = (o.Key ?? '').slice(base.length);
         if (key === '' || key.split('/').some((s) => s.startsWith('.') || s === '')) continue;
@@ -343,16 +350,16 @@ export class S3Store implements ArtifactStore {
     const keys = (await this.list(prefix)).map((e) => e.key);
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      const out = await this.client
-        .send(
+      const out = await this.sent(
+        this.client.send(
           new DeleteObjectsCommand({
             Bucket: this.location.bucket,
             Delete: { Objects: batch.map((k) => ({ Key: this.objectKey(k) })), Quiet: true },
           }),
-        )
-        .catch((err: unknown) => {
-          throw this.failure('remove', prefix, err);
-        });
+        ),
+        'remove',
+        prefix,
+      );
       const failed = out.Errors ?? [];
       if (failed.length > 0)
         throw this.failure('remove', failed[0]!.Key ?? prefix, {
@@ -369,20 +376,14 @@ export class S3Store implements ArtifactStore {
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;
     for (;;) {
-      const page = await this.client
-        .send(new ListMultipartUploadsCommand({ Bucket, Prefix, KeyMarker, UploadIdMarker }))
-        .catch((err: unknown) => {
-          throw this.failure('list incomplete uploads under', prefix, err);
-        });
+      const page = await this.sent(
+        this.client.send(new ListMultipartUploadsCommand({ Bucket, Prefix, KeyMarker, UploadIdMarker })),
+        'list incomplete uploads under',
+        prefix,
+      );
       for (const upload of page.Uploads ?? []) {
         if (upload.Key === undefined || upload.UploadId === undefined) continue;
-        await this.client
-          .send(new AbortMultipartUploadCommand({ Bucket, Key: upload.Key, UploadId: upload.UploadId }))
-          .catch((err: unknown) => {
-            // Completed or aborted meanwhile: nothing is left to remove.
-            if (errorName(err) !== 'NoSuchUpload')
-              throw this.failure('abort the upload of', upload.Key!, err);
-          });
+        await this.abortUpload(upload.Key, upload.UploadId, upload.Key);
         aborted++;
       }
       if (page.IsTruncated !== true) return aborted;
@@ -419,16 +420,18 @@ export class S3Store implements ArtifactStore {
       throw this.failure('reach', 'the bucket', e);
     });
     const probe = this.objectKey(`.probe-${process.pid}`);
-    await this.client
-      .send(new PutObjectCommand({ Bucket: this.location.bucket, Key: probe, Body: '', ContentLength: 0 }))
-      .catch((err: unknown) => {
-        throw this.failure('write', 'a probe object', err);
-      });
-    await this.client
-      .send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: probe }))
-      .catch((err: unknown) => {
-        throw this.failure('remove', 'a probe object', err);
-      });
+    await this.sent(
+      this.client.send(
+        new PutObjectCommand({ Bucket: this.location.bucket, Key: probe, Body: '', ContentLength: 0 }),
+      ),
+      'write',
+      'a probe object',
+    );
+    await this.sent(
+      this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: probe })),
+      'remove',
+      'a probe object',
+    );
   }
 
   async close(): Promise<void> {
