@@ -148,9 +148,7 @@ export class BlockTermCounter {
 
   finish(): BlockCounts {
     const own = this.finishCounts();
-    const nnz = own.indptr[own.rows]!;
-    const df = new Int32Array(own.terms.count);
-    for (let p = 0; p < nnz; p++) df[own.indices[p]!]!++;
+    const df = documentFrequencies(own, own.terms.count, null);
     return {
       docs: own.rows,
       terms: own.terms,
@@ -322,6 +320,20 @@ export class BlockTermCounter {
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Per term (column) of `m`, the rows holding it, among those `mask` marks (every row when null). */
+export function documentFrequencies(
+  m: { rows: number; indptr: Int32Array; indices: Int32Array },
+  terms: number,
+  mask: Uint8Array | null,
+): Int32Array {
+  const df = new Int32Array(terms);
+  for (let r = 0; r < m.rows; r++) {
+    if (mask !== null && mask[r] !== 1) continue;
+    for (let p = m.indptr[r]!; p < m.indptr[r + 1]!; p++) df[m.indices[p]!]!++;
+  }
+  return df;
+}
 
 /**
  * A block's counts (columns: its sorted `terms`) over the sorted `vocabulary`: terms outside it dropped,

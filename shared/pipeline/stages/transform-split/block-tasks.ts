@@ -1,6 +1,6 @@
 import type { ByteRange } from '../../../core/store/artifact-store';
 import { encodeCsr } from '../../../core/io/csr-file';
-import { BlockTermCounter, remapColumns } from '../../../core/numeric/block-counts';
+import { BlockTermCounter, documentFrequencies, remapColumns } from '../../../core/numeric/block-counts';
 import { TermList, positionsIn } from '../../../core/numeric/term-list';
 import { countVectorizerOptions } from '../../model/model-file';
 import { BlockTaskContext, BlockTaskDef, scratchDir } from '../blocks/block-task';
@@ -217,16 +217,6 @@ function decodeLocalRows(bytes: Buffer, rows: number): LocalRows {
     indices: all.subarray(rows + 2, rows + 2 + nnz),
     counts: all.subarray(rows + 2 + nnz),
   };
-}
-
-/** Per term, the rows holding it, among those `mask` marks (every row when null). */
-function documentFrequencies(m: LocalRows, terms: number, mask: Uint8Array | null): Int32Array {
-  const df = new Int32Array(terms);
-  for (let r = 0; r < m.rows; r++) {
-    if (mask !== null && mask[r] !== 1) continue;
-    for (let p = m.indptr[r]!; p < m.indptr[r + 1]!; p++) df[m.indices[p]!]!++;
-  }
-  return df;
 }
 
 /** A typed array's bytes, as a view. */
