@@ -8,9 +8,9 @@ const SYNC_EVERY_MS = 1000;
 /**
  * Waits for a run to end: reads its record as stored every `pollMs` (a file read and one Redis call; the
  * workers write the record on every stage event, the final one included), and once a second brings it up
- * to date as a reader would (readRun), so a record its workers left behind still ends. A reader's sync
- * takes the run's lock and reads its jobs from Redis: at 100 a second, as the bench polled before, that
- * was ~2 s of the bench's CPU and Redis's work in a 10× run, on the cores the workers were measured on.
+ * to date as a reader would (readRun), so a record its workers left behind still ends. Not readRun every
+ * `pollMs`: a reader's sync takes the run's lock and reads its jobs from Redis, and at 100 a second that
+ * is ~2 s of the bench's CPU and Redis's work in a 10× run, on the cores the workers are measured on.
  */
 export async function waitForFinal(
   runs: RunsContext,
