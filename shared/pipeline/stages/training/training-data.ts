@@ -12,7 +12,8 @@ import { balancedClassWeights, sampleWeightsFor } from '../../../core/numeric/cl
 import { PipelineParams } from '../../../core/config/pipeline-params';
 import { ARTIFACTS, RunArtifacts, artifactKey } from '../context';
 import { readArtifactJson } from '../read-artifact';
-import { FeaturesFile, LabelsFile, SplitFile } from '../transform-split/transform-split';
+import { FeaturesFile, LabelsFile } from '../transform-split/transform-split';
+import { readSplitFile } from '../transform-split/split-file';
 import { Candidate } from './search-grid';
 import { tfidfOptions } from '../../model/model-file';
 import { ESTIMATORS, FittedModel } from '../../model/estimator-table';
@@ -26,7 +27,6 @@ import { Predictor } from '../../model/estimator';
 export interface TrainingData {
   classes: string[];
   features: FeaturesFile;
-  split: SplitFile;
   /** features.bin's shape and row pointers */
   counts: CsrFileLayout;
   /** per tickets.csv row; −1 for a dropped ticket */
@@ -59,17 +59,16 @@ export async function readTrainingData(ctx: RunArtifacts): Promise<TrainingData>
   const [labelsFile, features, split, layout] = await Promise.all([
     readArtifactJson<LabelsFile>(ctx, ARTIFACTS.labels),
     readArtifactJson<FeaturesFile>(ctx, ARTIFACTS.features),
-    readArtifactJson<SplitFile>(ctx, ARTIFACTS.split),
+    readSplitFile(ctx.store, keys[2]!),
     readCsrLayout(ctx.store, keys[3]!),
   ]);
   const data: TrainingData = {
     classes: labelsFile.classes,
     features,
-    split,
     counts: layout,
     labels: await readCsrLabels(ctx.store, layout),
-    train: Int32Array.from(split.train),
-    test: Int32Array.from(split.test),
+    train: split.train,
+    test: split.test,
   };
   cached = { key, data, views: new Map() };
   return data;

@@ -1,5 +1,6 @@
 import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
 import { readArtifactJson } from '../read-artifact';
+import { writeJsonObject } from '../../../core/io/json-lists';
 import { SearchFile } from './search-file';
 import { Candidate, describeCandidate } from './search-grid';
 import {
@@ -100,7 +101,6 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
     candidate,
   );
   const ytrain = trainRows.y;
-  const split = data.split;
   await ctx.progress?.(10);
   ctx.log.info(
     `read ${data.counts.rows} × ${view.vocabulary.length} features: ${ytrain.length} train / ${data.test.length} test rows in ${secondsSince(start)} s`,
@@ -200,12 +200,12 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
       names.map((name, c) => [name, ytrain.length === 0 ? 0 : trainCounts[c]! / ytrain.length]),
     ),
   };
-  const testPredictions: TestPredictionsFile = {
-    rows: split.test,
-    probabilities: split.test.map((_, i) => Array.from(testProba.subarray(i * k, (i + 1) * k))),
-  };
   await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.model), modelFile);
-  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.testPredictions), testPredictions);
+  // As putJson would write a TestPredictionsFile, without an array per test ticket.
+  await writeJsonObject(ctx.store, artifactKey(ctx, ARTIFACTS.testPredictions), async (w) => {
+    await w.numbers('rows', data.test);
+    await w.rows('probabilities', testProba, k);
+  });
   ctx.log.info(`wrote ${ARTIFACTS.model}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`);
   return { metrics, warnings, seconds: secondsSince(start) };
 }

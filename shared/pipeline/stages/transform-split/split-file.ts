@@ -1,4 +1,5 @@
 import type { ArtifactStore } from '../../../core/store/artifact-store';
+import { readJsonObject, writeJsonObject } from '../../../core/io/json-lists';
 
 /** split.json's fields, with the row lists as typed arrays (4 bytes a ticket). */
 export interface SplitRows {
@@ -9,40 +10,30 @@ export interface SplitRows {
   test: Int32Array;
 }
 
-/** Characters gathered before a write. */
-const WRITE_CHARS = 1 << 20;
-
 /**
  * Writes `split` under `key` as putJson writes a SplitFile (indented JSON, one row number a line, final
  * newline), in pieces: the row lists never become a JavaScript array or one string.
  */
 export async function writeSplitFile(store: ArtifactStore, key: string, split: SplitRows): Promise<void> {
-  const out = await store.openWriter(key);
-  try {
-    let text = `{\n  "seed": ${JSON.stringify(split.seed)},\n  "testSize": ${JSON.stringify(split.testSize)},\n  "stratified": ${JSON.stringify(split.stratified)},\n`;
-    const list = async (name: string, rows: Int32Array, last: boolean): Promise<void> => {
-      const end = last ? '\n' : ',\n';
-      if (rows.length === 0) {
-        text += `  "${name}": []${end}`;
-        return;
-      }
-      text += `  "${name}": [\n`;
-      for (let i = 0; i < rows.length; i++) {
-        text += i + 1 < rows.length ? `    ${rows[i]},\n` : `    ${rows[i]}\n`;
-        if (text.length >= WRITE_CHARS) {
-          await out.write(text);
-          text = '';
-        }
-      }
-      text += `  ]${end}`;
-    };
-    await list('train', split.train, false);
-    await list('test', split.test, true);
-    text += '}\n';
-    await out.write(text);
-    await out.commit();
-  } catch (err) {
-    await out.abort();
-    throw err;
-  }
+  await writeJsonObject(store, key, async (w) => {
+    w.value('seed', split.seed);
+    w.value('testSize', split.testSize);
+    w.value('stratified', split.stratified);
+    await w.numbers('train', split.train);
+    await w.numbers('test', split.test);
+  });
+}
+
+/** Reads split.json with its row lists straight into typed arrays; fails naming the file if it is not one. */
+export async function readSplitFile(store: ArtifactStore, key: string): Promise<SplitRows> {
+  const where = store.locate(key);
+  const { lists, values } = readJsonObject(await store.get(key), where, ['train', 'test']);
+  const seed = values.get('seed');
+  const testSize = values.get('testSize');
+  const stratified = values.get('stratified');
+  if (typeof seed !== 'number' || typeof testSize !== 'number' || typeof stratified !== 'boolean')
+    throw new Error(
+      `${where}: seed, testSize and stratified must be two numbers and a boolean; rerun the stage that wrote it`,
+    );
+  return { seed, testSize, stratified, train: lists.get('train')!, test: lists.get('test')! };
 }
