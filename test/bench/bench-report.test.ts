@@ -55,7 +55,8 @@ describe('bench report', () => {
     memoryByRole: {
       worker: role(workers, 120),
       sandbox: role(5 * workers, 300),
-      'bench/producer': role(1, 140),
+      api: role(1, 110),
+      bench: role(1, 140),
       's3 server': role(0, 0),
       'redis-server': role(1, 14),
       other: role(0, 0),
@@ -106,6 +107,7 @@ describe('bench report', () => {
     );
     assert.match(text, /^ {2}1 → 2 workers: 1\.60×$/m);
     assert.match(text, /^\| sandbox \| 300\.0 \(5\) \| 300\.0 \(10\) \|$/m);
+    assert.match(text, /^\| api \| 110\.0 \(1\) \| 110\.0 \(1\) \|$/m);
     assert.doesNotMatch(text, /s3 server/);
   });
 

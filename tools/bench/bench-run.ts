@@ -16,13 +16,13 @@ import { closeRunsContext, openRunsContext } from '../../shared/runtime/runs/con
 import { RunRecord } from '../../shared/runtime/runs/record';
 import { runTimeline } from '../../shared/runtime/runs/timeline';
 import { spawnWorkers } from '../../producers/cli/self-contained';
-import { enqueueRun } from '../../test/helpers/enqueue-run';
 import { comparableBytes } from '../../test/runs/artifacts';
 import { BenchRunResult, stageJobs } from './bench-report';
 import { nmi, purity } from './cluster-agreement';
 import { PeakRssSampler, ProcessRole, resetPeaks } from './process-memory';
 import { startS3Server } from './s3-server-process';
 import { waitForFinal } from './wait-final';
+import { BenchApi, startBenchApi } from './bench-api';
 
 /**
  * How often the bench reads the run's record while it waits: the wall time it reports is when it saw the
@@ -89,7 +89,22 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       collectGarbage();
       resetPeaks([process.pid]);
       const pool = await spawnWorkers(config, runs.queues, o.redisUrl, o.workers, 'warn', s3?.env('bench'));
-      const roles = new Map<number, ProcessRole>([[process.pid, 'bench/producer']]);
+      // Runs go through the API, as users submit theirs: its hashing of the dataset, its Redis writes and
+      // its memory are the run's too.
+      let api: BenchApi;
+      try {
+        api = await startBenchApi(
+          { redisUrl: o.redisUrl, storageDir: config.storageDir, queuePrefix: o.queuePrefix },
+          { ...s3?.env('bench'), TICKETFLOW_DATA_DIR: config.dataDir },
+        );
+      } catch (err) {
+        await pool.stop();
+        throw err;
+      }
+      const roles = new Map<number, ProcessRole>([
+        [process.pid, 'bench'],
+        [api.pid, 'api'],
+      ]);
       for (const pid of pool.pids) roles.set(pid, 'worker');
       if (s3) roles.set(s3.pid, 's3 server');
       sampler = new PeakRssSampler(
@@ -100,9 +115,9 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       // One more run of the same dataset and parameters, to its end (or the bench's interruption).
       const runAgain = () =>
         untilInterrupted(
-          enqueueRun(runs, { dataset: o.dataset, params }).then((id) =>
-            waitForFinal(runs, id, 3_600_000, WALL_POLL_MS),
-          ),
+          api
+            .submit(path.basename(o.dataset), params)
+            .then((id) => waitForFinal(runs, id, 3_600_000, WALL_POLL_MS)),
           o.interrupted,
         );
       try {
@@ -118,7 +133,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         }
         sampler.start();
         t0 = performance.now();
-        runId = await enqueueRun(runs, { dataset: o.dataset, params });
+        runId = await api.submit(path.basename(o.dataset), params);
         status = await untilInterrupted(waitForFinal(runs, runId, 3_600_000, WALL_POLL_MS), o.interrupted);
         seenFinal = performance.now();
         // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit (with
@@ -135,6 +150,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         busy = await childBusySeconds(runs, status);
       } finally {
         sampler.stop();
+        await api.stop();
         await pool.stop();
       }
     } finally {

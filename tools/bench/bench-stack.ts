@@ -59,13 +59,29 @@ export async function openBenchStack(
   };
 }
 
+/** Where an API process finds its runs: a Redis, a storage folder and a queue prefix. */
+export interface ApiTarget {
+  redisUrl: string;
+  storageDir: string;
+  queuePrefix: string;
+}
+
+/** A bench stack as an API's target. */
+export function stackTarget(stack: BenchStack): ApiTarget {
+  return {
+    redisUrl: stack.redis.url,
+    storageDir: stack.config.storageDir,
+    queuePrefix: stack.config.queuePrefix,
+  };
+}
+
 /**
- * The API of the build under `root` (its dist/) as its own process, as deployed, on the stack's Redis,
+ * The API of the build under `root` (its dist/) as its own process, as deployed, on `target`'s Redis,
  * storage and queue prefix; resolves once /healthz answers, rejects when it has not after 20 s.
  */
 export async function startApiProcess(
   root: string,
-  stack: BenchStack,
+  target: ApiTarget,
   port: number,
   env: NodeJS.ProcessEnv,
   stdio: StdioOptions,
@@ -73,10 +89,10 @@ export async function startApiProcess(
   const api = spawn(process.execPath, [path.join(root, 'dist', 'producers', 'api', 'main.js')], {
     env: {
       ...process.env,
-      REDIS_URL: stack.redis.url,
+      REDIS_URL: target.redisUrl,
       PORT: String(port),
-      TICKETFLOW_STORAGE_DIR: stack.config.storageDir,
-      TICKETFLOW_QUEUE_PREFIX: stack.config.queuePrefix,
+      TICKETFLOW_STORAGE_DIR: target.storageDir,
+      TICKETFLOW_QUEUE_PREFIX: target.queuePrefix,
       TICKETFLOW_LOG_LEVEL: 'warn',
       ...env,
     },

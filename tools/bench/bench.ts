@@ -55,9 +55,11 @@ const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-wor
   --keep           keep the last run's artifacts (printed at the end); without it the bench removes
                    everything it wrote (scaled dataset, storage, Redis files)
 
-Jobs per stage: the stage's job and the child jobs it fanned out to. Peak RSS: VmHWM of every process
-in the bench's process tree (the bench itself is the producer: it submits and polls), by role: worker,
-sandbox (a worker's BullMQ child process), bench/producer, s3 server, redis-server.
+Runs are submitted over HTTP to the API, started as its own process behind a token, as users submit
+theirs; the wall time runs from that POST /runs until the bench sees the run final. Jobs per stage: the
+stage's job and the child jobs it fanned out to. Peak RSS: VmHWM of every process in the bench's process
+tree, by role: worker, sandbox (a worker's BullMQ child process), api, bench (it reads the run's record
+while it waits), s3 server, redis-server.
 `;
 
 async function main(): Promise<void> {

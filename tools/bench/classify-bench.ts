@@ -21,7 +21,7 @@ import { getClassification, submitClassification } from '../../shared/runtime/cl
 import { readTickets } from '../../shared/core/dataset/read-tickets';
 import { spawnWorkers } from '../../producers/cli/self-contained';
 import { waitForRun } from '../../test/helpers/stack';
-import { openBenchStack, startApiProcess } from './bench-stack';
+import { openBenchStack, stackTarget, startApiProcess } from './bench-stack';
 import { residentMb } from './process-memory';
 
 // autocannon ships no types; this is the part used here.
@@ -92,7 +92,13 @@ export async function classifyBench(argv: string[]): Promise<void> {
     };
 
     // Online: the API as its own process, as deployed.
-    api = await startApiProcess(PROJECT_ROOT, stack, port, { TICKETFLOW_DATA_DIR: config.dataDir }, 'ignore');
+    api = await startApiProcess(
+      PROJECT_ROOT,
+      stackTarget(stack),
+      port,
+      { TICKETFLOW_DATA_DIR: config.dataDir },
+      'ignore',
+    );
     const url = `http://127.0.0.1:${port}`;
     const texts: string[] = [];
     await readTickets(dataset, (rec) => {

@@ -16,7 +16,7 @@ import { PROJECT_ROOT } from '../../shared/core/config/config';
 import { ModelRegistry } from '../../shared/runtime/runs/model-registry';
 import { freePort } from '../../shared/runtime/redis/local-redis';
 import { syntheticModel, writeModelRun } from '../../test/model/synthetic-model';
-import { openBenchStack, startApiProcess } from './bench-stack';
+import { openBenchStack, stackTarget, startApiProcess } from './bench-stack';
 import { residentMb } from './process-memory';
 
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${port}`;
     api = await startApiProcess(
       values['api-root'],
-      stack,
+      stackTarget(stack),
       port,
       values['cache-mb'] ? { TICKETFLOW_MODEL_CACHE_MB: values['cache-mb'] } : {},
       'inherit',
