@@ -30,6 +30,7 @@ describe('JSON files of long number lists (json-lists.ts)', () => {
         w.value('meta', { name: 'x "quoted"\n', list: [1, 2], nested: { a: [] } });
         await w.numbers('rows', rows);
         await w.rows('probabilities', values, width);
+        w.value('omitted', undefined);
         w.value('last', true);
       });
       const expected = jsonBytes({
@@ -38,6 +39,7 @@ describe('JSON files of long number lists (json-lists.ts)', () => {
         probabilities: Array.from({ length: n }, (_, r) =>
           Array.from(values.subarray(r * width, (r + 1) * width)),
         ),
+        omitted: undefined,
         last: true,
       });
       assert.equal((await store.get(key)).toString('utf8'), expected, `${n} rows of ${width}`);

@@ -1,4 +1,4 @@
-import type { ArtifactStore } from '../store/artifact-store';
+import type { ArtifactStore, ArtifactWriter } from '../store/artifact-store';
 
 /**
  * JSON files whose bulk is lists of numbers, one entry per ticket (split.json's row lists,
@@ -21,7 +21,7 @@ export class JsonObjectWriter {
   private text = '{';
   private fields = 0;
 
-  private constructor(private readonly out: Awaited<ReturnType<ArtifactStore['openWriter']>>) {}
+  private constructor(private readonly out: ArtifactWriter) {}
 
   static async open(store: ArtifactStore, key: string): Promise<JsonObjectWriter> {
     return new JsonObjectWriter(await store.openWriter(key));
@@ -38,10 +38,12 @@ export class JsonObjectWriter {
     this.text += `${this.fields++ === 0 ? '' : ','}\n  ${JSON.stringify(name)}: `;
   }
 
-  /** A field of any small value (JSON.stringify's, at this depth). */
+  /** A field of any small value (JSON.stringify's, at this depth; none for a value it would omit). */
   value(name: string, value: unknown): void {
+    const text = JSON.stringify(value, null, 2) as string | undefined;
+    if (text === undefined) return;
     this.key(name);
-    this.text += JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
+    this.text += text.replace(/\n/g, '\n  ');
   }
 
   /** A field holding `values` as a list of numbers. */
