@@ -28,10 +28,8 @@ export class JsonObjectWriter {
   }
 
   private async flush(): Promise<void> {
-    if (this.text.length >= WRITE_CHARS) {
-      await this.out.write(this.text);
-      this.text = '';
-    }
+    await this.out.write(this.text);
+    this.text = '';
   }
 
   private key(name: string): void {
@@ -56,7 +54,8 @@ export class JsonObjectWriter {
     this.text += '[';
     for (let i = 0; i < values.length; i++) {
       this.text += `${i === 0 ? '' : ','}\n    ${jsonNumber(values[i]!)}`;
-      await this.flush();
+      // Checked here rather than in flush: an await per number would cost more than the writing.
+      if (this.text.length >= WRITE_CHARS) await this.flush();
     }
     this.text += '\n  ]';
   }
@@ -76,7 +75,7 @@ export class JsonObjectWriter {
       for (let c = 0; c < width; c++)
         this.text += `${c === 0 ? '' : ','}\n      ${jsonNumber(values[r * width + c]!)}`;
       this.text += '\n    ]';
-      await this.flush();
+      if (this.text.length >= WRITE_CHARS) await this.flush();
     }
     this.text += '\n  ]';
   }
