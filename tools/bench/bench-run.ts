@@ -38,6 +38,8 @@ export interface BenchRunOptions {
   workers: number;
   params: Record<string, unknown>;
   repeat: number;
+  /** how long the bench waits for each run to end before it stops it as failed */
+  timeoutMs: number;
   /**
    * Measure a run on workers that have already served one: first the same run with `cache: false`,
    * timed apart (`warmUpSeconds`), then the measured one, also with `cache: false`.
@@ -117,7 +119,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         untilInterrupted(
           api
             .submit(path.basename(o.dataset), params)
-            .then((id) => waitForFinal(runs, id, 3_600_000, WALL_POLL_MS)),
+            .then((id) => waitForFinal(runs, id, o.timeoutMs, WALL_POLL_MS)),
           o.interrupted,
         );
       try {
@@ -134,7 +136,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         sampler.start();
         t0 = performance.now();
         runId = await api.submit(path.basename(o.dataset), params);
-        status = await untilInterrupted(waitForFinal(runs, runId, 3_600_000, WALL_POLL_MS), o.interrupted);
+        status = await untilInterrupted(waitForFinal(runs, runId, o.timeoutMs, WALL_POLL_MS), o.interrupted);
         seenFinal = performance.now();
         // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit (with
         // --warm, whose runs skip the cache, every stage computes).

@@ -1,6 +1,7 @@
 /**
  * npm run bench -- [--data FILE] [--workers N | --compare-workers 1,2] [--scale F] [--chunk-size N]
  *                  [--topics K] [--out FILE] [--repeat N] [--warm] [--storage file|s3] [--keep]
+ *                  [--timeout-min M]
  *
  * Runs the real flow — a private Redis, N worker processes, artifacts in a folder or in an S3 server on
  * 127.0.0.1 — on a dataset and prints seconds and jobs per stage, wall time, stage-1 throughput, peak RSS
@@ -29,6 +30,7 @@ const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-label
 const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-workers N,M,…] [--scale F]
                         [--chunk-size N] [--topics K] [--labels L] [--label-map FILE] [--params JSON]
                         [--out FILE] [--repeat N] [--warm] [--storage file|s3] [--keep]
+                        [--timeout-min M]
   --data FILE      dataset (default ../shared/data/complaints-dev.json, else the bundled sample)
   --workers N      worker processes (default 2)
   --compare-workers N,M,…
@@ -50,6 +52,8 @@ const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-wor
                    same run unmeasured (its time printed apart), then the measured one; both with
                    "cache": false, so every stage computes (as do --repeat's runs then)
   --repeat N       then submit the same run N more times on the warm workers (stage-cache hits) and time each
+  --timeout-min M  stop a run still going after M minutes, as failed (default 360: category labels'
+                   default grid at 100× the dev data takes over an hour on 2 workers)
   --storage S      "file" (default): artifacts in a folder; "s3": in an S3 server (s3rver, a process of
                    its own) on 127.0.0.1, nothing shared on disk with the workers
   --keep           keep the last run's artifacts (printed at the end); without it the bench removes
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
       params: { type: 'string' },
       out: { type: 'string' },
       repeat: { type: 'string', default: '0' },
+      'timeout-min': { type: 'string', default: '360' },
       warm: { type: 'boolean' },
       storage: { type: 'string', default: 'file' },
       keep: { type: 'boolean' },
@@ -95,6 +100,7 @@ async function main(): Promise<void> {
     : [wholeNumber('--workers', values.workers ?? '2', 1)];
   const scale = wholeNumber('--scale', values.scale, 1);
   const repeat = values.repeat === '' ? 1 : wholeNumber('--repeat', values.repeat, 0);
+  const timeoutMs = wholeNumber('--timeout-min', values['timeout-min'], 1) * 60_000;
   const storage = values.storage;
   if (storage !== 'file' && storage !== 's3')
     throw new Error(`--storage must be "file" or "s3", got "${values.storage}"`);
@@ -163,6 +169,7 @@ async function main(): Promise<void> {
               workers,
               params,
               repeat,
+              timeoutMs,
               warm: values.warm === true,
               storage,
               dir,
