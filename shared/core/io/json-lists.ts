@@ -83,8 +83,7 @@ export class JsonObjectWriter {
   /** Ends the object and makes the artifact visible, whole. */
   async commit(): Promise<void> {
     this.text += this.fields === 0 ? '}\n' : '\n}\n';
-    await this.out.write(this.text);
-    this.text = '';
+    await this.flush();
     await this.out.commit();
   }
 
@@ -124,6 +123,10 @@ const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const MINUS = 0x2d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
 const ZERO = 0x30;
 const NINE = 0x39;
 
@@ -153,20 +156,26 @@ export function readJsonObject(
     if (bytes[i] !== b) fail(`expected ${what}`);
     i++;
   };
-  const string = (): string => {
-    const start = i;
-    expect(QUOTE, 'a field name');
+  /** Steps from just after a string's opening quote to its closing quote (or the end), past escapes. */
+  const toClosingQuote = () => {
     while (i < bytes.length && bytes[i] !== QUOTE) i += bytes[i] === BACKSLASH ? 2 : 1;
+  };
+  const textFrom = (start: number) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset + start, i - start).toString();
+  const string = (): string => {
+    expect(QUOTE, 'a field name');
+    const start = i - 1;
+    toClosingQuote();
     if (i >= bytes.length) fail('unterminated string');
     i++;
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + start, i - start).toString()) as string;
+    return JSON.parse(textFrom(start)) as string;
   };
   const integers = (): Int32Array => {
-    expect(0x5b, '"["');
+    expect(OPEN_BRACKET, '"["');
     let out = new Int32Array(1024);
     let n = 0;
     space();
-    if (bytes[i] === 0x5d) {
+    if (bytes[i] === CLOSE_BRACKET) {
       i++;
       return out.subarray(0, 0);
     }
@@ -191,7 +200,7 @@ export function readJsonObject(
         i++;
         continue;
       }
-      if (bytes[i] === 0x5d) {
+      if (bytes[i] === CLOSE_BRACKET) {
         i++;
         return out.slice(0, n);
       }
@@ -207,15 +216,15 @@ export function readJsonObject(
       const b = bytes[i]!;
       if (b === QUOTE) {
         i++;
-        while (i < bytes.length && bytes[i] !== QUOTE) i += bytes[i] === BACKSLASH ? 2 : 1;
-      } else if (b === 0x5b || b === 0x7b) depth++;
-      else if (b === 0x5d || b === 0x7d) {
+        toClosingQuote();
+      } else if (b === OPEN_BRACKET || b === OPEN_BRACE) depth++;
+      else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) {
         if (depth === 0) break;
         depth--;
       } else if (b === COMMA && depth === 0) break;
       i++;
     }
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, i - start).toString();
+    const text = textFrom(start);
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -224,9 +233,9 @@ export function readJsonObject(
   };
 
   const out: JsonObjectWithLists = { lists: new Map(), values: new Map() };
-  expect(0x7b, 'a JSON object');
+  expect(OPEN_BRACE, 'a JSON object');
   space();
-  if (bytes[i] === 0x7d) i++;
+  if (bytes[i] === CLOSE_BRACE) i++;
   else
     for (;;) {
       const name = string();
@@ -238,7 +247,7 @@ export function readJsonObject(
         i++;
         continue;
       }
-      expect(0x7d, '"," or "}"');
+      expect(CLOSE_BRACE, '"," or "}"');
       break;
     }
   space();
