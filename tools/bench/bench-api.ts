@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import { PROJECT_ROOT } from '../../shared/core/config/config';
+import { stopChild } from '../../shared/core/stop-child';
 import { freePort } from '../../shared/runtime/redis/local-redis';
 import { ApiTarget, startApiProcess } from './bench-stack';
 
@@ -9,7 +9,7 @@ export interface BenchApi {
   pid: number;
   /** POST /runs of `dataset` (a name in the API's data root) with `params`; resolves with the run id */
   submit(dataset: string, params: Record<string, unknown>): Promise<string>;
-  /** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited */
+  /** SIGTERM, then SIGKILL after 5 s (stopChild) */
   stop(): Promise<void>;
 }
 
@@ -42,15 +42,6 @@ export async function startBenchApi(target: ApiTarget, env: NodeJS.ProcessEnv): 
         throw new Error(`POST /runs answered ${res.status}: ${text.slice(0, 500)}`);
       return body.id;
     },
-    stop: () => stopProcess(api),
+    stop: () => stopChild(api, 5_000),
   };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -2,6 +2,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { stopChild } from '../../core/stop-child';
 import { redisReachable } from '../flow/connection';
 import { durableRedisStart, LOCAL_REDIS_HOSTS, NO_REDIS_SERVER, redisServerBinary } from './durable-redis';
 
@@ -92,13 +93,7 @@ export async function startRedisServer(port: number, dir: string): Promise<Local
         url,
         started: true,
         durable: false,
-        stop: async () => {
-          if (exited) return;
-          const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-          child.kill('SIGTERM');
-          await Promise.race([done, new Promise((r) => setTimeout(r, 5000).unref())]);
-          if (!exited) child.kill('SIGKILL');
-        },
+        stop: () => stopChild(child, 5000),
       };
     }
     await new Promise((r) => setTimeout(r, 50));
