@@ -77,7 +77,6 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     const connection = createConnection(o.redisUrl);
     const runs = openRunsContext(config, connection);
     let status: RunRecord;
-    let runId: string;
     const repeats: BenchRunResult['repeats'] = [];
     let sampler: PeakRssSampler;
     let t0: number;
@@ -114,8 +113,9 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         (pid) => roles.get(pid),
       );
       const params = o.warm ? { ...o.params, cache: false } : o.params;
-      // One more run of the same dataset and parameters, to its end (or the bench's interruption).
-      const runAgain = () =>
+      // A run of the dataset and parameters (the measured one, a warm-up's, a repeat), submitted through the
+      // API and waited for to its end (or the bench's interruption).
+      const submitAndWait = () =>
         untilInterrupted(
           api
             .submit(path.basename(o.dataset), params)
@@ -127,7 +127,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
           // Every sandbox has run its code once (loaded, compiled hot) — as on workers that serve run after
           // run; its memory peaks are not the measured run's.
           const w0 = performance.now();
-          const warmUp = await runAgain();
+          const warmUp = await submitAndWait();
           if (warmUp.state !== 'completed') throw new Error(`warm-up run ${warmUp.id} ${warmUp.state}`);
           warmUpSeconds = round((performance.now() - w0) / 1000);
           collectGarbage();
@@ -135,14 +135,13 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         }
         sampler.start();
         t0 = performance.now();
-        runId = await api.submit(path.basename(o.dataset), params);
-        status = await untilInterrupted(waitForFinal(runs, runId, o.timeoutMs, WALL_POLL_MS), o.interrupted);
+        status = await submitAndWait();
         seenFinal = performance.now();
         // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit (with
         // --warm, whose runs skip the cache, every stage computes).
         for (let i = 0; i < o.repeat && status.state === 'completed'; i++) {
           const r0 = performance.now();
-          const again = await runAgain();
+          const again = await submitAndWait();
           repeats.push({
             wallSeconds: round((performance.now() - r0) / 1000),
             cached: again.stages.filter((s) => s.cached).map((s) => s.stage),
@@ -162,7 +161,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     const wallSeconds = (seenFinal - t0) / 1000;
     if (status.state !== 'completed')
       throw new Error(
-        `run ${runId} with ${o.workers} worker(s) ${status.state}` +
+        `run ${status.id} with ${o.workers} worker(s) ${status.state}` +
           (status.error ? ` in ${status.error.stage}: ${status.error.message}` : ''),
       );
     const s3CpuSeconds = s3?.cpuSeconds() ?? null;
@@ -172,12 +171,12 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     let model: Buffer;
     let artifactsDir: string;
     try {
-      artifactsDir = store.locate(runPrefix(runId));
-      const topicsKey = runKey(runId, ARTIFACTS.ticketsTopics);
+      artifactsDir = store.locate(runPrefix(status.id));
+      const topicsKey = runKey(status.id, ARTIFACTS.ticketsTopics);
       agreement = o.productGroups
         ? await topicAgreement(await store.openRead(topicsKey), store.locate(topicsKey), o.productGroups)
         : null;
-      model = await store.get(runKey(runId, ARTIFACTS.model));
+      model = await store.get(runKey(status.id, ARTIFACTS.model));
     } finally {
       await store.close();
     }
