@@ -40,13 +40,8 @@ function measure(texts: readonly string[], settings: ReturnType<typeof fitSettin
   const df = documentFrequencies(own, own.terms.count, null);
   let kept = 0;
   for (const d of df) if (d >= minDf) kept++;
-  const bytes = own.terms.encode().byteLength - 4 * (own.terms.count + 1);
-  return {
-    tickets: texts.length,
-    terms: own.terms.count,
-    kept,
-    termBytes: bytes / Math.max(1, own.terms.count),
-  };
+  const { count, starts } = own.terms;
+  return { tickets: texts.length, terms: count, kept, termBytes: starts[count]! / Math.max(1, count) };
 }
 
 /** Least-squares slope of log y on log x. */
