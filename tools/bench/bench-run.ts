@@ -119,7 +119,11 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         untilInterrupted(
           api
             .submit(path.basename(o.dataset), params)
-            .then((id) => waitForFinal(runs, id, o.timeoutMs, WALL_POLL_MS)),
+            .then((id) =>
+              waitForFinal(runs, id, o.timeoutMs, WALL_POLL_MS, (line) =>
+                process.stderr.write(`bench: ${line}\n`),
+              ),
+            ),
           o.interrupted,
         );
       try {

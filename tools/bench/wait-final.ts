@@ -1,9 +1,12 @@
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { RunRecord, isFinal } from '../../shared/runtime/runs/record';
 import { readRun } from '../../shared/runtime/runs/sync';
+import { progressLine } from '../../producers/cli/report';
 
 /** How often a reader's sync (readRun) runs while waiting, for a record no worker will make final. */
 const SYNC_EVERY_MS = 1000;
+/** How often a long wait says where the run is (a 100× run with the default grid takes over an hour). */
+const REPORT_EVERY_MS = 60_000;
 
 /**
  * Waits for a run to end: reads its record as stored every `pollMs` (a file read and one Redis call; the
@@ -17,12 +20,20 @@ export async function waitForFinal(
   runId: string,
   timeoutMs: number,
   pollMs: number,
+  /** called every REPORT_EVERY_MS with where the run is (the CLI's progress line) */
+  report: (line: string) => void = () => {},
 ): Promise<RunRecord> {
-  const deadline = Date.now() + timeoutMs;
-  let synced = Date.now();
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let synced = started;
+  let reported = started;
   for (;;) {
     const stored = await runs.store.read(runId);
     if (stored && isFinal(stored.state)) return stored;
+    if (stored && Date.now() - reported >= REPORT_EVERY_MS) {
+      reported = Date.now();
+      report(`run ${runId} after ${Math.round((reported - started) / 1000)} s: ${progressLine(stored)}`);
+    }
     if (Date.now() - synced >= SYNC_EVERY_MS) {
       synced = Date.now();
       const record = await readRun(runs, runId);
