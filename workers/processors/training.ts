@@ -10,7 +10,10 @@ import {
   summarizeSearch,
   writeSearchFile,
 } from '../../shared/pipeline/stages/training/model-search';
-import { describeCandidate, searchGrid } from '../../shared/pipeline/stages/training/search-grid';
+import { Candidate, describeCandidate, searchGrid } from '../../shared/pipeline/stages/training/search-grid';
+import { refitProblems } from '../../shared/pipeline/stages/training/training-data';
+import { storedRefitParts } from '../../shared/pipeline/stages/training/refit-parts';
+import { LabelsFile } from '../../shared/pipeline/stages/transform-split/transform-split';
 import { TrainingResult, writeTrainingMetrics } from '../../shared/pipeline/stages/training/training';
 import { SearchFile } from '../../shared/pipeline/stages/training/search-file';
 import { readArtifactJson } from '../../shared/pipeline/stages/read-artifact';
@@ -23,15 +26,17 @@ import { waitForChildren } from './fan-out';
 export type TrainingJobResult = TrainingResult;
 
 /**
- * Stage 4 as a parent job in three steps, each ending by waiting for its child jobs on the search queue
- * (any worker may take them; the fitting runs in their sandboxes, so this job only plans and waits):
+ * Stage 4 as a parent job in steps, each ending by waiting for its child jobs on the search queue (any
+ * worker may take them; the fitting runs in their sandboxes, so this job only plans and waits):
  * "search" adds one job per grid candidate and cross-validation fold; "refit" gathers their scores,
  * writes `search.json` with the winner and adds one job refitting it on the whole training split (it
  * writes model.json and test_predictions.json); "done" writes metrics.json (the refit's metrics and the
  * search's summary) and returns the refit's result with it. A grid of one candidate has its winner
  * before any score: "search" adds its refit with the CV jobs, so it runs alongside them, and "refit"
- * goes on to "done" without a second wait. Job ids are deterministic, so a repeated step adds nothing
- * twice.
+ * goes on to "done" without a second wait. A one-vs-rest winner over `partedRefitTickets` tickets or
+ * more is refitted in parts (refit-parts.ts): one job per class where the refit job would be, then step
+ * "join" adds the refit job, which joins their rows instead of fitting. Job ids are deterministic, so a
+ * repeated step adds nothing twice.
  */
 export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) {
   return async (job: Job<StageJobData>, token?: string, signal?: AbortSignal): Promise<TrainingJobResult> => {
@@ -42,11 +47,36 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
         const step = job.data.step ?? 'search';
         const grid = searchGrid(ctx.params);
         const folds = ctx.params.cvFolds;
-        // `chunks` counts every CV job id (reused ones too): the refit's is the next.
+        // `chunks` counts every CV job id (reused ones too): the refit's is the next, then its parts'.
         const n = grid.length * folds;
         const early = grid.length === 1;
-        const refit = (candidate: number) =>
-          child(config, job, { kind: 'refit', candidate, fold: null, child: n });
+        const refit = (candidate: number, parts: number[] | null) =>
+          child(config, job, {
+            kind: 'refit',
+            candidate,
+            fold: null,
+            child: n,
+            ...(parts ? { parts } : {}),
+          });
+        // The refit's problems when it runs in parts (null: one job), and the jobs of those not stored.
+        const partsOf = (candidate: Candidate) => refitParts(ctx, config, candidate);
+        const partJobs = async (candidate: Candidate, parts: number[]) => {
+          const stored = await storedRefitParts(ctx, candidate, parts);
+          const jobs = parts.flatMap((problem, i) =>
+            stored.has(problem)
+              ? []
+              : [
+                  child(config, job, {
+                    kind: 'refit-part',
+                    candidate: candidate.id,
+                    fold: null,
+                    problem,
+                    child: n + 1 + i,
+                  }),
+                ],
+          );
+          return { jobs, reused: stored.size };
+        };
         if (step === 'search') {
           // The stage's span begins here (its seconds cover the search and the refit), at the first attempt.
           const startedAt = job.data.startedAt ?? Date.now();
@@ -60,22 +90,28 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
                 : [child(config, job, { kind: 'cv', candidate: c.id, fold, child: c.id * folds + fold })],
             ).flat(),
           );
+          const parts = early ? await partsOf(grid[0]!) : null;
+          const first = parts
+            ? await partJobs(grid[0]!, parts)
+            : { jobs: early ? [refit(grid[0]!.id, null)] : [], reused: 0 };
           ctx.log.info(
-            `model search: ${grid.length} candidate(s) × ${folds} folds = ${n} jobs${done.size > 0 ? ` (${done.size} done by an earlier attempt)` : ''}${early ? ', and the refit of its one candidate alongside' : ''}: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
+            `model search: ${grid.length} candidate(s) × ${folds} folds = ${n} jobs${done.size > 0 ? ` (${done.size} done by an earlier attempt)` : ''}${early ? `, and the refit of its one candidate alongside${parts ? ` in ${parts.length} jobs, one per class` : ''}` : ''}: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
           );
           signal?.throwIfAborted();
           // Longest first (the grid lists longer n-grams and larger C later, and they take longest; the
           // refit fits the most rows), so the last jobs to finish are short ones and no worker idles long
           // at the end of the search.
-          const jobs = [...(early ? [refit(grid[0]!.id)] : []), ...[...children].reverse()];
+          const jobs = [...first.jobs, ...[...children].reverse()];
+          const chunks = n + (early ? 1 + (parts?.length ?? 0) : 0);
           // The count before the jobs: a cancel finds the children by it, so none may exist uncounted.
-          await job.updateData({ ...job.data, chunks: n + (early ? 1 : 0) });
+          await job.updateData({ ...job.data, chunks });
           if (jobs.length > 0) await searchQueue.addBulk(jobs);
           await wait(job, token!, searchQueue, {
             step: 'refit',
-            chunks: n + (early ? 1 : 0),
-            reusedChunks: done.size,
+            chunks,
+            reusedChunks: done.size + first.reused,
             startedAt,
+            ...(parts ? { refitStartedAt: startedAt } : {}),
           });
         }
         if (job.data.step === 'refit') {
@@ -85,12 +121,42 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           ctx.log.info(
             `search winner: candidate ${best.id} ${describeCandidate(best)}, CV ${search.score} ${best.meanScore.toFixed(4)} ± ${best.stdScore.toFixed(4)}`,
           );
+          const parts = await partsOf(best);
           if (!early) {
             signal?.throwIfAborted();
-            await job.updateData({ ...job.data, chunks: n + 1 });
-            await searchQueue.addBulk([refit(best.id)]);
-            await wait(job, token!, searchQueue, { step: 'done', chunks: n + 1 });
+            if (parts) {
+              const { jobs, reused } = await partJobs(best, parts);
+              const chunks = n + 1 + parts.length;
+              ctx.log.info(
+                `refit of the winner in ${parts.length} jobs, one per class${reused > 0 ? ` (${reused} done by an earlier attempt)` : ''}`,
+              );
+              await job.updateData({ ...job.data, chunks });
+              if (jobs.length > 0) await searchQueue.addBulk(jobs);
+              await wait(job, token!, searchQueue, {
+                step: 'join',
+                chunks,
+                reusedChunks: (job.data.reusedChunks ?? 0) + reused,
+                refitStartedAt: Date.now(),
+              });
+            } else {
+              await job.updateData({ ...job.data, chunks: n + 1 });
+              await searchQueue.addBulk([refit(best.id, null)]);
+              await wait(job, token!, searchQueue, { step: 'done', chunks: n + 1 });
+            }
+          } else if (parts) {
+            await job.updateData({ ...job.data, step: 'join' });
           }
+        }
+        if (job.data.step === 'join') {
+          // Every problem's row is stored: the refit job joins them, scores the model and writes it.
+          const search = await readArtifactJson<SearchFile>(ctx, ARTIFACTS.search);
+          const best = search.candidates.find((c) => c.id === search.winner)!;
+          const parts = await partsOf(best);
+          if (!parts)
+            throw new Error(`training job ${job.id} reached "join" for a refit that is not in parts`);
+          signal?.throwIfAborted();
+          await searchQueue.addBulk([refit(best.id, parts)]);
+          await wait(job, token!, searchQueue, { step: 'done' });
         }
         return done(ctx, job);
       },
@@ -99,10 +165,25 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
   };
 }
 
+/**
+ * The problems of `candidate`'s refit when it runs in parts: an estimator made of independent problems
+ * (one-vs-rest), two or more of them, over `partedRefitTickets` labelled tickets or more. Null: one job.
+ */
+async function refitParts(
+  ctx: StageContext,
+  config: TicketflowConfig,
+  candidate: Candidate,
+): Promise<number[] | null> {
+  const labels = await readArtifactJson<LabelsFile>(ctx, ARTIFACTS.labels);
+  const problems = refitProblems(candidate, labels.classes.length);
+  const tickets = labels.counts.reduce((a, b) => a + b, 0);
+  return problems !== null && problems.length >= 2 && tickets >= config.partedRefitTickets ? problems : null;
+}
+
 function child(
   config: TicketflowConfig,
   job: Job<StageJobData>,
-  what: Pick<SearchJobData, 'kind' | 'candidate' | 'fold' | 'child'>,
+  what: Pick<SearchJobData, 'kind' | 'candidate' | 'fold' | 'child' | 'problem' | 'parts'>,
 ) {
   const { runId, generation, tags, params, artifacts, datasetSha256, codeVersion } = job.data;
   const data: SearchJobData = {
@@ -141,8 +222,12 @@ async function refitResult(job: Job<StageJobData>): Promise<TrainingResult | und
 }
 
 async function done(ctx: StageContext, job: Job<StageJobData>): Promise<TrainingJobResult> {
-  const refit = await refitResult(job);
-  if (!refit) throw new Error(`training job ${job.id} reached its last step without the refit's result`);
+  const joined = await refitResult(job);
+  if (!joined) throw new Error(`training job ${job.id} reached its last step without the refit's result`);
+  // A refit in parts took from its parts' start to the join's end.
+  const { refitStartedAt } = job.data;
+  const refit =
+    refitStartedAt === undefined ? joined : { ...joined, seconds: (Date.now() - refitStartedAt) / 1000 };
   const search = await readArtifactJson<SearchFile>(ctx, ARTIFACTS.search);
   const result = await writeTrainingMetrics(ctx, refit, search);
   // Last: a retry of this step (or of "refit", for a grid of one) reads the fold results again.

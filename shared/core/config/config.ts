@@ -85,6 +85,12 @@ export interface TicketflowConfig {
    * used evicted first; the model just loaded is kept even when larger). @defaultValue 128
    */
   modelCacheMb: number;
+  /**
+   * `TICKETFLOW_PARTED_REFIT_TICKETS`: from this many labelled tickets up, the refit of a one-vs-rest
+   * winner runs one job per class (any worker may take each; the model's bytes are the same), so that
+   * the workers share it instead of one fitting every class while the others wait. @defaultValue 100000
+   */
+  partedRefitTickets: number;
   /** `TICKETFLOW_CONCURRENCY`: jobs per queue per worker process. @defaultValue 1 */
   concurrency: number;
   /**
@@ -339,6 +345,7 @@ export function resolveConfig(env: ConfigEnv): TicketflowConfig {
     allowInsecure: flag('TICKETFLOW_ALLOW_INSECURE'),
     boardReadOnly,
     modelCacheMb: int('TICKETFLOW_MODEL_CACHE_MB', 128, 1, 1_048_576),
+    partedRefitTickets: int('TICKETFLOW_PARTED_REFIT_TICKETS', 100_000, 0, Number.MAX_SAFE_INTEGER),
     concurrency: int('TICKETFLOW_CONCURRENCY', 1, 1, Math.max(64, os.availableParallelism() * 8)),
     warmUp: optionalFlag('TICKETFLOW_WARM_UP') ?? true,
     logLevel: logLevel as TicketflowConfig['logLevel'],

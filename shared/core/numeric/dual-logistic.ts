@@ -77,7 +77,9 @@ function resolveOptions(o: DualLogisticOptions | undefined, rows: number): Resol
  * with multiClass 'ovr' (predictProba normalises the per-class sigmoids); for 2 classes a single
  * problem (class 1 positive) is solved and row 0 is the negation of row 1, like fitLogisticRegression.
  * nIter is the largest number of outer iterations over the binary problems. Every binary problem draws
- * its permutations from a fresh Rng(seed), so a class's row does not depend on the other classes.
+ * its permutations from a fresh Rng(seed), so a class's row does not depend on the other classes: the
+ * problems may also be solved apart (dualProblem's `solve`, in as many processes) and joined with
+ * combineDualRows, with the same bytes.
  */
 export function fitLogisticRegressionDual(
   X: CsrMatrix<CsrValues> | CountRows,
@@ -85,6 +87,38 @@ export function fitLogisticRegressionDual(
   classes: number,
   opts?: DualLogisticOptions,
 ): LogisticModel {
+  const problem = dualProblem(X, y, classes, opts);
+  return combineDualRows(
+    classes,
+    X.cols,
+    dualProblemClasses(classes).map((c) => problem.solve(c)),
+  );
+}
+
+/** One binary problem's solution: class c's weight row, its intercept and the passes it took. */
+export interface DualClassRow {
+  /** the positive class */
+  c: number;
+  coef: Float64Array;
+  intercept: number;
+  nIter: number;
+}
+
+/** The binary problems a fit of `classes` classes solves, by positive class: [1] for two classes. */
+export function dualProblemClasses(classes: number): number[] {
+  return classes === 2 ? [1] : Array.from({ length: classes }, (_, c) => c);
+}
+
+/**
+ * The binary problems of a one-vs-rest fit, ready to solve one at a time: what they share (the rows
+ * taking part, their bounds C_i and x̃_i·x̃_i) is computed once.
+ */
+export function dualProblem(
+  X: CsrMatrix<CsrValues> | CountRows,
+  y: Int32Array,
+  classes: number,
+  opts?: DualLogisticOptions,
+): { solve(c: number): DualClassRow } {
   checkLabels(X, y, classes);
   const o = resolveOptions(opts, X.rows);
   const F = X.cols;
@@ -105,20 +139,46 @@ export function fitLogisticRegressionDual(
     xTx[k] = ops.squaredNorm(i) + bias * bias;
     k++;
   }
+  const ySign = new Float64Array(l);
+  const problems = dualProblemClasses(classes);
+  return {
+    solve(c: number): DualClassRow {
+      if (!problems.includes(c))
+        throw new RangeError(`class ${c} is not one of the binary problems of ${classes} classes`);
+      for (let k = 0; k < l; k++) ySign[k] = y[rows[k]!] === c ? 1 : -1;
+      ops.reset();
+      const r = solveL2rLrDual(ops, rows, ySign, upper, xTx, bias, o.tol, o.maxIter, new Rng(o.seed));
+      const coef = new Float64Array(F);
+      ops.weights(coef);
+      return { c, coef, intercept: bias * r.wBias, nIter: r.nIter };
+    },
+  };
+}
 
+/** The model of a one-vs-rest fit from its problems' rows (any order; every problem once). */
+export function combineDualRows(
+  classes: number,
+  features: number,
+  solved: readonly DualClassRow[],
+): LogisticModel {
+  const F = features;
+  const problems = dualProblemClasses(classes);
   const coef = new Float64Array(classes * F);
   const intercept = new Float64Array(classes);
-  const ySign = new Float64Array(l);
   let nIter = 0;
-  const problems = classes === 2 ? [1] : Array.from({ length: classes }, (_, c) => c);
   for (const c of problems) {
-    for (let k = 0; k < l; k++) ySign[k] = y[rows[k]!] === c ? 1 : -1;
-    ops.reset();
-    const r = solveL2rLrDual(ops, rows, ySign, upper, xTx, bias, o.tol, o.maxIter, new Rng(o.seed));
-    ops.weights(coef.subarray(c * F, (c + 1) * F));
-    intercept[c] = bias * r.wBias;
+    const found = solved.filter((r) => r.c === c);
+    if (found.length !== 1)
+      throw new Error(`class ${c}'s binary problem is solved ${found.length} times, not once`);
+    const r = found[0]!;
+    if (r.coef.length !== F)
+      throw new Error(`class ${c}'s row holds ${r.coef.length} weights, not the ${F} features'`);
+    coef.set(r.coef, c * F);
+    intercept[c] = r.intercept;
     nIter = Math.max(nIter, r.nIter);
   }
+  if (solved.length !== problems.length)
+    throw new Error(`${solved.length} rows for the ${problems.length} binary problems of ${classes} classes`);
   if (classes === 2) {
     for (let j = 0; j < F; j++) coef[j] = -coef[F + j]!;
     intercept[0] = -intercept[1]!;

@@ -54,6 +54,34 @@ export interface Fitted<Section> extends Predictor {
 /** The large arrays of a section, packed: transferable buffers, named as the section's fields they replace. */
 export type PackedParameters = Record<string, Float64Array>;
 
+/** One of a fit's independent problems, solved on its own: its weight row (a class's, for one-vs-rest). */
+export interface FittedPart {
+  /** which problem (fitParts.problems lists them) */
+  problem: number;
+  /** one weight per feature */
+  weights: Float64Array;
+  intercept: number;
+  /** the solver's iterations this problem took */
+  iterations: number;
+}
+
+/**
+ * A fit made of independent problems (one-vs-rest's binary problems), which a refit over many tickets
+ * runs as one job per problem: `combine` of every problem's `fitPart` gives what `fit` gives, bit for bit.
+ */
+export interface PartedFit<Section> {
+  /** the problems a fit of `classes` classes solves */
+  problems(classes: number): number[];
+  fitPart(data: FitData, hyper: Readonly<Hyperparameters>, problem: number): FittedPart;
+  /** the model of every problem's part (each once, any order), over `features` features */
+  combine(
+    parts: readonly FittedPart[],
+    classes: number,
+    features: number,
+    hyper: Readonly<Hyperparameters>,
+  ): Fitted<Section>;
+}
+
 export interface Estimator<Section extends object, Packed extends PackedParameters> {
   /** what the log calls it */
   title: string;
@@ -64,6 +92,8 @@ export interface Estimator<Section extends object, Packed extends PackedParamete
    */
   fitValues: 'float32' | 'float64' | 'count8';
   fit(data: FitData, hyper: Readonly<Hyperparameters>): Fitted<Section>;
+  /** present when the fit is independent problems that may be solved apart */
+  parts?: PartedFit<Section>;
   /** The first thing wrong with the section in a parsed model file of `classes` × `features`, or null. */
   sectionProblem(file: Readonly<Record<string, unknown>>, classes: number, features: number): string | null;
   /** The section's large arrays (a validated section); the rest of the section stays in the header. */

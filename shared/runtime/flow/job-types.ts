@@ -19,15 +19,18 @@ export interface FanOutState {
   /**
    * which step it has reached: split → chunks → merge (text processing, classification); split → merging
    * as the chunks complete, in the same activation (text processing); search → CV jobs → refit → refit
-   * job → done (training)
+   * job → done, or search → CV jobs → refit → the refit's problems' jobs → join → the refit job that
+   * joins them → done (training)
    */
-  step?: 'split' | 'merge' | 'merging' | 'search' | 'refit' | 'done';
+  step?: 'split' | 'merge' | 'merging' | 'search' | 'refit' | 'join' | 'done';
   /** epoch ms when the split step began (the job is re-activated for the merge) */
   startedAt?: number;
   /** child jobs planned so far (chunks; for training, search jobs) */
   chunks?: number;
   /** chunks whose output an earlier attempt or generation left in storage: not run again */
   reusedChunks?: number;
+  /** training, a refit in parts: epoch ms when its problems' jobs were added */
+  refitStartedAt?: number;
   /** records the split found (JSON elements, lines or CSV rows) */
   records?: number;
   splitSeconds?: number;
@@ -84,11 +87,16 @@ export interface SearchJobData {
   runId: string;
   generation: number;
   stage: 'training';
-  /** position among the training job's children (CV jobs first, the refit last) */
+  /** position among the training job's children (CV jobs first, then the refit, then its problems) */
   child: number;
-  kind: 'cv' | 'refit';
+  /** a cross-validation fit, the refit of the winner, or one problem of a parted refit (refit-parts.ts) */
+  kind: 'cv' | 'refit' | 'refit-part';
   candidate: number;
   fold: number | null;
+  /** refit-part: the problem it fits */
+  problem?: number;
+  /** refit: the problems whose rows it joins, when their jobs fitted them (else it fits) */
+  parts?: number[];
   tags: readonly string[];
   params: JobParams;
   artifacts: string;

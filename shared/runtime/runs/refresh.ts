@@ -120,7 +120,7 @@ async function refreshStage(s: StageRecord, queues: Queues): Promise<StageRecord
 
 /** Times a fanning-out job has been re-activated after waiting for children, by the step it reached. */
 function restarts(step: StageJobData['step'], raw: string): number {
-  const waits = step === 'merge' || step === 'refit' ? 1 : step === 'done' ? 2 : 0;
+  const waits = step === 'merge' || step === 'refit' ? 1 : step === 'join' || step === 'done' ? 2 : 0;
   return raw === 'waiting-children' ? Math.max(0, waits - 1) : waits;
 }
 

@@ -3,24 +3,35 @@ import './open-store-early';
 import { runRefit, TrainingResult } from '../../../shared/pipeline/stages/training/training';
 import { searchGrid } from '../../../shared/pipeline/stages/training/search-grid';
 import { FoldResult, runCvFold } from '../../../shared/pipeline/stages/training/model-search';
+import { RefitPartResult, runRefitPart } from '../../../shared/pipeline/stages/training/refit-parts';
 import { SearchJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
 
-/** Sandboxed: fitting a candidate on a fold, or the winner on the training split, is CPU-bound. */
+/**
+ * Sandboxed: fitting a candidate on a fold, the winner on the training split, or one problem (class) of
+ * a winner refitted in parts, is CPU-bound.
+ */
 export default async function trainingSearch(
   job: ProcessorJob<SearchJobData>,
-): Promise<FoldResult | TrainingResult> {
-  const { kind, candidate, fold } = job.data;
-  const name = kind === 'refit' ? 'training/refit' : `training/search-${candidate}-fold-${fold}`;
+): Promise<FoldResult | TrainingResult | RefitPartResult> {
+  const { kind, candidate, fold, problem } = job.data;
+  const name =
+    kind === 'refit'
+      ? 'training/refit'
+      : kind === 'refit-part'
+        ? `training/refit-part-${problem}`
+        : `training/search-${candidate}-fold-${fold}`;
   return runLogged(job, name, async (ctx) => {
     await failOnceIfAsked(ctx, 'training-search');
-    if (kind === 'refit') {
+    if (kind === 'refit' || kind === 'refit-part') {
       // The parent names the winner: metrics.json, with the search's summary, is the parent's to write.
       const winner = searchGrid(ctx.params)[candidate];
       if (!winner)
         throw new Error(`search job ${job.id} refits candidate ${candidate}, not in this run's grid`);
-      return runRefit(ctx, winner);
+      if (kind === 'refit') return runRefit(ctx, winner, job.data.parts ?? null);
+      if (problem === undefined) throw new Error(`search job ${job.id} of kind "refit-part" has no problem`);
+      return runRefitPart(ctx, winner, problem);
     }
     if (fold === null) throw new Error(`search job ${job.id} of kind "cv" has no fold`);
     return runCvFold(ctx, candidate, fold);

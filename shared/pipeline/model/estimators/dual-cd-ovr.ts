@@ -3,7 +3,14 @@
  * category models' estimator, which fits 100k+ word and bigram features in about a second where L-BFGS
  * needs several.
  */
-import { fitLogisticRegressionDual } from '../../../core/numeric/dual-logistic';
+import {
+  DualLogisticOptions,
+  combineDualRows,
+  dualProblem,
+  dualProblemClasses,
+  fitLogisticRegressionDual,
+} from '../../../core/numeric/dual-logistic';
+import { FitData, Hyperparameters } from '../estimator';
 import { linearEstimator } from './linear-model';
 
 /**
@@ -13,17 +20,34 @@ import { linearEstimator } from './linear-model';
  */
 const SEARCH_TOL = 1e-3;
 
+function options(data: FitData, hyper: Readonly<Hyperparameters>): DualLogisticOptions {
+  return {
+    C: hyper.C,
+    maxIter: hyper.maxIter,
+    sampleWeight: data.sampleWeight,
+    seed: hyper.seed,
+    ...(hyper.purpose === 'cv' ? { tol: SEARCH_TOL } : {}),
+  };
+}
+
 export const dualCdOvr = linearEstimator(
   'dual coordinate descent',
   'dual-cd',
   // It holds the fit's rows whole and streams them every pass (dual-logistic.ts).
   'count8',
-  ({ X, y, classes, sampleWeight }, hyper) =>
-    fitLogisticRegressionDual(X, y, classes, {
-      C: hyper.C,
-      maxIter: hyper.maxIter,
-      sampleWeight,
-      seed: hyper.seed,
-      ...(hyper.purpose === 'cv' ? { tol: SEARCH_TOL } : {}),
-    }),
+  (data, hyper) => fitLogisticRegressionDual(data.X, data.y, data.classes, options(data, hyper)),
+  // One binary problem per class, each from its own Rng(seed): solved apart, the same rows.
+  {
+    problems: dualProblemClasses,
+    fitPart: (data, hyper, problem) => {
+      const r = dualProblem(data.X, data.y, data.classes, options(data, hyper)).solve(problem);
+      return { problem, weights: r.coef, intercept: r.intercept, iterations: r.nIter };
+    },
+    combine: (parts, classes, features) =>
+      combineDualRows(
+        classes,
+        features,
+        parts.map((p) => ({ c: p.problem, coef: p.weights, intercept: p.intercept, nIter: p.iterations })),
+      ),
+  },
 );

@@ -6,7 +6,7 @@
  */
 import { CsrMatrix } from '../../../core/numeric/csr';
 import { LogisticModel, predict, predictProba } from '../../../core/numeric/logistic-regression';
-import { Estimator, FitData, Fitted, Hyperparameters, Predictor } from '../estimator';
+import { Estimator, FitData, Fitted, FittedPart, Hyperparameters, PartedFit, Predictor } from '../estimator';
 
 /** The linear section of `model.json`, in the order its keys are written. */
 export interface LinearModelSection {
@@ -115,6 +115,16 @@ function readLinear(
 }
 
 /**
+ * How a linear estimator made of independent problems solves one and joins them into a LogisticModel
+ * (see PartedFit).
+ */
+export interface LinearParts {
+  problems(classes: number): number[];
+  fitPart(data: FitData, hyper: Readonly<Hyperparameters>, problem: number): FittedPart;
+  combine(parts: readonly FittedPart[], classes: number, features: number): LogisticModel;
+}
+
+/**
  * A linear estimator: `fit` gives a LogisticModel, and the section (written with `solver`, the estimator's
  * name in estimator-table.ts) is validated, packed and read as every linear model's.
  */
@@ -123,11 +133,19 @@ export function linearEstimator(
   solver: string,
   fitValues: LinearEstimator['fitValues'],
   fit: (data: FitData, hyper: Readonly<Hyperparameters>) => LogisticModel,
+  parts?: LinearParts,
 ): LinearEstimator {
+  const parted: PartedFit<LinearModelSection> | undefined = parts && {
+    problems: parts.problems,
+    fitPart: parts.fitPart,
+    combine: (found, classes, features, hyper) =>
+      fittedLinear(parts.combine(found, classes, features), solver, hyper),
+  };
   return {
     title,
     fitValues,
     fit: (data, hyper) => fittedLinear(fit(data, hyper), solver, hyper),
+    ...(parted ? { parts: parted } : {}),
     sectionProblem: linearSectionProblem,
     pack: packLinear,
     read: readLinear,

@@ -6,8 +6,14 @@ import { PipelineParams } from '../../../core/config/pipeline-params';
 import { ARTIFACTS, RunArtifacts, StageContext, artifactKey, secondsSince } from '../context';
 import { Candidate, describeCandidate, searchGrid, searchScore } from './search-grid';
 import { CandidateSummary, SearchFile } from './search-file';
-import { featureView, fitCandidate, fitRowsOf, forScoreBlocks, readTrainingData } from './training-data';
-import { requireTwoClasses } from './training';
+import {
+  featureView,
+  fitCandidate,
+  fitRowsOf,
+  forScoreBlocks,
+  readTrainingData,
+  requireTwoClasses,
+} from './training-data';
 
 /** One candidate fitted on the other folds of the training split and scored on one fold. */
 export interface FoldResult {

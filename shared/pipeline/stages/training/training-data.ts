@@ -14,10 +14,12 @@ import { ARTIFACTS, RunArtifacts, artifactKey } from '../context';
 import { readArtifactJson } from '../read-artifact';
 import { FeaturesFile, LabelsFile } from '../transform-split/transform-split';
 import { readSplitFile } from '../transform-split/split-file';
+import { classCounts, presentClasses } from '../transform-split/labels';
+import { BadInputError } from '../../../core/errors';
 import { Candidate } from './search-grid';
 import { tfidfOptions } from '../../model/model-file';
 import { ESTIMATORS, FittedModel } from '../../model/estimator-table';
-import { Predictor } from '../../model/estimator';
+import { FittedPart, Hyperparameters, Predictor } from '../../model/estimator';
 
 /**
  * What stage 3 wrote, as stage 4 reads it: labels, split, vocabulary, and where the counts are. The counts
@@ -252,13 +254,71 @@ export function fitCandidate(
     candidate.classWeight === 'balanced' ? sampleWeightsFor(y, balancedClassWeights(y, classes)) : null;
   return ESTIMATORS[candidate.solver].fit(
     { X, y, classes, sampleWeight },
-    {
-      C: candidate.C,
-      classWeight: candidate.classWeight,
-      maxIter: params.maxIter,
-      penalty: params.penalty,
-      seed: params.splitSeed,
-      purpose,
-    },
+    hyperparameters(candidate, params, purpose),
+  );
+}
+
+/** The hyper-parameters a candidate's fit runs with. */
+export function hyperparameters(
+  candidate: Candidate,
+  params: Readonly<PipelineParams>,
+  purpose: 'cv' | 'refit',
+): Hyperparameters {
+  return {
+    C: candidate.C,
+    classWeight: candidate.classWeight,
+    maxIter: params.maxIter,
+    penalty: params.penalty,
+    seed: params.splitSeed,
+    purpose,
+  };
+}
+
+/**
+ * The refit's problems, when its estimator's fit is independent problems (PartedFit): solved one per
+ * job, then combined. Null for an estimator that fits as a whole.
+ */
+export function refitProblems(candidate: Candidate, classes: number): number[] | null {
+  const parts = ESTIMATORS[candidate.solver].parts;
+  return parts ? parts.problems(classes) : null;
+}
+
+/** One of the refit's problems (refitProblems), fitted as fitCandidate would within the whole fit. */
+export function fitCandidatePart(
+  X: CsrMatrix<CsrValues> | CountRows,
+  y: Int32Array,
+  classes: number,
+  candidate: Candidate,
+  params: Readonly<PipelineParams>,
+  problem: number,
+): FittedPart {
+  const parts = ESTIMATORS[candidate.solver].parts;
+  if (!parts) throw new Error(`the ${candidate.solver} estimator fits as a whole, not in parts`);
+  const sampleWeight =
+    candidate.classWeight === 'balanced' ? sampleWeightsFor(y, balancedClassWeights(y, classes)) : null;
+  return parts.fitPart({ X, y, classes, sampleWeight }, hyperparameters(candidate, params, 'refit'), problem);
+}
+
+/** The refit's model from every problem's part: what fitCandidate(…, 'refit') gives, bit for bit. */
+export function combineCandidateParts(
+  parts: readonly FittedPart[],
+  classes: number,
+  features: number,
+  candidate: Candidate,
+  params: Readonly<PipelineParams>,
+): FittedModel {
+  const parted = ESTIMATORS[candidate.solver].parts;
+  if (!parted) throw new Error(`the ${candidate.solver} estimator fits as a whole, not in parts`);
+  return parted.combine(parts, classes, features, hyperparameters(candidate, params, 'refit'));
+}
+
+/** A classifier needs two classes in its training rows: bad input (a split or labels to change) if not. */
+export function requireTwoClasses(ytrain: Int32Array, names: readonly string[]): void {
+  const trainClasses = presentClasses(classCounts(ytrain, names.length));
+  if (trainClasses.length >= 2) return;
+  const only = trainClasses[0];
+  const held = only === undefined ? 'no ticket' : `only topic "${names[only]}" (${ytrain.length} tickets)`;
+  throw new BadInputError(
+    `the training split holds ${held}, and a classifier needs two classes or more: use more of the other topics' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
   );
 }

@@ -4,18 +4,20 @@ import { writeJsonObject } from '../../../core/io/json-lists';
 import { SearchFile } from './search-file';
 import { Candidate, describeCandidate } from './search-grid';
 import {
+  combineCandidateParts,
   featureView,
   fitCandidate,
   fitRowsOf,
   forScoreBlocks,
   probabilitiesOf,
   readTrainingData,
+  requireTwoClasses,
 } from './training-data';
+import { readRefitParts } from './refit-parts';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
-import { BadInputError } from '../../../core/errors';
 import { CountRows } from '../../../core/numeric/count-rows';
 import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
-import { classCounts, presentClasses } from '../transform-split/labels';
+import { classCounts } from '../transform-split/labels';
 import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../../../core/config/pipeline-params';
 import {
   MODEL_FORMAT,
@@ -84,9 +86,14 @@ export async function runTraining(ctx: StageContext): Promise<TrainingResult> {
  * Refit `candidate` on the whole training split, score it once on the test split, calibrate the
  * abstention threshold and write model.json and test_predictions.json. It needs no search result, so a
  * search of one candidate can run it alongside the cross-validation; its metrics lack `search` until
- * writeTrainingMetrics adds the summary and writes metrics.json.
+ * writeTrainingMetrics adds the summary and writes metrics.json. With `parts` (the problems of a parted
+ * fit, refit-parts.ts), the problems' jobs have fitted the model already: it joins their rows.
  */
-export async function runRefit(ctx: StageContext, candidate: Candidate): Promise<TrainingResult> {
+export async function runRefit(
+  ctx: StageContext,
+  candidate: Candidate,
+  parts: readonly number[] | null = null,
+): Promise<TrainingResult> {
   const start = performance.now();
   const { params } = ctx;
   const data = await readTrainingData(ctx);
@@ -109,9 +116,13 @@ export async function runRefit(ctx: StageContext, candidate: Candidate): Promise
   const k = names.length;
   requireTwoClasses(ytrain, names);
   const fitStart = performance.now();
-  const model = fitCandidate(trainRows.X, ytrain, k, candidate, params, 'refit');
+  const F = view.vocabulary.length;
+  const model =
+    parts === null
+      ? fitCandidate(trainRows.X, ytrain, k, candidate, params, 'refit')
+      : combineCandidateParts(await readRefitParts(ctx, candidate, parts, names, F), k, F, candidate, params);
   ctx.log.info(
-    `${ESTIMATORS[candidate.solver].title}: ${model.iterations} iterations (${model.iterations < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, in ${secondsSince(fitStart)} s`,
+    `${ESTIMATORS[candidate.solver].title}: ${model.iterations} iterations (${model.iterations < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, ${parts === null ? `in ${secondsSince(fitStart)} s` : `joined from ${parts.length} problems' jobs`}`,
   );
   await ctx.progress?.(80);
   const train = evaluate(ytrain, probabilitiesOf(model, trainRows.X), names, false);
@@ -219,15 +230,4 @@ export async function writeTrainingMetrics(
   const metrics: MetricsFile = { ...refit.metrics, search };
   await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.metrics), metrics);
   return { ...refit, metrics };
-}
-
-/** A classifier needs two classes in its training rows: bad input (a split or labels to change) if not. */
-export function requireTwoClasses(ytrain: Int32Array, names: readonly string[]): void {
-  const trainClasses = presentClasses(classCounts(ytrain, names.length));
-  if (trainClasses.length >= 2) return;
-  const only = trainClasses[0];
-  const held = only === undefined ? 'no ticket' : `only topic "${names[only]}" (${ytrain.length} tickets)`;
-  throw new BadInputError(
-    `the training split holds ${held}, and a classifier needs two classes or more: use more of the other topics' data or a different split (set "stratify": true, or change "splitSeed" or "testSize")`,
-  );
 }
