@@ -113,6 +113,24 @@ describe('every registered estimator keeps the Estimator contract', () => {
       });
     }
 
+    it(`${kind}: ${estimator.parts ? 'its problems fitted apart join into the same model' : 'fits as a whole (no parts)'}`, () => {
+      const { parts } = estimator;
+      // Today's multinomial L-BFGS couples its classes: it has no parts to fit apart.
+      if (!parts) {
+        assert.equal(kind, 'lbfgs');
+        return;
+      }
+      for (const classes of [3, 2]) {
+        const { matrix: X, y, sampleWeight } = dataset(classes);
+        const data = { X, y, classes, sampleWeight };
+        const whole = estimator.fit(data, HYPER);
+        const solved = [...parts.problems(classes)].reverse().map((p) => parts.fitPart(data, HYPER, p));
+        const joined = parts.combine(solved, classes, X.cols, HYPER);
+        assert.deepEqual(joined.write(), whole.write(), `${classes} classes: the same section`);
+        assert.ok(bytesOf(joined.probabilities(X)).equals(bytesOf(whole.probabilities(X))));
+      }
+    });
+
     it(`${kind}: fits single- and double-precision rows of the same values alike (it reads ${estimator.fitValues})`, () => {
       const { matrix, y, sampleWeight } = dataset(3);
       const single = { ...matrix, data: Float32Array.from(matrix.data) };

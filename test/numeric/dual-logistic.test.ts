@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { balancedClassWeights, sampleWeightsFor } from '../../shared/core/numeric/class-weight';
 import { csrFromDense, selectRows } from '../../shared/core/numeric/csr';
-import { DualLogisticOptions, fitLogisticRegressionDual } from '../../shared/core/numeric/dual-logistic';
+import {
+  DualLogisticOptions,
+  combineDualRows,
+  dualProblem,
+  dualProblemClasses,
+  fitLogisticRegressionDual,
+} from '../../shared/core/numeric/dual-logistic';
 import { predict, predictProba } from '../../shared/core/numeric/logistic-regression';
 import { accuracy } from '../../shared/core/numeric/metrics';
 import {
@@ -129,6 +135,33 @@ describe('dual coordinate descent behaviour', () => {
     assertClose(a.coef, b.coef, 1e-8, 'coef without the zero-weight sample');
     const n = fitLogisticRegressionDual(X, y, 3, { interceptScaling: 0 });
     assert.deepEqual(Array.from(n.intercept), [0, 0, 0]);
+  });
+
+  it('its binary problems solved apart, each in a fresh problem and in any order, join into the same model', () => {
+    const w = Float64Array.from([1, 2, 1, 0.5, 1, 3]);
+    for (const [labels, classes] of [
+      [y, 3],
+      [Int32Array.from([0, 0, 1, 1, 0, 1]), 2],
+    ] as const) {
+      const opts = { seed: 7, sampleWeight: w, C: 3 };
+      const whole = fitLogisticRegressionDual(X, labels, classes, opts);
+      const problems = dualProblemClasses(classes);
+      assert.deepEqual(problems, classes === 2 ? [1] : [0, 1, 2]);
+      const rows = [...problems].reverse().map((c) => dualProblem(X, labels, classes, opts).solve(c));
+      assert.deepEqual(combineDualRows(classes, X.cols, rows), whole);
+    }
+    const p = dualProblem(X, y, 3, { seed: 7 });
+    const rows = [0, 1, 2].map((c) => p.solve(c));
+    assert.throws(() => p.solve(3), /class 3 is not one of the binary problems of 3 classes/);
+    assert.throws(
+      () => combineDualRows(3, X.cols, rows.slice(1)),
+      /class 0's binary problem is solved 0 times/,
+    );
+    assert.throws(
+      () => combineDualRows(3, X.cols, [...rows, rows[1]!]),
+      /class 1's binary problem is solved 2 times/,
+    );
+    assert.throws(() => combineDualRows(3, X.cols + 1, rows), /holds 3 weights, not the 4 features'/);
   });
 
   it('validates its inputs', () => {

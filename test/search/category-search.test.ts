@@ -38,8 +38,11 @@ interface RunOutput {
   searchJobs: number;
 }
 
-async function runWith(workers: number): Promise<RunOutput> {
-  const stack: Stack = await startStack({ workers });
+/** How many tickets the refit runs in parts from: 0 on every run, or the default (a whole refit here). */
+async function runWith(workers: number, partedRefitTickets?: number): Promise<RunOutput> {
+  const workerEnv: Record<string, string> =
+    partedRefitTickets === undefined ? {} : { TICKETFLOW_PARTED_REFIT_TICKETS: String(partedRefitTickets) };
+  const stack: Stack = await startStack({ workers, workerEnv });
   try {
     const runId = await enqueueRun(stack.runs, { dataset: SAMPLE_DATASET, params: { ...PARAMS } });
     const record = await waitForRun(stack.runs, runId);
@@ -67,7 +70,8 @@ describe('category labels and the model search, spread over the workers', () => 
   const runs: RunOutput[] = [];
   before(async () => {
     runs.push(await runWith(1));
-    runs.push(await runWith(3));
+    // The refit in parts (one job per class, then the join), however small the data.
+    runs.push(await runWith(3, 0));
   });
   after(() => {
     for (const r of runs) fs.rmSync(r.dir, { recursive: true, force: true });
@@ -99,7 +103,8 @@ describe('category labels and the model search, spread over the workers', () => 
       const { search } = run;
       assert.equal(search.score, 'macroF1');
       assert.equal(search.candidates.length, GRID);
-      assert.equal(run.searchJobs, GRID * 3 + 1, 'one job per candidate and fold, and the refit');
+      // One job per candidate and fold, and the refit; in parts, also one per class (5).
+      assert.equal(run.searchJobs, GRID * 3 + 1 + (run === runs[1] ? 5 : 0), 'search jobs');
       const best = Math.max(...search.candidates.map((c) => c.meanScore));
       const winners = search.candidates.filter((c) => c.winner);
       assert.equal(winners.length, 1);
@@ -117,7 +122,7 @@ describe('category labels and the model search, spread over the workers', () => 
     }
   });
 
-  it('chooses the same candidate, with the same scores and the same model, for 1 and 3 workers', () => {
+  it('chooses the same candidate, with the same scores and the same model, for 1 and 3 workers (refit whole, in parts)', () => {
     const [one, three] = runs;
     assert.equal(one!.searchWorkers.size, 1);
     assert.ok(three!.searchWorkers.size >= 2, `3 workers ran the search jobs: ${[...three!.searchWorkers]}`);
