@@ -111,7 +111,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
             chunks,
             reusedChunks: done.size + first.reused,
             startedAt,
-            ...(parts ? { refitStartedAt: startedAt } : {}),
+            ...(parts ? { refitStartedAt: startedAt, refitParts: parts } : {}),
           });
         }
         if (job.data.step === 'refit') {
@@ -121,8 +121,8 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           ctx.log.info(
             `search winner: candidate ${best.id} ${describeCandidate(best)}, CV ${search.score} ${best.meanScore.toFixed(4)} ± ${best.stdScore.toFixed(4)}`,
           );
-          const parts = await partsOf(best);
           if (!early) {
+            const parts = await partsOf(best);
             signal?.throwIfAborted();
             if (parts) {
               const { jobs, reused } = await partJobs(best, parts);
@@ -137,25 +137,25 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
                 chunks,
                 reusedChunks: (job.data.reusedChunks ?? 0) + reused,
                 refitStartedAt: Date.now(),
+                refitParts: parts,
               });
             } else {
               await job.updateData({ ...job.data, chunks: n + 1 });
               await searchQueue.addBulk([refit(best.id, null)]);
               await wait(job, token!, searchQueue, { step: 'done', chunks: n + 1 });
             }
-          } else if (parts) {
+          } else if (job.data.refitParts) {
             await job.updateData({ ...job.data, step: 'join' });
           }
         }
         if (job.data.step === 'join') {
           // Every problem's row is stored: the refit job joins them, scores the model and writes it.
           const search = await readArtifactJson<SearchFile>(ctx, ARTIFACTS.search);
-          const best = search.candidates.find((c) => c.id === search.winner)!;
-          const parts = await partsOf(best);
+          const parts = job.data.refitParts;
           if (!parts)
             throw new Error(`training job ${job.id} reached "join" for a refit that is not in parts`);
           signal?.throwIfAborted();
-          await searchQueue.addBulk([refit(best.id, parts)]);
+          await searchQueue.addBulk([refit(search.winner, parts)]);
           await wait(job, token!, searchQueue, { step: 'done' });
         }
         return done(ctx, job);

@@ -31,6 +31,11 @@ export interface FanOutState {
   reusedChunks?: number;
   /** training, a refit in parts: epoch ms when its problems' jobs were added */
   refitStartedAt?: number;
+  /**
+   * training, a refit in parts: its problems, as decided when their jobs were added (a later step may run
+   * on a worker whose TICKETFLOW_PARTED_REFIT_TICKETS differs: it follows this)
+   */
+  refitParts?: number[];
   /** records the split found (JSON elements, lines or CSV rows) */
   records?: number;
   splitSeconds?: number;
