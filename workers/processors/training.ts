@@ -122,10 +122,12 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
             `search winner: candidate ${best.id} ${describeCandidate(best)}, CV ${search.score} ${best.meanScore.toFixed(4)} ± ${best.stdScore.toFixed(4)}`,
           );
           if (!early) {
-            const parts = await partsOf(best);
+            // The grid's candidate itself (the summary carries its scores too).
+            const winner = grid[best.id]!;
+            const parts = await partsOf(winner);
             signal?.throwIfAborted();
             if (parts) {
-              const { jobs, reused } = await partJobs(best, parts);
+              const { jobs, reused } = await partJobs(winner, parts);
               const chunks = n + 1 + parts.length;
               ctx.log.info(
                 `refit of the winner in ${parts.length} jobs, one per class${reused > 0 ? ` (${reused} done by an earlier attempt)` : ''}`,

@@ -29,7 +29,10 @@ export default async function trainingSearch(
       const winner = searchGrid(ctx.params)[candidate];
       if (!winner)
         throw new Error(`search job ${job.id} refits candidate ${candidate}, not in this run's grid`);
-      if (kind === 'refit') return runRefit(ctx, winner, job.data.parts ?? null);
+      if (kind === 'refit') {
+        await failOnceIfAsked(ctx, 'training-refit');
+        return runRefit(ctx, winner, job.data.parts ?? null);
+      }
       if (problem === undefined) throw new Error(`search job ${job.id} of kind "refit-part" has no problem`);
       return runRefitPart(ctx, winner, problem);
     }

@@ -76,11 +76,16 @@ function decode(bytes: Buffer, where: string): { header: PartHeader; weights: Fl
 /** Whether a stored part was computed for this candidate and these parameters. */
 function sameFit(ctx: StageContext, header: PartHeader, candidate: Candidate, problem: number): boolean {
   return (
-    JSON.stringify(header.candidate) === JSON.stringify(candidate) &&
+    JSON.stringify(candidateFields(header.candidate)) === JSON.stringify(candidateFields(candidate)) &&
     header.seed === ctx.params.splitSeed &&
     header.maxIter === ctx.params.maxIter &&
     header.problem === problem
   );
+}
+
+/** A candidate's own fields, in one order (a search summary carries scores beside them). */
+function candidateFields(c: Candidate): Candidate {
+  return { id: c.id, C: c.C, classWeight: c.classWeight, ngrams: c.ngrams, solver: c.solver };
 }
 
 async function readPart(
@@ -155,7 +160,7 @@ export async function runRefitPart(
   const readSeconds = secondsSince(start);
   const part = fitCandidatePart(rows.X, rows.y, data.classes.length, candidate, ctx.params, problem);
   const header: PartHeader = {
-    candidate,
+    candidate: candidateFields(candidate),
     seed: ctx.params.splitSeed,
     maxIter: ctx.params.maxIter,
     classes: data.classes,
