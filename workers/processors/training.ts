@@ -11,7 +11,7 @@ import {
   writeSearchFile,
 } from '../../shared/pipeline/stages/training/model-search';
 import { Candidate, describeCandidate, searchGrid } from '../../shared/pipeline/stages/training/search-grid';
-import { refitProblems } from '../../shared/pipeline/stages/training/training-data';
+import { fitsInParts, refitProblems } from '../../shared/pipeline/stages/training/training-data';
 import { storedRefitParts } from '../../shared/pipeline/stages/training/refit-parts';
 import { LabelsFile } from '../../shared/pipeline/stages/transform-split/transform-split';
 import { TrainingResult, writeTrainingMetrics } from '../../shared/pipeline/stages/training/training';
@@ -176,6 +176,8 @@ async function refitParts(
   config: TicketflowConfig,
   candidate: Candidate,
 ): Promise<number[] | null> {
+  // A topic run's multinomial fit has no parts: nothing to read.
+  if (!fitsInParts(candidate)) return null;
   const labels = await readArtifactJson<LabelsFile>(ctx, ARTIFACTS.labels);
   const problems = refitProblems(candidate, labels.classes.length);
   const tickets = labels.counts.reduce((a, b) => a + b, 0);

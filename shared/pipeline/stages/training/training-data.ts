@@ -19,7 +19,7 @@ import { BadInputError } from '../../../core/errors';
 import { Candidate } from './search-grid';
 import { tfidfOptions } from '../../model/model-file';
 import { ESTIMATORS, FittedModel } from '../../model/estimator-table';
-import { FittedPart, Hyperparameters, Predictor } from '../../model/estimator';
+import { FitData, FittedPart, Hyperparameters, Predictor } from '../../model/estimator';
 
 /**
  * What stage 3 wrote, as stage 4 reads it: labels, split, vocabulary, and where the counts are. The counts
@@ -250,12 +250,22 @@ export function fitCandidate(
   params: Readonly<PipelineParams>,
   purpose: 'cv' | 'refit',
 ): FittedModel {
-  const sampleWeight =
-    candidate.classWeight === 'balanced' ? sampleWeightsFor(y, balancedClassWeights(y, classes)) : null;
   return ESTIMATORS[candidate.solver].fit(
-    { X, y, classes, sampleWeight },
+    fitData(X, y, classes, candidate),
     hyperparameters(candidate, params, purpose),
   );
+}
+
+/** The rows a candidate fits, with its class weighting as per-sample weights. */
+function fitData(
+  X: CsrMatrix<CsrValues> | CountRows,
+  y: Int32Array,
+  classes: number,
+  candidate: Candidate,
+): FitData {
+  const sampleWeight =
+    candidate.classWeight === 'balanced' ? sampleWeightsFor(y, balancedClassWeights(y, classes)) : null;
+  return { X, y, classes, sampleWeight };
 }
 
 /** The hyper-parameters a candidate's fit runs with. */
@@ -274,13 +284,23 @@ export function hyperparameters(
   };
 }
 
+/** Whether the candidate's estimator fits independent problems (PartedFit) that may be solved apart. */
+export function fitsInParts(candidate: Candidate): boolean {
+  return ESTIMATORS[candidate.solver].parts !== undefined;
+}
+
+function partsOf(candidate: Candidate) {
+  const parts = ESTIMATORS[candidate.solver].parts;
+  if (!parts) throw new Error(`the ${candidate.solver} estimator fits as a whole, not in parts`);
+  return parts;
+}
+
 /**
  * The refit's problems, when its estimator's fit is independent problems (PartedFit): solved one per
  * job, then combined. Null for an estimator that fits as a whole.
  */
 export function refitProblems(candidate: Candidate, classes: number): number[] | null {
-  const parts = ESTIMATORS[candidate.solver].parts;
-  return parts ? parts.problems(classes) : null;
+  return fitsInParts(candidate) ? partsOf(candidate).problems(classes) : null;
 }
 
 /** One of the refit's problems (refitProblems), fitted as fitCandidate would within the whole fit. */
@@ -292,11 +312,11 @@ export function fitCandidatePart(
   params: Readonly<PipelineParams>,
   problem: number,
 ): FittedPart {
-  const parts = ESTIMATORS[candidate.solver].parts;
-  if (!parts) throw new Error(`the ${candidate.solver} estimator fits as a whole, not in parts`);
-  const sampleWeight =
-    candidate.classWeight === 'balanced' ? sampleWeightsFor(y, balancedClassWeights(y, classes)) : null;
-  return parts.fitPart({ X, y, classes, sampleWeight }, hyperparameters(candidate, params, 'refit'), problem);
+  return partsOf(candidate).fitPart(
+    fitData(X, y, classes, candidate),
+    hyperparameters(candidate, params, 'refit'),
+    problem,
+  );
 }
 
 /** The refit's model from every problem's part: what fitCandidate(…, 'refit') gives, bit for bit. */
@@ -307,9 +327,7 @@ export function combineCandidateParts(
   candidate: Candidate,
   params: Readonly<PipelineParams>,
 ): FittedModel {
-  const parted = ESTIMATORS[candidate.solver].parts;
-  if (!parted) throw new Error(`the ${candidate.solver} estimator fits as a whole, not in parts`);
-  return parted.combine(parts, classes, features, hyperparameters(candidate, params, 'refit'));
+  return partsOf(candidate).combine(parts, classes, features, hyperparameters(candidate, params, 'refit'));
 }
 
 /** A classifier needs two classes in its training rows: bad input (a split or labels to change) if not. */
