@@ -6,7 +6,7 @@ import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { waitFor } from '../helpers/processes';
 import fs from 'node:fs';
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
-import { BlockJobData } from '../../shared/runtime/flow/job-types';
+import { BlockJobData, ChunkJobData, SearchJobData } from '../../shared/runtime/flow/job-types';
 import { stageCodeIdentity } from '../../shared/runtime/runs/code-identity';
 import { runDir } from '../../shared/core/storage';
 
@@ -68,5 +68,62 @@ describe('retries', () => {
       new RegExp(`code ${other.slice(0, 12)}, this worker runs ${ours.slice(0, 12)}`),
     );
     assert.equal(fs.existsSync(runDir(stack.config.storageDir, data.runId)), false, 'nothing was written');
+  });
+
+  /** Adds a child job carrying another build's code; resolves with its failure reason once it failed. */
+  async function refusedReason(queue: 'text-chunks' | 'training-search', data: object): Promise<string> {
+    const job = await stack.queues[queue].add(queue, data, { attempts: 1 });
+    await waitFor(
+      'the job to fail',
+      async () => ((await job.getState()) === 'failed' ? true : undefined),
+      30_000,
+      50,
+    );
+    return (await stack.queues[queue].getJob(job.id!))!.failedReason;
+  }
+
+  it("refuses a chunk or a search job added by another build's parent, naming both builds, and writes nothing", async () => {
+    const other = 'e'.repeat(64);
+    const runId = '20261205-000000-0123456789ac';
+    const common = {
+      runId,
+      generation: 1,
+      code: other,
+      tags: [],
+      params: { ...DEFAULT_PIPELINE_PARAMS },
+      artifacts: '',
+    };
+    const chunk: ChunkJobData = {
+      ...common,
+      stage: 'text-processing',
+      chunk: 0,
+      dataset: 'sample.json',
+      format: 'json',
+      range: { start: 0, end: 10, firstRecord: 0 },
+      datasetCheck: { sha256: '0'.repeat(64), bytes: 10 } as ChunkJobData['datasetCheck'],
+    };
+    assert.match(
+      await refusedReason('text-chunks', chunk),
+      new RegExp(
+        `chunk 0 belongs to a try of text-processing code ${other.slice(0, 12)}, this worker runs ${stageCodeIdentity('text-processing').slice(0, 12)}`,
+      ),
+    );
+    const search: SearchJobData = {
+      ...common,
+      stage: 'training',
+      child: 0,
+      kind: 'cv',
+      candidate: 0,
+      fold: 0,
+      datasetSha256: '0'.repeat(64),
+      codeVersion: 'test',
+    };
+    assert.match(
+      await refusedReason('training-search', search),
+      new RegExp(
+        `belongs to a try of training code ${other.slice(0, 12)}, this worker runs ${stageCodeIdentity('training').slice(0, 12)}`,
+      ),
+    );
+    assert.equal(fs.existsSync(runDir(stack.config.storageDir, runId)), false, 'nothing was written');
   });
 });

@@ -9,6 +9,7 @@ import {
   computeStageCodeIdentities,
   DIST_ROOT,
   moduleClosure,
+  RUNTIME,
   stageCodeIdentities,
 } from '../../shared/runtime/runs/code-identity';
 import { tempDir } from '../helpers/env';
@@ -49,6 +50,20 @@ describe('stage code identity: the require closure of compiled files', () => {
     assert.notEqual(changed, before, 'a transitively imported file changes the identity');
     write(tree, 'node_modules/natural/package.json', `{"name": "natural", "version": "8.2.0"}`);
     assert.notEqual(identity('stages/a.js'), changed, "an installed package's version changes the identity");
+  });
+
+  it('changes with the runtime the code runs on', () => {
+    const closure = moduleClosure(tree, ['stages/a.js']);
+    assert.equal(closureHash(tree, closure), closureHash(tree, closure, RUNTIME));
+    assert.match(RUNTIME, new RegExp(`^node ${process.versions.node} ${process.arch}$`));
+    assert.notEqual(
+      closureHash(tree, closure, 'node 22.0.0 x64'),
+      closureHash(tree, closure, 'node 20.20.2 x64'),
+    );
+    assert.notEqual(
+      closureHash(tree, closure, 'node 20.20.2 arm64'),
+      closureHash(tree, closure, 'node 20.20.2 x64'),
+    );
   });
 
   it('reports requires it cannot follow and fails on a missing file', () => {

@@ -65,7 +65,7 @@ describe('a one-vs-rest refit in parts: one problem per job, joined by the refit
     assert.deepEqual(joined.metrics, whole.metrics);
   });
 
-  it('a row stored for another candidate or other parameters is not reused, nor joined', async () => {
+  it('a row stored for another candidate, other parameters or other code is not reused, nor joined', async () => {
     const [words, bigrams] = searchGrid(ctx.params);
     const problems = refitProblems(bigrams!, 4)!;
     // The rows above belong to the bigram candidate: none is the words candidate's.
@@ -73,6 +73,11 @@ describe('a one-vs-rest refit in parts: one problem per job, joined by the refit
     const other = { ...ctx, params: { ...ctx.params, maxIter: ctx.params.maxIter + 1 } };
     assert.equal((await storedRefitParts(other, bigrams!, problems)).size, 0);
     await assert.rejects(runRefit(other, bigrams!, problems), /problem 0 has no row for this fit/);
+    // Rows another build fitted (a worker's code identity; these were fitted in-process, with none).
+    const build = { ...ctx, code: 'f'.repeat(64) };
+    assert.equal((await storedRefitParts(build, bigrams!, problems)).size, 0);
+    await assert.rejects(runRefit(build, bigrams!, problems), /problem 0 has no row for this fit/);
+    assert.equal((await storedRefitParts(ctx, bigrams!, problems)).size, problems.length);
     // A row of other classes or features (a run whose data changed) is refused, naming the file.
     await assert.rejects(
       readRefitParts(ctx, bigrams!, problems, ['a', 'b', 'c', 'd'], 10),

@@ -145,6 +145,7 @@ export class ChunkDispatch {
         format,
         range,
         datasetCheck: check,
+        ...(ctx.code !== undefined ? { code: ctx.code } : {}),
         tags: job.data.tags,
         params: job.data.params,
         artifacts: job.data.artifacts,

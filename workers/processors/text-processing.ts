@@ -23,6 +23,7 @@ import { failOnceIfAsked } from './fault-injection';
 import { noteSplit, waitForChildren } from './fan-out';
 import { CHILD_POLL_MS, childFinishedPolled } from './child-finished';
 import { ChunkDispatch } from './chunk-dispatch';
+import { stageCodeIdentity } from '../../shared/runtime/runs/code-identity';
 
 /**
  * Stage 1 as a parent job. The split scans the dataset for record boundaries (no parsing) and adds one
@@ -54,7 +55,9 @@ export function textProcessingProcessor(
     return runLogged(
       job,
       'text-processing',
-      async (ctx) => {
+      async (stageCtx) => {
+        // The code this process runs: its chunks refuse another build's worker, and reuse its files only.
+        const ctx = { ...stageCtx, code: stageCodeIdentity('text-processing') };
         if (job.data.step !== 'merge' && job.data.step !== 'merging') {
           await failOnceIfAsked(ctx, 'text-processing');
           return splitAndMerge(ctx, job, token!, { config, chunkQueue, events: events(), signal });
@@ -105,6 +108,13 @@ async function readStats(ctx: StageContext, chunk: number): Promise<ReadStats> {
       { cause: err },
     );
   });
+  // A chunk job an activation of this stage on another build added (before a deploy moved the stage) ran
+  // on that build: its rows are not joined with this build's. Its job id is taken in this generation, so
+  // the run's retry, a new generation, is what recomputes it.
+  if ((file.code ?? null) !== (ctx.code ?? null))
+    throw new Error(
+      `text-processing of run ${ctx.runId}: chunk ${chunk} was written by code ${file.code?.slice(0, 12) ?? 'in-process'}, this stage runs ${ctx.code?.slice(0, 12) ?? 'in-process'}: a deploy changed the build during stage 1; retry the run once one build serves it`,
+    );
   return file.stats;
 }
 

@@ -21,6 +21,7 @@ import { ARTIFACTS, StageContext } from '../../shared/pipeline/stages/context';
 import { runLogged } from './stage-context';
 import { failOnceIfAsked } from './fault-injection';
 import { waitForChildren } from './fan-out';
+import { stageCodeIdentity } from '../../shared/runtime/runs/code-identity';
 
 /** Training's result, with the search's candidates and the winner (as in `search.json`). */
 export type TrainingJobResult = TrainingResult;
@@ -43,7 +44,10 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
     return runLogged(
       job,
       'training',
-      async (ctx) => {
+      async (stageCtx) => {
+        // The code this process runs: its search jobs refuse another build's worker, and it reuses (and
+        // joins) only fold scores and class rows of this code.
+        const ctx = { ...stageCtx, code: stageCodeIdentity('training') };
         const step = job.data.step ?? 'search';
         const grid = searchGrid(ctx.params);
         const folds = ctx.params.cvFolds;
@@ -51,7 +55,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
         const n = grid.length * folds;
         const early = grid.length === 1;
         const refit = (candidate: number, parts: number[] | null) =>
-          child(config, job, {
+          child(config, ctx, job, {
             kind: 'refit',
             candidate,
             fold: null,
@@ -66,7 +70,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
             stored.has(problem)
               ? []
               : [
-                  child(config, job, {
+                  child(config, ctx, job, {
                     kind: 'refit-part',
                     candidate: candidate.id,
                     fold: null,
@@ -87,7 +91,14 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
             Array.from({ length: folds }, (_, fold) =>
               done.has(foldKey(c.id, fold))
                 ? []
-                : [child(config, job, { kind: 'cv', candidate: c.id, fold, child: c.id * folds + fold })],
+                : [
+                    child(config, ctx, job, {
+                      kind: 'cv',
+                      candidate: c.id,
+                      fold,
+                      child: c.id * folds + fold,
+                    }),
+                  ],
             ).flat(),
           );
           const parts = early ? await partsOf(grid[0]!) : null;
@@ -186,6 +197,7 @@ async function refitParts(
 
 function child(
   config: TicketflowConfig,
+  ctx: StageContext,
   job: Job<StageJobData>,
   what: Pick<SearchJobData, 'kind' | 'candidate' | 'fold' | 'child' | 'problem' | 'parts'>,
 ) {
@@ -195,6 +207,7 @@ function child(
     generation,
     stage: 'training',
     ...what,
+    ...(ctx.code !== undefined ? { code: ctx.code } : {}),
     tags,
     params,
     artifacts,

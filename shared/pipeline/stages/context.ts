@@ -28,6 +28,13 @@ export interface StageContext {
   attempt?: number;
   /** the run's generation the stage's job belongs to (1 when absent; a retry of the run adds one) */
   generation?: number;
+  /**
+   * The identity of the stage's code this process runs (shared/runtime/runs/code-identity.ts). The files
+   * a stage's child jobs leave for a retry to reuse (chunk rows, block files, fold scores, class rows)
+   * record it, and only files of the same code are reused. Absent in-process (tools, tests): such files
+   * are reused only by each other.
+   */
+  code?: string;
 }
 
 /** The stage's block mapper: the context's, or one running every task in this process. */

@@ -79,6 +79,8 @@ export interface ChunkJobData {
   range: TicketRange;
   /** the record's bytes and the file's identity while stage 1 verified them: checked before and after reading */
   datasetCheck: DatasetCheck;
+  /** the stage's code identity the parent runs (code-identity.ts): a worker of another build refuses the chunk */
+  code?: string;
   tags: readonly string[];
   params: JobParams;
   artifacts: string;
@@ -102,6 +104,8 @@ export interface SearchJobData {
   problem?: number;
   /** refit: the problems whose rows it joins, when their jobs fitted them (else it fits) */
   parts?: number[];
+  /** the stage's code identity the parent runs (code-identity.ts): a worker of another build refuses the job */
+  code?: string;
   tags: readonly string[];
   params: JobParams;
   artifacts: string;

@@ -20,6 +20,9 @@ import { STAGES, StageName, stageDefinition } from '../../pipeline/stages/defini
  *    built-in modules are left out;
  *  - a `require` whose argument is not a string literal cannot be followed: test/runs/code-identity.test.ts
  *    fails on one in any stage's closure.
+ *  - the runtime the files run on (RUNTIME: Node's version, whose V8 and ICU compute Math.exp or
+ *    toLowerCase, and the processor architecture its C++ was compiled for) enters the hash too: two
+ *    machines on two Node versions may write other bits from the same files.
  * Files every stage imports (config, logger, storage) are in every closure: a change there reruns all
  * stages, the safe side. So are, for the stages that fan out, the stage definitions (their processors
  * reach them through the flow's job ids): a change to any definition reruns from stage 1.
@@ -94,9 +97,13 @@ function packageVersion(dir: string, specifier: string): string {
   }
 }
 
-/** The hash of a closure: every file's path and bytes, every package's version. */
-export function closureHash(root: string, closure: ModuleClosure): string {
+/** The runtime this process runs stage code on: part of every code identity (closureHash). */
+export const RUNTIME = `node ${process.versions.node} ${process.arch}`;
+
+/** The hash of a closure: every file's path and bytes, every package's version, and the runtime. */
+export function closureHash(root: string, closure: ModuleClosure, runtime = RUNTIME): string {
   const hash = createHash('sha256');
+  hash.update(`runtime ${runtime}\n`);
   for (const rel of closure.files) {
     const digest = createHash('sha256')
       .update(fs.readFileSync(path.join(root, rel)))

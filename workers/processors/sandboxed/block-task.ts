@@ -7,9 +7,9 @@ import { childQueueOf } from '../../../shared/pipeline/stages/definitions';
 import { BadInputError } from '../../../shared/core/errors';
 import { resolveJobParams } from '../../../shared/runtime/flow/param-refs';
 import { BlockJobData } from '../../../shared/runtime/flow/job-types';
-import { stageCodeIdentity } from '../../../shared/runtime/runs/code-identity';
 import { ProcessorJob, jobLogger, processStore } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
+import { sameBuild } from '../same-build';
 
 /**
  * Sandboxed: one block task of a stage that fans out (feature extraction, transform-split), CPU-bound.
@@ -23,12 +23,7 @@ export default async function blockTask(job: ProcessorJob<BlockJobData>): Promis
   try {
     const task = BLOCK_TASKS.get(name);
     if (!task) throw new Error(`no block task named ${name} in this worker's code (another build?)`);
-    const code = stageCodeIdentity(stage);
-    if (job.data.code !== undefined && job.data.code !== code)
-      // Retryable: another worker, of the try's build, may take it.
-      throw new Error(
-        `${name} belongs to a try of ${stage} code ${job.data.code.slice(0, 12)}, this worker runs ${code.slice(0, 12)}: workers of two builds serve the run, and one try's files must come from one build`,
-      );
+    const code = sameBuild(stage, job.data.code, name);
     const store = processStore();
     const params = await resolveJobParams(job.data.params, store, runId);
     const ctx = {

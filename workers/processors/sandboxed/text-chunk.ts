@@ -8,15 +8,17 @@ import { ChunkJobData, ChunkJobResult } from '../../../shared/runtime/flow/job-t
 import { ProcessorJob, processConfig, runLogged } from '../stage-context';
 import { openJobDataset } from '../dataset-path';
 import { failOnceIfAsked } from '../fault-injection';
+import { sameBuild } from '../same-build';
 import { checkChunkDataset, checkUnchanged } from '../../../shared/core/dataset/verify-dataset';
 
 warmUpNounExtractor();
 
 /** Sandboxed: tokenising and tagging is the CPU-heavy part of stage 1. */
 export default async function textChunk(job: ProcessorJob<ChunkJobData>): Promise<ChunkJobResult> {
-  return runLogged(job, `text-processing/chunk-${job.data.chunk}`, async (ctx) => {
-    await failOnceIfAsked(ctx, 'text-chunks');
+  return runLogged(job, `text-processing/chunk-${job.data.chunk}`, async (stageCtx) => {
     const { chunk, dataset, format, range, datasetCheck } = job.data;
+    const ctx = { ...stageCtx, code: sameBuild('text-processing', job.data.code, `chunk ${chunk}`) };
+    await failOnceIfAsked(ctx, 'text-chunks');
     const file = await openJobDataset(processConfig(), dataset);
     try {
       // The file must still hold the bytes stage 1 verified, before and after this range is read.

@@ -7,6 +7,7 @@ import { RefitPartResult, runRefitPart } from '../../../shared/pipeline/stages/t
 import { SearchJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
+import { sameBuild } from '../same-build';
 
 /**
  * Sandboxed: fitting a candidate on a fold, the winner on the training split, or one problem (class) of
@@ -22,7 +23,8 @@ export default async function trainingSearch(
       : kind === 'refit-part'
         ? `training/refit-part-${problem}`
         : `training/search-${candidate}-fold-${fold}`;
-  return runLogged(job, name, async (ctx) => {
+  return runLogged(job, name, async (stageCtx) => {
+    const ctx = { ...stageCtx, code: sameBuild('training', job.data.code, name) };
     await failOnceIfAsked(ctx, 'training-search');
     if (kind === 'refit' || kind === 'refit-part') {
       // The parent names the winner: metrics.json, with the search's summary, is the parent's to write.

@@ -1,5 +1,5 @@
 import { ReadStats, TicketRange } from '../../../core/dataset/read-tickets';
-import { RunArtifacts, artifactKey, ARTIFACTS } from '../context';
+import { RunArtifacts, StageContext, artifactKey, ARTIFACTS } from '../context';
 import { rowIndexKey } from '../../../core/io/row-index';
 
 /** The prefix of every chunk's files, ending with "/". */
@@ -21,6 +21,8 @@ export interface ChunkStatsFile {
   chunk: number;
   range: TicketRange;
   stats: ReadStats;
+  /** the code identity that wrote the chunk's rows (StageContext.code; null in-process) */
+  code: string | null;
 }
 
 export async function writeChunkStats(ctx: RunArtifacts, file: ChunkStatsFile): Promise<void> {
@@ -28,11 +30,11 @@ export async function writeChunkStats(ctx: RunArtifacts, file: ChunkStatsFile): 
 }
 
 /**
- * A chunk's counts when its output for exactly this byte range is in storage, else null. A retried run
- * does not process such a chunk again.
+ * A chunk's counts when its output for exactly this byte range, written by the context's code, is in
+ * storage, else null. A retried run does not process such a chunk again.
  */
 export async function readChunkStats(
-  ctx: RunArtifacts,
+  ctx: RunArtifacts & Pick<StageContext, 'code'>,
   chunk: number,
   range: TicketRange,
 ): Promise<ChunkStatsFile | null> {
@@ -41,7 +43,8 @@ export async function readChunkStats(
     const same =
       file.range.start === range.start &&
       file.range.end === range.end &&
-      file.range.firstRecord === range.firstRecord;
+      file.range.firstRecord === range.firstRecord &&
+      (file.code ?? null) === (ctx.code ?? null);
     if (!same) return null;
     const key = chunkOutputKey(ctx, chunk);
     const [rows, index] = await Promise.all([ctx.store.stat(key), ctx.store.stat(rowIndexKey(key))]);

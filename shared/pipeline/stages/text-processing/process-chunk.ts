@@ -72,7 +72,7 @@ export async function processChunk(ctx: StageContext, input: ChunkInput): Promis
     await out.abort();
     throw err;
   }
-  await writeChunkStats(ctx, { chunk: input.chunk, range: input.range, stats });
+  await writeChunkStats(ctx, { chunk: input.chunk, range: input.range, stats, code: ctx.code ?? null });
   ctx.log.info(
     `chunk ${input.chunk}: read ${stats.read} records, kept ${stats.kept}, dropped ${droppedText(stats.dropped)} in ${secondsSince(start)} s`,
   );

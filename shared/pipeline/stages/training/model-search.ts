@@ -79,7 +79,13 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
     iterations: model.iterations,
     seconds,
   };
-  const file: FoldFile = { candidate, cvFolds: params.cvFolds, seed: params.splitSeed, result };
+  const file: FoldFile = {
+    candidate,
+    cvFolds: params.cvFolds,
+    seed: params.splitSeed,
+    code: ctx.code ?? null,
+    result,
+  };
   await ctx.store.putJson(foldFile(ctx, id, fold), file);
   ctx.log.info(
     `candidate ${id} ${describeCandidate(candidate)}, fold ${fold + 1}/${params.cvFolds}: ${fitRows} fit / ${heldY.length} held-out tickets, ${view.vocabulary.length} features, ${model.iterations} iterations; accuracy ${acc.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)} in ${seconds} s`,
@@ -89,13 +95,15 @@ export async function runCvFold(ctx: StageContext, id: number, fold: number): Pr
 
 /**
  * `search/cv-<candidate>-<fold>.json`: one fold's result with what it was computed for. A retry of the
- * run reuses every fold result of the same candidate, folds and seed, as text processing reuses chunks;
- * the folder goes once the winner is refitted.
+ * run reuses every fold result of the same candidate, folds and seed, computed by the same code, as text
+ * processing reuses chunks; the folder goes once the winner is refitted.
  */
 interface FoldFile {
   candidate: Candidate;
   cvFolds: number;
   seed: number;
+  /** the code identity that scored the fold (StageContext.code; null in-process) */
+  code: string | null;
   result: FoldResult;
 }
 
@@ -103,7 +111,10 @@ function foldFile(ctx: Pick<StageContext, 'runId'>, id: number, fold: number): s
   return artifactKey(ctx, `${ARTIFACTS.searchDir}/cv-${id}-${fold}.json`);
 }
 
-/** The fold results already in storage for this run's grid (see FoldFile), keyed `candidate/fold`. */
+/**
+ * The fold results already in storage for this run's grid (see FoldFile) and the context's code, keyed
+ * `candidate/fold`.
+ */
 export async function readFoldResults(ctx: StageContext): Promise<Map<string, FoldResult>> {
   const { params } = ctx;
   const found = new Map<string, FoldResult>();
@@ -115,6 +126,7 @@ export async function readFoldResults(ctx: StageContext): Promise<Map<string, Fo
         file.cvFolds === params.cvFolds &&
         file.seed === params.splitSeed &&
         JSON.stringify(file.candidate) === JSON.stringify(c) &&
+        (file.code ?? null) === (ctx.code ?? null) &&
         file.result.candidate === c.id &&
         file.result.fold === fold;
       if (same) found.set(foldKey(c.id, fold), file.result);

@@ -15,7 +15,8 @@ import {
  * search's workers share it instead of one fitting every class while the others wait; a last job joins
  * the rows (combineCandidateParts) and scores the model. Each problem's job writes its row to
  * `search/refit-<candidate>-part-<problem>.bin`: a retry of the run reuses the rows already there for
- * the same candidate and parameters, and the folder goes once the model is written.
+ * the same candidate and parameters, fitted by the same code, and the folder goes once the model is
+ * written. The join, too, takes only rows of its own code: one model's rows come from one build.
  *
  * The file: a 4-byte little-endian length, that many bytes of JSON (PartHeader), zeros up to a multiple
  * of 8, then the row's weights as little-endian doubles.
@@ -29,6 +30,8 @@ interface PartHeader {
   problem: number;
   intercept: number;
   iterations: number;
+  /** the code identity that fitted the row (StageContext.code; null in-process) */
+  code: string | null;
 }
 
 /** What a problem's job returns: small, for its log and the stage's timeline. */
@@ -73,13 +76,14 @@ function decode(bytes: Buffer, where: string): { header: PartHeader; weights: Fl
   return { header, weights };
 }
 
-/** Whether a stored part was computed for this candidate and these parameters. */
+/** Whether a stored part was computed for this candidate and these parameters, by the context's code. */
 function sameFit(ctx: StageContext, header: PartHeader, candidate: Candidate, problem: number): boolean {
   return (
     JSON.stringify(candidateFields(header.candidate)) === JSON.stringify(candidateFields(candidate)) &&
     header.seed === ctx.params.splitSeed &&
     header.maxIter === ctx.params.maxIter &&
-    header.problem === problem
+    header.problem === problem &&
+    (header.code ?? null) === (ctx.code ?? null)
   );
 }
 
@@ -168,6 +172,7 @@ export async function runRefitPart(
     problem,
     intercept: part.intercept,
     iterations: part.iterations,
+    code: ctx.code ?? null,
   };
   await ctx.store.put(partKey(ctx, candidate.id, problem), encode(header, part.weights));
   const seconds = secondsSince(start);
