@@ -16,8 +16,17 @@ export const DEV_DATASET = path.join(SHARED_DATA, 'complaints-dev.json');
 export const SAMPLE_DATASET = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
 export const hasSharedData = fs.existsSync(DEV_DATASET);
 
+/** Every folder tempDir made in this process: removed when it exits, whether or not its test cleaned up. */
+const made = new Set<string>();
+process.once('exit', () => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder under the system's temp folder, gone when the test file's process exits. */
 export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `ticketflow-${label}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ticketflow-${label}-`));
+  made.add(dir);
+  return dir;
 }
 
 export const quietLog: Logger = createLogger(process.env.TICKETFLOW_LOG_LEVEL ?? 'warn', {
