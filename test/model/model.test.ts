@@ -24,9 +24,12 @@ import {
   LoadedModel,
   loadModel,
   NEEDS_REVIEW,
+  parseModelJson,
   readModel,
+  readPackedModel,
 } from '../../shared/pipeline/model/load-model';
 import { PARAM_NAMES } from '../../shared/core/config/pipeline-params';
+import { jsonBytes } from '../../shared/core/store/artifact-store';
 import { formatReport } from '../../producers/cli/report';
 import { RunRecord } from '../../shared/runtime/runs/record';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
@@ -65,6 +68,11 @@ describe('model.json v2 after a real run on the bundled sample', () => {
     rows = await readTicketRows(ctx, ARTIFACTS.tickets, false);
   });
   after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
+
+  it('is written as one JSON.stringify of it would be, though in pieces (json-pieces.ts)', () => {
+    const bytes = fs.readFileSync(path.join(dir, ARTIFACTS.model));
+    assert.equal(bytes.toString('utf8'), jsonBytes(JSON.parse(bytes.toString('utf8'))));
+  });
 
   it('classifies the raw narratives of the test rows exactly as training did (test_predictions.json)', (t) => {
     assert.deepEqual(predictions.rows, split.test, 'test rows in split.json order');
@@ -327,6 +335,26 @@ describe('model.json v2 after a real run on the bundled sample', () => {
 
     const tmp = tempDir('model-files');
     try {
+      // A file past the size parsed whole is parsed from its bytes' stream: the same model, errors alike.
+      const at = path.join(dir, ARTIFACTS.model);
+      assert.deepEqual(await readPackedModel(at, 0), await readPackedModel(at));
+      const key = `runs/${runId}/${ARTIFACTS.model}`;
+      const fromStore = await parseModelJson(
+        'in the store',
+        fs.statSync(at).size,
+        { whole: () => ctx.store.get(key), stream: () => ctx.store.openRead(key) },
+        0,
+      );
+      assert.deepEqual(
+        fromStore,
+        JSON.parse(fs.readFileSync(at, 'utf8')),
+        "the store's stream, as S3 serves it",
+      );
+      fs.writeFileSync(path.join(tmp, 'cut.json'), fs.readFileSync(at).subarray(0, 5000));
+      await assert.rejects(
+        readPackedModel(path.join(tmp, 'cut.json'), 0),
+        /model file .*cut\.json is not JSON: .* at byte 5000/,
+      );
       await assert.rejects(
         readModel(path.join(tmp, 'missing.json')),
         /cannot read model file .*missing\.json: ENOENT/,

@@ -1,7 +1,13 @@
 import { ArtifactNotFound, ArtifactStore } from '../../core/store/artifact-store';
 import { runKey } from '../../core/storage';
 import { ARTIFACTS } from '../../pipeline/stages/context';
-import { assembleModel, checkAndPack, InvalidModelError, LoadedModel } from '../../pipeline/model/load-model';
+import {
+  assembleModel,
+  checkAndPack,
+  InvalidModelError,
+  LoadedModel,
+  parseModelJson,
+} from '../../pipeline/model/load-model';
 import { loadModelOffThread } from '../../pipeline/model/load-off-thread';
 
 /**
@@ -13,7 +19,7 @@ export async function loadRunModel(store: ArtifactStore, runId: string): Promise
   const key = runKey(runId, ARTIFACTS.model);
   if (store.localPath) return loadModelOffThread(store.localPath(key));
   const where = store.locate(key);
-  const bytes = await store.get(key).catch((err: unknown) => {
+  const notRead = (err: unknown): never => {
     const missing = err instanceof ArtifactNotFound;
     const cause = missing ? Object.assign(new Error('ENOENT'), { code: 'ENOENT' }) : err;
     throw new InvalidModelError(
@@ -22,13 +28,13 @@ export async function loadRunModel(store: ArtifactStore, runId: string): Promise
         cause,
       },
     );
+  };
+  const stat = await store.stat(key).catch(notRead);
+  if (stat === undefined) notRead(new ArtifactNotFound(store.url, key));
+  const parsed = await parseModelJson(where, stat!.size, {
+    whole: () => store.get(key).catch(notRead),
+    stream: () => store.openRead(key).catch(notRead),
   });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new InvalidModelError(`model ${where} is not JSON: ${(err as Error).message}`, { cause: err });
-  }
   try {
     return assembleModel(checkAndPack(parsed));
   } catch (err) {

@@ -1,4 +1,5 @@
 import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
+import { putJsonInPieces } from '../../../core/io/json-pieces';
 import { readArtifactJson } from '../read-artifact';
 import { writeJsonObject } from '../../../core/io/json-lists';
 import { SearchFile } from './search-file';
@@ -211,7 +212,8 @@ export async function runRefit(
       names.map((name, c) => [name, ytrain.length === 0 ? 0 : trainCounts[c]! / ytrain.length]),
     ),
   };
-  await ctx.store.putJson(artifactKey(ctx, ARTIFACTS.model), modelFile);
+  // In pieces: a model over ~2.9M terms is longer than V8's longest string (json-pieces.ts).
+  await putJsonInPieces(ctx.store, artifactKey(ctx, ARTIFACTS.model), modelFile);
   // As putJson would write a TestPredictionsFile, without an array per test ticket.
   await writeJsonObject(ctx.store, artifactKey(ctx, ARTIFACTS.testPredictions), async (w) => {
     await w.numbers('rows', data.test);
