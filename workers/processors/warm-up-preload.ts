@@ -22,6 +22,12 @@ process.on('message', (msg: unknown) => {
   // Loaded on request: the stage code it runs is the processor's own, from the same module cache.
   import('../../shared/pipeline/warm-up')
     .then(({ warmUp }) => warmUp(msg.kind))
+    .then(async (r) => {
+      // The code identities a child job is checked against (same-build.ts): ~10 ms a stage, hashed here
+      // rather than during the sandbox's first job.
+      (await import('../../shared/runtime/runs/code-identity')).stageCodeIdentities();
+      return r;
+    })
     .then(
       (r) => reply(r.tickets, null),
       (err: Error) => reply(0, err.message ?? String(err)),
