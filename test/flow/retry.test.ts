@@ -6,8 +6,13 @@ import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { waitFor } from '../helpers/processes';
 import fs from 'node:fs';
 import { DEFAULT_PIPELINE_PARAMS } from '../../shared/core/config/pipeline-params';
-import { BlockJobData, ChunkJobData, SearchJobData } from '../../shared/runtime/flow/job-types';
-import { stageCodeIdentity } from '../../shared/runtime/runs/code-identity';
+import {
+  BlockJobData,
+  ChunkJobData,
+  ClassificationChunkJobData,
+  SearchJobData,
+} from '../../shared/runtime/flow/job-types';
+import { classificationCodeIdentity, stageCodeIdentity } from '../../shared/runtime/runs/code-identity';
 import { runDir } from '../../shared/core/storage';
 
 describe('retries', () => {
@@ -71,7 +76,10 @@ describe('retries', () => {
   });
 
   /** Adds a child job carrying another build's code; resolves with its failure reason once it failed. */
-  async function refusedReason(queue: 'text-chunks' | 'training-search', data: object): Promise<string> {
+  async function refusedReason(
+    queue: 'text-chunks' | 'training-search' | 'classification-chunks',
+    data: object,
+  ): Promise<string> {
     const job = await stack.queues[queue].add(queue, data, { attempts: 1 });
     await waitFor(
       'the job to fail',
@@ -82,7 +90,7 @@ describe('retries', () => {
     return (await stack.queues[queue].getJob(job.id!))!.failedReason;
   }
 
-  it("refuses a chunk or a search job added by another build's parent, naming both builds, and writes nothing", async () => {
+  it("refuses a chunk, a search or a classification chunk job added by another build's parent, naming both builds, and writes nothing", async () => {
     const other = 'e'.repeat(64);
     const runId = '20261205-000000-0123456789ac';
     const common = {
@@ -122,6 +130,24 @@ describe('retries', () => {
       await refusedReason('training-search', search),
       new RegExp(
         `belongs to a try of training code ${other.slice(0, 12)}, this worker runs ${stageCodeIdentity('training').slice(0, 12)}`,
+      ),
+    );
+    const classification: ClassificationChunkJobData = {
+      runId,
+      classificationId: runId,
+      chunk: 0,
+      dataset: 'sample.json',
+      format: 'json',
+      range: { start: 0, end: 10, firstRecord: 0 },
+      model: runId,
+      threshold: 0,
+      code: other,
+      artifacts: '',
+    };
+    assert.match(
+      await refusedReason('classification-chunks', classification),
+      new RegExp(
+        `classification chunk 0 belongs to a try of classification code ${other.slice(0, 12)}, this worker runs ${classificationCodeIdentity().slice(0, 12)}`,
       ),
     );
     assert.equal(fs.existsSync(runDir(stack.config.storageDir, runId)), false, 'nothing was written');

@@ -28,6 +28,7 @@ import { Logger } from '../../shared/core/logger';
 import { openJobDataset } from './dataset-path';
 import { runJobLogged } from './stage-context';
 import { awaitChunks } from './fan-out';
+import { classificationCodeIdentity } from '../../shared/runtime/runs/code-identity';
 
 /**
  * The parent job of a batch classification, in two steps like text processing. "split" opens the dataset
@@ -58,8 +59,9 @@ export function classificationProcessor(
         const plan = await planChunks(dataset, job.data.params.chunkSize).finally(() => dataset.close());
         if (plan.chunks.length === 0) throw noNarrative(plan.file, plan.records);
         signal?.throwIfAborted();
+        const code = classificationCodeIdentity();
         const done = await Promise.all(
-          plan.chunks.map((range, chunk) => readPartStats(store, id, chunk, range)),
+          plan.chunks.map((range, chunk) => readPartStats(store, id, chunk, range, code)),
         );
         const parent = { id: job.id!, queue: job.queueQualifiedName };
         const children = plan.chunks.flatMap((range, chunk) => {
@@ -73,6 +75,7 @@ export function classificationProcessor(
             range,
             model: job.data.model,
             threshold: job.data.threshold,
+            code,
             artifacts: job.data.artifacts,
           };
           const jobId = classificationChunkJobId(id, chunk);
@@ -97,17 +100,22 @@ export function classificationProcessor(
     });
 }
 
-/** A chunk's counts when its output for exactly this byte range is in storage, else null. */
+/**
+ * A chunk's counts when its output for exactly this byte range, classified by code `code`, is in
+ * storage, else null.
+ */
 async function readPartStats(
   store: ArtifactStore,
   id: string,
   chunk: number,
   range: TicketRange,
+  code: string,
 ): Promise<PartStats | null> {
   try {
     const stats = await store.getJson<PartStats>(partStatsKey(id, chunk));
     const r = stats.range;
     if (r.start !== range.start || r.end !== range.end || r.firstRecord !== range.firstRecord) return null;
+    if (stats.code !== code) return null;
     return (await store.stat(partKey(id, chunk))) === undefined ? null : stats;
   } catch {
     return null;
@@ -142,6 +150,13 @@ async function merge(
       });
     }),
   );
+  // A chunk job an activation on another build added (before a deploy moved this job) ran on that build.
+  const code = classificationCodeIdentity();
+  const foreign = parts.find((p) => p.code !== code);
+  if (foreign)
+    throw new Error(
+      `classification ${id}: chunk ${foreign.chunk} was classified by code ${foreign.code?.slice(0, 12) ?? 'unrecorded'}, this worker runs ${code.slice(0, 12)}: a deploy changed the build during the classification; submit it again once one build serves it`,
+    );
   const first = parts[0]!;
   const kept = parts.reduce((s, p) => s + p.read.kept, 0);
   if (kept === 0)

@@ -134,6 +134,8 @@ export interface PartStats {
   tokens: number;
   outOfVocabulary: number;
   seconds: number;
+  /** the code identity that classified the part (a worker's; null or absent in-process) */
+  code?: string | null;
 }
 
 /** `summary.json`, also the parent job's return value. */

@@ -230,6 +230,8 @@ export interface ClassificationChunkJobData {
   range: TicketRange;
   model: string;
   threshold: number;
+  /** batch classification's code identity the parent runs: a worker of another build refuses the chunk */
+  code?: string;
   artifacts: string;
 }
 

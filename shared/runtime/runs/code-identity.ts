@@ -151,3 +151,16 @@ export function stageCodeIdentities(): Record<StageName, string> {
     STAGES.map((stage) => [stage, stageCodeIdentity(stage)]),
   ) as Record<StageName, string>);
 }
+
+/**
+ * The compiled entry of batch classification's chunk jobs: what turns a ticket into a prediction row
+ * (the model loader, the text function, the vectorizer), the code a classification's parts must share.
+ */
+export const CLASSIFICATION_CODE = ['workers/processors/sandboxed/classification-chunk.js'] as const;
+
+let classificationIdentity: string | undefined;
+
+/** Batch classification's code identity in this process (computed once, as a stage's). */
+export function classificationCodeIdentity(): string {
+  return (classificationIdentity ??= closureHash(DIST_ROOT, moduleClosure(DIST_ROOT, CLASSIFICATION_CODE)));
+}

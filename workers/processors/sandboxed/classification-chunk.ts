@@ -12,6 +12,7 @@ import { csvRow } from '../../../shared/core/io/csv';
 import type { LoadedModel } from '../../../shared/pipeline/model/load-model';
 import { loadRunModel } from '../../../shared/runtime/runs/load-run-model';
 import { openJobDataset } from '../dataset-path';
+import { sameClassificationBuild } from '../same-build';
 import { processConfig, processStore, ProcessorJob, runJobLogged } from '../stage-context';
 
 /** Tickets classified at once: bounds memory whatever the chunk size. */
@@ -44,6 +45,7 @@ export default async function classificationChunk(
     const start = performance.now();
     const config = processConfig();
     const { chunk, classificationId, format, range, threshold } = job.data;
+    const code = sameClassificationBuild(job.data.code, `classification chunk ${chunk}`);
     const store = processStore();
     const model = await modelOf(job.data.model);
     const file = await openJobDataset(config, job.data.dataset);
@@ -55,6 +57,7 @@ export default async function classificationChunk(
       await file.close();
     }
     stats.seconds = Math.round(performance.now() - start) / 1000;
+    stats.code = code;
     await store.putJson(partStatsKey(classificationId, chunk), stats);
     log.debug(
       `chunk ${chunk}: ${stats.read.kept} tickets, ${stats.abstained} abstained (${stats.seconds} s)`,
