@@ -1,7 +1,7 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
 import { StageJobData, TextProcessingJobResult } from '../../shared/runtime/flow/job-types';
-import { ARTIFACTS, StageContext, artifactKey } from '../../shared/pipeline/stages/context';
+import { ARTIFACTS, StageContext, artifactKey, writtenByOwnCode } from '../../shared/pipeline/stages/context';
 import {
   firstChunks,
   mergeChunks,
@@ -111,7 +111,7 @@ async function readStats(ctx: StageContext, chunk: number): Promise<ReadStats> {
   // A chunk job an activation of this stage on another build added (before a deploy moved the stage) ran
   // on that build: its rows are not joined with this build's. Its job id is taken in this generation, so
   // the run's retry, a new generation, is what recomputes it.
-  if ((file.code ?? null) !== (ctx.code ?? null))
+  if (!writtenByOwnCode(file.code, ctx))
     throw new Error(
       `text-processing of run ${ctx.runId}: chunk ${chunk} was written by code ${file.code?.slice(0, 12) ?? 'in-process'}, this stage runs ${ctx.code?.slice(0, 12) ?? 'in-process'}: a deploy changed the build during stage 1; retry the run once one build serves it`,
     );

@@ -23,9 +23,16 @@ process.on('message', (msg: unknown) => {
   import('../../shared/pipeline/warm-up')
     .then(({ warmUp }) => warmUp(msg.kind))
     .then(async (r) => {
-      // The code identities a child job is checked against (same-build.ts): ~10 ms a stage, hashed here
-      // rather than during the sandbox's first job.
-      (await import('../../shared/runtime/runs/code-identity')).stageCodeIdentities();
+      // The code identities its child jobs are checked against (same-build.ts): ~10 ms a stage, hashed
+      // here rather than during the sandbox's first job, for the stages whose children warm up this way.
+      const [{ STAGES, childrenOf }, { stageCodeIdentity }] = await Promise.all([
+        import('../../shared/pipeline/stages/definitions'),
+        import('../../shared/runtime/runs/code-identity'),
+      ]);
+      for (const stage of STAGES) {
+        const processor = childrenOf(stage)?.processor;
+        if (processor && 'warmUp' in processor && processor.warmUp === msg.kind) stageCodeIdentity(stage);
+      }
       return r;
     })
     .then(

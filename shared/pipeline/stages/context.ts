@@ -37,6 +37,17 @@ export interface StageContext {
   code?: string;
 }
 
+/**
+ * Whether a file that recorded code identity `recorded` (null or absent: in-process code) was written by
+ * the context's code: the one rule by which chunk rows, fold scores and class rows are reused or joined.
+ */
+export function writtenByOwnCode(
+  recorded: string | null | undefined,
+  ctx: Pick<StageContext, 'code'>,
+): boolean {
+  return (recorded ?? null) === (ctx.code ?? null);
+}
+
 /** The stage's block mapper: the context's, or one running every task in this process. */
 export function blocksOf(ctx: StageContext): BlockMapper {
   return ctx.blocks ?? localBlockMapper(ctx, ctx.signal);

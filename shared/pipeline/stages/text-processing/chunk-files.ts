@@ -1,5 +1,5 @@
 import { ReadStats, TicketRange } from '../../../core/dataset/read-tickets';
-import { RunArtifacts, StageContext, artifactKey, ARTIFACTS } from '../context';
+import { RunArtifacts, StageContext, artifactKey, ARTIFACTS, writtenByOwnCode } from '../context';
 import { rowIndexKey } from '../../../core/io/row-index';
 
 /** The prefix of every chunk's files, ending with "/". */
@@ -44,7 +44,7 @@ export async function readChunkStats(
       file.range.start === range.start &&
       file.range.end === range.end &&
       file.range.firstRecord === range.firstRecord &&
-      (file.code ?? null) === (ctx.code ?? null);
+      writtenByOwnCode(file.code, ctx);
     if (!same) return null;
     const key = chunkOutputKey(ctx, chunk);
     const [rows, index] = await Promise.all([ctx.store.stat(key), ctx.store.stat(rowIndexKey(key))]);

@@ -3,7 +3,14 @@ import { CountRows } from '../../../core/numeric/count-rows';
 import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
 import { stratifiedKFold } from '../../../core/numeric/kfold';
 import { PipelineParams } from '../../../core/config/pipeline-params';
-import { ARTIFACTS, RunArtifacts, StageContext, artifactKey, secondsSince } from '../context';
+import {
+  ARTIFACTS,
+  RunArtifacts,
+  StageContext,
+  artifactKey,
+  secondsSince,
+  writtenByOwnCode,
+} from '../context';
 import { Candidate, describeCandidate, searchGrid, searchScore } from './search-grid';
 import { CandidateSummary, SearchFile } from './search-file';
 import {
@@ -126,7 +133,7 @@ export async function readFoldResults(ctx: StageContext): Promise<Map<string, Fo
         file.cvFolds === params.cvFolds &&
         file.seed === params.splitSeed &&
         JSON.stringify(file.candidate) === JSON.stringify(c) &&
-        (file.code ?? null) === (ctx.code ?? null) &&
+        writtenByOwnCode(file.code, ctx) &&
         file.result.candidate === c.id &&
         file.result.fold === fold;
       if (same) found.set(foldKey(c.id, fold), file.result);

@@ -1,4 +1,4 @@
-import { ARTIFACTS, StageContext, artifactKey, secondsSince } from '../context';
+import { ARTIFACTS, StageContext, artifactKey, secondsSince, writtenByOwnCode } from '../context';
 import { ArtifactNotFound } from '../../../core/store/artifact-store';
 import { FittedPart } from '../../model/estimator';
 import { Candidate, describeCandidate } from './search-grid';
@@ -83,7 +83,7 @@ function sameFit(ctx: StageContext, header: PartHeader, candidate: Candidate, pr
     header.seed === ctx.params.splitSeed &&
     header.maxIter === ctx.params.maxIter &&
     header.problem === problem &&
-    (header.code ?? null) === (ctx.code ?? null)
+    writtenByOwnCode(header.code, ctx)
   );
 }
 
