@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseWorkerCounts, wholeNumber } from '../../tools/bench/bench-options';
-import { ComparedRun, comparison, formatComparison, stageJobs } from '../../tools/bench/bench-report';
+import {
+  ComparedRun,
+  comparison,
+  cpuBound,
+  formatComparison,
+  formatCpu,
+  stageJobs,
+} from '../../tools/bench/bench-report';
 import { memoryByRole } from '../../tools/bench/process-memory';
 
 describe('bench options', () => {
@@ -46,7 +53,13 @@ describe('bench report', () => {
   });
 
   const role = (processes: number, peakRssMb: number) => ({ processes, peakRssMb });
-  const run = (workers: number, wallSeconds: number, stage1: number, sha = 'a'.repeat(64)): ComparedRun => ({
+  const run = (
+    workers: number,
+    wallSeconds: number,
+    stage1: number,
+    sha = 'a'.repeat(64),
+    cpuSeconds = 1.2 * wallSeconds,
+  ): ComparedRun => ({
     workers,
     wallSeconds,
     stages: { 'text-processing': stage1, training: 0 },
@@ -65,6 +78,14 @@ describe('bench report', () => {
     metrics: {
       train: { accuracy: 0.98, f1: 0.98, rocAuc: 1 },
       test: { accuracy: 0.963, f1: 0.96, macroF1: 0.95, rocAuc: 1 },
+    },
+    cpu: {
+      seconds: cpuSeconds,
+      byRole: { sandbox: cpuSeconds - 1, worker: 1 },
+      stages: { 'text-processing': 0.9 * cpuSeconds, training: 0.1 * cpuSeconds },
+      machineSeconds: cpuSeconds + 0.5,
+      stealSeconds: 0,
+      cores: 2,
     },
   });
 
@@ -109,6 +130,34 @@ describe('bench report', () => {
     assert.match(text, /^\| sandbox \| 300\.0 \(5\) \| 300\.0 \(10\) \|$/m);
     assert.match(text, /^\| api \| 110\.0 \(1\) \| 110\.0 \(1\) \|$/m);
     assert.doesNotMatch(text, /s3 server/);
+  });
+
+  it("prints each run's CPU seconds per stage and the speed-up they allow on the machine's cores", () => {
+    // 1 worker: 20 s wall, 24 CPU s (1.20 cores); 2 workers: 26 CPU s on 2 cores need ≥ 13 s: ≤ 1.54×.
+    const text = formatComparison([run(1, 20, 8, 'a'.repeat(64), 24), run(2, 14, 4, 'a'.repeat(64), 26)]);
+    assert.match(text, /^\| CPU, s \| 1 worker \| 2 workers \|$/m);
+    assert.match(text, /^\| text-processing \| 21\.60 \| 23\.40 \|$/m);
+    assert.match(text, /^\| \*\*whole flow\*\* \| \*\*24\.00\*\* \| \*\*26\.00\*\* \|$/m);
+    assert.match(text, /^\| cores busy \(of 2\) \| 1\.20 \| 1\.86 \|$/m);
+    assert.match(
+      text,
+      /^ {2}1 → 2 workers: 26\.00 CPU s on 2 cores take ≥ 13\.00 s: at most 1\.54× \(measured 1\.43×\)$/m,
+    );
+    assert.match(
+      text,
+      /outside the runs' processes meanwhile: 1 worker 0\.50 s, steal 0\.00 s; 2 workers 0\.50 s/,
+    );
+    assert.equal(cpuBound(20, 26, 2)?.toFixed(4), (20 / 13).toFixed(4));
+    assert.equal(cpuBound(20, 0, 2), null);
+  });
+
+  it("prints one run's CPU seconds by role and what else the machine did meanwhile", () => {
+    const r = run(2, 10, 4, 'a'.repeat(64), 15);
+    assert.equal(
+      formatCpu(r),
+      "CPU: 15.00 s in the run's processes (worker 1.00, sandbox 14.00), 1.50 of 2 cores busy on average; the whole machine 15.50 s (0.50 s outside the run's processes), steal 0.00 s",
+    );
+    assert.match(formatCpu({ ...r, cpu: { ...r.cpu, machineSeconds: null } }), /on average$/);
   });
 
   it('sums processes and takes the largest peak per role', () => {

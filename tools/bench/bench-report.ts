@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { MemoryByRole, PROCESS_ROLES, ProcessPeak } from './process-memory';
+import { MemoryByRole, PROCESS_ROLES, ProcessPeak, ProcessRole } from './process-memory';
 
 /** What one bench run measured (`--out` writes it as JSON; with --compare-workers, one per worker count). */
 export interface BenchRunResult {
@@ -25,6 +25,8 @@ export interface BenchRunResult {
   peakRssMb: number;
   memoryByRole: MemoryByRole;
   processes: ProcessPeak[];
+  /** CPU seconds the run used (process-cpu.ts): its processes', by role and per stage, and the machine's */
+  cpu: RunCpu;
   vocabulary: { topicModel: number; classifier: number };
   topics: { name: string; size: number }[];
   topicAgreement: { purity: number; nmi: number; labelled: number } | null;
@@ -39,6 +41,20 @@ export interface BenchRunResult {
   repeats: { wallSeconds: number; cached: string[] }[];
   /** with --warm: the wall seconds of the unmeasured first run on the fresh workers */
   warmUpSeconds: number | null;
+}
+
+export interface RunCpu {
+  /** the processes the bench sampled (workers, sandboxes, API, bench, Redis) over the run's wall time */
+  seconds: number;
+  byRole: Partial<Record<ProcessRole, number>>;
+  /** per stage, over its span */
+  stages: Record<string, number>;
+  /** every process on the machine over the run's wall time, the run's included (null without /proc/stat) */
+  machineSeconds: number | null;
+  /** what the hypervisor took from this machine's cores meanwhile (/proc/stat's steal) */
+  stealSeconds: number | null;
+  /** the machine's cores (os.availableParallelism) */
+  cores: number;
 }
 
 /** Per-process lines printed at most: the largest peaks. */
@@ -65,7 +81,15 @@ const times = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
 
 export type ComparedRun = Pick<
   BenchRunResult,
-  'workers' | 'wallSeconds' | 'stages' | 'jobs' | 'peakRssMb' | 'memoryByRole' | 'modelSha256' | 'metrics'
+  | 'workers'
+  | 'wallSeconds'
+  | 'stages'
+  | 'jobs'
+  | 'peakRssMb'
+  | 'memoryByRole'
+  | 'modelSha256'
+  | 'metrics'
+  | 'cpu'
 >;
 
 /** The comparison's numbers: each count's speed-up over the first, whole flow and per stage. */
@@ -116,6 +140,28 @@ export function formatComparison(runs: readonly ComparedRun[]): string {
   l.push('', 'speed-up, whole flow (wall):');
   for (const u of c.wallSpeedups) l.push(`  ${u.from} → ${workersLabel(u.to)}: ${times(u.speedUp)}`);
 
+  // The work each run was, and the most its CPU seconds allow on these cores against the first run's wall.
+  l.push('', `| CPU, s | ${runs.map((r) => workersLabel(r.workers)).join(' | ')} |`);
+  l.push(`|---|${runs.map(() => '---:|').join('')}`);
+  for (const s of stages)
+    l.push(`| ${s} | ${runs.map((r) => r.cpu.stages[s]?.toFixed(2) ?? '—').join(' | ')} |`);
+  l.push(`| **whole flow** | ${runs.map((r) => `**${r.cpu.seconds.toFixed(2)}**`).join(' | ')} |`);
+  l.push(
+    `| cores busy (of ${first!.cpu.cores}) | ${runs.map((r) => coresBusy(r.cpu.seconds, r.wallSeconds)).join(' | ')} |`,
+  );
+  l.push('', "speed-up the CPU seconds allow (each run's work spread over every core, nothing waiting):");
+  for (const r of rest) {
+    const bound = cpuBound(first!.wallSeconds, r.cpu.seconds, r.cpu.cores);
+    l.push(
+      `  ${first!.workers} → ${workersLabel(r.workers)}: ${r.cpu.seconds.toFixed(2)} CPU s on ${r.cpu.cores} cores take ≥ ${(r.cpu.seconds / r.cpu.cores).toFixed(2)} s: at most ${times(rounded(bound))} (measured ${times(rounded(speedUp(first!.wallSeconds, r.wallSeconds)))})`,
+    );
+  }
+  const outside = runs.filter((r) => r.cpu.machineSeconds !== null);
+  if (outside.length > 0)
+    l.push(
+      `  outside the runs' processes meanwhile: ${outside.map((r) => `${workersLabel(r.workers)} ${Math.max(0, r.cpu.machineSeconds! - r.cpu.seconds).toFixed(2)} s, steal ${r.cpu.stealSeconds?.toFixed(2) ?? '—'} s`).join('; ')}`,
+    );
+
   const roles = PROCESS_ROLES.filter((role) => runs.some((r) => r.memoryByRole[role].processes > 0));
   l.push('', `| peak RSS, MB (processes) | ${runs.map((r) => workersLabel(r.workers)).join(' | ')} |`);
   l.push(`|---|${runs.map(() => '---:|').join('')}`);
@@ -143,6 +189,32 @@ export function formatComparison(runs: readonly ComparedRun[]): string {
   return l.join('\n');
 }
 
+/** `cpu` seconds over `wall` seconds, as cores kept busy on average ('—' without both). */
+function coresBusy(cpu: number | undefined, wall: number | undefined): string {
+  return cpu !== undefined && wall !== undefined && wall > 0 ? (cpu / wall).toFixed(2) : '—';
+}
+
+/** One line: the run's CPU seconds by role, and what else the machine did meanwhile. */
+export function formatCpu(r: Pick<BenchRunResult, 'cpu' | 'wallSeconds'>): string {
+  const { cpu } = r;
+  const roles = PROCESS_ROLES.filter((role) => (cpu.byRole[role] ?? 0) > 0)
+    .map((role) => `${role} ${cpu.byRole[role]!.toFixed(2)}`)
+    .join(', ');
+  const machine =
+    cpu.machineSeconds === null
+      ? ''
+      : `; the whole machine ${cpu.machineSeconds.toFixed(2)} s (${Math.max(0, cpu.machineSeconds - cpu.seconds).toFixed(2)} s outside the run's processes), steal ${cpu.stealSeconds?.toFixed(2) ?? '—'} s`;
+  return `CPU: ${cpu.seconds.toFixed(2)} s in the run's processes (${roles || 'none seen'}), ${coresBusy(cpu.seconds, r.wallSeconds)} of ${cpu.cores} cores busy on average${machine}`;
+}
+
+/**
+ * The most a run of `work` CPU seconds could gain over `baseWall` seconds on `cores` cores: its work
+ * spread over every core, nothing waiting (null without a positive time).
+ */
+export function cpuBound(baseWall: number, work: number, cores: number): number | null {
+  return speedUp(baseWall, work / cores);
+}
+
 /** Per role, its processes and largest peak; then the largest processes one a line. */
 export function formatMemory(r: Pick<BenchRunResult, 'peakRssMb' | 'memoryByRole' | 'processes'>): string[] {
   const l: string[] = [];
@@ -168,20 +240,25 @@ export function formatRun(r: BenchRunResult): string {
     `dataset ${path.basename(r.dataset)} ×${r.scale}: ${r.records} records, ${r.tickets} tickets, ${r.chunks} chunks, ${workersLabel(r.workers)}`,
   );
   // Child jobs' running seconds against the stage's span × workers: how busy the workers were.
+  // CPU seconds of the run's processes over the stage's span: how many cores the stage kept busy.
   l.push(
     '',
-    '| stage | seconds | jobs | child jobs running, s | workers busy |',
-    '|---|---:|---:|---:|---:|',
+    '| stage | seconds | jobs | child jobs running, s | workers busy | CPU, s | cores busy |',
+    '|---|---:|---:|---:|---:|---:|---:|',
   );
   for (const [k, v] of Object.entries(r.stages)) {
     const b = r.childBusy?.[k];
     const busy = b && v > 0 ? `${Math.round((100 * b.seconds) / (v * r.workers))} %` : '—';
-    l.push(`| ${k} | ${v.toFixed(2)} | ${r.jobs[k] ?? '—'} | ${b ? b.seconds.toFixed(2) : '—'} | ${busy} |`);
+    const cpu = r.cpu.stages[k];
+    l.push(
+      `| ${k} | ${v.toFixed(2)} | ${r.jobs[k] ?? '—'} | ${b ? b.seconds.toFixed(2) : '—'} | ${busy} | ${cpu === undefined ? '—' : cpu.toFixed(2)} | ${coresBusy(cpu, v)} |`,
+    );
   }
   l.push(
-    `| **wall total** | **${r.wallSeconds.toFixed(2)}** | ${Object.values(r.jobs).reduce((a, b) => a + b, 0)} | | |`,
+    `| **wall total** | **${r.wallSeconds.toFixed(2)}** | ${Object.values(r.jobs).reduce((a, b) => a + b, 0)} | | | **${r.cpu.seconds.toFixed(2)}** | ${coresBusy(r.cpu.seconds, r.wallSeconds)} |`,
   );
   l.push('', `stage 1: ${r.stage1TicketsPerSecond} tickets/s`);
+  l.push(formatCpu(r));
   l.push(...formatMemory(r));
   l.push(`vocabulary: topic model ${r.vocabulary.topicModel}, classifier ${r.vocabulary.classifier}`);
   l.push(`topics: ${r.topics.map((t) => `${t.name} ${t.size}`).join(' / ')}`);

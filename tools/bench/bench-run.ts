@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
@@ -19,7 +20,8 @@ import { spawnWorkers } from '../../producers/cli/self-contained';
 import { comparableBytes } from '../../test/runs/artifacts';
 import { BenchRunResult, stageJobs } from './bench-report';
 import { nmi, purity } from './cluster-agreement';
-import { PeakRssSampler, ProcessRole, resetPeaks } from './process-memory';
+import { ProcessRole, ProcessSampler, resetPeaks } from './process-memory';
+import { CpuUse, cpuBetween } from './process-cpu';
 import { startS3Server } from './s3-server-process';
 import { waitForFinal } from './wait-final';
 import { BenchApi, startBenchApi } from './bench-api';
@@ -78,10 +80,12 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     const runs = openRunsContext(config, connection);
     let status: RunRecord;
     const repeats: BenchRunResult['repeats'] = [];
-    let sampler: PeakRssSampler;
+    let sampler: ProcessSampler;
     let t0: number;
     /** when the bench saw the measured run final: its wall time ends there, not after the tear-down */
     let seenFinal: number;
+    /** the same two instants as Date.now() times, the clock of the CPU samples and the run's record */
+    let window: { from: number; to: number };
     let warmUpSeconds: number | null = null;
     let busy: Record<string, { jobs: number; seconds: number }> = {};
     try {
@@ -108,7 +112,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       ]);
       for (const pid of pool.pids) roles.set(pid, 'worker');
       if (s3) roles.set(s3.pid, 's3 server');
-      sampler = new PeakRssSampler(
+      sampler = new ProcessSampler(
         () => [process.pid],
         (pid) => roles.get(pid),
       );
@@ -139,8 +143,10 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         }
         sampler.start();
         t0 = performance.now();
+        const from = Date.now();
         status = await submitAndWait();
         seenFinal = performance.now();
+        window = { from, to: Date.now() };
         // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit (with
         // --warm, whose runs skip the cache, every stage computes).
         for (let i = 0; i < o.repeat && status.state === 'completed'; i++) {
@@ -193,6 +199,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     const fe = status.stages[1]!.result as FeatureExtractionResult;
     const ts = status.stages[2]!.result as TransformSplitResult;
     const memory = sampler.result();
+    const cpu = runCpu(sampler.cpuUse(), window, status);
     const m = status.metrics!;
     return {
       dataset: o.source,
@@ -212,6 +219,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       stage1TicketsPerSecond: Math.round(text.rows / (stages['text-processing'] || 1)),
       peakRssMb: memory.peakRssMb,
       memoryByRole: memory.byRole,
+      cpu,
       processes: memory.processes,
       vocabulary: { topicModel: fe.vocabularySize, classifier: ts.vocabularySize },
       topics: fe.topics,
@@ -229,6 +237,35 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
   } finally {
     await s3?.close();
   }
+}
+
+/**
+ * The measured run's CPU seconds (from its submission to the bench seeing it final): of the processes
+ * the bench sampled (workers, their sandboxes, the API, the bench, Redis), in all, by role and per stage
+ * (over each stage's span in the run's record), and of the whole machine.
+ */
+function runCpu(use: CpuUse, window: { from: number; to: number }, record: RunRecord): BenchRunResult['cpu'] {
+  const stages: Record<string, number> = {};
+  for (const s of record.stages) {
+    if (s.startedAt === null || s.finishedAt === null) continue;
+    stages[s.stage] = round(cpuBetween(use.points, Date.parse(s.startedAt), Date.parse(s.finishedAt)));
+  }
+  const byRole = Object.fromEntries(
+    Object.keys(use.byRole).map((r) => [
+      r,
+      round(cpuBetween(use.points, window.from, window.to, { role: r as ProcessRole })),
+    ]),
+  );
+  return {
+    seconds: round(cpuBetween(use.points, window.from, window.to)),
+    byRole,
+    stages,
+    machineSeconds:
+      use.machineSeconds === null ? null : round(cpuBetween(use.points, window.from, window.to, 'machine')),
+    stealSeconds:
+      use.stealSeconds === null ? null : round(cpuBetween(use.points, window.from, window.to, 'steal')),
+    cores: os.availableParallelism(),
+  };
 }
 
 /**

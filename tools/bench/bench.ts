@@ -23,6 +23,7 @@ import { BenchRunResult, comparison, formatComparison, formatMemory, formatRun }
 import { benchRun, readProductGroups } from './bench-run';
 import { scaleDataset } from './scale-dataset';
 import { classifyBench } from './classify-bench';
+import { formatMachineSpeed, measureMachineSpeed } from './machine-speed';
 
 const DEV = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'complaints-dev.json');
 const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-labels.tsv');
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
   });
   interrupted.catch(() => undefined);
 
+  const speedBefore = measureMachineSpeed();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-bench-'));
   const results: BenchRunResult[] = [];
   let kept: string | null = null;
@@ -202,11 +204,13 @@ async function main(): Promise<void> {
       );
   }
 
+  const speedAfter = measureMachineSpeed();
   const machine = {
     cpus: os.availableParallelism(),
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     platform: `${os.type()} ${os.release()}`,
+    speedMs: { before: speedBefore, after: speedAfter },
   };
   const lastRun = results[results.length - 1]!;
   if (compare) {
@@ -233,6 +237,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `repeat ${i + 1}${compare ? ` (${r.workers} worker(s))` : ''}: ${rep.wallSeconds.toFixed(3)} s wall, cached: ${rep.cached.join(', ') || 'none'}\n`,
       );
+  process.stdout.write(`${formatMachineSpeed(speedBefore, speedAfter)}\n`);
   process.stdout.write(
     kept
       ? `artifacts of the last run kept: ${lastRun.artifactsDir} (remove ${scratch} when done)\n`

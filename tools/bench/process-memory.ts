@@ -1,21 +1,8 @@
 import fs from 'node:fs';
+import { CpuTracker, CpuUse, cpuSecondsOf } from './process-cpu';
+import { PROCESS_ROLES, ProcessRole } from './process-roles';
 
-/**
- * What a sampled process is to the bench: `api` the API it submits runs to, `bench` itself (it reads the
- * run's record while it waits); `other` is anything else found in the tree.
- */
-export type ProcessRole = 'worker' | 'sandbox' | 'api' | 'bench' | 's3 server' | 'redis-server' | 'other';
-
-/** The roles in the order the bench prints them. */
-export const PROCESS_ROLES: readonly ProcessRole[] = [
-  'worker',
-  'sandbox',
-  'api',
-  'bench',
-  's3 server',
-  'redis-server',
-  'other',
-];
+export { PROCESS_ROLES, type ProcessRole } from './process-roles';
 
 export interface ProcessPeak {
   pid: number;
@@ -29,12 +16,14 @@ export interface ProcessPeak {
 export type MemoryByRole = Record<ProcessRole, { processes: number; peakRssMb: number }>;
 
 /**
- * Peak resident memory (VmHWM) seen per process, for a set of root pids and all their descendants.
- * `roleOf` names the processes the caller started (workers, servers); a child of BullMQ's own
- * classes/main.js is a sandbox and a process called redis-server is Redis; anything else is `other`.
+ * Peak resident memory (VmHWM) and CPU seconds (process-cpu.ts) seen per process, for a set of root pids
+ * and all their descendants, from start() to stop(). `roleOf` names the processes the caller started
+ * (workers, servers); a child of BullMQ's own classes/main.js is a sandbox and a process called
+ * redis-server is Redis; anything else is `other`.
  */
-export class PeakRssSampler {
+export class ProcessSampler {
   private readonly peaks = new Map<number, { kb: number; name: string; role: ProcessRole }>();
+  private readonly cpu = new CpuTracker();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -60,6 +49,11 @@ export class PeakRssSampler {
     return { peakRssMb: processes[0]?.peakRssMb ?? 0, processes, byRole: memoryByRole(processes) };
   }
 
+  /** CPU seconds used between start() and the last sample, with the samples themselves. */
+  cpuUse(): CpuUse {
+    return this.cpu.result();
+  }
+
   private sample(): void {
     const children = childrenByParent();
     const stack: { pid: number; parent: number | null }[] = this.roots().map((pid) => ({
@@ -76,9 +70,12 @@ export class PeakRssSampler {
         // from outside, the worker that forked it is.
         const name = role === 'sandbox' && parent !== null ? `BullMQ child of worker ${parent}` : status.name;
         if (!prev || status.hwmKb > prev.kb) this.peaks.set(pid, { kb: status.hwmKb, name, role });
+        const cpu = cpuSecondsOf(pid);
+        if (cpu !== null) this.cpu.observe(pid, role, cpu);
       }
       stack.push(...(children.get(pid) ?? []).map((child) => ({ pid: child, parent: pid })));
     }
+    this.cpu.mark();
   }
 }
 

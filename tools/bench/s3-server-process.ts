@@ -1,12 +1,10 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { freePort } from '../../shared/runtime/redis/local-redis';
 import { s3rverEnv } from '../../test/helpers/s3-server';
+import { cpuSecondsOf } from './process-cpu';
 
-/** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times. */
-const CLOCK_TICKS = 100;
 const BUCKET = 'bench';
 const SERVER = path.resolve(__dirname, '..', 'demo', 's3-server.js');
 
@@ -41,15 +39,7 @@ export async function startS3Server(dir: string): Promise<S3ServerProcess> {
     endpoint,
     pid: child.pid!,
     env: (prefix) => s3rverEnv(endpoint, BUCKET, prefix),
-    cpuSeconds: () => {
-      try {
-        // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name: utime, stime in ticks.
-        const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-      } catch {
-        return null;
-      }
-    },
+    cpuSeconds: () => cpuSecondsOf(child.pid!),
     async close() {
       child.kill('SIGTERM');
       await exited;
