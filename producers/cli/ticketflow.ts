@@ -12,6 +12,7 @@ import { RunsContext } from '../../shared/runtime/runs/context';
 import { isFinal, LISTED_STATES, ListedState, RunRecord } from '../../shared/runtime/runs/record';
 import { submitRun } from '../../shared/runtime/runs/submit';
 import { readRun } from '../../shared/runtime/runs/sync';
+import { RecordChanges } from '../../shared/runtime/runs/record-changes';
 import { runKey, runPrefix } from '../../shared/core/storage';
 import { ArtifactStore } from '../../shared/core/store/artifact-store';
 import { logLost } from '../../shared/core/logger';
@@ -175,21 +176,37 @@ async function follow(
   display: LiveDisplay,
 ): Promise<RunRecord> {
   const deadline = Date.now() + timeoutSeconds * 1000;
-  for (;;) {
-    const record = await readRun(runs, runId);
-    if (!record) throw new Error(`run ${runId} vanished from storage`);
-    display.update(record);
-    if (isFinal(record.state) || stop()) {
-      display.end();
-      return record;
+  // Read when a worker wrote the record (at most every FOLLOW_MIN_MS), and every FOLLOW_MAX_MS anyway:
+  // a reader's sync also updates a record no worker writes any more.
+  const changes = await RecordChanges.open(runs.redis, runs.keys, runId);
+  try {
+    for (;;) {
+      const read = Date.now();
+      const record = await readRun(runs, runId);
+      if (!record) throw new Error(`run ${runId} vanished from storage`);
+      display.update(record);
+      if (isFinal(record.state) || stop()) {
+        display.end();
+        return record;
+      }
+      if (Date.now() > deadline)
+        throw new Error(
+          `run ${runId} not finished after ${timeoutSeconds} s; it goes on: ticketflow status ${runId}`,
+        );
+      // In FOLLOW_MIN_MS slices, so that Ctrl-C (stop) is seen as soon as before.
+      for (let waited = 0; waited < FOLLOW_MAX_MS && !stop(); waited += FOLLOW_MIN_MS)
+        if (await changes.next(FOLLOW_MIN_MS)) break;
+      const soon = read + FOLLOW_MIN_MS - Date.now();
+      if (soon > 0) await new Promise((r) => setTimeout(r, soon));
     }
-    if (Date.now() > deadline)
-      throw new Error(
-        `run ${runId} not finished after ${timeoutSeconds} s; it goes on: ticketflow status ${runId}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    changes.close();
   }
 }
+
+/** The live display's reads of a run's record: at most one per FOLLOW_MIN_MS, at least one per FOLLOW_MAX_MS. */
+const FOLLOW_MIN_MS = 100;
+const FOLLOW_MAX_MS = 1000;
 
 async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -16,6 +16,8 @@ export function runKeys(prefix: string) {
     cancelled: (runId: string) => `${base}:cancelled:${runId}`,
     /** pub/sub channel: a run id per message, to every worker */
     cancelChannel: `${base}:cancel`,
+    /** pub/sub channel: a run id per message, each time its record and index entries are written */
+    recordChannel: `${base}:record-written`,
     idempotency: (keyHash: string) => `${base}:idempotency:${keyHash}`,
     cache: (cacheKey: string) => `${base}:cache:${cacheKey}`,
     /** set of the cache keys whose entries point at a run (removed with the run) */

@@ -76,6 +76,8 @@ export class RunStore {
       else tx.zrem(this.keys.byState(state), member);
     }
     tx.hset(this.keys.summaries, record.id, JSON.stringify(summarise(record)));
+    // Whoever follows the run (the CLI, the bench: record-changes.ts) reads it now, not at its next poll.
+    tx.publish(this.keys.recordChannel, record.id);
     await tx.exec();
   }
 
