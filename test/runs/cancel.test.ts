@@ -10,6 +10,8 @@ import { runDir } from '../../shared/core/storage';
 import { SAMPLE_DATASET } from '../helpers/env';
 import { SampleStack, startSampleStack, startStack, waitForRun } from '../helpers/stack';
 import { scaleDataset } from '../../tools/bench/scale-dataset';
+import { planChunks } from '../../shared/core/dataset/plan-chunks';
+import { stageJobId } from '../../shared/runtime/flow/job-types';
 
 function listTree(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -83,6 +85,42 @@ describe('cancel', () => {
     await retryRun(stack.runs, runId, dataset);
     const done = await waitForRun(stack.runs, runId);
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
+  });
+
+  it('leaves no chunk active or queued when cancelled while stage 1 still adds its chunks', async () => {
+    // A file whose scan takes a while: chunks are added as the scan finds them, after the cancel began.
+    const big = path.join(data, 'sample-x80.jsonl');
+    if (!fs.existsSync(big)) await scaleDataset(SAMPLE_DATASET, 80, big);
+    const planned = (await planChunks(big, 100)).chunks.length;
+    const chunks = stack.queues[CHUNK_QUEUE];
+    let duringScan = 0;
+    for (let round = 0; round < 3; round++) {
+      const runId = await enqueueRun(stack.runs, { dataset: big, params: { chunkSize: 100, cache: false } });
+      const deadline = Date.now() + 30_000;
+      while ((await chunks.getJobs(['active'])).every((j) => j?.data.runId !== runId)) {
+        assert.ok(Date.now() < deadline, 'no chunk of the run ever ran');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const parent = await stack.queues['text-processing'].getJob(stageJobId(runId, 'text-processing', 1));
+      if ((parent?.data.chunks ?? 0) < planned) duringScan++;
+      await cancelRun(stack.runs, runId);
+      const ofRun = async () =>
+        (await chunks.getJobs(['active', 'waiting', 'delayed', 'prioritized'])).filter(
+          (j) => j?.data.runId === runId,
+        );
+      assert.deepEqual(
+        (await ofRun()).map((j) => j.id),
+        [],
+        `round ${round}: no chunk of the run is active or queued once the cancel answered`,
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(
+        (await ofRun()).map((j) => j.id),
+        [],
+        `round ${round}: nor half a second later`,
+      );
+    }
+    assert.ok(duringScan > 0, `the scan had added all ${planned} chunks before every cancel`);
   });
 
   it('cancels a run that is only queued, and refuses to cancel a finished one', async () => {

@@ -177,17 +177,22 @@ export async function cancelRun(ctx: RunsContext, runId: string, waitMs = 5000):
     await ctx.redis.publish(ctx.keys.cancelChannel, runId);
     return next;
   });
-  const jobs = await runJobs(ctx, record, record.generation);
+  let jobs = await runJobs(ctx, record, record.generation);
   const deadline = Date.now() + waitMs;
   let stillActive: Job[];
   // A worker freed by a stopped job may take a queued job of the run before it is removed; that job
-  // fails at once on the flag, so wait and remove again until none is active after a removal.
+  // fails at once on the flag, so wait and remove again until none is active after a removal. A stage
+  // job that had not stopped yet may also have added children meanwhile (stage 1 adds its chunks while
+  // it scans the dataset): the jobs are listed again after each removal, until no new one appears.
   for (;;) {
     while ((await activeJobs(jobs)).length > 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 25));
     await removeQueuedJobs(jobs, runId);
+    const known = new Set(jobs.map((j) => `${j.queueName}/${j.id}`));
+    jobs = await runJobs(ctx, record, record.generation);
+    const added = jobs.some((j) => !known.has(`${j.queueName}/${j.id}`));
     stillActive = await activeJobs(jobs);
-    if (stillActive.length === 0 || Date.now() >= deadline) break;
+    if ((stillActive.length === 0 && !added) || Date.now() >= deadline) break;
   }
   const stoppedSeconds = (performance.now() - started) / 1000;
   if (stillActive.length === 0) {
