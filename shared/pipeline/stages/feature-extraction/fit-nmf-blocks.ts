@@ -52,13 +52,16 @@ const SVD_OVERSAMPLES = 5;
 export const MAX_JOBS_PER_ROUND = 16;
 
 /**
- * Jobs a round for a deployment that can run `parallelism` tasks at once: two each (so one slow job does
- * not hold the round while the other worker idles), at most MAX_JOBS_PER_ROUND. On 2 workers at 10× the
- * dev data, 4 jobs a round instead of 8 took NMF from 3.9–4.0 s to 3.15 s.
+ * Jobs a round for a deployment that can run `parallelism` tasks at once: one each, at most
+ * MAX_JOBS_PER_ROUND. Every job of a round costs its worker more than its blocks' work (a round trip, and
+ * its blocks' TF-IDF rows read again where they left the sandbox's cache), so fewer, larger jobs do less:
+ * on 2 workers at 100× the dev data, 2 jobs a round instead of 4 took feature extraction from 78–82 s
+ * (139–148 CPU s) to 52 s (93–94 CPU s), at 10× from 6.4–6.5 s to 6.0–6.1 s; 8 instead of 4 had been
+ * slower still (docs/scaling.md).
  */
 export function jobsPerRound(parallelism: number | undefined): number {
   if (parallelism === undefined) return MAX_JOBS_PER_ROUND;
-  return Math.max(1, Math.min(MAX_JOBS_PER_ROUND, 2 * parallelism));
+  return Math.max(1, Math.min(MAX_JOBS_PER_ROUND, parallelism));
 }
 
 /** `blocks` cut into at most `maxJobs` runs of consecutive blocks, as even as can be, in order. */
