@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { MemoryByRole, PROCESS_ROLES, ProcessPeak, ProcessRole } from './process-memory';
+import { MemoryByRole, ProcessPeak } from './process-memory';
+import { PROCESS_ROLES, ProcessRole } from './process-roles';
 
 /** What one bench run measured (`--out` writes it as JSON; with --compare-workers, one per worker count). */
 export interface BenchRunResult {

@@ -2,8 +2,6 @@ import fs from 'node:fs';
 import { CpuTracker, CpuUse, cpuSecondsOf } from './process-cpu';
 import { PROCESS_ROLES, ProcessRole } from './process-roles';
 
-export { PROCESS_ROLES, type ProcessRole } from './process-roles';
-
 export interface ProcessPeak {
   pid: number;
   role: ProcessRole;
