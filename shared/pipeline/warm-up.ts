@@ -13,6 +13,7 @@ import { runTextProcessing } from './stages/text-processing';
 import { runTransformSplit } from './stages/transform-split/transform-split';
 import type { WarmUpKind } from './stages/stage-definition';
 import { searchGrid } from './stages/training/search-grid';
+import { sampleLayouts } from './warm-up-layouts';
 import { runRefit } from './stages/training/training';
 
 /**
@@ -24,8 +25,8 @@ import { runRefit } from './stages/training/training';
  * classification sandbox is not warmed: its lemmatizer and caches belong to the model it loads.)
  *
  * What each kind of sandbox runs:
- * - `lemmas`: stage 1 over the whole sample, which also fills the lemmatizer's word → lemma caches (a
- *   chunk sandbox);
+ * - `lemmas`: stage 1 over the whole sample, which also fills the lemmatizer's word → lemma caches, then
+ *   over some of its records in the layouts real datasets come in (a chunk sandbox);
  * - `blocks`: stages 2 and 3 in this process, with topic and then category labels (their block tasks);
  * - `training`: the same, then the refit of each estimator (the search's folds and refits).
  */
@@ -34,6 +35,8 @@ import { runRefit } from './stages/training/training';
 export const WARM_UP_SAMPLE = path.join(PROJECT_ROOT, 'shared', 'sample', 'complaints-sample.json');
 /** Tickets a warm-up runs on: enough for every hot loop to be compiled, a fraction of a second. */
 export const WARM_UP_TICKETS = 400;
+/** Sample records the `lemmas` warm-up also runs in each real layout (sampleLayouts). */
+const LAYOUT_RECORDS = 600;
 
 /**
  * Runs `kind`'s code once on the sample's first WARM_UP_TICKETS tickets; resolves with what it ran on
@@ -51,7 +54,16 @@ export async function warmUp(kind: WarmUpKind, sample = WARM_UP_SAMPLE): Promise
     if (tickets === null) {
       // Stage 1 on the whole sample, in chunks, through this process's lemmatizer (processChunk's): its
       // word → lemma caches fill with the sample's words (~0.5 s).
-      const text = await runTextProcessing({ ...base, params: warmUpParams({ chunkSize: 300 }) }, sample);
+      const params = warmUpParams({ chunkSize: 300 });
+      const text = await runTextProcessing({ ...base, params }, sample);
+      // Then a few of its records in the layouts real datasets have (warm-up-layouts.ts).
+      const records: unknown = JSON.parse(fs.readFileSync(sample, 'utf8'));
+      if (Array.isArray(records))
+        for (const [i, [name, bytes]] of [...sampleLayouts(records, LAYOUT_RECORDS)].entries()) {
+          const file = path.join(dir, name);
+          fs.writeFileSync(file, bytes);
+          await runTextProcessing({ ...base, runId: `warm-up-layout-${i}`, params }, file);
+        }
       return { tickets: text.rows };
     }
     await writeTickets(base, tickets);

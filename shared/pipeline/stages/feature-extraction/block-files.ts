@@ -116,9 +116,13 @@ export async function getMatrix(store: ArtifactStore, key: string): Promise<CsrM
 /**
  * Decoded TF-IDF blocks this process read lately, by location, with the store's tag of the file they
  * came from: NMF reads every block once per iteration, and a process that ran a block's task often runs
- * it again (always, in-process). Bounded by MATRIX_CACHE_BYTES, least recently used first out.
+ * it again (always, in-process). Bounded by MATRIX_CACHE_BYTES, least recently used first out. The bound
+ * holds the TF-IDF rows of 1.6M tickets (~384 MB at ~20 non-zeros a ticket): below it, NMF's rounds read
+ * their blocks from memory; above it, a worker whose job covers more blocks than fit reads them from the
+ * store each round (least-recently-used order keeps none of a cyclic scan bigger than the cache). What
+ * reading them each round costs: docs/scaling.md.
  */
-const MATRIX_CACHE_BYTES = 128 * 1024 * 1024;
+const MATRIX_CACHE_BYTES = 512 * 1024 * 1024;
 const matrixCache = new Map<string, { tag: string; matrix: CsrMatrix; bytes: number }>();
 let matrixCacheBytes = 0;
 
