@@ -11,8 +11,10 @@ import { runDir } from '../../shared/core/storage';
 export const ALL_ARTIFACTS = STAGES.flatMap((s) => [...stageDefinition(s).artifacts]);
 
 /**
- * An artifact's bytes as runs are compared across run ids: model.json names the run that trained it
- * (`lineage.runId`), so it is compared with that one field removed; search.json and metrics.json hold
+ * An artifact's bytes as runs are compared across run ids and commits: model.json names the run and the
+ * build that trained it (`lineage.runId`, `lineage.codeVersion`: the package's version and git commit), so
+ * it is compared with those two fields removed, and a change that should not move the model's numbers
+ * can be checked across its commit; search.json and metrics.json hold
  * each search candidate's measured `seconds`, compared without them. They must otherwise be
  * byte-identical (re-serialised exactly as writeJsonAtomic writes, so any other difference still shows).
  * Every other artifact is compared as it is.
@@ -26,12 +28,16 @@ export function comparableBytes(name: string, bytes: Buffer): Buffer {
   }
   if (name !== ARTIFACTS.model) return bytes;
   const model = JSON.parse(bytes.toString('utf8')) as Partial<ModelFile>;
-  const { runId: _runId, ...lineage } = model.lineage ?? ({} as Partial<ModelFile['lineage']>);
+  const {
+    runId: _runId,
+    codeVersion: _codeVersion,
+    ...lineage
+  } = model.lineage ?? ({} as Partial<ModelFile['lineage']>);
   const text = JSON.stringify({ ...model, lineage }, null, 2) + '\n';
   return Buffer.from(text, 'utf8');
 }
 
-/** SHA-256 of each artifact of a completed run, model.json without `lineage.runId` (see comparableBytes). */
+/** SHA-256 of each artifact of a completed run, model.json without its run id and code version (comparableBytes). */
 export function artifactHashes(storageDir: string, runId: string): Record<string, string> {
   const dir = runDir(storageDir, runId);
   return Object.fromEntries(

@@ -184,7 +184,7 @@ export function formatComparison(runs: readonly ComparedRun[]): string {
   l.push(
     '',
     c.modelBytesIdentical
-      ? `model bytes identical across worker counts: yes (model.json sha256 without its run id: ${first!.modelSha256})`
+      ? `model bytes identical across worker counts: yes (model.json sha256 without its run id and code version: ${first!.modelSha256})`
       : `model bytes identical across worker counts: NO (${runs.map((r) => `${workersLabel(r.workers)} ${r.modelSha256.slice(0, 16)}`).join(', ')})`,
   );
   return l.join('\n');
@@ -272,7 +272,7 @@ export function formatRun(r: BenchRunResult): string {
   l.push(`| accuracy | ${f(r.metrics.train.accuracy)} | ${f(r.metrics.test.accuracy)} |`);
   l.push(`| weighted F1 | ${f(r.metrics.train.f1)} | ${f(r.metrics.test.f1)} |`);
   l.push(`| ROC-AUC (ovr, weighted) | ${f(r.metrics.train.rocAuc)} | ${f(r.metrics.test.rocAuc)} |`);
-  l.push('', `model.json sha256 (without its run id) ${r.modelSha256}`);
+  l.push('', `model.json sha256 (without its run id and code version) ${r.modelSha256}`);
   if (r.s3ServerCpuSeconds !== null)
     l.push(`the S3 server used ${r.s3ServerCpuSeconds.toFixed(2)} s of CPU (on this machine's cores)`);
   return l.join('\n');
