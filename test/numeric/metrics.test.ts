@@ -97,6 +97,33 @@ describe('metric edge cases', () => {
       /Only one class/,
     );
   });
+  it('AUC with ties between classes, -0 and 0 among them, is the Mann–Whitney count', () => {
+    // Ties count a half: the area under the ROC curve's straight segment across a tie.
+    assert.equal(binaryRocAuc(Uint8Array.from([1, 0, 1, 0]), Float64Array.from([0.5, 0.5, -0, 0])), 0.5);
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let trial = 0; trial < 50; trial++) {
+      const n = 2 + Math.floor(next() * 200);
+      const positive = new Uint8Array(n);
+      const score = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        positive[i] = i === 0 ? 1 : i === 1 ? 0 : next() < 0.4 ? 1 : 0;
+        // Few distinct scores, so most of them are tied, some of them across classes; ±0 among them.
+        const level = Math.floor(next() * 6);
+        score[i] = level === 0 ? -0 : level === 1 ? 0 : level / 6 - 0.5;
+      }
+      let wins = 0;
+      let pairs = 0;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++)
+          if (positive[i] && !positive[j]) {
+            pairs++;
+            wins += score[i]! > score[j]! ? 1 : score[i] === score[j] ? 0.5 : 0;
+          }
+      assertCloseNumber(binaryRocAuc(positive, score), wins / pairs, 1e-12, `trial ${trial}`);
+    }
+  });
+
   it('AUC validates its inputs like sklearn', () => {
     const y = Int32Array.from([0, 1, 2, 0]);
     assert.throws(() => rocAucOvr(y, new Float64Array(12).fill(0.5), 3, 'macro'), /sum up to 1/);
