@@ -57,13 +57,13 @@ export async function warmUp(kind: WarmUpKind, sample = WARM_UP_SAMPLE): Promise
       const params = warmUpParams({ chunkSize: 300 });
       const text = await runTextProcessing({ ...base, params }, sample);
       // Then a few of its records in the layouts real datasets have (warm-up-layouts.ts).
-      const records: unknown = JSON.parse(fs.readFileSync(sample, 'utf8'));
-      if (Array.isArray(records))
-        for (const [i, [name, bytes]] of [...sampleLayouts(records, LAYOUT_RECORDS)].entries()) {
-          const file = path.join(dir, name);
-          fs.writeFileSync(file, bytes);
-          await runTextProcessing({ ...base, runId: `warm-up-layout-${i}`, params }, file);
-        }
+      const records = sampleRecords(sample);
+      const layouts = records.length > 0 ? [...sampleLayouts(records, LAYOUT_RECORDS)] : [];
+      for (const [i, [name, bytes]] of layouts.entries()) {
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, bytes);
+        await runTextProcessing({ ...base, runId: `warm-up-layout-${i}`, params }, file);
+      }
       return { tickets: text.rows };
     }
     await writeTickets(base, tickets);
@@ -90,16 +90,22 @@ interface SampleTicket {
   product: string;
 }
 
-function readSample(file: string, most: number): SampleTicket[] {
+/** The sample's records as parsed (none when it cannot be read or is not a JSON array). */
+function sampleRecords(file: string): unknown[] {
   let records: unknown;
   try {
     records = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
     return [];
   }
-  if (!Array.isArray(records)) return [];
+  return Array.isArray(records) ? records : [];
+}
+
+function readSample(file: string, most: number): SampleTicket[] {
   const out: SampleTicket[] = [];
-  for (const r of records as { _source?: { complaint_what_happened?: unknown; product?: unknown } }[]) {
+  for (const r of sampleRecords(file) as {
+    _source?: { complaint_what_happened?: unknown; product?: unknown };
+  }[]) {
     const s = r?._source;
     if (typeof s?.complaint_what_happened !== 'string' || s.complaint_what_happened.trim() === '') continue;
     out.push({
