@@ -277,14 +277,16 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         stalledInterval: config.recovery.stalledIntervalMs,
         maxStalledCount: config.retry.attempts,
         // Sandboxed children inherit stdout otherwise; the CLI's stdout carries only its own output. They
-        // preload the warm-up's listener (prewarmSandbox); Node's --inspect flags are left out (BullMQ
-        // would give each child a port of its own, which these options replace).
+        // preload the warm-up's listener (prewarmSandbox) and may start a garbage collection when they
+        // let go of a cache (collectGarbage); Node's --inspect flags are left out (BullMQ would give each
+        // child a port of its own, which these options replace).
         ...(file
           ? {
               workerForkOptions: {
                 stdio: ['inherit', process.stderr, 'inherit', 'ipc'],
                 execArgv: [
                   ...process.execArgv.filter((a) => !a.startsWith('--inspect')),
+                  '--expose-gc',
                   '--require',
                   WARM_UP_PRELOAD,
                 ],

@@ -74,6 +74,11 @@ describe('bench report', () => {
       'redis-server': role(1, 14),
       other: role(0, 0),
     },
+    workerTrees: Array.from({ length: workers }, (_, i) => ({
+      pid: 100 + i,
+      peakRssMb: 900 - i,
+      processes: 6,
+    })),
     modelSha256: sha,
     metrics: {
       train: { accuracy: 0.98, f1: 0.98, rocAuc: 1 },
@@ -128,6 +133,7 @@ describe('bench report', () => {
     );
     assert.match(text, /^ {2}1 → 2 workers: 1\.60×$/m);
     assert.match(text, /^\| sandbox \| 300\.0 \(5\) \| 300\.0 \(10\) \|$/m);
+    assert.match(text, /^\| a worker with its sandboxes, at one moment \| 900\.0 \(6\) \| 900\.0 \(6\) \|$/m);
     assert.match(text, /^\| api \| 110\.0 \(1\) \| 110\.0 \(1\) \|$/m);
     assert.doesNotMatch(text, /s3 server/);
   });

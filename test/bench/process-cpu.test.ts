@@ -77,6 +77,51 @@ describe('bench CPU accounting', () => {
     assert.equal(cpuSecondsOf(2 ** 30), null);
   });
 
+  it("sums a worker's resident memory with its children's at one moment", { timeout: 30_000 }, async (t) => {
+    if (!fs.existsSync('/proc/self/status'))
+      return t.skip('no /proc on this machine: memory is read from /proc');
+    // A "worker" whose child touches 150 MB and holds it; both wait to be stopped.
+    const hold = `const b = Buffer.alloc(150 * 1048576, 1); setInterval(() => b[0]++, 1000);`;
+    const worker = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const c = require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(hold)}], { stdio: 'ignore' });
+         process.on('SIGTERM', () => { c.kill('SIGKILL'); process.exit(0); });
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const sampler = new ProcessSampler(
+        () => [worker.pid!],
+        (pid) => (pid === worker.pid ? 'worker' : undefined),
+      );
+      sampler.start(50);
+      await new Promise((r) => setTimeout(r, 2500));
+      sampler.stop();
+      const { workerTrees, processes } = sampler.result();
+      assert.equal(workerTrees.length, 1);
+      assert.equal(workerTrees[0]!.pid, worker.pid);
+      assert.equal(workerTrees[0]!.processes, 2);
+      const child = processes.find((p) => p.pid !== worker.pid)!;
+      const own = processes.find((p) => p.pid === worker.pid)!;
+      assert.ok(child.peakRssMb >= 150, `child ${child.peakRssMb} MB`);
+      // The two at one moment: at least the child's 150 MB plus the worker's own, at most both peaks.
+      assert.ok(workerTrees[0]!.peakRssMb >= 150 + own.peakRssMb / 2, JSON.stringify(workerTrees));
+      assert.ok(
+        workerTrees[0]!.peakRssMb <= child.peakRssMb + own.peakRssMb + 0.1,
+        JSON.stringify(workerTrees),
+      );
+    } finally {
+      if (worker.exitCode === null && worker.signalCode === null) {
+        const exited = new Promise((r) => worker.once('exit', r));
+        worker.kill('SIGTERM');
+        await exited;
+      }
+    }
+  });
+
   it("times the machine's fixed workload and warns when its speed moved during the bench", () => {
     const speed = measureMachineSpeed(2);
     assert.equal(speed.tries.length, 2);

@@ -23,6 +23,22 @@ import {
   waitFor,
 } from '../helpers/processes';
 
+/** The pids whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // it ended
+      }
+    })
+    .map(Number);
+}
+
 const warmUpDirs = () =>
   new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('ticketflow-warm-up-')));
 
@@ -67,6 +83,16 @@ describe('sandbox warm-up', () => {
     const lines = worker.stderr().match(/sandbox for \S+ warmed up on [1-9]\d* sample ticket\(s\)/g) ?? [];
     assert.deepEqual(lines.map((l) => l.split(' ')[2]).sort(), [...warmed].sort(), worker.stderr());
     assert.doesNotMatch(worker.stderr(), /could not warm up|did not warm up/);
+    // Every sandbox can start a garbage collection (collectGarbage): the TF-IDF block cache gives its
+    // memory back to the system when it empties after the stage.
+    const sandboxes = childrenOf(worker.child.pid!)
+      .map((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
+      .filter((argv) => argv.some((a) => a.endsWith('classes/main.js')));
+    assert.ok(
+      sandboxes.length >= warmed.length,
+      `${sandboxes.length} sandbox(es) for ${warmed.length} queues`,
+    );
+    for (const argv of sandboxes) assert.ok(argv.includes('--expose-gc'), argv.join(' '));
 
     const api = await startApi(d);
     const res = await http(d.baseUrl, 'POST', '/runs', { dataset: SAMPLE_NAME, params: { chunkSize: 600 } });

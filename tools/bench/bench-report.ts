@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { MemoryByRole, ProcessPeak } from './process-memory';
+import { MemoryByRole, ProcessPeak, WorkerTreePeak } from './process-memory';
 import { PROCESS_ROLES, ProcessRole } from './process-roles';
 
 /** What one bench run measured (`--out` writes it as JSON; with --compare-workers, one per worker count). */
@@ -26,6 +26,8 @@ export interface BenchRunResult {
   peakRssMb: number;
   memoryByRole: MemoryByRole;
   processes: ProcessPeak[];
+  /** per worker, its tree's largest resident memory at one moment, largest first */
+  workerTrees: WorkerTreePeak[];
   /** CPU seconds the run used (process-cpu.ts): its processes', by role and per stage, and the machine's */
   cpu: RunCpu;
   vocabulary: { topicModel: number; classifier: number };
@@ -88,6 +90,7 @@ export type ComparedRun = Pick<
   | 'jobs'
   | 'peakRssMb'
   | 'memoryByRole'
+  | 'workerTrees'
   | 'modelSha256'
   | 'metrics'
   | 'cpu'
@@ -174,6 +177,9 @@ export function formatComparison(runs: readonly ComparedRun[]): string {
         .map((m) => (m.processes === 0 ? '—' : `${m.peakRssMb.toFixed(1)} (${m.processes})`))
         .join(' | ')} |`,
     );
+  l.push(
+    `| a worker with its sandboxes, at one moment | ${runs.map((r) => (r.workerTrees[0] ? `${r.workerTrees[0].peakRssMb.toFixed(1)} (${r.workerTrees[0].processes})` : '—')).join(' | ')} |`,
+  );
 
   const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
   l.push('', `| test split | ${runs.map((r) => workersLabel(r.workers)).join(' | ')} |`);
@@ -216,14 +222,20 @@ export function cpuBound(baseWall: number, work: number, cores: number): number 
   return speedUp(baseWall, work / cores);
 }
 
-/** Per role, its processes and largest peak; then the largest processes one a line. */
-export function formatMemory(r: Pick<BenchRunResult, 'peakRssMb' | 'memoryByRole' | 'processes'>): string[] {
+/** Per role, its processes and largest peak; each worker's tree at its largest; then the largest processes one a line. */
+export function formatMemory(
+  r: Pick<BenchRunResult, 'peakRssMb' | 'memoryByRole' | 'processes' | 'workerTrees'>,
+): string[] {
   const l: string[] = [];
   const roles = PROCESS_ROLES.filter((role) => r.memoryByRole[role].processes > 0).map((role) => {
     const m = r.memoryByRole[role];
     return `${role} ${m.peakRssMb.toFixed(1)} MB (${m.processes} process${m.processes === 1 ? '' : 'es'})`;
   });
   l.push(`peak RSS (largest process): ${r.peakRssMb} MB; per role, the largest: ${roles.join(', ')}`);
+  if (r.workerTrees.length > 0)
+    l.push(
+      `a worker with its sandboxes, the most resident memory at one moment (sampled each second): ${r.workerTrees.map((t) => `${t.peakRssMb.toFixed(1)} MB (worker ${t.pid}, ${t.processes} processes)`).join(', ')}`,
+    );
   const shown = r.processes.slice(0, PROCESS_LINES);
   for (const p of shown)
     l.push(

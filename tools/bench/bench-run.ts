@@ -223,6 +223,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       memoryByRole: memory.byRole,
       cpu,
       processes: memory.processes,
+      workerTrees: memory.workerTrees,
       vocabulary: { topicModel: fe.vocabularySize, classifier: ts.vocabularySize },
       topics: fe.topics,
       topicAgreement: agreement,

@@ -10,6 +10,18 @@ export interface ProcessPeak {
   peakRssMb: number;
 }
 
+/**
+ * A worker with the processes it started (its sandboxes): the largest sum of their resident memory (VmRSS)
+ * at one walk of the tree, about once a second. Per-process peaks do not add up to this (they need not
+ * fall at one moment); it is what a machine or container that runs the worker must hold.
+ */
+export interface WorkerTreePeak {
+  pid: number;
+  peakRssMb: number;
+  /** the processes in its tree at that moment, itself included */
+  processes: number;
+}
+
 /** Per role: how many processes were seen and the largest peak among them (0 MB when none). */
 export type MemoryByRole = Record<ProcessRole, { processes: number; peakRssMb: number }>;
 
@@ -24,6 +36,7 @@ const FULL_SCAN_EVERY = 10;
  */
 export class ProcessSampler {
   private readonly peaks = new Map<number, { kb: number; name: string; role: ProcessRole }>();
+  private readonly workerTrees = new Map<number, { kb: number; processes: number }>();
   private readonly cpu = new CpuTracker();
   private timer: NodeJS.Timeout | null = null;
   /** the tree as the last full scan found it, with each process's role */
@@ -45,12 +58,25 @@ export class ProcessSampler {
     this.sample(true);
   }
 
-  /** Largest peak in MB, the per-process peaks (largest first) and their summary per role. */
-  result(): { peakRssMb: number; processes: ProcessPeak[]; byRole: MemoryByRole } {
+  /** Largest peak in MB, the per-process peaks (largest first), their summary per role, the workers' trees. */
+  result(): {
+    peakRssMb: number;
+    processes: ProcessPeak[];
+    byRole: MemoryByRole;
+    workerTrees: WorkerTreePeak[];
+  } {
     const processes = [...this.peaks.entries()]
-      .map(([pid, p]) => ({ pid, role: p.role, name: p.name, peakRssMb: Math.round(p.kb / 102.4) / 10 }))
+      .map(([pid, p]) => ({ pid, role: p.role, name: p.name, peakRssMb: mb(p.kb) }))
       .sort((a, b) => b.peakRssMb - a.peakRssMb);
-    return { peakRssMb: processes[0]?.peakRssMb ?? 0, processes, byRole: memoryByRole(processes) };
+    const workerTrees = [...this.workerTrees.entries()]
+      .map(([pid, t]) => ({ pid, peakRssMb: mb(t.kb), processes: t.processes }))
+      .sort((a, b) => b.peakRssMb - a.peakRssMb);
+    return {
+      peakRssMb: processes[0]?.peakRssMb ?? 0,
+      processes,
+      byRole: memoryByRole(processes),
+      workerTrees,
+    };
   }
 
   /** CPU seconds used between start() and the last sample, with the samples themselves. */
@@ -76,12 +102,15 @@ export class ProcessSampler {
   private walk(): void {
     this.tree = [];
     const children = childrenByParent();
-    const stack: { pid: number; parent: number | null }[] = this.roots().map((pid) => ({
-      pid,
-      parent: null,
-    }));
+    // Per worker, its tree's resident memory at this walk: each process counts toward the nearest worker
+    // at or above it.
+    const trees = new Map<number, { kb: number; processes: number }>();
+    const stack: { pid: number; parent: number | null; worker: number | null }[] = this.roots().map(
+      (pid) => ({ pid, parent: null, worker: null }),
+    );
     while (stack.length > 0) {
-      const { pid, parent } = stack.pop()!;
+      const { pid, parent, worker: above } = stack.pop()!;
+      let worker = above;
       const status = readStatus(pid);
       if (status) {
         const prev = this.peaks.get(pid);
@@ -91,10 +120,26 @@ export class ProcessSampler {
         const name = role === 'sandbox' && parent !== null ? `BullMQ child of worker ${parent}` : status.name;
         if (!prev || status.hwmKb > prev.kb) this.peaks.set(pid, { kb: status.hwmKb, name, role });
         this.tree.push({ pid, role });
+        if (role === 'worker') worker = pid;
+        if (worker !== null) {
+          const t = trees.get(worker) ?? { kb: 0, processes: 0 };
+          t.kb += status.rssKb;
+          t.processes++;
+          trees.set(worker, t);
+        }
       }
-      stack.push(...(children.get(pid) ?? []).map((child) => ({ pid: child, parent: pid })));
+      stack.push(...(children.get(pid) ?? []).map((child) => ({ pid: child, parent: pid, worker })));
+    }
+    for (const [pid, t] of trees) {
+      const prev = this.workerTrees.get(pid);
+      if (!prev || t.kb > prev.kb) this.workerTrees.set(pid, t);
     }
   }
+}
+
+/** kB as MB, to one decimal. */
+function mb(kb: number): number {
+  return Math.round(kb / 102.4) / 10;
 }
 
 /** Per role, the count of processes and the largest peak. */
@@ -131,10 +176,11 @@ export function resetPeaks(roots: readonly number[]): number[] {
   return failed;
 }
 
-function readStatus(pid: number): { hwmKb: number; name: string; role: ProcessRole } | null {
+function readStatus(pid: number): { hwmKb: number; rssKb: number; name: string; role: ProcessRole } | null {
   try {
     const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = /VmHWM:\s+(\d+) kB/.exec(text);
+    const rss = /VmRSS:\s+(\d+) kB/.exec(text);
     const comm = /^Name:\s+(.*)$/m.exec(text)?.[1] ?? '';
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     const script =
@@ -150,7 +196,7 @@ function readStatus(pid: number): { hwmKb: number; name: string; role: ProcessRo
         ? 'redis-server'
         : 'other';
     const name = role === 'redis-server' ? cmd.slice(0, 5).join(' ') || comm : script;
-    return hwm ? { hwmKb: Number(hwm[1]), name, role } : null;
+    return hwm ? { hwmKb: Number(hwm[1]), rssKb: Number(rss?.[1] ?? 0), name, role } : null;
   } catch {
     return null;
   }

@@ -1,6 +1,8 @@
 import type { ArtifactStore } from '../../../core/store/artifact-store';
 import { CsrMatrix } from '../../../core/numeric/csr';
 import { pad8 } from '../../../core/io/csr-file';
+import { ByteBoundedCache } from '../../../core/io/byte-bounded-cache';
+import { collectGarbage } from '../../../core/collect-garbage';
 import { artifactKey } from '../context';
 import { StageTry, scratchDir } from '../blocks/block-task';
 
@@ -121,30 +123,36 @@ export async function getMatrix(store: ArtifactStore, key: string): Promise<CsrM
  * their blocks from memory; above it, a worker whose job covers more blocks than fit reads them from the
  * store each round (least-recently-used order keeps none of a cyclic scan bigger than the cache). What
  * reading them each round costs: docs/scaling.md.
+ *
+ * The blocks are read again only while the stage runs (its rounds are well under a second apart), so the
+ * cache empties after MATRIX_CACHE_IDLE_MS without a read, and the memory goes back to the system before
+ * the next stages' processes on the same machine need theirs.
  */
 const MATRIX_CACHE_BYTES = 512 * 1024 * 1024;
-const matrixCache = new Map<string, { tag: string; matrix: CsrMatrix; bytes: number }>();
-let matrixCacheBytes = 0;
+const MATRIX_CACHE_IDLE_MS = 10_000;
+const matrixCache = new ByteBoundedCache<CsrMatrix>({
+  maxBytes: MATRIX_CACHE_BYTES,
+  idleMs: MATRIX_CACHE_IDLE_MS,
+  onIdleRelease: collectGarbage,
+});
+
+/** What the TF-IDF block cache holds now (for tests and diagnostics). */
+export function matrixCacheHeld(): { entries: number; bytes: number } {
+  return matrixCache.held();
+}
 
 /** getMatrix, from the cache when the file is unchanged (same tag). */
 export async function getMatrixCached(store: ArtifactStore, key: string): Promise<CsrMatrix> {
   const where = store.locate(key);
   const before = await store.stat(key);
-  const hit = matrixCache.get(where);
-  if (hit !== undefined) {
-    matrixCache.delete(where);
-    matrixCacheBytes -= hit.bytes;
-    if (before !== undefined && hit.tag === before.tag) {
-      matrixCache.set(where, hit);
-      matrixCacheBytes += hit.bytes;
-      return hit.matrix;
-    }
-  }
+  const hit = matrixCache.get(where, before?.tag);
+  if (hit !== undefined) return hit;
   const buf = await store.get(key);
   const matrix = decodeMatrix(buf, where);
   // Cached only when the file did not change while it was read.
   const after = await store.stat(key);
-  if (before !== undefined && after?.tag === before.tag) remember(where, before.tag, matrix, buf.byteLength);
+  if (before !== undefined && after?.tag === before.tag)
+    matrixCache.set(where, before.tag, matrix, buf.byteLength);
   return matrix;
 }
 
@@ -153,21 +161,5 @@ export async function putMatrixCached(store: ArtifactStore, key: string, m: CsrM
   const bytes = encodeMatrix(m);
   await store.put(key, bytes);
   const stat = await store.stat(key);
-  if (stat !== undefined) remember(store.locate(key), stat.tag, m, bytes.byteLength);
-}
-
-function remember(where: string, tag: string, matrix: CsrMatrix, bytes: number): void {
-  if (bytes > MATRIX_CACHE_BYTES) return;
-  const old = matrixCache.get(where);
-  if (old !== undefined) {
-    matrixCache.delete(where);
-    matrixCacheBytes -= old.bytes;
-  }
-  matrixCache.set(where, { tag, matrix, bytes });
-  matrixCacheBytes += bytes;
-  for (const [oldest, entry] of matrixCache) {
-    if (matrixCacheBytes <= MATRIX_CACHE_BYTES) break;
-    matrixCache.delete(oldest);
-    matrixCacheBytes -= entry.bytes;
-  }
+  if (stat !== undefined) matrixCache.set(store.locate(key), stat.tag, m, bytes.byteLength);
 }
