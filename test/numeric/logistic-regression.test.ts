@@ -4,10 +4,14 @@ import { csrFromDense, selectRows } from '../../shared/core/numeric/csr';
 import { minimizeLbfgs } from '../../shared/core/numeric/lbfgs';
 import {
   LogisticRegressionOptions,
+  addColumnSums,
   fitLogisticRegression,
   predict,
   predictProba,
+  softmaxResidual,
+  softmaxResidual3,
 } from '../../shared/core/numeric/logistic-regression';
+import { Rng } from '../../shared/core/numeric/random';
 import { accuracy } from '../../shared/core/numeric/metrics';
 import { ClassifierFixture, CsrJson, assertClose, csrFromJson, loadFixture, splitFixture } from './fixtures';
 
@@ -117,6 +121,40 @@ describe('logistic regression behaviour', () => {
 });
 
 describe('L-BFGS', () => {
+  it("the K = 3 softmax pass gives the generic pass's bits: residuals, loss and column sums", () => {
+    const rng = new Rng(7);
+    const rows = 5000;
+    const y = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) y[i] = rng.nextInt(3);
+    // Scores of every size, ties and ±0 among them, and rows where one class dwarfs the others.
+    const scores = new Float64Array(rows * 3);
+    for (let i = 0; i < scores.length; i++) {
+      const u = rng.nextFloat();
+      scores[i] = u < 0.05 ? 0 : u < 0.1 ? -0 : u < 0.15 ? 1 : (rng.nextFloat() - 0.5) * (u < 0.5 ? 4 : 800);
+    }
+    for (const intercept of [null, new Float64Array([0.25, -1.5, 3e-3])]) {
+      const generic = scores.slice();
+      const k3 = scores.slice();
+      const sumsGeneric = new Float64Array([0.1, 0.2, -0.3]);
+      const sumsK3 = sumsGeneric.slice();
+      let lossGeneric = 1.5;
+      let lossK3 = 1.5;
+      // Blocks of rows as the objective passes them, each block's scores from index 0 of a view.
+      for (let r0 = 0; r0 < rows; r0 += 1234) {
+        const r1 = Math.min(rows, r0 + 1234);
+        const a = generic.subarray(3 * r0, 3 * r1);
+        lossGeneric = softmaxResidual(a, y, r0, r1, 3, intercept, null, lossGeneric);
+        addColumnSums(a, r1 - r0, 3, sumsGeneric);
+        lossK3 = softmaxResidual3(k3.subarray(3 * r0, 3 * r1), y, r0, r1, intercept, lossK3, sumsK3);
+      }
+      const label = intercept === null ? 'no intercept' : 'intercept';
+      assert.ok(Object.is(lossK3, lossGeneric), `${label}: loss ${lossK3} vs ${lossGeneric}`);
+      assert.deepEqual([...sumsK3], [...sumsGeneric], label);
+      const differ = generic.findIndex((v, i) => !Object.is(v, k3[i]));
+      assert.equal(differ, -1, `${label}: residual ${differ} differs`);
+    }
+  });
+
   it('minimises the Rosenbrock function', () => {
     const r = minimizeLbfgs(
       (x, g) => {

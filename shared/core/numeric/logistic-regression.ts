@@ -205,6 +205,10 @@ function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, o: Objecti
     // Each block's scores X·W (+ b) become the residual softmax − onehot in place, then Xᵀ·residual is
     // added to the gradient; the intercepts' gradient is the residual's column sums.
     products.pass(w, g, (scores, r0, r1) => {
+      if (K === 3 && sampleWeight === null) {
+        loss = softmaxResidual3(scores, y, r0, r1, intercept, loss, interceptGradient);
+        return;
+      }
       loss = softmaxResidual(scores, y, r0, r1, K, intercept, sampleWeight, loss);
       if (interceptGradient !== null) addColumnSums(scores, r1 - r0, K, interceptGradient);
     });
@@ -219,7 +223,7 @@ function multinomialObjective(X: CsrMatrix, y: Int32Array, K: number, o: Objecti
  * sums in the order of one pass over all rows. With sample weights s_i, row i of the residual and its loss
  * term are multiplied by s_i.
  */
-function softmaxResidual(
+export function softmaxResidual(
   raw: Float64Array,
   y: Int32Array,
   r0: number,
@@ -256,8 +260,70 @@ function softmaxResidual(
   return loss;
 }
 
+/**
+ * softmaxResidual then addColumnSums for K = 3 without sample weights (the topics' default), in one pass
+ * with each row's three numbers in registers: the same operations in the same order (the row's sum is
+ * (e₀ + e₁) + e₂, each column sum is added to row after row from its value so far), so the same bits,
+ * at about two thirds of the time (the generic loops index every number through the typed array).
+ */
+export function softmaxResidual3(
+  raw: Float64Array,
+  y: Int32Array,
+  r0: number,
+  r1: number,
+  intercept: Float64Array | null,
+  loss: number,
+  columnSums: Float64Array | null,
+): number {
+  const b0 = intercept === null ? 0 : intercept[0]!;
+  const b1 = intercept === null ? 0 : intercept[1]!;
+  const b2 = intercept === null ? 0 : intercept[2]!;
+  let s0 = columnSums === null ? 0 : columnSums[0]!;
+  let s1 = columnSums === null ? 0 : columnSums[1]!;
+  let s2 = columnSums === null ? 0 : columnSums[2]!;
+  for (let i = r0, o = 0; i < r1; i++, o += 3) {
+    let z0 = raw[o]!;
+    let z1 = raw[o + 1]!;
+    let z2 = raw[o + 2]!;
+    if (intercept !== null) {
+      z0 += b0;
+      z1 += b1;
+      z2 += b2;
+    }
+    let max = z0;
+    if (z1 > max) max = z1;
+    if (z2 > max) max = z2;
+    const yi = y[i]!; // in [0, 3): checkLabels
+    const zy = (yi === 0 ? z0 : yi === 1 ? z1 : z2) - max;
+    const e0 = Math.exp(z0 - max);
+    const e1 = Math.exp(z1 - max);
+    const e2 = Math.exp(z2 - max);
+    const sum = e0 + e1 + e2;
+    const inv = 1 / sum;
+    let p0 = e0 * inv;
+    let p1 = e1 * inv;
+    let p2 = e2 * inv;
+    if (yi === 0) p0 -= 1;
+    else if (yi === 1) p1 -= 1;
+    else p2 -= 1;
+    raw[o] = p0;
+    raw[o + 1] = p1;
+    raw[o + 2] = p2;
+    s0 += p0;
+    s1 += p1;
+    s2 += p2;
+    loss += Math.log(sum) - zy;
+  }
+  if (columnSums !== null) {
+    columnSums[0] = s0;
+    columnSums[1] = s1;
+    columnSums[2] = s2;
+  }
+  return loss;
+}
+
 /** Adds the column sums of A (n × K) to out, row after row. */
-function addColumnSums(A: Float64Array, n: number, K: number, out: Float64Array): void {
+export function addColumnSums(A: Float64Array, n: number, K: number, out: Float64Array): void {
   for (let i = 0; i < n; i++) for (let c = 0; c < K; c++) out[c]! += A[i * K + c]!;
 }
 
