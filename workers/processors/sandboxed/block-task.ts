@@ -10,13 +10,14 @@ import { BlockJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, jobLogger, processStore } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
 import { sameBuild } from '../same-build';
+import { collectWhenIdle } from './collect-when-idle';
 
 /**
  * Sandboxed: one block task of a stage that fans out (feature extraction, transform-split), CPU-bound.
  * A stage runs thousands of these (an NMF sweep is one per block), so only failures reach the job's own
  * log; the process log has each at debug level.
  */
-export default async function blockTask(job: ProcessorJob<BlockJobData>): Promise<unknown> {
+async function blockTask(job: ProcessorJob<BlockJobData>): Promise<unknown> {
   const { task: name, runId, stage } = job.data;
   const log = jobLogger(job, `${stage}/${name}`);
   const start = performance.now();
@@ -47,3 +48,5 @@ export default async function blockTask(job: ProcessorJob<BlockJobData>): Promis
     throw err;
   }
 }
+
+export default collectWhenIdle(blockTask);

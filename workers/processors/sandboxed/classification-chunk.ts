@@ -14,6 +14,7 @@ import { loadRunModel } from '../../../shared/runtime/runs/load-run-model';
 import { openJobDataset } from '../dataset-path';
 import { sameClassificationBuild } from '../same-build';
 import { processConfig, processStore, ProcessorJob, runJobLogged } from '../stage-context';
+import { collectWhenIdle } from './collect-when-idle';
 
 /** Tickets classified at once: bounds memory whatever the chunk size. */
 const BATCH = 256;
@@ -38,7 +39,7 @@ function modelOf(run: string): Promise<LoadedModel> {
  * through the same reader as text chunks — and write `parts/part-NNNNN.csv` (prediction rows, no header)
  * and then `part-NNNNN.stats.json`, each atomically, into the artifact store.
  */
-export default async function classificationChunk(
+async function classificationChunk(
   job: ProcessorJob<ClassificationChunkJobData>,
 ): Promise<ClassificationChunkJobResult> {
   return runJobLogged(job, `classification/chunk-${job.data.chunk}`, async (log) => {
@@ -132,3 +133,5 @@ async function classifyRange(
     throw err;
   }
 }
+
+export default collectWhenIdle(classificationChunk);

@@ -10,11 +10,12 @@ import { openJobDataset } from '../dataset-path';
 import { failOnceIfAsked } from '../fault-injection';
 import { sameBuild } from '../same-build';
 import { checkChunkDataset, checkUnchanged } from '../../../shared/core/dataset/verify-dataset';
+import { collectWhenIdle } from './collect-when-idle';
 
 warmUpNounExtractor();
 
 /** Sandboxed: tokenising and tagging is the CPU-heavy part of stage 1. */
-export default async function textChunk(job: ProcessorJob<ChunkJobData>): Promise<ChunkJobResult> {
+async function textChunk(job: ProcessorJob<ChunkJobData>): Promise<ChunkJobResult> {
   return runLogged(job, `text-processing/chunk-${job.data.chunk}`, async (stageCtx) => {
     const { chunk, dataset, format, range, datasetCheck } = job.data;
     const ctx = { ...stageCtx, code: sameBuild('text-processing', job.data.code, `chunk ${chunk}`) };
@@ -30,3 +31,5 @@ export default async function textChunk(job: ProcessorJob<ChunkJobData>): Promis
     }
   });
 }
+
+export default collectWhenIdle(textChunk);

@@ -8,12 +8,13 @@ import { SearchJobData } from '../../../shared/runtime/flow/job-types';
 import { ProcessorJob, runLogged } from '../stage-context';
 import { failOnceIfAsked } from '../fault-injection';
 import { sameBuild } from '../same-build';
+import { collectWhenIdle } from './collect-when-idle';
 
 /**
  * Sandboxed: fitting a candidate on a fold, the winner on the training split, or one problem (class) of
  * a winner refitted in parts, is CPU-bound.
  */
-export default async function trainingSearch(
+async function trainingSearch(
   job: ProcessorJob<SearchJobData>,
 ): Promise<FoldResult | TrainingResult | RefitPartResult> {
   const { kind, candidate, fold, problem } = job.data;
@@ -42,3 +43,5 @@ export default async function trainingSearch(
     return runCvFold(ctx, candidate, fold);
   });
 }
+
+export default collectWhenIdle(trainingSearch);
