@@ -113,6 +113,12 @@ describe('bench CPU accounting', () => {
         workerTrees[0]!.peakRssMb <= child.peakRssMb + own.peakRssMb + 0.1,
         JSON.stringify(workerTrees),
       );
+      // And now, as --idle reads it: the child still holds its 150 MB.
+      const now = sampler.workerTreesNow();
+      assert.equal(now.length, 1);
+      assert.equal(now[0]!.pid, worker.pid);
+      assert.equal(now[0]!.processes, 2);
+      assert.ok(now[0]!.rssMb >= 150, JSON.stringify(now));
     } finally {
       if (worker.exitCode === null && worker.signalCode === null) {
         const exited = new Promise((r) => worker.once('exit', r));

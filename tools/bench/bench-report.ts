@@ -28,6 +28,8 @@ export interface BenchRunResult {
   processes: ProcessPeak[];
   /** per worker, its tree's largest resident memory at one moment, largest first */
   workerTrees: WorkerTreePeak[];
+  /** with --idle S: per worker, its tree's resident memory after S seconds without a job (null: not asked) */
+  idleTrees: { pid: number; rssMb: number; processes: number }[] | null;
   /** CPU seconds the run used (process-cpu.ts): its processes', by role and per stage, and the machine's */
   cpu: RunCpu;
   vocabulary: { topicModel: number; classifier: number };

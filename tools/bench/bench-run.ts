@@ -42,6 +42,8 @@ export interface BenchRunOptions {
   workers: number;
   params: Record<string, unknown>;
   repeat: number;
+  /** seconds the workers stay idle after the runs before their memory is read (idleTrees); 0: none */
+  idleSeconds: number;
   /** how long the bench waits for each run to end before it stops it as failed */
   timeoutMs: number;
   /**
@@ -82,6 +84,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     const runs = openRunsContext(config, connection);
     let status: RunRecord;
     const repeats: BenchRunResult['repeats'] = [];
+    let idleTrees: BenchRunResult['idleTrees'] = null;
     let sampler: ProcessSampler;
     let t0: number;
     /** when the bench saw the measured run final: its wall time ends there, not after the tear-down */
@@ -161,6 +164,10 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
           if (again.state !== 'completed') throw new Error(`repeated run ${again.id} ${again.state}`);
         }
         busy = await childBusySeconds(runs, status);
+        if (o.idleSeconds > 0) {
+          await untilInterrupted(new Promise((r) => setTimeout(r, o.idleSeconds * 1000)), o.interrupted);
+          idleTrees = sampler.workerTreesNow();
+        }
       } finally {
         sampler.stop();
         await api.stop();
@@ -224,6 +231,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       cpu,
       processes: memory.processes,
       workerTrees: memory.workerTrees,
+      idleTrees,
       vocabulary: { topicModel: fe.vocabularySize, classifier: ts.vocabularySize },
       topics: fe.topics,
       topicAgreement: agreement,

@@ -31,7 +31,7 @@ const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-label
 const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-workers N,M,…] [--scale F]
                         [--chunk-size N] [--topics K] [--labels L] [--label-map FILE] [--params JSON]
                         [--out FILE] [--repeat N] [--warm] [--storage file|s3] [--keep]
-                        [--timeout-min M]
+                        [--timeout-min M] [--idle S]
   --data FILE      dataset (default ../shared/data/complaints-dev.json, else the bundled sample)
   --workers N      worker processes (default 2)
   --compare-workers N,M,…
@@ -53,6 +53,8 @@ const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-wor
                    same run unmeasured (its time printed apart), then the measured one; both with
                    "cache": false, so every stage computes (as do --repeat's runs then)
   --repeat N       then submit the same run N more times on the warm workers (stage-cache hits) and time each
+  --idle S         after the run (and its repeats), leave the workers idle S seconds, then report each
+                   worker's resident memory with its sandboxes: what a worker holds between runs
   --timeout-min M  stop a run still going after M minutes, as failed (default 360: category labels'
                    default grid at 100× the dev data takes over an hour on 2 workers)
   --storage S      "file" (default): artifacts in a folder; "s3": in an S3 server (s3rver, a process of
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       repeat: { type: 'string', default: '0' },
       'timeout-min': { type: 'string', default: '360' },
+      idle: { type: 'string', default: '0' },
       warm: { type: 'boolean' },
       storage: { type: 'string', default: 'file' },
       keep: { type: 'boolean' },
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
   const scale = wholeNumber('--scale', values.scale, 1);
   const repeat = values.repeat === '' ? 1 : wholeNumber('--repeat', values.repeat, 0);
   const timeoutMs = wholeNumber('--timeout-min', values['timeout-min'], 1) * 60_000;
+  const idleSeconds = wholeNumber('--idle', values.idle, 0);
   const storage = values.storage;
   if (storage !== 'file' && storage !== 's3')
     throw new Error(`--storage must be "file" or "s3", got "${values.storage}"`);
@@ -172,6 +176,7 @@ async function main(): Promise<void> {
               params,
               repeat,
               timeoutMs,
+              idleSeconds,
               warm: values.warm === true,
               storage,
               dir,
@@ -231,6 +236,11 @@ async function main(): Promise<void> {
     if (r.warmUpSeconds !== null)
       process.stdout.write(
         `warm-up run${compare ? ` (${r.workers} worker(s))` : ''}, before the measured one on the same fresh workers: ${r.warmUpSeconds.toFixed(3)} s wall\n`,
+      );
+  for (const r of results)
+    if (r.idleTrees !== null)
+      process.stdout.write(
+        `after ${idleSeconds} s idle${compare ? ` (${r.workers} worker(s))` : ''}, a worker with its sandboxes holds: ${r.idleTrees.map((t) => `${t.rssMb.toFixed(1)} MB (worker ${t.pid}, ${t.processes} processes)`).join(', ')}\n`,
       );
   for (const r of results)
     for (const [i, rep] of r.repeats.entries())

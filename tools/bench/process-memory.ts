@@ -37,6 +37,8 @@ const FULL_SCAN_EVERY = 10;
 export class ProcessSampler {
   private readonly peaks = new Map<number, { kb: number; name: string; role: ProcessRole }>();
   private readonly workerTrees = new Map<number, { kb: number; processes: number }>();
+  /** the workers' trees as the last walk found them */
+  private lastTrees = new Map<number, { kb: number; processes: number }>();
   private readonly cpu = new CpuTracker();
   private timer: NodeJS.Timeout | null = null;
   /** the tree as the last full scan found it, with each process's role */
@@ -77,6 +79,14 @@ export class ProcessSampler {
       byRole: memoryByRole(processes),
       workerTrees,
     };
+  }
+
+  /** Per worker, its tree's resident memory now (a walk of the tree), largest first. */
+  workerTreesNow(): { pid: number; rssMb: number; processes: number }[] {
+    this.walk();
+    return [...this.lastTrees.entries()]
+      .map(([pid, t]) => ({ pid, rssMb: mb(t.kb), processes: t.processes }))
+      .sort((a, b) => b.rssMb - a.rssMb);
   }
 
   /** CPU seconds used between start() and the last sample, with the samples themselves. */
@@ -130,6 +140,7 @@ export class ProcessSampler {
       }
       stack.push(...(children.get(pid) ?? []).map((child) => ({ pid: child, parent: pid, worker })));
     }
+    this.lastTrees = trees;
     for (const [pid, t] of trees) {
       const prev = this.workerTrees.get(pid);
       if (!prev || t.kb > prev.kb) this.workerTrees.set(pid, t);
