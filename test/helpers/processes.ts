@@ -308,3 +308,21 @@ export async function http(
   }
   return { status: res.status, body: parsed, ms, contentType: res.headers.get('content-type') ?? '' };
 }
+
+/**
+ * The pids in /proc whose process `holds` is true of (given its pid and a reader of its /proc files);
+ * a process that ends while it is looked at is left out.
+ */
+export function processesWhere(holds: (pid: number, read: (file: string) => string) => boolean): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return holds(pid, (file) => fs.readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+      } catch {
+        return false; // it ended
+      }
+    });
+}

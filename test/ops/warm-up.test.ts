@@ -14,6 +14,7 @@ import {
   Deployment,
   http,
   newDeployment,
+  processesWhere,
   redisCommand,
   SAMPLE_NAME,
   startApi,
@@ -25,18 +26,10 @@ import {
 
 /** The pids whose parent is `pid`, from /proc. */
 function childrenOf(pid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false; // it ended
-      }
-    })
-    .map(Number);
+  return processesWhere((_, read) => {
+    const stat = read('stat');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+  });
 }
 
 const warmUpDirs = () =>

@@ -15,6 +15,7 @@ import {
   freePort,
 } from '../../shared/runtime/redis/local-redis';
 import { tempDir } from '../helpers/env';
+import { processesWhere } from '../helpers/processes';
 
 const LOCAL_REDIS = path.join(PROJECT_ROOT, 'dist', 'shared', 'runtime', 'redis', 'local-redis.js');
 const REDIS_COMMAND = path.join(PROJECT_ROOT, 'dist', 'producers', 'cli', 'redis-command.js');
@@ -56,18 +57,10 @@ function redisCli(args: string[], env: Record<string, string>): Promise<Result> 
 
 /** redis-server processes serving `port` (their title is "redis-server 127.0.0.1:<port>"). */
 function serversOnPort(port: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return cmd.includes('redis-server') && cmd.includes(`:${port}`) && pidAlive(Number(p));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return processesWhere((pid, read) => {
+    const cmd = read('cmdline');
+    return cmd.includes('redis-server') && cmd.includes(`:${port}`) && pidAlive(pid);
+  });
 }
 
 describe('durable Redis (ensureRedis at-url, ticketflow redis)', () => {
