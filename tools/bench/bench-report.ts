@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { MemoryByRole, ProcessPeak, WorkerTreePeak } from './process-memory';
+import { MemoryByRole, ProcessPeak, WorkerTreeNow, WorkerTreePeak } from './process-memory';
 import { PROCESS_ROLES, ProcessRole } from './process-roles';
 
 /** What one bench run measured (`--out` writes it as JSON; with --compare-workers, one per worker count). */
@@ -29,7 +29,7 @@ export interface BenchRunResult {
   /** per worker, its tree's largest resident memory at one moment, largest first */
   workerTrees: WorkerTreePeak[];
   /** with --idle S: per worker, its tree's resident memory after S seconds without a job (null: not asked) */
-  idleTrees: { pid: number; rssMb: number; processes: number }[] | null;
+  idleTrees: WorkerTreeNow[] | null;
   /** CPU seconds the run used (process-cpu.ts): its processes', by role and per stage, and the machine's */
   cpu: RunCpu;
   vocabulary: { topicModel: number; classifier: number };

@@ -22,6 +22,13 @@ export interface WorkerTreePeak {
   processes: number;
 }
 
+/** A worker's tree's resident memory at one walk (ProcessSampler.workerTreesNow). */
+export interface WorkerTreeNow {
+  pid: number;
+  rssMb: number;
+  processes: number;
+}
+
 /** Per role: how many processes were seen and the largest peak among them (0 MB when none). */
 export type MemoryByRole = Record<ProcessRole, { processes: number; peakRssMb: number }>;
 
@@ -82,7 +89,7 @@ export class ProcessSampler {
   }
 
   /** Per worker, its tree's resident memory now (a walk of the tree), largest first. */
-  workerTreesNow(): { pid: number; rssMb: number; processes: number }[] {
+  workerTreesNow(): WorkerTreeNow[] {
     this.walk();
     return [...this.lastTrees.entries()]
       .map(([pid, t]) => ({ pid, rssMb: mb(t.kb), processes: t.processes }))
