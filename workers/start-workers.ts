@@ -277,9 +277,9 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         stalledInterval: config.recovery.stalledIntervalMs,
         maxStalledCount: config.retry.attempts,
         // Sandboxed children inherit stdout otherwise; the CLI's stdout carries only its own output. They
-        // preload the warm-up's listener (prewarmSandbox) and may start a garbage collection when they
-        // let go of a cache (collectGarbage); Node's --inspect flags are left out (BullMQ would give each
-        // child a port of its own, which these options replace).
+        // preload the warm-up's listener (prewarmSandbox) and may start a garbage collection
+        // (collectGarbage: when idle, collectWhenIdle; when the TF-IDF block cache empties); Node's --inspect
+        // flags are left out (BullMQ would give each child a port of its own, which these options replace).
         ...(file
           ? {
               workerForkOptions: {

@@ -126,7 +126,8 @@ export async function getMatrix(store: ArtifactStore, key: string): Promise<CsrM
  *
  * The blocks are read again only while the stage runs (its rounds are well under a second apart), so the
  * cache empties after MATRIX_CACHE_IDLE_MS without a read, and the memory goes back to the system before
- * the next stages' processes on the same machine need theirs.
+ * the next stages' processes on the same machine need theirs. It starts the collection itself: the
+ * sandbox's own idle collection (collectWhenIdle) is timed from its last job's end and may run first.
  */
 const MATRIX_CACHE_BYTES = 512 * 1024 * 1024;
 const MATRIX_CACHE_IDLE_MS = 10_000;
@@ -135,11 +136,6 @@ const matrixCache = new ByteBoundedCache<CsrMatrix>({
   idleMs: MATRIX_CACHE_IDLE_MS,
   onIdleRelease: collectGarbage,
 });
-
-/** What the TF-IDF block cache holds now (for tests and diagnostics). */
-export function matrixCacheHeld(): { entries: number; bytes: number } {
-  return matrixCache.held();
-}
 
 /** getMatrix, from the cache when the file is unchanged (same tag). */
 export async function getMatrixCached(store: ArtifactStore, key: string): Promise<CsrMatrix> {
