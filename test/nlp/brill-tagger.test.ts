@@ -10,6 +10,7 @@ import { BrillTagger, englishBrillTagger, naturalEnglishData } from '../../share
 import { parseConllu } from '../../tools/eval/pos-eval';
 import { EXTRA_LEXICON, EXTRA_RULES } from '../../shared/core/nlp/tagger-corrections';
 import { tokenizeWords } from '../../shared/core/nlp/tokenize';
+import { WordTable } from '../../shared/core/nlp/word-table';
 import { DEV_FILE, EWT_FILE, skipUnless } from './paths';
 
 interface NaturalLexicon {
@@ -63,6 +64,14 @@ const corrected = new BrillTagger(data.lexicon, data.rules, {
 const naturalPlain = naturalTagger(false);
 const naturalCorrected = naturalTagger(true);
 
+/** Tag names of `words` through a WordTable (tagWordIds), as stage 1's extractor tags them. */
+function tagInterned(tagger: BrillTagger, words: readonly string[]): string[] {
+  const table = new WordTable((w) => tagger.lexiconLookup(w));
+  const ids = Int32Array.from(words, (w) => table.idOf(w, 0, w.length));
+  const tags = tagger.tagWordIds(table, ids, ids.length, new Uint16Array(ids.length));
+  return Array.from(tags, (t) => tagger.nameOf(t));
+}
+
 /** Number of tokens whose tags differ, with the first few differences for the failure message. */
 function compare(
   sentences: Iterable<readonly string[]>,
@@ -74,10 +83,13 @@ function compare(
   for (const words of sentences) {
     const a = mine.tag(words);
     const b = theirs(words);
+    const c = tagInterned(mine, words);
     tokens += words.length;
     for (let i = 0; i < words.length; i++) {
       if (a[i] !== b[i] && diffs.length < 20)
         diffs.push(`${words[i - 1] ?? ''} ${words[i]}: ours ${a[i]}, natural ${b[i]}`);
+      if (c[i] !== b[i] && diffs.length < 20)
+        diffs.push(`${words[i - 1] ?? ''} ${words[i]}: ours by word ids ${c[i]}, natural ${b[i]}`);
     }
   }
   return { tokens, diffs };
@@ -130,6 +142,8 @@ test('same tags as natural on quirky tokens', () => {
     // also each word alone (no left context) and in reverse order
     for (const w of words) assert.deepEqual(mine.tag([w]), theirs([w]), w);
     assert.deepEqual(mine.tag([...words].reverse()), theirs([...words].reverse()));
+    assert.deepEqual(tagInterned(mine, words), theirs(words));
+    assert.deepEqual(tagInterned(mine, [...words].reverse()), theirs([...words].reverse()));
   }
 });
 

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { createNounExtractor } from '../../shared/core/nlp/noun-extractor';
-import { PROJECT_ROOT } from './paths';
+import { readTickets } from '../../shared/core/dataset/read-tickets';
+import { createNounExtractor, createNounLemmatizer } from '../../shared/core/nlp/noun-extractor';
+import { tokenizeWords } from '../../shared/core/nlp/tokenize';
+import { DEV_FILE, PROJECT_ROOT, skipUnless } from './paths';
 
 const extract = createNounExtractor();
 
@@ -70,3 +72,63 @@ test('importing and using the module prints nothing to stdout and never loads th
   assert.equal(child.status, 0, child.stderr);
   assert.equal(child.stdout, '');
 });
+
+/** The extractor's steps on strings (tokenizeWords, tagIdsOf, the lemmatizer's Map caches), no WordTable. */
+function extractByStrings(): (text: string) => string[] {
+  const lemmatizer = createNounLemmatizer();
+  return (text) => {
+    const words = tokenizeWords(text);
+    const tags = lemmatizer.tagger.tagIdsOf(words);
+    const out: string[] = [];
+    words.forEach((w, i) => {
+      const lemma = lemmatizer.lemmaOf(w, tags[i]!);
+      if (lemma !== null) out.push(lemma);
+    });
+    return out;
+  };
+}
+
+test('the extractor, by word ids, gives the lemmas of the same steps on strings', () => {
+  const byStrings = extractByStrings();
+  const texts = [
+    'The bank charged three late fees on my checking account after the payments cleared.',
+    'Mail john.doe@example.com or see https://www.x.gov/a?b=1, the {$20.00} fee (twice) [redacted] ok',
+    'Collectors called my employer; collectors CALLED again. Жду ответа about the proper sequence of fees',
+    '__proto__ constructor toString the hasOwnProperty accounts',
+  ];
+  const a = createNounExtractor();
+  for (const text of [...texts, ...texts]) assert.deepEqual(a(text), byStrings(text), text);
+});
+
+test('the extractor still agrees after its word table reaches its bound and is cleared', () => {
+  const byStrings = extractByStrings();
+  const a = createNounExtractor();
+  // 210,000 distinct words (over the 200,000 bound), then words met before the clear.
+  const many = Array.from({ length: 210_000 }, (_, i) => `zq${i.toString(36)}`).join(' ');
+  assert.deepEqual(a(many), byStrings(many));
+  const text = 'The lender sent letters about the loans and the fees; the lender called.';
+  assert.deepEqual(a(text), byStrings(text));
+  assert.deepEqual(a(text), ['lender', 'letter', 'loan', 'fee', 'lender']);
+});
+
+test(
+  'the extractor, by word ids, agrees with the steps on strings on 3,000 complaint narratives',
+  { skip: skipUnless(DEV_FILE) },
+  async () => {
+    const byStrings = extractByStrings();
+    const a = createNounExtractor();
+    let compared = 0;
+    let nouns = 0;
+    const diffs: number[] = [];
+    await readTickets(DEV_FILE, (rec) => {
+      if (rec.index % 5 !== 0 || compared >= 3000) return;
+      compared++;
+      const mine = a(rec.narrative);
+      nouns += mine.length;
+      if (mine.join(' ') !== byStrings(rec.narrative).join(' ') && diffs.length < 5) diffs.push(rec.index);
+    });
+    assert.equal(compared, 3000);
+    assert.ok(nouns > 50_000, `${nouns} nouns`);
+    assert.deepEqual(diffs, []);
+  },
+);

@@ -24,6 +24,7 @@
  */
 import * as fs from 'node:fs';
 import { EXTRA_LEXICON, EXTRA_RULES } from './tagger-corrections';
+import type { WordTable } from './word-table';
 
 /** Predicates used by natural's English rule file (tr_from_posjs.json). Others make loading fail loudly. */
 const enum Predicate {
@@ -175,22 +176,41 @@ export class BrillTagger {
   tagIdsOf(tokens: readonly string[], out?: Uint16Array): Uint16Array {
     const n = tokens.length;
     const tags = out !== undefined && out.length >= n ? out : new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      const word = tokens[i]!;
+      tags[i] = this.applyRules(this.lexiconTag(word), word, i > 0 ? tokens[i - 1]! : '', tags, i);
+    }
+    return tags;
+  }
+
+  /**
+   * Tag ids of the words `ids[0 … n)` of `table`, a WordTable made with `lexiconLookup` as its classify
+   * function, written into `out` (at least n long). The same tags as tagIdsOf on the words themselves.
+   */
+  tagWordIds(table: WordTable, ids: Int32Array, n: number, out: Uint16Array): Uint16Array {
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      out[i] = this.applyRules(table.info(id), table.word(id), i > 0 ? table.word(ids[i - 1]!) : '', out, i);
+    }
+    return out;
+  }
+
+  /**
+   * The tag of the word at `i` (`found` its lexiconLookup result, `prev` the word before it, '' at i = 0)
+   * after every rule, the tags before `i` being final already.
+   */
+  private applyRules(found: number, word: string, prev: string, tags: Uint16Array, i: number): number {
     const rules = this.rules;
     const nRules = rules.length;
     const stride = nRules + 1;
-    for (let i = 0; i < n; i++) {
-      const word = tokens[i]!;
-      const found = this.lexiconTag(word);
-      let t = found & TAG_MASK;
-      // Visit, in order, only the rules that can fire on the current tag (see buildJumps).
-      const jump = found === t ? this.jumpKnown : this.jumpUnknown;
-      for (let r = jump[t * stride]!; r < nRules; r = jump[t * stride + r + 1]!) {
-        const rule = rules[r]!;
-        if (this.holds(rule, tokens, tags, i, word)) t = rule.to;
-      }
-      tags[i] = t;
+    let t = found & TAG_MASK;
+    // Visit, in order, only the rules that can fire on the current tag (see buildJumps).
+    const jump = found === t ? this.jumpKnown : this.jumpUnknown;
+    for (let r = jump[t * stride]!; r < nRules; r = jump[t * stride + r + 1]!) {
+      const rule = rules[r]!;
+      if (this.holds(rule, prev, tags, i, word)) t = rule.to;
     }
-    return tags;
+    return t;
   }
 
   /**
@@ -235,6 +255,14 @@ export class BrillTagger {
     return id;
   }
 
+  /**
+   * What tagging starts from for `word`: its lexicon tag id, or the default tag id with a flag set when
+   * the lexicon does not know it (uncached: for a WordTable, which looks each word up once).
+   */
+  lexiconLookup(word: string): number {
+    return this.lexicon.get(word) ?? this.resolveMiss(word);
+  }
+
   private resolveMiss(word: string): number {
     if (word === '__proto__') return UNDEFINED_TAG;
     const lower = word.toLowerCase();
@@ -247,13 +275,13 @@ export class BrillTagger {
     return (c >= 65 && c <= 90 ? this.defaultCapitalisedTag : this.defaultTag) | UNKNOWN_WORD;
   }
 
-  private holds(rule: Rule, tokens: readonly string[], tags: Uint16Array, i: number, word: string): boolean {
+  private holds(rule: Rule, prev: string, tags: Uint16Array, i: number, word: string): boolean {
     switch (rule.predicate) {
       case Predicate.PrevTag:
         return i > 0 && tags[i - 1] === rule.tagParam;
       case Predicate.PrevWordIs: {
         if (i === 0) return false;
-        return tokens[i - 1]!.toLowerCase() === rule.wordParam;
+        return prev.toLowerCase() === rule.wordParam;
       }
       case Predicate.CurrentWordEndsWith: {
         const p = rule.wordParam;

@@ -13,7 +13,8 @@
 import { englishBrillTagger, type BrillTagger } from './brill-tagger';
 import { singularize } from './singularize';
 import { ENGLISH_STOPWORD_SET } from './stopwords';
-import { tokenizeWords } from './tokenize';
+import { scanTokens, TokenBounds } from './tokenize';
+import { WordTable } from './word-table';
 
 export interface NounExtractorOptions {
   /** POS tags to keep. Default ['NN', 'NNS']: EWT's gold nouns; proper nouns (NNP) are mostly masked
@@ -38,7 +39,10 @@ const DEFAULTS: Required<NounExtractorOptions> = {
 /** Tags whose words are plural and get singularized; singular-tagged words are only lowercased. */
 const PLURAL_TAGS: readonly string[] = ['NNS', 'NNPS'];
 
-/** Bound on each word→lemma cache, so a long-lived worker fed endless new words does not grow forever. */
+/**
+ * Bound on each word→lemma cache and on the extractor's WordTable, so a long-lived worker fed endless new
+ * words does not grow forever.
+ */
 const MAX_CACHED_WORDS = 200_000;
 
 /** Decides, word by word, what the extractor keeps: the part shared by the extractor and eval:pos. */
@@ -53,16 +57,12 @@ export function createNounLemmatizer(
   opts: NounExtractorOptions = {},
   tagger: BrillTagger = englishBrillTagger(),
 ): NounLemmatizer {
-  const options: Required<NounExtractorOptions> = {
-    keepTags: opts.keepTags ?? DEFAULTS.keepTags,
-    stopwords: opts.stopwords ?? DEFAULTS.stopwords,
-    minLength: opts.minLength ?? DEFAULTS.minLength,
-  };
+  const options = resolveOptions(opts);
   // Per kept tag id: original-case word → lemma, or null when the word is dropped. The vocabulary is
   // small (tens of thousands), so each distinct word is lowercased, checked and singularized once.
   const byTag: (Map<string, string | null> | undefined)[] = [];
-  for (const tag of options.keepTags) byTag[tagger.idOf(tag)] = new Map();
-  const plural = PLURAL_TAGS.map((t) => tagger.idOf(t));
+  const plural = keptTags(tagger, options.keepTags);
+  for (let tag = 0; tag < plural.length; tag++) if (plural[tag] !== undefined) byTag[tag] = new Map();
   return {
     tagger,
     lemmaOf(word: string, tag: number): string | null {
@@ -70,7 +70,7 @@ export function createNounLemmatizer(
       if (cache === undefined) return null;
       let lemma = cache.get(word);
       if (lemma === undefined) {
-        lemma = lemmaOf(word, plural.includes(tag), options);
+        lemma = lemmaOf(word, plural[tag]!, options);
         if (cache.size >= MAX_CACHED_WORDS) cache.clear();
         cache.set(word, lemma);
       }
@@ -80,22 +80,69 @@ export function createNounLemmatizer(
 }
 
 export function createNounExtractor(opts: NounExtractorOptions = {}): (text: string) => string[] {
-  const { tagger, lemmaOf: lemma } = createNounLemmatizer(opts);
-  // Reused across calls: extraction is synchronous, so one buffer per extractor is safe.
-  const tokens: string[] = [];
+  const options = resolveOptions(opts);
+  const tagger = englishBrillTagger();
+  const plural = keptTags(tagger, options.keepTags);
+  // Every word met gets an id, and what is known of it lives in arrays by id (see WordTable).
+  const table = new WordTable((word) => tagger.lexiconLookup(word));
+  // Per kept tag id, per word id: the lemma, null when the word is dropped, undefined not yet decided.
+  const lemmas: ((string | null | undefined)[] | undefined)[] = plural.map((p) =>
+    p === undefined ? undefined : [],
+  );
+  // Reused across calls: extraction is synchronous, so one set of buffers per extractor is safe.
+  const bounds = new TokenBounds();
+  let ids = new Int32Array(1024);
   let tags = new Uint16Array(1024);
 
   return (text: string): string[] => {
-    tokenizeWords(text, tokens);
-    if (tags.length < tokens.length) tags = new Uint16Array(tokens.length * 2);
-    tagger.tagIdsOf(tokens, tags);
+    if (table.size >= MAX_CACHED_WORDS) {
+      table.clear();
+      for (const cache of lemmas) if (cache !== undefined) cache.length = 0;
+    }
+    const n = scanTokens(text, bounds);
+    if (ids.length < n) {
+      ids = new Int32Array(n * 2);
+      tags = new Uint16Array(n * 2);
+    }
+    for (let i = 0; i < n; i++) ids[i] = table.idOf(text, bounds.starts[i]!, bounds.ends[i]!);
+    tagger.tagWordIds(table, ids, n, tags);
     const nouns: string[] = [];
-    for (let i = 0; i < tokens.length; i++) {
-      const l = lemma(tokens[i]!, tags[i]!);
-      if (l !== null) nouns.push(l);
+    for (let i = 0; i < n; i++) {
+      const tag = tags[i]!;
+      const cache = lemmas[tag];
+      if (cache === undefined) continue;
+      const id = ids[i]!;
+      // Grown in step with the table, so that the array stays dense (ids are 0 … size − 1).
+      while (cache.length <= id) cache.push(undefined);
+      let lemma = cache[id];
+      if (lemma === undefined) {
+        lemma = lemmaOf(table.word(id), plural[tag]!, options);
+        cache[id] = lemma;
+      }
+      if (lemma !== null) nouns.push(lemma);
     }
     return nouns;
   };
+}
+
+function resolveOptions(opts: NounExtractorOptions): Required<NounExtractorOptions> {
+  return {
+    keepTags: opts.keepTags ?? DEFAULTS.keepTags,
+    stopwords: opts.stopwords ?? DEFAULTS.stopwords,
+    minLength: opts.minLength ?? DEFAULTS.minLength,
+  };
+}
+
+/** Per tag id: undefined when the tag is not kept, else whether its words are plural (singularized). */
+function keptTags(tagger: BrillTagger, keepTags: readonly string[]): (boolean | undefined)[] {
+  const plural = PLURAL_TAGS.map((t) => tagger.idOf(t));
+  const out: (boolean | undefined)[] = [];
+  for (const tag of keepTags) {
+    const id = tagger.idOf(tag);
+    while (out.length <= id) out.push(undefined);
+    out[id] = plural.includes(id);
+  }
+  return out;
 }
 
 /** Lemma of one kept word, or null when the filters drop it. */

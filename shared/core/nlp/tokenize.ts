@@ -15,6 +15,25 @@ const OPEN_SQUARE = 91;
 const OPEN_ROUND = 40;
 
 /**
+ * Where each token of a text starts and ends (UTF-16 offsets, end exclusive), filled by scanTokens.
+ * Reuse one across texts: it grows to the longest text and is never shrunk.
+ */
+export class TokenBounds {
+  starts = new Int32Array(256);
+  ends = new Int32Array(256);
+  /** tokens of the last text scanned */
+  count = 0;
+
+  /** Room for every token of a text of `length` units (tokens are separated, so at most ⌈length / 2⌉). */
+  reserve(length: number): void {
+    const need = (length >> 1) + 1;
+    if (this.starts.length >= need) return;
+    this.starts = new Int32Array(need * 2);
+    this.ends = new Int32Array(need * 2);
+  }
+}
+
+/**
  * Tokens of `text` in order, like natural's WordTokenizer with two differences:
  *  - bracketed spans are skipped: `{...}`, `[...]` and `(...)` are removed with the semantics of the regex
  *    /\{[^{}]*\}|\[[^[\]]*\]|\([^()]*\)/g replaced by a space (innermost span of a kind, no nesting; an
@@ -28,9 +47,27 @@ const OPEN_ROUND = 40;
  * receives each token's start offset in `text` (the POS evaluation aligns tokens with gold ones by it).
  */
 export function tokenizeWords(text: string, out: string[] = [], starts?: number[]): string[] {
-  out.length = 0;
-  if (starts !== undefined) starts.length = 0;
+  const bounds = new TokenBounds();
+  const n = scanTokens(text, bounds);
+  out.length = n;
+  if (starts !== undefined) starts.length = n;
+  for (let t = 0; t < n; t++) {
+    out[t] = text.slice(bounds.starts[t], bounds.ends[t]);
+    if (starts !== undefined) starts[t] = bounds.starts[t]!;
+  }
+  return out;
+}
+
+/**
+ * The tokens of tokenizeWords as offsets into `text`, written into `bounds` (no string per token: stage 1
+ * looks words up by their characters, see WordTable). Returns the number of tokens.
+ */
+export function scanTokens(text: string, bounds: TokenBounds): number {
   const n = text.length;
+  bounds.reserve(n);
+  const starts = bounds.starts;
+  const ends = bounds.ends;
+  let count = 0;
   // Cached "next position of this character at or after i" per bracket character, so that many
   // unmatched brackets cost linear, not quadratic, time.
   const next = new BracketIndex(text);
@@ -46,31 +83,30 @@ export function tokenizeWords(text: string, out: string[] = [], starts?: number[
     }
     if (c <= 32 || c === 0xa0) {
       if (start >= 0) {
-        out.push(text.slice(start, i));
-        starts?.push(start);
+        starts[count] = start;
+        ends[count++] = i;
         start = -1;
       }
       runStart = i + 1;
-      runTokens = out.length;
+      runTokens = count;
       continue;
     }
     if ((c === 64 /* @ */ || c === 58 /* : */ || c === 46) /* . */ && isLinkMark(text, i, c, start)) {
       // Re-emit the whole run as one token, replacing the words already taken from it.
       let end = i + 1;
       while (end < n && !isSpace(text.charCodeAt(end))) end++;
-      out.length = runTokens;
-      if (starts !== undefined) starts.length = runTokens;
-      out.push(text.slice(runStart, end));
-      starts?.push(runStart);
+      count = runTokens;
+      starts[count] = runStart;
+      ends[count++] = end;
       start = -1;
       runStart = end;
-      runTokens = out.length;
+      runTokens = count;
       i = end - 1;
       continue;
     }
     if (start >= 0) {
-      out.push(text.slice(start, i));
-      starts?.push(start);
+      starts[count] = start;
+      ends[count++] = i;
       start = -1;
     }
     if (c === OPEN_CURLY || c === OPEN_SQUARE || c === OPEN_ROUND) {
@@ -79,15 +115,16 @@ export function tokenizeWords(text: string, out: string[] = [], starts?: number[
         i = close; // the loop's i++ steps past the closing bracket
         // a skipped span separates runs like white space
         runStart = close + 1;
-        runTokens = out.length;
+        runTokens = count;
       }
     }
   }
   if (start >= 0) {
-    out.push(text.slice(start));
-    starts?.push(start);
+    starts[count] = start;
+    ends[count++] = n;
   }
-  return out;
+  bounds.count = count;
+  return count;
 }
 
 function isSpace(c: number): boolean {
