@@ -10,7 +10,7 @@ import { BrillTagger, englishBrillTagger, naturalEnglishData } from '../../share
 import { parseConllu } from '../../tools/eval/pos-eval';
 import { EXTRA_LEXICON, EXTRA_RULES } from '../../shared/core/nlp/tagger-corrections';
 import { tokenizeWords } from '../../shared/core/nlp/tokenize';
-import { WordTable } from '../../shared/core/nlp/word-table';
+import { WordTable } from '../../shared/core/numeric/word-table';
 import { DEV_FILE, EWT_FILE, skipUnless } from './paths';
 
 interface NaturalLexicon {

@@ -24,7 +24,7 @@
  */
 import * as fs from 'node:fs';
 import { EXTRA_LEXICON, EXTRA_RULES } from './tagger-corrections';
-import type { WordTable } from './word-table';
+import type { WordTable } from '../numeric/word-table';
 
 /** Predicates used by natural's English rule file (tr_from_posjs.json). Others make loading fail loudly. */
 const enum Predicate {

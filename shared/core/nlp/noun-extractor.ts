@@ -14,7 +14,7 @@ import { englishBrillTagger, type BrillTagger } from './brill-tagger';
 import { singularize } from './singularize';
 import { ENGLISH_STOPWORD_SET } from './stopwords';
 import { scanTokens, TokenBounds } from './tokenize';
-import { WordTable } from './word-table';
+import { WordTable } from '../numeric/word-table';
 
 export interface NounExtractorOptions {
   /** POS tags to keep. Default ['NN', 'NNS']: EWT's gold nouns; proper nouns (NNP) are mostly masked

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashRange, WordTable } from '../../shared/core/nlp/word-table';
+import { hashRange, WordTable } from '../../shared/core/numeric/word-table';
 
 test('the same characters get the same id wherever they stand; other words other ids', () => {
   const table = new WordTable((w) => w.length);
