@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tokenizeWords } from '../../shared/core/nlp/tokenize';
+import { scanTokens, TokenBounds, tokenizeWords } from '../../shared/core/nlp/tokenize';
+import { hashRange } from '../../shared/core/numeric/word-table';
 
 const { WordTokenizer } = require('natural/lib/natural/tokenizers/regexp_tokenizer') as {
   WordTokenizer: new () => { tokenize(text: string): string[] };
@@ -85,4 +86,26 @@ test('start offsets and buffer reuse', () => {
   tokenizeWords(' ab {x} cd@e.org fg', out, starts);
   assert.deepEqual(out, ['ab', 'cd@e.org', 'fg']);
   assert.deepEqual(starts, [1, 8, 17]);
+});
+
+test('scanTokens: the tokens of tokenizeWords as offsets, each with its hashRange, in a reused buffer', () => {
+  const bounds = new TokenBounds();
+  const texts = [
+    ' ab {x} cd@e.org fg',
+    'Mail john.doe@example.com now, see https://www.x.gov/a?b=1, ok',
+    'U.S. Bank e.g. fees at 10:30 a.m. (twice) [redacted] Жду ответа',
+    'a '.repeat(2000),
+    'x',
+    '',
+  ];
+  for (const text of texts) {
+    const n = scanTokens(text, bounds);
+    const words = tokenizeWords(text);
+    assert.equal(n, words.length, text);
+    assert.equal(bounds.count, n);
+    for (let t = 0; t < n; t++) {
+      assert.equal(text.slice(bounds.starts[t], bounds.ends[t]), words[t]);
+      assert.equal(bounds.hashes[t], hashRange(text, bounds.starts[t]!, bounds.ends[t]!), words[t]);
+    }
+  }
 });

@@ -104,7 +104,8 @@ export function createNounExtractor(opts: NounExtractorOptions = {}): (text: str
       ids = new Int32Array(n * 2);
       tags = new Uint16Array(n * 2);
     }
-    for (let i = 0; i < n; i++) ids[i] = table.idOf(text, bounds.starts[i]!, bounds.ends[i]!);
+    for (let i = 0; i < n; i++)
+      ids[i] = table.idOfHashed(text, bounds.starts[i]!, bounds.ends[i]!, bounds.hashes[i]!);
     tagger.tagWordIds(table, ids, n, tags);
     const nouns: string[] = [];
     for (let i = 0; i < n; i++) {

@@ -4,6 +4,8 @@
  * that also skips bracketed spans and keeps links whole in the same pass (see tokenizeWords).
  */
 
+import { HASH_START, hashRange, hashStep } from '../numeric/word-table';
+
 /** Word characters of natural's WordTokenizer: 0-9 A-Z _ a-z and the Cyrillic block А..я (U+0410..U+044F). */
 function isWordChar(c: number): boolean {
   if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
@@ -21,6 +23,8 @@ const OPEN_ROUND = 40;
 export class TokenBounds {
   starts = new Int32Array(256);
   ends = new Int32Array(256);
+  /** each token's hashRange, computed as the scan reads its characters (WordTable.idOfHashed takes it) */
+  hashes = new Int32Array(256);
   /** tokens of the last text scanned */
   count = 0;
 
@@ -30,6 +34,7 @@ export class TokenBounds {
     if (this.starts.length >= need) return;
     this.starts = new Int32Array(need * 2);
     this.ends = new Int32Array(need * 2);
+    this.hashes = new Int32Array(need * 2);
   }
 }
 
@@ -67,7 +72,9 @@ export function scanTokens(text: string, bounds: TokenBounds): number {
   bounds.reserve(n);
   const starts = bounds.starts;
   const ends = bounds.ends;
+  const hashes = bounds.hashes;
   let count = 0;
+  let h = 0;
   // Cached "next position of this character at or after i" per bracket character, so that many
   // unmatched brackets cost linear, not quadratic, time.
   const next = new BracketIndex(text);
@@ -78,12 +85,17 @@ export function scanTokens(text: string, bounds: TokenBounds): number {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (isWordChar(c)) {
-      if (start < 0) start = i;
+      if (start < 0) {
+        start = i;
+        h = HASH_START;
+      }
+      h = hashStep(h, c);
       continue;
     }
     if (c <= 32 || c === 0xa0) {
       if (start >= 0) {
         starts[count] = start;
+        hashes[count] = h;
         ends[count++] = i;
         start = -1;
       }
@@ -97,6 +109,7 @@ export function scanTokens(text: string, bounds: TokenBounds): number {
       while (end < n && !isSpace(text.charCodeAt(end))) end++;
       count = runTokens;
       starts[count] = runStart;
+      hashes[count] = hashRange(text, runStart, end);
       ends[count++] = end;
       start = -1;
       runStart = end;
@@ -106,6 +119,7 @@ export function scanTokens(text: string, bounds: TokenBounds): number {
     }
     if (start >= 0) {
       starts[count] = start;
+      hashes[count] = h;
       ends[count++] = i;
       start = -1;
     }
@@ -121,6 +135,7 @@ export function scanTokens(text: string, bounds: TokenBounds): number {
   }
   if (start >= 0) {
     starts[count] = start;
+    hashes[count] = h;
     ends[count++] = n;
   }
   bounds.count = count;

@@ -45,7 +45,11 @@ export class WordTable {
 
   /** The id of `text`'s characters [start, end): a new id (the table's size before) if they are new. */
   idOf(text: string, start: number, end: number): number {
-    const h = hashRange(text, start, end);
+    return this.idOfHashed(text, start, end, hashRange(text, start, end));
+  }
+
+  /** idOf with the range's hashRange already computed (the tokenizer does it as it reads). */
+  idOfHashed(text: string, start: number, end: number, h: number): number {
     for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
       const id = this.slots[s]!;
       if (id < 0) {
@@ -82,10 +86,18 @@ export class WordTable {
   }
 }
 
-/** FNV-1a over the UTF-16 units of text[start, end) (exported for the tests' collisions). */
+/** FNV-1a's start, as an int32 like the stored hashes (the empty word's hash is this). */
+export const HASH_START = 0x811c9dc5 | 0;
+
+/** FNV-1a's step for one UTF-16 unit. */
+export function hashStep(h: number, unit: number): number {
+  return Math.imul(h ^ unit, 0x01000193);
+}
+
+/** FNV-1a over the UTF-16 units of text[start, end). */
 export function hashRange(text: string, start: number, end: number): number {
-  let h = 0x811c9dc5 | 0; // an int32, as the hashes are stored (the empty word has no Math.imul)
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  let h = HASH_START;
+  for (let i = start; i < end; i++) h = hashStep(h, text.charCodeAt(i));
   return h;
 }
 
