@@ -66,7 +66,7 @@ const naturalCorrected = naturalTagger(true);
 
 /** Tag names of `words` through a WordTable (tagWordIds), as stage 1's extractor tags them. */
 function tagInterned(tagger: BrillTagger, words: readonly string[]): string[] {
-  const table = new WordTable((w) => tagger.lexiconLookup(w));
+  const table = new WordTable((w) => tagger.wordInfo(w));
   const ids = Int32Array.from(words, (w) => table.idOf(w, 0, w.length));
   const tags = tagger.tagWordIds(table, ids, ids.length, new Uint16Array(ids.length));
   return Array.from(tags, (t) => tagger.nameOf(t));
@@ -216,4 +216,22 @@ test('the stage-1 tagger is a singleton with the corrections and the unknown-wor
 
 test('unsupported rule predicates fail loudly', () => {
   assert.throws(() => new BrillTagger({}, ['NN VB NEXT-TAG DT']), /not supported/);
+});
+
+test('a rule set with more word tests than a WordTable info holds fails loudly', () => {
+  const suffixRules = (n: number): string[] =>
+    Array.from({ length: n }, (_, i) => `NN JJ CURRENT-WORD-ENDS-WITH z${i}`);
+  // The same test in two rules counts once; PREV-TAG rules have no word test.
+  const sixteen = new BrillTagger(data.lexicon, [
+    ...suffixRules(16),
+    'NN VB CURRENT-WORD-ENDS-WITH z0',
+    'NN VB PREV-TAG TO',
+  ]);
+  // az15 passes the 16th test: its bit is an int32 info's sign bit in a WordTable.
+  assert.deepEqual(sixteen.tag(['the', 'az15', 'az3']), ['DT', 'JJ', 'JJ']);
+  assert.deepEqual(tagInterned(sixteen, ['the', 'az15', 'az3']), ['DT', 'JJ', 'JJ']);
+  assert.throws(
+    () => new BrillTagger(data.lexicon, suffixRules(17)),
+    /more than 16 distinct word tests at rule "NN JJ CURRENT-WORD-ENDS-WITH z16"/,
+  );
 });

@@ -46,7 +46,18 @@ interface Rule {
   readonly wordParam: string;
   /** For the YES/NO predicates: true when the parameter is 'YES'. */
   readonly yes: boolean;
+  /** Bit of the rule's word test in a word's test bits (see wordTestBits); -1 for PREV-TAG. */
+  readonly test: number;
 }
+
+/** A test of one word, shared by the rules that make it: a predicate other than PREV-TAG and its parameter. */
+interface WordTest {
+  readonly predicate: Predicate;
+  readonly param: string;
+}
+
+/** Word tests a tagger can hold: their bits share an int32 with the lexicon tag in a WordTable's info. */
+const MAX_WORD_TESTS = 16;
 
 const PREDICATES: Readonly<Record<string, Predicate>> = {
   'PREV-TAG': Predicate.PrevTag,
@@ -100,6 +111,7 @@ export class BrillTagger {
   private readonly tagIds = new Map<string, number>([['', UNDEFINED_TAG]]);
   private readonly lexicon = new Map<string, number>();
   private readonly rules: Rule[] = [];
+  private readonly wordTests: WordTest[] = [];
   private readonly defaultTag: number;
   private readonly defaultCapitalisedTag: number;
   /** Lookup results for words not in the lexicon as written (bounded, see lexiconTag). */
@@ -176,30 +188,45 @@ export class BrillTagger {
   tagIdsOf(tokens: readonly string[], out?: Uint16Array): Uint16Array {
     const n = tokens.length;
     const tags = out !== undefined && out.length >= n ? out : new Uint16Array(n);
+    let prevTests = 0;
     for (let i = 0; i < n; i++) {
       const word = tokens[i]!;
-      tags[i] = this.applyRules(this.lexiconTag(word), word, i > 0 ? tokens[i - 1]! : '', tags, i);
+      const tests = this.wordTestBits(word);
+      tags[i] = this.applyRules(this.lexiconTag(word), tests, prevTests, tags, i);
+      prevTests = tests;
     }
     return tags;
   }
 
   /**
-   * Tag ids of the words `ids[0 … n)` of `table`, a WordTable made with `lexiconLookup` as its classify
-   * function, written into `out` (at least n long). The same tags as tagIdsOf on the words themselves.
+   * Tag ids of the words `ids[0 … n)` of `table`, a WordTable made with `wordInfo` as its classify
+   * function, written into `out` (at least n long). The same tags as tagIdsOf on the words themselves,
+   * without a string operation: a word's lexicon tag and test bits were computed when it was new.
    */
   tagWordIds(table: WordTable, ids: Int32Array, n: number, out: Uint16Array): Uint16Array {
+    let prevTests = 0;
     for (let i = 0; i < n; i++) {
-      const id = ids[i]!;
-      out[i] = this.applyRules(table.info(id), table.word(id), i > 0 ? table.word(ids[i - 1]!) : '', out, i);
+      const info = table.info(ids[i]!);
+      const tests = info >>> 16;
+      out[i] = this.applyRules(info & 0xffff, tests, prevTests, out, i);
+      prevTests = tests;
     }
     return out;
   }
 
   /**
-   * The tag of the word at `i` (`found` its lexiconLookup result, `prev` the word before it, '' at i = 0)
-   * after every rule, the tags before `i` being final already.
+   * What a WordTable keeps for `word` for tagWordIds: its lexicon tag id, or the default tag id with a
+   * flag set when the lexicon does not know it (bits 0–15), and its word test bits (16–31).
    */
-  private applyRules(found: number, word: string, prev: string, tags: Uint16Array, i: number): number {
+  wordInfo(word: string): number {
+    return (this.lexicon.get(word) ?? this.resolveMiss(word)) | (this.wordTestBits(word) << 16);
+  }
+
+  /**
+   * The tag of the word at `i` after every rule, the tags before `i` being final already: `found` its
+   * lexicon result, `tests` and `prevTests` its and the previous word's word test bits.
+   */
+  private applyRules(found: number, tests: number, prevTests: number, tags: Uint16Array, i: number): number {
     const rules = this.rules;
     const nRules = rules.length;
     const stride = nRules + 1;
@@ -208,9 +235,16 @@ export class BrillTagger {
     const jump = found === t ? this.jumpKnown : this.jumpUnknown;
     for (let r = jump[t * stride]!; r < nRules; r = jump[t * stride + r + 1]!) {
       const rule = rules[r]!;
-      if (this.holds(rule, prev, tags, i, word)) t = rule.to;
+      if (this.holds(rule, tests, prevTests, tags, i)) t = rule.to;
     }
     return t;
+  }
+
+  /** Bit k set when word test k holds on `word`. */
+  private wordTestBits(word: string): number {
+    let bits = 0;
+    for (let k = 0; k < this.wordTests.length; k++) if (passes(this.wordTests[k]!, word)) bits |= 1 << k;
+    return bits;
   }
 
   /**
@@ -255,14 +289,6 @@ export class BrillTagger {
     return id;
   }
 
-  /**
-   * What tagging starts from for `word`: its lexicon tag id, or the default tag id with a flag set when
-   * the lexicon does not know it (uncached: for a WordTable, which looks each word up once).
-   */
-  lexiconLookup(word: string): number {
-    return this.lexicon.get(word) ?? this.resolveMiss(word);
-  }
-
   private resolveMiss(word: string): number {
     if (word === '__proto__') return UNDEFINED_TAG;
     const lower = word.toLowerCase();
@@ -275,26 +301,31 @@ export class BrillTagger {
     return (c >= 65 && c <= 90 ? this.defaultCapitalisedTag : this.defaultTag) | UNKNOWN_WORD;
   }
 
-  private holds(rule: Rule, prev: string, tags: Uint16Array, i: number, word: string): boolean {
+  private holds(rule: Rule, tests: number, prevTests: number, tags: Uint16Array, i: number): boolean {
     switch (rule.predicate) {
       case Predicate.PrevTag:
         return i > 0 && tags[i - 1] === rule.tagParam;
-      case Predicate.PrevWordIs: {
-        if (i === 0) return false;
-        return prev.toLowerCase() === rule.wordParam;
-      }
-      case Predicate.CurrentWordEndsWith: {
-        const p = rule.wordParam;
-        if (p.length === 0 || p.length > word.length) return false;
-        // Cheap reject first; then natural's exact test (first occurrence must be the suffix).
-        if (!word.endsWith(p)) return false;
-        return word.indexOf(p) === word.length - p.length;
-      }
+      case Predicate.PrevWordIs:
+        return i > 0 && ((prevTests >>> rule.test) & 1) === 1;
+      case Predicate.CurrentWordEndsWith:
+        return ((tests >>> rule.test) & 1) === 1;
       case Predicate.CurrentWordIsNumber:
-        return looksNumeric(word) === rule.yes;
       case Predicate.CurrentWordIsUrl:
-        return (word.indexOf('.') > -1 && /[a-zA-Z]{2}/.test(word)) === rule.yes;
+        return (((tests >>> rule.test) & 1) === 1) === rule.yes;
     }
+  }
+
+  /** The bit of a word test, registering it if new. */
+  private testOf(predicate: Predicate, param: string, line: string): number {
+    let k = this.wordTests.findIndex((t) => t.predicate === predicate && t.param === param);
+    if (k < 0) {
+      k = this.wordTests.length;
+      if (k === MAX_WORD_TESTS) {
+        throw new Error(`BrillTagger: more than ${MAX_WORD_TESTS} distinct word tests at rule "${line}"`);
+      }
+      this.wordTests.push({ predicate, param });
+    }
+    return k;
   }
 
   private compileRule(parts: readonly string[], line: string): Rule {
@@ -303,14 +334,42 @@ export class BrillTagger {
     if (from === undefined || to === undefined || predicate === undefined || p2 !== undefined) {
       throw new Error(`Brill rule not supported by this tagger: "${line}"`);
     }
+    const wordParam = predicate === Predicate.PrevWordIs ? p1.toLowerCase() : p1;
+    const yesNo = predicate === Predicate.CurrentWordIsNumber || predicate === Predicate.CurrentWordIsUrl;
     return {
       from: from === '*' ? -1 : this.idOf(from),
       to: this.idOf(to),
       predicate,
       tagParam: predicate === Predicate.PrevTag ? this.idOf(p1) : -1,
-      wordParam: predicate === Predicate.PrevWordIs ? p1.toLowerCase() : p1,
+      wordParam,
       yes: p1 === 'YES',
+      // YES/NO rules share one test (the rule compares its bit with `yes`).
+      test: predicate === Predicate.PrevTag ? -1 : this.testOf(predicate, yesNo ? '' : wordParam, line),
     };
+  }
+}
+
+/**
+ * Whether `test` holds on `word` (for PREV-WORD-IS: whether `word`, as the previous word, matches). For
+ * the YES/NO predicates: whether the word is a number, a URL.
+ */
+function passes(test: WordTest, word: string): boolean {
+  switch (test.predicate) {
+    case Predicate.PrevWordIs:
+      return word.toLowerCase() === test.param;
+    case Predicate.CurrentWordEndsWith: {
+      const p = test.param;
+      if (p.length === 0 || p.length > word.length) return false;
+      // Cheap reject first; then natural's exact test (first occurrence must be the suffix).
+      if (!word.endsWith(p)) return false;
+      return word.indexOf(p) === word.length - p.length;
+    }
+    case Predicate.CurrentWordIsNumber:
+      return looksNumeric(word);
+    case Predicate.CurrentWordIsUrl:
+      return word.indexOf('.') > -1 && /[a-zA-Z]{2}/.test(word);
+    case Predicate.PrevTag:
+      return false;
   }
 }
 

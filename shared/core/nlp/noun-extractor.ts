@@ -84,7 +84,7 @@ export function createNounExtractor(opts: NounExtractorOptions = {}): (text: str
   const tagger = englishBrillTagger();
   const plural = keptTags(tagger, options.keepTags);
   // Every word met gets an id, and what is known of it lives in arrays by id (see WordTable).
-  const table = new WordTable((word) => tagger.lexiconLookup(word));
+  const table = new WordTable((word) => tagger.wordInfo(word));
   // Per kept tag id, per word id: the lemma, null when the word is dropped, undefined not yet decided.
   const lemmas: ((string | null | undefined)[] | undefined)[] = plural.map((p) =>
     p === undefined ? undefined : [],
