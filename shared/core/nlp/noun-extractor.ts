@@ -45,7 +45,10 @@ const PLURAL_TAGS: readonly string[] = ['NNS', 'NNPS'];
  */
 const MAX_CACHED_WORDS = 200_000;
 
-/** Decides, word by word, what the extractor keeps: the part shared by the extractor and eval:pos. */
+/**
+ * Decides, word by word, what the extractor keeps, for callers that hold words as strings (eval:pos, the
+ * tests): the same lemmaOf the extractor applies by word id.
+ */
 export interface NounLemmatizer {
   readonly tagger: BrillTagger;
   /** Lemma of `word` (original case) tagged `tag` (a tagger id), or null when it is not kept. */

@@ -48,8 +48,9 @@ export class TokenBounds {
  *    ONE token, punctuation included, so the extractor's punctuation filter drops it instead of keeping
  *    "gmail", "com", "http" as nouns.
  *
- * `out` is reused (cleared) when given, to spare an allocation per ticket. When `starts` is given it
- * receives each token's start offset in `text` (the POS evaluation aligns tokens with gold ones by it).
+ * A string per token, for the tests and eval:pos (stage 1 uses scanTokens). `out` is cleared and filled
+ * when given. When `starts` is given it receives each token's start offset in `text` (the POS evaluation
+ * aligns tokens with gold ones by it).
  */
 export function tokenizeWords(text: string, out: string[] = [], starts?: number[]): string[] {
   const bounds = new TokenBounds();
