@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { scanTokens, TokenBounds, tokenizeWords } from '../../shared/core/nlp/tokenize';
+import { scanTokens, TokenBounds, tokenBufferSize, tokenizeWords } from '../../shared/core/nlp/tokenize';
 import { hashRange } from '../../shared/core/numeric/word-table';
 
 const { WordTokenizer } = require('natural/lib/natural/tokenizers/regexp_tokenizer') as {
@@ -108,4 +108,20 @@ test('scanTokens: the tokens of tokenizeWords as offsets, each with its hashRang
       assert.equal(bounds.hashes[t], hashRange(text, bounds.starts[t]!, bounds.ends[t]!), words[t]);
     }
   }
+});
+
+test('per-token buffers grow for a huge text and are let go at the next ordinary one', () => {
+  assert.equal(tokenBufferSize(256, 10), 256);
+  assert.equal(tokenBufferSize(256, 300), 600);
+  // kept while under 65,536 entries, whatever the next text needs
+  assert.equal(tokenBufferSize(60_000, 5), 60_000);
+  // a huge text's buffer: kept for texts that need more than a quarter of it, let go for smaller ones
+  assert.equal(tokenBufferSize(1_000_000, 300_000), 1_000_000);
+  assert.equal(tokenBufferSize(1_000_000, 1_000), 2_000);
+  const bounds = new TokenBounds();
+  scanTokens('ab '.repeat(500_000), bounds);
+  assert.ok(bounds.starts.length >= 500_000);
+  assert.equal(scanTokens('one two', bounds), 2);
+  assert.ok(bounds.starts.length < 65_536, `${bounds.starts.length}`);
+  assert.deepEqual([bounds.starts[1], bounds.ends[1]], [4, 7]);
 });

@@ -13,7 +13,7 @@
 import { englishBrillTagger, type BrillTagger } from './brill-tagger';
 import { singularize } from './singularize';
 import { ENGLISH_STOPWORD_SET } from './stopwords';
-import { scanTokens, TokenBounds } from './tokenize';
+import { scanTokens, TokenBounds, tokenBufferSize } from './tokenize';
 import { WordTable } from '../numeric/word-table';
 
 export interface NounExtractorOptions {
@@ -103,9 +103,10 @@ export function createNounExtractor(opts: NounExtractorOptions = {}): (text: str
       for (const cache of lemmas) if (cache !== undefined) cache.length = 0;
     }
     const n = scanTokens(text, bounds);
-    if (ids.length < n) {
-      ids = new Int32Array(n * 2);
-      tags = new Uint16Array(n * 2);
+    const size = tokenBufferSize(ids.length, n);
+    if (size !== ids.length) {
+      ids = new Int32Array(size);
+      tags = new Uint16Array(size);
     }
     for (let i = 0; i < n; i++)
       ids[i] = table.idOfHashed(text, bounds.starts[i]!, bounds.ends[i]!, bounds.hashes[i]!);

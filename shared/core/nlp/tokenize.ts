@@ -16,9 +16,22 @@ const OPEN_CURLY = 123;
 const OPEN_SQUARE = 91;
 const OPEN_ROUND = 40;
 
+/** Buffers larger than this many entries are not kept once a text needs a quarter of them or less. */
+const KEPT_ENTRIES = 1 << 16;
+
+/**
+ * The size a reused per-token buffer of `have` entries should take for `need` entries: `have` when it
+ * fits, room for twice `need` otherwise. A rare huge ticket (up to MAX_RECORD_BYTES) grows the buffers
+ * for itself; the next ordinary ticket lets them go, so a long-lived sandbox does not keep them.
+ */
+export function tokenBufferSize(have: number, need: number): number {
+  if (have >= need && (have <= KEPT_ENTRIES || need * 4 > have)) return have;
+  return Math.max(256, need * 2);
+}
+
 /**
  * Where each token of a text starts and ends (UTF-16 offsets, end exclusive), filled by scanTokens.
- * Reuse one across texts: it grows to the longest text and is never shrunk.
+ * Reuse one across texts (see tokenBufferSize for how it grows and shrinks).
  */
 export class TokenBounds {
   starts = new Int32Array(256);
@@ -30,11 +43,11 @@ export class TokenBounds {
 
   /** Room for every token of a text of `length` units (tokens are separated, so at most ⌈length / 2⌉). */
   reserve(length: number): void {
-    const need = (length >> 1) + 1;
-    if (this.starts.length >= need) return;
-    this.starts = new Int32Array(need * 2);
-    this.ends = new Int32Array(need * 2);
-    this.hashes = new Int32Array(need * 2);
+    const size = tokenBufferSize(this.starts.length, (length >> 1) + 1);
+    if (size === this.starts.length) return;
+    this.starts = new Int32Array(size);
+    this.ends = new Int32Array(size);
+    this.hashes = new Int32Array(size);
   }
 }
 
