@@ -1,7 +1,7 @@
 /**
  * Stage-1 speed on a dataset (default <project>/../shared/data/complaints-dev.json), one process:
  *
- *   node dist/tools/bench/bench-extract.js [FILE] [--rounds N]
+ *   npm run bench:extract -- [FILE] [--rounds N]
  *
  * Prints, for the best of N rounds: read-only time (readTickets with a no-op callback), NLP-only time
  * (createNounExtractor over the narratives held in memory, after one warm-up round), and read + NLP in one
