@@ -73,7 +73,10 @@ test('importing and using the module prints nothing to stdout and never loads th
   assert.equal(child.stdout, '');
 });
 
-/** The extractor's steps on strings (tokenizeWords, tagIdsOf, the lemmatizer's Map caches), no WordTable. */
+/**
+ * The extractor's steps on strings: tokenizeWords (no scan hashes), tagIdsOf (a fresh WordTable per text,
+ * not one kept and cleared across texts) and the lemmatizer's Map caches (not arrays by word id).
+ */
 function extractByStrings(): (text: string) => string[] {
   const lemmatizer = createNounLemmatizer();
   return (text) => {

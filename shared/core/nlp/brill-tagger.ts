@@ -5,7 +5,8 @@
  *
  * Why not natural's class: it allocates a Sentence with an object per token, rebuilds the rule array with
  * Object.keys(...).map() for EVERY token, and calls every predicate through a generic closure. This version
- * maps tags to small integers, applies the same rules in the same order, and allocates nothing per token.
+ * maps tags to small integers, applies the same rules in the same order, and looks each distinct word up
+ * once (its lexicon tag and word tests, kept in a WordTable), allocating nothing per token.
  * test/nlp/brill-tagger.test.ts checks that both give identical tags on EWT and on complaint narratives.
  *
  * Semantics reproduced on purpose (they are natural's, quirks included):
@@ -24,7 +25,7 @@
  */
 import * as fs from 'node:fs';
 import { EXTRA_LEXICON, EXTRA_RULES } from './tagger-corrections';
-import type { WordTable } from '../numeric/word-table';
+import { WordTable } from '../numeric/word-table';
 
 /** Predicates used by natural's English rule file (tr_from_posjs.json). Others make loading fail loudly. */
 const enum Predicate {
@@ -103,8 +104,6 @@ const UNDEFINED_TAG = 0;
 /** Flag on a lexicon lookup result: the word is not in the lexicon (tag ids stay below it). */
 const UNKNOWN_WORD = 0x8000;
 const TAG_MASK = 0x7fff;
-/** Bound on the cache of lexicon misses (a long-lived worker meets endless new words). */
-const MAX_CACHED_MISSES = 100_000;
 
 export class BrillTagger {
   private readonly tagNames: string[] = [''];
@@ -114,8 +113,6 @@ export class BrillTagger {
   private readonly wordTests: WordTest[] = [];
   private readonly defaultTag: number;
   private readonly defaultCapitalisedTag: number;
-  /** Lookup results for words not in the lexicon as written (bounded, see lexiconTag). */
-  private readonly misses = new Map<string, number>();
   private jumpKnown = new Int32Array(0);
   private jumpUnknown = new Int32Array(0);
 
@@ -182,20 +179,16 @@ export class BrillTagger {
   }
 
   /**
-   * Tag ids of `tokens`, written into `out` when it is large enough (reuse it across calls: the hot path
-   * then allocates nothing). Returns the array holding the ids in [0, tokens.length).
+   * Tag ids of `tokens`, written into `out` when it is large enough. Returns the array holding the ids in
+   * [0, tokens.length). The words go through a WordTable of their own and tagWordIds (stage 1's extractor
+   * keeps one table across its texts instead).
    */
   tagIdsOf(tokens: readonly string[], out?: Uint16Array): Uint16Array {
     const n = tokens.length;
     const tags = out !== undefined && out.length >= n ? out : new Uint16Array(n);
-    let prevTests = 0;
-    for (let i = 0; i < n; i++) {
-      const word = tokens[i]!;
-      const tests = this.wordTestBits(word);
-      tags[i] = this.applyRules(this.lexiconTag(word), tests, prevTests, tags, i);
-      prevTests = tests;
-    }
-    return tags;
+    const table = new WordTable((word) => this.wordInfo(word));
+    const ids = Int32Array.from(tokens, (word) => table.idOf(word, 0, word.length));
+    return this.tagWordIds(table, ids, n, tags);
   }
 
   /**
@@ -274,19 +267,6 @@ export class BrillTagger {
         this.jumpUnknown[t * stride + r] = nextUnknown;
       }
     }
-  }
-
-  /** Tag id from the lexicon, or the default tag id with UNKNOWN_WORD set. */
-  private lexiconTag(word: string): number {
-    let id = this.lexicon.get(word);
-    if (id !== undefined) return id;
-    // Words not in the lexicon as written ("XXXX", capitalised words) are frequent: remember the result.
-    id = this.misses.get(word);
-    if (id !== undefined) return id;
-    id = this.resolveMiss(word);
-    if (this.misses.size >= MAX_CACHED_MISSES) this.misses.clear();
-    this.misses.set(word, id);
-    return id;
   }
 
   private resolveMiss(word: string): number {
