@@ -2,8 +2,21 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CsrMatrix } from '../../shared/core/numeric/csr-matrix';
 import { Rng } from '../../shared/core/numeric/random';
-import { spmm, spmmTransposed } from '../../shared/core/numeric/sparse-kernels';
+import {
+  STREAMED_FROM_NNZ,
+  spmm,
+  spmmScalar,
+  spmmTransposed,
+  spmmTransposedScalar,
+} from '../../shared/core/numeric/sparse-kernels';
 import { rowBlockProducts } from '../../shared/core/numeric/wasm/row-block-products';
+import {
+  CHUNK_ENTRIES,
+  CHUNK_ROWS,
+  streamedSpmm,
+  streamedSpmmTransposed,
+  workspaceBytes,
+} from '../../shared/core/numeric/wasm/streamed-products';
 import { CSR_KERNELS_WASM_BASE64 } from '../../shared/core/numeric/wasm/csr-kernels-binary';
 import { compileKernels } from '../../tools/wasm/compile-kernels';
 
@@ -54,11 +67,11 @@ describe('WebAssembly sparse kernels (row-block-products.ts)', () => {
         for (let q = 0; q < scores.length; q++) scores[q] = scores[q]! * (1 + rowOf(q) / 7) - 0.5;
       };
       const expectedScores = new Float64Array(X.rows * K);
-      spmm(X, w, K, expectedScores);
+      spmmScalar(X, w, K, expectedScores);
       const changed = expectedScores.slice();
       change(changed, (q) => Math.floor(q / K));
       const expectedG = new Float64Array(X.cols * K);
-      spmmTransposed(X, changed, K, expectedG);
+      spmmTransposedScalar(X, changed, K, expectedG);
 
       // Held whole in the module's memory, in one block or tiny blocks by rows; copied a block at a time,
       // in one block, tiny blocks by rows, tiny blocks by entries (rows longer than a block too).
@@ -108,5 +121,89 @@ describe('WebAssembly sparse kernels (row-block-products.ts)', () => {
     rowBlockProducts(X, 3).pass(new Float64Array(12).fill(2), g, () => visits++);
     assert.equal(visits, 0);
     assert.deepEqual([...g], new Array<number>(12).fill(0));
+  });
+});
+
+describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => {
+  it('the workspace grows with the columns, not the rows: 200,000 rows are streamed through it', () => {
+    const rows = 200_000;
+    const X: CsrMatrix = {
+      rows,
+      cols: 3,
+      indptr: Int32Array.from({ length: rows + 1 }, (_, i) => i),
+      indices: Int32Array.from({ length: rows }, (_, i) => i % 3),
+      data: Float64Array.from({ length: rows }, (_, i) => 1 + (i % 7)),
+    };
+    const before = workspaceBytes();
+    const src = Float64Array.from({ length: 9 }, (_, i) => i - 4);
+    const dst = new Float64Array(rows * 3);
+    streamedSpmm(X, src, 3, dst);
+    const expected = new Float64Array(rows * 3);
+    spmmScalar(X, src, 3, expected);
+    sameBits(dst, expected, 'X·src');
+    // the dense side, a chunk's dense rows, row pointers, indices and values, each rounded up to 8 bytes
+    const bound = 8 * 9 + 8 * CHUNK_ROWS * 3 + 4 * (CHUNK_ROWS + 2) + 12 * CHUNK_ENTRIES;
+    const pages = Math.ceil(bound / 65_536) * 65_536;
+    assert.ok(
+      workspaceBytes() <= Math.max(before, pages),
+      `workspace of ${workspaceBytes()} bytes after a product over ${rows} rows (${rows * 3 * 8} bytes of scores), bound ${pages}`,
+    );
+  });
+
+  for (const K of [1, 2, 3, 4, 5, 7, 8]) {
+    it(`K = ${K}: the JavaScript loops' bits, in chunks of every size`, () => {
+      const rng = new Rng(500 + K);
+      const X = randomMatrix(rng, 301, 67, 30);
+      const src = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() * 2 - 1);
+      const srcT = Float64Array.from({ length: X.rows * K }, () => rng.nextFloat() * 2 - 1);
+      const expected = new Float64Array(X.rows * K);
+      spmmScalar(X, src, K, expected);
+      const expectedT = new Float64Array(X.cols * K);
+      spmmTransposedScalar(X, srcT, K, expectedT);
+      // By default in one chunk; tiny chunks by rows; by entries, rows longer than a chunk included.
+      for (const limits of [
+        {},
+        { chunkRows: 7 },
+        { chunkRows: 1 },
+        { chunkEntries: 13 },
+        { chunkEntries: 1 },
+      ]) {
+        const what = `K = ${K}, limits ${JSON.stringify(limits)}`;
+        const dst = new Float64Array(X.rows * K).fill(Number.NaN);
+        streamedSpmm(X, src, K, dst, limits);
+        sameBits(dst, expected, `${what}: X·src`);
+        const dstT = new Float64Array(X.cols * K).fill(Number.NaN);
+        streamedSpmmTransposed(X, srcT, K, dstT, limits);
+        sameBits(dstT, expectedT, `${what}: Xᵀ·src`);
+      }
+    });
+  }
+
+  it(`spmm and spmmTransposed give the loops' bits above STREAMED_FROM_NNZ (${STREAMED_FROM_NNZ}), after a wider product`, () => {
+    const rng = new Rng(77);
+    const X = randomMatrix(rng, 900, 211, 25);
+    assert.ok(X.indptr[X.rows]! >= STREAMED_FROM_NNZ, 'the matrix is large enough to be streamed');
+    // A product with more columns first: the workspace's earlier contents must not leak into the next.
+    const wide = randomMatrix(rng, 40, 2_000, 60);
+    streamedSpmmTransposed(
+      wide,
+      Float64Array.from({ length: 40 * 8 }, () => rng.nextFloat()),
+      8,
+      new Float64Array(2_000 * 8),
+    );
+    for (const K of [1, 2, 3, 4, 6]) {
+      const src = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() - 0.5);
+      const srcT = Float64Array.from({ length: X.rows * K }, () => rng.nextFloat() - 0.5);
+      const expected = new Float64Array(X.rows * K);
+      spmmScalar(X, src, K, expected);
+      const expectedT = new Float64Array(X.cols * K);
+      spmmTransposedScalar(X, srcT, K, expectedT);
+      const dst = new Float64Array(X.rows * K);
+      spmm(X, src, K, dst);
+      sameBits(dst, expected, `K = ${K}: spmm`);
+      const dstT = new Float64Array(X.cols * K).fill(1);
+      spmmTransposed(X, srcT, K, dstT);
+      sameBits(dstT, expectedT, `K = ${K}: spmmTransposed`);
+    }
   });
 });

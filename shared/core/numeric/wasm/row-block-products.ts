@@ -12,7 +12,7 @@
  * copies are kept for matrices too large to hold twice.
  */
 import { CsrMatrix } from '../csr-matrix';
-import { CSR_KERNELS_WASM_BASE64 } from './csr-kernels-binary';
+import { MAX_PAGES, PAGE_BYTES, instantiateKernels } from './kernels';
 
 /** Rows of a block at most: its scores (rows × K) stay in the caches while the caller turns them into residuals. */
 export const BLOCK_ROWS = 16_384;
@@ -25,27 +25,6 @@ export const BLOCK_ENTRIES = 1 << 20;
  * stay within its memory bound (docs/scaling.md).
  */
 export const RESIDENT_MAX_BYTES = 512 << 20;
-
-interface Kernels {
-  spmm3(ip: number, ix: number, d: number, src: number, dst: number, rows: number): void;
-  spmmT3(ip: number, ix: number, d: number, src: number, dst: number, rows: number): void;
-  spmm(ip: number, ix: number, d: number, src: number, dst: number, rows: number, k: number): void;
-  spmmT(ip: number, ix: number, d: number, src: number, dst: number, rows: number, k: number): void;
-}
-
-/** The part of the WebAssembly API used here (lib.dom.d.ts declares it; this project compiles without DOM). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
-  Instance: new (module: object, imports: object) => { exports: unknown };
-};
-
-let compiled: object | undefined;
-
-function kernelsModule(): object {
-  compiled ??= new WebAssembly.Module(Buffer.from(CSR_KERNELS_WASM_BASE64, 'base64'));
-  return compiled;
-}
 
 export interface RowBlockProducts {
   /**
@@ -95,15 +74,13 @@ export function rowBlockProducts(
   const indptrAt = place(((resident ? rows : blockRows) + 1) * 4);
   const indicesAt = place(capacity * 4);
   const dataAt = place(capacity * 8);
-  const pages = Math.ceil(Math.max(end, 1) / 65_536);
-  if (pages > 65_536) {
+  const pages = Math.ceil(Math.max(end, 1) / PAGE_BYTES);
+  if (pages > MAX_PAGES) {
     throw new RangeError(
       `rowBlockProducts: ${cols} columns × ${K} need ${end} bytes, more than WebAssembly's 4 GiB`,
     );
   }
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const kernels = new WebAssembly.Instance(kernelsModule(), { env: { memory } })
-    .exports as unknown as Kernels;
+  const { memory, kernels } = instantiateKernels(pages);
   const buffer = memory.buffer;
   const wIn = new Float64Array(buffer, wAt, cols * K);
   const gOut = new Float64Array(buffer, gAt, cols * K);

@@ -1,0 +1,46 @@
+/**
+ * The compiled sparse kernels (csr-kernels.wat) and the part of the WebAssembly API that loads them.
+ * Arguments are byte offsets into the instance's memory (see the .wat file).
+ */
+import { CSR_KERNELS_WASM_BASE64 } from './csr-kernels-binary';
+
+type Fixed = (ip: number, ix: number, d: number, src: number, dst: number, rows: number) => void;
+type AnyK = (ip: number, ix: number, d: number, src: number, dst: number, rows: number, k: number) => void;
+
+export interface Kernels {
+  spmm1: Fixed;
+  spmmT1: Fixed;
+  spmm3: Fixed;
+  spmmT3: Fixed;
+  spmm4: Fixed;
+  spmmT4: Fixed;
+  spmm: AnyK;
+  spmmT: AnyK;
+}
+
+export interface WasmMemory {
+  buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** The part of the WebAssembly API used here (lib.dom.d.ts declares it; this project compiles without DOM). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+};
+
+/** Bytes of a WebAssembly page. */
+export const PAGE_BYTES = 65_536;
+/** Pages of a 32-bit memory at most (4 GiB). */
+export const MAX_PAGES = 65_536;
+
+let compiled: object | undefined;
+
+/** A memory of `pages` pages (growable to `maximum`) and the kernels over it. */
+export function instantiateKernels(pages: number, maximum = pages): { memory: WasmMemory; kernels: Kernels } {
+  compiled ??= new WebAssembly.Module(Buffer.from(CSR_KERNELS_WASM_BASE64, 'base64'));
+  const memory = new WebAssembly.Memory({ initial: pages, maximum });
+  const kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Kernels;
+  return { memory, kernels };
+}

@@ -1,0 +1,142 @@
+/**
+ * spmm and spmmTransposed (sparse-kernels.ts) in WebAssembly, for any CSR matrix: its rows are copied
+ * through one workspace per process, a chunk at a time, and the kernels (csr-kernels.wat) make the same
+ * sums in the same order, so the results have the same bits. The kernels run 2–3× faster than V8's code
+ * for the typed-array loops (at K = 3, ~1.5 and ~1.8 ns a non-zero against ~3.8 and ~5.2); the copy
+ * costs ~0.9 ns a non-zero, a product still about half the time. NMF's and the SVD's sweeps over TF-IDF
+ * blocks run here.
+ *
+ * The workspace holds the dense side that every row may touch (cols × K numbers), one chunk of rows (at
+ * most CHUNK_ROWS rows and CHUNK_ENTRIES non-zeros, or one longer row) and that chunk's dense rows: it
+ * grows with the columns × K, never with the rows, and is kept for the process's next product (a fresh
+ * WebAssembly memory per product costs more than the product saves).
+ */
+import { CsrMatrix } from '../csr-matrix';
+import { Kernels, MAX_PAGES, PAGE_BYTES, WasmMemory, instantiateKernels } from './kernels';
+
+/** Rows of a chunk at most. */
+export const CHUNK_ROWS = 4_096;
+/** Non-zeros of a chunk at most (a longer row gets a chunk of its own, sized for it). */
+export const CHUNK_ENTRIES = 1 << 17;
+
+let memory: WasmMemory | undefined;
+let kernels: Kernels | undefined;
+
+/** The workspace with at least `bytes` bytes. */
+function workspace(bytes: number): { buffer: ArrayBuffer; k: Kernels } {
+  const pages = Math.ceil(Math.max(bytes, 1) / PAGE_BYTES);
+  if (pages > MAX_PAGES)
+    throw new RangeError(`sparse products need ${bytes} bytes, more than WebAssembly's 4 GiB`);
+  if (memory === undefined || kernels === undefined)
+    ({ memory, kernels } = instantiateKernels(pages, MAX_PAGES));
+  const have = memory.buffer.byteLength / PAGE_BYTES;
+  if (have < pages) memory.grow(pages - have);
+  return { buffer: memory.buffer, k: kernels };
+}
+
+/** Bytes the workspace holds now (0 before the first product): what a process keeps for them. */
+export function workspaceBytes(): number {
+  return memory?.buffer.byteLength ?? 0;
+}
+
+/** Smaller chunks than the defaults, for tests. */
+export interface ChunkLimits {
+  chunkRows?: number;
+  chunkEntries?: number;
+}
+
+interface Layout {
+  buffer: ArrayBuffer;
+  k: Kernels;
+  /** byte offsets: the whole dense side (cols × K), a chunk's dense rows, row pointers, indices, values */
+  wholeAt: number;
+  rowsAt: number;
+  ipAt: number;
+  ixAt: number;
+  dAt: number;
+  /** rows and non-zeros a chunk may hold */
+  chunkRows: number;
+  capacity: number;
+}
+
+function layout(m: CsrMatrix, K: number, limits: ChunkLimits): Layout {
+  const { rows, indptr } = m;
+  let longest = 0;
+  for (let i = 0; i < rows; i++) longest = Math.max(longest, indptr[i + 1]! - indptr[i]!);
+  const chunkRows = Math.max(1, limits.chunkRows ?? CHUNK_ROWS);
+  const capacity = Math.max(1, longest, limits.chunkEntries ?? CHUNK_ENTRIES);
+  let end = 0;
+  const place = (bytes: number): number => {
+    const at = end;
+    end += Math.ceil(bytes / 8) * 8;
+    return at;
+  };
+  const wholeAt = place(m.cols * K * 8);
+  const rowsAt = place(chunkRows * K * 8);
+  const ipAt = place((chunkRows + 1) * 4);
+  const ixAt = place(capacity * 4);
+  const dAt = place(capacity * 8);
+  return { ...workspace(end), wholeAt, rowsAt, ipAt, ixAt, dAt, chunkRows, capacity };
+}
+
+/**
+ * Runs `kernel` over m's rows a chunk at a time, in order: copies each chunk's row pointers (from 0),
+ * indices and values into the workspace, then calls `kernel(r0, r1)`.
+ */
+function forChunks(m: CsrMatrix, w: Layout, kernel: (r0: number, r1: number) => void): void {
+  const { rows, indptr, indices, data } = m;
+  const ip = new Int32Array(w.buffer, w.ipAt, w.chunkRows + 1);
+  const ix = new Int32Array(w.buffer, w.ixAt, w.capacity);
+  const d = new Float64Array(w.buffer, w.dAt, w.capacity);
+  for (let r0 = 0; r0 < rows;) {
+    const p0 = indptr[r0]!;
+    let r1 = r0 + 1;
+    while (r1 < rows && r1 - r0 < w.chunkRows && indptr[r1 + 1]! - p0 <= w.capacity) r1++;
+    const p1 = indptr[r1]!;
+    for (let i = 0; i <= r1 - r0; i++) ip[i] = indptr[r0 + i]! - p0;
+    ix.set(indices.subarray(p0, p1));
+    d.set(data.subarray(p0, p1));
+    kernel(r0, r1);
+    r0 = r1;
+  }
+}
+
+/** dst (m.rows × K) = m · src (m.cols × K): spmm's result, bit for bit. */
+export function streamedSpmm(
+  m: CsrMatrix,
+  src: Float64Array,
+  K: number,
+  dst: Float64Array,
+  limits: ChunkLimits = {},
+): void {
+  const w = layout(m, K, limits);
+  new Float64Array(w.buffer, w.wholeAt, m.cols * K).set(src.subarray(0, m.cols * K));
+  const out = new Float64Array(w.buffer, w.rowsAt, w.chunkRows * K);
+  const run = K === 1 ? w.k.spmm1 : K === 3 ? w.k.spmm3 : K === 4 ? w.k.spmm4 : undefined;
+  forChunks(m, w, (r0, r1) => {
+    if (run) run(w.ipAt, w.ixAt, w.dAt, w.wholeAt, w.rowsAt, r1 - r0);
+    else w.k.spmm(w.ipAt, w.ixAt, w.dAt, w.wholeAt, w.rowsAt, r1 - r0, K);
+    dst.set(out.subarray(0, (r1 - r0) * K), r0 * K);
+  });
+}
+
+/** dst (m.cols × K) = mᵀ · src (m.rows × K): spmmTransposed's result, bit for bit. */
+export function streamedSpmmTransposed(
+  m: CsrMatrix,
+  src: Float64Array,
+  K: number,
+  dst: Float64Array,
+  limits: ChunkLimits = {},
+): void {
+  const w = layout(m, K, limits);
+  const whole = new Float64Array(w.buffer, w.wholeAt, m.cols * K);
+  whole.fill(0);
+  const part = new Float64Array(w.buffer, w.rowsAt, w.chunkRows * K);
+  const run = K === 1 ? w.k.spmmT1 : K === 3 ? w.k.spmmT3 : K === 4 ? w.k.spmmT4 : undefined;
+  forChunks(m, w, (r0, r1) => {
+    part.set(src.subarray(r0 * K, r1 * K));
+    if (run) run(w.ipAt, w.ixAt, w.dAt, w.rowsAt, w.wholeAt, r1 - r0);
+    else w.k.spmmT(w.ipAt, w.ixAt, w.dAt, w.rowsAt, w.wholeAt, r1 - r0, K);
+  });
+  dst.set(whole);
+}
