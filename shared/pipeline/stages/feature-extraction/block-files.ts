@@ -14,7 +14,8 @@ import { StageTry, scratchDir } from '../blocks/block-task';
  *  - `vocabulary.bin`, `idf.bin`: the merged vocabulary with its document frequencies (as a block's terms),
  *    and its idf
  *  - `tfidf-<b>.bin`: block b's TF-IDF rows
- *  - `svd/<r>/z.bin`, `svd/<r>/xtxz-<b>.bin`: round r's basis and block b's X_bᵀX_b·Z (block-svd.ts)
+ *  - `svd/<r>/z.bin`, `svd/<r>/xtxz.bin`, `svd/<r>/parts/xtxz-<b>.bin`: round r's basis block Z, XᵀX·Z
+ *    and block b's share X_bᵀX_b·Z (block-svd.ts)
  *  - `init/vt.bin`, `init/svd.json`: X's top right singular vectors (cols × k) and the rounds they took,
  *    when the SVD ran over blocks
  *  - `nmf/<i>/ht.bin`: Hᵀ going into iteration i; `nmf/<i>/w-<b>.bin`, `nmf/<i>/xtw-<b>.bin`: block b's
@@ -35,9 +36,12 @@ export const feFiles = {
   vocabulary: 'vocabulary.bin',
   idf: 'idf.bin',
   tfidf: (b: number) => `tfidf-${block(b)}.bin`,
+  svd: 'svd/',
   svdRound: (r: number) => `svd/${r}/`,
   svdZ: (r: number) => `svd/${r}/z.bin`,
-  svdXtXZ: (r: number, b: number) => `svd/${r}/xtxz-${block(b)}.bin`,
+  svdProduct: (r: number) => `svd/${r}/xtxz.bin`,
+  svdParts: (r: number) => `svd/${r}/parts/`,
+  svdXtXZ: (r: number, b: number) => `svd/${r}/parts/xtxz-${block(b)}.bin`,
   initVt: 'init/vt.bin',
   initSvd: 'init/svd.json',
   iteration: (i: number) => `nmf/${i}/`,

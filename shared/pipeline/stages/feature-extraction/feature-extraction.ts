@@ -73,6 +73,8 @@ export interface FeatureExtractionOptions {
   singleTaskInitRows?: number;
   /** at most this many jobs in a round of NMF's iterations or its start's SVD (MAX_JOBS_PER_ROUND) */
   maxJobsPerRound?: number;
+  /** blocks of the start's Krylov basis before it restarts (SVD_BASIS_ROUNDS) */
+  svdBasisRounds?: number;
 }
 
 /**
@@ -162,6 +164,7 @@ export async function runFeatureExtraction(
     singleTaskNmfRows: opts.singleTaskNmfRows ?? SINGLE_TASK_NMF_ROWS,
     singleTaskInitRows: opts.singleTaskInitRows ?? SINGLE_TASK_INIT_ROWS,
     maxJobsPerRound,
+    svdBasisRounds: opts.svdBasisRounds,
   });
   const nmfSeconds = secondsSince(nmfStart);
   await ctx.progress?.(80);

@@ -6,7 +6,7 @@ import { ArtifactNotFound } from '../../../core/store/artifact-store';
 import { StageTry, copyFromTry, earlierTryFiles } from '../blocks/block-task';
 import { FE_STAGE, feFiles, feKey, getFloat64, putFloat64 } from './block-files';
 import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_WHOLE_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
-import { orthonormalizeColumns, ritzVectors, svdStart } from '../../../core/numeric/block-svd';
+import { joinColumns, nextBasisBlock, ritzVectors, svdStart } from '../../../core/numeric/block-svd';
 
 /**
  * Up to this many tickets NMF runs whole in one task (fitNmf on the stacked blocks, exactly, whatever the
@@ -36,10 +36,19 @@ export const SVD_TOLERANCE = 1e-7;
 /** Rounds after which the subspace iteration stops, converged or not (it is only NMF's start). */
 export const SVD_MAX_ROUNDS = 100;
 /**
- * Extra basis vectors of the subspace iteration: with 5 (k = 3) the dev data takes 17 rounds, with 10
- * 14 rounds at 13/8 of the work per round.
+ * Columns of a round's basis block beyond the k wanted: with 1 (4 columns at k = 3, one pass of the
+ * 4-column kernels) the dev data takes 11 rounds of the block Krylov method (block-svd.ts), with 5 (8
+ * columns, twice the work a round) 9.
  */
-const SVD_OVERSAMPLES = 5;
+const SVD_EXTRA_COLUMNS = 1;
+
+/**
+ * Blocks of the Krylov basis at most (SVD_BASIS_ROUNDS · p columns, ~2 MB at k = 3 and 8,500 terms, held
+ * by the stage job with their products): a basis that grows so far without converging starts again from
+ * its p best Ritz vectors (a restart), so the stage job's memory and each round's Rayleigh–Ritz stay
+ * bounded whatever the rounds.
+ */
+export const SVD_BASIS_ROUNDS = 16;
 
 /**
  * At most this many jobs in a map round of NMF's iterations, its start's projection or SVD: each job
@@ -156,7 +165,12 @@ export async function fitNmfOverBlocks(
   rows: number,
   cols: number,
   mean: number,
-  limits: { singleTaskNmfRows: number; singleTaskInitRows: number; maxJobsPerRound: number },
+  limits: {
+    singleTaskNmfRows: number;
+    singleTaskInitRows: number;
+    maxJobsPerRound: number;
+    svdBasisRounds?: number;
+  },
 ): Promise<BlockNmfResult> {
   const { params, store } = ctx;
   const k = params.topics;
@@ -207,9 +221,19 @@ export async function fitNmfOverBlocks(
         rounds: (await store.getJson<SvdDone>(feKey(ctx, feFiles.initSvd))).rounds,
       };
     } else {
-      svd = await blockSvd(ctx, mapper, groups, rows, cols, earlier);
+      svd = await blockSvd(
+        ctx,
+        mapper,
+        groups,
+        rows,
+        cols,
+        earlier,
+        limits.svdBasisRounds ?? SVD_BASIS_ROUNDS,
+      );
       await putFloat64(store, feKey(ctx, feFiles.initVt), svd.Vt);
       await store.putJson(feKey(ctx, feFiles.initSvd), { rounds: svd.rounds } satisfies SvdDone);
+      // The start is in init/: the basis and its products are no longer needed.
+      await store.removePrefix(feKey(ctx, feFiles.svd));
     }
     svdRounds = svd.rounds;
     ctx.signal?.throwIfAborted();
@@ -265,7 +289,12 @@ export async function fitNmfOverBlocks(
   return { nIter: Math.min(it, params.nmfMaxIter), Ht, WtW, svdRounds };
 }
 
-/** X's top-k right singular vectors (cols × k) by subspace iteration, one map over the blocks a round. */
+/**
+ * X's top-k right singular vectors (cols × k) by the block Krylov method of block-svd.ts, one map over
+ * the blocks a round. Every round's basis block and its summed product stay in the stage's folder
+ * (`svd/<r>/z.bin`, `svd/<r>/xtxz.bin`) until the basis restarts, so a later try goes on from the last
+ * round an earlier one began, with the same bytes.
+ */
 async function blockSvd(
   ctx: StageContext,
   mapper: BlockMapper,
@@ -273,31 +302,60 @@ async function blockSvd(
   rows: number,
   cols: number,
   earlier: EarlierFiles,
+  basisRounds: number,
 ): Promise<{ Vt: Float64Array; rounds: number }> {
   const blocks = groups.flat();
   const { store } = ctx;
   const k = ctx.params.topics;
-  const p = Math.min(k + SVD_OVERSAMPLES, cols, rows);
-  // The last round an earlier try began: its basis, and whatever of its blocks' products it completed.
+  const p = Math.min(k + SVD_EXTRA_COLUMNS, cols, rows);
+  // Rounds first, first + 1, … of one basis: it restarts every basisRounds rounds.
+  const firstOf = (round: number) => round - ((round - 1) % basisRounds);
+  const earlierRounds = (round: number) =>
+    Array.from({ length: round - firstOf(round) }, (_, i) => firstOf(round) + i);
+  // The last round an earlier try began, with its basis's earlier blocks and their products.
   const resumed = await resumeFrom(ctx, earlier, (files) =>
-    numbered(files, 'svd/', '/z.bin').map((n) => ({ n, names: [feFiles.svdZ(n)] })),
+    numbered(files, 'svd/', '/z.bin')
+      .filter((n) =>
+        earlierRounds(n).every((m) => files.has(feFiles.svdZ(m)) && files.has(feFiles.svdProduct(m))),
+      )
+      .map((n) => ({
+        n,
+        names: [
+          ...earlierRounds(n).flatMap((m) => [feFiles.svdZ(m), feFiles.svdProduct(m)]),
+          feFiles.svdZ(n),
+        ],
+      })),
   );
+  const basis: Float64Array[] = [];
+  const products: Float64Array[] = [];
   let first = 1;
-  let Z: Float64Array;
   if (resumed) {
     first = resumed.n;
-    Z = (await getFloat64(store, feKey(ctx, feFiles.svdZ(first)), cols * p)).slice();
-  } else Z = svdStart(cols, p);
+    for (const m of earlierRounds(first)) {
+      basis.push(await getFloat64(store, feKey(ctx, feFiles.svdZ(m)), cols * p));
+      products.push(await getFloat64(store, feKey(ctx, feFiles.svdProduct(m)), cols * p));
+    }
+    basis.push(await getFloat64(store, feKey(ctx, feFiles.svdZ(first)), cols * p));
+  } else basis.push(svdStart(cols, p));
   for (let round = first; ; round++) {
     ctx.signal?.throwIfAborted();
-    if (round > first || !resumed) await putFloat64(store, feKey(ctx, feFiles.svdZ(round)), Z);
+    if (round > first || !resumed) await putFloat64(store, feKey(ctx, feFiles.svdZ(round)), basis.at(-1)!);
+    // A restarted basis needs nothing of the one before.
+    if (round > 1 && firstOf(round) === round)
+      for (let m = round - basisRounds; m < round; m++)
+        await store.removePrefix(feKey(ctx, feFiles.svdRound(m)));
     await mapper.map(
       SVD_STEP_TASK,
       groups.map((group) => ({ blocks: group, round, p })),
     );
-    const P = await sumInBlockOrder(ctx, blocks, (b) => feFiles.svdXtXZ(round, b), cols * p);
-    await store.removePrefix(feKey(ctx, feFiles.svdRound(round)));
-    const ritz = ritzVectors(Z, P, cols, p, k);
+    const product = await sumInBlockOrder(ctx, blocks, (b) => feFiles.svdXtXZ(round, b), cols * p);
+    await putFloat64(store, feKey(ctx, feFiles.svdProduct(round)), product);
+    await store.removePrefix(feKey(ctx, feFiles.svdParts(round)));
+    products.push(product);
+    const width = basis.length * p;
+    const all = joinColumns(basis, cols, p);
+    const allProducts = joinColumns(products, cols, p);
+    const ritz = ritzVectors(all, allProducts, cols, width, k);
     if (ritz.residual <= SVD_TOLERANCE || round === SVD_MAX_ROUNDS) {
       if (ritz.residual > SVD_TOLERANCE)
         ctx.log.warn(
@@ -305,8 +363,12 @@ async function blockSvd(
         );
       return { Vt: ritz.Vt, rounds: round };
     }
-    orthonormalizeColumns(P, cols, p);
-    Z = P;
+    if (basis.length === basisRounds) {
+      const restart = ritzVectors(all, allProducts, cols, width, p).Vt;
+      basis.length = 0;
+      products.length = 0;
+      basis.push(restart);
+    } else basis.push(nextBasisBlock(basis, product, cols, p));
   }
 }
 
