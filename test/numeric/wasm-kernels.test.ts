@@ -8,11 +8,13 @@ import {
   spmmScalar,
   spmmTransposed,
   spmmTransposedScalar,
+  streams,
 } from '../../shared/core/numeric/sparse-kernels';
 import { rowBlockProducts } from '../../shared/core/numeric/wasm/row-block-products';
 import {
   CHUNK_ENTRIES,
   CHUNK_ROWS,
+  KEEP_WORKSPACE_BYTES,
   streamedSpmm,
   streamedSpmmTransposed,
   workspaceBytes,
@@ -205,5 +207,40 @@ describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => 
       spmmTransposed(X, srcT, K, dstT);
       sameBits(dstT, expectedT, `K = ${K}: spmmTransposed`);
     }
+  });
+
+  it('a product needing more than KEEP_WORKSPACE_BYTES gets a memory of its own: the kept workspace does not grow', () => {
+    const cols = 1_000_000;
+    const rows = 50;
+    const rng = new Rng(91);
+    const indptr = Int32Array.from({ length: rows + 1 }, (_, i) => i * 3);
+    const indices = Int32Array.from({ length: rows * 3 }, (_, q) => Math.floor(q / 3) * 19_999 + (q % 3));
+    const X: CsrMatrix = {
+      rows,
+      cols,
+      indptr,
+      indices,
+      data: Float64Array.from(indices, () => rng.nextFloat()),
+    };
+    const before = workspaceBytes();
+    assert.ok(before <= KEEP_WORKSPACE_BYTES, `kept ${before} bytes`);
+    const src = Float64Array.from({ length: rows * 3 }, () => rng.nextFloat() - 0.5);
+    const dst = new Float64Array(cols * 3);
+    streamedSpmmTransposed(X, src, 3, dst);
+    const expected = new Float64Array(cols * 3);
+    spmmTransposedScalar(X, src, 3, expected);
+    sameBits(dst, expected, 'Xᵀ·src over a million columns');
+    assert.equal(workspaceBytes(), before, 'the kept workspace is unchanged');
+  });
+
+  it('which products run in WebAssembly: enough non-zeros, and at least as many as the dense side has numbers', () => {
+    const rng = new Rng(5);
+    const X = randomMatrix(rng, 900, 211, 25);
+    assert.ok(X.indptr[X.rows]! >= STREAMED_FROM_NNZ);
+    assert.equal(streams(X, 3), true, 'a block of tickets against a small vocabulary');
+    const small = randomMatrix(rng, 20, 211, 25);
+    assert.equal(streams(small, 3), false, `fewer than ${STREAMED_FROM_NNZ} non-zeros`);
+    const wide = { ...X, cols: 20_000 };
+    assert.equal(streams(wide, 3), false, 'fewer non-zeros than the model has weights');
   });
 });

@@ -8,9 +8,11 @@
  * (roughly 2.5× faster than the generic loop); larger K use the generic loop.
  *
  * spmm and spmmTransposed run a matrix of STREAMED_FROM_NNZ non-zeros or more in WebAssembly
- * (wasm/streamed-products.ts: the same sums in the same order, the same bits, about twice as fast); the
- * loops here (spmmScalar, spmmTransposedScalar) run smaller ones, whose copy into WebAssembly's memory
- * would cost more than it saves, and K = 2 in spmm, where V8's unrolled loop is the faster.
+ * (wasm/streamed-products.ts: the same sums in the same order, the same bits, about twice as fast) when
+ * it has at least as many non-zeros as the dense side has numbers (cols × K, copied in or out whole); the
+ * loops here (spmmScalar, spmmTransposedScalar) run the others, whose copies into WebAssembly's memory
+ * would cost more than they save (a few tickets scored against a model of a million n-grams), and K = 2
+ * in spmm, where V8's unrolled loop is the faster.
  */
 import { CsrMatrix } from './csr-matrix';
 import { streamedSpmm, streamedSpmmTransposed } from './wasm/streamed-products';
@@ -216,8 +218,14 @@ function spmmGeneric(
  */
 export function spmm(m: CsrMatrix, src: Float64Array, K: number, dst: Float64Array): void {
   checkSpmm(m, src, K, dst);
-  if (K !== 2 && m.indptr[m.rows]! >= STREAMED_FROM_NNZ) streamedSpmm(m, src, K, dst);
+  if (K !== 2 && streams(m, K)) streamedSpmm(m, src, K, dst);
   else spmmScalar(m, src, K, dst);
+}
+
+/** Whether a product of `m` with K columns runs in WebAssembly (see the top of this file). */
+export function streams(m: CsrMatrix, K: number): boolean {
+  const nnz = m.indptr[m.rows]!;
+  return nnz >= STREAMED_FROM_NNZ && nnz >= m.cols * K;
 }
 
 function checkSpmm(m: CsrMatrix, src: Float64Array, K: number, dst: Float64Array): void {
@@ -259,7 +267,7 @@ export function spmmScalar(m: CsrMatrix, src: Float64Array, K: number, dst: Floa
  */
 export function spmmTransposed(m: CsrMatrix, src: Float64Array, K: number, dst: Float64Array): void {
   checkSpmmTransposed(m, src, K, dst);
-  if (m.indptr[m.rows]! >= STREAMED_FROM_NNZ) streamedSpmmTransposed(m, src, K, dst);
+  if (streams(m, K)) streamedSpmmTransposed(m, src, K, dst);
   else spmmTransposedScalar(m, src, K, dst);
 }
 

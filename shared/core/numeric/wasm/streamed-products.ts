@@ -4,12 +4,13 @@
  * sums in the same order, so the results have the same bits. The kernels run 2–3× faster than V8's code
  * for the typed-array loops (at K = 3, ~1.5 and ~1.8 ns a non-zero against ~3.8 and ~5.2); the copy
  * costs ~0.9 ns a non-zero, a product still about half the time. NMF's and the SVD's sweeps over TF-IDF
- * blocks run here.
+ * blocks run here; sparse-kernels.ts decides which products do.
  *
  * The workspace holds the dense side that every row may touch (cols × K numbers), one chunk of rows (at
  * most CHUNK_ROWS rows and CHUNK_ENTRIES non-zeros, or one longer row) and that chunk's dense rows: it
  * grows with the columns × K, never with the rows, and is kept for the process's next product (a fresh
- * WebAssembly memory per product costs more than the product saves).
+ * WebAssembly memory per product costs more than a block's product saves). A product that needs more than
+ * KEEP_WORKSPACE_BYTES gets a memory of its own, let go after it, so a process keeps at most that much.
  */
 import { CsrMatrix } from '../csr-matrix';
 import { Kernels, MAX_PAGES, PAGE_BYTES, WasmMemory, instantiateKernels } from './kernels';
@@ -19,6 +20,9 @@ export const CHUNK_ROWS = 4_096;
 /** Non-zeros of a chunk at most (a longer row gets a chunk of its own, sized for it). */
 export const CHUNK_ENTRIES = 1 << 17;
 
+/** Bytes of workspace a process keeps between products at most (~600,000 columns × K = 3). */
+export const KEEP_WORKSPACE_BYTES = 16 << 20;
+
 let memory: WasmMemory | undefined;
 let kernels: Kernels | undefined;
 
@@ -27,6 +31,10 @@ function workspace(bytes: number): { buffer: ArrayBuffer; k: Kernels } {
   const pages = Math.ceil(Math.max(bytes, 1) / PAGE_BYTES);
   if (pages > MAX_PAGES)
     throw new RangeError(`sparse products need ${bytes} bytes, more than WebAssembly's 4 GiB`);
+  if (pages * PAGE_BYTES > KEEP_WORKSPACE_BYTES) {
+    const own = instantiateKernels(pages);
+    return { buffer: own.memory.buffer, k: own.kernels };
+  }
   if (memory === undefined || kernels === undefined)
     ({ memory, kernels } = instantiateKernels(pages, MAX_PAGES));
   const have = memory.buffer.byteLength / PAGE_BYTES;
