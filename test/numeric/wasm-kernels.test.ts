@@ -15,6 +15,8 @@ import {
   CHUNK_ENTRIES,
   CHUNK_ROWS,
   KEEP_WORKSPACE_BYTES,
+  isPinned,
+  pinRows,
   streamedSpmm,
   streamedSpmmTransposed,
   workspaceBytes,
@@ -242,5 +244,35 @@ describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => 
     assert.equal(streams(small, 3), false, `fewer than ${STREAMED_FROM_NNZ} non-zeros`);
     const wide = { ...X, cols: 20_000 };
     assert.equal(streams(wide, 3), false, 'fewer non-zeros than the model has weights');
+  });
+
+  it("a pinned matrix: the loops' bits for every K, pins nest, the last unpin lets it go", () => {
+    const rng = new Rng(321);
+    const X = randomMatrix(rng, 700, 90, 20);
+    const unpinOuter = pinRows(X);
+    const unpinInner = pinRows(X);
+    assert.equal(isPinned(X), true);
+    for (const K of [1, 2, 3, 4, 5]) {
+      const src = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() - 0.5);
+      const srcT = Float64Array.from({ length: X.rows * K }, () => rng.nextFloat() - 0.5);
+      const expected = new Float64Array(X.rows * K);
+      spmmScalar(X, src, K, expected);
+      const expectedT = new Float64Array(X.cols * K);
+      spmmTransposedScalar(X, srcT, K, expectedT);
+      // Twice each, the dense areas reused, through the dispatchers too.
+      for (let pass = 0; pass < 2; pass++) {
+        const dst = new Float64Array(X.rows * K).fill(Number.NaN);
+        spmm(X, src, K, dst);
+        sameBits(dst, expected, `K = ${K}, pass ${pass}: X·src`);
+        const dstT = new Float64Array(X.cols * K).fill(Number.NaN);
+        spmmTransposed(X, srcT, K, dstT);
+        sameBits(dstT, expectedT, `K = ${K}, pass ${pass}: Xᵀ·src`);
+      }
+    }
+    unpinInner();
+    unpinInner();
+    assert.equal(isPinned(X), true, 'an unpin called twice counts once; the outer pin holds it');
+    unpinOuter();
+    assert.equal(isPinned(X), false);
   });
 });

@@ -6,8 +6,9 @@
  *    (sum of |projected gradient| relative to the first iteration <= tol);
  *  - reconstruction error: _beta_divergence(X, W, H, 'frobenius', square_root=True).
  */
-import { CsrMatrix, csrMean, csrSquaredNorm, csrTimesDense, transpose } from './csr';
-import { spmm } from './sparse-kernels';
+import { CsrMatrix, csrMean, csrSquaredNorm, csrTimesDense } from './csr';
+import { spmm, spmmTransposed } from './sparse-kernels';
+import { pinRows } from './wasm/streamed-products';
 import { Rng } from './random';
 import { truncatedSvd } from './truncated-svd';
 
@@ -78,17 +79,22 @@ function checkInput(X: CsrMatrix): void {
 export function fitNmf(X: CsrMatrix, opts: NmfOptions): NmfResult {
   const o = resolveOptions(X, opts);
   checkInput(X);
-  // Internally H is kept transposed (cols × k), like sklearn's C-ordered Ht.
-  const Xt = transpose(X);
-  const { W, Ht } = initialize(X, Xt, o);
-  return solve(X, Xt, W, Ht, o);
+  // X's rows stay in WebAssembly memory for the ~100 products of the start and the iterations.
+  const unpin = pinRows(X);
+  try {
+    // Internally H is kept transposed (cols × k), like sklearn's C-ordered Ht.
+    const { W, Ht } = initialize(X, o);
+    return solve(X, W, Ht, o);
+  } finally {
+    unpin();
+  }
 }
 
 /** _initialize_nmf alone: the starting W (rows × k) and H (k × cols), row-major. */
 export function initializeNmf(X: CsrMatrix, opts: NmfOptions): { W: Float64Array; H: Float64Array } {
   const o = resolveOptions(X, opts);
   checkInput(X);
-  const { W, Ht } = initialize(X, undefined, o);
+  const { W, Ht } = initialize(X, o);
   return { W, H: transposeDense(Ht, X.cols, o.k) };
 }
 
@@ -101,18 +107,17 @@ export function fitNmfFrom(X: CsrMatrix, W0: Float64Array, H0: Float64Array, opt
       `W0 must be ${X.rows}×${o.k} and H0 ${o.k}×${X.cols}, got lengths ${W0.length} and ${H0.length}`,
     );
   }
-  return solve(X, transpose(X), Float64Array.from(W0), transposeDense(H0, o.k, X.cols), o);
+  const unpin = pinRows(X);
+  try {
+    return solve(X, Float64Array.from(W0), transposeDense(H0, o.k, X.cols), o);
+  } finally {
+    unpin();
+  }
 }
 
-function solve(
-  X: CsrMatrix,
-  Xt: CsrMatrix,
-  W: Float64Array,
-  Ht: Float64Array,
-  o: ResolvedNmfOptions,
-): NmfResult {
+function solve(X: CsrMatrix, W: Float64Array, Ht: Float64Array, o: ResolvedNmfOptions): NmfResult {
   const k = o.k;
-  const nIter = coordinateDescent(X, Xt, W, Ht, k, o.tol, o.maxIter);
+  const nIter = coordinateDescent(X, W, Ht, k, o.tol, o.maxIter);
   return {
     W,
     H: transposeDense(Ht, X.cols, k),
@@ -129,12 +134,8 @@ export function transposeDense(A: Float64Array, r: number, c: number): Float64Ar
   return out;
 }
 
-/** _initialize_nmf, returning W (rows × k) and Hᵀ (cols × k), both row-major; `Xt`: transpose(X) when the caller has it. */
-function initialize(
-  X: CsrMatrix,
-  Xt: CsrMatrix | undefined,
-  o: ResolvedNmfOptions,
-): { W: Float64Array; Ht: Float64Array } {
+/** _initialize_nmf, returning W (rows × k) and Hᵀ (cols × k), both row-major. */
+function initialize(X: CsrMatrix, o: ResolvedNmfOptions): { W: Float64Array; Ht: Float64Array } {
   const { rows, cols } = X;
   const k = o.k;
   const W = new Float64Array(rows * k);
@@ -149,7 +150,7 @@ function initialize(
     return { W, Ht };
   }
 
-  const { U, S, V } = truncatedSvd(X, k, { transposed: Xt });
+  const { U, S, V } = truncatedSvd(X, k);
   // The leading singular pair of a non-negative matrix is non-negative up to sign.
   const s0 = Math.sqrt(S[0]!);
   for (let i = 0; i < rows; i++) W[i * k] = s0 * Math.abs(U[0]![i]!);
@@ -247,7 +248,6 @@ export function cdSweep(W: Float64Array, HHt: Float64Array, XHt: Float64Array, n
 /** _fit_coordinate_descent; returns the iteration count as sklearn reports it. */
 function coordinateDescent(
   X: CsrMatrix,
-  Xt: CsrMatrix,
   W: Float64Array,
   Ht: Float64Array,
   k: number,
@@ -265,8 +265,8 @@ function coordinateDescent(
     spmm(X, Ht, k, XHt);
     let violation = cdSweep(W, HHt, XHt, X.rows, k);
     gram(W, X.rows, k, WtW);
-    // Xᵀ·W as a gather over Xᵀ: same summation order as scipy's CSC product, faster than scattering.
-    spmm(Xt, W, k, XtW);
+    // Xᵀ·W scattered over X's rows: the summation order of scipy's CSC product (spmmTransposed).
+    spmmTransposed(X, W, k, XtW);
     violation += cdSweep(Ht, WtW, XtW, X.cols, k);
     if (it === 1) violationInit = violation;
     if (violationInit === 0) break;

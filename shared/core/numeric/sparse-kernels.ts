@@ -15,7 +15,7 @@
  * in spmm, where V8's unrolled loop is the faster.
  */
 import { CsrMatrix } from './csr-matrix';
-import { streamedSpmm, streamedSpmmTransposed } from './wasm/streamed-products';
+import { isPinned, streamedSpmm, streamedSpmmTransposed } from './wasm/streamed-products';
 
 /** Non-zeros from which spmm and spmmTransposed run in WebAssembly. */
 export const STREAMED_FROM_NNZ = 4_096;
@@ -218,12 +218,13 @@ function spmmGeneric(
  */
 export function spmm(m: CsrMatrix, src: Float64Array, K: number, dst: Float64Array): void {
   checkSpmm(m, src, K, dst);
-  if (K !== 2 && streams(m, K)) streamedSpmm(m, src, K, dst);
+  if ((K !== 2 || isPinned(m)) && streams(m, K)) streamedSpmm(m, src, K, dst);
   else spmmScalar(m, src, K, dst);
 }
 
 /** Whether a product of `m` with K columns runs in WebAssembly (see the top of this file). */
 export function streams(m: CsrMatrix, K: number): boolean {
+  if (isPinned(m)) return true;
   const nnz = m.indptr[m.rows]!;
   return nnz >= STREAMED_FROM_NNZ && nnz >= m.cols * K;
 }

@@ -10,6 +10,7 @@
 import { CsrMatrix } from './csr';
 import { Rng } from './random';
 import { spmm, spmmTransposed } from './sparse-kernels';
+import { pinRows } from './wasm/streamed-products';
 import { symmetricTridiagonalEigen } from './tridiagonal-eigen';
 
 export interface TruncatedSvdOptions {
@@ -73,6 +74,16 @@ function freshVector(len: number, basis: Float64Array[], rng: Rng): Float64Array
 }
 
 export function truncatedSvd(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions): TruncatedSvd {
+  // X's rows stay in WebAssembly memory for the Lanczos steps' products (two a step).
+  const unpin = pinRows(X);
+  try {
+    return lanczos(X, k, opts);
+  } finally {
+    unpin();
+  }
+}
+
+function lanczos(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions): TruncatedSvd {
   const m = X.rows;
   const n = X.cols;
   const limit = Math.min(m, n);

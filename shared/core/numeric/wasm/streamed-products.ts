@@ -109,6 +109,94 @@ function forChunks(m: CsrMatrix, w: Layout, kernel: (r0: number, r1: number) => 
   }
 }
 
+/** A matrix held whole in a WebAssembly memory of its own (pinRows), and room for two dense sides. */
+interface Pinned {
+  holders: number;
+  memory: WasmMemory;
+  k: Kernels;
+  ipAt: number;
+  ixAt: number;
+  dAt: number;
+  /** where the dense sides start: two areas of max(rows, cols) × K numbers each */
+  denseAt: number;
+}
+
+const pinned = new WeakMap<CsrMatrix, Pinned>();
+
+/**
+ * Holds `m` whole in WebAssembly memory until the returned function is called: every product of it then
+ * copies only its dense sides, not its rows. For a solver that multiplies one matrix many times (fitNmf's
+ * iterations, the Lanczos SVD: ~100 products of the same rows); the caller must not change `m`
+ * meanwhile. Costs a copy of its rows (12 bytes a non-zero), freed with the memory after the last unpin.
+ * Pins of one matrix nest.
+ */
+export function pinRows(m: CsrMatrix): () => void {
+  let pin = pinned.get(m);
+  if (pin === undefined) {
+    const nnz = m.indptr[m.rows]!;
+    const ipAt = 0;
+    const ixAt = Math.ceil((4 * (m.rows + 1)) / 8) * 8;
+    const dAt = ixAt + Math.ceil((4 * nnz) / 8) * 8;
+    const denseAt = dAt + 8 * nnz;
+    const pages = Math.ceil(Math.max(denseAt + 16 * Math.max(m.rows, m.cols), 1) / PAGE_BYTES);
+    if (pages > MAX_PAGES) return () => undefined;
+    const { memory, kernels } = instantiateKernels(pages, MAX_PAGES);
+    new Int32Array(memory.buffer, ipAt, m.rows + 1).set(m.indptr.subarray(0, m.rows + 1));
+    new Int32Array(memory.buffer, ixAt, nnz).set(m.indices.subarray(0, nnz));
+    new Float64Array(memory.buffer, dAt, nnz).set(m.data.subarray(0, nnz));
+    pin = { holders: 0, memory, k: kernels, ipAt, ixAt, dAt, denseAt };
+    pinned.set(m, pin);
+  }
+  const held = pin;
+  held.holders++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--held.holders === 0) pinned.delete(m);
+  };
+}
+
+/** Whether `m` is pinned now (pinRows). */
+export function isPinned(m: CsrMatrix): boolean {
+  return pinned.has(m);
+}
+
+/** The pinned matrix's memory with room for two dense areas of max(rows, cols) × K numbers. */
+function pinnedBuffer(m: CsrMatrix, pin: Pinned, K: number): { buffer: ArrayBuffer; other: number } {
+  const area = Math.max(m.rows, m.cols) * K * 8;
+  const pages = Math.ceil((pin.denseAt + 2 * area) / PAGE_BYTES);
+  const have = pin.memory.buffer.byteLength / PAGE_BYTES;
+  if (have < pages) pin.memory.grow(pages - have);
+  return { buffer: pin.memory.buffer, other: pin.denseAt + area };
+}
+
+function pinnedSpmm(m: CsrMatrix, pin: Pinned, src: Float64Array, K: number, dst: Float64Array): void {
+  const { buffer, other } = pinnedBuffer(m, pin, K);
+  new Float64Array(buffer, pin.denseAt, m.cols * K).set(src.subarray(0, m.cols * K));
+  const run = K === 1 ? pin.k.spmm1 : K === 3 ? pin.k.spmm3 : K === 4 ? pin.k.spmm4 : undefined;
+  if (run) run(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
+  else pin.k.spmm(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows, K);
+  dst.set(new Float64Array(buffer, other, m.rows * K));
+}
+
+function pinnedSpmmTransposed(
+  m: CsrMatrix,
+  pin: Pinned,
+  src: Float64Array,
+  K: number,
+  dst: Float64Array,
+): void {
+  const { buffer, other } = pinnedBuffer(m, pin, K);
+  new Float64Array(buffer, pin.denseAt, m.rows * K).set(src.subarray(0, m.rows * K));
+  const out = new Float64Array(buffer, other, m.cols * K);
+  out.fill(0);
+  const run = K === 1 ? pin.k.spmmT1 : K === 3 ? pin.k.spmmT3 : K === 4 ? pin.k.spmmT4 : undefined;
+  if (run) run(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
+  else pin.k.spmmT(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows, K);
+  dst.set(out);
+}
+
 /** dst (m.rows × K) = m · src (m.cols × K): spmm's result, bit for bit. */
 export function streamedSpmm(
   m: CsrMatrix,
@@ -117,6 +205,8 @@ export function streamedSpmm(
   dst: Float64Array,
   limits: ChunkLimits = {},
 ): void {
+  const pin = pinned.get(m);
+  if (pin !== undefined) return pinnedSpmm(m, pin, src, K, dst);
   const w = layout(m, K, limits);
   new Float64Array(w.buffer, w.wholeAt, m.cols * K).set(src.subarray(0, m.cols * K));
   const out = new Float64Array(w.buffer, w.rowsAt, w.chunkRows * K);
@@ -136,6 +226,8 @@ export function streamedSpmmTransposed(
   dst: Float64Array,
   limits: ChunkLimits = {},
 ): void {
+  const pin = pinned.get(m);
+  if (pin !== undefined) return pinnedSpmmTransposed(m, pin, src, K, dst);
   const w = layout(m, K, limits);
   const whole = new Float64Array(w.buffer, w.wholeAt, m.cols * K);
   whole.fill(0);
