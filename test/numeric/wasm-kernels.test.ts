@@ -249,8 +249,8 @@ describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => 
   it("a pinned matrix: the loops' bits for every K, pins nest, the last unpin lets it go", () => {
     const rng = new Rng(321);
     const X = randomMatrix(rng, 700, 90, 20);
-    const unpinOuter = pinRows(X);
-    const unpinInner = pinRows(X);
+    const unpinOuter = pinRows(X, 5);
+    const unpinInner = pinRows(X, 1);
     assert.equal(isPinned(X), true);
     for (const K of [1, 2, 3, 4, 5]) {
       const src = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() - 0.5);
@@ -274,5 +274,40 @@ describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => 
     assert.equal(isPinned(X), true, 'an unpin called twice counts once; the outer pin holds it');
     unpinOuter();
     assert.equal(isPinned(X), false);
+  });
+
+  it('no product grows a WebAssembly memory (a grown memory detaches its buffer, slowing every typed array in the process)', (t) => {
+    let grown = 0;
+    const proto = (globalThis as unknown as { WebAssembly: { Memory: { prototype: { grow: unknown } } } })
+      .WebAssembly.Memory.prototype;
+    const grow = proto.grow as (this: unknown, pages: number) => number;
+    proto.grow = function (this: unknown, pages: number) {
+      grown++;
+      return grow.call(this, pages);
+    };
+    t.after(() => {
+      proto.grow = grow;
+    });
+    const rng = new Rng(404);
+    // Products of ever wider dense sides and longer rows: the workspace must be replaced, never grown.
+    for (const [rows, cols, longest, K] of [
+      [200, 50, 10, 1],
+      [400, 3_000, 40, 3],
+      [300, 9_000, 200, 4],
+      [100, 20_000, 3_000, 8],
+    ] as const) {
+      const X = randomMatrix(rng, rows, cols, longest);
+      const src = Float64Array.from({ length: cols * K }, () => rng.nextFloat());
+      const expected = new Float64Array(rows * K);
+      spmmScalar(X, src, K, expected);
+      const dst = new Float64Array(rows * K);
+      streamedSpmm(X, src, K, dst);
+      sameBits(dst, expected, `${rows} × ${cols}, K = ${K}`);
+      const unpin = pinRows(X, K);
+      spmm(X, src, K, dst);
+      unpin();
+      sameBits(dst, expected, `${rows} × ${cols}, K = ${K}, pinned`);
+    }
+    assert.equal(grown, 0, 'WebAssembly.Memory.prototype.grow calls');
   });
 });

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       nsPerNonZero(() => f(X, src, K, dst), nnz, rounds);
     const js = [time(spmmScalar, A, rows), time(spmmTransposedScalar, R, cols)];
     const streamed = [time(streamedSpmm, A, rows), time(streamedSpmmTransposed, R, cols)];
-    const unpin = pinRows(X);
+    const unpin = pinRows(X, K);
     const pinned = [time(streamedSpmm, A, rows), time(streamedSpmmTransposed, R, cols)];
     unpin();
     const f = (v: number) => v.toFixed(2);

@@ -80,7 +80,7 @@ export function fitNmf(X: CsrMatrix, opts: NmfOptions): NmfResult {
   const o = resolveOptions(X, opts);
   checkInput(X);
   // X's rows stay in WebAssembly memory for the ~100 products of the start and the iterations.
-  const unpin = pinRows(X);
+  const unpin = pinRows(X, o.k);
   try {
     // Internally H is kept transposed (cols × k), like sklearn's C-ordered Ht.
     const { W, Ht } = initialize(X, o);
@@ -107,7 +107,7 @@ export function fitNmfFrom(X: CsrMatrix, W0: Float64Array, H0: Float64Array, opt
       `W0 must be ${X.rows}×${o.k} and H0 ${o.k}×${X.cols}, got lengths ${W0.length} and ${H0.length}`,
     );
   }
-  const unpin = pinRows(X);
+  const unpin = pinRows(X, o.k);
   try {
     return solve(X, Float64Array.from(W0), transposeDense(H0, o.k, X.cols), o);
   } finally {

@@ -75,7 +75,7 @@ function freshVector(len: number, basis: Float64Array[], rng: Rng): Float64Array
 
 export function truncatedSvd(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions): TruncatedSvd {
   // X's rows stay in WebAssembly memory for the Lanczos steps' products (two a step).
-  const unpin = pinRows(X);
+  const unpin = pinRows(X, 1);
   try {
     return lanczos(X, k, opts);
   } finally {

@@ -20,7 +20,6 @@ export interface Kernels {
 
 export interface WasmMemory {
   buffer: ArrayBuffer;
-  grow(pages: number): number;
 }
 
 /** The part of the WebAssembly API used here (lib.dom.d.ts declares it; this project compiles without DOM). */
@@ -37,10 +36,14 @@ export const MAX_PAGES = 65_536;
 
 let compiled: object | undefined;
 
-/** A memory of `pages` pages (growable to `maximum`) and the kernels over it. */
-export function instantiateKernels(pages: number, maximum = pages): { memory: WasmMemory; kernels: Kernels } {
+/**
+ * A memory of `pages` pages and the kernels over it. The memory cannot grow: growing one detaches its
+ * old ArrayBuffer, which makes V8's optimised typed-array code check for detached buffers in the whole
+ * process from then on (~1.8× slower loops).
+ */
+export function instantiateKernels(pages: number): { memory: WasmMemory; kernels: Kernels } {
   compiled ??= new WebAssembly.Module(Buffer.from(CSR_KERNELS_WASM_BASE64, 'base64'));
-  const memory = new WebAssembly.Memory({ initial: pages, maximum });
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Kernels;
   return { memory, kernels };
 }

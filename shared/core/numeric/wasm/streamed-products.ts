@@ -26,7 +26,12 @@ export const KEEP_WORKSPACE_BYTES = 16 << 20;
 let memory: WasmMemory | undefined;
 let kernels: Kernels | undefined;
 
-/** The workspace with at least `bytes` bytes. */
+/**
+ * The workspace with at least `bytes` bytes. No memory here ever grows: growing a WebAssembly memory
+ * detaches its old ArrayBuffer, and the first detached buffer in a process makes V8 check for detached
+ * buffers in all its optimised typed-array code from then on (L-BFGS's vector loops ran ~1.8× slower in
+ * that process). A larger workspace is a new memory, and the old one is left to the collector.
+ */
 function workspace(bytes: number): { buffer: ArrayBuffer; k: Kernels } {
   const pages = Math.ceil(Math.max(bytes, 1) / PAGE_BYTES);
   if (pages > MAX_PAGES)
@@ -35,10 +40,8 @@ function workspace(bytes: number): { buffer: ArrayBuffer; k: Kernels } {
     const own = instantiateKernels(pages);
     return { buffer: own.memory.buffer, k: own.kernels };
   }
-  if (memory === undefined || kernels === undefined)
-    ({ memory, kernels } = instantiateKernels(pages, MAX_PAGES));
-  const have = memory.buffer.byteLength / PAGE_BYTES;
-  if (have < pages) memory.grow(pages - have);
+  if (memory === undefined || kernels === undefined || memory.buffer.byteLength < pages * PAGE_BYTES)
+    ({ memory, kernels } = instantiateKernels(pages));
   return { buffer: memory.buffer, k: kernels };
 }
 
@@ -117,20 +120,22 @@ interface Pinned {
   ipAt: number;
   ixAt: number;
   dAt: number;
-  /** where the dense sides start: two areas of max(rows, cols) × K numbers each */
+  /** where the dense sides start: two areas of max(rows, cols) × maxK numbers each */
   denseAt: number;
+  /** the widest dense side the memory has room for: a wider product streams instead */
+  maxK: number;
 }
 
 const pinned = new WeakMap<CsrMatrix, Pinned>();
 
 /**
- * Holds `m` whole in WebAssembly memory until the returned function is called: every product of it then
- * copies only its dense sides, not its rows. For a solver that multiplies one matrix many times (fitNmf's
+ * Holds `m` whole in WebAssembly memory, with room for products of up to `maxK` columns, until the
+ * returned function is called: every such product of it then copies only its dense sides, not its rows. For a solver that multiplies one matrix many times (fitNmf's
  * iterations, the Lanczos SVD: ~100 products of the same rows); the caller must not change `m`
  * meanwhile. Costs a copy of its rows (12 bytes a non-zero), freed with the memory after the last unpin.
- * Pins of one matrix nest.
+ * Pins of one matrix nest (the first one's `maxK` holds).
  */
-export function pinRows(m: CsrMatrix): () => void {
+export function pinRows(m: CsrMatrix, maxK: number): () => void {
   let pin = pinned.get(m);
   if (pin === undefined) {
     const nnz = m.indptr[m.rows]!;
@@ -138,13 +143,14 @@ export function pinRows(m: CsrMatrix): () => void {
     const ixAt = Math.ceil((4 * (m.rows + 1)) / 8) * 8;
     const dAt = ixAt + Math.ceil((4 * nnz) / 8) * 8;
     const denseAt = dAt + 8 * nnz;
-    const pages = Math.ceil(Math.max(denseAt + 16 * Math.max(m.rows, m.cols), 1) / PAGE_BYTES);
+    const area = Math.max(m.rows, m.cols) * maxK * 8;
+    const pages = Math.ceil(Math.max(denseAt + 2 * area, 1) / PAGE_BYTES);
     if (pages > MAX_PAGES) return () => undefined;
-    const { memory, kernels } = instantiateKernels(pages, MAX_PAGES);
+    const { memory, kernels } = instantiateKernels(pages);
     new Int32Array(memory.buffer, ipAt, m.rows + 1).set(m.indptr.subarray(0, m.rows + 1));
     new Int32Array(memory.buffer, ixAt, nnz).set(m.indices.subarray(0, nnz));
     new Float64Array(memory.buffer, dAt, nnz).set(m.data.subarray(0, nnz));
-    pin = { holders: 0, memory, k: kernels, ipAt, ixAt, dAt, denseAt };
+    pin = { holders: 0, memory, k: kernels, ipAt, ixAt, dAt, denseAt, maxK };
     pinned.set(m, pin);
   }
   const held = pin;
@@ -162,17 +168,13 @@ export function isPinned(m: CsrMatrix): boolean {
   return pinned.has(m);
 }
 
-/** The pinned matrix's memory with room for two dense areas of max(rows, cols) × K numbers. */
-function pinnedBuffer(m: CsrMatrix, pin: Pinned, K: number): { buffer: ArrayBuffer; other: number } {
-  const area = Math.max(m.rows, m.cols) * K * 8;
-  const pages = Math.ceil((pin.denseAt + 2 * area) / PAGE_BYTES);
-  const have = pin.memory.buffer.byteLength / PAGE_BYTES;
-  if (have < pages) pin.memory.grow(pages - have);
-  return { buffer: pin.memory.buffer, other: pin.denseAt + area };
+/** The pinned matrix's memory and where its second dense area starts. */
+function pinnedBuffer(m: CsrMatrix, pin: Pinned): { buffer: ArrayBuffer; other: number } {
+  return { buffer: pin.memory.buffer, other: pin.denseAt + Math.max(m.rows, m.cols) * pin.maxK * 8 };
 }
 
 function pinnedSpmm(m: CsrMatrix, pin: Pinned, src: Float64Array, K: number, dst: Float64Array): void {
-  const { buffer, other } = pinnedBuffer(m, pin, K);
+  const { buffer, other } = pinnedBuffer(m, pin);
   new Float64Array(buffer, pin.denseAt, m.cols * K).set(src.subarray(0, m.cols * K));
   const run = K === 1 ? pin.k.spmm1 : K === 3 ? pin.k.spmm3 : K === 4 ? pin.k.spmm4 : undefined;
   if (run) run(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
@@ -187,7 +189,7 @@ function pinnedSpmmTransposed(
   K: number,
   dst: Float64Array,
 ): void {
-  const { buffer, other } = pinnedBuffer(m, pin, K);
+  const { buffer, other } = pinnedBuffer(m, pin);
   new Float64Array(buffer, pin.denseAt, m.rows * K).set(src.subarray(0, m.rows * K));
   const out = new Float64Array(buffer, other, m.cols * K);
   out.fill(0);
@@ -206,7 +208,7 @@ export function streamedSpmm(
   limits: ChunkLimits = {},
 ): void {
   const pin = pinned.get(m);
-  if (pin !== undefined) return pinnedSpmm(m, pin, src, K, dst);
+  if (pin !== undefined && K <= pin.maxK) return pinnedSpmm(m, pin, src, K, dst);
   const w = layout(m, K, limits);
   new Float64Array(w.buffer, w.wholeAt, m.cols * K).set(src.subarray(0, m.cols * K));
   const out = new Float64Array(w.buffer, w.rowsAt, w.chunkRows * K);
@@ -227,7 +229,7 @@ export function streamedSpmmTransposed(
   limits: ChunkLimits = {},
 ): void {
   const pin = pinned.get(m);
-  if (pin !== undefined) return pinnedSpmmTransposed(m, pin, src, K, dst);
+  if (pin !== undefined && K <= pin.maxK) return pinnedSpmmTransposed(m, pin, src, K, dst);
   const w = layout(m, K, limits);
   const whole = new Float64Array(w.buffer, w.wholeAt, m.cols * K);
   whole.fill(0);
