@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import {
-  joinColumns,
+  KrylovBasis,
+  extendKrylov,
+  krylovRitz,
   nextBasisBlock,
   orthonormalizeColumns,
   ritzVectors,
@@ -44,23 +46,12 @@ function product(blocks: readonly CsrMatrix[], Z: Float64Array, p: number): Floa
 
 /** The block Krylov method as fit-nmf-blocks.ts runs it: rounds until the residual is at most `tol`. */
 function krylov(blocks: readonly CsrMatrix[], k: number, p: number, basisRounds: number, tol: number) {
-  const cols = X.cols;
-  const basis = [svdStart(cols, p)];
-  const products: Float64Array[] = [];
+  const basis: KrylovBasis = { blocks: [svdStart(X.cols, p)], products: [] };
   for (let round = 1; round <= 100; round++) {
-    const P = product(blocks, basis.at(-1)!, p);
-    products.push(P);
-    const width = basis.length * p;
-    const all = joinColumns(basis, cols, p);
-    const allProducts = joinColumns(products, cols, p);
-    const ritz = ritzVectors(all, allProducts, cols, width, k);
+    basis.products.push(product(blocks, basis.blocks.at(-1)!, p));
+    const ritz = krylovRitz(basis, X.cols, p, k);
     if (ritz.residual <= tol) return { ...ritz, rounds: round };
-    if (basis.length === basisRounds) {
-      const restart = ritzVectors(all, allProducts, cols, width, p).Vt;
-      basis.length = 0;
-      products.length = 0;
-      basis.push(restart);
-    } else basis.push(nextBasisBlock(basis, P, cols, p));
+    extendKrylov(basis, X.cols, p, basisRounds);
   }
   throw new Error('no convergence in 100 rounds');
 }

@@ -42,6 +42,17 @@ function randomMatrix(rng: Rng, rows: number, cols: number, longest: number): Cs
   return { rows, cols, indptr, indices: Int32Array.from(indices), data: Float64Array.from(data) };
 }
 
+/** Random dense sides for X·src and Xᵀ·srcT with K columns, and what the JavaScript loops give for them. */
+function scalarProducts(rng: Rng, X: CsrMatrix, K: number) {
+  const src = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() - 0.5);
+  const srcT = Float64Array.from({ length: X.rows * K }, () => rng.nextFloat() - 0.5);
+  const expected = new Float64Array(X.rows * K);
+  spmmScalar(X, src, K, expected);
+  const expectedT = new Float64Array(X.cols * K);
+  spmmTransposedScalar(X, srcT, K, expectedT);
+  return { src, srcT, expected, expectedT };
+}
+
 function sameBits(actual: Float64Array, expected: Float64Array, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
@@ -158,12 +169,7 @@ describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => 
     it(`K = ${K}: the JavaScript loops' bits, in chunks of every size`, () => {
       const rng = new Rng(500 + K);
       const X = randomMatrix(rng, 301, 67, 30);
-      const src = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() * 2 - 1);
-      const srcT = Float64Array.from({ length: X.rows * K }, () => rng.nextFloat() * 2 - 1);
-      const expected = new Float64Array(X.rows * K);
-      spmmScalar(X, src, K, expected);
-      const expectedT = new Float64Array(X.cols * K);
-      spmmTransposedScalar(X, srcT, K, expectedT);
+      const { src, srcT, expected, expectedT } = scalarProducts(rng, X, K);
       // By default in one chunk; tiny chunks by rows; by entries, rows longer than a chunk included.
       for (const limits of [
         {},
@@ -196,12 +202,7 @@ describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => 
       new Float64Array(2_000 * 8),
     );
     for (const K of [1, 2, 3, 4, 6]) {
-      const src = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() - 0.5);
-      const srcT = Float64Array.from({ length: X.rows * K }, () => rng.nextFloat() - 0.5);
-      const expected = new Float64Array(X.rows * K);
-      spmmScalar(X, src, K, expected);
-      const expectedT = new Float64Array(X.cols * K);
-      spmmTransposedScalar(X, srcT, K, expectedT);
+      const { src, srcT, expected, expectedT } = scalarProducts(rng, X, K);
       const dst = new Float64Array(X.rows * K);
       spmm(X, src, K, dst);
       sameBits(dst, expected, `K = ${K}: spmm`);
@@ -253,12 +254,7 @@ describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => 
     const unpinInner = pinRows(X, 1);
     assert.equal(isPinned(X), true);
     for (const K of [1, 2, 3, 4, 5]) {
-      const src = Float64Array.from({ length: X.cols * K }, () => rng.nextFloat() - 0.5);
-      const srcT = Float64Array.from({ length: X.rows * K }, () => rng.nextFloat() - 0.5);
-      const expected = new Float64Array(X.rows * K);
-      spmmScalar(X, src, K, expected);
-      const expectedT = new Float64Array(X.cols * K);
-      spmmTransposedScalar(X, srcT, K, expectedT);
+      const { src, srcT, expected, expectedT } = scalarProducts(rng, X, K);
       // Twice each, the dense areas reused, through the dispatchers too.
       for (let pass = 0; pass < 2; pass++) {
         const dst = new Float64Array(X.rows * K).fill(Number.NaN);

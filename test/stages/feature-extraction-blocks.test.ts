@@ -43,16 +43,22 @@ interface Run {
   bytes: Map<string, Buffer>;
 }
 
-/** Stage 2 on a copy of `ticketsCsv` (without its index: the stage writes one), in a run of its own. */
+/** A run of its own with a copy of `ticketsCsv` (without its index: the stage writes one). */
+function freshRun(ticketsCsv: string, runId: string, params: Partial<PipelineParams>): StageContext {
+  const ctx = ctxFor(runId, params);
+  fs.mkdirSync(runDir(config.storageDir, runId), { recursive: true });
+  fs.copyFileSync(ticketsCsv, artifact(ctx, ARTIFACTS.tickets));
+  return ctx;
+}
+
+/** Stage 2 on a copy of `ticketsCsv`, in a run of its own. */
 async function stage2(
   ticketsCsv: string,
   runId: string,
   params: Partial<PipelineParams>,
   opts?: FeatureExtractionOptions,
 ): Promise<Run> {
-  const ctx = ctxFor(runId, params);
-  fs.mkdirSync(runDir(config.storageDir, runId), { recursive: true });
-  fs.copyFileSync(ticketsCsv, artifact(ctx, ARTIFACTS.tickets));
+  const ctx = freshRun(ticketsCsv, runId, params);
   await runFeatureExtraction(ctx, opts);
   return readRun(ctx);
 }
@@ -190,12 +196,7 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
       };
       return { blocks, counts };
     };
-    const fresh = (runId: string) => {
-      const ctx = ctxFor(runId, params);
-      fs.mkdirSync(runDir(config.storageDir, runId), { recursive: true });
-      fs.copyFileSync(tickets, artifact(ctx, ARTIFACTS.tickets));
-      return ctx;
-    };
+    const fresh = (runId: string) => freshRun(tickets, runId, params);
     const clean = fresh('resume-clean');
     const whole = counting(clean);
     await runFeatureExtraction({ ...clean, blocks: whole.blocks }, opts);
@@ -305,12 +306,7 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
       };
       return { blocks, seen };
     };
-    const fresh = (runId: string) => {
-      const ctx = ctxFor(runId, { blockSize: 300 });
-      fs.mkdirSync(runDir(config.storageDir, runId), { recursive: true });
-      fs.copyFileSync(tickets, artifact(ctx, ARTIFACTS.tickets));
-      return ctx;
-    };
+    const fresh = (runId: string) => freshRun(tickets, runId, { blockSize: 300 });
     const clean = fresh('svd-restarts');
     const whole = mapper(clean);
     await runFeatureExtraction({ ...clean, blocks: whole.blocks }, opts);

@@ -14,8 +14,9 @@ import * as path from 'node:path';
 import { readTickets } from '../../shared/core/dataset/read-tickets';
 import { createNounExtractor } from '../../shared/core/nlp/noun-extractor';
 import {
-  joinColumns,
-  nextBasisBlock,
+  KrylovBasis,
+  extendKrylov,
+  krylovRitz,
   orthonormalizeColumns,
   ritzVectors,
   svdBlockStep,
@@ -29,7 +30,10 @@ import {
   streamedSpmm,
   streamedSpmmTransposed,
 } from '../../shared/core/numeric/wasm/streamed-products';
-import { SVD_TOLERANCE } from '../../shared/pipeline/stages/feature-extraction/fit-nmf-blocks';
+import {
+  SVD_BASIS_ROUNDS,
+  SVD_TOLERANCE,
+} from '../../shared/pipeline/stages/feature-extraction/fit-nmf-blocks';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../../..');
 
@@ -57,21 +61,21 @@ function svdRounds(blocks: readonly CsrMatrix[], cols: number, p: number, krylov
     }
     return sum;
   };
-  const basis = [svdStart(cols, p)];
-  const products: Float64Array[] = [];
-  for (let round = 1; round <= 100; round++) {
-    const P = product(basis.at(-1)!);
-    if (!krylov) {
-      if (ritzVectors(basis[0]!, P, cols, p, 3).residual <= SVD_TOLERANCE) return round;
+  if (!krylov) {
+    let Z = svdStart(cols, p);
+    for (let round = 1; round <= 100; round++) {
+      const P = product(Z);
+      if (ritzVectors(Z, P, cols, p, 3).residual <= SVD_TOLERANCE) return round;
       orthonormalizeColumns(P, cols, p);
-      basis[0] = P;
-      continue;
+      Z = P;
     }
-    products.push(P);
-    const w = basis.length * p;
-    const ritz = ritzVectors(joinColumns(basis, cols, p), joinColumns(products, cols, p), cols, w, 3);
-    if (ritz.residual <= SVD_TOLERANCE) return round;
-    basis.push(nextBasisBlock(basis, P, cols, p));
+    return Infinity;
+  }
+  const basis: KrylovBasis = { blocks: [svdStart(cols, p)], products: [] };
+  for (let round = 1; round <= 100; round++) {
+    basis.products.push(product(basis.blocks.at(-1)!));
+    if (krylovRitz(basis, cols, p, 3).residual <= SVD_TOLERANCE) return round;
+    extendKrylov(basis, cols, p, SVD_BASIS_ROUNDS);
   }
   return Infinity;
 }

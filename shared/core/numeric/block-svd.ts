@@ -150,6 +150,46 @@ export function nextBasisBlock(
   return W;
 }
 
+/** A block Krylov basis: its blocks (each cols × p, orthonormal, orthogonal to each other) and XᵀX times each so far. */
+export interface KrylovBasis {
+  blocks: Float64Array[];
+  products: Float64Array[];
+}
+
+/** Rayleigh–Ritz over every block of the basis that has its product (ritzVectors): the top k. */
+export function krylovRitz(
+  basis: KrylovBasis,
+  cols: number,
+  p: number,
+  k: number,
+): ReturnType<typeof ritzVectors> {
+  const blocks = basis.blocks.slice(0, basis.products.length);
+  return ritzVectors(
+    joinColumns(blocks, cols, p),
+    joinColumns(basis.products, cols, p),
+    cols,
+    blocks.length * p,
+    k,
+  );
+}
+
+/**
+ * Adds the next round's block to the basis, whose last block has its product: that product made
+ * orthogonal to the basis (nextBasisBlock), or, once the basis holds `maxBlocks` blocks, a restart: the
+ * basis emptied and begun again from its p best Ritz vectors, which keeps its size bounded whatever the
+ * rounds. Returns whether it restarted.
+ */
+export function extendKrylov(basis: KrylovBasis, cols: number, p: number, maxBlocks: number): boolean {
+  if (basis.blocks.length < maxBlocks) {
+    basis.blocks.push(nextBasisBlock(basis.blocks, basis.products.at(-1)!, cols, p));
+    return false;
+  }
+  const restart = krylovRitz(basis, cols, p, p).Vt;
+  basis.blocks = [restart];
+  basis.products = [];
+  return true;
+}
+
 /** The blocks (each cols × p, row-major) side by side: cols × (blocks · p), row-major. */
 export function joinColumns(blocks: readonly Float64Array[], cols: number, p: number): Float64Array {
   const width = blocks.length * p;

@@ -4,7 +4,8 @@
  */
 import { CSR_KERNELS_WASM_BASE64 } from './csr-kernels-binary';
 
-type Fixed = (ip: number, ix: number, d: number, src: number, dst: number, rows: number) => void;
+/** A product over `rows` rows: offsets of the row pointers, indices, values, dense source and destination. */
+export type Fixed = (ip: number, ix: number, d: number, src: number, dst: number, rows: number) => void;
 type AnyK = (ip: number, ix: number, d: number, src: number, dst: number, rows: number, k: number) => void;
 
 export interface Kernels {
@@ -46,4 +47,29 @@ export function instantiateKernels(pages: number): { memory: WasmMemory; kernels
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Kernels;
   return { memory, kernels };
+}
+
+/**
+ * The kernel of X·A (or Xᵀ·A, scattered, when `transposed`) for K dense columns: the unrolled one for K = 1,
+ * 3 or 4, else the loop over any K. All make the same sums in the same order.
+ */
+export function productKernel(k: Kernels, K: number, transposed: boolean): Fixed {
+  const fixed = transposed
+    ? K === 1
+      ? k.spmmT1
+      : K === 3
+        ? k.spmmT3
+        : K === 4
+          ? k.spmmT4
+          : undefined
+    : K === 1
+      ? k.spmm1
+      : K === 3
+        ? k.spmm3
+        : K === 4
+          ? k.spmm4
+          : undefined;
+  if (fixed) return fixed;
+  const any = transposed ? k.spmmT : k.spmm;
+  return (ip, ix, d, src, dst, rows) => any(ip, ix, d, src, dst, rows, K);
 }

@@ -12,7 +12,7 @@
  * copies are kept for matrices too large to hold twice.
  */
 import { CsrMatrix } from '../csr-matrix';
-import { MAX_PAGES, PAGE_BYTES, instantiateKernels } from './kernels';
+import { MAX_PAGES, PAGE_BYTES, instantiateKernels, productKernel } from './kernels';
 
 /** Rows of a block at most: its scores (rows × K) stay in the caches while the caller turns them into residuals. */
 export const BLOCK_ROWS = 16_384;
@@ -93,16 +93,12 @@ export function rowBlockProducts(
     blockIndices.set(indices.subarray(0, nnz));
     blockData.set(data.subarray(0, nnz));
   }
-  // scores = block·W and gOut += blockᵀ·scores, unrolled for K = 3 (the default topics); `ip` is where
+  // scores = block·W and gOut += blockᵀ·scores, unrolled for K = 1, 3 and 4 (productKernel); `ip` is where
   // the block's row pointers are in the memory.
-  const forward =
-    K === 3
-      ? (ip: number, n: number) => kernels.spmm3(ip, indicesAt, dataAt, wAt, scoresAt, n)
-      : (ip: number, n: number) => kernels.spmm(ip, indicesAt, dataAt, wAt, scoresAt, n, K);
-  const backward =
-    K === 3
-      ? (ip: number, n: number) => kernels.spmmT3(ip, indicesAt, dataAt, scoresAt, gAt, n)
-      : (ip: number, n: number) => kernels.spmmT(ip, indicesAt, dataAt, scoresAt, gAt, n, K);
+  const times = productKernel(kernels, K, false);
+  const timesT = productKernel(kernels, K, true);
+  const forward = (ip: number, n: number) => times(ip, indicesAt, dataAt, wAt, scoresAt, n);
+  const backward = (ip: number, n: number) => timesT(ip, indicesAt, dataAt, scoresAt, gAt, n);
 
   return {
     pass(w, g, visit) {

@@ -13,7 +13,7 @@
  * KEEP_WORKSPACE_BYTES gets a memory of its own, let go after it, so a process keeps at most that much.
  */
 import { CsrMatrix } from '../csr-matrix';
-import { Kernels, MAX_PAGES, PAGE_BYTES, WasmMemory, instantiateKernels } from './kernels';
+import { Kernels, MAX_PAGES, PAGE_BYTES, WasmMemory, instantiateKernels, productKernel } from './kernels';
 
 /** Rows of a chunk at most. */
 export const CHUNK_ROWS = 4_096;
@@ -176,9 +176,7 @@ function pinnedBuffer(m: CsrMatrix, pin: Pinned): { buffer: ArrayBuffer; other: 
 function pinnedSpmm(m: CsrMatrix, pin: Pinned, src: Float64Array, K: number, dst: Float64Array): void {
   const { buffer, other } = pinnedBuffer(m, pin);
   new Float64Array(buffer, pin.denseAt, m.cols * K).set(src.subarray(0, m.cols * K));
-  const run = K === 1 ? pin.k.spmm1 : K === 3 ? pin.k.spmm3 : K === 4 ? pin.k.spmm4 : undefined;
-  if (run) run(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
-  else pin.k.spmm(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows, K);
+  productKernel(pin.k, K, false)(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
   dst.set(new Float64Array(buffer, other, m.rows * K));
 }
 
@@ -193,9 +191,7 @@ function pinnedSpmmTransposed(
   new Float64Array(buffer, pin.denseAt, m.rows * K).set(src.subarray(0, m.rows * K));
   const out = new Float64Array(buffer, other, m.cols * K);
   out.fill(0);
-  const run = K === 1 ? pin.k.spmmT1 : K === 3 ? pin.k.spmmT3 : K === 4 ? pin.k.spmmT4 : undefined;
-  if (run) run(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
-  else pin.k.spmmT(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows, K);
+  productKernel(pin.k, K, true)(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
   dst.set(out);
 }
 
@@ -212,10 +208,9 @@ export function streamedSpmm(
   const w = layout(m, K, limits);
   new Float64Array(w.buffer, w.wholeAt, m.cols * K).set(src.subarray(0, m.cols * K));
   const out = new Float64Array(w.buffer, w.rowsAt, w.chunkRows * K);
-  const run = K === 1 ? w.k.spmm1 : K === 3 ? w.k.spmm3 : K === 4 ? w.k.spmm4 : undefined;
+  const run = productKernel(w.k, K, false);
   forChunks(m, w, (r0, r1) => {
-    if (run) run(w.ipAt, w.ixAt, w.dAt, w.wholeAt, w.rowsAt, r1 - r0);
-    else w.k.spmm(w.ipAt, w.ixAt, w.dAt, w.wholeAt, w.rowsAt, r1 - r0, K);
+    run(w.ipAt, w.ixAt, w.dAt, w.wholeAt, w.rowsAt, r1 - r0);
     dst.set(out.subarray(0, (r1 - r0) * K), r0 * K);
   });
 }
@@ -234,11 +229,10 @@ export function streamedSpmmTransposed(
   const whole = new Float64Array(w.buffer, w.wholeAt, m.cols * K);
   whole.fill(0);
   const part = new Float64Array(w.buffer, w.rowsAt, w.chunkRows * K);
-  const run = K === 1 ? w.k.spmmT1 : K === 3 ? w.k.spmmT3 : K === 4 ? w.k.spmmT4 : undefined;
+  const run = productKernel(w.k, K, true);
   forChunks(m, w, (r0, r1) => {
     part.set(src.subarray(r0 * K, r1 * K));
-    if (run) run(w.ipAt, w.ixAt, w.dAt, w.rowsAt, w.wholeAt, r1 - r0);
-    else w.k.spmmT(w.ipAt, w.ixAt, w.dAt, w.rowsAt, w.wholeAt, r1 - r0, K);
+    run(w.ipAt, w.ixAt, w.dAt, w.rowsAt, w.wholeAt, r1 - r0);
   });
   dst.set(whole);
 }

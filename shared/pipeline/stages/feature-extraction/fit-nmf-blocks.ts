@@ -6,7 +6,7 @@ import { ArtifactNotFound } from '../../../core/store/artifact-store';
 import { StageTry, copyFromTry, earlierTryFiles } from '../blocks/block-task';
 import { FE_STAGE, feFiles, feKey, getFloat64, putFloat64 } from './block-files';
 import { NMF_INIT_TASK, NMF_PROJECT_TASK, NMF_WHOLE_TASK, NMF_W_TASK, SVD_STEP_TASK } from './nmf-tasks';
-import { joinColumns, nextBasisBlock, ritzVectors, svdStart } from '../../../core/numeric/block-svd';
+import { KrylovBasis, extendKrylov, krylovRitz, svdStart } from '../../../core/numeric/block-svd';
 
 /**
  * Up to this many tickets NMF runs whole in one task (fitNmf on the stacked blocks, exactly, whatever the
@@ -326,20 +326,20 @@ async function blockSvd(
         ],
       })),
   );
-  const basis: Float64Array[] = [];
-  const products: Float64Array[] = [];
+  const basis: KrylovBasis = { blocks: [], products: [] };
   let first = 1;
   if (resumed) {
     first = resumed.n;
     for (const m of earlierRounds(first)) {
-      basis.push(await getFloat64(store, feKey(ctx, feFiles.svdZ(m)), cols * p));
-      products.push(await getFloat64(store, feKey(ctx, feFiles.svdProduct(m)), cols * p));
+      basis.blocks.push(await getFloat64(store, feKey(ctx, feFiles.svdZ(m)), cols * p));
+      basis.products.push(await getFloat64(store, feKey(ctx, feFiles.svdProduct(m)), cols * p));
     }
-    basis.push(await getFloat64(store, feKey(ctx, feFiles.svdZ(first)), cols * p));
-  } else basis.push(svdStart(cols, p));
+    basis.blocks.push(await getFloat64(store, feKey(ctx, feFiles.svdZ(first)), cols * p));
+  } else basis.blocks.push(svdStart(cols, p));
   for (let round = first; ; round++) {
     ctx.signal?.throwIfAborted();
-    if (round > first || !resumed) await putFloat64(store, feKey(ctx, feFiles.svdZ(round)), basis.at(-1)!);
+    if (round > first || !resumed)
+      await putFloat64(store, feKey(ctx, feFiles.svdZ(round)), basis.blocks.at(-1)!);
     // A restarted basis needs nothing of the one before.
     if (round > 1 && firstOf(round) === round)
       for (let m = round - basisRounds; m < round; m++)
@@ -351,11 +351,8 @@ async function blockSvd(
     const product = await sumInBlockOrder(ctx, blocks, (b) => feFiles.svdXtXZ(round, b), cols * p);
     await putFloat64(store, feKey(ctx, feFiles.svdProduct(round)), product);
     await store.removePrefix(feKey(ctx, feFiles.svdParts(round)));
-    products.push(product);
-    const width = basis.length * p;
-    const all = joinColumns(basis, cols, p);
-    const allProducts = joinColumns(products, cols, p);
-    const ritz = ritzVectors(all, allProducts, cols, width, k);
+    basis.products.push(product);
+    const ritz = krylovRitz(basis, cols, p, k);
     if (ritz.residual <= SVD_TOLERANCE || round === SVD_MAX_ROUNDS) {
       if (ritz.residual > SVD_TOLERANCE)
         ctx.log.warn(
@@ -363,12 +360,7 @@ async function blockSvd(
         );
       return { Vt: ritz.Vt, rounds: round };
     }
-    if (basis.length === basisRounds) {
-      const restart = ritzVectors(all, allProducts, cols, width, p).Vt;
-      basis.length = 0;
-      products.length = 0;
-      basis.push(restart);
-    } else basis.push(nextBasisBlock(basis, product, cols, p));
+    extendKrylov(basis, cols, p, basisRounds);
   }
 }
 
