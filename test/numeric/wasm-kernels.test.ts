@@ -240,11 +240,13 @@ describe('spmm and spmmTransposed in WebAssembly (streamed-products.ts)', () => 
     const rng = new Rng(5);
     const X = randomMatrix(rng, 900, 211, 25);
     assert.ok(X.indptr[X.rows]! >= STREAMED_FROM_NNZ);
-    assert.equal(streams(X, 3), true, 'a block of tickets against a small vocabulary');
+    assert.equal(streams(X, 3, false), true, 'a block of tickets against a small vocabulary');
     const small = randomMatrix(rng, 20, 211, 25);
-    assert.equal(streams(small, 3), false, `fewer than ${STREAMED_FROM_NNZ} non-zeros`);
+    assert.equal(streams(small, 3, false), false, `fewer than ${STREAMED_FROM_NNZ} non-zeros`);
     const wide = { ...X, cols: 20_000 };
-    assert.equal(streams(wide, 3), false, 'fewer non-zeros than the model has weights');
+    assert.equal(streams(wide, 3, false), false, 'fewer non-zeros than the model has weights');
+    assert.equal(streams(X, 2, false), false, "spmm's unrolled K = 2 loop");
+    assert.equal(streams(X, 2, true), true, 'Xᵀ·A with K = 2');
   });
 
   it("a pinned matrix: the loops' bits for every K, pins nest, the last unpin lets it go", () => {

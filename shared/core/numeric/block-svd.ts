@@ -177,17 +177,16 @@ export function krylovRitz(
  * Adds the next round's block to the basis, whose last block has its product: that product made
  * orthogonal to the basis (nextBasisBlock), or, once the basis holds `maxBlocks` blocks, a restart: the
  * basis emptied and begun again from its p best Ritz vectors, which keeps its size bounded whatever the
- * rounds. Returns whether it restarted.
+ * rounds.
  */
-export function extendKrylov(basis: KrylovBasis, cols: number, p: number, maxBlocks: number): boolean {
+export function extendKrylov(basis: KrylovBasis, cols: number, p: number, maxBlocks: number): void {
   if (basis.blocks.length < maxBlocks) {
     basis.blocks.push(nextBasisBlock(basis.blocks, basis.products.at(-1)!, cols, p));
-    return false;
+    return;
   }
   const restart = krylovRitz(basis, cols, p, p).Vt;
   basis.blocks = [restart];
   basis.products = [];
-  return true;
 }
 
 /** The blocks (each cols × p, row-major) side by side: cols × (blocks · p), row-major. */

@@ -218,13 +218,14 @@ function spmmGeneric(
  */
 export function spmm(m: CsrMatrix, src: Float64Array, K: number, dst: Float64Array): void {
   checkSpmm(m, src, K, dst);
-  if ((K !== 2 || isPinned(m)) && streams(m, K)) streamedSpmm(m, src, K, dst);
+  if (streams(m, K, false)) streamedSpmm(m, src, K, dst);
   else spmmScalar(m, src, K, dst);
 }
 
-/** Whether a product of `m` with K columns runs in WebAssembly (see the top of this file). */
-export function streams(m: CsrMatrix, K: number): boolean {
-  if (isPinned(m)) return true;
+/** Whether a product of `m` (or of mᵀ, `transposed`) with K columns runs in WebAssembly (see the top of this file). */
+export function streams(m: CsrMatrix, K: number, transposed: boolean): boolean {
+  if (isPinned(m, K)) return true;
+  if (K === 2 && !transposed) return false;
   const nnz = m.indptr[m.rows]!;
   return nnz >= STREAMED_FROM_NNZ && nnz >= m.cols * K;
 }
@@ -268,7 +269,7 @@ export function spmmScalar(m: CsrMatrix, src: Float64Array, K: number, dst: Floa
  */
 export function spmmTransposed(m: CsrMatrix, src: Float64Array, K: number, dst: Float64Array): void {
   checkSpmmTransposed(m, src, K, dst);
-  if (streams(m, K)) streamedSpmmTransposed(m, src, K, dst);
+  if (streams(m, K, true)) streamedSpmmTransposed(m, src, K, dst);
   else spmmTransposedScalar(m, src, K, dst);
 }
 

@@ -20,8 +20,6 @@ export interface TruncatedSvdOptions {
   maxSteps?: number;
   /** Seed of the (positive, pseudo-random) starting vector (default 20230125). */
   seed?: number;
-  /** transpose(X), when the caller already has it. */
-  transposed?: CsrMatrix;
 }
 
 export interface TruncatedSvd {
@@ -93,11 +91,6 @@ function lanczos(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions): Truncated
   const maxSteps = Math.min(opts?.maxSteps ?? limit, limit);
   if (maxSteps < k) throw new RangeError(`maxSteps must be >= k (${k}), got ${maxSteps}`);
   const rng = new Rng(opts?.seed ?? 20230125);
-  // Xᵀu is the gather over a transpose the caller already has, or else the scatter over X's rows: the same
-  // sums in the same order (spmmTransposed), without building a transpose for this alone.
-  const Xt = opts?.transposed;
-  if (Xt !== undefined && (Xt.rows !== n || Xt.cols !== m))
-    throw new RangeError('truncatedSvd: transposed has the wrong shape');
 
   const Us: Float64Array[] = [];
   const Vs: Float64Array[] = [];
@@ -138,8 +131,8 @@ function lanczos(X: CsrMatrix, k: number, opts?: TruncatedSvdOptions): Truncated
     Us.push(u);
     steps++;
     // v_{j+1} = Xᵀ u_j − α_j v_j, orthogonalised against all previous v.
-    if (Xt !== undefined) spmm(Xt, u, 1, work);
-    else spmmTransposed(X, u, 1, work);
+    // Xᵀu scattered over X's rows: the sums of a gather over Xᵀ, in the same order, without building it.
+    spmmTransposed(X, u, 1, work);
     let w: Float64Array = Float64Array.from(work);
     const vj = Vs[j]!;
     for (let i = 0; i < n; i++) w[i]! -= a * vj[i]!;

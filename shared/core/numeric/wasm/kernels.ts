@@ -54,21 +54,10 @@ export function instantiateKernels(pages: number): { memory: WasmMemory; kernels
  * 3 or 4, else the loop over any K. All make the same sums in the same order.
  */
 export function productKernel(k: Kernels, K: number, transposed: boolean): Fixed {
-  const fixed = transposed
-    ? K === 1
-      ? k.spmmT1
-      : K === 3
-        ? k.spmmT3
-        : K === 4
-          ? k.spmmT4
-          : undefined
-    : K === 1
-      ? k.spmm1
-      : K === 3
-        ? k.spmm3
-        : K === 4
-          ? k.spmm4
-          : undefined;
+  const unrolled: Partial<Record<number, Fixed>> = transposed
+    ? { 1: k.spmmT1, 3: k.spmmT3, 4: k.spmmT4 }
+    : { 1: k.spmm1, 3: k.spmm3, 4: k.spmm4 };
+  const fixed = unrolled[K];
   if (fixed) return fixed;
   const any = transposed ? k.spmmT : k.spmm;
   return (ip, ix, d, src, dst, rows) => any(ip, ix, d, src, dst, rows, K);

@@ -120,8 +120,9 @@ interface Pinned {
   ipAt: number;
   ixAt: number;
   dAt: number;
-  /** where the dense sides start: two areas of max(rows, cols) × maxK numbers each */
+  /** the two dense areas, a product's source and its result: max(rows, cols) × maxK numbers each */
   denseAt: number;
+  outAt: number;
   /** the widest dense side the memory has room for: a wider product streams instead */
   maxK: number;
 }
@@ -130,9 +131,9 @@ const pinned = new WeakMap<CsrMatrix, Pinned>();
 
 /**
  * Holds `m` whole in WebAssembly memory, with room for products of up to `maxK` columns, until the
- * returned function is called: every such product of it then copies only its dense sides, not its rows. For a solver that multiplies one matrix many times (fitNmf's
- * iterations, the Lanczos SVD: ~100 products of the same rows); the caller must not change `m`
- * meanwhile. Costs a copy of its rows (12 bytes a non-zero), freed with the memory after the last unpin.
+ * returned function is called: every such product of it then copies only its dense sides, not its rows.
+ * For a solver that multiplies one matrix many times (fitNmf's iterations, the Lanczos SVD: ~100 products
+ * of the same rows); the caller must not change `m` meanwhile. Costs a copy of its rows (12 bytes a non-zero), freed with the memory after the last unpin.
  * Pins of one matrix nest (the first one's `maxK` holds).
  */
 export function pinRows(m: CsrMatrix, maxK: number): () => void {
@@ -150,7 +151,7 @@ export function pinRows(m: CsrMatrix, maxK: number): () => void {
     new Int32Array(memory.buffer, ipAt, m.rows + 1).set(m.indptr.subarray(0, m.rows + 1));
     new Int32Array(memory.buffer, ixAt, nnz).set(m.indices.subarray(0, nnz));
     new Float64Array(memory.buffer, dAt, nnz).set(m.data.subarray(0, nnz));
-    pin = { holders: 0, memory, k: kernels, ipAt, ixAt, dAt, denseAt, maxK };
+    pin = { holders: 0, memory, k: kernels, ipAt, ixAt, dAt, denseAt, outAt: denseAt + area, maxK };
     pinned.set(m, pin);
   }
   const held = pin;
@@ -163,21 +164,17 @@ export function pinRows(m: CsrMatrix, maxK: number): () => void {
   };
 }
 
-/** Whether `m` is pinned now (pinRows). */
-export function isPinned(m: CsrMatrix): boolean {
-  return pinned.has(m);
-}
-
-/** The pinned matrix's memory and where its second dense area starts. */
-function pinnedBuffer(m: CsrMatrix, pin: Pinned): { buffer: ArrayBuffer; other: number } {
-  return { buffer: pin.memory.buffer, other: pin.denseAt + Math.max(m.rows, m.cols) * pin.maxK * 8 };
+/** Whether `m` is pinned now (pinRows), with room for products of K columns when K is given. */
+export function isPinned(m: CsrMatrix, K = 1): boolean {
+  const pin = pinned.get(m);
+  return pin !== undefined && K <= pin.maxK;
 }
 
 function pinnedSpmm(m: CsrMatrix, pin: Pinned, src: Float64Array, K: number, dst: Float64Array): void {
-  const { buffer, other } = pinnedBuffer(m, pin);
+  const { buffer } = pin.memory;
   new Float64Array(buffer, pin.denseAt, m.cols * K).set(src.subarray(0, m.cols * K));
-  productKernel(pin.k, K, false)(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
-  dst.set(new Float64Array(buffer, other, m.rows * K));
+  productKernel(pin.k, K, false)(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, pin.outAt, m.rows);
+  dst.set(new Float64Array(buffer, pin.outAt, m.rows * K));
 }
 
 function pinnedSpmmTransposed(
@@ -187,11 +184,11 @@ function pinnedSpmmTransposed(
   K: number,
   dst: Float64Array,
 ): void {
-  const { buffer, other } = pinnedBuffer(m, pin);
+  const { buffer } = pin.memory;
   new Float64Array(buffer, pin.denseAt, m.rows * K).set(src.subarray(0, m.rows * K));
-  const out = new Float64Array(buffer, other, m.cols * K);
+  const out = new Float64Array(buffer, pin.outAt, m.cols * K);
   out.fill(0);
-  productKernel(pin.k, K, true)(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, other, m.rows);
+  productKernel(pin.k, K, true)(pin.ipAt, pin.ixAt, pin.dAt, pin.denseAt, pin.outAt, m.rows);
   dst.set(out);
 }
 

@@ -33,7 +33,7 @@ export const SINGLE_TASK_INIT_ROWS = 200_000;
  * angle (17 rounds), well inside the ~1e-5 of sklearn's own start (randomized_svd).
  */
 export const SVD_TOLERANCE = 1e-7;
-/** Rounds after which the subspace iteration stops, converged or not (it is only NMF's start). */
+/** Rounds after which the SVD stops, converged or not (it is only NMF's start). */
 export const SVD_MAX_ROUNDS = 100;
 /**
  * Columns of a round's basis block beyond the k wanted: with 1 (4 columns at k = 3, one pass of the
@@ -43,8 +43,8 @@ export const SVD_MAX_ROUNDS = 100;
 const SVD_EXTRA_COLUMNS = 1;
 
 /**
- * Blocks of the Krylov basis at most (SVD_BASIS_ROUNDS · p columns, ~2 MB at k = 3 and 8,500 terms, held
- * by the stage job with their products): a basis that grows so far without converging starts again from
+ * Blocks of the Krylov basis at most (SVD_BASIS_ROUNDS · p columns, ~4.4 MB at k = 3 and 8,500 terms,
+ * held by the stage job with as much again for their products): a basis that grows so far without converging starts again from
  * its p best Ritz vectors (a restart), so the stage job's memory and each round's Rayleigh–Ritz stay
  * bounded whatever the rounds.
  */
