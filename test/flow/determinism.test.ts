@@ -4,9 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { enqueueRun } from '../helpers/enqueue-run';
 import { runDir } from '../../shared/core/storage';
-import { SAMPLE_DATASET } from '../helpers/env';
+import { SAMPLE_DATASET, tempDir } from '../helpers/env';
 import { Stack, startStack, waitForRun } from '../helpers/stack';
 import { comparableBytes } from '../runs/artifacts';
+import { scaleDataset } from '../../tools/bench/scale-dataset';
+import { stageJobId } from '../../shared/runtime/flow/job-types';
+import { SINGLE_TASK_INIT_ROWS } from '../../shared/pipeline/stages/feature-extraction/fit-nmf-blocks';
 
 const ARTIFACTS = [
   'tickets.csv',
@@ -24,14 +27,18 @@ async function runWith(
   workers: number,
   chunkSize: number,
   blockSize?: number,
-): Promise<{ files: Map<string, Buffer>; chunks: number; blockJobs: number }> {
-  const stack: Stack = await startStack({ workers });
+  data: { dir: string; dataset: string } | null = null,
+): Promise<{ files: Map<string, Buffer>; chunks: number; blockJobs: number; nmfLog: string }> {
+  const stack: Stack = await startStack({
+    workers,
+    ...(data ? { env: { TICKETFLOW_DATA_DIR: data.dir } } : {}),
+  });
   try {
     const runId = await enqueueRun(stack.runs, {
-      dataset: SAMPLE_DATASET,
+      dataset: data?.dataset ?? SAMPLE_DATASET,
       params: { chunkSize, ...(blockSize !== undefined ? { blockSize } : {}) },
     });
-    const status = await waitForRun(stack.runs, runId);
+    const status = await waitForRun(stack.runs, runId, 300_000);
     assert.equal(status.state, 'completed', JSON.stringify(status.error));
     const dir = runDir(stack.config.storageDir, runId);
     // Each run has its own id, which model.json records: compared without it (comparableBytes).
@@ -39,7 +46,12 @@ async function runWith(
     const blockJobs = status.stages
       .filter((s) => s.stage === 'feature-extraction' || s.stage === 'transform-split')
       .reduce((n, s) => n + (s.chunks?.total ?? 0), 0);
-    return { files, chunks: (status.stages[0]!.result as { chunks: number }).chunks, blockJobs };
+    // How stage 2 fitted NMF: its job log's summary line.
+    const { logs } = await stack.queues['feature-extraction'].getJobLogs(
+      stageJobId(runId, 'feature-extraction'),
+    );
+    const nmfLog = logs.find((l) => l.includes('NMF k=')) ?? '';
+    return { files, chunks: (status.stages[0]!.result as { chunks: number }).chunks, blockJobs, nmfLog };
   } finally {
     await stack.close();
   }
@@ -80,6 +92,30 @@ describe('a run gives the same bytes whatever the chunk size and number of worke
           one.files.get(name)!.equals(results[0].files.get(name)!),
           `${name}: blocks of 200 and 20,000 differ`,
         );
+    }
+  });
+
+  it('and at a size where NMF and its start run over blocks (the sample 180 times), 1 and 3 workers', async (t) => {
+    // Over SINGLE_TASK_INIT_ROWS tickets both NMF's iterations and its start (a block Krylov SVD) are
+    // rounds of block jobs, sized to the workers there are: the paths a large corpus takes.
+    const dir = tempDir('determinism-data');
+    try {
+      const tickets = await scaleDataset(SAMPLE_DATASET, 180, path.join(dir, 'sample-x180.jsonl'));
+      assert.ok(tickets > SINGLE_TASK_INIT_ROWS, `${tickets} tickets`);
+      const data = { dir, dataset: path.join(dir, 'sample-x180.jsonl') };
+      const one = await runWith(1, 2000, undefined, data);
+      const three = await runWith(3, 2000, undefined, data);
+      t.diagnostic(`1 worker: ${one.nmfLog}`);
+      t.diagnostic(`3 workers: ${three.nmfLog}`);
+      for (const run of [one, three]) {
+        assert.match(run.nmfLog, /over \d+ block\(s\)/, 'NMF ran over blocks');
+        assert.match(run.nmfLog, /start from \d+ rounds of a block-wise SVD/, "NMF's start ran over blocks");
+      }
+      assert.notEqual(one.blockJobs, three.blockJobs, 'the rounds were sized to the workers');
+      for (const name of ARTIFACTS)
+        assert.ok(one.files.get(name)!.equals(three.files.get(name)!), `${name}: 1 and 3 workers differ`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
