@@ -26,9 +26,9 @@ const ARTIFACTS = [
 async function runWith(
   workers: number,
   chunkSize: number,
-  blockSize?: number,
-  data: { dir: string; dataset: string } | null = null,
+  opts: { blockSize?: number; data?: { dir: string; dataset: string } } = {},
 ): Promise<{ files: Map<string, Buffer>; chunks: number; blockJobs: number; nmfLog: string }> {
+  const { blockSize, data } = opts;
   const stack: Stack = await startStack({
     workers,
     ...(data ? { env: { TICKETFLOW_DATA_DIR: data.dir } } : {}),
@@ -79,8 +79,8 @@ describe('a run gives the same bytes whatever the chunk size and number of worke
   });
 
   it('and whatever the number of workers that run the block jobs of stages 2 and 3 (blocks of 200 tickets)', async () => {
-    const one = await runWith(1, 400, 200);
-    const three = await runWith(3, 400, 200);
+    const one = await runWith(1, 400, { blockSize: 200 });
+    const three = await runWith(3, 400, { blockSize: 200 });
     // 1,140 tickets in 6 blocks: every round of both stages is 6 jobs.
     assert.ok(one.blockJobs >= 6 * 5, `the stages fan out (${one.blockJobs} block jobs)`);
     for (const name of ARTIFACTS) {
@@ -103,8 +103,8 @@ describe('a run gives the same bytes whatever the chunk size and number of worke
       const tickets = await scaleDataset(SAMPLE_DATASET, 180, path.join(dir, 'sample-x180.jsonl'));
       assert.ok(tickets > SINGLE_TASK_INIT_ROWS, `${tickets} tickets`);
       const data = { dir, dataset: path.join(dir, 'sample-x180.jsonl') };
-      const one = await runWith(1, 2000, undefined, data);
-      const three = await runWith(3, 2000, undefined, data);
+      const one = await runWith(1, 2000, { data });
+      const three = await runWith(3, 2000, { data });
       t.diagnostic(`1 worker: ${one.nmfLog}`);
       t.diagnostic(`3 workers: ${three.nmfLog}`);
       for (const run of [one, three]) {

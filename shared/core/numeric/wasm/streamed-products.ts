@@ -164,10 +164,15 @@ export function pinRows(m: CsrMatrix, maxK: number): () => void {
   };
 }
 
+/** `m`'s pin (pinRows) when it has room for products of K columns; undefined otherwise. */
+function pinFor(m: CsrMatrix, K: number): Pinned | undefined {
+  const pin = pinned.get(m);
+  return pin !== undefined && K <= pin.maxK ? pin : undefined;
+}
+
 /** Whether `m` is pinned now (pinRows), with room for products of K columns when K is given. */
 export function isPinned(m: CsrMatrix, K = 1): boolean {
-  const pin = pinned.get(m);
-  return pin !== undefined && K <= pin.maxK;
+  return pinFor(m, K) !== undefined;
 }
 
 function pinnedSpmm(m: CsrMatrix, pin: Pinned, src: Float64Array, K: number, dst: Float64Array): void {
@@ -200,8 +205,8 @@ export function streamedSpmm(
   dst: Float64Array,
   limits: ChunkLimits = {},
 ): void {
-  const pin = pinned.get(m);
-  if (pin !== undefined && K <= pin.maxK) return pinnedSpmm(m, pin, src, K, dst);
+  const pin = pinFor(m, K);
+  if (pin !== undefined) return pinnedSpmm(m, pin, src, K, dst);
   const w = layout(m, K, limits);
   new Float64Array(w.buffer, w.wholeAt, m.cols * K).set(src.subarray(0, m.cols * K));
   const out = new Float64Array(w.buffer, w.rowsAt, w.chunkRows * K);
@@ -220,8 +225,8 @@ export function streamedSpmmTransposed(
   dst: Float64Array,
   limits: ChunkLimits = {},
 ): void {
-  const pin = pinned.get(m);
-  if (pin !== undefined && K <= pin.maxK) return pinnedSpmmTransposed(m, pin, src, K, dst);
+  const pin = pinFor(m, K);
+  if (pin !== undefined) return pinnedSpmmTransposed(m, pin, src, K, dst);
   const w = layout(m, K, limits);
   const whole = new Float64Array(w.buffer, w.wholeAt, m.cols * K);
   whole.fill(0);
