@@ -19,6 +19,7 @@ import { runTextProcessing } from '../../shared/pipeline/stages/text-processing'
 import { LabelsFile, runTransformSplit } from '../../shared/pipeline/stages/transform-split/transform-split';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
 import { runTransformSplitReference } from '../helpers/transform-split-reference';
+import { TERM_HANDOFF_DIR } from '../../shared/pipeline/stages/feature-extraction/term-handoff';
 
 const OUTPUTS = [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split, ARTIFACTS.labels];
 
@@ -204,6 +205,100 @@ describe('transform-split over blocks, on hand-written rows', () => {
         ),
       );
     }
+  });
+});
+
+describe('transform-split with the term counts and topics stage 2 handed on', () => {
+  const config = testConfig();
+  after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
+
+  /** A run through stage 2 with these parameters. */
+  async function throughStage2(runId: string, params: Partial<PipelineParams>): Promise<StageContext> {
+    const base = stageContext(config, runId);
+    const ctx = { ...base, params: { ...base.params, ...params } };
+    await runTextProcessing(ctx, SAMPLE_DATASET);
+    await runFeatureExtraction(ctx);
+    return ctx;
+  }
+
+  /** A run holding only ctx's stage-2 artifacts (nothing handed on), with these parameters. */
+  function withoutHandoff(ctx: StageContext, runId: string, params: Partial<PipelineParams>): StageContext {
+    const dir = runDir(config.storageDir, runId);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const name of [ARTIFACTS.ticketsTopics, ARTIFACTS.topics])
+      fs.copyFileSync(path.join(runDir(config.storageDir, ctx.runId), name), path.join(dir, name));
+    const base = stageContext(config, runId);
+    return { ...base, params: { ...base.params, ...params } };
+  }
+
+  /** A block mapper running every task in this process, recording their names. */
+  function recording(ctx: StageContext): { blocks: BlockMapper; ran: Set<string> } {
+    const local = localBlockMapper(ctx);
+    const ran = new Set<string>();
+    return {
+      ran,
+      blocks: {
+        map: <I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], o?: MapOptions<O>) => {
+          ran.add(task.name);
+          return local.map(task, inputs, o);
+        },
+      },
+    };
+  }
+
+  const outputs = (ctx: StageContext) =>
+    OUTPUTS.map((name) => fs.readFileSync(path.join(runDir(config.storageDir, ctx.runId), name)));
+  const handoffDir = (ctx: StageContext) => path.join(runDir(config.storageDir, ctx.runId), TERM_HANDOFF_DIR);
+
+  it('skips reading the tickets again and writes the bytes reading them gives; the files go when it ends', async () => {
+    for (const blockSize of [100, 20000]) {
+      const ctx = await throughStage2(`handoff-${blockSize}`, { blockSize });
+      assert.ok(fs.existsSync(path.join(handoffDir(ctx), 'manifest.json')), `blockSize ${blockSize}: handed on`);
+      const plain = withoutHandoff(ctx, `plain-${blockSize}`, { blockSize });
+      const used = recording(ctx);
+      const read = recording(plain);
+      const a = await runTransformSplit({ ...ctx, blocks: used.blocks });
+      const b = await runTransformSplit({ ...plain, blocks: read.blocks });
+      assert.deepEqual([...used.ran], ['ts.count-rows'], `blockSize ${blockSize}: no first round`);
+      assert.deepEqual([...read.ran], ['ts.block-terms', 'ts.count-rows']);
+      assert.deepEqual({ ...a, seconds: 0 }, { ...b, seconds: 0 });
+      const want = outputs(plain);
+      outputs(ctx).forEach((got, i) =>
+        assert.ok(got.equals(want[i]!), `blockSize ${blockSize}: ${OUTPUTS[i]} differs`),
+      );
+      assert.equal(fs.existsSync(handoffDir(ctx)), false, 'the handed-on files are removed');
+      // Run again, nothing handed on now: the same bytes.
+      await runTransformSplit(ctx);
+      outputs(ctx).forEach((got, i) => assert.ok(got.equals(want[i]!), `rerun: ${OUTPUTS[i]} differs`));
+    }
+  });
+
+  it('is not used for other blocks than stage 3 plans, nor with category labels, which stage 2 hands nothing', async () => {
+    const ctx = await throughStage2('handoff-other-blocks', { blockSize: 100 });
+    const other = { ...ctx, params: { ...ctx.params, blockSize: 300 } };
+    const plain = withoutHandoff(ctx, 'plain-other-blocks', { blockSize: 300 });
+    const used = recording(other);
+    await runTransformSplit({ ...other, blocks: used.blocks });
+    await runTransformSplit(plain);
+    assert.ok(used.ran.has('ts.block-terms'), 'the tickets are read');
+    const want = outputs(plain);
+    outputs(ctx).forEach((got, i) => assert.ok(got.equals(want[i]!), `${OUTPUTS[i]} differs`));
+    assert.equal(fs.existsSync(handoffDir(ctx)), false, 'the unused files are removed too');
+
+    const category = await throughStage2('handoff-category', { labels: 'category', cvFolds: 3 });
+    assert.equal(fs.existsSync(handoffDir(category)), false, 'category labels: nothing handed on');
+  });
+
+  it("a handed-on topic out of topics.json's range fails naming the file and row", async () => {
+    const ctx = await throughStage2('handoff-bad-topic', { blockSize: 500 });
+    const file = path.join(handoffDir(ctx), 'topics-00001.bin');
+    const labels = new Int32Array(new Uint8Array(fs.readFileSync(file)).buffer);
+    labels[3] = 99;
+    fs.writeFileSync(file, new Uint8Array(labels.buffer));
+    await assert.rejects(
+      runTransformSplit(ctx),
+      /term-counts\/topics-00001\.bin: row 503 has topic 99, topics\.json lists \d+: rerun feature extraction/,
+    );
   });
 });
 

@@ -11,6 +11,7 @@ import { checkParamsAgainstData } from '../../../core/config/pipeline-params';
 import { BadInputError } from '../../../core/errors';
 import { planBlocks } from '../blocks/plan-blocks';
 import { ARTIFACTS, StageContext, artifactKey, blocksOf, runPrefix, secondsSince } from '../context';
+import { publishTermHandoff } from './term-handoff';
 import { FE_STAGE, feFiles, feKey } from './block-files';
 import { removeScratchDirs } from '../blocks/block-task';
 import {
@@ -213,6 +214,7 @@ export async function runFeatureExtraction(
     warnings,
   };
   await store.putJson(artifactKey(ctx, ARTIFACTS.topics), file);
+  await publishTermHandoff(ctx, plan);
   await removeScratchDirs(store, runPrefix(ctx), FE_STAGE, ctx);
   ctx.log.info(
     `${k} topics over ${n} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}; wrote ${ARTIFACTS.topics}, ${ARTIFACTS.ticketsTopics} (${secondsSince(start)} s in all)`,

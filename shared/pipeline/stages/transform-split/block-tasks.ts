@@ -7,6 +7,9 @@ import { BlockTaskContext, BlockTaskDef, scratchDir } from '../blocks/block-task
 import { Block, readBlockRows } from '../blocks/plan-blocks';
 import { ARTIFACTS, artifactKey } from '../context';
 import { fitSettings, labelColumn } from './fit-settings';
+import { decodeMatrix } from '../feature-extraction/block-files';
+import { handoffFiles, handoffKey } from '../feature-extraction/term-handoff';
+import { decodeTermFrequencies } from '../../../core/numeric/document-frequencies';
 
 /**
  * Transform-split's block tasks (see blocks/block-mapper.ts), in rounds over the blocks of
@@ -149,35 +152,61 @@ export const DOCUMENT_FREQUENCIES_TASK: BlockTaskDef<BlockInput, { docs: number 
   },
 };
 
+export interface CountRowsInput extends BlockInput {
+  /** the block's terms and counts are the ones stage 2 handed on (term-handoff.ts), not the first round's */
+  handedOn: boolean;
+}
+
 /**
  * A block's rows in the fitted vocabulary's columns, with the rows' labels, as a features matrix file
- * of its rows: the rows of the first round, each term mapped to its column or dropped (pruned). Both
- * term lists are in code-point order, so the mapping keeps each row's columns sorted, and the counts
- * are those transformCounts gives for the texts.
+ * of its rows: the block's rows counted in its own terms (the first round's, or stage 2's), each term
+ * mapped to its column or dropped (pruned). Both term lists are in code-point order, so the mapping
+ * keeps each row's columns sorted, and the counts are those transformCounts gives for the texts.
  */
-export const COUNT_ROWS_TASK: BlockTaskDef<BlockInput, { rows: number; nnz: number }> = {
+export const COUNT_ROWS_TASK: BlockTaskDef<CountRowsInput, { rows: number; nnz: number }> = {
   name: 'ts.count-rows',
   stage: TS_STAGE,
   writes: ({ block }) => [BLOCK_FILES.rows(block.index)],
-  async run(ctx, { block }) {
+  async run(ctx, input) {
+    const { block } = input;
     const vocabularyKey = blockKey(ctx, BLOCK_FILES.vocabulary);
-    const termsKey = blockKey(ctx, BLOCK_FILES.terms(block.index));
-    const [vocabulary, terms, local, labelBytes] = await Promise.all([
+    const [vocabulary, own, labelBytes] = await Promise.all([
       ctx.store.get(vocabularyKey),
-      ctx.store.get(termsKey),
-      ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
+      ownTermCounts(ctx, input),
       ctx.store.getRange(blockKey(ctx, BLOCK_FILES.labels), rangeOf(4 * block.first, 4 * block.rows)),
     ]);
-    const rows = decodeLocalRows(local, block.rows);
     const merged = TermList.decode(vocabulary, ctx.store.locate(vocabularyKey));
-    const column = positionsIn(TermList.decode(terms, ctx.store.locate(termsKey)), merged);
+    const column = positionsIn(own.terms, merged);
     const labels = new Int32Array(block.rows);
     bytesOf(labels).set(labelBytes);
-    const counts = remapColumns(rows, rows.counts, column, merged.count);
+    const counts = remapColumns(own.rows, own.counts, column, merged.count);
     await ctx.store.put(blockKey(ctx, BLOCK_FILES.rows(block.index)), encodeCsr(counts, labels));
     return { rows: counts.rows, nnz: counts.indptr[counts.rows]! };
   },
 };
+
+/** A block's terms and its rows counted in them: the first round's files, or those stage 2 handed on. */
+async function ownTermCounts(
+  ctx: BlockTaskContext,
+  { block, handedOn }: CountRowsInput,
+): Promise<{ terms: TermList; rows: Pick<LocalRows, 'rows' | 'indptr' | 'indices'>; counts: ArrayLike<number> }> {
+  if (handedOn) {
+    const termsKey = handoffKey(ctx, handoffFiles.terms(block.index));
+    const countsKey = handoffKey(ctx, handoffFiles.counts(block.index));
+    const [terms, counts] = await Promise.all([ctx.store.get(termsKey), ctx.store.get(countsKey)]);
+    const m = decodeMatrix(counts, ctx.store.locate(countsKey));
+    if (m.rows !== block.rows)
+      throw new Error(`${ctx.store.locate(countsKey)}: ${m.rows} rows, the block ${block.rows}`);
+    return { terms: decodeTermFrequencies(terms, ctx.store.locate(termsKey)).terms, rows: m, counts: m.data };
+  }
+  const termsKey = blockKey(ctx, BLOCK_FILES.terms(block.index));
+  const [terms, local] = await Promise.all([
+    ctx.store.get(termsKey),
+    ctx.store.get(blockKey(ctx, BLOCK_FILES.localRows(block.index))),
+  ]);
+  const rows = decodeLocalRows(local, block.rows);
+  return { terms: TermList.decode(terms, ctx.store.locate(termsKey)), rows, counts: rows.counts };
+}
 
 export const TRANSFORM_SPLIT_TASKS: readonly BlockTaskDef<never, unknown>[] = [
   BLOCK_TERMS_TASK,

@@ -1,6 +1,7 @@
 import { CountVectorizerOptions, idfFromDocumentFrequencies } from '../../../core/numeric/vectorizer';
 import {
   TermFrequencies,
+  decodeTermFrequencies,
   mergeTermFrequencies,
   pruneTerms,
 } from '../../../core/numeric/document-frequencies';
@@ -30,6 +31,12 @@ import {
   bytesOf,
 } from './block-tasks';
 import { fitSettings } from './fit-settings';
+import {
+  handoffFiles,
+  handoffKey,
+  removeTermHandoff,
+  termHandoffMissing,
+} from '../feature-extraction/term-handoff';
 import { writeSplitFile } from './split-file';
 
 /**
@@ -100,16 +107,24 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   const plan = await planBlocks(ctx.store, artifactKey(ctx, ARTIFACTS.ticketsTopics), params.blockSize);
   const inputs: BlockInput[] = plan.blocks.map((block) => ({ block, header: plan.header }));
   try {
-    const seen = await blocks.map(BLOCK_TERMS_TASK, inputs);
+    // Stage 2's counts of the same terms, and its topics, when it left them; else one read of each block.
+    const missing = await termHandoffMissing(ctx, plan.blocks);
+    const seen = missing === null ? null : await blocks.map(BLOCK_TERMS_TASK, inputs);
     ctx.signal?.throwIfAborted();
     const category: CategoryClasses | null =
-      params.labels === 'category' ? categoryClasses(valueCounts(seen), params) : null;
+      seen !== null && params.labels === 'category' ? categoryClasses(valueCounts(seen), params) : null;
     const names = category?.names ?? topics.topics.map((t) => t.name);
-    const tables = category
-      ? seen.map((s) => Int32Array.from(s.values, (v) => category.classOf.get(v)!))
-      : topicTables(artifactKey(ctx, ARTIFACTS.ticketsTopics), plan, seen, names);
     // One label per ticket (4 bytes × tickets), and the kept rows and their labels: the split needs all.
-    const labels = await gatherLabels(ctx, plan, tables);
+    const labels =
+      seen === null
+        ? await handedOnLabels(ctx, plan, names)
+        : await gatherLabels(
+            ctx,
+            plan,
+            category
+              ? seen.map((s) => Int32Array.from(s.values, (v) => category.classOf.get(v)!))
+              : topicTables(artifactKey(ctx, ARTIFACTS.ticketsTopics), plan, seen, names),
+          );
     let keptCount = 0;
     for (const l of labels) if (l >= 0) keptCount++;
     const kept = new Int32Array(keptCount);
@@ -122,7 +137,7 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     const noun = category ? 'class' : 'topic';
     checkSplittable(keptLabels, names, params, noun);
     ctx.log.info(
-      `read ${labels.length} tickets in ${plan.blocks.length} block(s): ${kept.length} labelled with ${names.length} ${category ? 'classes' : 'topics'}${category ? ` (${category.dropped} dropped as unmapped${category.merged.length > 0 ? `, ${category.merged.length} rare class(es) merged into "other"` : ''})` : ''} in ${secondsSince(start)} s`,
+      `read ${labels.length} tickets in ${plan.blocks.length} block(s)${seen === null ? ' (their terms and topics as feature extraction counted them)' : params.labels === 'topics' ? ` (tickets_topics.csv read again: ${missing})` : ''}: ${kept.length} labelled with ${names.length} ${category ? 'classes' : 'topics'}${category ? ` (${category.dropped} dropped as unmapped${category.merged.length > 0 ? `, ${category.merged.length} rare class(es) merged into "other"` : ''})` : ''} in ${secondsSince(start)} s`,
     );
     const split = trainTestSplit(kept.length, {
       testSize: params.testSize,
@@ -171,7 +186,10 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
     const idf = idfFromDocumentFrequencies(pruned.df, all.docs, tfidfOptions(fit.vectorizer));
     await ctx.store.put(blockKey(ctx, BLOCK_FILES.vocabulary), pruned.terms.encode());
     await ctx.store.put(blockKey(ctx, BLOCK_FILES.labels), bytesOf(labels));
-    const parts = await blocks.map(COUNT_ROWS_TASK, inputs);
+    const parts = await blocks.map(
+      COUNT_ROWS_TASK,
+      inputs.map((input) => ({ ...input, handedOn: seen === null })),
+    );
     ctx.signal?.throwIfAborted();
     const nnz = parts.reduce((s, p) => s + p.nnz, 0);
     ctx.log.info(
@@ -227,9 +245,13 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
   }
 }
 
-/** Removes the stage's block files: this try's and earlier tries' (removeScratchDirs). */
+/**
+ * Removes the stage's block files (this try's and earlier tries': removeScratchDirs) and what stage 2
+ * handed on to it.
+ */
 async function removeBlockFiles(ctx: StageContext): Promise<void> {
   await removeScratchDirs(ctx.store, runPrefix(ctx), TS_STAGE, ctx);
+  await removeTermHandoff(ctx);
 }
 
 /** Tickets per label value over all blocks. */
@@ -284,20 +306,49 @@ async function gatherLabels(
 }
 
 /**
+ * Every ticket's topic as stage 2 gave it (term-handoff.ts), block by block; a topic topics.json does
+ * not list fails naming the file and row.
+ */
+async function handedOnLabels(
+  ctx: StageContext,
+  plan: BlockPlan,
+  names: readonly string[],
+): Promise<Int32Array> {
+  const labels = new Int32Array(plan.rows);
+  for (const block of plan.blocks) {
+    const key = handoffKey(ctx, handoffFiles.topics(block.index));
+    const bytes = await ctx.store.get(key);
+    if (bytes.length !== 4 * block.rows)
+      throw new Error(`${ctx.store.locate(key)}: ${bytes.length} bytes for ${block.rows} rows`);
+    const part = labels.subarray(block.first, block.first + block.rows);
+    bytesOf(part).set(bytes);
+    const bad = part.findIndex((t) => t < 0 || t >= names.length);
+    if (bad >= 0)
+      throw new Error(
+        `${ctx.store.locate(key)}: row ${block.first + bad} has topic ${part[bad]}, topics.json lists ${names.length}: rerun feature extraction`,
+      );
+  }
+  return labels;
+}
+
+/**
  * The blocks' document frequencies (of the rows the vocabulary is fitted on: `fitted` per block) merged
  * in block order, one block's files read at a time: the stage holds the merged terms (the vocabulary
- * before pruning) and one block's, as bytes (TermList).
+ * before pruning) and one block's, as bytes (TermList). `seen` null: the frequencies stage 2 handed on.
  */
 async function mergeBlockFrequencies(
   ctx: StageContext,
   plan: BlockPlan,
-  seen: readonly BlockTerms[],
+  seen: readonly BlockTerms[] | null,
   fitted: readonly number[],
 ): Promise<TermFrequencies> {
   let all: TermFrequencies = { docs: 0, terms: TermList.of([]), df: new Int32Array(0) };
   for (const block of plan.blocks) {
     let part: TermFrequencies = { docs: fitted[block.index]!, terms: TermList.of([]), df: new Int32Array(0) };
-    if (seen[block.index]!.terms > 0) {
+    if (seen === null) {
+      const key = handoffKey(ctx, handoffFiles.terms(block.index));
+      part = { ...part, ...decodeTermFrequencies(await ctx.store.get(key), ctx.store.locate(key)) };
+    } else if (seen[block.index]!.terms > 0) {
       const termsKey = blockKey(ctx, BLOCK_FILES.terms(block.index));
       const [terms, bytes] = await Promise.all([
         ctx.store.get(termsKey),
