@@ -1,3 +1,4 @@
+import { TERM_HANDOFF_DIR } from '../../shared/pipeline/stages/feature-extraction/term-handoff';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -71,7 +72,13 @@ async function readRun(ctx: StageContext): Promise<Run> {
     labels.push(ids.get(row.relevant_topic!)!),
   );
   const dir = runDir(config.storageDir, ctx.runId);
-  const bytes = new Map(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+  const bytes = new Map(
+    fs
+      .readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+      .map((f) => [f, fs.readFileSync(path.join(dir, f))]),
+  );
   return { topics, labels: Int32Array.from(labels), bytes };
 }
 
@@ -135,16 +142,20 @@ describe('feature extraction over blocks, on the sample (1,140 tickets)', () => 
     );
   });
 
-  it('the same bytes when run again; only topics.json, tickets_topics.csv and its index are added', async () => {
+  it('the same bytes when run again; only topics.json, tickets_topics.csv, its index and the term counts for stage 3 are added', async () => {
     const first = await stage2(tickets, 'twice', { blockSize: 300 }, overBlocks);
     const ctx = ctxFor('twice', { blockSize: 300 });
     await runFeatureExtraction(ctx, overBlocks);
     const second = await readRun(ctx);
+    const handedOn = [...first.bytes.keys()].filter((f) => f.startsWith(TERM_HANDOFF_DIR)).sort();
     assert.deepEqual(
-      [...first.bytes.keys()].sort(),
+      [...first.bytes.keys()].filter((f) => !handedOn.includes(f)).sort(),
       ['tickets.csv', 'tickets.csv.idx', 'tickets_topics.csv', 'tickets_topics.csv.idx', 'topics.json'],
       'no intermediate files are left behind',
     );
+    const blocks = Math.ceil(first.labels.length / 300);
+    assert.equal(handedOn.length, 1 + 3 * blocks, handedOn.join(' '));
+    assert.ok(handedOn.includes(`${TERM_HANDOFF_DIR}manifest.json`));
     for (const [name, bytes] of first.bytes)
       assert.ok(bytes.equals(second.bytes.get(name)!), `${name} changed on the second run`);
   });

@@ -253,7 +253,10 @@ describe('transform-split with the term counts and topics stage 2 handed on', ()
   it('skips reading the tickets again and writes the bytes reading them gives; the files go when it ends', async () => {
     for (const blockSize of [100, 20000]) {
       const ctx = await throughStage2(`handoff-${blockSize}`, { blockSize });
-      assert.ok(fs.existsSync(path.join(handoffDir(ctx), 'manifest.json')), `blockSize ${blockSize}: handed on`);
+      assert.ok(
+        fs.existsSync(path.join(handoffDir(ctx), 'manifest.json')),
+        `blockSize ${blockSize}: handed on`,
+      );
       const plain = withoutHandoff(ctx, `plain-${blockSize}`, { blockSize });
       const used = recording(ctx);
       const read = recording(plain);
@@ -273,7 +276,7 @@ describe('transform-split with the term counts and topics stage 2 handed on', ()
     }
   });
 
-  it('is not used for other blocks than stage 3 plans, nor with category labels, which stage 2 hands nothing', async () => {
+  it('is not used for other blocks than stage 3 plans, nor with category labels; removed either way', async () => {
     const ctx = await throughStage2('handoff-other-blocks', { blockSize: 100 });
     const other = { ...ctx, params: { ...ctx.params, blockSize: 300 } };
     const plain = withoutHandoff(ctx, 'plain-other-blocks', { blockSize: 300 });
@@ -285,8 +288,12 @@ describe('transform-split with the term counts and topics stage 2 handed on', ()
     outputs(ctx).forEach((got, i) => assert.ok(got.equals(want[i]!), `${OUTPUTS[i]} differs`));
     assert.equal(fs.existsSync(handoffDir(ctx)), false, 'the unused files are removed too');
 
-    const category = await throughStage2('handoff-category', { labels: 'category', cvFolds: 3 });
-    assert.equal(fs.existsSync(handoffDir(category)), false, 'category labels: nothing handed on');
+    const category = await throughStage2('handoff-category', MODES[1]!.params);
+    assert.ok(fs.existsSync(handoffDir(category)), 'stage 2 hands on whatever the labels');
+    const counted = recording(category);
+    await runTransformSplit({ ...category, blocks: counted.blocks });
+    assert.ok(counted.ran.has('ts.block-terms'), 'category labels: the narratives are read');
+    assert.equal(fs.existsSync(handoffDir(category)), false, 'category labels: the unused files are removed');
   });
 
   it("a handed-on topic out of topics.json's range fails naming the file and row", async () => {

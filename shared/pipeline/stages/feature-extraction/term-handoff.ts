@@ -41,7 +41,7 @@ interface HandoffManifest {
 }
 
 /** Whether stage 3 counts the text stage 2 counted, the way it counted it: with topic labels. */
-export function handsOffTerms(params: Pick<PipelineParams, 'labels'>): boolean {
+function countsStage2Terms(params: Pick<PipelineParams, 'labels'>): boolean {
   return params.labels === 'topics';
 }
 
@@ -50,10 +50,12 @@ export function handoffKey(ctx: Pick<RunArtifacts, 'runId'>, name: string): stri
   return artifactKey(ctx, TERM_HANDOFF_DIR + name);
 }
 
-/** Stage 2: its blocks' term files and topics, then the manifest (with topic labels only). */
+/**
+ * Stage 2: its blocks' term files and topics, then the manifest. Whatever the run's labels: stage 2's
+ * output does not depend on them (they are not in its cache key), and stage 3 removes what it does not use.
+ */
 export async function publishTermHandoff(ctx: StageContext, plan: BlockPlan): Promise<void> {
   await removeTermHandoff(ctx);
-  if (!handsOffTerms(ctx.params)) return;
   for (const { index: b } of plan.blocks)
     await Promise.all([
       ctx.store.copy(feKey(ctx, feFiles.terms(b)), handoffKey(ctx, handoffFiles.terms(b))),
@@ -75,7 +77,7 @@ export async function termHandoffMissing(
   ctx: StageContext,
   blocks: readonly Block[],
 ): Promise<string | null> {
-  if (!handsOffTerms(ctx.params)) return 'category labels count the narratives';
+  if (!countsStage2Terms(ctx.params)) return 'category labels count the narratives';
   let manifest: HandoffManifest;
   try {
     manifest = await ctx.store.getJson<HandoffManifest>(handoffKey(ctx, handoffFiles.manifest));
@@ -93,7 +95,9 @@ export async function termHandoffMissing(
   );
   const gone = blocks.find(
     ({ index: b }) =>
-      !there.has(handoffFiles.terms(b)) || !there.has(handoffFiles.counts(b)) || !there.has(handoffFiles.topics(b)),
+      !there.has(handoffFiles.terms(b)) ||
+      !there.has(handoffFiles.counts(b)) ||
+      !there.has(handoffFiles.topics(b)),
   );
   return gone === undefined ? null : `block ${gone.index}'s are gone`;
 }

@@ -189,7 +189,11 @@ export const COUNT_ROWS_TASK: BlockTaskDef<CountRowsInput, { rows: number; nnz: 
 async function ownTermCounts(
   ctx: BlockTaskContext,
   { block, handedOn }: CountRowsInput,
-): Promise<{ terms: TermList; rows: Pick<LocalRows, 'rows' | 'indptr' | 'indices'>; counts: ArrayLike<number> }> {
+): Promise<{
+  terms: TermList;
+  rows: Pick<LocalRows, 'rows' | 'indptr' | 'indices'>;
+  counts: ArrayLike<number>;
+}> {
   if (handedOn) {
     const termsKey = handoffKey(ctx, handoffFiles.terms(block.index));
     const countsKey = handoffKey(ctx, handoffFiles.counts(block.index));

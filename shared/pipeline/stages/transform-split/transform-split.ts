@@ -90,7 +90,8 @@ export interface TransformSplitResult {
  * stage 4, which weights it for each candidate.
  *
  * Map/reduce over fixed blocks of `tickets_topics.csv` (block-tasks.ts): a first round reads each block
- * once (its label values; its rows counted in its own terms), a second counts the document frequencies
+ * once (its label values; its rows counted in its own terms; with topic labels, stage 2 usually handed
+ * both on: term-handoff.ts, and the round is skipped), a second counts the document frequencies
  * of the training rows (category labels only: topic labels fit on every row, counted in the first), a
  * last maps each block's rows to the vocabulary's columns. This function only reduces: it merges the
  * label values and decides the classes, splits, merges the blocks' document frequencies (in block
