@@ -293,17 +293,21 @@ async function gatherLabels(
 ): Promise<Int32Array> {
   const labels = new Int32Array(plan.rows);
   for (const block of plan.blocks) {
-    const bytes = await ctx.store.get(blockKey(ctx, BLOCK_FILES.values(block.index)));
-    if (bytes.length !== 4 * block.rows)
-      throw new Error(
-        `${ctx.store.locate(blockKey(ctx, BLOCK_FILES.values(block.index)))}: ${bytes.length} bytes for ${block.rows} rows`,
-      );
-    const values = new Int32Array(block.rows);
-    bytesOf(values).set(bytes);
+    const values = await blockInt32s(ctx, blockKey(ctx, BLOCK_FILES.values(block.index)), block.rows);
     const table = tables[block.index]!;
     for (let r = 0; r < block.rows; r++) labels[block.first + r] = table[values[r]!]!;
   }
   return labels;
+}
+
+/** A block's file of an int32 a row; fails naming it when it holds another number of rows. */
+async function blockInt32s(ctx: StageContext, key: string, rows: number): Promise<Int32Array> {
+  const bytes = await ctx.store.get(key);
+  if (bytes.length !== 4 * rows)
+    throw new Error(`${ctx.store.locate(key)}: ${bytes.length} bytes for ${rows} rows`);
+  const out = new Int32Array(rows);
+  bytesOf(out).set(bytes);
+  return out;
 }
 
 /**
@@ -318,11 +322,8 @@ async function handedOnLabels(
   const labels = new Int32Array(plan.rows);
   for (const block of plan.blocks) {
     const key = handoffKey(ctx, handoffFiles.topics(block.index));
-    const bytes = await ctx.store.get(key);
-    if (bytes.length !== 4 * block.rows)
-      throw new Error(`${ctx.store.locate(key)}: ${bytes.length} bytes for ${block.rows} rows`);
-    const part = labels.subarray(block.first, block.first + block.rows);
-    bytesOf(part).set(bytes);
+    const part = await blockInt32s(ctx, key, block.rows);
+    labels.set(part, block.first);
     const bad = part.findIndex((t) => t < 0 || t >= names.length);
     if (bad >= 0)
       throw new Error(
