@@ -1,3 +1,4 @@
+import { TERM_HANDOFF_DIR } from '../../shared/pipeline/stages/feature-extraction/term-handoff';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -51,6 +52,13 @@ async function runWith(
       stageJobId(runId, 'feature-extraction'),
     );
     const nmfLog = logs.find((l) => l.includes('NMF k=')) ?? '';
+    // Stage 3 took its terms and topics from stage 2 (term-handoff.ts), and removed them.
+    const split = await stack.queues['transform-split'].getJobLogs(stageJobId(runId, 'transform-split'));
+    assert.ok(
+      split.logs.some((l) => l.includes('their terms and topics as feature extraction counted them')),
+      split.logs.join('\n'),
+    );
+    assert.equal(fs.existsSync(path.join(dir, TERM_HANDOFF_DIR)), false, 'the handed-on files are removed');
     return { files, chunks: (status.stages[0]!.result as { chunks: number }).chunks, blockJobs, nmfLog };
   } finally {
     await stack.close();
