@@ -1,4 +1,3 @@
-import { TERM_HANDOFF_DIR } from '../../shared/pipeline/stages/feature-extraction/term-handoff';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,6 +10,7 @@ import { comparableBytes } from '../runs/artifacts';
 import { scaleDataset } from '../../tools/bench/scale-dataset';
 import { stageJobId } from '../../shared/runtime/flow/job-types';
 import { SINGLE_TASK_INIT_ROWS } from '../../shared/pipeline/stages/feature-extraction/fit-nmf-blocks';
+import { TERM_HANDOFF_DIR } from '../../shared/pipeline/stages/feature-extraction/term-handoff';
 
 const ARTIFACTS = [
   'tickets.csv',

@@ -1,4 +1,3 @@
-import { TERM_HANDOFF_DIR } from '../../shared/pipeline/stages/feature-extraction/term-handoff';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,6 +18,7 @@ import {
 import { runTextProcessing } from '../../shared/pipeline/stages/text-processing';
 import { DEV_DATASET, SAMPLE_DATASET, hasSharedData, stageContext, testConfig } from '../helpers/env';
 import { readCsvFile } from '../helpers/read-csv-file';
+import { TERM_HANDOFF_DIR } from '../../shared/pipeline/stages/feature-extraction/term-handoff';
 
 const config = testConfig();
 after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));

@@ -19,6 +19,7 @@ import { runTextProcessing } from '../../shared/pipeline/stages/text-processing'
 import { LabelsFile, runTransformSplit } from '../../shared/pipeline/stages/transform-split/transform-split';
 import { SAMPLE_DATASET, stageContext, tempDir, testConfig } from '../helpers/env';
 import { runTransformSplitReference } from '../helpers/transform-split-reference';
+import { TicketflowConfig } from '../../shared/core/config/config';
 import { TERM_HANDOFF_DIR } from '../../shared/pipeline/stages/feature-extraction/term-handoff';
 
 const OUTPUTS = [ARTIFACTS.features, ARTIFACTS.matrix, ARTIFACTS.split, ARTIFACTS.labels];
@@ -60,6 +61,44 @@ const MODES: { name: string; params: Partial<PipelineParams>; check: (l: LabelsF
   },
 ];
 
+/**
+ * A run `runId` holding run `from`'s stage-2 output (tickets_topics.csv without its index, topics.json)
+ * and nothing stage 2 handed on, with these parameters.
+ */
+function runWithStage2Of(
+  config: TicketflowConfig,
+  from: string,
+  runId: string,
+  params: Partial<PipelineParams>,
+): StageContext {
+  const dir = runDir(config.storageDir, runId);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const name of [ARTIFACTS.ticketsTopics, ARTIFACTS.topics])
+    fs.copyFileSync(path.join(runDir(config.storageDir, from), name), path.join(dir, name));
+  const ctx = stageContext(config, runId);
+  return { ...ctx, params: { ...ctx.params, ...params } };
+}
+
+/** The bytes of the run's OUTPUTS. */
+function outputsOf(config: TicketflowConfig, ctx: StageContext): Buffer[] {
+  return OUTPUTS.map((name) => fs.readFileSync(path.join(runDir(config.storageDir, ctx.runId), name)));
+}
+
+/** A block mapper running every task in this process, telling `onMapped` each task's name and outputs. */
+function watchedMapper(
+  ctx: StageContext,
+  onMapped: (task: string, outputs: readonly unknown[]) => void,
+): BlockMapper {
+  const local = localBlockMapper(ctx);
+  return {
+    async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], o?: MapOptions<O>): Promise<O[]> {
+      const out = await local.map(task, inputs, o);
+      onMapped(task.name, out);
+      return out;
+    },
+  };
+}
+
 describe('transform-split over blocks writes the bytes one process computed', () => {
   const config = testConfig();
   const source = stageContext(config, 'source');
@@ -70,18 +109,9 @@ describe('transform-split over blocks writes the bytes one process computed', ()
   });
   after(() => fs.rmSync(config.storageDir, { recursive: true, force: true }));
 
-  /** A run holding stage 2's output (tickets_topics.csv without its index, topics.json). */
-  function runWith(runId: string, params: Partial<PipelineParams>): StageContext {
-    const dir = runDir(config.storageDir, runId);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const name of [ARTIFACTS.ticketsTopics, ARTIFACTS.topics])
-      fs.copyFileSync(path.join(runDir(config.storageDir, 'source'), name), path.join(dir, name));
-    const ctx = stageContext(config, runId);
-    return { ...ctx, params: { ...ctx.params, ...params } };
-  }
-
-  const outputs = (ctx: StageContext) =>
-    OUTPUTS.map((name) => fs.readFileSync(path.join(runDir(config.storageDir, ctx.runId), name)));
+  const runWith = (runId: string, params: Partial<PipelineParams>) =>
+    runWithStage2Of(config, source.runId, runId, params);
+  const outputs = (ctx: StageContext) => outputsOf(config, ctx);
 
   for (const mode of MODES) {
     // Blocks of one ticket for topic labels; of two for category labels (in-process, a task costs ~7 ms,
@@ -95,16 +125,10 @@ describe('transform-split over blocks writes the bytes one process computed', ()
       assert.ok(tickets > 1000);
       for (const blockSize of [smallest, 7, 300, tickets, 20000]) {
         const ctx = runWith(`${mode.name}-${blockSize}`, { ...mode.params, blockSize });
-        const local = localBlockMapper(ctx);
         let fitted: number[] = [];
-        const blocks: BlockMapper = {
-          async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], o?: MapOptions<O>): Promise<O[]> {
-            const out = await local.map(task, inputs, o);
-            if (task.name === 'ts.document-frequencies')
-              fitted = out.map((r) => (r as { docs: number }).docs);
-            return out;
-          },
-        };
+        const blocks = watchedMapper(ctx, (task, out) => {
+          if (task === 'ts.document-frequencies') fitted = out.map((r) => (r as { docs: number }).docs);
+        });
         const result = await runTransformSplit({ ...ctx, blocks });
         if (mode.params.labels === 'category' && blockSize === smallest)
           assert.ok(fitted.includes(0), `${mode.name}: some block holds no training row`);
@@ -236,33 +260,16 @@ describe('transform-split with the term counts and topics stage 2 handed on', ()
     return ctx;
   }
 
-  /** A run holding only ctx's stage-2 artifacts (nothing handed on), with these parameters. */
-  function withoutHandoff(ctx: StageContext, runId: string, params: Partial<PipelineParams>): StageContext {
-    const dir = runDir(config.storageDir, runId);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const name of [ARTIFACTS.ticketsTopics, ARTIFACTS.topics])
-      fs.copyFileSync(path.join(runDir(config.storageDir, ctx.runId), name), path.join(dir, name));
-    const base = stageContext(config, runId);
-    return { ...base, params: { ...base.params, ...params } };
-  }
+  const withoutHandoff = (ctx: StageContext, runId: string, params: Partial<PipelineParams>) =>
+    runWithStage2Of(config, ctx.runId, runId, params);
 
   /** A block mapper running every task in this process, recording their names. */
   function recording(ctx: StageContext): { blocks: BlockMapper; ran: Set<string> } {
-    const local = localBlockMapper(ctx);
     const ran = new Set<string>();
-    return {
-      ran,
-      blocks: {
-        map: <I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], o?: MapOptions<O>) => {
-          ran.add(task.name);
-          return local.map(task, inputs, o);
-        },
-      },
-    };
+    return { ran, blocks: watchedMapper(ctx, (task) => ran.add(task)) };
   }
 
-  const outputs = (ctx: StageContext) =>
-    OUTPUTS.map((name) => fs.readFileSync(path.join(runDir(config.storageDir, ctx.runId), name)));
+  const outputs = (ctx: StageContext) => outputsOf(config, ctx);
   const handoffDir = (ctx: StageContext) => path.join(runDir(config.storageDir, ctx.runId), TERM_HANDOFF_DIR);
 
   it('skips reading the tickets again and writes the bytes reading them gives; the files go when it ends', async () => {
