@@ -90,9 +90,8 @@ export async function termHandoffMissing(
     manifest.blocks.length === blocks.length &&
     blocks.every((b, i) => manifest.blocks[i]![0] === b.first && manifest.blocks[i]![1] === b.rows);
   if (!same) return 'feature extraction left them for other blocks or in another format';
-  const there = new Set(
-    (await ctx.store.list(handoffKey(ctx, ''))).map((e) => e.key.slice(handoffKey(ctx, '').length)),
-  );
+  const dir = handoffKey(ctx, '');
+  const there = new Set((await ctx.store.list(dir)).map((e) => e.key.slice(dir.length)));
   const gone = blocks.find(
     ({ index: b }) =>
       !there.has(handoffFiles.terms(b)) ||
