@@ -95,7 +95,7 @@ const INLINE: Record<InlineProcessor, (deps: InlineDeps) => unknown> = {
       queue(TRANSFORM_BLOCK_QUEUE),
       () => events(TRANSFORM_BLOCK_QUEUE),
     ),
-  training: ({ config, queue }) => trainingProcessor(config, queue(SEARCH_QUEUE)),
+  training: ({ config, queue, runs }) => trainingProcessor(config, queue(SEARCH_QUEUE), runs.flowProducer),
   classification: ({ config, queue, runs }) =>
     classificationProcessor(config, queue(CLASSIFICATION_CHUNK_QUEUE), (summary) =>
       emitClassificationCompleted(runs, summary),

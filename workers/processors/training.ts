@@ -1,4 +1,4 @@
-import { Job, Queue } from 'bullmq';
+import { FlowJob, FlowProducer, Job, Queue } from 'bullmq';
 import { TicketflowConfig } from '../../shared/core/config/config';
 import { SEARCH_QUEUE } from '../../shared/pipeline/stages/training/definition';
 import { nodeOptions } from '../../shared/runtime/flow/build-flow';
@@ -13,6 +13,7 @@ import {
 import { Candidate, describeCandidate, searchGrid } from '../../shared/pipeline/stages/training/search-grid';
 import { fitsInParts, refitProblems } from '../../shared/pipeline/stages/training/training-data';
 import { storedRefitParts } from '../../shared/pipeline/stages/training/refit-parts';
+import { storedRefitFit } from '../../shared/pipeline/stages/training/refit-fit';
 import { LabelsFile } from '../../shared/pipeline/stages/transform-split/transform-split';
 import { TrainingResult, writeTrainingMetrics } from '../../shared/pipeline/stages/training/training';
 import { SearchFile } from '../../shared/pipeline/stages/training/search-file';
@@ -36,10 +37,12 @@ export type TrainingJobResult = TrainingResult;
  * before any score: "search" adds its refit with the CV jobs, so it runs alongside them, and "refit"
  * goes on to "done" without a second wait. A one-vs-rest winner over `partedRefitTickets` tickets or
  * more is refitted in parts (refit-parts.ts): one job per class where the refit job would be, then step
- * "join" adds the refit job, which joins their rows instead of fitting. Job ids are deterministic, so a
- * repeated step adds nothing twice.
+ * "join" adds the refit job, which joins their rows instead of fitting. A refit of one job alongside the
+ * search runs in two halves (refit-fit.ts): a fit job, child of the refit job, which scores its stored
+ * model as soon as it completes, on whichever worker is free. Job ids are deterministic, so a repeated
+ * step adds nothing twice.
  */
-export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) {
+export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue, flows: FlowProducer) {
   return async (job: Job<StageJobData>, token?: string, signal?: AbortSignal): Promise<TrainingJobResult> => {
     return runLogged(
       job,
@@ -81,6 +84,36 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           );
           return { jobs, reused: stored.size };
         };
+        // A refit alongside the search, not in parts: the refit job scores what its fit job, its child in
+        // the flow, stored (nothing to fit when an earlier generation stored it).
+        const halves = async (candidate: Candidate) => {
+          const stored = await storedRefitFit(ctx, candidate);
+          const scoring = refit(candidate.id, null);
+          // Behind the jobs already queued (BullMQ takes prioritized jobs after waiting ones): a parent
+          // whose children completed would otherwise go first, and the short scoring end the stage
+          // after a fold that a free worker could have begun.
+          const scoreJob = {
+            ...scoring,
+            data: { ...scoring.data, fitted: true as const },
+            opts: { ...scoring.opts, priority: 1 },
+          };
+          if (stored) return { jobs: [scoreJob], flow: null, reused: 1 };
+          const fit = child(config, ctx, job, {
+            kind: 'refit-fit',
+            candidate: candidate.id,
+            fold: null,
+            child: n + 1,
+          });
+          const { parent: _parent, ...fitOpts } = fit.opts;
+          const flow: FlowJob = {
+            name: scoreJob.name,
+            queueName: SEARCH_QUEUE,
+            data: scoreJob.data,
+            opts: scoreJob.opts,
+            children: [{ name: fit.name, queueName: SEARCH_QUEUE, data: fit.data, opts: fitOpts }],
+          };
+          return { jobs: [], flow, reused: 0 };
+        };
         if (step === 'search') {
           // The stage's span begins here (its seconds cover the search and the refit), at the first attempt.
           const startedAt = job.data.startedAt ?? Date.now();
@@ -103,8 +136,10 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           );
           const parts = early ? await partsOf(grid[0]!) : null;
           const first = parts
-            ? await partJobs(grid[0]!, parts)
-            : { jobs: early ? [refit(grid[0]!.id, null)] : [], reused: 0 };
+            ? { ...(await partJobs(grid[0]!, parts)), flow: null }
+            : early
+              ? await halves(grid[0]!)
+              : { jobs: [], flow: null, reused: 0 };
           ctx.log.info(
             `model search: ${grid.length} candidate(s) × ${folds} folds = ${n} jobs${done.size > 0 ? ` (${done.size} done by an earlier attempt)` : ''}${early ? `, and the refit of its one candidate alongside${parts ? ` in ${parts.length} jobs, one per class` : ''}` : ''}: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
           );
@@ -113,9 +148,12 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue) 
           // refit fits the most rows), so the last jobs to finish are short ones and no worker idles long
           // at the end of the search.
           const jobs = [...first.jobs, ...[...children].reverse()];
-          const chunks = n + (early ? 1 + (parts?.length ?? 0) : 0);
+          // The refit's fit (or its parts) counts as one job after the refit's, added or not.
+          const chunks = n + (early ? 1 + (parts?.length ?? 1) : 0);
           // The count before the jobs: a cancel finds the children by it, so none may exist uncounted.
           await job.updateData({ ...job.data, chunks });
+          // The fit first in the queue: it is the longest.
+          if (first.flow) await flows.add(first.flow);
           if (jobs.length > 0) await searchQueue.addBulk(jobs);
           await wait(job, token!, searchQueue, {
             step: 'refit',

@@ -94,16 +94,21 @@ export interface SearchJobData {
   runId: string;
   generation: number;
   stage: 'training';
-  /** position among the training job's children (CV jobs first, then the refit, then its problems) */
+  /** position among the training job's children (CV jobs first, then the refit, then its fit or its problems) */
   child: number;
-  /** a cross-validation fit, the refit of the winner, or one problem of a parted refit (refit-parts.ts) */
-  kind: 'cv' | 'refit' | 'refit-part';
+  /**
+   * a cross-validation fit, the refit of the winner, the fit of a refit in two halves (refit-fit.ts: the
+   * refit job is its parent), or one problem of a parted refit (refit-parts.ts)
+   */
+  kind: 'cv' | 'refit' | 'refit-fit' | 'refit-part';
   candidate: number;
   fold: number | null;
   /** refit-part: the problem it fits */
   problem?: number;
   /** refit: the problems whose rows it joins, when their jobs fitted them (else it fits) */
   parts?: number[];
+  /** refit: its fit job stored the model (refit-fit.ts): it scores that instead of fitting */
+  fitted?: true;
   /** the stage's code identity the parent runs (code-identity.ts): a worker of another build refuses the job */
   code?: string;
   tags: readonly string[];

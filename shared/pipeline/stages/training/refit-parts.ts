@@ -88,7 +88,7 @@ function sameFit(ctx: StageContext, header: PartHeader, candidate: Candidate, pr
 }
 
 /** A candidate's own fields, in one order (a search summary carries scores beside them). */
-function candidateFields(c: Candidate): Candidate {
+export function candidateFields(c: Candidate): Candidate {
   return { id: c.id, C: c.C, classWeight: c.classWeight, ngrams: c.ngrams, solver: c.solver };
 }
 

@@ -16,8 +16,6 @@ import {
 } from './training-data';
 import { readRefitParts } from './refit-parts';
 import { evaluate, majorityClass, SplitMetrics } from './evaluate';
-import { CountRows } from '../../../core/numeric/count-rows';
-import { CsrMatrix, CsrValues } from '../../../core/numeric/csr';
 import { classCounts } from '../transform-split/labels';
 import { DEFAULT_PIPELINE_PARAMS, PARAM_NAMES } from '../../../core/config/pipeline-params';
 import {
@@ -28,7 +26,8 @@ import {
   ThresholdChoice,
   ThresholdRow,
 } from '../../model/model-file';
-import { ESTIMATORS } from '../../model/estimator-table';
+import { ESTIMATORS, FittedModel } from '../../model/estimator-table';
+import { Predictor } from '../../model/estimator';
 import {
   LOW_COVERAGE,
   THRESHOLD_GRID,
@@ -95,19 +94,37 @@ export async function runRefit(
   candidate: Candidate,
   parts: readonly number[] | null = null,
 ): Promise<TrainingResult> {
+  return scoreRefit(ctx, candidate, await fitRefit(ctx, candidate, parts));
+}
+
+/** What a refit's fit leaves for its scoring: the model, and the training split's metrics and class counts. */
+export interface RefitFitted {
+  /** the estimator's section of model.json */
+  section: ReturnType<FittedModel['write']>;
+  model: Predictor;
+  iterations: number;
+  train: SplitMetrics;
+  /** training rows per class */
+  trainCounts: number[];
+  /** seconds the fit took, with reading and scoring the training rows */
+  seconds: number;
+}
+
+/**
+ * The first half of runRefit: read the training rows, fit (or join `parts`), score the training rows.
+ * Only this half holds the training rows; refit-fit.ts stores what it returns, for a scoring job.
+ */
+export async function fitRefit(
+  ctx: StageContext,
+  candidate: Candidate,
+  parts: readonly number[] | null = null,
+): Promise<RefitFitted> {
   const start = performance.now();
   const { params } = ctx;
   const data = await readTrainingData(ctx);
   const names = data.classes;
   const view = featureView(data, candidate.ngrams);
-  // The test rows are read once the training rows are no longer needed, and a block at a time.
-  let trainRows: { X: CsrMatrix<CsrValues> | CountRows; y: Int32Array } | null = await fitRowsOf(
-    ctx,
-    data,
-    view,
-    data.train,
-    candidate,
-  );
+  const trainRows = await fitRowsOf(ctx, data, view, data.train, candidate);
   const ytrain = trainRows.y;
   await ctx.progress?.(10);
   ctx.log.info(
@@ -126,8 +143,32 @@ export async function runRefit(
     `${ESTIMATORS[candidate.solver].title}: ${model.iterations} iterations (${model.iterations < params.maxIter ? 'converged' : `reached maxIter ${params.maxIter}, may not have converged`}), refit of the winner, candidate ${candidate.id} ${describeCandidate(candidate)}: ${model.features} features × ${k} classes, ${parts === null ? `in ${secondsSince(fitStart)} s` : `joined from ${parts.length} problems' jobs`}`,
   );
   await ctx.progress?.(80);
-  const train = evaluate(ytrain, probabilitiesOf(model, trainRows.X), names, false);
-  trainRows = null;
+  return {
+    section: model.write(),
+    model,
+    iterations: model.iterations,
+    train: evaluate(ytrain, probabilitiesOf(model, trainRows.X), names, false),
+    trainCounts: Array.from(classCounts(ytrain, k)),
+    seconds: secondsSince(start),
+  };
+}
+
+/**
+ * The second half of runRefit: score `fitted` on the test split (its rows read a block at a time),
+ * calibrate the threshold, write model.json and test_predictions.json. Its seconds include the fit's.
+ */
+export async function scoreRefit(
+  ctx: StageContext,
+  candidate: Candidate,
+  fitted: RefitFitted,
+): Promise<TrainingResult> {
+  const start = performance.now();
+  const { params } = ctx;
+  const { model, train, trainCounts } = fitted;
+  const data = await readTrainingData(ctx);
+  const names = data.classes;
+  const k = names.length;
+  const view = featureView(data, candidate.ngrams);
   const ytest = data.test.map((r) => data.labels[r]!);
   const testProba = new Float64Array(ytest.length * k);
   await forScoreBlocks(ctx, data, view, data.test, (X, positions) => {
@@ -168,7 +209,7 @@ export async function runRefit(
   for (const w of warnings) ctx.log.warn(w);
   const metrics: MetricsFile = { classes: names, train, test, warnings, threshold, thresholds };
 
-  const trainCounts = classCounts(ytrain, k);
+  const trainTickets = trainCounts.reduce((a, b) => a + b, 0);
   const lineage: ModelLineage = {
     runId: ctx.runId,
     datasetSha256: ctx.run?.datasetSha256 ?? null,
@@ -205,11 +246,11 @@ export async function runRefit(
       vocabulary: view.vocabulary,
       idf: Array.from(view.idf),
     },
-    ...model.write(),
+    ...fitted.section,
     lineage,
     threshold,
     trainingLabelMix: Object.fromEntries(
-      names.map((name, c) => [name, ytrain.length === 0 ? 0 : trainCounts[c]! / ytrain.length]),
+      names.map((name, c) => [name, trainTickets === 0 ? 0 : trainCounts[c]! / trainTickets]),
     ),
   };
   // In pieces: a model over ~2.9M terms is longer than V8's longest string (json-pieces.ts).
@@ -219,8 +260,9 @@ export async function runRefit(
     await w.numbers('rows', data.test);
     await w.rows('probabilities', testProba, k);
   });
-  ctx.log.info(`wrote ${ARTIFACTS.model}, ${ARTIFACTS.testPredictions} (${secondsSince(start)} s in all)`);
-  return { metrics, warnings, seconds: secondsSince(start) };
+  const seconds = Math.round((fitted.seconds + (performance.now() - start) / 1000) * 1000) / 1000;
+  ctx.log.info(`wrote ${ARTIFACTS.model}, ${ARTIFACTS.testPredictions} (${seconds} s in all)`);
+  return { metrics, warnings, seconds };
 }
 
 /** The refit's result with the search's summary, written as metrics.json (`search` is its last field). */
