@@ -85,7 +85,7 @@ describe('run logs: JSON process log, job logs, GET /runs/:id/logs', () => {
       assert.equal(l.runId, runId);
       assert.match(
         String(l.stage),
-        /^(text-processing(\/chunk-\d+)?|feature-extraction|transform-split|training(\/(search-\d+-fold-\d+|refit))?)$/,
+        /^(text-processing(\/chunk-\d+)?|feature-extraction|transform-split|training(\/(search-\d+-fold-\d+|refit|refit-fit))?)$/,
       );
       assert.match(String(l.jobId), new RegExp(`^${runId}-`));
       assert.match(String(l.attempt), /^1\/4$/);
@@ -129,9 +129,15 @@ describe('run logs: JSON process log, job logs, GET /runs/:id/logs', () => {
     );
     const fold = await rows(SEARCH_QUEUE, searchJobId(runId, 1));
     assert.match(fold, /candidate 0 .* fold 2\/3: \d+ fit \/ \d+ held-out tickets/);
-    // The refit, the training job's last child, fits the winner and evaluates it.
+    assert.match(
+      parent,
+      /and the refit of its one candidate alongside, in two jobs: its fit, then its scoring/,
+    );
+    // The refit's fit job, the training job's last child, fits the winner; the refit job scores it.
+    const fit = await rows(SEARCH_QUEUE, searchJobId(runId, 4));
+    assert.match(fit, /L-BFGS: \d+ iterations \((converged|reached).* in [\d.]+ s/);
+    assert.match(fit, /fitted and stored for its scoring/);
     const tr = await rows(SEARCH_QUEUE, searchJobId(runId, 3));
-    assert.match(tr, /L-BFGS: \d+ iterations \((converged|reached).* in [\d.]+ s/);
     assert.match(tr, /accuracy: train [\d.]+, test [\d.]+/);
     assert.match(tr, /threshold [\d.]+ for target precision/);
     assert.doesNotMatch(tr + fe + ts + text, / debug /, 'debug lines stay out of job logs');

@@ -141,7 +141,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue, 
               ? await halves(grid[0]!)
               : { jobs: [], flow: null, reused: 0 };
           ctx.log.info(
-            `model search: ${grid.length} candidate(s) × ${folds} folds = ${n} jobs${done.size > 0 ? ` (${done.size} done by an earlier attempt)` : ''}${early ? `, and the refit of its one candidate alongside${parts ? ` in ${parts.length} jobs, one per class` : ''}` : ''}: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
+            `model search: ${grid.length} candidate(s) × ${folds} folds = ${n} jobs${done.size > 0 ? ` (${done.size} done by an earlier attempt)` : ''}${early ? `, and the refit of its one candidate alongside${parts ? ` in ${parts.length} jobs, one per class` : first.reused > 0 ? ', its scoring only (an earlier try stored its fit)' : ', in two jobs: its fit, then its scoring'}` : ''}: ${grid.map((c) => `${c.id}: ${describeCandidate(c)}`).join('; ')}`,
           );
           signal?.throwIfAborted();
           // Longest first (the grid lists longer n-grams and larger C later, and they take longest; the
