@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import { once } from 'node:events';
 import { StorageError } from './errors';
 import { logLost } from './logger';
+import { PIECEWISE_FS } from './piecewise-writes';
 
 /**
  * What a run id may be: it names a folder (runDir) and a Redis key, so no separators, dots or spaces, and
@@ -164,7 +165,8 @@ export interface AtomicWriter {
 export async function openAtomicWriter(file: string): Promise<AtomicWriter> {
   await mkdirFor(file);
   const tmp = tempNameFor(file);
-  const stream = fs.createWriteStream(tmp);
+  // Large chunks go to the kernel in pieces (piecewise-writes.ts).
+  const stream = fs.createWriteStream(tmp, { fs: PIECEWISE_FS });
   // The stream reports open and write errors as events: keep the first, never let one go unhandled.
   let failure: unknown = null;
   stream.on('error', (err) => {

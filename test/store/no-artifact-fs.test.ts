@@ -30,6 +30,8 @@ const FS_ALLOWED: Readonly<Record<string, string>> = {
   'shared/core/store/file-store.ts': 'the local backend of the artifact store',
   'shared/core/storage.ts':
     "the local backend's atomic writes (temporary name, rename), used by file-store.ts",
+  'shared/core/piecewise-writes.ts':
+    "the local backend's writes in pieces the kernel takes fast, used by storage.ts and file-store.ts",
   'shared/core/dataset/data-root.ts':
     'resolves dataset names inside the input data root (TICKETFLOW_DATA_DIR)',
   'shared/core/dataset/file-datasets.ts':

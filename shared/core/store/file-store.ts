@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
 import { mkdirFor, openAtomicWriter, storageFailure, tempNameFor, writeFileAtomic } from '../storage';
 import { logLost } from '../logger';
+import { writeAt } from '../piecewise-writes';
 import {
   ArtifactEntry,
   ArtifactNotFound,
@@ -172,10 +173,7 @@ export class FileStore implements ArtifactStore {
           throw new RangeError(
             `${tmp}: bytes ${offset}–${offset + data.byteLength - 1} are outside its ${size} bytes`,
           );
-        for (let done = 0; done < data.byteLength;) {
-          const { bytesWritten } = await handle.write(data, done, data.byteLength - done, offset + done);
-          done += bytesWritten;
-        }
+        await writeAt(handle, data, offset);
       } catch (err) {
         throw storageFailure(err, tmp);
       } finally {
