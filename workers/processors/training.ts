@@ -148,7 +148,7 @@ export function trainingProcessor(config: TicketflowConfig, searchQueue: Queue, 
           // refit fits the most rows), so the last jobs to finish are short ones and no worker idles long
           // at the end of the search.
           const jobs = [...first.jobs, ...[...children].reverse()];
-          // The refit's fit (or its parts) counts as one job after the refit's, added or not.
+          // After the refit's job, its fit's (one) or its parts' (one a class), counted whether added or not.
           const chunks = n + (early ? 1 + (parts?.length ?? 1) : 0);
           // The count before the jobs: a cancel finds the children by it, so none may exist uncounted.
           await job.updateData({ ...job.data, chunks });
