@@ -43,16 +43,7 @@ function writeInPieces(
 export const PIECEWISE_FS = {
   open: fs.open,
   close: fs.close,
-  write(
-    fd: number,
-    buffer: Uint8Array,
-    offset: number,
-    length: number,
-    position: number | null | undefined,
-    done: Done,
-  ): void {
-    writeInPieces(fd, buffer, offset, length, position, done);
-  },
+  write: writeInPieces,
   writev(fd: number, buffers: Uint8Array[], position: number | null | undefined, done: Done): void {
     let i = 0;
     let total = 0;

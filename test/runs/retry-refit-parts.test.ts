@@ -1,11 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { enqueueRun } from '../helpers/enqueue-run';
-import { stageJobId } from '../../shared/runtime/flow/job-types';
-import { retryRun } from '../../shared/runtime/runs/control';
-import { SAMPLE_DATASET } from '../helpers/env';
-import { Stack, startStack, waitForRun } from '../helpers/stack';
-import { artifactHashes } from './artifacts';
+import { Stack, startStack } from '../helpers/stack';
+import { retriedAsClean, runWithFailedRefit, searchJobsOf } from './refit-retry';
 
 /** The sample's products in three classes and "other": four one-vs-rest problems; two candidates. */
 const PARAMS = {
@@ -44,18 +40,8 @@ describe('a refit in parts, retried after its join failed', () => {
   after(async () => Promise.all([faulty.close(), clean.close()]));
 
   it('reuses every fold and class row, runs only the join, and ends byte-identical to a whole refit', async () => {
-    const cleanId = await enqueueRun(clean.runs, { dataset: SAMPLE_DATASET, params: PARAMS });
-    const runId = await enqueueRun(faulty.runs, { dataset: SAMPLE_DATASET, params: PARAMS });
-    let record = await waitForRun(faulty.runs, runId);
-    assert.equal(record.state, 'failed');
-    const training = record.stages.find((s) => s.stage === 'training')!;
-    assert.equal(training.state, 'failed');
-    assert.match(training.failedReason ?? '', /injected permanent failure of training-refit/);
-    const searchJobs = async (generation: number) =>
-      (await faulty.queues['training-search'].getJobs(['completed'])).filter(
-        (j) => j?.data.runId === runId && j.data.generation === generation,
-      );
-    const first = await searchJobs(1);
+    const { runId, cleanId } = await runWithFailedRefit(faulty, clean, PARAMS);
+    const first = await searchJobsOf(faulty, runId, 1);
     assert.equal(first.filter((j) => j.data.kind === 'cv').length, FOLDS);
     assert.deepEqual(
       first
@@ -66,28 +52,19 @@ describe('a refit in parts, retried after its join failed', () => {
       'one job per class',
     );
 
-    await retryRun(faulty.runs, runId, SAMPLE_DATASET);
-    record = await waitForRun(faulty.runs, runId);
-    assert.equal(record.state, 'completed', JSON.stringify(record.error));
-    const job = await faulty.queues.training.getJob(stageJobId(runId, 'training', 2));
-    assert.equal(job!.data.reusedChunks, FOLDS + CLASSES, 'every fold result and class row reused');
-    assert.deepEqual(job!.data.refitParts, [0, 1, 2, 3]);
-    const second = await searchJobs(2);
+    const { job, ran, total } = await retriedAsClean(
+      faulty,
+      clean,
+      { runId, cleanId },
+      'the same artifacts as a run whose refit was one job and never failed',
+    );
+    assert.equal(job.data.reusedChunks, FOLDS + CLASSES, 'every fold result and class row reused');
+    assert.deepEqual(job.data.refitParts, [0, 1, 2, 3]);
     assert.deepEqual(
-      second.map((j) => [j.data.kind, j.data.parts]),
+      ran.map((j) => [j.data.kind, j.data.parts]),
       [['refit', [0, 1, 2, 3]]],
       'only the join ran again',
     );
-    const stage = record.stages.find((s) => s.stage === 'training')!;
-    assert.equal(stage.chunks?.total, FOLDS + 1 + CLASSES);
-    assert.equal(stage.chunks?.completed, stage.chunks?.total);
-
-    const cleanRecord = await waitForRun(clean.runs, cleanId);
-    assert.equal(cleanRecord.state, 'completed');
-    assert.deepEqual(
-      artifactHashes(faulty.config.storageDir, runId),
-      artifactHashes(clean.config.storageDir, cleanId),
-      'the same artifacts as a run whose refit was one job and never failed',
-    );
+    assert.equal(total, FOLDS + 1 + CLASSES);
   });
 });
