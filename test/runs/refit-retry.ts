@@ -23,6 +23,17 @@ export async function runWithFailedRefit(
   const training = record.stages.find((s) => s.stage === 'training')!;
   assert.equal(training.state, 'failed');
   assert.match(training.failedReason ?? '', /injected permanent failure of training-refit/);
+  // The run fails with its stage, while a fold that began before the refit failed may still run on
+  // another worker: what it leaves is for the retry to reuse, so wait until it is done.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const pending = (
+      await faulty.queues['training-search'].getJobs(['active', 'waiting', 'delayed', 'prioritized'])
+    ).filter((j) => j?.data.runId === runId);
+    if (pending.length === 0) break;
+    assert.ok(Date.now() < deadline, `search jobs still pending: ${pending.map((j) => j.id).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return { runId, cleanId };
 }
 
