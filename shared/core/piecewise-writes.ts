@@ -62,10 +62,8 @@ export const PIECEWISE_FS = {
 };
 
 /** All of `data` at `position` of an open file, in pieces of WRITE_PIECE_BYTES. */
-export async function writeAt(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < data.byteLength;) {
-    const n = Math.min(WRITE_PIECE_BYTES, data.byteLength - done);
-    const { bytesWritten } = await handle.write(data, done, n, position + done);
-    done += bytesWritten;
-  }
+export function writeAt(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    writeInPieces(handle.fd, data, 0, data.byteLength, position, (err) => (err ? reject(err) : resolve())),
+  );
 }

@@ -1,9 +1,11 @@
-import { ARTIFACTS, StageContext, artifactKey, writtenByOwnCode } from '../context';
+import { ARTIFACTS, StageContext, artifactKey } from '../context';
+import { readArtifactJson } from '../read-artifact';
+import { LabelsFile } from '../transform-split/transform-split';
 import { ArtifactNotFound } from '../../../core/store/artifact-store';
 import { putJsonInPieces } from '../../../core/io/json-pieces';
 import { ESTIMATORS } from '../../model/estimator-table';
 import { Candidate, describeCandidate } from './search-grid';
-import { candidateFields } from './refit-parts';
+import { StoredFitHeader, candidateFields, sameFit } from './refit-parts';
 import { RefitFitted, TrainingResult, fitRefit, scoreRefit } from './training';
 import { readTrainingData } from './training-data';
 
@@ -19,14 +21,9 @@ import { readTrainingData } from './training-data';
  * same probabilities). A retry of the run reuses it for the same candidate, parameters and code; it goes
  * with the search's folder once the model is written.
  */
-interface FitFile {
-  candidate: Candidate;
-  seed: number;
-  maxIter: number;
+interface FitFile extends StoredFitHeader {
   classes: string[];
   features: number;
-  /** the code identity that fitted it (StageContext.code; null in-process) */
-  code: string | null;
   iterations: number;
   train: RefitFitted['train'];
   trainCounts: number[];
@@ -90,16 +87,11 @@ export async function readRefitFit(ctx: StageContext, candidate: Candidate): Pro
       cause: err,
     });
   }
-  const data = await readTrainingData(ctx);
-  const same =
-    JSON.stringify(candidateFields(file.candidate)) === JSON.stringify(candidateFields(candidate)) &&
-    file.seed === ctx.params.splitSeed &&
-    file.maxIter === ctx.params.maxIter &&
-    JSON.stringify(file.classes) === JSON.stringify(data.classes) &&
-    writtenByOwnCode(file.code, ctx);
-  if (!same) return null;
+  // The classes from labels.json: the training job asks too (storedRefitFit), and holds no per-ticket data.
+  const { classes } = await readArtifactJson<LabelsFile>(ctx, ARTIFACTS.labels);
+  if (!sameFit(ctx, file, candidate) || JSON.stringify(file.classes) !== JSON.stringify(classes)) return null;
   const estimator = ESTIMATORS[candidate.solver];
-  const k = data.classes.length;
+  const k = classes.length;
   const problem = estimator.sectionProblem(
     file.section as unknown as Record<string, unknown>,
     k,

@@ -21,17 +21,12 @@ import {
  * The file: a 4-byte little-endian length, that many bytes of JSON (PartHeader), zeros up to a multiple
  * of 8, then the row's weights as little-endian doubles.
  */
-interface PartHeader {
-  candidate: Candidate;
-  seed: number;
-  maxIter: number;
+interface PartHeader extends StoredFitHeader {
   classes: string[];
   features: number;
   problem: number;
   intercept: number;
   iterations: number;
-  /** the code identity that fitted the row (StageContext.code; null in-process) */
-  code: string | null;
 }
 
 /** What a problem's job returns: small, for its log and the stage's timeline. */
@@ -76,13 +71,21 @@ function decode(bytes: Buffer, where: string): { header: PartHeader; weights: Fl
   return { header, weights };
 }
 
-/** Whether a stored part was computed for this candidate and these parameters, by the context's code. */
-function sameFit(ctx: StageContext, header: PartHeader, candidate: Candidate, problem: number): boolean {
+/** What a stored refit result (a part's row, a fit: refit-fit.ts) records of the fit that made it. */
+export interface StoredFitHeader {
+  candidate: Candidate;
+  seed: number;
+  maxIter: number;
+  /** the code identity that fitted it (StageContext.code; null in-process) */
+  code: string | null;
+}
+
+/** Whether a stored refit result was computed for this candidate and these parameters, by the context's code. */
+export function sameFit(ctx: StageContext, header: StoredFitHeader, candidate: Candidate): boolean {
   return (
     JSON.stringify(candidateFields(header.candidate)) === JSON.stringify(candidateFields(candidate)) &&
     header.seed === ctx.params.splitSeed &&
     header.maxIter === ctx.params.maxIter &&
-    header.problem === problem &&
     writtenByOwnCode(header.code, ctx)
   );
 }
@@ -106,7 +109,7 @@ async function readPart(
     throw err;
   }
   const part = decode(bytes, ctx.store.locate(key));
-  return sameFit(ctx, part.header, candidate, problem) ? part : null;
+  return part.header.problem === problem && sameFit(ctx, part.header, candidate) ? part : null;
 }
 
 /** The problems whose rows an earlier job of this run left in storage for `candidate`. */
