@@ -92,6 +92,7 @@ describe('bench report', () => {
       stealSeconds: 0,
       cores: 2,
     },
+    machineMemory: { pageCacheWrittenMb: 100 * workers, allocatedMb: 400 * workers, faults: 1000 * workers },
   });
 
   it('gives each count its speed-up over the first, whole flow and per stage', () => {
@@ -152,6 +153,15 @@ describe('bench report', () => {
     assert.match(
       text,
       /outside the runs' processes meanwhile: 1 worker 0\.50 s, steal 0\.00 s; 2 workers 0\.50 s/,
+    );
+    // What each run asked of the machine's memory, one line per run.
+    assert.match(
+      text,
+      /^ {2}2 workers: the machine's memory meanwhile: 200 MB written to the page cache, 800 MB of pages allocated, 2000 page faults$/m,
+    );
+    assert.match(
+      formatComparison([run(1, 20, 8), { ...run(2, 14, 4), machineMemory: null }]),
+      /^ {2}2 workers: the machine's memory meanwhile: not measured \(no \/proc\/vmstat\)$/m,
     );
     assert.equal(cpuBound(20, 26, 2)?.toFixed(4), (20 / 13).toFixed(4));
     assert.equal(cpuBound(20, 0, 2), null);

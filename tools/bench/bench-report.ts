@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { MemoryByRole, ProcessPeak, WorkerTreeNow, WorkerTreePeak } from './process-memory';
 import { PROCESS_ROLES, ProcessRole } from './process-roles';
+import { MemoryUse, formatMemoryUse } from './machine-memory';
 
 /** What one bench run measured (`--out` writes it as JSON; with --compare-workers, one per worker count). */
 export interface BenchRunResult {
@@ -32,6 +33,8 @@ export interface BenchRunResult {
   idleTrees: WorkerTreeNow[] | null;
   /** CPU seconds the run used (process-cpu.ts): its processes', by role and per stage, and the machine's */
   cpu: RunCpu;
+  /** what the whole machine's memory did over the run's wall time (machine-memory.ts; null: no /proc) */
+  machineMemory: MemoryUse | null;
   vocabulary: { topicModel: number; classifier: number };
   topics: { name: string; size: number }[];
   topicAgreement: { purity: number; nmi: number; labelled: number } | null;
@@ -96,6 +99,7 @@ export type ComparedRun = Pick<
   | 'modelSha256'
   | 'metrics'
   | 'cpu'
+  | 'machineMemory'
 >;
 
 /** The comparison's numbers: each count's speed-up over the first, whole flow and per stage. */
@@ -167,6 +171,8 @@ export function formatComparison(runs: readonly ComparedRun[]): string {
     l.push(
       `  outside the runs' processes meanwhile: ${outside.map((r) => `${workersLabel(r.workers)} ${Math.max(0, r.cpu.machineSeconds! - r.cpu.seconds).toFixed(2)} s, steal ${r.cpu.stealSeconds?.toFixed(2) ?? '—'} s`).join('; ')}`,
     );
+
+  for (const r of runs) l.push(`  ${workersLabel(r.workers)}: ${formatMemoryUse(r.machineMemory)}`);
 
   const roles = PROCESS_ROLES.filter((role) => runs.some((r) => r.memoryByRole[role].processes > 0));
   l.push('', `| peak RSS, MB (processes) | ${runs.map((r) => workersLabel(r.workers)).join(' | ')} |`);
@@ -274,6 +280,7 @@ export function formatRun(r: BenchRunResult): string {
   );
   l.push('', `stage 1: ${r.stage1TicketsPerSecond} tickets/s`);
   l.push(formatCpu(r));
+  l.push(formatMemoryUse(r.machineMemory));
   l.push(...formatMemory(r));
   l.push(`vocabulary: topic model ${r.vocabulary.topicModel}, classifier ${r.vocabulary.classifier}`);
   l.push(`topics: ${r.topics.map((t) => `${t.name} ${t.size}`).join(' / ')}`);

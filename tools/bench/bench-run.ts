@@ -23,6 +23,7 @@ import { nmi, purity } from './cluster-agreement';
 import { ProcessSampler, resetPeaks } from './process-memory';
 import { ProcessRole } from './process-roles';
 import { CpuUse, cpuBetween } from './process-cpu';
+import { MemoryCounters, memoryBetween, memoryCounters } from './machine-memory';
 import { startS3Server } from './s3-server-process';
 import { waitForFinal } from './wait-final';
 import { BenchApi, startBenchApi } from './bench-api';
@@ -91,6 +92,8 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
     let seenFinal: number;
     /** the same two instants as Date.now() times, the clock of the CPU samples and the run's record */
     let window: { from: number; to: number };
+    /** the machine's memory counters at the same two instants */
+    let counters: { from: MemoryCounters | null; to: MemoryCounters | null };
     let warmUpSeconds: number | null = null;
     let busy: Record<string, { jobs: number; seconds: number }> = {};
     try {
@@ -149,9 +152,11 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
         sampler.start();
         t0 = performance.now();
         const from = Date.now();
+        const countersFrom = memoryCounters();
         status = await submitAndWait();
         seenFinal = performance.now();
         window = { from, to: Date.now() };
+        counters = { from: countersFrom, to: memoryCounters() };
         // --repeat N: the same run again on the now warm workers; every stage is a stage-cache hit (with
         // --warm, whose runs skip the cache, every stage computes).
         for (let i = 0; i < o.repeat && status.state === 'completed'; i++) {
@@ -229,6 +234,7 @@ export async function benchRun(o: BenchRunOptions): Promise<BenchRunResult> {
       peakRssMb: memory.peakRssMb,
       memoryByRole: memory.byRole,
       cpu,
+      machineMemory: memoryBetween(counters.from, counters.to),
       processes: memory.processes,
       workerTrees: memory.workerTrees,
       idleTrees,

@@ -24,6 +24,7 @@ import { benchRun, readProductGroups } from './bench-run';
 import { scaleDataset } from './scale-dataset';
 import { classifyBench } from './classify-bench';
 import { formatMachineSpeed, measureMachineSpeed } from './machine-speed';
+import { formatNewMemory, measureNewMemory } from './machine-memory';
 
 const DEV = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'complaints-dev.json');
 const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-labels.tsv');
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
   interrupted.catch(() => undefined);
 
   const speedBefore = measureMachineSpeed();
+  const newMemoryBefore = measureNewMemory();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketflow-bench-'));
   const results: BenchRunResult[] = [];
   let kept: string | null = null;
@@ -210,12 +212,14 @@ async function main(): Promise<void> {
   }
 
   const speedAfter = measureMachineSpeed();
+  const newMemoryAfter = measureNewMemory();
   const machine = {
     cpus: os.availableParallelism(),
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     platform: `${os.type()} ${os.release()}`,
     speedMs: { before: speedBefore, after: speedAfter },
+    newMemoryMs: { before: newMemoryBefore, after: newMemoryAfter },
   };
   const lastRun = results[results.length - 1]!;
   if (compare) {
@@ -248,6 +252,7 @@ async function main(): Promise<void> {
         `repeat ${i + 1}${compare ? ` (${r.workers} worker(s))` : ''}: ${rep.wallSeconds.toFixed(3)} s wall, cached: ${rep.cached.join(', ') || 'none'}\n`,
       );
   process.stdout.write(`${formatMachineSpeed(speedBefore, speedAfter)}\n`);
+  process.stdout.write(`${formatNewMemory(newMemoryBefore, newMemoryAfter)}\n`);
   process.stdout.write(
     kept
       ? `artifacts of the last run kept: ${lastRun.artifactsDir} (remove ${scratch} when done)\n`
