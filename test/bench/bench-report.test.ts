@@ -7,6 +7,9 @@ import {
   cpuBound,
   formatComparison,
   formatCpu,
+  formatRounds,
+  median,
+  roundsSummary,
   stageJobs,
 } from '../../tools/bench/bench-report';
 import { memoryByRole } from '../../tools/bench/process-memory';
@@ -165,6 +168,34 @@ describe('bench report', () => {
     );
     assert.equal(cpuBound(20, 26, 2)?.toFixed(4), (20 / 13).toFixed(4));
     assert.equal(cpuBound(20, 0, 2), null);
+  });
+
+  it('sums up rounds of the same comparison: each round, and the median speed-up over them', () => {
+    assert.equal(median([]), null);
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    // Three rounds of 1 and 2 workers: 1.25×, 1.6×, 2× (2 workers' CPU seconds 24 on 2 cores: ≥ 12 s).
+    const rounds = [
+      [run(1, 20, 8), run(2, 16, 4, 'a'.repeat(64), 24)],
+      [run(1, 24, 8), run(2, 15, 4, 'a'.repeat(64), 24)],
+      [run(1, 30, 8), run(2, 15, 4, 'a'.repeat(64), 24)],
+    ];
+    const [u] = roundsSummary(rounds);
+    assert.deepEqual(u, { from: 1, to: 2, speedUps: [1.25, 1.6, 2], bounds: [1.667, 2, 2.5], median: 1.6 });
+    const text = formatRounds(rounds);
+    assert.match(
+      text,
+      /^\| round \| 1 worker: s \| 2 workers: s \| 1 → 2 \| 1 → 2 allowed by the CPU seconds \|$/m,
+    );
+    assert.match(text, /^\| 2 \| 24\.00 \| 15\.00 \| 1\.60× \| 2\.00× \|$/m);
+    assert.match(
+      text,
+      /^median speed-up, whole flow, 1 → 2 workers: 1\.60× over 3 rounds \(1\.25×, 1\.60×, 2\.00×\)$/m,
+    );
+    assert.match(text, /^model bytes identical across all 6 runs: yes$/m);
+    const differ = [rounds[0]!, [run(1, 20, 8), run(2, 16, 4, 'b'.repeat(64))]];
+    assert.match(formatRounds(differ), /^model bytes identical across all 4 runs: NO$/m);
+    assert.throws(() => roundsSummary([[run(1, 20, 8)]]), /no rounds of two or more runs/);
   });
 
   it("prints one run's CPU seconds by role and what else the machine did meanwhile", () => {

@@ -129,6 +129,79 @@ export function comparison(runs: readonly ComparedRun[]): {
   };
 }
 
+/** The median of `xs` (the mean of the middle two for an even count); null for none. */
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Per count after the first, over rounds of the same comparison: each round's speed-up and their median. */
+export interface RoundsSpeedup {
+  from: number;
+  to: number;
+  /** per round, the whole flow's speed-up (null where a time was not positive) */
+  speedUps: (number | null)[];
+  /** per round, the most its CPU seconds allowed on the machine's cores (cpuBound) */
+  bounds: (number | null)[];
+  median: number | null;
+}
+
+/**
+ * `--rounds R`: the same comparison run R times in turn (1, 2, 1, 2, … workers). One pair on a shared VM
+ * gave anywhere from 1.18× to 1.64× within an hour; the median of interleaved rounds holds better.
+ */
+export function roundsSummary(rounds: readonly (readonly ComparedRun[])[]): RoundsSpeedup[] {
+  const [first] = rounds;
+  if (!first || first.length < 2) throw new Error('no rounds of two or more runs to summarise');
+  return first.slice(1).map((r, j) => {
+    const speedUps = rounds.map((round) =>
+      rounded(speedUp(round[0]?.wallSeconds, round[j + 1]?.wallSeconds)),
+    );
+    const bounds = rounds.map((round) => {
+      const base = round[0];
+      const other = round[j + 1];
+      return base && other ? rounded(cpuBound(base.wallSeconds, other.cpu.seconds, other.cpu.cores)) : null;
+    });
+    return {
+      from: first[0]!.workers,
+      to: r.workers,
+      speedUps,
+      bounds,
+      median: rounded(median(speedUps.filter((x): x is number => x !== null))),
+    };
+  });
+}
+
+/** The rounds' table: each round's wall times and speed-ups, then the median speed-up per count. */
+export function formatRounds(rounds: readonly (readonly ComparedRun[])[]): string {
+  const summary = roundsSummary(rounds);
+  const counts = rounds[0]!.map((r) => r.workers);
+  const l: string[] = [
+    `rounds: the same comparison ${rounds.length} times in turn, each run with fresh workers and storage`,
+    '',
+    `| round | ${counts.map((w) => `${workersLabel(w)}: s`).join(' | ')} | ${summary.map((u) => `${u.from} → ${u.to}`).join(' | ')} | ${summary.map((u) => `${u.from} → ${u.to} allowed by the CPU seconds`).join(' | ')} |`,
+    `|---|${counts.map(() => '---:|').join('')}${summary.map(() => '---:|').join('')}${summary.map(() => '---:|').join('')}`,
+  ];
+  for (const [i, round] of rounds.entries())
+    l.push(
+      `| ${i + 1} | ${round.map((r) => r.wallSeconds.toFixed(2)).join(' | ')} | ${summary.map((u) => times(u.speedUps[i] ?? null)).join(' | ')} | ${summary.map((u) => times(u.bounds[i] ?? null)).join(' | ')} |`,
+    );
+  l.push('');
+  for (const u of summary)
+    l.push(
+      `median speed-up, whole flow, ${u.from} → ${workersLabel(u.to)}: ${times(u.median)} over ${rounds.length} rounds (${u.speedUps.map((x) => times(x)).join(', ')})`,
+    );
+  const all = rounds.flat();
+  l.push(
+    all.every((r) => r.modelSha256 === all[0]!.modelSha256)
+      ? `model bytes identical across all ${all.length} runs: yes`
+      : `model bytes identical across all ${all.length} runs: NO`,
+  );
+  return l.join('\n');
+}
+
 /** The side-by-side table of a --compare-workers bench: seconds and jobs per stage, speed-ups, memory. */
 export function formatComparison(runs: readonly ComparedRun[]): string {
   const c = comparison(runs);

@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--data FILE] [--workers N | --compare-workers 1,2] [--scale F] [--chunk-size N]
+ * npm run bench -- [--data FILE] [--workers N | --compare-workers 1,2 [--rounds R]] [--scale F] [--chunk-size N]
  *                  [--topics K] [--out FILE] [--repeat N] [--warm] [--storage file|s3] [--keep]
  *                  [--timeout-min M]
  *
@@ -19,7 +19,15 @@ import { PROJECT_ROOT, resolveConfig } from '../../shared/core/config/config';
 import { ensureRedis } from '../../shared/runtime/redis/local-redis';
 import { MetricsFile } from '../../shared/pipeline/stages/training/training';
 import { parseWorkerCounts, wholeNumber } from './bench-options';
-import { BenchRunResult, comparison, formatComparison, formatMemory, formatRun } from './bench-report';
+import {
+  BenchRunResult,
+  comparison,
+  formatComparison,
+  formatMemory,
+  formatRounds,
+  formatRun,
+  roundsSummary,
+} from './bench-report';
 import { benchRun, readProductGroups } from './bench-run';
 import { scaleDataset } from './scale-dataset';
 import { classifyBench } from './classify-bench';
@@ -29,7 +37,7 @@ import { formatNewMemory, measureNewMemory } from './machine-memory';
 const DEV = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'complaints-dev.json');
 const LABELS = path.resolve(PROJECT_ROOT, '..', 'shared', 'data', 'product-labels.tsv');
 
-const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-workers N,M,…] [--scale F]
+const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-workers N,M,… [--rounds R]] [--scale F]
                         [--chunk-size N] [--topics K] [--labels L] [--label-map FILE] [--params JSON]
                         [--out FILE] [--repeat N] [--warm] [--storage file|s3] [--keep]
                         [--timeout-min M] [--idle S]
@@ -40,6 +48,9 @@ const HELP = `Usage: npm run bench -- [--data FILE] [--workers N | --compare-wor
                    each with a fresh worker pool and fresh storage; prints seconds and jobs per stage side
                    by side, each count's speed-up over the first, peak RSS per process role, and whether
                    model.json's bytes are the same for every count
+  --rounds R       with --compare-workers: run the counts R times in turn (1, 2, 1, 2, …; default 1) and
+                   print each round's wall times and speed-ups and the median speed-up: on a shared VM one
+                   pair's speed-up moves a lot from one pair to the next
   --scale F        repeat the data F times with distinct ids (default 1; 10 writes ~250 MB to the scratch
                    folder, removed at the end)
   --chunk-size N   tickets per text-processing chunk (default from config: 2000)
@@ -77,6 +88,7 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       workers: { type: 'string' },
       'compare-workers': { type: 'string' },
+      rounds: { type: 'string', default: '1' },
       scale: { type: 'string', default: '1' },
       'chunk-size': { type: 'string' },
       topics: { type: 'string' },
@@ -104,6 +116,10 @@ async function main(): Promise<void> {
     ? parseWorkerCounts(values['compare-workers']!)
     : [wholeNumber('--workers', values.workers ?? '2', 1)];
   const scale = wholeNumber('--scale', values.scale, 1);
+  const rounds = wholeNumber('--rounds', values.rounds, 1);
+  if (rounds > 1 && !compare) throw new Error('--rounds R needs --compare-workers N,M,…');
+  // The worker counts in the order they run: every round runs them all, in turn.
+  const sequence = Array.from({ length: rounds }, () => counts).flat();
   const repeat = values.repeat === '' ? 1 : wholeNumber('--repeat', values.repeat, 0);
   const timeoutMs = wholeNumber('--timeout-min', values['timeout-min'], 1) * 60_000;
   const idleSeconds = wholeNumber('--idle', values.idle, 0);
@@ -164,10 +180,11 @@ async function main(): Promise<void> {
     const redis = await ensureRedis({ url: base.redisUrl, dir: base.redisDir, mode: 'private' });
     try {
       const productGroups = readProductGroups(LABELS);
-      for (const [i, workers] of counts.entries()) {
-        const last = i === counts.length - 1;
+      for (const [i, workers] of sequence.entries()) {
+        const last = i === sequence.length - 1;
         const dir = path.join(scratch, `run-${i + 1}-${workers}w`);
-        if (compare) process.stderr.write(`bench: run ${i + 1} of ${counts.length}: ${workers} worker(s)\n`);
+        if (compare)
+          process.stderr.write(`bench: run ${i + 1} of ${sequence.length}: ${workers} worker(s)\n`);
         try {
           results.push(
             await benchRun({
@@ -205,7 +222,7 @@ async function main(): Promise<void> {
       if (kept === null || path.join(scratch, entry) !== kept)
         fs.rmSync(path.join(scratch, entry), { recursive: true, force: true });
     if (kept === null) fs.rmSync(scratch, { recursive: true, force: true });
-    else if (results.length < counts.length)
+    else if (results.length < sequence.length)
       process.stderr.write(
         `bench: the failed run's storage is kept in ${kept} (remove ${scratch} when done)\n`,
       );
@@ -222,16 +239,23 @@ async function main(): Promise<void> {
     newMemoryMs: { before: newMemoryBefore, after: newMemoryAfter },
   };
   const lastRun = results[results.length - 1]!;
+  // Each round's runs, one per worker count in the order given.
+  const byRound = Array.from({ length: rounds }, (_, r) =>
+    results.slice(r * counts.length, (r + 1) * counts.length),
+  );
   if (compare) {
     const r0 = results[0]!;
     process.stdout.write(
       `dataset ${path.basename(source)} ×${scale}: ${r0.records} records, ${r0.tickets} tickets, ${r0.chunks} chunks; ` +
-        `one run per worker count (${counts.join(', ')}), each with fresh workers and storage\n\n` +
-        formatComparison(results) +
-        '\n',
+        `one run per worker count (${counts.join(', ')})${rounds > 1 ? `, ${rounds} rounds in turn` : ''}, each with fresh workers and storage\n`,
     );
-    for (const r of results)
+    for (const [r, round] of byRound.entries())
+      process.stdout.write(
+        `\n${rounds > 1 ? `round ${r + 1} of ${rounds}:\n\n` : ''}${formatComparison(round)}\n`,
+      );
+    for (const r of byRound[rounds - 1]!)
       process.stdout.write(`\nprocesses, ${r.workers} worker(s):\n${formatMemory(r).join('\n')}\n`);
+    if (rounds > 1) process.stdout.write(`\n${formatRounds(byRound)}\n`);
   } else {
     process.stdout.write(formatRun(lastRun) + '\n');
     printSearch(lastRun, params);
@@ -259,7 +283,16 @@ async function main(): Promise<void> {
       : `scratch folder ${scratch} removed (--keep keeps the last run's artifacts)\n`,
   );
   if (values.out) {
-    const json = compare ? { ...comparison(results), runs: results, machine } : { ...lastRun, machine };
+    const json = compare
+      ? {
+          ...comparison(byRound[0]!),
+          ...(rounds > 1
+            ? { rounds: byRound.map((round) => comparison(round)), roundsSpeedups: roundsSummary(byRound) }
+            : {}),
+          runs: results,
+          machine,
+        }
+      : { ...lastRun, machine };
     fs.writeFileSync(values.out, JSON.stringify(json, null, 2) + '\n');
   }
 }
