@@ -51,6 +51,14 @@ export class CancellableWorker<D extends { runId: string } = { runId: string }> 
     this.cancelledJobs = new Set();
     this.activeJobs = new Map();
     this.trackSandboxChildren();
+    // A job whose lock lapsed (Redis gone longer than the lock's duration) has been handed to another
+    // attempt by the stalled-job check: this one can no longer complete, and running on it would add child
+    // jobs and remove files that the attempt now holding the job relies on. It is stopped; BullMQ cannot
+    // record its end (the lock is another's), so the job goes on in the other attempt.
+    this.on('lockRenewalFailed', (ids: string[]) => {
+      for (const id of ids)
+        if (this.activeJobs.has(id)) void this.stopJob(id, 'its lock lapsed: another attempt holds the job');
+    });
     this.run().catch((err: Error) => this.emit('error', err));
   }
 

@@ -16,6 +16,9 @@ import { QueueName } from '../../shared/runtime/flow/queue-names';
 import { RunsContext } from '../../shared/runtime/runs/context';
 import { liveWorkers } from '../../shared/runtime/runs/heartbeats';
 
+/** How often settle() reads whether the stage job still has children queued or running. */
+export const SETTLE_POLL_MS = 100;
+
 /**
  * A stage job's block mapper on BullMQ: each input becomes a child job of the stage job (so Bull Board,
  * the run's timeline and cancel see it like stage 1's chunks) on the stage's child queue, with the run's
@@ -55,6 +58,16 @@ export function bullmqBlockMapper(opts: {
       // sizes rounds; the bytes do not depend on it.
       const live = (await liveWorkers(runs.redis, runs.keys, [children.name as QueueName]))[children.name];
       return Math.max(1, live ?? 1) * config.concurrency;
+    },
+    async settle(): Promise<void> {
+      // The stage job's unprocessed dependencies are every child not yet finished, whichever attempt
+      // added it (children hang off the job, not off an attempt).
+      for (;;) {
+        signal?.throwIfAborted();
+        const { unprocessed } = await job.getDependenciesCount({ unprocessed: true });
+        if (!unprocessed) return;
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+      }
     },
     async map<I, O>(task: BlockTaskDef<I, O>, inputs: readonly I[], opts?: MapOptions<O>): Promise<O[]> {
       signal?.throwIfAborted();

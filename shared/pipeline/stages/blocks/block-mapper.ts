@@ -20,6 +20,13 @@ export interface BlockMapper {
    * concurrency), for a driver that sizes its rounds to the deployment; absent: unknown.
    */
   parallelism?(): Promise<number>;
+  /**
+   * Resolves once no task the stage ever started is still queued or running, this try's or an earlier
+   * try's: a stage job whose lock lapsed (Redis gone a while) runs on beside the attempt that replaced it,
+   * and its tasks read its own try's files. Called before the stage removes earlier tries' files, so none
+   * is taken from under a running task; absent where tasks run in this process.
+   */
+  settle?(): Promise<void>;
 }
 
 export interface MapOptions<O> {

@@ -215,6 +215,8 @@ export async function runFeatureExtraction(
   };
   await store.putJson(artifactKey(ctx, ARTIFACTS.topics), file);
   await publishTermHandoff(ctx, plan);
+  // No task of this or an earlier try may still read the files removed next.
+  await mapper.settle?.();
   await removeScratchDirs(store, runPrefix(ctx), FE_STAGE, ctx);
   ctx.log.info(
     `${k} topics over ${n} tickets, vocabulary ${cols}: ${topics.map((t) => `${t.name} (${t.size})`).join(', ')}; wrote ${ARTIFACTS.topics}, ${ARTIFACTS.ticketsTopics} (${secondsSince(start)} s in all)`,

@@ -251,6 +251,8 @@ export async function runTransformSplit(ctx: StageContext): Promise<TransformSpl
  * handed on to it.
  */
 async function removeBlockFiles(ctx: StageContext): Promise<void> {
+  // No task of this or an earlier try may still read the files removed next.
+  await blocksOf(ctx).settle?.();
   await removeScratchDirs(ctx.store, runPrefix(ctx), TS_STAGE, ctx);
   await removeTermHandoff(ctx);
 }
