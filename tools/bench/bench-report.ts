@@ -155,10 +155,10 @@ export interface RoundsSpeedup {
 export function roundsSummary(rounds: readonly (readonly ComparedRun[])[]): RoundsSpeedup[] {
   const [first] = rounds;
   if (!first || first.length < 2) throw new Error('no rounds of two or more runs to summarise');
+  // Each round's speed-ups as its own comparison reports them.
+  const compared = rounds.map((round) => comparison(round));
   return first.slice(1).map((r, j) => {
-    const speedUps = rounds.map((round) =>
-      rounded(speedUp(round[0]?.wallSeconds, round[j + 1]?.wallSeconds)),
-    );
+    const speedUps = compared.map((c) => c.wallSpeedups[j]?.speedUp ?? null);
     const bounds = rounds.map((round) => {
       const base = round[0];
       const other = round[j + 1];
