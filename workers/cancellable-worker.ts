@@ -51,13 +51,16 @@ export class CancellableWorker<D extends { runId: string } = { runId: string }> 
     this.cancelledJobs = new Set();
     this.activeJobs = new Map();
     this.trackSandboxChildren();
-    // A job whose lock lapsed (Redis gone longer than the lock's duration) has been handed to another
-    // attempt by the stalled-job check: this one can no longer complete, and running on it would add child
-    // jobs and remove files that the attempt now holding the job relies on. It is stopped; BullMQ cannot
-    // record its end (the lock is another's), so the job goes on in the other attempt.
+    // An inline job (a stage job) whose lock lapsed (Redis gone longer than the lock's duration) has been
+    // handed to another attempt by the stalled-job check: this one can no longer complete, and running on
+    // it would add child jobs and remove files that the attempt now holding the job relies on. Its signal
+    // is aborted; BullMQ cannot record its end (the lock is another's), so the job goes on in the other
+    // attempt. A sandboxed job is left to finish: its output is the same whichever attempt writes it, and
+    // its child process may by then run the job's next attempt, which must not be killed.
     this.on('lockRenewalFailed', (ids: string[]) => {
       for (const id of ids)
-        if (this.activeJobs.has(id)) void this.stopJob(id, 'its lock lapsed: another attempt holds the job');
+        if (this.activeJobs.has(id) && this.sandboxChildOf(id) === undefined)
+          this.cancelJob(id, 'its lock lapsed: another attempt holds the job');
     });
     this.run().catch((err: Error) => this.emit('error', err));
   }
@@ -105,7 +108,7 @@ export class CancellableWorker<D extends { runId: string } = { runId: string }> 
   /** Stop one running job: kill its sandboxed child, or abort an inline job's signal. */
   private async stopJob(id: string, reason: string): Promise<void> {
     const pool = this.pool();
-    const child = pool ? Object.values(pool.retained).find((c) => c.__ticketflowJob === id) : undefined;
+    const child = this.sandboxChildOf(id);
     if (child && pool)
       await pool.kill(child, 'SIGKILL').catch(logLost(`killing the sandboxed child of job ${id}`));
     else this.cancelJob(id, reason);
@@ -119,6 +122,12 @@ export class CancellableWorker<D extends { runId: string } = { runId: string }> 
       await this.stopJob(id, 'run cancelled');
     }
     return ids.length;
+  }
+
+  /** The sandbox child process running job `id`, if it runs in one. */
+  private sandboxChildOf(id: string): ChildLike | undefined {
+    const pool = this.pool();
+    return pool ? Object.values(pool.retained).find((c) => c.__ticketflowJob === id) : undefined;
   }
 
   private pool(): ChildPoolLike | undefined {
