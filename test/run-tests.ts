@@ -54,6 +54,22 @@ function inLane(file: string, lane: Lane): boolean {
   return lane === 'all' || (lane === 'system') === system;
 }
 
+/**
+ * Test files run at once: the main lane's tests mostly wait (on Redis, on worker processes starting, on
+ * HTTP), so two files at a time keep 2 cores busy; the system lane's drills time outages and kills
+ * against lock durations, and run one at a time. TICKETFLOW_TEST_CONCURRENCY overrides both.
+ */
+function testConcurrency(lane: Lane, env: NodeJS.ProcessEnv): number {
+  const set = env.TICKETFLOW_TEST_CONCURRENCY;
+  if (set !== undefined && set !== '') {
+    const n = Number(set);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`TICKETFLOW_TEST_CONCURRENCY must be a whole number ≥ 1, not ${JSON.stringify(set)}`);
+    return n;
+  }
+  return lane === 'main' ? 2 : 1;
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const at = args.indexOf('--lane');
@@ -71,7 +87,8 @@ async function main(): Promise<number> {
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
   if (redis.started) process.stderr.write(`test: started a private redis-server at ${redis.url}\n`);
   try {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+    const concurrency = testConcurrency(chosen, process.env);
+    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
       stdio: 'inherit',
       env: {
         ...process.env,
