@@ -279,6 +279,7 @@ describe('schedules and the promotion gate (real processes)', () => {
     assert.equal(await aliasOf('production'), first.id, 'a failing gate leaves the alias');
 
     // Restart the API and the worker between ticks; ticks go on after it.
+    const beforeRestart = worker.stderr();
     await worker.stop('SIGTERM', 10_000);
     await api.stop('SIGTERM', 10_000);
     const restartedAt = Date.now();
@@ -300,7 +301,13 @@ describe('schedules and the promotion gate (real processes)', () => {
     assert.equal(disabled.status, 200);
     assert.equal((disabled.body as ScheduleBody).enabled, false);
     assert.equal((disabled.body as ScheduleBody).nextTick, null);
-    assert.match(worker.stderr(), /injected transient failure of schedules/, 'ticks were retried');
+    // Either worker's: a tick whose lock lapsed while the restarted worker started (a loaded machine) is
+    // retried by the stalled-job check, and its failure is then logged by neither attempt.
+    assert.match(
+      beforeRestart + worker.stderr(),
+      /injected transient failure of schedules/,
+      'ticks were retried',
+    );
 
     // One run per tick: every run carries its tick, and no tick has two.
     const runs = await oneRunPerTick();
