@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveConfig } from '../shared/core/config/config';
 import { ensureRedis } from '../shared/runtime/redis/local-redis';
+import { wholeNumber } from '../tools/bench/bench-options';
 
 function testFiles(dir: string): string[] {
   return fs
@@ -61,12 +62,7 @@ function inLane(file: string, lane: Lane): boolean {
  */
 function testConcurrency(lane: Lane, env: NodeJS.ProcessEnv): number {
   const set = env.TICKETFLOW_TEST_CONCURRENCY;
-  if (set !== undefined && set !== '') {
-    const n = Number(set);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`TICKETFLOW_TEST_CONCURRENCY must be a whole number ≥ 1, not ${JSON.stringify(set)}`);
-    return n;
-  }
+  if (set !== undefined && set !== '') return wholeNumber('TICKETFLOW_TEST_CONCURRENCY', set, 1);
   return lane === 'main' ? 2 : 1;
 }
 
@@ -83,11 +79,11 @@ async function main(): Promise<number> {
     (f) => inLane(f, chosen) && (filters.length === 0 || filters.some((x) => f.includes(x))),
   );
   if (files.length === 0) throw new Error(`no test files match ${filters.join(' ')}`);
+  const concurrency = testConcurrency(chosen, process.env);
   const config = resolveConfig(process.env);
   const redis = await ensureRedis({ url: config.redisUrl, dir: config.redisDir, mode: 'private' });
   if (redis.started) process.stderr.write(`test: started a private redis-server at ${redis.url}\n`);
   try {
-    const concurrency = testConcurrency(chosen, process.env);
     const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
       stdio: 'inherit',
       env: {

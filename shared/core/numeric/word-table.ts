@@ -45,7 +45,6 @@ export class WordTable {
   clear(): void {
     this.words.length = 0;
     this.slots.fill(-1);
-    this.offsets[0] = 0;
   }
 
   /** The id of `text`'s characters [start, end): a new id (the table's size before) if they are new. */
@@ -79,11 +78,7 @@ export class WordTable {
     this.words.push(word);
     if (id + 2 > this.offsets.length) this.offsets = grown(this.offsets);
     const from = this.offsets[id]!;
-    while (from + word.length > this.units.length) {
-      const units = new Uint16Array(2 * this.units.length);
-      units.set(this.units);
-      this.units = units;
-    }
+    if (from + word.length > this.units.length) this.units = grown(this.units, from + word.length);
     for (let i = 0; i < word.length; i++) this.units[from + i] = word.charCodeAt(i);
     this.offsets[id + 1] = from + word.length;
     return id;
@@ -128,8 +123,11 @@ export function hashRange(text: string, start: number, end: number): number {
   return h;
 }
 
-function grown(a: Int32Array): Int32Array {
-  const out = new Int32Array(2 * a.length);
+/** A copy of `a` twice as long, or longer by further doublings until it holds `atLeast` elements. */
+function grown<A extends Int32Array | Uint16Array>(a: A, atLeast = a.length + 1): A {
+  let length = 2 * a.length;
+  while (length < atLeast) length *= 2;
+  const out = (a instanceof Int32Array ? new Int32Array(length) : new Uint16Array(length)) as A;
   out.set(a);
   return out;
 }
