@@ -50,7 +50,16 @@ describe('the run pages in a real headless Chromium', { skip, timeout: 120_000 }
   };
   const shotOf = async (t: { diagnostic(m: string): void }, name: string, selector: string) => {
     const file = path.join(shots, `${name}.png`);
-    await page.locator(selector).first().screenshot({ path: file });
+    // A live page re-renders its parts as the run goes on: an element replaced while it was being shot
+    // is shot again, as the page now shows it.
+    for (let tries = 1; ; tries++) {
+      try {
+        await page.locator(selector).first().screenshot({ path: file });
+        break;
+      } catch (err) {
+        if (tries >= 3 || !/not attached to the DOM/.test((err as Error).message)) throw err;
+      }
+    }
     t.diagnostic(`screenshot ${file}`);
   };
 
