@@ -8,7 +8,7 @@
  * Used by the term counters (block-counts.ts) and stage 1's noun extractor, which meet a few tens of
  * thousands of distinct words millions of times: on the dev data the extractor took 0.59 s with a Map by
  * word and 0.38 s with this table. A lookup compares the word's units from one packed array, not from its
- * string: `npm run bench:extract` went from 0.45–0.67 s to 0.37–0.43 s (NLP only, interleaved builds).
+ * string: `npm run bench:extract` (NLP only) takes 0.37–0.43 s so, 0.45–0.67 s reading the strings.
  */
 export class WordTable {
   /** the words, by id */
